@@ -1,0 +1,37 @@
+// Proves: pgBackRest 2.45 verify text (captured from real runs, one clean and one with a
+// flipped byte) is turned into a verdict per set; pgBackRest itself exits 0 in both cases.
+import assert from "node:assert/strict";
+import test from "node:test";
+import { parseVerifyText } from "./verify";
+
+const clean = `stanza: fp
+status: ok
+  archiveId: 15-1, total WAL checked: 6, total valid WAL: 6
+    missing: 0, checksum invalid: 0, size invalid: 0, other: 0
+  backup: 20261126-091323F, status: valid, total files checked: 1334, total valid files: 1334
+    missing: 0, checksum invalid: 0, size invalid: 0, other: 0
+`;
+const tampered = `stanza: fp
+status: error
+  archiveId: 15-1, total WAL checked: 5, total valid WAL: 5
+    missing: 0, checksum invalid: 0, size invalid: 0, other: 0
+  backup: 20261126-091323F, status: invalid, total files checked: 1334, total valid files: 1333
+    missing: 0, checksum invalid: 1, size invalid: 0, other: 0
+`;
+
+test("a clean repository: every set valid, archive counted", () => {
+  const r = parseVerifyText(clean);
+  assert.equal(r.status, "ok");
+  assert.equal(r.sets.length, 1);
+  assert.equal(r.sets[0].ok, true);
+  assert.equal(r.sets[0].filesChecked, 1334);
+  assert.deepEqual(r.archive, { id: "15-1", checked: 6, valid: 6, problems: 0 });
+});
+
+test("a flipped byte: the set is invalid with the reason", () => {
+  const r = parseVerifyText(tampered);
+  assert.equal(r.status, "error");
+  assert.equal(r.sets[0].ok, false);
+  assert.equal(r.sets[0].checksumInvalid, 1);
+  assert.match(r.sets[0].detail, /1 with bad checksums/);
+});

@@ -1,0 +1,197 @@
+// The benchmark, as a recipe: one lab of its own, then the runbook's method, ours and the raw
+// copy on the same database in one run, each timed with its peak memory; ratios last. The lab
+// is removed at the end, also when something fails, unless asked to keep it.
+import { rmSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+import type { Deps } from "../cli/context";
+import { DrError } from "../core/errors";
+import { formatBytes, formatMs } from "../core/output";
+import { Lab } from "../engines/local/lab";
+import { applyChurn } from "../engines/local/sample-data";
+import { benchConfig, benchWorkDir, databaseBytes, makeBenchDir } from "./bench-lab";
+import { measuredBackup, measuredRestore } from "./ours";
+import { withRatios } from "./ratios";
+import { rawCopy } from "./raw-copy";
+import { provisionRunbookTarget, runbookBackup, runbookRestore } from "./runbook";
+import { measure } from "./sampler";
+import { runTune } from "./tune";
+import type { BenchMeasurement, BenchResult, TuneResult } from "./types";
+
+export const DEFAULT_BENCH_SCALE = 20;
+/** The change before the incremental backup: ~1 % of the rows. */
+export const CHURN_FRACTION = 0.01;
+
+export interface BenchOptions {
+  /** Sample database scale (default 20 ≈ 1 GB). */
+  scale?: number;
+  /** Keep the benchmark lab (running) afterwards. */
+  keep?: boolean;
+  /** Also run the restore under a matrix of pgBackRest settings. */
+  tune?: boolean;
+}
+
+export const BENCH_NOTES = [
+  "one run on this machine, shared with whatever else runs on it; no repetitions, so small differences are noise",
+  "page cache is warm: dropping caches is not possible here (no write access to /proc/sys/vm/drop_caches), so every method reads what was just written from memory",
+  "peak RSS: highest sum of VmRSS over the processes the step started (pg_dump, gzip, psql, pgbackrest and its workers, cp), sampled every 100 ms, or a single process's VmHWM if higher; PostgreSQL server processes (backends, recovery) and the object store daemon are not counted",
+  "restores run until usable: files laid down, server started, WAL replayed to the end of the archive (pgBackRest) or the whole SQL script applied (runbook), then a first query answered; the runbook's restored database has no planner statistics yet (no ANALYZE), ours has the primary's",
+  "repo2 is the lab's S3-compatible store (s3rver, one Node process) over TLS on loopback; real S3 adds network latency and bandwidth limits and removes that single-process bottleneck",
+  "the raw copy is of the restored secondary, stopped cleanly (never the running primary), without pg_wal's contents, which backups do not carry: the bytes a restore lays down; it includes fsync of every file, as pgBackRest's restore and PostgreSQL's recovery make their files durable too",
+];
+
+export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<BenchResult> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const out = deps.out;
+  const scale = opts.scale ?? DEFAULT_BENCH_SCALE;
+  const dir = makeBenchDir();
+  const config = benchConfig(deps.config, dir, scale);
+  const bench: Deps = { config, out };
+  const stop = watchSignals();
+  const rows: BenchMeasurement[] = [];
+  let tune: TuneResult | undefined;
+  let dbBytes = 0;
+  try {
+    // 1. A lab of its own at the chosen scale, without first backups: those are measured below.
+    out.info(`benchmark lab: ${dir} (scale ${scale}; the operator's lab is not touched)`);
+    const lab = await Lab.up(config, { scale, skipBackup: true, step: (label) => out.step(label), onProgress: (d, t, l) => out.progress(d, t, l) });
+    dbBytes = await databaseBytes(lab, "primary");
+    const work = benchWorkDir(lab);
+    const dumpFile = join(work, "runbook.sql.gz");
+    stop.check();
+
+    // 2. The runbook's backup: pg_dump | gzip.
+    const dump = await out.timed("runbook backup: pg_dump | gzip", () => measure(() => runbookBackup(lab, dumpFile)), (m) => `${formatBytes(m.value.bytes)} in ${formatMs(m.wallMs)}`);
+    rows.push({ id: "runbook-backup", label: "runbook backup: pg_dump | gzip", kind: "backup", method: "runbook", wallMs: dump.wallMs, bytes: dump.value.bytes, peakRssBytes: dump.peakRssBytes });
+    stop.check();
+
+    // 3. Our full backup, into each repository separately.
+    for (const repo of [1, 2] as const) {
+      const m = await measuredBackup(bench, lab, "full", repo, "benchmark: full");
+      rows.push({ id: `full-repo${repo}`, label: `pgBackRest full → ${repoName(repo)}`, kind: "backup", method: "pgbackrest", wallMs: m.wallMs, bytes: m.value.repoSize, peakRssBytes: m.peakRssBytes, detail: m.value.label });
+      stop.check();
+    }
+
+    // 4. The runbook's restore: gunzip | psql into a fresh cluster, until a first query answers.
+    const target = await out.timed("provision a fresh cluster for the runbook's restore (not timed)", () => provisionRunbookTarget(lab));
+    const load = await out.timed("runbook restore: gunzip -c | psql", () => measure(() => runbookRestore(lab, target, dumpFile)), (m) => formatMs(m.wallMs));
+    rows.push({
+      id: "runbook-restore",
+      label: "runbook restore: gunzip | psql",
+      kind: "restore",
+      method: "runbook",
+      wallMs: load.wallMs,
+      bytes: load.value.bytes,
+      peakRssBytes: load.peakRssBytes,
+      phases: { "create db": load.value.createMs, load: load.value.loadMs, "first query": load.value.firstQueryMs },
+    });
+    // Its autovacuum would compete with what follows.
+    await out.timed("remove the runbook's cluster", () => lab.removeSite(target.name));
+    stop.check();
+
+    // 5. ~1 % of the rows change, then incremental backups.
+    const client = await lab.connect("primary");
+    const churn = await out.timed(`change ~${CHURN_FRACTION * 100} % of the rows (applyChurn)`, () => applyChurn(client, CHURN_FRACTION).finally(() => client.end()), (c) => `${c.ledgerInserted} ledger entries, ${Object.values(c.updated).reduce((a, b) => a + b, 0)} rows updated`);
+    for (const repo of [1, 2] as const) {
+      const m = await measuredBackup(bench, lab, "incr", repo, "benchmark: incremental after 1 % churn");
+      rows.push({ id: `incr-repo${repo}`, label: `pgBackRest incr → ${repoName(repo)}`, kind: "backup", method: "pgbackrest", wallMs: m.wallMs, bytes: m.value.repoSize, peakRssBytes: m.peakRssBytes, detail: `${m.value.label}; churn round ${churn.round}` });
+      stop.check();
+    }
+
+    // 6. Our restore of the latest backup (the incremental on its full) to the secondary, until usable.
+    for (const repo of [2, 1] as const) {
+      const m = await measuredRestore(bench, lab, repo);
+      const r = m.value.restore;
+      const t = r.result!.timings;
+      rows.push({
+        id: `restore-repo${repo}`,
+        label: `pgBackRest restore ← ${repoName(repo)}`,
+        kind: "restore",
+        method: "pgbackrest",
+        wallMs: m.wallMs,
+        bytes: r.result!.bytes,
+        peakRssBytes: m.peakRssBytes,
+        phases: { plan: Math.max(0, m.wallMs - t.totalMs - m.value.firstQueryMs), files: t.restoreFilesMs, recovery: t.recoveryMs, "first query": m.value.firstQueryMs },
+        detail: `latest: ${r.plan.chain.join(" → ")}`,
+      });
+      stop.check();
+    }
+
+    // 7. The floor: a cold copy of the restored secondary's data directory.
+    const copyDir = join(work, "pgdata-copy");
+    const copy = await out.timed("raw copy of the restored data directory (but pg_wal): cp -a + fsync", () => measure(() => rawCopy(lab, "secondary", copyDir)), (m) => `${formatBytes(m.value.bytes)} in ${formatMs(m.value.copyMs + m.value.fsyncMs)}`);
+    rows.push({
+      id: "raw-copy",
+      label: "raw copy of PGDATA (no pg_wal): cp -a + fsync",
+      kind: "copy",
+      method: "raw",
+      wallMs: copy.value.copyMs + copy.value.fsyncMs,
+      bytes: copy.value.bytes,
+      peakRssBytes: copy.peakRssBytes,
+      phases: { cp: copy.value.copyMs, fsync: copy.value.fsyncMs },
+      detail: `${copy.value.files} files; pg_wal's ${formatBytes(copy.value.walBytesLeftOut)} left out, as backups leave it out`,
+    });
+    rmSync(copyDir, { recursive: true, force: true });
+    stop.check();
+
+    // 8. Optionally, the restore under a matrix of pgBackRest settings.
+    if (opts.tune) {
+      const floorMs = rows.find((r) => r.id === "raw-copy")?.wallMs;
+      const runbookRestoreMs = rows.find((r) => r.id === "runbook-restore")?.wallMs;
+      tune = await runTune(bench, lab, config, { floorMs, runbookRestoreMs });
+    }
+  } finally {
+    stop.dispose();
+    if (!opts.keep) {
+      await out.timed(`remove the benchmark lab ${dir}`, () => Lab.teardown(config, { purge: true })).catch((e) => out.warn(`could not remove ${dir}: ${(e as Error).message}`));
+    }
+  }
+  const cpu = cpus();
+  return {
+    scale,
+    database: config.database,
+    databaseBytes: dbBytes,
+    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? "unknown", memoryBytes: totalmem(), kernel: release() },
+    pgbackrest: config.pgbackrest,
+    labDir: dir,
+    kept: opts.keep === true,
+    startedAt,
+    totalMs: Date.now() - started,
+    rows: withRatios(rows),
+    tune,
+    notes: BENCH_NOTES,
+  };
+}
+
+function repoName(repo: 1 | 2): string {
+  return repo === 1 ? "repo1 (posix, site)" : "repo2 (S3 over TLS, offsite)";
+}
+
+/**
+ * Ctrl-C during the benchmark: the step running fails (its tools get the signal too), the next
+ * check stops the recipe, and the lab is still removed. A second signal ends the process at once.
+ */
+function watchSignals(): { check(): void; dispose(): void } {
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      dispose();
+      process.kill(process.pid, signal);
+      return;
+    }
+    received = signal;
+  };
+  const dispose = () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    check() {
+      if (received) throw new DrError("INTERNAL", `benchmark interrupted (${received})`, { hint: "nothing to clean up: the benchmark lab is removed on the way out (unless --keep)" });
+    },
+    dispose,
+  };
+}

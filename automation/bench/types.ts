@@ -1,0 +1,102 @@
+// What the benchmark measures and reports. One measurement per way of backing up, restoring or
+// copying the same database; ratios are filled in afterwards against the runbook's method and
+// the raw-copy floor (see ratios.ts).
+import type { PgbackrestTuning } from "../config/common";
+
+/** backup: make a copy somewhere else; restore: bring a usable database back; copy: the floor. */
+export type BenchKind = "backup" | "restore" | "copy";
+/** runbook: pg_dump | gzip and gunzip | psql; pgbackrest: ours; raw: cp -a of the data directory. */
+export type BenchMethod = "runbook" | "pgbackrest" | "raw";
+
+export interface BenchMeasurement {
+  /** Stable id for scripts, e.g. "runbook-backup", "full-repo2", "restore-repo1", "raw-copy". */
+  id: string;
+  /** What was measured, for people. */
+  label: string;
+  kind: BenchKind;
+  method: BenchMethod;
+  /** Wall time from start until done (restores: until a first query succeeded). */
+  wallMs: number;
+  /** Backups: bytes stored; restores: bytes of database brought back; copy: bytes copied. */
+  bytes?: number;
+  /** High-water mark of the summed RSS of the client-side process tree (see sampler.ts). */
+  peakRssBytes?: number;
+  /** Named parts of wallMs (e.g. files, recovery, first query). */
+  phases?: Record<string, number>;
+  detail?: string;
+}
+
+export interface BenchRatios {
+  /** wallMs ÷ the runbook's wallMs for the same kind (backup vs backup, restore vs restore). */
+  timeVsRunbook?: number;
+  /** wallMs ÷ the raw copy's wallMs. */
+  timeVsFloor?: number;
+  /** bytes ÷ the runbook's bytes for the same kind. */
+  bytesVsRunbook?: number;
+}
+
+export type BenchRow = BenchMeasurement & BenchRatios;
+
+/** One pgBackRest setting tried by `--tune`. */
+export interface TuneSetting {
+  compressType: PgbackrestTuning["compressType"];
+  processMax: number;
+  bufferSize: number;
+}
+
+export interface TuneBackupRow {
+  compressType: PgbackrestTuning["compressType"];
+  processMax: number;
+  repo: 1 | 2;
+  label: string;
+  wallMs: number;
+  /** Bytes the set occupies in the repository. */
+  bytes?: number;
+  peakRssBytes?: number;
+}
+
+export interface TuneRestoreRow extends TuneSetting {
+  repo: 1 | 2;
+  set: string;
+  wallMs: number;
+  filesMs: number;
+  recoveryMs: number;
+  firstQueryMs: number;
+  peakRssBytes?: number;
+  timeVsFloor?: number;
+  timeVsRunbook?: number;
+}
+
+export interface TuneRecommendation {
+  /** The fastest setting for a restore from the offsite repository (the DR path). */
+  best: TuneSetting;
+  bestMs: number;
+  /** The configured setting's time on the same path. */
+  current: TuneSetting;
+  currentMs?: number;
+  /** True when the best beats the current by more than the noise margin. */
+  change: boolean;
+  reason: string;
+}
+
+export interface TuneResult {
+  backups: TuneBackupRow[];
+  restores: TuneRestoreRow[];
+  recommendation?: TuneRecommendation;
+}
+
+export interface BenchResult {
+  scale: number;
+  database: string;
+  /** pg_database_size of the sample database on the primary. */
+  databaseBytes: number;
+  machine: { cpus: number; cpuModel: string; memoryBytes: number; kernel: string };
+  pgbackrest: PgbackrestTuning;
+  labDir: string;
+  kept: boolean;
+  startedAt: string;
+  totalMs: number;
+  rows: BenchRow[];
+  tune?: TuneResult;
+  notes: string[];
+}

@@ -1,0 +1,215 @@
+// The `dr` command line: parsing only. Each command calls one exported function from
+// automation/commands with its dependencies; the result is printed as JSON (--json) or for
+// people. Failures: one line, a hint line, a stable code, a non-zero exit.
+import { Command, InvalidArgumentError, Option } from "commander";
+import { backup, backupList, backupVerify, renderListing, renderTaken, renderVerify } from "../commands/backup";
+import { showConfig, validateConfig } from "../commands/config";
+import { labDown, labRemoveSite, labStatus, labUp, renderLabStatus, renderLabUp } from "../commands/lab";
+import { renderRestore, restore } from "../commands/restore";
+import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
+import { benchCommand, renderBench } from "../commands/bench";
+import { renderVerifySite, verifySite } from "../commands/verify";
+import { DrError, withContext } from "../core/errors";
+import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "./context";
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a positive number");
+  return n;
+}
+
+function repoChoice(v: string): 1 | 2 | "all" {
+  if (v === "1" || v === "2") return Number(v) as 1 | 2;
+  if (v === "all") return "all";
+  throw new InvalidArgumentError("must be 1 (primary region), 2 (offsite) or all");
+}
+
+function repoNumber(v: string): 1 | 2 {
+  if (v === "1" || v === "2") return Number(v) as 1 | 2;
+  throw new InvalidArgumentError("must be 1 (primary region) or 2 (offsite)");
+}
+
+let exitCode = 0;
+
+/**
+ * Runs one command: build deps, call, print. `render` turns the result into text for people;
+ * `code` may turn a successful result into a non-zero exit (health severities).
+ */
+function action<T>(fn: (deps: Deps, ...args: never[]) => Promise<T>, render: (r: T) => string, code?: (r: T) => number) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const g = cmd.optsWithGlobals() as GlobalOptions;
+    const out = makeOutput(g);
+    try {
+      const deps = makeDeps(g, out);
+      const positional = args.slice(0, -2);
+      const opts = args[args.length - 2];
+      const result = await (fn as (d: Deps, ...a: unknown[]) => Promise<T>)(deps, ...positional, opts);
+      out.result(result, () => render(result));
+      exitCode = code ? code(result) : 0;
+    } catch (e) {
+      const err = e instanceof DrError ? e : withContext(cmd.name(), e);
+      out.failure(err);
+      if (g.verbose && err.cause instanceof Error && err.cause.stack) process.stderr.write(err.cause.stack + "\n");
+      exitCode = err.exitCode;
+    }
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command("dr")
+    .description("fp-dr: disaster recovery for the financial planning database (pgBackRest + PostgreSQL 15)")
+    .option("-c, --config <file>", "configuration file (default ./dr.config.yaml, else the embedded lab default)")
+    .option("--json", "print one JSON document and nothing else")
+    .option("-v, --verbose", "more detail, stack traces on failure")
+    .showHelpAfterError()
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ dr lab up                      build the local lab: two sites, offsite S3 store, DNS, first backup
+  $ dr backup incr --reason "before release 4.2"
+  $ dr backup list --json
+  $ dr restore --to secondary      restore the latest offsite backup to the secondary site
+  $ dr health                      exit 0 ok, 1 warning, 2 critical`,
+    );
+
+  const config = program.command("config").description("show or validate the configuration");
+  config
+    .command("show")
+    .description("print the effective configuration (defaults filled in, no secrets)")
+    .addHelpText("after", "\nExample:\n  $ dr config show --json")
+    .action(action(showConfig, (r) => r.yaml));
+  config
+    .command("validate")
+    .argument("[file]", "file to check (default: the one dr would use)")
+    .description("check a configuration file; lists every problem with its field path")
+    .addHelpText("after", "\nExample:\n  $ dr config validate dr.config.yaml")
+    .action(action(validateConfig, (r) => `${r.source}: valid`));
+
+  const lab = program.command("lab").description("the local DR lab (embedded default): real clusters, S3 store and DNS on loopback");
+  lab
+    .command("up")
+    .description("build or start the lab and leave a first full backup in the offsite store")
+    .option("--scale <n>", "sample database scale: 1 ≈ 50 MB, 20 ≈ 1 GB, 200 ≈ 10 GB", positiveNumber)
+    .option("--skip-backup", "do not take the first full backups")
+    .addHelpText("after", "\nExamples:\n  $ dr lab up\n  $ dr lab up --scale 20")
+    .action(action(labUp, renderLabUp));
+  lab
+    .command("status")
+    .description("sites, which one the service name answers with, object store and DNS")
+    .addHelpText("after", "\nExample:\n  $ dr lab status --json")
+    .action(action(labStatus, renderLabStatus));
+  lab
+    .command("down")
+    .description("stop every lab process; --purge also deletes the lab directory and its backups")
+    .option("--purge", "remove the lab directory (backups included)")
+    .addHelpText("after", "\nExamples:\n  $ dr lab down\n  $ dr lab down --purge")
+    .action(action(labDown, (r) => `lab ${r.dir} stopped${r.purged ? " and removed" : ""}`));
+  lab
+    .command("remove-site")
+    .argument("<site>", "a scratch or drill site")
+    .description("stop and delete a scratch or drill site")
+    .addHelpText("after", "\nExample:\n  $ dr lab remove-site scratch-lx2k1")
+    .action(action(labRemoveSite, (r) => `removed ${r.removed}`));
+
+  const bk = program.command("backup").description("pgBackRest backups of the primary, to the site's and the offsite repository");
+  for (const type of ["full", "diff", "incr"] as const) {
+    bk.command(type)
+      .description(`${type} backup (start-fast), tagged with who and why`)
+      .addOption(new Option("--repo <n>", "1 (primary region), 2 (offsite) or all").argParser(repoChoice).default("all"))
+      .option("--reason <text>", "why (recorded with the set)")
+      .addHelpText("after", `\nExamples:\n  $ dr backup ${type}\n  $ dr backup ${type} --repo 2 --reason "before schema migration"`)
+      .action(action((d, o: { repo: 1 | 2 | "all"; reason?: string }) => backup(d, { type, ...o }), renderTaken));
+  }
+  bk.command("list")
+    .description("sets, restorable window, RPO of the newest archived WAL, retention compliance")
+    .addOption(new Option("--repo <n>", "1, 2 or all").argParser(repoChoice).default("all"))
+    .addHelpText("after", "\nExample:\n  $ dr backup list --repo 2 --json")
+    .action(action(backupList, renderListing));
+  bk.command("verify")
+    .description("pgBackRest verify: checksums of every file, WAL continuity; a verdict per set")
+    .addOption(new Option("--repo <n>", "1, 2 or all").argParser(repoChoice).default("all"))
+    .option("--set <label>", "verify one set only")
+    .addHelpText("after", "\nExample:\n  $ dr backup verify --repo 2")
+    .action(action(backupVerify, renderVerify, (r) => (r.ok ? 0 : 6)));
+
+  program
+    .command("restore")
+    .description("restore latest, a set, or a point in time to a site or a scratch cluster")
+    .option("--set <label>", "backup set (default: the newest that reaches the target)")
+    .option("--target-time <time>", "point in time (ISO 8601 with zone)")
+    .option("--target-lsn <lsn>", "WAL position, e.g. 0/3000060")
+    .option("--target-name <name>", "restore point made with pg_create_restore_point()")
+    .option("--to <site>", "destination site (default: secondary)")
+    .option("--scratch", "restore into a new throwaway cluster")
+    .option("--database <name>", "restore this database only")
+    .addOption(new Option("--repo <n>", "1 (primary region) or 2 (offsite); default 2, or 1 for the primary").argParser(repoNumber))
+    .option("--dry-run", "check feasibility and print the plan; change nothing")
+    .option("--overwrite", "allowed to stop the destination and restore over it (delta)")
+    .option("--open", "open for writes (promote) after recovery")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ dr restore --dry-run
+  $ dr restore --to secondary --open
+  $ dr restore --scratch --target-time "2026-11-26T03:14:00Z" --database financial_planning`,
+    )
+    .action(action(restore, renderRestore));
+
+  program
+    .command("verify")
+    .description("the gate: compare a restored site with its source; amcheck, orphans, invariants")
+    .option("--site <name>", "the restored site (default: secondary)")
+    .option("--against <name>", "the source site (default: primary)")
+    .option("--no-source", "structural checks and invariants only (the source is gone)")
+    .addHelpText("after", "\nExamples:\n  $ dr verify\n  $ dr verify --site scratch-lx2k1 --json")
+    .action(action((d, o: { site?: string; against?: string; source: boolean }) => verifySite(d, { site: o.site, against: o.against, noSource: !o.source }), renderVerifySite, (r) => (r.ok ? 0 : 6)));
+
+  program
+    .command("health")
+    .description("runbook health check; exit 0 ok/info, 1 warning, 2 critical")
+    .option("--site <name>", "site to check (default: the one the service name answers with)")
+    .option("--publish", "publish the metrics to CloudWatch (PutMetricData; on AWS hosts)")
+    .addHelpText("after", "\nExamples:\n  $ dr health\n  $ dr health --site secondary --json")
+    .action(action(healthCommand, renderHealth, healthExitCode));
+  program
+    .command("analyze")
+    .description("runbook analyze: sizes, bloat, scans, cache hits, unused and missing indexes, orphans")
+    .option("--site <name>", "site to analyze")
+    .addHelpText("after", "\nExample:\n  $ dr analyze --json")
+    .action(action(analyzeCommand, renderAnalyze));
+  program
+    .command("statistics")
+    .description("runbook statistics: ANALYZE every table and report")
+    .option("--site <name>", "site")
+    .addHelpText("after", "\nExample:\n  $ dr statistics")
+    .action(action(statisticsCommand, renderStatistics));
+
+  program
+    .command("bench")
+    .description("benchmark: runbook pg_dump/psql vs pgBackRest vs raw copy, side by side (not a test)")
+    .option("--scale <n>", "database scale (default 20 ≈ 1 GB)", positiveNumber)
+    .option("--keep", "keep the benchmark lab afterwards")
+    .option("--tune", "also restore under a matrix of pgBackRest settings (compress-type, process-max, buffer-size)")
+    .addHelpText("after", "\nExamples:\n  $ npm run bench\n  $ dr bench --scale 4 --json\n  $ dr bench --tune")
+    .action(action(benchCommand, renderBench));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    const code = (e as { code?: string; exitCode?: number }).code;
+    if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") return 0;
+    // commander already printed its message; add our hint line and the stable code
+    process.stderr.write("hint: run `dr --help` or `dr <command> --help`\n");
+    return 2;
+  }
+  return exitCode;
+}

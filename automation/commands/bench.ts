@@ -1,0 +1,37 @@
+// `dr bench` (`npm run bench`): the runbook's pg_dump/psql, pgBackRest and a raw copy of the
+// data directory, side by side on one generated database, in a lab of the benchmark's own.
+// Not a test: it measures. The recipe is automation/bench/run.ts.
+import type { Deps } from "../cli/context";
+import { formatBytes, formatMs, table } from "../core/output";
+import { runBench, type BenchOptions } from "../bench/run";
+import { BENCH_HEAD, benchTableRows, formatBufferSize, TUNE_BACKUP_HEAD, TUNE_RESTORE_HEAD, tuneBackupRows, tuneRestoreRows } from "../bench/table";
+import { describeSetting } from "../bench/tune";
+import type { BenchResult } from "../bench/types";
+
+export async function benchCommand(deps: Deps, opts: BenchOptions = {}): Promise<BenchResult> {
+  return runBench(deps, opts);
+}
+
+export function renderBench(r: BenchResult): string {
+  const p = r.pgbackrest;
+  const lines = [
+    `benchmark: scale ${r.scale}, database ${r.database} ${formatBytes(r.databaseBytes)}; ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${formatBytes(r.machine.memoryBytes)} RAM`,
+    `pgBackRest: compress-type=${p.compressType}${p.compressLevel !== undefined ? ` compress-level=${p.compressLevel}` : ""} process-max=${p.processMax} buffer-size=${formatBufferSize(p.bufferSize)}`,
+    table(BENCH_HEAD, benchTableRows(r.rows)),
+  ];
+  if (r.tune) {
+    lines.push("", "tuning: full backup per compression type", table(TUNE_BACKUP_HEAD, tuneBackupRows(r.tune.backups)));
+    lines.push("", "tuning: restore of that full backup until usable", table(TUNE_RESTORE_HEAD, tuneRestoreRows(r.tune.restores)));
+    const rec = r.tune.recommendation;
+    if (rec) {
+      lines.push(
+        rec.change
+          ? `recommended: ${describeSetting(rec.best)} (${formatMs(rec.bestMs)} from repo2 vs ${rec.currentMs === undefined ? "?" : formatMs(rec.currentMs)} now): ${rec.reason}`
+          : `keep ${describeSetting(rec.current)}: ${rec.reason} (fastest ${describeSetting(rec.best)} ${formatMs(rec.bestMs)})`,
+      );
+    }
+  }
+  lines.push("", "notes:", ...r.notes.map((n) => `  - ${n}`));
+  lines.push(r.kept ? `benchmark lab kept in ${r.labDir} (FP_DR_LAB_DIR=${r.labDir} dr lab status; dr lab down --purge to remove)` : `benchmark lab removed; total ${formatMs(r.totalMs)}`);
+  return lines.join("\n");
+}

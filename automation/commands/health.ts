@@ -1,0 +1,113 @@
+// `dr health|analyze|statistics`: the runbook's database_maintenance.py, against a lab site
+// (default: the one the service name answers with). Health grades every finding with the
+// runbook's alert severities; the exit status is the worst of them (0 ok, 1 warning, 2 critical).
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { Deps } from "../cli/context";
+import { DrError } from "../core/errors";
+import { formatBytes, formatMs, table } from "../core/output";
+import { Lab } from "../engines/local/lab";
+import type { BackupSet } from "../pgbackrest/info";
+import { analyze, type AnalyzeReport } from "../postgres/analyze";
+import { checkHealth } from "../postgres/health";
+import type { HealthReport } from "../postgres/health-types";
+import { publishHealth } from "../postgres/publish-metrics";
+import { updateStatistics, type StatisticsReport } from "../postgres/statistics";
+
+async function siteOf(lab: Lab, site?: string): Promise<string> {
+  if (site) {
+    lab.site(site);
+    return site;
+  }
+  return (await lab.activeSite().catch(() => undefined)) ?? "primary";
+}
+
+/** Newest successful backups across both repositories (for the backup-age findings). */
+function backupFacts(sets: BackupSet[]): { lastFull?: Date; lastAny?: Date } {
+  const ok = sets.filter((s) => !s.error);
+  const newest = (xs: BackupSet[]) => (xs.length ? new Date(Math.max(...xs.map((s) => s.stoppedAt.getTime()))) : undefined);
+  return { lastFull: newest(ok.filter((s) => s.type === "full")), lastAny: newest(ok) };
+}
+
+export interface HealthResult extends HealthReport {
+  published?: { metrics: number; namespace?: string };
+}
+
+export async function healthCommand(deps: Deps, opts: { site?: string; publish?: boolean } = {}): Promise<HealthResult> {
+  const lab = Lab.open(deps.config);
+  const name = await siteOf(lab, opts.site);
+  const site = lab.site(name);
+  const sets = await site.pgbackrest.sets().catch(() => [] as BackupSet[]);
+  const report: HealthResult = await deps.out.timed(`health of ${name}`, () =>
+    checkHealth({
+      site: name,
+      connection: site.cluster.connection(lab.state.database),
+      thresholds: deps.config.alerts,
+      logPath: site.cluster.logFile,
+      backups: backupFacts(sets),
+    }),
+  );
+  if (opts.publish) {
+    const region = deps.config.sites[name]?.region ?? process.env.AWS_REGION;
+    if (!region) {
+      throw new DrError("CONFIG_INVALID", `no AWS region for site ${name} to publish metrics to`, { hint: `set sites.${name}.region in the config, or AWS_REGION` });
+    }
+    try {
+      const sent = await publishHealth(report, new CloudWatchClient({ region }), { environment: deps.config.environment });
+      report.published = { metrics: sent.MetricData?.length ?? 0, namespace: sent.Namespace };
+    } catch (e) {
+      throw new DrError("DEPENDENCY_MISSING", `could not publish metrics to CloudWatch: ${(e as Error).message}`, {
+        hint: "publishing runs on the AWS hosts (instance profile credentials); the lab has no CloudWatch",
+        cause: e,
+      });
+    }
+  }
+  return report;
+}
+
+export function healthExitCode(r: HealthReport): number {
+  return r.worst === "critical" ? 2 : r.worst === "warning" ? 1 : 0;
+}
+
+export function renderHealth(r: HealthResult): string {
+  return [
+    table(["check", "severity", "finding"], r.findings.map((f) => [f.check, f.severity, f.message])),
+    `${r.site}: ${r.worst === "ok" ? "healthy" : r.worst.toUpperCase()} (${r.checkedAt})${r.published ? `; published ${r.published.metrics} metrics to ${r.published.namespace}` : ""}`,
+  ].join("\n");
+}
+
+export async function analyzeCommand(deps: Deps, opts: { site?: string } = {}): Promise<AnalyzeReport> {
+  const lab = Lab.open(deps.config);
+  const name = await siteOf(lab, opts.site);
+  return deps.out.timed(`analyze ${name}`, () => analyze(lab.site(name).cluster.connection(lab.state.database)));
+}
+
+export function renderAnalyze(r: AnalyzeReport): string {
+  const rows = r.tables.map((t) => [
+    `${t.schema}.${t.table}`,
+    formatBytes(t.totalBytes),
+    t.liveRows,
+    t.deadRatio === null ? "" : `${(t.deadRatio * 100).toFixed(1)}%`,
+    t.indexScanRatio === null ? "" : `${(t.indexScanRatio * 100).toFixed(0)}%`,
+    t.orphanRows ?? "",
+  ]);
+  return [
+    table(["table", "size", "live rows", "dead", "index scans", "orphans"], rows),
+    `database ${r.database}: ${formatBytes(r.databaseBytes)}, cache hit ${r.cacheHitRatio === null ? "n/a" : `${(r.cacheHitRatio * 100).toFixed(1)}%`}`,
+    ...r.findings.map((f) => `${f.severity}: ${f.message}`),
+  ].join("\n");
+}
+
+export async function statisticsCommand(deps: Deps, opts: { site?: string } = {}): Promise<StatisticsReport> {
+  const lab = Lab.open(deps.config);
+  const name = await siteOf(lab, opts.site);
+  return deps.out.timed(`update statistics on ${name}`, () =>
+    updateStatistics(lab.site(name).cluster.connection(lab.state.database), { onProgress: (d, t, l) => deps.out.progress(d, t, l) }),
+  );
+}
+
+export function renderStatistics(r: StatisticsReport): string {
+  return [
+    table(["table", "rows (estimate)", "last analyze", "took"], r.tables.map((t) => [`${t.schema}.${t.table}`, t.rowsEstimate, t.lastAnalyze ?? "", t.skipped ?? formatMs(t.durationMs)])),
+    `${r.database}: ${r.tables.length} tables analysed in ${formatMs(r.durationMs)}`,
+  ].join("\n");
+}

@@ -1,0 +1,55 @@
+// `dr lab up|status|down`: the local DR lab (see engines/local/lab.ts for what it is).
+import type { Deps } from "../cli/context";
+import { formatMs, table } from "../core/output";
+import { Lab, type LabStatus } from "../engines/local/lab";
+import { DrError } from "../core/errors";
+
+export interface LabUpResult {
+  status: LabStatus;
+  steps: { label: string; durationMs: number }[];
+  totalMs: number;
+}
+
+export async function labUp(deps: Deps, opts: { scale?: number; skipBackup?: boolean } = {}): Promise<LabUpResult> {
+  const started = Date.now();
+  const lab = await Lab.up(deps.config, {
+    scale: opts.scale,
+    skipBackup: opts.skipBackup,
+    step: (label) => deps.out.step(label),
+    onProgress: (done, total, label) => deps.out.progress(done, total, label),
+  });
+  const status = await lab.status();
+  return { status, steps: deps.out.steps.map((s) => ({ label: s.label, durationMs: s.durationMs })), totalMs: Date.now() - started };
+}
+
+export async function labStatus(deps: Deps): Promise<LabStatus> {
+  return Lab.open(deps.config).status();
+}
+
+export async function labDown(deps: Deps, opts: { purge?: boolean } = {}): Promise<{ dir: string; purged: boolean }> {
+  if (!Lab.exists(deps.config)) {
+    throw new DrError("LAB_NOT_UP", `no lab at ${Lab.dirFor(deps.config)}`, { hint: "nothing to stop" });
+  }
+  const lab = Lab.open(deps.config);
+  await lab.down({ purge: opts.purge, step: (label) => deps.out.step(label) });
+  return { dir: lab.layout.root, purged: opts.purge === true };
+}
+
+export async function labRemoveSite(deps: Deps, name: string): Promise<{ removed: string }> {
+  await Lab.open(deps.config).removeSite(name);
+  return { removed: name };
+}
+
+export function renderLabStatus(s: LabStatus): string {
+  const rows = s.sites.map((x) => [x.name, x.role, `${x.address}:${x.port}`, x.state, x.inRecovery === undefined ? "" : x.inRecovery ? "in recovery" : "primary", x.serves ? "←" : ""]);
+  return [
+    `lab ${s.dir}: ${s.up ? "up" : "down"}`,
+    table(["site", "role", "address", "cluster", "mode", s.serviceName], rows),
+    `DNS ${s.serviceName} → ${s.answer ?? "(no answer)"}${s.activeSite ? ` (${s.activeSite})` : ""}; DNS server ${s.dns.running ? `up on port ${s.dns.port}` : "down"}`,
+    `offsite object store ${s.objectStore.running ? `up at ${s.objectStore.endpoint}` : "down"}`,
+  ].join("\n");
+}
+
+export function renderLabUp(r: LabUpResult): string {
+  return `${renderLabStatus(r.status)}\nlab ready in ${formatMs(r.totalMs)}`;
+}

@@ -1,0 +1,82 @@
+// Loads the `dr` configuration: the file (--config, else ./dr.config.yaml if present, else
+// nothing: the embedded lab default), then FP_DR_* environment overrides, then validation.
+// An invalid configuration is reported whole: every problem with its field path.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseDocument } from "yaml";
+import { DrError } from "../core/errors";
+import { formatIssues } from "./common";
+import { drConfigSchema, type DrConfig } from "./schema";
+
+/** Environment variables that override config fields (path in the config → variable). */
+export const envOverrides: Record<string, string[]> = {
+  FP_DR_ENVIRONMENT: ["environment"],
+  FP_DR_ENGINE: ["engine"],
+  FP_DR_LAB_DIR: ["lab", "dir"],
+  FP_DR_LAB_SCALE: ["lab", "scale"],
+  FP_DR_SERVICE_USER: ["lab", "serviceUser"],
+  FP_DR_REPORTS_DIR: ["reports", "dir"],
+};
+
+export interface LoadedConfig {
+  config: DrConfig;
+  /** The file it came from, or undefined for the embedded default. */
+  source?: string;
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    if (typeof cur[key] !== "object" || cur[key] === null) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+/** Parses and validates a config object; throws CONFIG_INVALID listing every problem. */
+export function parseConfig(raw: unknown, source = "configuration"): DrConfig {
+  const result = drConfigSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const problems = formatIssues(result.error);
+    throw new DrError("CONFIG_INVALID", `${source} is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`, {
+      hint: "fix each field listed above; `dr config show --json` prints the effective configuration",
+      details: { problems },
+    });
+  }
+  return result.data;
+}
+
+export function loadConfig(opts: { path?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const explicit = opts.path ?? env.FP_DR_CONFIG;
+  const candidate = explicit ? resolve(cwd, explicit) : resolve(cwd, "dr.config.yaml");
+  let raw: Record<string, unknown> = {};
+  let source: string | undefined;
+  if (existsSync(candidate)) {
+    source = candidate;
+    const doc = parseDocument(readFileSync(candidate, "utf8"));
+    if (doc.errors.length > 0) {
+      const problems = doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? "?"}: ${e.message.split("\n")[0]}`);
+      throw new DrError("CONFIG_INVALID", `${candidate} is not valid YAML:\n  ${problems.join("\n  ")}`, {
+        hint: "fix the YAML syntax at the lines listed",
+        details: { problems },
+      });
+    }
+    const value = doc.toJS() ?? {};
+    if (typeof value !== "object" || Array.isArray(value)) {
+      throw new DrError("CONFIG_INVALID", `${candidate} must hold a mapping at the top level`, { hint: "see README.md for an example dr.config.yaml" });
+    }
+    raw = value as Record<string, unknown>;
+  } else if (explicit) {
+    throw new DrError("CONFIG_INVALID", `config file not found: ${candidate}`, {
+      hint: "pass an existing file with --config, or omit it to use the embedded lab default",
+    });
+  }
+  for (const [name, path] of Object.entries(envOverrides)) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    setPath(raw, path, path[path.length - 1] === "scale" ? Number(value) : value);
+  }
+  return { config: parseConfig(raw, source ?? "embedded default configuration"), source };
+}

@@ -1,0 +1,123 @@
+// The `dr` configuration (dr.config.yaml, --config, FP_DR_* environment). Everything has a
+// default, and the defaults are the local lab, so `dr` with no file at all drives the lab.
+// The shared parts (objectives, thresholds, schedules, …) come from ./common, which the
+// Pulumi stack config uses too.
+import { z } from "zod";
+import {
+  alertThresholds,
+  escalation,
+  invariant,
+  objectives,
+  pgbackrestTuning,
+  retention,
+  schedules,
+} from "./common";
+
+export const siteRoles = ["primary", "secondary", "drill"] as const;
+export type SiteRole = (typeof siteRoles)[number];
+
+const identifier = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "lowercase letters, digits and dashes, starting with a letter");
+const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a plain lowercase SQL identifier");
+
+/** A site as the toolkit sees it. Connection details on the lab come from the lab's state. */
+export const siteConfig = z
+  .object({
+    role: z.enum(siteRoles),
+    /** AWS region (pulumi engine); ignored by the lab. */
+    region: z.string().optional(),
+    /** Pulumi stack that declares this site (pulumi engine). */
+    stack: z.string().optional(),
+  })
+  .strict();
+export type SiteConfig = z.output<typeof siteConfig>;
+
+/** The site's own repository (pgBackRest repo1). */
+const localRepo = z
+  .object({
+    /** posix on the lab; s3 on AWS (this region's bucket). */
+    type: z.enum(["posix", "s3"]).default("posix"),
+    /** posix: directory; default under the lab dir. */
+    path: z.string().optional(),
+    bucket: z.string().optional(),
+    region: z.string().optional(),
+    endpoint: z.string().optional(),
+    retention: retention,
+    cipher: z.boolean().default(true),
+  })
+  .strict()
+  .prefault({});
+
+/** The offsite repository in the other region (pgBackRest repo2), always S3. */
+const offsiteRepo = z
+  .object({
+    type: z.literal("s3").default("s3"),
+    bucket: z.string().min(3).default("fp-dr-offsite"),
+    region: z.string().default("us-west-2"),
+    /** Endpoint host[:port]; on the lab, the loopback object store (filled in by the lab). */
+    endpoint: z.string().optional(),
+    uriStyle: z.enum(["host", "path"]).default("path"),
+    verifyTls: z.boolean().default(true),
+    /** Key prefix inside the bucket. */
+    path: z.string().default("/pgbackrest"),
+    retention: retention,
+    cipher: z.boolean().default(true),
+  })
+  .strict()
+  .prefault({});
+
+export const drConfigSchema = z
+  .object({
+    /** Name of this environment: lab, production, … (locks and journals are per environment). */
+    environment: identifier.default("lab"),
+    /** Which engine acts on the world. */
+    engine: z.enum(["local", "pulumi"]).default("local"),
+    /** pgBackRest stanza. */
+    stanza: identifier.default("fp"),
+    /** The application database. */
+    database: sqlIdentifier.default("financial_planning"),
+    /** DNS name the application connects to. */
+    serviceName: z.string().regex(/^[a-z0-9.-]+$/).default("db.fp.internal"),
+    sites: z
+      .record(identifier, siteConfig)
+      .default({ primary: { role: "primary" }, secondary: { role: "secondary" } })
+      .superRefine((sites, ctx) => {
+        const primaries = Object.entries(sites).filter(([, s]) => s.role === "primary");
+        if (primaries.length !== 1) {
+          ctx.addIssue({ code: "custom", message: `exactly one site must have role primary (found ${primaries.length})` });
+        }
+      }),
+    repositories: z.object({ local: localRepo, offsite: offsiteRepo }).strict().prefault({}),
+    objectives,
+    alerts: alertThresholds,
+    schedules,
+    escalation,
+    pgbackrest: pgbackrestTuning,
+    verification: z
+      .object({
+        invariants: z.array(invariant).default([]),
+        /** Run amcheck on every btree index of a restored database. */
+        amcheck: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    lab: z
+      .object({
+        /** Where every file of the lab lives; default /var/lib/fp-dr/lab as root, else ~/.local/state/fp-dr/lab. */
+        dir: z.string().optional(),
+        /** Sample database scale: 1 ≈ 50 MB, 20 ≈ 1 GB, 200 ≈ 10 GB. */
+        scale: z.number().min(0.01).max(400).default(1),
+        /** OS user that runs server processes when dr runs as root. */
+        serviceUser: z.string().default("postgres"),
+        /** Loopback addresses of the sites; DNS answers with one of them. */
+        addresses: z.record(identifier, z.ipv4()).default({ primary: "127.0.10.1", secondary: "127.0.10.2" }),
+        /** PostgreSQL port, the same on every site address (0 = pick a free one). */
+        port: z.number().int().min(0).max(65535).default(0),
+      })
+      .strict()
+      .prefault({}),
+    reports: z.object({ dir: z.string().optional() }).strict().prefault({}),
+  })
+  .strict();
+
+export type DrConfigInput = z.input<typeof drConfigSchema>;
+export type DrConfig = z.output<typeof drConfigSchema>;

@@ -1,0 +1,153 @@
+// How commands talk to people and to scripts. Human mode: timed steps with a live progress
+// display on stderr (only when it is a terminal), then a summary on stdout. JSON mode
+// (--json): nothing but one JSON document on stdout. Everything printed is redacted.
+import { SingleBar, Presets } from "cli-progress";
+import Table from "cli-table3";
+import pc from "picocolors";
+import { DrError } from "./errors";
+import { redact, redactValue } from "./redact";
+
+export interface StepRecord {
+  label: string;
+  startedAt: string;
+  durationMs: number;
+  ok: boolean;
+  detail?: string;
+}
+
+export interface OutputOptions {
+  json: boolean;
+  verbose?: boolean;
+  /** Streams (tests capture them). */
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly steps: StepRecord[] = [];
+  private readonly out: NodeJS.WritableStream & { isTTY?: boolean };
+  private readonly err: NodeJS.WritableStream & { isTTY?: boolean };
+  private bar?: SingleBar;
+  private barLabel = "";
+
+  constructor(opts: OutputOptions) {
+    this.json = opts.json;
+    this.verbose = opts.verbose ?? false;
+    this.out = opts.stdout ?? process.stdout;
+    this.err = opts.stderr ?? process.stderr;
+  }
+
+  private get live(): boolean {
+    return !this.json && this.err.isTTY === true;
+  }
+
+  /** A line of information for people (stderr, so stdout stays the result). */
+  info(text: string): void {
+    if (!this.json) this.err.write(redact(text) + "\n");
+  }
+
+  debug(text: string): void {
+    if (this.verbose && !this.json) this.err.write(pc.dim(redact(text)) + "\n");
+  }
+
+  warn(text: string): void {
+    if (!this.json) this.err.write(pc.yellow("warning: ") + redact(text) + "\n");
+  }
+
+  /**
+   * Starts a timed step; call the returned function when it ends. Every step is recorded with
+   * its duration, so a command can report exactly what it did and how long each part took.
+   */
+  step(label: string): (detail?: string, ok?: boolean) => void {
+    const started = Date.now();
+    const startedAt = new Date(started).toISOString();
+    if (!this.json) this.err.write(pc.cyan("… ") + redact(label) + "\n");
+    return (detail?: string, ok = true) => {
+      this.stopProgress();
+      const durationMs = Date.now() - started;
+      this.steps.push({ label, startedAt, durationMs, ok, detail: detail === undefined ? undefined : redact(detail) });
+      if (!this.json) {
+        const mark = ok ? pc.green("✓") : pc.red("✗");
+        const extra = detail ? pc.dim(` — ${redact(detail)}`) : "";
+        this.err.write(`${mark} ${redact(label)} ${pc.dim(`(${formatMs(durationMs)})`)}${extra}\n`);
+      }
+    };
+  }
+
+  /** Runs `fn` as a step; marks it failed and rethrows if it throws. */
+  async timed<T>(label: string, fn: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> {
+    const done = this.step(label);
+    try {
+      const r = await fn();
+      done(detail?.(r));
+      return r;
+    } catch (e) {
+      done(e instanceof Error ? e.message.split("\n")[0] : String(e), false);
+      throw e;
+    }
+  }
+
+  /** A progress bar for a long step (terminal only; silent otherwise). */
+  progress(done: number, total: number, label: string): void {
+    if (!this.live || total <= 0) return;
+    if (!this.bar || this.barLabel !== label) {
+      this.stopProgress();
+      this.barLabel = label;
+      this.bar = new SingleBar({ format: `  ${label} [{bar}] {percentage}% | {value}/{total} | eta {eta_formatted}`, stream: this.err, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+      this.bar.start(total, done);
+    } else this.bar.update(done);
+  }
+
+  stopProgress(): void {
+    if (this.bar) {
+      this.bar.stop();
+      this.bar = undefined;
+    }
+  }
+
+  /** The command's result: a JSON document, or a rendering for people. */
+  result(value: unknown, human?: () => string): void {
+    this.stopProgress();
+    if (this.json) this.out.write(JSON.stringify(redactValue(value), null, 2) + "\n");
+    else if (human) this.out.write(redact(human()) + "\n");
+  }
+
+  /** Prints a failure: one line, a hint, the code. */
+  failure(err: DrError): void {
+    this.stopProgress();
+    if (this.json) {
+      this.out.write(JSON.stringify({ ok: false, error: err.toJSON(), steps: this.steps }, null, 2) + "\n");
+      return;
+    }
+    this.err.write(`${pc.red("error")}${pc.dim(`[${err.code}]`)}: ${err.message}\n`);
+    if (err.hint) this.err.write(`${pc.bold("hint:")} ${err.hint}\n`);
+  }
+}
+
+/** A plain table (no colour codes, so logs and pipes read the same as a terminal). */
+export function table(head: string[], rows: (string | number | undefined)[][]): string {
+  const t = new Table({ head: head.some(Boolean) ? head : [], style: { head: [], border: [] } });
+  for (const r of rows) t.push(r.map((c) => (c === undefined ? "" : String(c))));
+  return t.toString();
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return "";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}

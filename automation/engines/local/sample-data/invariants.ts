@@ -1,0 +1,37 @@
+// Verification invariants that hold on the sample database after generation and after any
+// number of churn rounds: the default `verification.invariants` for the lab. Each query returns
+// one integer (a count of violations), expected to be 0.
+import type { Invariant } from "../../../config/common";
+
+const orphan = (name: string, child: string, fk: string, parent: string, pk: string): Invariant => ({
+  name,
+  sql: `select count(*)::int from app.${child} c where not exists (select 1 from app.${parent} p where p.${pk} = c.${fk})`,
+  expect: 0,
+});
+
+export const sampleInvariants: Invariant[] = [
+  {
+    name: "account balances equal the sum of their ledger entries",
+    sql: `select count(*)::int from app.accounts a
+          left join (select account_id, sum(amount) as total from app.ledger group by account_id) l using (account_id)
+          where a.balance <> coalesce(l.total, 0)`,
+    expect: 0,
+  },
+  orphan("no clients without a household", "clients", "household_id", "households", "household_id"),
+  orphan("no accounts without a household", "accounts", "household_id", "households", "household_id"),
+  orphan("no accounts without an owner", "accounts", "client_id", "clients", "client_id"),
+  orphan("no holdings without an account", "holdings", "account_id", "accounts", "account_id"),
+  orphan("no ledger entries without an account", "ledger", "account_id", "accounts", "account_id"),
+  orphan("no plans without a household", "plans", "household_id", "households", "household_id"),
+  orphan("no goals without a plan", "goals", "plan_id", "plans", "plan_id"),
+  {
+    name: "account owners belong to the account's household",
+    sql: `select count(*)::int from app.accounts a join app.clients c using (client_id) where c.household_id <> a.household_id`,
+    expect: 0,
+  },
+  {
+    name: "every household has a client",
+    sql: `select count(*)::int from app.households h where not exists (select 1 from app.clients c where c.household_id = h.household_id)`,
+    expect: 0,
+  },
+];

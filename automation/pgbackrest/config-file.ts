@@ -1,0 +1,124 @@
+// Renders pgbackrest.conf from typed settings. One renderer for every place a configuration is
+// written: the lab's sites, and the cloud-init of the AWS hosts. repo1 is the site's own
+// repository, repo2 the offsite one in the other region, written directly by archive-push and
+// backup (so the RPO never waits on bucket replication).
+import type { PgbackrestTuning } from "../config/common";
+
+export interface RepoSpec {
+  /** pgBackRest repository index: 1 = the site's own, 2 = offsite. */
+  index: 1 | 2;
+  type: "posix" | "s3";
+  /** posix: the directory; s3: the key prefix inside the bucket. */
+  path: string;
+  s3?: {
+    bucket: string;
+    /** Name the TLS certificate is checked against (and the Host header). */
+    endpoint: string;
+    region: string;
+    /** Connect to this address instead of resolving the endpoint (lab: 127.0.0.1). */
+    host?: string;
+    port?: number;
+    uriStyle: "host" | "path";
+    /** CA bundle for a private CA (the lab's); omit to use the system store. */
+    caFile?: string;
+    verifyTls: boolean;
+    /** `shared` keys below, or `auto` to use the instance profile (AWS). */
+    keyType: "shared" | "auto";
+    key?: string;
+    keySecret?: string;
+  };
+  /** AES-256 passphrase; omit for an unencrypted repository. */
+  cipherPass?: string;
+  retentionFull: number;
+  retentionDiff?: number;
+}
+
+export interface PgbackrestConfigSpec {
+  stanza: string;
+  /** Data directory of the cluster this host backs up / restores into. */
+  pgPath: string;
+  pgPort: number;
+  /** Unix socket directory of that cluster. */
+  pgSocketPath: string;
+  /** Database role pgBackRest connects as (default: the OS user it runs as). */
+  pgUser?: string;
+  repos: RepoSpec[];
+  logPath: string;
+  lockPath: string;
+  spoolPath: string;
+  tuning: PgbackrestTuning;
+}
+
+type Value = string | number | boolean | undefined;
+
+function line(key: string, value: Value): string | undefined {
+  if (value === undefined) return undefined;
+  const v = typeof value === "boolean" ? (value ? "y" : "n") : String(value);
+  return `${key}=${v}`;
+}
+
+function repoLines(r: RepoSpec): string[] {
+  const p = `repo${r.index}`;
+  const out: (string | undefined)[] = [
+    line(`${p}-type`, r.type),
+    line(`${p}-path`, r.path),
+    line(`${p}-retention-full`, r.retentionFull),
+    line(`${p}-retention-diff`, r.retentionDiff),
+    line(`${p}-cipher-type`, r.cipherPass ? "aes-256-cbc" : undefined),
+    line(`${p}-cipher-pass`, r.cipherPass),
+  ];
+  if (r.type === "s3") {
+    const s = r.s3;
+    if (!s) throw new Error(`repo${r.index} is s3 but has no s3 settings`);
+    out.push(
+      line(`${p}-s3-bucket`, s.bucket),
+      line(`${p}-s3-endpoint`, s.endpoint),
+      line(`${p}-s3-region`, s.region),
+      line(`${p}-storage-host`, s.host),
+      line(`${p}-storage-port`, s.port),
+      line(`${p}-s3-uri-style`, s.uriStyle),
+      line(`${p}-storage-ca-file`, s.caFile),
+      line(`${p}-storage-verify-tls`, s.verifyTls),
+      line(`${p}-s3-key-type`, s.keyType),
+      line(`${p}-s3-key`, s.keyType === "shared" ? s.key : undefined),
+      line(`${p}-s3-key-secret`, s.keyType === "shared" ? s.keySecret : undefined),
+    );
+  }
+  return out.filter((x): x is string => x !== undefined);
+}
+
+/** The file's text. It holds secrets: write it 0600, owned by the user pgBackRest runs as. */
+export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
+  const t = spec.tuning;
+  const global = [
+    ...spec.repos.flatMap(repoLines),
+    line("process-max", t.processMax),
+    line("compress-type", t.compressType),
+    line("compress-level", t.compressLevel),
+    line("buffer-size", t.bufferSize),
+    // Archive asynchronously: archive-push returns as soon as the segment is queued, and a
+    // background process ships batches to both repositories in parallel.
+    line("archive-async", t.archiveAsync),
+    line("archive-push-queue-max", t.archivePushQueueMax),
+    line("spool-path", spec.spoolPath),
+    line("log-path", spec.logPath),
+    line("lock-path", spec.lockPath),
+    line("log-level-console", "warn"),
+    line("log-level-file", "info"),
+    // Backups and restores never wait for a scheduled checkpoint; they are on demand.
+    line("start-fast", true),
+  ].filter((x): x is string => x !== undefined);
+  const stanza = [
+    line("pg1-path", spec.pgPath),
+    line("pg1-port", spec.pgPort),
+    line("pg1-socket-path", spec.pgSocketPath),
+    line("pg1-user", spec.pgUser),
+  ].filter((x): x is string => x !== undefined);
+  return ["# written by fp-dr; edits are overwritten", "[global]", ...global, "", `[${spec.stanza}]`, ...stanza, ""].join("\n");
+}
+
+/** The archive_command / restore_command for postgresql.conf that go with this file. */
+export function archiveCommands(configPath: string, stanza: string): { archive_command: string; restore_command: string } {
+  const base = `pgbackrest --config=${configPath} --stanza=${stanza}`;
+  return { archive_command: `${base} archive-push %p`, restore_command: `${base} archive-get %f "%p"` };
+}

@@ -1,0 +1,67 @@
+// Small node-postgres helpers shared by health, analyze and statistics: take either a client
+// the caller manages or the settings to open one, and turn driver errors into DrErrors.
+import { Client, type ClientBase, type ClientConfig } from "pg";
+import { DrError } from "../core/errors";
+import { redact, registerSecret } from "../core/redact";
+
+/** A database to talk to: a connected client (left open) or settings to connect with (closed after). */
+export type DbTarget = ClientBase | ClientConfig;
+
+function isClient(target: DbTarget): target is ClientBase {
+  return typeof (target as ClientBase).query === "function";
+}
+
+/** Opens a client from settings, registering its password as a secret so it is never printed. */
+export async function connect(config: ClientConfig, applicationName = "fp-dr"): Promise<Client> {
+  if (typeof config.password === "string") registerSecret(config.password);
+  const client = new Client({ connectionTimeoutMillis: 10_000, application_name: applicationName, ...config });
+  // a server that goes away between queries must not crash the process
+  client.on("error", () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Runs `fn` with a client for `target`; a client opened here is closed afterwards. */
+export async function withClient<T>(target: DbTarget, fn: (client: ClientBase) => Promise<T>, applicationName?: string): Promise<T> {
+  if (isClient(target)) return fn(target);
+  let client: Client;
+  try {
+    client = await connect(target, applicationName);
+  } catch (e) {
+    throw new DrError("SITE_UNREACHABLE", `cannot connect to ${describeTarget(target)}: ${errorText(e)}`, {
+      hint: "check that the server is running and that host, port, user and password are right",
+      cause: e,
+    });
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** "host:port/database as user", never the password. */
+export function describeTarget(config: ClientConfig): string {
+  return `${config.host ?? "localhost"}:${config.port ?? 5432}/${config.database ?? config.user ?? "postgres"} as ${config.user ?? "(default user)"}`;
+}
+
+/** A driver or server error as one redacted lowercase-friendly line. */
+export function errorText(e: unknown): string {
+  const err = e as { message?: string; code?: string };
+  const text = err?.message || String(e) || "unknown error";
+  const errors = (e as { errors?: { message?: string }[] })?.errors;
+  // AggregateError from net (IPv4 + IPv6 attempts) has an empty message
+  const detail = !err?.message && Array.isArray(errors) ? errors.map((x) => x.message).join("; ") : text;
+  return redact(detail || err?.code || "unknown error");
+}
+
+/** Wraps a failed query with what was being done (code QUERY_FAILED). */
+export function queryFailed(doing: string, e: unknown): DrError {
+  if (e instanceof DrError) return new DrError(e.code, `while ${doing}: ${e.message}`, { hint: e.hint, cause: e, details: e.details });
+  return new DrError("QUERY_FAILED", `while ${doing}: ${errorText(e)}`, { cause: e });
+}
+
+/** Double-quotes an SQL identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

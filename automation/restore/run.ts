@@ -1,0 +1,171 @@
+// Carrying out a restore plan: stop the destination if the plan allows, let pgBackRest lay
+// down the files, start the cluster, wait for recovery by polling the server itself, and open
+// for writes only when asked. Each phase is timed through the Output's steps.
+import { Client } from "pg";
+import { DrError } from "../core/errors";
+import type { Output } from "../core/output";
+import type { Pgbackrest } from "../pgbackrest/client";
+import type { Cluster } from "../postgres/cluster";
+import { lsnSegment } from "../backups/archive";
+import type { RestorePlan } from "./plan";
+
+/** What an engine provides to restore into one destination. */
+export interface RestoreDestinationHandle {
+  cluster: Cluster;
+  /** pgBackRest configured for the destination (pg1-path = its data directory). */
+  pgbackrest: Pgbackrest;
+  /** Creates directories and configuration before pgBackRest runs. */
+  prepare(): Promise<void>;
+  /** Server settings the restored cluster must run with at this destination. */
+  serverSettings(): Record<string, string | number | boolean>;
+}
+
+export interface RestoreResult {
+  destination: string;
+  set: string;
+  repo: number;
+  target: string;
+  /** Last replayed LSN and the commit time it ends with. */
+  replayLsn?: string;
+  lastCommitAt?: string;
+  inRecovery: boolean;
+  opened: boolean;
+  timings: { restoreFilesMs: number; recoveryMs: number; openMs?: number; totalMs: number };
+  bytes: number;
+}
+
+export async function executeRestore(plan: RestorePlan, handle: RestoreDestinationHandle, out: Output, opts: { recoveryTimeoutMs?: number } = {}): Promise<RestoreResult> {
+  const started = Date.now();
+  const { cluster, pgbackrest } = handle;
+
+  // Fence the destination first when the plan says it will be overwritten.
+  if (plan.destination.willStop) await out.timed(`stop ${plan.destination.name}`, () => cluster.stop("fast"));
+  await handle.prepare();
+
+  // pgBackRest lays down the files (delta only when overwriting).
+  const filesStarted = Date.now();
+  await out.timed(
+    `restore ${plan.set.label} from repo${plan.repo} into ${plan.destination.name}`,
+    () =>
+      pgbackrest.restore({
+        repo: plan.repo,
+        set: plan.set.label,
+        pgPath: plan.destination.dataDir,
+        target: plan.targetSpec,
+        targetAction: "pause",
+        asStandby: plan.target.kind === "latest",
+        databases: plan.databases,
+        delta: plan.destination.willOverwrite,
+      }),
+    () => `${(plan.set.size / 1024 / 1024).toFixed(0)} MB`,
+  );
+  const restoreFilesMs = Date.now() - filesStarted;
+
+  // The files came from the source: give the cluster this destination's address and settings.
+  cluster.writeSettings(handle.serverSettings());
+
+  const recoveryStarted = Date.now();
+  await out.timed(`start ${plan.destination.name} and replay WAL to ${plan.target.description}`, async () => {
+    await cluster.start(600);
+    await waitForRecovery(plan, cluster, opts.recoveryTimeoutMs ?? Math.max(120_000, plan.estimate.seconds * 20_000));
+  });
+  const recoveryMs = Date.now() - recoveryStarted;
+
+  let openMs: number | undefined;
+  if (plan.open) {
+    const t = Date.now();
+    await out.timed(`open ${plan.destination.name} for writes (promote)`, () => openForWrites(cluster, plan.target.kind === "latest"));
+    openMs = Date.now() - t;
+  }
+  const state = await recoveryState(cluster);
+  return {
+    destination: plan.destination.name,
+    set: plan.set.label,
+    repo: plan.repo,
+    target: plan.target.description,
+    replayLsn: state.replayLsn ?? undefined,
+    lastCommitAt: state.lastCommitAt ?? undefined,
+    inRecovery: state.inRecovery,
+    opened: plan.open,
+    timings: { restoreFilesMs, recoveryMs, openMs, totalMs: Date.now() - started },
+    bytes: plan.set.size,
+  };
+}
+
+interface RecoveryState {
+  inRecovery: boolean;
+  paused: boolean;
+  replayLsn: string | null;
+  lastCommitAt: string | null;
+}
+
+async function withClient<T>(cluster: Cluster, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ ...cluster.connection("postgres"), connectionTimeoutMillis: 3000 });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export async function recoveryState(cluster: Cluster): Promise<RecoveryState> {
+  return withClient(cluster, async (c) => {
+    const r = await c.query(`select pg_is_in_recovery() as in_recovery,
+        case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end as paused,
+        coalesce(pg_last_wal_replay_lsn(), case when pg_is_in_recovery() then null else pg_current_wal_lsn() end)::text as replay_lsn,
+        coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as last_commit`);
+    const row = r.rows[0];
+    return { inRecovery: row.in_recovery, paused: row.paused, replayLsn: row.replay_lsn, lastCommitAt: row.last_commit ? new Date(row.last_commit).toISOString() : null };
+  });
+}
+
+/**
+ * Waits for the real signal: paused at the target (time/LSN/name), or, for "latest", replay
+ * reaching the newest archived segment. A server that dies on the way is a failed restore,
+ * reported with the end of its log.
+ */
+async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (cluster.state() !== "running") {
+      throw new DrError("RESTORE_FAILED", `the restored cluster stopped during recovery: ${lastLogLine(cluster)}`, {
+        hint: `read ${cluster.logFile}; a target beyond the archived WAL ends recovery early`,
+      });
+    }
+    try {
+      const s = await recoveryState(cluster);
+      if (plan.target.kind === "latest") {
+        if (s.replayLsn && lsnSegment(s.replayLsn) >= plan.endSegment) return;
+      } else if (s.paused || !s.inRecovery) return;
+    } catch {
+      // still starting up (the server refuses connections until it is consistent)
+    }
+    if (Date.now() > deadline) {
+      throw new DrError("RECOVERY_TIMEOUT", `recovery did not reach ${plan.target.description} within ${Math.round(timeoutMs / 1000)}s`, {
+        hint: `the cluster is still replaying; check ${cluster.logFile} and run again with a larger --timeout`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Ends recovery: resume from a pause at the target, or promote a standby. */
+export async function openForWrites(cluster: Cluster, standby: boolean): Promise<void> {
+  await withClient(cluster, async (c) => {
+    const inRecovery = (await c.query("select pg_is_in_recovery() r")).rows[0].r;
+    if (!inRecovery) return;
+    if (standby) await c.query("select pg_promote(true, 60)");
+    else await c.query("select pg_wal_replay_resume()");
+  });
+  const deadline = Date.now() + 60_000;
+  while ((await recoveryState(cluster)).inRecovery) {
+    if (Date.now() > deadline) throw new DrError("RECOVERY_TIMEOUT", "the cluster did not leave recovery within 60s", { hint: `read ${cluster.logFile}` });
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function lastLogLine(cluster: Cluster): string {
+  const lines = cluster.logTail(30).split("\n").filter((l) => /FATAL|PANIC|ERROR/.test(l));
+  return (lines[lines.length - 1] ?? cluster.logTail(1)).replace(/^.*?(FATAL|PANIC|ERROR):\s*/, "").trim() || "no log output";
+}

@@ -1,0 +1,197 @@
+// Verification of a restored database: the gate before anything trusts it. Checks are data
+// (name, what it proves, result, time taken), run against the restored copy and, where the
+// source is reachable, compared with it at the same point:
+//   - per-table row counts and content checksums equal to the source
+//   - schema equal to the source (columns, types, constraints, indexes)
+//   - amcheck on every btree index (structural corruption)
+//   - no foreign-key orphans (the runbook's "orphaned records")
+//   - the configured invariants (e.g. ledger sums equal account balances)
+import type { ClientBase } from "pg";
+import type { Invariant } from "../config/common";
+import { tableFingerprints, type TableFingerprint } from "../engines/local/sample-data/fingerprint";
+import { quoteIdent } from "../postgres/client";
+
+export interface CheckResult {
+  name: string;
+  kind: "content" | "schema" | "amcheck" | "orphans" | "invariant" | "roundtrip";
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+  /** Mismatches, corrupt indexes, orphan counts … for --json and reports. */
+  findings?: unknown[];
+}
+
+export interface VerifyOptions {
+  /** Schemas whose tables are compared (default: every non-system schema). */
+  schemas?: string[];
+  invariants?: Invariant[];
+  amcheck?: boolean;
+}
+
+async function timed(name: string, kind: CheckResult["kind"], fn: () => Promise<Omit<CheckResult, "name" | "kind" | "durationMs">>): Promise<CheckResult> {
+  const t = Date.now();
+  try {
+    const r = await fn();
+    return { name, kind, ...r, durationMs: Date.now() - t };
+  } catch (e) {
+    return { name, kind, ok: false, detail: `check failed to run: ${(e as Error).message.split("\n")[0]}`, durationMs: Date.now() - t };
+  }
+}
+
+export async function userSchemas(c: ClientBase): Promise<string[]> {
+  const r = await c.query<{ nspname: string }>(
+    `select nspname from pg_namespace where nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and nspname not like 'pg_temp%' and nspname not like 'pg_toast_temp%' order by 1`,
+  );
+  return r.rows.map((x) => x.nspname);
+}
+
+/** Row counts and content checksums, table by table, against the source. */
+export async function compareContent(restored: ClientBase, source: ClientBase, schemas: string[]): Promise<CheckResult> {
+  return timed("row counts and content checksums equal the source", "content", async () => {
+    const mismatches: { schema: string; table: string; source?: TableFingerprint; restored?: TableFingerprint }[] = [];
+    let tables = 0;
+    let rows = 0;
+    for (const schema of schemas) {
+      const [a, b] = [await tableFingerprints(source, schema), await tableFingerprints(restored, schema)];
+      const byName = new Map(b.map((x) => [x.table, x]));
+      for (const s of a) {
+        tables++;
+        rows += s.rows;
+        const r = byName.get(s.table);
+        if (!r || r.rows !== s.rows || r.checksum !== s.checksum) mismatches.push({ schema, table: s.table, source: s, restored: r });
+        byName.delete(s.table);
+      }
+      for (const extra of byName.values()) mismatches.push({ schema, table: extra.table, restored: extra });
+    }
+    return mismatches.length === 0
+      ? { ok: true, detail: `${tables} tables, ${rows} rows identical` }
+      : { ok: false, detail: `${mismatches.length} of ${tables} tables differ: ${mismatches.map((m) => `${m.schema}.${m.table}`).join(", ")}`, findings: mismatches };
+  });
+}
+
+/** A description of every user relation's shape; equal text means equal schema. */
+async function schemaSignature(c: ClientBase, schemas: string[]): Promise<string[]> {
+  const r = await c.query<{ line: string }>(
+    `select format('%s.%s col %s %s %s %s', n.nspname, cl.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull) as line
+       from pg_attribute a join pg_class cl on cl.oid = a.attrelid join pg_namespace n on n.oid = cl.relnamespace
+      where n.nspname = any($1) and a.attnum > 0 and not a.attisdropped and cl.relkind in ('r','p','v','m')
+     union all
+     select format('%s.%s con %s %s', n.nspname, cl.relname, co.conname, pg_get_constraintdef(co.oid))
+       from pg_constraint co join pg_class cl on cl.oid = co.conrelid join pg_namespace n on n.oid = cl.relnamespace
+      where n.nspname = any($1)
+     union all
+     select format('%s idx %s', n.nspname, pg_get_indexdef(i.indexrelid))
+       from pg_index i join pg_class cl on cl.oid = i.indexrelid join pg_namespace n on n.oid = cl.relnamespace
+      where n.nspname = any($1)
+     order by 1`,
+    [schemas],
+  );
+  return r.rows.map((x) => x.line);
+}
+
+export async function compareSchema(restored: ClientBase, source: ClientBase, schemas: string[]): Promise<CheckResult> {
+  return timed("schema equals the source (columns, types, constraints, indexes)", "schema", async () => {
+    const [a, b] = [await schemaSignature(source, schemas), await schemaSignature(restored, schemas)];
+    const onlySource = a.filter((x) => !b.includes(x));
+    const onlyRestored = b.filter((x) => !a.includes(x));
+    return onlySource.length + onlyRestored.length === 0
+      ? { ok: true, detail: `${a.length} columns, constraints and indexes identical` }
+      : { ok: false, detail: `${onlySource.length} missing, ${onlyRestored.length} unexpected`, findings: [...onlySource.map((x) => `missing: ${x}`), ...onlyRestored.map((x) => `unexpected: ${x}`)] };
+  });
+}
+
+/** amcheck's bt_index_check on every btree index of the user schemas (works on a standby). */
+export async function amcheckIndexes(c: ClientBase, schemas: string[]): Promise<CheckResult> {
+  return timed("amcheck: every btree index is structurally sound", "amcheck", async () => {
+    await c.query("create extension if not exists amcheck").catch(() => undefined);
+    const idx = await c.query<{ oid: number; name: string }>(
+      `select i.indexrelid::int as oid, format('%I.%I', n.nspname, ic.relname) as name
+         from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_namespace n on n.oid = ic.relnamespace join pg_am am on am.oid = ic.relam
+        where am.amname = 'btree' and n.nspname = any($1) and i.indisvalid and i.indisready order by 2`,
+      [schemas],
+    );
+    const corrupt: { index: string; error: string }[] = [];
+    for (const i of idx.rows) {
+      try {
+        await c.query("select bt_index_check($1::oid::regclass, true)", [i.oid]);
+      } catch (e) {
+        corrupt.push({ index: i.name, error: (e as Error).message });
+      }
+    }
+    return corrupt.length === 0 ? { ok: true, detail: `${idx.rows.length} btree indexes checked (heap entries included)` } : { ok: false, detail: `${corrupt.length} corrupt: ${corrupt.map((x) => x.index).join(", ")}`, findings: corrupt };
+  });
+}
+
+/** For every foreign key: rows whose parent does not exist. */
+export async function foreignKeyOrphans(c: ClientBase, schemas: string[]): Promise<CheckResult> {
+  return timed("no orphaned rows behind any foreign key", "orphans", async () => {
+    const fks = await c.query<{ name: string; child: string; parent: string; ccols: string[]; pcols: string[] }>(
+      `select co.conname as name, format('%I.%I', cn.nspname, cc.relname) as child, format('%I.%I', pn.nspname, pc.relname) as parent,
+              array(select attname::text from pg_attribute where attrelid = co.conrelid and attnum = any(co.conkey) order by array_position(co.conkey, attnum)) as ccols,
+              array(select attname::text from pg_attribute where attrelid = co.confrelid and attnum = any(co.confkey) order by array_position(co.confkey, attnum)) as pcols
+         from pg_constraint co
+         join pg_class cc on cc.oid = co.conrelid join pg_namespace cn on cn.oid = cc.relnamespace
+         join pg_class pc on pc.oid = co.confrelid join pg_namespace pn on pn.oid = pc.relnamespace
+        where co.contype = 'f' and cn.nspname = any($1) order by 1`,
+      [schemas],
+    );
+    const orphans: { constraint: string; child: string; rows: number }[] = [];
+    for (const fk of fks.rows) {
+      const join = fk.ccols.map((col, i) => `p.${quoteIdent(fk.pcols[i])} = c.${quoteIdent(col)}`).join(" and ");
+      const notNull = fk.ccols.map((col) => `c.${quoteIdent(col)} is not null`).join(" and ");
+      const r = await c.query<{ n: number }>(`select count(*)::int as n from ${fk.child} c where ${notNull} and not exists (select 1 from ${fk.parent} p where ${join})`);
+      if (r.rows[0].n > 0) orphans.push({ constraint: fk.name, child: fk.child, rows: r.rows[0].n });
+    }
+    return orphans.length === 0 ? { ok: true, detail: `${fks.rows.length} foreign keys, no orphans` } : { ok: false, detail: `${orphans.reduce((s, o) => s + o.rows, 0)} orphaned rows behind ${orphans.length} foreign keys`, findings: orphans };
+  });
+}
+
+export async function invariantChecks(c: ClientBase, invariants: Invariant[]): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  for (const inv of invariants) {
+    out.push(
+      await timed(`invariant: ${inv.name}`, "invariant", async () => {
+        const r = await c.query({ text: inv.sql, rowMode: "array" });
+        const got = r.rows[0]?.[0];
+        const ok = String(got) === String(inv.expect);
+        return { ok, detail: ok ? `holds (${String(got)})` : `expected ${String(inv.expect)}, got ${String(got)}` };
+      }),
+    );
+  }
+  return out;
+}
+
+/** Writes, reads back and removes a row: proves an opened database takes writes. */
+export async function writeReadRoundTrip(c: ClientBase): Promise<CheckResult> {
+  return timed("write/read round trip", "roundtrip", async () => {
+    const token = `fp-dr-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    await c.query("create schema if not exists fp_dr");
+    await c.query("create table if not exists fp_dr.roundtrip (token text primary key, at timestamptz not null default clock_timestamp())");
+    await c.query("insert into fp_dr.roundtrip (token) values ($1)", [token]);
+    const r = await c.query("select token from fp_dr.roundtrip where token = $1", [token]);
+    await c.query("delete from fp_dr.roundtrip where token = $1", [token]);
+    return r.rowCount === 1 ? { ok: true, detail: "row written, read back and removed" } : { ok: false, detail: "the row written could not be read back" };
+  });
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  checks: CheckResult[];
+  durationMs: number;
+}
+
+/** Runs every applicable check. `source` absent: only the structural checks and invariants. */
+export async function verifyDatabase(restored: ClientBase, source: ClientBase | undefined, opts: VerifyOptions & { roundTrip?: boolean } = {}): Promise<VerifyReport> {
+  const t = Date.now();
+  const schemas = opts.schemas ?? (await userSchemas(source ?? restored)).filter((s) => s !== "fp_dr");
+  const checks: CheckResult[] = [];
+  if (source) {
+    checks.push(await compareSchema(restored, source, schemas));
+    checks.push(await compareContent(restored, source, schemas));
+  }
+  if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas));
+  checks.push(await foreignKeyOrphans(restored, schemas));
+  checks.push(...(await invariantChecks(restored, opts.invariants ?? [])));
+  if (opts.roundTrip) checks.push(await writeReadRoundTrip(restored));
+  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t };
+}

@@ -1,0 +1,74 @@
+// What a PostgreSQL host is told at boot: the input of every renderer in this directory, and
+// the paths they agree on. Plain data (no Pulumi), so rendering is pure and testable.
+import type { AlertThresholds, Objectives, PgbackrestTuning, Retention, Schedules } from "../../automation/config/common";
+import type { SiteRole } from "../../automation/config/schema";
+
+/** Paths on the host (Debian 12 layout). */
+export const hostPaths = {
+  pgVersion: "15",
+  clusterName: "main",
+  /** The data volume is mounted here, so the cluster lives on it. */
+  dataMount: "/var/lib/postgresql",
+  dataDir: "/var/lib/postgresql/15/main",
+  pgBin: "/usr/lib/postgresql/15/bin",
+  /** Our settings, included last by the cluster's postgresql.conf (createcluster add_include). */
+  postgresqlConf: "/etc/fp-dr/postgresql.conf",
+  pgHba: "/etc/fp-dr/pg_hba.conf",
+  createclusterConf: "/etc/postgresql-common/createcluster.d/fp-dr.conf",
+  /** Written root-only by cloud-init, installed for postgres by the bootstrap script. */
+  pgbackrestConfStaged: "/etc/fp-dr/pgbackrest.conf.staged",
+  pgbackrestConf: "/etc/pgbackrest/pgbackrest.conf",
+  drConfig: "/etc/fp-dr/dr.config.yaml",
+  bootstrap: "/usr/local/sbin/fp-dr-bootstrap",
+  event: "/usr/local/sbin/fp-dr-event",
+  isWriter: "/usr/local/sbin/fp-dr-is-writer",
+  spool: "/var/spool/pgbackrest",
+  pgbackrestLog: "/var/log/pgbackrest",
+  systemdDir: "/etc/systemd/system",
+  sslCert: "/etc/ssl/certs/ssl-cert-snakeoil.pem",
+  sslKey: "/etc/ssl/private/ssl-cert-snakeoil.key",
+} as const;
+
+/** One pgBackRest S3 repository. */
+export interface RepositorySpec {
+  bucket: string;
+  region: string;
+  /** Key prefix, e.g. /pgbackrest. */
+  path: string;
+  retention: Retention;
+}
+
+export interface HostSpec {
+  role: SiteRole;
+  environment: string;
+  site: string;
+  region: string;
+  stanza: string;
+  database: string;
+  serviceName: string;
+  /** repo1: this region's bucket (a drill reads the region's production bucket). */
+  repo1: RepositorySpec;
+  /** repo2: the offsite bucket in the other region; none for a drill. */
+  repo2?: RepositorySpec;
+  /** pgBackRest repository passphrase (a Pulumi secret); undefined = repositories unencrypted. */
+  cipherPass?: string;
+  /** Archive WAL and run scheduled backups and maintenance (false for a drill). */
+  writer: boolean;
+  objectives: Objectives;
+  schedules: Schedules;
+  maintenanceSchedule: string;
+  /** The alert thresholds: `dr health` judges with them, the alarms fire on them. */
+  alerts: AlertThresholds;
+  pgbackrest: PgbackrestTuning;
+  /** Networks allowed to log in over TLS (application ranges, the site VPC). */
+  clientCidrs: string[];
+  roles: { app: string; backup: string; verifier: string; admin: string };
+  /** EBS volume id of the data volume (vol-…); its NVMe device is found by id. */
+  dataVolumeId: string;
+  /** s3:// or https:// URL of the fp-dr toolkit tarball. */
+  toolkitUrl: string;
+  /** Public key for the SSH user (remote commands through SSM or the bastion). */
+  sshPublicKey?: string;
+  /** TLS certificate and key of the server (default: Debian's snakeoil pair). */
+  ssl?: { certFile: string; keyFile: string };
+}

@@ -1,0 +1,194 @@
+// Proves what the host is told at boot, without booting one: archive_timeout follows the
+// tightest RPO, WAL goes through pgBackRest to repo1 (this region) and repo2 (the other),
+// checksums are chosen at initdb, the timers follow the shared schedules, the passphrase is
+// in exactly one root-only file, the scripts are valid bash, the `dr` config is one the real
+// dr schema accepts, and the whole user data fits EC2's limit.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { gunzipSync } from "node:zlib";
+import { parse } from "yaml";
+import { objectives as objectivesSchema } from "../../automation/config/common";
+import { drConfigSchema } from "../../automation/config/schema";
+import { sampleHostSpec } from "../testing/sample-host-spec";
+import { hostPaths } from "./host-spec";
+import { renderPgbackrestConf } from "./pgbackrest-conf";
+import { archiveTimeoutSeconds, renderCreateclusterConf, renderPgHba, renderPostgresqlConf } from "./postgresql-conf";
+import { dataDevicePath, renderBootstrap, renderEventScript, renderIsWriterScript } from "./scripts";
+import { renderUnits } from "./systemd";
+import { renderCloudConfig, renderDrConfig, renderFiles, renderUserDataBase64, userDataLimitBytes } from "./user-data";
+
+/** "key = value" / "key=value" lines of a rendered file as a map (last one wins, like the parsers). */
+function settings(text: string, sep: "=" | " = "): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#") || line.startsWith("[")) continue;
+    const i = line.indexOf(sep.trim());
+    out.set(line.slice(0, i).trim(), line.slice(i + 1).split("\t")[0].trim());
+  }
+  return out;
+}
+
+test("archive_timeout is half the smallest RPO, within [60 s, 1 h]", () => {
+  // Runbook: accidental deletion has the tightest RPO, 15 minutes.
+  assert.equal(archiveTimeoutSeconds(objectivesSchema.parse({})), 450);
+  assert.equal(archiveTimeoutSeconds(objectivesSchema.parse({ deletion: { rto: "1h", rpo: "1m" } })), 60);
+  const loose = Object.fromEntries(["corruption", "hardware", "datacenter", "security", "deletion"].map((n) => [n, { rto: "24h", rpo: "12h" }]));
+  assert.equal(archiveTimeoutSeconds(objectivesSchema.parse(loose)), 3600);
+});
+
+test("postgresql.conf archives every WAL segment through pgBackRest on a writer", () => {
+  const conf = settings(renderPostgresqlConf(sampleHostSpec()), " = ");
+  assert.equal(conf.get("wal_level"), "replica");
+  assert.equal(conf.get("archive_mode"), "on");
+  assert.equal(conf.get("archive_command"), "'pgbackrest --stanza=fp archive-push %p'");
+  assert.equal(conf.get("archive_timeout"), "450");
+  assert.equal(conf.get("ssl"), "on");
+  assert.equal(conf.get("password_encryption"), "'scram-sha-256'");
+  assert.equal(conf.get("shared_preload_libraries"), "'pg_stat_statements'");
+  assert.equal(conf.get("log_min_duration_statement"), "30000");
+  assert.equal(conf.get("hba_file"), `'${hostPaths.pgHba}'`);
+});
+
+test("a drill host never archives into the production repositories", () => {
+  const conf = settings(renderPostgresqlConf(sampleHostSpec({ role: "drill", writer: false, repo2: undefined })), " = ");
+  assert.equal(conf.get("archive_mode"), "off");
+  assert.doesNotMatch(conf.get("archive_command") ?? "", /pgbackrest/);
+});
+
+test("data checksums are chosen at initdb and our settings are included by every new cluster", () => {
+  const cc = renderCreateclusterConf();
+  assert.match(cc, /^initdb_options = '--data-checksums'$/m);
+  assert.match(cc, new RegExp(`^add_include = '${hostPaths.postgresqlConf}'$`, "m"));
+  assert.match(cc, /^create_main_cluster = false$/m);
+});
+
+test("pg_hba.conf admits only TLS + SCRAM over the network, from the listed ranges", () => {
+  const hba = renderPgHba(sampleHostSpec({ clientCidrs: ["10.10.0.0/16"] }));
+  const rules = hba.split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.ok(rules.length > 0);
+  const network = rules.filter((r) => !r.startsWith("local"));
+  assert.ok(network.length > 0);
+  for (const r of network) {
+    const columns = r.trim().split(/\s+/);
+    assert.equal(columns[0], "hostssl", r);
+    assert.equal(columns[columns.length - 1], "scram-sha-256", r);
+    assert.doesNotMatch(r, /0\.0\.0\.0\/0|::\/0/);
+  }
+  assert.ok(!rules.some((r) => /\btrust\b/.test(r)), "no trust authentication anywhere");
+  assert.ok(rules.some((r) => r.includes("fp_app") && r.includes("10.10.0.0/16")));
+});
+
+test("pgbackrest.conf: repo1 is this region's bucket, repo2 the other region's, both encrypted, no auto-expire", () => {
+  const spec = sampleHostSpec();
+  const conf = settings(renderPgbackrestConf(spec), "=");
+  assert.equal(conf.get("repo1-s3-bucket"), spec.repo1.bucket);
+  assert.equal(conf.get("repo1-s3-region"), "eu-central-1");
+  assert.equal(conf.get("repo1-s3-endpoint"), "s3.eu-central-1.amazonaws.com");
+  assert.equal(conf.get("repo2-s3-bucket"), spec.repo2!.bucket);
+  assert.equal(conf.get("repo2-s3-region"), "eu-west-1");
+  for (const n of [1, 2]) {
+    assert.equal(conf.get(`repo${n}-type`), "s3");
+    assert.equal(conf.get(`repo${n}-s3-key-type`), "auto");
+    assert.equal(conf.get(`repo${n}-cipher-type`), "aes-256-cbc");
+    assert.equal(conf.get(`repo${n}-cipher-pass`), spec.cipherPass);
+    assert.equal(conf.get(`repo${n}-retention-full`), "7");
+  }
+  assert.equal(conf.get("expire-auto"), "n");
+  assert.equal(conf.get("archive-async"), "y");
+  assert.equal(conf.get("pg1-path"), hostPaths.dataDir);
+});
+
+test("a drill's pgbackrest.conf reads one repository and pushes nothing", () => {
+  const conf = settings(renderPgbackrestConf(sampleHostSpec({ role: "drill", writer: false, repo2: undefined })), "=");
+  assert.ok(conf.has("repo1-s3-bucket"));
+  assert.ok(![...conf.keys()].some((k) => k.startsWith("repo2-")));
+  assert.equal(conf.has("archive-async"), false);
+});
+
+test("a passphrase with a newline is refused (it would inject options)", () => {
+  assert.throws(() => renderPgbackrestConf(sampleHostSpec({ cipherPass: "abc\nrepo1-type=posix" })), /single line/);
+});
+
+test("timers follow the shared schedules; backups and maintenance run only on the writer and publish their events", () => {
+  const spec = sampleHostSpec();
+  const units = new Map(renderUnits(spec).map((u) => [u.name, u.content]));
+  const calendar = (id: string) => /OnCalendar=(.*)/.exec(units.get(`fp-dr-${id}.timer`) ?? "")?.[1];
+  assert.equal(calendar("backup-full"), spec.schedules.fullBackup);
+  assert.equal(calendar("backup-incr"), spec.schedules.incrementalBackup);
+  assert.equal(calendar("verify"), spec.schedules.verify);
+  assert.equal(calendar("health"), spec.schedules.healthPublish);
+  assert.equal(calendar("maintenance"), spec.maintenanceSchedule);
+  assert.match(units.get("fp-dr-backup-full.service")!, /^ExecStart=\/usr\/bin\/pgbackrest --stanza=fp --type=full backup$/m);
+  assert.match(units.get("fp-dr-backup-incr.service")!, /^ExecStart=\/usr\/bin\/pgbackrest --stanza=fp --type=incr backup$/m);
+  assert.match(units.get("fp-dr-verify.service")!, /--repo=1 verify[\s\S]*--repo=2 verify/);
+  assert.match(units.get("fp-dr-health.service")!, /^ExecStart=\/usr\/local\/bin\/dr health --publish --site primary$/m);
+  for (const id of ["backup-full", "backup-incr", "maintenance"]) {
+    assert.match(units.get(`fp-dr-${id}.service`)!, new RegExp(`^ExecCondition=${hostPaths.isWriter}$`, "m"));
+  }
+  assert.match(units.get("fp-dr-backup-full.service")!, /^ExecStartPost=\S+fp-dr-event BackupCompleted$/m);
+  assert.match(units.get("fp-dr-maintenance.service")!, /^ExecStartPost=\S+fp-dr-event MaintenanceCompleted$/m);
+});
+
+test("a drill host only publishes health: no backups, verification or maintenance", () => {
+  const names = renderUnits(sampleHostSpec({ role: "drill", writer: false, repo2: undefined, site: "drill-x" })).map((u) => u.name);
+  assert.deepEqual(names, ["fp-dr-health.service", "fp-dr-health.timer"]);
+});
+
+test("the scripts are valid bash and the event script only publishes catalogue events", () => {
+  const spec = sampleHostSpec();
+  for (const [name, text] of [
+    ["bootstrap", renderBootstrap(spec)],
+    ["bootstrap (secondary)", renderBootstrap(sampleHostSpec({ role: "secondary", site: "secondary" }))],
+    ["event", renderEventScript(spec)],
+    ["is-writer", renderIsWriterScript()],
+  ]) {
+    const r = spawnSync("bash", ["-n"], { input: text, encoding: "utf8" });
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+  }
+  const event = renderEventScript(spec);
+  assert.match(event, /--namespace 'FpDr'/);
+  assert.match(event, /--dimensions 'Environment=production,Site=primary'/);
+  const r = spawnSync("bash", ["-c", event.replace(/^exec aws[\s\S]*$/m, "echo ok"), "fp-dr-event", "DropTables"], { encoding: "utf8" });
+  assert.equal(r.status, 2);
+  const boot = renderBootstrap(spec);
+  assert.ok(boot.includes(dataDevicePath("vol-0123456789abcdef0")));
+  assert.ok(boot.includes("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0"));
+  assert.match(boot, /stanza-create/);
+  assert.doesNotMatch(renderBootstrap(sampleHostSpec({ role: "secondary", site: "secondary" })), /stanza-create/);
+});
+
+test("the passphrase is in exactly one file, root-only, and nowhere in scripts or logs", () => {
+  const spec = sampleHostSpec();
+  const files = renderFiles(spec);
+  const holding = files.filter((f) => f.content.includes(spec.cipherPass!));
+  assert.deepEqual(
+    holding.map((f) => [f.path, f.permissions, f.secret]),
+    [[hostPaths.pgbackrestConfStaged, "0600", true]],
+  );
+});
+
+test("the cloud-config writes every file, runs the bootstrap, and fits EC2's user-data limit", () => {
+  const spec = sampleHostSpec();
+  const text = renderCloudConfig(spec);
+  assert.ok(text.startsWith("#cloud-config\n"));
+  const doc = parse(text) as { write_files: { path: string; content: string }[]; runcmd: string[][]; ssh_authorized_keys: string[] };
+  const paths = doc.write_files.map((f) => f.path);
+  assert.ok(paths.length >= 10);
+  for (const f of renderFiles(spec)) assert.equal(doc.write_files.find((w) => w.path === f.path)?.content, f.content);
+  assert.deepEqual(doc.runcmd, [[hostPaths.bootstrap]]);
+  assert.deepEqual(doc.ssh_authorized_keys, [spec.sshPublicKey]);
+  const raw = Buffer.from(renderUserDataBase64(spec), "base64");
+  assert.ok(raw.length < userDataLimitBytes, `${raw.length} bytes`);
+  assert.equal(gunzipSync(raw).toString("utf8"), text);
+});
+
+test("the dr config written to the host is accepted by the real dr config schema, with the same thresholds", () => {
+  for (const spec of [sampleHostSpec(), sampleHostSpec({ role: "secondary", site: "secondary" }), sampleHostSpec({ role: "drill", site: "drill-x", writer: false, repo2: undefined })]) {
+    const parsed = drConfigSchema.safeParse(parse(renderDrConfig(spec)));
+    assert.ok(parsed.success, parsed.success ? "" : JSON.stringify(parsed.error.issues));
+    assert.deepEqual(parsed.data.alerts, spec.alerts);
+    assert.deepEqual(parsed.data.objectives, spec.objectives);
+    assert.equal(parsed.data.sites[spec.site]?.role, spec.role);
+  }
+});

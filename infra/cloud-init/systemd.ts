@@ -1,0 +1,127 @@
+// systemd services and timers for the runbook's automated schedule: full backup daily,
+// incremental every 6 hours, verification daily, health metrics every minute, maintenance
+// daily. Calendars come from the shared `schedules` config. Backups and maintenance run only
+// where PostgreSQL is the writer (ExecCondition), so a standby's timers skip cleanly; each
+// successful run publishes its event metric for the information alerts (ExecStartPost runs
+// only after ExecStart succeeded).
+import type { EventMetricName } from "../alarms/metrics";
+import { hostPaths, type HostSpec } from "./host-spec";
+
+export interface SystemdUnit {
+  /** File name under /etc/systemd/system. */
+  name: string;
+  content: string;
+}
+
+interface Job {
+  id: string;
+  description: string;
+  calendar: string;
+  exec: string[];
+  /** Run only on the writer (not in recovery). */
+  writerOnly: boolean;
+  event?: EventMetricName;
+  /** Environment lines for the service. */
+  env?: string[];
+  /** Hard limit of one run. */
+  timeoutSeconds: number;
+}
+
+export function jobs(spec: HostSpec): Job[] {
+  const pgbackrest = `/usr/bin/pgbackrest --stanza=${spec.stanza}`;
+  const list: Job[] = [];
+  if (spec.writer) {
+    list.push(
+      {
+        id: "backup-full",
+        description: "fp-dr full backup (runbook: daily)",
+        calendar: spec.schedules.fullBackup,
+        exec: [`${pgbackrest} --type=full backup`],
+        writerOnly: true,
+        event: "BackupCompleted",
+        timeoutSeconds: 12 * 3600,
+      },
+      {
+        id: "backup-incr",
+        description: "fp-dr incremental backup (runbook: every 6 hours)",
+        calendar: spec.schedules.incrementalBackup,
+        exec: [`${pgbackrest} --type=incr backup`],
+        writerOnly: true,
+        event: "BackupCompleted",
+        timeoutSeconds: 6 * 3600,
+      },
+      {
+        id: "verify",
+        description: "fp-dr backup integrity verification (runbook: daily)",
+        calendar: spec.schedules.verify,
+        exec: [`${pgbackrest} --repo=1 verify`, ...(spec.repo2 ? [`${pgbackrest} --repo=2 verify`] : [])],
+        writerOnly: false,
+        timeoutSeconds: 12 * 3600,
+      },
+      {
+        id: "maintenance",
+        description: "fp-dr maintenance: vacuum and analyze every database",
+        calendar: spec.maintenanceSchedule,
+        exec: [`${hostPaths.pgBin}/vacuumdb --all --analyze --jobs=2`],
+        writerOnly: true,
+        event: "MaintenanceCompleted",
+        timeoutSeconds: 6 * 3600,
+      },
+    );
+  }
+  list.push({
+    id: "health",
+    description: "fp-dr health metrics to CloudWatch (feeds the alarms)",
+    calendar: spec.schedules.healthPublish,
+    exec: [`/usr/local/bin/dr health --publish --site ${spec.site}`],
+    writerOnly: false,
+    env: [`FP_DR_CONFIG=${hostPaths.drConfig}`, `AWS_REGION=${spec.region}`],
+    timeoutSeconds: 50,
+  });
+  return list;
+}
+
+export function renderUnits(spec: HostSpec): SystemdUnit[] {
+  const units: SystemdUnit[] = [];
+  for (const job of jobs(spec)) {
+    const service = [
+      "# fp-dr: managed by Pulumi (infra/cloud-init/systemd.ts).",
+      "[Unit]",
+      `Description=${job.description}`,
+      "After=network-online.target postgresql.service",
+      "Wants=network-online.target",
+      "",
+      "[Service]",
+      "Type=oneshot",
+      "User=postgres",
+      "Group=postgres",
+      ...(job.env ?? []).map((e) => `Environment=${e}`),
+      ...(job.writerOnly ? [`ExecCondition=${hostPaths.isWriter}`] : []),
+      ...job.exec.map((e) => `ExecStart=${e}`),
+      ...(job.event ? [`ExecStartPost=${hostPaths.event} ${job.event}`] : []),
+      `TimeoutStartSec=${job.timeoutSeconds}`,
+      "Nice=10",
+      "IOSchedulingClass=best-effort",
+      "NoNewPrivileges=yes",
+      "PrivateTmp=yes",
+      "",
+    ].join("\n");
+    const timer = [
+      "# fp-dr: managed by Pulumi (infra/cloud-init/systemd.ts).",
+      "[Unit]",
+      `Description=${job.description} (schedule)`,
+      "",
+      "[Timer]",
+      `OnCalendar=${job.calendar}`,
+      // A host that was down at the scheduled time catches up once (not for the per-minute job).
+      `Persistent=${job.id === "health" ? "false" : "true"}`,
+      "AccuracySec=1s",
+      "",
+      "[Install]",
+      "WantedBy=timers.target",
+      "",
+    ].join("\n");
+    units.push({ name: `fp-dr-${job.id}.service`, content: service }, { name: `fp-dr-${job.id}.timer`, content: timer });
+  }
+  return units;
+}

@@ -1,0 +1,304 @@
+// A site: everything one stack declares, composed from one component per concern. The plan
+// (infra/config/resolve.ts) says what the role implies; this file only wires the pieces in
+// the order the runbook needs them: network, repository, host, alarms and escalation, DNS,
+// then (once the host is reachable) readiness, restore and database objects.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type { HostSpec } from "../cloud-init/host-spec";
+import type { SitePlan } from "../config/resolve";
+import { alarmName, backupBucketName, childName, hostRoleName } from "../naming";
+import type { SiteOutputs } from "../outputs";
+import { hostPolicy, type HostRepositoryAccess } from "../policies/documents";
+import { BackupRepository } from "./backup-repository";
+import { DatabaseObjects } from "./database-objects";
+import { Escalation } from "./escalation";
+import { FailoverDns } from "./failover-dns";
+import { HostReady, type SshConnection } from "./host-ready";
+import { Network } from "./network";
+import { PostgresHost } from "./postgres-host";
+import { Restore } from "./restore";
+import { RunbookAlarms } from "./runbook-alarms";
+import { SeverityTopics } from "./severity-topics";
+
+export interface SiteArgs {
+  /** What the stack's role implies, from its validated config. Required. */
+  plan: SitePlan;
+  /** The AWS provider of the site's region; every child and lookup uses it. Required. */
+  provider: aws.Provider;
+}
+
+export class Site extends pulumi.ComponentResource {
+  readonly outputs: pulumi.Output<SiteOutputs>;
+
+  constructor(name: string, args: SiteArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fp-dr:site:Site", name, {}, { ...opts, providers: [args.provider] });
+    const { plan, provider } = args;
+    const cfg = plan.config;
+    const n = (part: string) => childName(name, part);
+    const parent = { parent: this };
+    const secret = (value: string | undefined) => (value === undefined ? undefined : pulumi.secret(value));
+
+    const accountId = aws.getCallerIdentityOutput({}, { parent: this, provider }).accountId;
+    const partition = aws.getPartitionOutput({}, { parent: this, provider }).partition;
+
+    // 1. Network.
+    const app = plan.application;
+    const network = new Network(
+      n("network"),
+      {
+        cidr: cfg.network.vpcCidr,
+        region: plan.region,
+        natGateway: cfg.network.natGateway,
+        interfaceEndpoints: cfg.network.interfaceEndpoints,
+        applicationCidrs: app.cidrs,
+        applicationSecurityGroupIds: app.securityGroupIds,
+        applicationPeering: app.peering,
+        bastionSecurityGroupId: cfg.access.via === "bastion" ? cfg.access.bastion?.securityGroupId : undefined,
+        provider,
+      },
+      parent,
+    );
+
+    // 2. Repositories: this region's (declared here unless a drill, which only reads it) and
+    //    the other region's, known by name only: no resource or provider over there.
+    const repo1Bucket = cfg.repository.bucket ? pulumi.output(cfg.repository.bucket) : accountId.apply((a) => backupBucketName(plan.environment, plan.region, a));
+    const repository = plan.ownsRepository
+      ? new BackupRepository(
+          n("repository"),
+          {
+            bucketName: repo1Bucket,
+            environment: plan.environment,
+            accountId,
+            partition,
+            objectLockMode: cfg.repository.objectLockMode,
+            retentionDays: cfg.repository.retention.days,
+            protect: plan.protect,
+          },
+          parent,
+        )
+      : undefined;
+    const offsite = plan.offsite;
+    const repo2Bucket = offsite ? (offsite.bucket ? pulumi.output(offsite.bucket) : accountId.apply((a) => backupBucketName(plan.environment, offsite.region, a))) : undefined;
+
+    // 3. The PostgreSQL host.
+    const repoPath = cfg.repository.path;
+    const policy = pulumi.all([accountId, partition, repo1Bucket, repo2Bucket ?? ""]).apply(([account, part, b1, b2]) => {
+      const repositories: HostRepositoryAccess[] = [{ bucket: b1, region: plan.region, path: repoPath, write: plan.writer }];
+      if (offsite && b2) repositories.push({ bucket: b2, region: offsite.region, path: repoPath, write: plan.writer });
+      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl });
+    });
+    const clientCidrs = [...app.cidrs, ...(app.peering ? [app.peering.cidr] : []), cfg.network.vpcCidr];
+    const spec: pulumi.Output<Omit<HostSpec, "dataVolumeId">> = pulumi
+      .all([repo1Bucket, repo2Bucket ?? "", secret(cfg.repoCipherPass) ?? ""])
+      .apply(([b1, b2, cipherPass]) => ({
+        role: plan.role,
+        environment: plan.environment,
+        site: plan.site,
+        region: plan.region,
+        stanza: cfg.stanza,
+        database: cfg.database,
+        serviceName: cfg.dns?.serviceName ?? "db.fp.internal",
+        repo1: { bucket: b1, region: plan.region, path: repoPath, retention: cfg.repository.retention },
+        repo2: offsite && b2 ? { bucket: b2, region: offsite.region, path: repoPath, retention: cfg.repository.retention } : undefined,
+        cipherPass: cfg.repository.cipher ? cipherPass : undefined,
+        writer: plan.writer,
+        objectives: cfg.objectives,
+        schedules: cfg.schedules,
+        maintenanceSchedule: cfg.maintenanceSchedule,
+        alerts: cfg.alerts,
+        pgbackrest: cfg.pgbackrest,
+        clientCidrs,
+        roles: { ...cfg.databaseObjects.roles, admin: cfg.access.postgres.username },
+        toolkitUrl: cfg.host.toolkitUrl,
+        sshPublicKey: cfg.access.ssh.publicKey,
+      }));
+    const host = new PostgresHost(
+      n("host"),
+      {
+        spec,
+        instanceType: plan.instanceType,
+        subnetId: network.privateSubnetIds[0],
+        availabilityZone: network.availabilityZones[0],
+        securityGroupIds: [network.databaseSecurityGroupId],
+        dataVolumeGiB: cfg.host.dataVolumeGiB,
+        dataVolumeIops: cfg.host.dataVolumeIops,
+        dataVolumeThroughputMiBs: cfg.host.dataVolumeThroughputMiBs,
+        rootVolumeGiB: cfg.host.rootVolumeGiB,
+        amiId: cfg.host.amiId,
+        terminationProtection: plan.terminationProtection,
+        protect: plan.protect,
+        roleName: hostRoleName(plan.environment, plan.site),
+        policy,
+        provider,
+      },
+      // The role must be able to use the key before the host first backs up.
+      { parent: this, dependsOn: repository ? [repository] : [] },
+    );
+
+    // 4. Severity topics, escalation, alarms.
+    let topics: SeverityTopics | undefined;
+    let escalation: Escalation | undefined;
+    let alarms: RunbookAlarms | undefined;
+    if (plan.alarms) {
+      topics = new SeverityTopics(n("topics"), { environment: plan.environment, site: plan.site, subscriptions: cfg.alerting.subscriptions }, parent);
+      if (plan.incidentManager) {
+        escalation = new Escalation(
+          n("escalation"),
+          {
+            environment: plan.environment,
+            site: plan.site,
+            matrix: cfg.escalation,
+            contacts: cfg.incidentManager.contacts,
+            notificationTopicArn: topics.arns.critical,
+            replicationRegions: cfg.incidentManager.manageReplicationSet ? cfg.incidentManager.replicationRegions ?? [plan.region] : undefined,
+          },
+          parent,
+        );
+      }
+      alarms = new RunbookAlarms(
+        n("alarms"),
+        {
+          environment: plan.environment,
+          site: plan.site,
+          thresholds: cfg.alerts,
+          topics: topics.arns,
+          instanceId: host.instanceId,
+          incidentActions: escalation ? { critical: [escalation.responsePlanArns.critical], warning: [escalation.responsePlanArns.warning] } : undefined,
+        },
+        parent,
+      );
+    }
+
+    // 5. Failover DNS (the secondary stack): the primary's address from its stack outputs.
+    let dns: FailoverDns | undefined;
+    if (plan.dns && cfg.dns && offsite) {
+      const from = cfg.dns.primary;
+      const primaryAddress = from.address
+        ? pulumi.output(from.address)
+        : new pulumi.StackReference(n("primary-stack"), { name: from.stack! }, parent).requireOutput("privateIp").apply((v) => String(v));
+      dns = new FailoverDns(
+        n("dns"),
+        {
+          zoneId: cfg.dns.zoneId,
+          serviceName: cfg.dns.serviceName,
+          ttl: cfg.dns.ttl,
+          activeSite: cfg.dns.activeSite,
+          primaryAddress,
+          secondaryAddress: host.privateIp,
+          primaryAlarmName: alarmName(plan.environment, offsite.site, "database-unavailable"),
+          primaryAlarmRegion: offsite.region,
+        },
+        parent,
+      );
+    }
+
+    // 6. Once the host is reachable: readiness, then restore, then database objects.
+    let restore: Restore | undefined;
+    if (cfg.access.hostReachable) {
+      const connection = sshConnection(plan, host.privateIp, secret(cfg.sshPrivateKey)!);
+      const ready = new HostReady(
+        n("ready"),
+        {
+          connection,
+          instanceId: host.instanceId,
+          admin: plan.databaseObjects ? { role: cfg.access.postgres.username, password: secret(cfg.adminPassword)! } : undefined,
+        },
+        parent,
+      );
+      if (cfg.restore) {
+        const r = cfg.restore;
+        restore = new Restore(
+          n("restore"),
+          {
+            connection,
+            instanceId: host.instanceId,
+            timeoutSeconds: r.timeout,
+            request: { stanza: cfg.stanza, requestId: r.requestId, set: r.set, targetTime: r.targetTime, mode: r.mode, repo: r.repo, allowOverwrite: r.allowOverwrite },
+          },
+          { parent: this, dependsOn: [ready] },
+        );
+      }
+      if (plan.databaseObjects) {
+        const viaSsm = cfg.access.via === "ssm";
+        new DatabaseObjects(
+          n("database"),
+          {
+            host: viaSsm ? "127.0.0.1" : host.privateIp,
+            port: viaSsm ? cfg.access.postgres.localPort : 5432,
+            sslmode: cfg.access.postgres.sslmode,
+            username: cfg.access.postgres.username,
+            password: secret(cfg.adminPassword)!,
+            connectTimeout: cfg.access.postgres.connectTimeout,
+            database: cfg.database,
+            roles: cfg.databaseObjects.roles,
+            passwords: { app: secret(cfg.appPassword)!, backup: secret(cfg.backupPassword)!, verifier: secret(cfg.verifierPassword)! },
+            ready: [ready.gate, ...(restore ? [restore.command] : [])],
+          },
+          parent,
+        );
+      }
+    }
+
+    // 7. What the automation reads back (infra/outputs.ts).
+    const repoOut = (bucket: pulumi.Output<string>, region: string, kmsKeyArn?: pulumi.Output<string>) =>
+      pulumi.all([bucket, kmsKeyArn ?? pulumi.output(undefined)]).apply(([b, k]) => ({ bucket: b, region, path: repoPath, cipher: cfg.repository.cipher, ...(k ? { kmsKeyArn: k } : {}) }));
+    this.outputs = pulumi
+      .output({
+        vpcId: network.vpcId,
+        instanceId: host.instanceId,
+        privateIp: host.privateIp,
+        dbSg: network.databaseSecurityGroupId,
+        isolationSg: network.isolationSecurityGroupId,
+        repo1: repoOut(repo1Bucket, plan.region, repository?.kmsKeyArn),
+        repo2: repo2Bucket && offsite ? repoOut(repo2Bucket, offsite.region) : pulumi.output(undefined),
+        topicArns: topics ? pulumi.output({ critical: topics.arns.critical, warning: topics.arns.warning, info: topics.arns.info }) : pulumi.output(undefined),
+        alarmNames: pulumi.all(alarms?.alarmNames ?? []),
+        dnsOut: dns ? pulumi.all({ healthCheckId: dns.healthCheckId, primary: dns.primaryAnswer, secondary: dns.secondaryAnswer }) : pulumi.output(undefined),
+        im: escalation
+          ? pulumi.all({ plan: escalation.escalationPlanArn, critical: escalation.responsePlanArns.critical, warning: escalation.responsePlanArns.warning })
+          : pulumi.output(undefined),
+      })
+      .apply(({ vpcId, instanceId, privateIp, dbSg, isolationSg, repo1, repo2, topicArns, alarmNames, dnsOut, im }): SiteOutputs => ({
+        environment: plan.environment,
+        site: plan.site,
+        role: plan.role,
+        region: plan.region,
+        stanza: cfg.stanza,
+        database: cfg.database,
+        vpcId,
+        instanceId,
+        privateIp,
+        endpoint: { host: privateIp, port: 5432 },
+        securityGroups: { database: dbSg, isolation: isolationSg },
+        repositories: { repo1, ...(repo2 ? { repo2 } : {}) },
+        ...(topicArns ? { topics: topicArns } : {}),
+        alarms: alarmNames,
+        ...(dnsOut && cfg.dns
+          ? {
+              dns: {
+                zoneId: cfg.dns.zoneId,
+                serviceName: cfg.dns.serviceName,
+                activeSite: cfg.dns.activeSite,
+                healthCheckId: dnsOut.healthCheckId,
+                primaryAddress: dnsOut.primary,
+                secondaryAddress: dnsOut.secondary,
+              },
+            }
+          : {}),
+        ...(restore ? { restore: { requestId: restore.requestId, command: restore.script } } : {}),
+        ...(cfg.drill && plan.role === "drill" ? { drill: { id: cfg.drill.id, expiresAt: cfg.drill.expiresAt } } : {}),
+        ...(im ? { incidentManager: { escalationPlanArn: im.plan, responsePlans: { critical: im.critical, warning: im.warning } } } : {}),
+      }));
+    this.registerOutputs({ outputs: this.outputs });
+  }
+}
+
+/** SSH to the host: the local end of the SSM port forward, or the host through the bastion. */
+function sshConnection(plan: SitePlan, privateIp: pulumi.Output<string>, privateKey: pulumi.Output<string>): pulumi.Input<SshConnection> {
+  const access = plan.config.access;
+  const common = { user: access.ssh.user, privateKey, dialErrorLimit: 20, perDialTimeout: 30 };
+  if (access.via === "bastion" && access.bastion) {
+    return { ...common, host: privateIp, port: 22, proxy: { host: access.bastion.host, port: access.bastion.port, user: access.bastion.user, privateKey } };
+  }
+  return { ...common, host: "127.0.0.1", port: access.ssh.localPort };
+}

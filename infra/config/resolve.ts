@@ -1,0 +1,71 @@
+// From a validated stack config to the plan of one site: what the role implies. A drill is the
+// secondary program with drill overrides (own isolated network, no DNS, no alarms or paging,
+// smaller instance, drill tags, nothing protected, no bucket of its own: it reads the region's
+// production repository). Pure, so the role rules are tested without Pulumi.
+import type { StackConfig } from "./schema";
+import type { SiteRole } from "../../automation/config/schema";
+
+export interface SitePlan {
+  role: SiteRole;
+  environment: string;
+  /** Site name: metric dimension, resource names ("primary", "secondary", "drill-<id>"). */
+  site: string;
+  region: string;
+  /** The other region's repository (repo2); none for a drill, which only reads repo1. */
+  offsite?: { region: string; site: string; bucket?: string };
+  instanceType: string;
+  /** EC2 termination protection: the primary only. */
+  terminationProtection: boolean;
+  /** Pulumi `protect` on stateful resources. */
+  protect: boolean;
+  /** The host archives WAL and runs scheduled backups (not a drill). */
+  writer: boolean;
+  /** The stack creates this region's backup bucket and key (not a drill). */
+  ownsRepository: boolean;
+  alarms: boolean;
+  incidentManager: boolean;
+  dns: boolean;
+  databaseObjects: boolean;
+  /** Where the application connects from; empty for a drill (no route from the application). */
+  application: StackConfig["network"]["application"];
+  /** Tags on every resource (provider default tags). */
+  tags: Record<string, string>;
+  config: StackConfig;
+}
+
+const otherSite: Record<SiteRole, string> = { primary: "secondary", secondary: "primary", drill: "primary" };
+
+export function resolveSite(config: StackConfig): SitePlan {
+  const role = config.role;
+  const drill = role === "drill";
+  const site = config.site ?? (drill && config.drill ? `drill-${config.drill.id}` : role);
+  const tags: Record<string, string> = {
+    "fp-dr:environment": config.environment,
+    "fp-dr:site": site,
+    "fp-dr:role": role,
+    "managed-by": "pulumi/fp-dr",
+  };
+  if (drill && config.drill) {
+    tags["fp-dr:drill-id"] = config.drill.id;
+    tags["fp-dr:expires-at"] = config.drill.expiresAt;
+  }
+  return {
+    role,
+    environment: config.environment,
+    site,
+    region: config.region,
+    offsite: !drill && config.offsite ? { region: config.offsite.region, site: config.offsite.site ?? otherSite[role], bucket: config.offsite.bucket } : undefined,
+    instanceType: drill && config.drill ? config.drill.instanceType : config.host.instanceType,
+    terminationProtection: role === "primary",
+    protect: config.protect ?? !drill,
+    writer: !drill,
+    ownsRepository: !drill,
+    alarms: !drill,
+    incidentManager: !drill && config.incidentManager.enabled,
+    dns: role === "secondary" && config.dns !== undefined,
+    databaseObjects: !drill && (config.databaseObjects.manageObjects ?? role === "primary") && config.access.hostReachable,
+    application: drill ? { cidrs: [], securityGroupIds: [], peering: undefined } : config.network.application,
+    tags,
+    config,
+  };
+}

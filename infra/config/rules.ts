@@ -1,0 +1,104 @@
+// Rules that relate several keys of the stack config (role ↔ required blocks, escalation ↔
+// contacts, restore ↔ access). They read the raw input defensively instead of being zod
+// refinements, because zod skips refinements once any field is invalid, and an operator
+// should see every problem of a stack file in one run.
+import { escalation as escalationSchema } from "../../automation/config/common";
+import { overlaps, parseCidr } from "../network/cidr";
+
+export interface RuleIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
+const present = (v: unknown): boolean => v !== undefined && v !== null && v !== "";
+
+/** Whether the stack declares the app database, roles and extensions (default: primary only). */
+export function managesDatabaseObjects(raw: Obj): boolean {
+  const explicit = obj(raw.databaseObjects)?.manageObjects;
+  return typeof explicit === "boolean" ? explicit : raw.role === "primary";
+}
+
+export function crossFieldIssues(raw: Obj): RuleIssue[] {
+  const issues: RuleIssue[] = [];
+  const add = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const role = raw.role;
+  const offsite = obj(raw.offsite);
+  const access = obj(raw.access) ?? {};
+  const restore = obj(raw.restore);
+  const dns = obj(raw.dns);
+
+  // Role-specific blocks.
+  if (role === "primary" || role === "secondary") {
+    if (!offsite) add(["offsite"], `required for the ${role} role: the other region's repository (repo2)`);
+    else if (present(offsite.region) && offsite.region === raw.region) add(["offsite", "region"], "must differ from aws:region: an offsite copy in the same region does not survive a region outage");
+    if (present(raw.drill)) add(["drill"], "only a drill stack has a drill block");
+  }
+  if (role === "primary" && dns) add(["dns"], "DNS is owned by the secondary stack (it must stay operable while the primary region is down); move this block to Pulumi.secondary.yaml");
+  if (role === "secondary") {
+    if (!dns) add(["dns"], "required for the secondary role: it owns the failover records");
+    else {
+      const p = obj(dns.primary);
+      if (p && present(p.stack) === present(p.address)) add(["dns", "primary"], "give exactly one of stack (the primary's Pulumi stack) or address");
+    }
+  }
+  if (role === "drill") {
+    if (!present(raw.drill)) add(["drill"], "required for the drill role: id and expiresAt");
+    if (!restore) add(["restore"], "a drill restores a backup: give a restore request (requestId and set or targetTime)");
+  }
+
+  // Secrets that other settings make necessary.
+  const cipher = obj(raw.repository)?.cipher;
+  if (cipher !== false && !present(raw.repoCipherPass)) add(["repoCipherPass"], "required while repository.cipher is on: pulumi config set --secret fp-dr:repoCipherPass <passphrase>");
+  const manages = managesDatabaseObjects(raw);
+  if (role === "drill" && obj(raw.databaseObjects)?.manageObjects === true) add(["databaseObjects", "manageObjects"], "a drill restores the production copy, which already holds its roles and extensions");
+  if (manages) {
+    for (const key of ["adminPassword", "appPassword", "backupPassword", "verifierPassword"]) {
+      if (!present(raw[key])) add([key], `required while the stack manages database objects: pulumi config set --secret fp-dr:${key} <password>`);
+    }
+  }
+  if (access.hostReachable === true) {
+    if (!present(raw.sshPrivateKey)) add(["sshPrivateKey"], "required while access.hostReachable is true (commands run over SSH): pulumi config set --secret fp-dr:sshPrivateKey < key");
+    if (!present(obj(access.ssh)?.publicKey)) add(["access", "ssh", "publicKey"], "required while access.hostReachable is true: the public half of sshPrivateKey");
+  }
+  if (access.via === "bastion" && !obj(access.bastion)) add(["access", "bastion"], "required when access.via is bastion");
+
+  // The restore request.
+  if (restore) {
+    if (access.hostReachable !== true) add(["restore"], "a restore runs on the host: set access.hostReachable to true once the automation can reach it");
+    const standby = restore.mode === "standby";
+    if (!standby && !present(restore.set) && !present(restore.targetTime)) add(["restore"], "give set (a backup label) or targetTime, or mode: standby");
+    if (standby && present(restore.targetTime)) add(["restore", "targetTime"], "a standby replays to the end of the archive; a target time needs mode: promote");
+    if (restore.allowOverwrite === true && role === "drill") add(["restore", "allowOverwrite"], "a drill restores onto its own fresh host; overwrite makes no sense here");
+  }
+
+  // Escalation contacts, when Incident Manager is declared.
+  const im = obj(raw.incidentManager);
+  if (im?.enabled === true) {
+    const contacts = obj(im.contacts) ?? {};
+    const parsed = escalationSchema.safeParse(raw.escalation);
+    if (parsed.success) {
+      parsed.data.stages.forEach((s, i) => {
+        if (!(s.contact in contacts)) add(["escalation", "stages", i, "contact"], `"${s.contact}" is not defined in incidentManager.contacts`);
+      });
+    }
+    if (role === "drill") add(["incidentManager", "enabled"], "a drill does not page anyone");
+  }
+
+  // Alarms nobody hears are not alarms.
+  if (role === "primary" || role === "secondary") {
+    const subs = obj(obj(obj(raw.alerting)?.subscriptions) ?? {});
+    const critical = subs?.critical;
+    if (!Array.isArray(critical) || critical.length === 0) add(["alerting", "subscriptions", "critical"], "at least one subscription: the runbook's critical alerts need an immediate response");
+  }
+
+  // The application network must not overlap the site's.
+  const network = obj(raw.network);
+  const vpc = typeof network?.vpcCidr === "string" ? network.vpcCidr : "10.20.0.0/16";
+  const peering = obj(obj(network?.application)?.peering);
+  if (peering && typeof peering.cidr === "string" && parseCidr(peering.cidr) && parseCidr(vpc) && overlaps(vpc, peering.cidr)) {
+    add(["network", "application", "peering", "cidr"], `overlaps the site's vpcCidr ${vpc}; peered networks need distinct ranges`);
+  }
+  return issues;
+}

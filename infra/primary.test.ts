@@ -1,0 +1,207 @@
+// The primary stack (Pulumi.primary.yaml as shipped, test secrets), run against mocks. Proves
+// the invariants the runbook relies on: everything in eu-central-1 through one explicit
+// provider; the backup bucket versioned, locked, KMS-encrypted, private, TLS-only, undeletable
+// by hosts; nothing opens 5432 or 22 to the world; the host requires IMDSv2, encrypts its
+// volumes, is termination-protected and can write but never delete; its pgbackrest.conf
+// sends repo2 to the secondary region's bucket; every runbook alert has an alarm with the
+// runbook's threshold on its severity's topic, fed by a producer that exists; no DNS here;
+// database objects through an explicit provider; outputs match the shared SiteOutputs type.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { buildMetricData } from "../automation/postgres/publish-metrics";
+import type { HealthMetrics } from "../automation/postgres/health-types";
+import { eventMetricCatalogue, healthMetricCatalogue } from "./alarms/metrics";
+import { backupBucketName } from "./naming";
+import { parseSiteOutputs, type SiteOutputs } from "./outputs";
+import { configFromStackFile, iniValues, installMocks, isSecretValue, ofType, plainStrings, settle, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
+import {
+  assertBucketsProtected,
+  assertHostCannotDelete,
+  assertHostsHardened,
+  assertIsolationGroup,
+  assertNoWorldOpenAdminPorts,
+  assertRunbookAlarms,
+  hostPolicyOf,
+  ingressRules,
+} from "./testing/invariants";
+
+const secrets = {
+  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
+  adminPassword: "test-admin-password-3a9f",
+  appPassword: "test-app-password-81cd",
+  backupPassword: "test-backup-password-5e02",
+  verifierPassword: "test-verifier-password-c4d7",
+  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
+};
+const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.primary.yaml"), secrets);
+const h = installMocks({ stack: "primary", config, secretKeys });
+let outputs: Record<string, unknown>;
+let instance: Registered;
+let files: Map<string, string>;
+
+before(async () => {
+  const { program } = await import("./program");
+  outputs = await settle(await program());
+  instance = ofType(h, "aws:ec2/instance:Instance")[0];
+  files = userDataFiles(instance);
+});
+
+test("everything is in eu-central-1, through the site's one explicit provider", () => {
+  const providers = ofType(h, "pulumi:providers:aws");
+  assert.equal(providers.length, 1);
+  assert.equal(providers[0].inputs.region, "eu-central-1");
+  const tags = JSON.parse(String(providers[0].inputs.defaultTags)) as { tags: Record<string, string> };
+  assert.equal(tags.tags["fp-dr:site"], "primary");
+  const aws = h.resources.filter((r) => r.type.startsWith("aws:"));
+  assert.ok(aws.length > 40, `only ${aws.length} AWS resources`);
+  for (const r of aws) {
+    assert.ok(r.provider?.includes("pulumi:providers:aws::primary-aws"), `${r.type} ${r.name} uses provider ${r.provider}`);
+    assert.equal(r.region, "eu-central-1");
+  }
+});
+
+test("the backup bucket is versioned, locked, KMS-encrypted, private, TLS-only and undeletable by hosts", () => {
+  const buckets = assertBucketsProtected(h, { lockMode: "COMPLIANCE", lockDays: 35 });
+  assert.deepEqual(
+    buckets.map((b) => b.id),
+    [backupBucketName("production", "eu-central-1", testAccountId)],
+  );
+  const alias = ofType(h, "aws:kms/alias:Alias");
+  assert.deepEqual(alias.map((a) => a.inputs.name), ["alias/fp-dr-production-backups"]);
+});
+
+test("no security group opens 5432 or 22 to the world; PostgreSQL only from the application network", () => {
+  assertNoWorldOpenAdminPorts(h);
+  assertIsolationGroup(h);
+  const pg = ingressRules(h).filter((r) => r.fromPort <= 5432 && 5432 <= r.toPort);
+  assert.ok(pg.length > 0, "no rule admits the application");
+  for (const r of pg) assert.deepEqual(r.cidrs, ["10.10.0.0/16"], r.from);
+  assert.ok(!ingressRules(h).some((r) => r.fromPort <= 22 && 22 <= r.toPort), "SSH must go through SSM");
+  // The application VPC is peered and routed both ways.
+  assert.equal(ofType(h, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection").length, 1);
+  const routes = ofType(h, "aws:ec2/route:Route").map((r) => r.inputs.destinationCidrBlock);
+  assert.ok(routes.includes("10.10.0.0/16") && routes.includes("10.20.0.0/16"));
+});
+
+test("private subnets in two availability zones, endpoints for S3 and SSM", () => {
+  const subnets = ofType(h, "aws:ec2/subnet:Subnet").filter((s) => s.name.includes("-private-"));
+  assert.deepEqual(subnets.map((s) => s.inputs.availabilityZone).sort(), ["eu-central-1a", "eu-central-1b"]);
+  for (const s of subnets) assert.notEqual(s.inputs.mapPublicIpOnLaunch, true);
+  const endpoints = ofType(h, "aws:ec2/vpcEndpoint:VpcEndpoint").map((e) => e.inputs.serviceName);
+  for (const svc of ["s3", "ssm", "ssmmessages", "ec2messages", "monitoring"]) assert.ok(endpoints.includes(`com.amazonaws.eu-central-1.${svc}`), svc);
+});
+
+test("the host requires IMDSv2, encrypts its volumes, is termination-protected and sized from config", () => {
+  assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: true, instanceType: "r6i.xlarge" });
+  assert.equal(ofType(h, "aws:ebs/volume:Volume")[0].inputs.finalSnapshot, true);
+});
+
+test("the host writes to its backup prefixes in both regions, reads the offsite repository, never deletes", () => {
+  const doc = hostPolicyOf(h);
+  const allows = assertHostCannotDelete(doc);
+  const own = `arn:aws:s3:::${backupBucketName("production", "eu-central-1", testAccountId)}/pgbackrest/*`;
+  const offsite = `arn:aws:s3:::${backupBucketName("production", "eu-west-1", testAccountId)}/pgbackrest/*`;
+  for (const resource of [own, offsite]) {
+    const s = allows.find((x) => x.Resource === resource);
+    assert.ok(s, `no grant on ${resource}`);
+    assert.deepEqual(s.Action, ["s3:GetObject", "s3:PutObject"]);
+  }
+  const kms = allows.filter((s) => String(s.Action).includes("kms:"));
+  assert.deepEqual(kms.map((s) => s.Resource).sort(), [`arn:aws:kms:eu-central-1:${testAccountId}:key/*`, `arn:aws:kms:eu-west-1:${testAccountId}:key/*`]);
+  for (const s of kms) assert.deepEqual(s.Condition?.["ForAnyValue:StringEquals"], { "kms:ResourceAliases": "alias/fp-dr-production-backups" });
+  const metrics = allows.find((s) => s.Action === "cloudwatch:PutMetricData");
+  assert.deepEqual(metrics?.Condition, { StringEquals: { "cloudwatch:namespace": "FpDr" } });
+});
+
+test("repo1 is this region's bucket and repo2 the secondary region's bucket, both encrypted with the secret passphrase", () => {
+  const conf = iniValues(files.get("/etc/fp-dr/pgbackrest.conf.staged")!);
+  assert.equal(conf.get("repo1-s3-bucket"), backupBucketName("production", "eu-central-1", testAccountId));
+  assert.equal(conf.get("repo1-s3-region"), "eu-central-1");
+  assert.equal(conf.get("repo2-s3-bucket"), backupBucketName("production", "eu-west-1", testAccountId));
+  assert.equal(conf.get("repo2-s3-region"), "eu-west-1");
+  assert.equal(conf.get("repo1-cipher-pass"), secrets.repoCipherPass);
+  assert.equal(conf.get("repo2-cipher-pass"), secrets.repoCipherPass);
+  assert.equal(conf.get("process-max"), "4");
+  const pg = iniValues(files.get("/etc/fp-dr/postgresql.conf")!);
+  assert.equal(pg.get("archive_command"), "'pgbackrest --stanza=fp archive-push %p'");
+  assert.equal(pg.get("archive_timeout"), "450");
+});
+
+test("secrets stay secrets: user data is a secret input and no secret value appears in plain text anywhere", () => {
+  assert.ok(isSecretValue(instance.inputs.userDataBase64), "user data must be a Pulumi secret");
+  const everywhere = h.resources.flatMap((r) => plainStrings(r.inputs));
+  assert.ok(everywhere.length > 100);
+  for (const [key, value] of Object.entries(secrets)) {
+    assert.ok(!everywhere.some((s) => s.includes(value)), `${key} appears in plain text in a resource input`);
+  }
+});
+
+test("every runbook alert has an alarm with the runbook's threshold on its severity's topic", () => {
+  const alarms = assertRunbookAlarms(h, { environment: "production", site: "primary" });
+  // No incident actions here: Incident Manager lives in the secondary stack.
+  for (const a of alarms) for (const action of a.inputs.alarmActions as string[]) assert.match(action, /^arn:aws:sns:eu-central-1:/);
+});
+
+test("every alarm's metric has a producer: dr health --publish, a systemd event, or AWS itself", () => {
+  const alarms = ofType(h, "aws:cloudwatch/metricAlarm:MetricAlarm");
+  const full = Object.fromEntries(Object.keys(healthMetricCatalogue).map((k) => [k, 1])) as unknown as HealthMetrics;
+  const published = buildMetricData({ site: "primary", checkedAt: new Date().toISOString(), worst: "ok", findings: [], metrics: full }, { environment: "production" });
+  const units = [...files.entries()].filter(([p]) => p.startsWith("/etc/systemd/system/"));
+  assert.ok(units.some(([p, c]) => p.endsWith("fp-dr-health.service") && /dr health --publish --site primary/.test(c)), "no health publisher unit");
+  assert.ok(alarms.length > 0);
+  for (const a of alarms) {
+    const metric = String(a.inputs.metricName);
+    if (a.inputs.namespace === "AWS/EC2") {
+      assert.deepEqual(a.inputs.dimensions, { InstanceId: instance.id });
+    } else if (metric in eventMetricCatalogue) {
+      assert.ok(units.some(([, c]) => c.includes(`fp-dr-event ${metric}`)), `${metric}: no unit publishes it`);
+      assert.match(files.get("/usr/local/sbin/fp-dr-event")!, /--namespace 'FpDr'[\s\S]*Environment=production,Site=primary/);
+    } else {
+      assert.equal(published.Namespace, a.inputs.namespace);
+      const datum = published.MetricData?.find((d) => d.MetricName === metric);
+      assert.ok(datum, `${metric}: dr health --publish does not send it`);
+      const dims = Object.fromEntries((datum.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+      assert.deepEqual(dims, a.inputs.dimensions, `${metric}: dimensions differ between publisher and alarm`);
+    }
+  }
+});
+
+test("the primary stack holds no DNS record: the secondary owns them", () => {
+  assert.equal(ofType(h, "aws:route53/record:Record").length, 0);
+  assert.equal(ofType(h, "aws:route53/healthCheck:HealthCheck").length, 0);
+});
+
+test("database objects: explicit provider settings, the three roles, both extensions, after the readiness gate", () => {
+  const providers = ofType(h, "pulumi:providers:postgresql");
+  assert.equal(providers.length, 1);
+  const p = providers[0].inputs;
+  assert.equal(p.sslmode, "require");
+  assert.equal(p.superuser, "true");
+  assert.equal(p.host, "127.0.0.1");
+  assert.equal(p.port, "15432");
+  assert.equal(p.username, "fp_admin");
+  assert.deepEqual(ofType(h, "postgresql:index/role:Role").map((r) => r.inputs.name).sort(), ["fp_app", "fp_backup", "fp_verifier"]);
+  assert.deepEqual(ofType(h, "postgresql:index/extension:Extension").map((r) => r.inputs.name).sort(), ["amcheck", "pg_stat_statements"]);
+  assert.deepEqual(ofType(h, "postgresql:index/database:Database").map((r) => r.inputs.name), ["financial_planning"]);
+  for (const r of h.resources.filter((x) => x.type.startsWith("postgresql:index/"))) assert.ok(r.provider?.includes("pulumi:providers:postgresql::"), `${r.name} uses the default provider`);
+  const gate = ofType(h, "command:remote:Command").filter((c) => c.name.endsWith("-ready-gate"));
+  assert.equal(gate.length, 1);
+  assert.equal(gate[0].inputs.create, "bash -s");
+  assert.ok(isSecretValue(gate[0].inputs.stdin), "the gate's script holds the admin password: secret");
+  assert.match(unsecret<string>(gate[0].inputs.stdin), /cloud-init status --wait[\s\S]*pg_isready[\s\S]*ALTER ROLE fp_admin WITH LOGIN SUPERUSER PASSWORD/);
+  const conn = unsecret<{ host: string; port: number; user: string; privateKey: unknown }>(gate[0].inputs.connection);
+  assert.deepEqual([conn.host, conn.port, conn.user], ["127.0.0.1", 2222, "admin"]);
+});
+
+test("the outputs are the shared SiteOutputs the automation reads", () => {
+  const site: SiteOutputs = parseSiteOutputs(outputs);
+  assert.equal(site.role, "primary");
+  assert.equal(site.region, "eu-central-1");
+  assert.equal(site.instanceId, instance.id);
+  assert.equal(site.repositories.repo2?.region, "eu-west-1");
+  assert.equal(site.repositories.repo1.kmsKeyArn?.startsWith("arn:aws:kms:eu-central-1:"), true);
+  assert.equal(site.alarms.length, ofType(h, "aws:cloudwatch/metricAlarm:MetricAlarm").length);
+  assert.ok(site.topics?.critical.endsWith(":fp-dr-production-primary-critical"));
+  assert.equal(site.dns, undefined);
+});

@@ -1,0 +1,166 @@
+// The secondary stack (Pulumi.secondary.yaml as shipped, test secrets, the primary's stack
+// outputs mocked), run against mocks. Proves that it holds no resource and no provider in the
+// primary region (it must work while that region is down); that it owns the failover records
+// (PRIMARY with a health check on the primary's alarm, SECONDARY on this host); that its bucket
+// is the one the primary's repo2 names, with the same protections; that Incident Manager
+// carries the runbook's escalation matrix and critical alarms start it; that the warm standby
+// is restored from this region's repository; and that it declares no database objects (a
+// standby is read-only).
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { alarmName, backupBucketName } from "./naming";
+import { parseSiteOutputs } from "./outputs";
+import { configFromStackFile, iniValues, installMocks, ofType, settle, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
+import {
+  assertBucketsProtected,
+  assertHostCannotDelete,
+  assertHostsHardened,
+  assertIsolationGroup,
+  assertNoWorldOpenAdminPorts,
+  assertRunbookAlarms,
+  hostPolicyOf,
+} from "./testing/invariants";
+
+const primaryRegion = "eu-central-1";
+const primaryAddress = "10.20.7.42";
+const secrets = {
+  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
+  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
+};
+const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.secondary.yaml"), secrets);
+const h = installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: primaryAddress, role: "primary" } } });
+let outputs: Record<string, unknown>;
+let instance: Registered;
+
+before(async () => {
+  const { program } = await import("./program");
+  outputs = await settle(await program());
+  instance = ofType(h, "aws:ec2/instance:Instance")[0];
+});
+
+test("no provider and no resource in the primary region", () => {
+  const providers = ofType(h, "pulumi:providers:aws");
+  assert.equal(providers.length, 1);
+  assert.equal(providers[0].inputs.region, "eu-west-1");
+  const aws = h.resources.filter((r) => r.type.startsWith("aws:"));
+  assert.ok(aws.length > 40, `only ${aws.length} AWS resources`);
+  for (const r of aws) {
+    assert.ok(r.provider?.includes("pulumi:providers:aws::secondary-aws"), `${r.type} ${r.name} does not use the site's provider`);
+    assert.equal(r.region, "eu-west-1", `${r.type} ${r.name}`);
+    assert.notEqual(r.inputs.region, primaryRegion, `${r.type} ${r.name} sets region ${primaryRegion}`);
+  }
+  // Its lookups too went to the secondary region.
+  assert.ok(h.calls.includes("aws:index/getAvailabilityZones:getAvailabilityZones"));
+  const subnets = ofType(h, "aws:ec2/subnet:Subnet").map((s) => String(s.inputs.availabilityZone));
+  assert.ok(subnets.length > 0 && subnets.every((z) => z.startsWith("eu-west-1")));
+});
+
+test("the failover records: PRIMARY health-checked on the primary's alarm, SECONDARY on this host", () => {
+  const records = ofType(h, "aws:route53/record:Record");
+  assert.equal(records.length, 2);
+  const byRole = new Map(records.map((r) => [(r.inputs.failoverRoutingPolicies as { type: string }[])[0].type, r]));
+  const checks = ofType(h, "aws:route53/healthCheck:HealthCheck");
+  assert.equal(checks.length, 1);
+  const check = checks[0].inputs;
+  assert.equal(check.type, "CLOUDWATCH_METRIC");
+  assert.equal(check.cloudwatchAlarmName, alarmName("production", "primary", "database-unavailable"));
+  assert.equal(check.cloudwatchAlarmRegion, primaryRegion);
+  assert.equal(check.insufficientDataHealthStatus, "Unhealthy", "a primary region that stops reporting must fail over");
+  const primary = byRole.get("PRIMARY")!.inputs;
+  const secondary = byRole.get("SECONDARY")!.inputs;
+  for (const r of [primary, secondary]) {
+    assert.equal(r.name, "db.fp.internal");
+    assert.equal(r.zoneId, "Z0123456789ABCDEFGHIJ");
+    assert.equal(r.type, "A");
+    assert.equal(r.ttl, 30);
+  }
+  assert.equal(primary.healthCheckId, checks[0].id);
+  assert.equal(secondary.healthCheckId, undefined);
+  assert.deepEqual(primary.records, [primaryAddress], "the primary's address comes from its stack outputs");
+  assert.deepEqual(secondary.records, [(outputs.privateIp as string)]);
+});
+
+test("this region's bucket is the one the primary's repo2 names, with every protection", () => {
+  const buckets = assertBucketsProtected(h, { lockMode: "COMPLIANCE", lockDays: 35 });
+  assert.deepEqual(
+    buckets.map((b) => b.id),
+    [backupBucketName("production", "eu-west-1", testAccountId)],
+  );
+  const conf = iniValues(userDataFiles(instance).get("/etc/fp-dr/pgbackrest.conf.staged")!);
+  assert.equal(conf.get("repo1-s3-bucket"), backupBucketName("production", "eu-west-1", testAccountId));
+  // After a failover this site writes back to the primary region: by name, no provider there.
+  assert.equal(conf.get("repo2-s3-bucket"), backupBucketName("production", primaryRegion, testAccountId));
+  assert.equal(conf.get("repo2-s3-region"), primaryRegion);
+});
+
+test("network and host invariants hold here too", () => {
+  assertNoWorldOpenAdminPorts(h);
+  assertIsolationGroup(h);
+  // Termination protection is the primary's; the standby is replaceable from the repository.
+  assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: false, instanceType: "r6i.xlarge" });
+  assertHostCannotDelete(hostPolicyOf(h));
+});
+
+test("alarms, and Incident Manager with the runbook's escalation matrix", () => {
+  const alarms = assertRunbookAlarms(h, { environment: "production", site: "secondary" });
+  const plans = ofType(h, "aws:ssmincidents/responsePlan:ResponsePlan");
+  assert.deepEqual(plans.map((p) => [p.inputs.name, (p.inputs.incidentTemplate as { impact: number }).impact]).sort(), [
+    ["fp-dr-production-secondary-critical", 1],
+    ["fp-dr-production-secondary-warning", 2],
+  ]);
+  const criticalPlanArn = `arn:aws:ssm-incidents::${testAccountId}:response-plan/fp-dr-production-secondary-critical`;
+  const critical = alarms.filter((a) => String(a.inputs.alarmDescription).includes("(runbook, critical)"));
+  assert.ok(critical.length >= 5);
+  for (const a of critical) assert.ok((a.inputs.alarmActions as string[]).includes(criticalPlanArn), `${a.inputs.name} does not start an incident`);
+  const info = alarms.filter((a) => String(a.inputs.alarmDescription).includes("(runbook, info)"));
+  for (const a of info) assert.ok(!(a.inputs.alarmActions as string[]).some((x) => x.includes("ssm-incidents")), "information alerts open no incident");
+
+  const contacts = ofType(h, "aws:ssmcontacts/contact:Contact");
+  const personal = contacts.filter((c) => c.inputs.type === "PERSONAL");
+  assert.deepEqual(personal.map((c) => c.inputs.alias).sort(), ["fp-dr-executive-team", "fp-dr-it-director-business-lead", "fp-dr-oncall-dba", "fp-dr-senior-dba-dev-lead"]);
+  const escalation = contacts.filter((c) => c.inputs.type === "ESCALATION");
+  assert.equal(escalation.length, 1);
+  const plan = ofType(h, "aws:ssmcontacts/plan:Plan").find((p) => p.inputs.contactId === `arn:aws:ssmcontacts:eu-west-1:${testAccountId}:${escalation[0].name}`);
+  assert.ok(plan, "no escalation plan");
+  const stages = plan.inputs.stages as { durationInMinutes: number; targets: { contactTargetInfo: { contactId: string } }[] }[];
+  // Runbook: 0-15 min on-call DBA, 15-30 senior DBA + dev lead, 30-60 management, 1h+ executives.
+  assert.deepEqual(stages.map((s) => s.durationInMinutes), [15, 15, 30, 0]);
+  const aliasOfArn = (arn: string) => personal.find((c) => arn.endsWith(`:${c.name}`))?.inputs.alias;
+  assert.deepEqual(stages.map((s) => aliasOfArn(s.targets[0].contactTargetInfo.contactId)), ["fp-dr-oncall-dba", "fp-dr-senior-dba-dev-lead", "fp-dr-it-director-business-lead", "fp-dr-executive-team"]);
+  const channels = ofType(h, "aws:ssmcontacts/contactChannel:ContactChannel");
+  assert.equal(channels.length, 6);
+  const replication = ofType(h, "aws:ssmincidents/replicationSet:ReplicationSet");
+  assert.deepEqual(replication.map((r) => r.inputs.regions), [[{ name: "eu-west-1" }]]);
+});
+
+test("the warm standby is restored from this region's repository, re-run only by a new request id", () => {
+  const restores = ofType(h, "command:remote:Command").filter((c) => c.name.endsWith("-restore-pgbackrest"));
+  assert.equal(restores.length, 1);
+  const r = restores[0].inputs;
+  assert.equal(r.create, "bash -s");
+  const script = unsecret<string>(r.stdin);
+  assert.match(script, /pgbackrest '--stanza=fp' '--repo=1' '--delta' '--type=standby' 'restore'/);
+  assert.match(script, /refusing to restore over a running primary holding data/);
+  assert.equal((r.triggers as unknown[])[0], "standby-2025-09-01");
+  const conn = unsecret<{ host: string; port: number }>(r.connection);
+  assert.deepEqual([conn.host, conn.port], ["127.0.0.1", 2222]);
+});
+
+test("a standby declares no database objects (it is read-only; the primary's come with the restore)", () => {
+  assert.equal(h.resources.filter((r) => r.type.startsWith("postgresql:") || r.type === "pulumi:providers:postgresql").length, 0);
+  const gate = ofType(h, "command:remote:Command").filter((c) => c.name.endsWith("-ready-gate"));
+  assert.equal(gate.length, 1);
+  assert.doesNotMatch(unsecret<string>(gate[0].inputs.stdin), /ALTER ROLE/);
+});
+
+test("the outputs are the shared SiteOutputs, with the DNS the automation swaps", () => {
+  const site = parseSiteOutputs(outputs);
+  assert.equal(site.role, "secondary");
+  assert.equal(site.dns?.serviceName, "db.fp.internal");
+  assert.equal(site.dns?.activeSite, "auto");
+  assert.equal(site.dns?.primaryAddress, primaryAddress);
+  assert.equal(site.repositories.repo2?.region, primaryRegion);
+  assert.equal(site.restore?.requestId, "standby-2025-09-01");
+  assert.ok(site.incidentManager?.responsePlans.critical.endsWith("secondary-critical"));
+});

@@ -1,0 +1,59 @@
+// A throwaway lab for scenario tests: its own directory, ports and daemons, so test files
+// never share state with each other or with an operator's lab. Always torn down, even when
+// the test fails.
+import { chmodSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import type { Deps } from "../../automation/cli/context";
+import { parseConfig } from "../../automation/config/load";
+import type { DrConfig, DrConfigInput } from "../../automation/config/schema";
+import { Output } from "../../automation/core/output";
+import { Lab } from "../../automation/engines/local/lab";
+
+export interface TestLab {
+  /** A freshly opened Lab (commands change lab.json; a stale instance would not see it). */
+  readonly lab: Lab;
+  config: DrConfig;
+  dir: string;
+  /** Deps for command functions, with output captured into `captured`. */
+  deps(): Deps;
+  captured: string[];
+  destroy(): Promise<void>;
+}
+
+export function capture(into: string[]): NodeJS.WritableStream {
+  return new Writable({
+    write(chunk, _enc, cb) {
+      into.push(chunk.toString());
+      cb();
+    },
+  });
+}
+
+/** Builds a lab at a small scale (default 0.05 ≈ 3 MB of sample data). */
+export async function startTestLab(overrides: Partial<DrConfigInput> = {}, opts: { scale?: number; skipBackup?: boolean } = {}): Promise<TestLab> {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-test-lab-"));
+  chmodSync(dir, 0o755);
+  const config = parseConfig({ ...overrides, lab: { ...(overrides.lab ?? {}), dir, scale: opts.scale ?? 0.05 } });
+  const captured: string[] = [];
+  const deps = (): Deps => ({ config, out: new Output({ json: false, stdout: capture(captured), stderr: capture(captured) }) });
+  try {
+    await Lab.up(config, { skipBackup: opts.skipBackup });
+  } catch (e) {
+    await Lab.teardown(config, { purge: true });
+    throw e;
+  }
+  return {
+    get lab() {
+      return Lab.open(config);
+    },
+    config,
+    dir,
+    deps,
+    captured,
+    async destroy() {
+      await Lab.teardown(config, { purge: true });
+    },
+  };
+}
