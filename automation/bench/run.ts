@@ -2,7 +2,7 @@
 // copy on the same database in one run, each timed with its peak memory; ratios last. The lab
 // is removed at the end, also when something fails, unless asked to keep it.
 import { rmSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Deps } from "../cli/context";
 import { DrError } from "../core/errors";
@@ -42,6 +42,7 @@ export const BENCH_NOTES = [
 
 export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<BenchResult> {
   const started = Date.now();
+  const loadAtStart = loadavg()[0];
   const startedAt = new Date(started).toISOString();
   const out = deps.out;
   const scale = opts.scale ?? DEFAULT_BENCH_SCALE;
@@ -153,6 +154,7 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
     database: config.database,
     databaseBytes: dbBytes,
     machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? "unknown", memoryBytes: totalmem(), kernel: release() },
+    loadAverage: { atStart: loadAtStart, atEnd: loadavg()[0] },
     pgbackrest: config.pgbackrest,
     labDir: dir,
     kept: opts.keep === true,

@@ -91,6 +91,8 @@ export interface BenchResult {
   /** pg_database_size of the sample database on the primary. */
   databaseBytes: number;
   machine: { cpus: number; cpuModel: string; memoryBytes: number; kernel: string };
+  /** 1-minute load average when the benchmark started and ended (other work on the machine skews it). */
+  loadAverage: { atStart: number; atEnd: number };
   pgbackrest: PgbackrestTuning;
   labDir: string;
   kept: boolean;

@@ -15,7 +15,7 @@ export async function benchCommand(deps: Deps, opts: BenchOptions = {}): Promise
 export function renderBench(r: BenchResult): string {
   const p = r.pgbackrest;
   const lines = [
-    `benchmark: scale ${r.scale}, database ${r.database} ${formatBytes(r.databaseBytes)}; ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${formatBytes(r.machine.memoryBytes)} RAM`,
+    `benchmark: scale ${r.scale}, database ${r.database} ${formatBytes(r.databaseBytes)}; ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${formatBytes(r.machine.memoryBytes)} RAM; load average ${r.loadAverage.atStart.toFixed(1)} at start, ${r.loadAverage.atEnd.toFixed(1)} at end`,
     `pgBackRest: compress-type=${p.compressType}${p.compressLevel !== undefined ? ` compress-level=${p.compressLevel}` : ""} process-max=${p.processMax} buffer-size=${formatBufferSize(p.bufferSize)}`,
     table(BENCH_HEAD, benchTableRows(r.rows)),
   ];

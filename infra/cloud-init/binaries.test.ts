@@ -7,11 +7,12 @@
 // service user and the scratch directory is theirs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import { CommandFailed, pgBin, run } from "../../automation/system/exec";
 import { serviceUser, type ServiceUser } from "../../automation/system/service-user";
+import { parseStackConfig, rawFromStackFile } from "../config/load";
 import { sampleHostSpec } from "../testing/sample-host-spec";
 import { hostPaths, type HostSpec } from "./host-spec";
 import { renderPgbackrestConf } from "./pgbackrest-conf";
@@ -165,6 +166,18 @@ test("the pgBackRest check has teeth: an invalid value and an unknown option are
   ownFile(unknown, good.replace("expire-auto=n", "expire-auto=n\nrepo1-s3-bukket=x"), 0o640);
   const r2 = await pgbackrestInfo(unknown);
   assert.match(r2.stderr, /WARN: configuration file contains invalid option 'repo1-s3-bukket'/);
+});
+
+test("the shipped stack files' pgBackRest tuning and retention are accepted too", async () => {
+  for (const name of ["primary", "secondary"]) {
+    const cfg = parseStackConfig(rawFromStackFile(readFileSync(join(__dirname, "..", "..", `Pulumi.${name}.yaml`), "utf8")));
+    const spec = scratchSpec({ pgbackrest: cfg.pgbackrest, repo1: { ...scratchSpec().repo1, retention: cfg.repository.retention } });
+    const conf = join(scratch, `pgbackrest-${name}.conf`);
+    ownFile(conf, renderPgbackrestConf(spec), 0o640);
+    const r = await pgbackrestInfo(conf);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /WARN|ERROR/, `${name}: ${r.stderr}`);
+  }
 });
 
 test("a drill's pgbackrest.conf is accepted too and names a single repository", async () => {

@@ -25,6 +25,8 @@ interface Job {
   env?: string[];
   /** Hard limit of one run. */
   timeoutSeconds: number;
+  /** Exit codes that are not failures of the unit. */
+  successExitStatus?: number[];
 }
 
 export function jobs(spec: HostSpec): Job[] {
@@ -77,6 +79,8 @@ export function jobs(spec: HostSpec): Job[] {
     writerOnly: false,
     env: [`FP_DR_CONFIG=${hostPaths.drConfig}`, `AWS_REGION=${spec.region}`],
     timeoutSeconds: 50,
+    // `dr health` exits 1 (warning) or 2 (critical) after publishing: the alarms report those.
+    successExitStatus: [1, 2],
   });
   return list;
 }
@@ -99,6 +103,7 @@ export function renderUnits(spec: HostSpec): SystemdUnit[] {
       ...(job.writerOnly ? [`ExecCondition=${hostPaths.isWriter}`] : []),
       ...job.exec.map((e) => `ExecStart=${e}`),
       ...(job.event ? [`ExecStartPost=${hostPaths.event} ${job.event}`] : []),
+      ...(job.successExitStatus ? [`SuccessExitStatus=${job.successExitStatus.join(" ")}`] : []),
       `TimeoutStartSec=${job.timeoutSeconds}`,
       "Nice=10",
       "IOSchedulingClass=best-effort",

@@ -9,13 +9,18 @@ import { escalationStages, severityImpact } from "../escalation-plan";
 import { childName, siteName } from "../naming";
 
 export interface PersonContact {
+  /** Incident Manager alias (unique in the account). Required. */
   alias: string;
+  /** Friendly name. Default: the contact name used in the matrix. */
   displayName?: string;
+  /** How to reach the person; each channel must be activated once by its owner. Required. */
   channels: { type: "EMAIL" | "SMS" | "VOICE"; address: string }[];
 }
 
 export interface EscalationArgs {
+  /** Environment, for aliases and plan names. Required. */
   environment: string;
+  /** Site, for aliases and plan names. Required. */
   site: string;
   /** The matrix (runbook defaults). Required. */
   matrix: EscalationMatrix;

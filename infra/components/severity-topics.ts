@@ -7,7 +7,9 @@ import { severities, type Severity } from "../../automation/config/common";
 import { childName, topicName } from "../naming";
 
 export interface Subscription {
+  /** SNS protocol: email, sms, https, sqs, lambda … Required. */
   protocol: string;
+  /** Address, URL or ARN for that protocol. Required. */
   endpoint: string;
 }
 

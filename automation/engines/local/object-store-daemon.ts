@@ -34,8 +34,9 @@ s3rverUtils.walk = function* walk(dir: string, filter?: (d: string) => boolean):
   const prefix = listingPrefixPath;
   yield* originalWalk(dir, prefix === undefined ? filter : (d: string) => d.startsWith(prefix) || prefix.startsWith(d));
 };
-const { FilesystemStore } = require("s3rver/lib/stores/filesystem") as {
-  FilesystemStore: { prototype: { listObjects: (bucket: string, options: { prefix?: string }) => Promise<unknown>; getBucketPath(b: string): string }; encodeKeyPath(k: string): string };
+const FilesystemStore = require("s3rver/lib/stores/filesystem") as {
+  prototype: { listObjects: (bucket: string, options: { prefix?: string }) => Promise<unknown>; getBucketPath(b: string): string };
+  encodeKeyPath(k: string): string;
 };
 const originalListObjects = FilesystemStore.prototype.listObjects;
 FilesystemStore.prototype.listObjects = function listObjects(this: { getBucketPath(b: string): string }, bucket: string, options: { prefix?: string }) {

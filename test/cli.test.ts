@@ -1,0 +1,106 @@
+// Scenario: the `dr` command as an operator runs it (a real subprocess against a real lab).
+// Proves: every command answers --json with one parseable document; failures print one line
+// with a stable code, a hint line and a non-zero exit; an invalid config lists every problem
+// with its field path; and no secret (passwords, cipher passphrases, S3 keys) ever appears in
+// output, errors, or any log the lab writes.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startTestLab, type TestLab } from "./harness/lab";
+
+const DR = join(__dirname, "..", "automation", "cli", "dr.cjs");
+let t: TestLab;
+const transcripts: string[] = [];
+
+function dr(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [DR, ...args], {
+    env: { ...process.env, FP_DR_LAB_DIR: t.dir, ...env },
+    encoding: "utf8",
+    timeout: 180_000,
+  });
+  transcripts.push(`$ dr ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(async () => {
+  t = await startTestLab();
+});
+after(async () => {
+  await t?.destroy();
+});
+
+describe("dr command line", () => {
+  test("--json everywhere: one parseable document", () => {
+    for (const args of [["lab", "status"], ["backup", "list"], ["restore", "--dry-run"], ["config", "show"], ["health"], ["analyze"], ["statistics"], ["backup", "verify", "--repo", "1"]]) {
+      const r = dr([...args, "--json"]);
+      assert.ok(r.code === 0 || args[0] === "health", `${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+      assert.doesNotThrow(() => JSON.parse(r.stdout), `${args.join(" ")} printed non-JSON: ${r.stdout.slice(0, 200)}`);
+    }
+    const status = JSON.parse(dr(["lab", "status", "--json"]).stdout);
+    assert.equal(status.activeSite, "primary");
+    assert.equal(status.objectStore.running, true);
+  });
+
+  test("a failure: one line with the code, a hint line, non-zero exit; --json carries the same", () => {
+    const r = dr(["restore", "--to", "secondary", "--overwrite", "--target-time", "2001-01-01T00:00:00Z"]);
+    assert.equal(r.code, 5);
+    const lines = r.stderr.trim().split("\n");
+    assert.match(lines.find((l) => l.startsWith("error"))!, /^error\[TARGET_BEFORE_WINDOW\]: target time 2001-01-01T00:00:00.000Z is before/);
+    assert.ok(lines.some((l) => l.startsWith("hint: ")), r.stderr);
+    const j = dr(["restore", "--set", "20200101-000000F", "--to", "secondary", "--overwrite", "--json"]);
+    assert.notEqual(j.code, 0);
+    const doc = JSON.parse(j.stdout);
+    assert.equal(doc.ok, false);
+    assert.equal(doc.error.code, "BACKUP_UNKNOWN");
+    assert.ok(doc.error.hint);
+  });
+
+  test("usage errors are caught by the parser with a hint", () => {
+    const r = dr(["backup", "full", "--repo", "7"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /must be 1 \(primary region\), 2 \(offsite\) or all/);
+    assert.match(r.stderr, /hint:/);
+  });
+
+  test("an invalid config lists every problem with its field path and changes nothing", () => {
+    const bad = join(t.dir, "bad.yaml");
+    writeFileSync(bad, "engine: cloud\nalerts:\n  diskUsagePercent: -3\nobjectives:\n  hardware: { rto: fast, rpo: 30m }\n");
+    const r = dr(["--config", bad, "lab", "status"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /error\[CONFIG_INVALID\]: .* is invalid \(3 problems\)/);
+    for (const path of ["engine:", "alerts.diskUsagePercent:", "objectives.hardware.rto:"]) assert.ok(r.stderr.includes(path), `missing ${path} in:\n${r.stderr}`);
+    assert.match(r.stderr, /hint: /);
+  });
+
+  test("every command has --help with examples", () => {
+    for (const args of [["lab", "up"], ["backup", "incr"], ["backup", "list"], ["backup", "verify"], ["restore"], ["health"], ["analyze"], ["statistics"], ["verify"], ["bench"], ["config", "show"]]) {
+      const r = dr([...args, "--help"]);
+      assert.equal(r.code, 0, args.join(" "));
+      assert.match(r.stdout, /Example/, `${args.join(" ")} --help has no examples`);
+    }
+  });
+
+  test("no secret appears in any output, error or log", () => {
+    // A failure that involves the secrets' neighbourhood: pgBackRest run against a dead store.
+    dr(["backup", "list", "--repo", "2", "--json"]);
+    dr(["restore", "--scratch", "--target-lsn", "not-an-lsn"]);
+    const secrets = Object.values(JSON.parse(readFileSync(join(t.dir, "secrets.json"), "utf8"))) as string[];
+    assert.ok(secrets.length >= 7);
+    const logs: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const p = join(dir, name);
+        if (statSync(p).isDirectory()) {
+          if (!/\/data$|\/repos$|objectstore\/data$/.test(p)) walk(p);
+        } else if (/\.log$/.test(name) || /reports|journal/.test(p)) logs.push(`${p}\n${readFileSync(p, "utf8")}`);
+      }
+    };
+    walk(t.dir);
+    assert.ok(logs.length >= 3, `expected server, pgBackRest and daemon logs, found ${logs.length}`);
+    const everything = [...transcripts, ...logs, ...t.captured].join("\n");
+    for (const s of secrets) assert.ok(!everything.includes(s), `a secret leaked (…${s.slice(-4)})`);
+    assert.ok(existsSync(join(t.dir, "pgbackrest", "log")));
+  });
+});
