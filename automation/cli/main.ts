@@ -5,11 +5,12 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { backup, backupList, backupVerify, renderListing, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
 import { labDown, labRemoveSite, labStatus, labUp, renderLabStatus, renderLabUp } from "../commands/lab";
+import { renderRehearsal, rehearse } from "../commands/rehearse";
 import { renderRestore, restore } from "../commands/restore";
 import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
 import { benchCommand, renderBench } from "../commands/bench";
 import { renderVerifySite, verifySite } from "../commands/verify";
-import { DrError, withContext } from "../core/errors";
+import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "./context";
 
 function positiveNumber(v: string): number {
@@ -62,7 +63,7 @@ export function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (default ./dr.config.yaml, else the embedded lab default)")
     .option("--json", "print one JSON document and nothing else")
     .option("-v, --verbose", "more detail, stack traces on failure")
-    .showHelpAfterError()
+    .exitOverride()
     .addHelpText(
       "after",
       `
@@ -95,6 +96,12 @@ Examples:
     .option("--skip-backup", "do not take the first full backups")
     .addHelpText("after", "\nExamples:\n  $ dr lab up\n  $ dr lab up --scale 20")
     .action(action(labUp, renderLabUp));
+  lab
+    .command("rehearse")
+    .description("the main job: lab up, backup, restore the offsite backup to the secondary, verify it")
+    .option("--scale <n>", "sample database scale when the lab is built", positiveNumber)
+    .addHelpText("after", "\nExamples:\n  $ npm start\n  $ dr lab rehearse --scale 20 --json")
+    .action(action(rehearse, renderRehearsal, (r) => (r.ok ? 0 : 6)));
   lab
     .command("status")
     .description("sites, which one the service name answers with, object store and DNS")
@@ -201,15 +208,14 @@ Examples:
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (e) {
     const code = (e as { code?: string; exitCode?: number }).code;
     if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") return 0;
-    // commander already printed its message; add our hint line and the stable code
-    process.stderr.write("hint: run `dr --help` or `dr <command> --help`\n");
-    return 2;
+    // commander already printed its one-line message; add the hint line and the stable code
+    process.stderr.write("hint: run `dr --help` or `dr <command> --help` (code USAGE)\n");
+    return errorCatalogue.USAGE.exit;
   }
   return exitCode;
 }

@@ -47,6 +47,14 @@ export interface PgbackrestConfigSpec {
   lockPath: string;
   spoolPath: string;
   tuning: PgbackrestTuning;
+  /** Archive asynchronously (writers only; a read-only drill host archives nothing). Default: tuning.archiveAsync. */
+  archiveAsync?: boolean;
+  /** Expire after each backup (default y). Hosts that may not delete set n; expire runs elsewhere. */
+  expireAuto?: boolean;
+  /** File log detail (default info). */
+  logLevelFile?: "info" | "detail" | "debug";
+  /** First line of the file: who writes it. */
+  header?: string;
 }
 
 type Value = string | number | boolean | undefined;
@@ -90,6 +98,11 @@ function repoLines(r: RepoSpec): string[] {
 /** The file's text. It holds secrets: write it 0600, owned by the user pgBackRest runs as. */
 export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
   const t = spec.tuning;
+  for (const r of spec.repos) {
+    // A newline in a value would smuggle another option into the file.
+    if (r.cipherPass !== undefined && /[\r\n]/.test(r.cipherPass)) throw new Error("the repository passphrase must be a single line");
+  }
+  const archiveAsync = spec.archiveAsync ?? t.archiveAsync;
   const global = [
     ...spec.repos.flatMap(repoLines),
     line("process-max", t.processMax),
@@ -98,13 +111,14 @@ export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
     line("buffer-size", t.bufferSize),
     // Archive asynchronously: archive-push returns as soon as the segment is queued, and a
     // background process ships batches to both repositories in parallel.
-    line("archive-async", t.archiveAsync),
-    line("archive-push-queue-max", t.archivePushQueueMax),
+    line("archive-async", archiveAsync ? true : undefined),
+    line("archive-push-queue-max", archiveAsync ? t.archivePushQueueMax : undefined),
     line("spool-path", spec.spoolPath),
     line("log-path", spec.logPath),
     line("lock-path", spec.lockPath),
     line("log-level-console", "warn"),
-    line("log-level-file", "info"),
+    line("log-level-file", spec.logLevelFile ?? "info"),
+    line("expire-auto", spec.expireAuto === false ? false : undefined),
     // Backups and restores never wait for a scheduled checkpoint; they are on demand.
     line("start-fast", true),
   ].filter((x): x is string => x !== undefined);
@@ -114,7 +128,7 @@ export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
     line("pg1-socket-path", spec.pgSocketPath),
     line("pg1-user", spec.pgUser),
   ].filter((x): x is string => x !== undefined);
-  return ["# written by fp-dr; edits are overwritten", "[global]", ...global, "", `[${spec.stanza}]`, ...stanza, ""].join("\n");
+  return [spec.header ?? "# written by fp-dr; edits are overwritten", "[global]", ...global, "", `[${spec.stanza}]`, ...stanza, ""].join("\n");
 }
 
 /** The archive_command / restore_command for postgresql.conf that go with this file. */

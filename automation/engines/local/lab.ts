@@ -73,7 +73,7 @@ export class Lab {
   static open(config: DrConfig): Lab {
     const layout = new LabLayout(Lab.dirFor(config));
     const state = readLabState(layout.stateFile);
-    if (!state) throw new DrError("LAB_NOT_UP", `no lab at ${layout.root}`, { hint: "run `dr lab up` (or `npm run drill`) to build it" });
+    if (!state) throw new DrError("LAB_NOT_UP", `no lab at ${layout.root}`, { hint: "run `dr lab up` (or `npm start`) to build it" });
     return new Lab(config, layout, state, loadSecrets(layout.secretsFile), serviceUser(config.lab.serviceUser));
   }
 
