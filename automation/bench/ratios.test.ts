@@ -47,7 +47,7 @@ describe("bench: ratios", () => {
 
 describe("bench: tuning recommendation", () => {
   const current: TuneSetting = { compressType: "lz4", processMax: 2, bufferSize: 1048576 };
-  const row = (s: Partial<TuneSetting>, repo: 1 | 2, wallMs: number): TuneRestoreRow => ({ ...current, ...s, repo, set: "x", wallMs, filesMs: wallMs - 1000, recoveryMs: 900, firstQueryMs: 100 });
+  const row = (s: Partial<TuneSetting>, repo: 1 | 2, wallMs: number): TuneRestoreRow => ({ ...current, ...s, repo, set: "x", wallMs, filesMs: wallMs - 1000, recoveryMs: 900, firstQueryMs: 100, runs: [wallMs] });
 
   it("recommends the fastest offsite restore when it beats the configured one by more than the margin", () => {
     const rec = recommend([row({}, 2, 10_000), row({ processMax: 4 }, 2, 7_000), row({ compressType: "none" }, 1, 1_000)], current)!;
@@ -88,8 +88,8 @@ describe("bench: tables", () => {
     assert.equal(cells[3][6], "files 4.0s, recovery 1.9s, first query 100ms");
     assert.equal(cells[0][4], "1×");
     assert.equal(cells[4][5], "1× (floor)");
-    const tuned = tuneRestoreRows([{ compressType: "zst", processMax: 4, bufferSize: 262144, repo: 2, set: "s", wallMs: 5000, filesMs: 4000, recoveryMs: 900, firstQueryMs: 100, timeVsFloor: 2.5 }]);
-    assert.deepEqual(tuned[0], ["zst", "4", "256KiB", "repo2", "4.0s", "5.0s", "", "2.5×", ""]);
+    const tuned = tuneRestoreRows([{ compressType: "zst", processMax: 4, bufferSize: 262144, repo: 2, set: "s", wallMs: 5000, filesMs: 4000, recoveryMs: 900, firstQueryMs: 100, timeVsFloor: 2.5, runs: [5000, 4500, 6000] }]);
+    assert.deepEqual(tuned[0], ["zst", "4", "256KiB", "repo2", "4.0s", "5.0s", "3: 4.5s–6.0s", "", "2.5×", ""]);
   });
 
   it("quotes shell words only when needed", () => {

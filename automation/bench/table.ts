@@ -44,7 +44,7 @@ export function tuneBackupRows(rows: readonly TuneBackupRow[]): string[][] {
   return rows.map((r) => [r.compressType, String(r.processMax), `repo${r.repo}`, formatMs(r.wallMs), formatBytes(r.bytes), formatBytes(r.peakRssBytes)]);
 }
 
-export const TUNE_RESTORE_HEAD = ["compress", "process-max", "buffer", "repo", "files", "until usable", "peak RSS", "× floor", "× runbook"];
+export const TUNE_RESTORE_HEAD = ["compress", "process-max", "buffer", "repo", "files", "until usable", "runs", "peak RSS", "× floor", "× runbook"];
 
 export function tuneRestoreRows(rows: readonly TuneRestoreRow[]): string[][] {
   return rows.map((r) => [
@@ -54,6 +54,7 @@ export function tuneRestoreRows(rows: readonly TuneRestoreRow[]): string[][] {
     `repo${r.repo}`,
     formatMs(r.filesMs),
     formatMs(r.wallMs),
+    r.runs.length > 1 ? `${r.runs.length}: ${formatMs(Math.min(...r.runs))}–${formatMs(Math.max(...r.runs))}` : "1",
     formatBytes(r.peakRssBytes),
     formatRatio(r.timeVsFloor),
     formatRatio(r.timeVsRunbook),

@@ -55,7 +55,8 @@ export interface TuneBackupRow {
   peakRssBytes?: number;
 }
 
-export interface TuneRestoreRow extends TuneSetting {
+/** One restore under one setting. */
+export interface TuneRun extends TuneSetting {
   repo: 1 | 2;
   set: string;
   wallMs: number;
@@ -63,6 +64,20 @@ export interface TuneRestoreRow extends TuneSetting {
   recoveryMs: number;
   firstQueryMs: number;
   peakRssBytes?: number;
+}
+
+/** Every run of one setting from one repository: medians of the times, the highest peak. */
+export interface TuneRestoreRow extends TuneSetting {
+  repo: 1 | 2;
+  set: string;
+  /** Median wall time until usable. */
+  wallMs: number;
+  filesMs: number;
+  recoveryMs: number;
+  firstQueryMs: number;
+  peakRssBytes?: number;
+  /** Wall time of each run, in the order they ran. */
+  runs: number[];
   timeVsFloor?: number;
   timeVsRunbook?: number;
 }

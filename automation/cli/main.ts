@@ -4,7 +4,10 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { backup, backupList, backupVerify, renderListing, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
-import { labDown, labRemoveSite, labStatus, labUp, renderLabStatus, renderLabUp } from "../commands/lab";
+import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, renderLabStatus, renderLabUp } from "../commands/lab";
+import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
+import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } from "../commands/recover";
+import { renderReportList, renderReportShow, reportList, reportShow } from "../commands/report";
 import { renderRehearsal, rehearse } from "../commands/rehearse";
 import { renderRestore, restore } from "../commands/restore";
 import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
@@ -103,6 +106,30 @@ Examples:
     .addHelpText("after", "\nExamples:\n  $ npm start\n  $ dr lab rehearse --scale 20 --json")
     .action(action(rehearse, renderRehearsal, (r) => (r.ok ? 0 : 6)));
   lab
+    .command("drill")
+    .description("the main job: lab up if needed, write load on the primary, a full DR drill")
+    .option("--scale <n>", "sample database scale when the lab is built", positiveNumber)
+    .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr lab drill --json")
+    .action(action(labDrill, renderRun, runExitCode));
+  lab
+    .command("failover-demo")
+    .description("under continuous writes: kill the primary, fail over to the secondary, account for every commit")
+    .option("--scale <n>", "sample database scale when the lab is built", positiveNumber)
+    .addHelpText("after", "\nExample:\n  $ npm run failover:demo")
+    .action(action(failoverDemo, renderDemo, demoExitCode));
+  const load = lab.command("load").description("the lab's write load: a heartbeat committed every 100 ms through the service name");
+  load
+    .command("start")
+    .description("start the write load (follows DNS, like the application)")
+    .option("--fresh", "forget the acknowledged commits of an earlier load")
+    .addHelpText("after", "\nExample:\n  $ dr lab load start --fresh")
+    .action(action(labLoadStart, (r) => `write load running (pid ${r.pid})`));
+  load
+    .command("stop")
+    .description("stop the write load")
+    .addHelpText("after", "\nExample:\n  $ dr lab load stop")
+    .action(action(labLoadStop, (r) => `write load stopped; ${r.acknowledged} commits acknowledged`));
+  lab
     .command("status")
     .description("sites, which one the service name answers with, object store and DNS")
     .addHelpText("after", "\nExample:\n  $ dr lab status --json")
@@ -173,6 +200,54 @@ Examples:
     .option("--no-source", "structural checks and invariants only (the source is gone)")
     .addHelpText("after", "\nExamples:\n  $ dr verify\n  $ dr verify --site scratch-lx2k1 --json")
     .action(action((d, o: { site?: string; against?: string; source: boolean }) => verifySite(d, { site: o.site, against: o.against, noSource: !o.source }), renderVerifySite, (r) => (r.ok ? 0 : 6)));
+
+  const recoveryOptions = (c: Command) =>
+    c
+      .option("--dry-run", "walk the plan's checks, print what would happen and the estimated RTO; change nothing")
+      .option("--yes", "do not ask before destructive steps")
+      .option("--force", "go past a failed verification gate (loud; recorded in the report)");
+  recoveryOptions(
+    program
+      .command("failover")
+      .description("fail over: assess, fence, bring up, restore, verify (gate), open, swap DNS, post-checks, report")
+      .addOption(new Option("--scenario <name>", "datacenter (offsite repo, standby region) or hardware (replacement host, site repo)").choices(["datacenter", "hardware"]).makeOptionMandatory())
+      .option("--target-time <time>", "restore to this point in time instead of the end of the archived WAL")
+      .option("--outage-at <time>", "when the outage began (RPO is measured from it; default: now)"),
+  )
+    .addHelpText("after", "\nExamples:\n  $ dr failover --scenario datacenter --dry-run\n  $ dr failover --scenario datacenter --yes --outage-at 2026-11-26T03:02:00Z")
+    .action(action(failover, renderRun, runExitCode));
+  recoveryOptions(program.command("drill").description("monthly DR drill: restore offsite into a throwaway site, verify, measure, destroy"))
+    .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr drill --json")
+    .action(action(drill, renderRun, runExitCode));
+  program
+    .command("resume")
+    .argument("<run-id>", "a run that was interrupted or failed (`dr report list`)")
+    .option("--yes", "do not ask before destructive steps")
+    .option("--force", "go past a failed verification gate (recorded)")
+    .description("continue a run from its journal; finished steps are not redone")
+    .addHelpText("after", "\nExample:\n  $ dr resume datacenter-20261126t030215z-3f2a")
+    .action(action(resume, renderRun, runExitCode));
+  program
+    .command("plan")
+    .description("recovery plans")
+    .command("show")
+    .argument("<scenario>", "datacenter, hardware or drill")
+    .description("print the steps of a recovery plan")
+    .addHelpText("after", "\nExample:\n  $ dr plan show datacenter")
+    .action(action(planShow, renderPlan));
+  const report = program.command("report").description("run reports (JSON, Markdown, HTML with a timeline)");
+  report
+    .command("list")
+    .description("every run, newest first, with RTO/RPO against the objectives")
+    .addHelpText("after", "\nExample:\n  $ dr report list --json")
+    .action(action(reportList, renderReportList));
+  report
+    .command("show")
+    .argument("<run-id>", "the run")
+    .addOption(new Option("--format <f>", "md, json or html").choices(["md", "json", "html"]))
+    .description("print a run's report")
+    .addHelpText("after", "\nExamples:\n  $ dr report show drill-20261126t040000z-1a2b\n  $ dr report show <run-id> --format html > report.html")
+    .action(action(reportShow, renderReportShow));
 
   program
     .command("health")

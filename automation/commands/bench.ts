@@ -21,7 +21,7 @@ export function renderBench(r: BenchResult): string {
   ];
   if (r.tune) {
     lines.push("", "tuning: full backup per compression type", table(TUNE_BACKUP_HEAD, tuneBackupRows(r.tune.backups)));
-    lines.push("", "tuning: restore of that full backup until usable", table(TUNE_RESTORE_HEAD, tuneRestoreRows(r.tune.restores)));
+    lines.push("", "tuning: restore of that full backup until usable (median of the runs; files = pgBackRest's part)", table(TUNE_RESTORE_HEAD, tuneRestoreRows(r.tune.restores)));
     const rec = r.tune.recommendation;
     if (rec) {
       lines.push(

@@ -3,6 +3,7 @@ import type { Deps } from "../cli/context";
 import { formatMs, table } from "../core/output";
 import { Lab, type LabStatus } from "../engines/local/lab";
 import { DrError } from "../core/errors";
+import { readAcks, startLoad, stopLoad } from "../engines/local/load";
 
 export interface LabUpResult {
   status: LabStatus;
@@ -40,13 +41,24 @@ export async function labRemoveSite(deps: Deps, name: string): Promise<{ removed
   return { removed: name };
 }
 
+export async function labLoadStart(deps: Deps, opts: { fresh?: boolean } = {}): Promise<{ pid: number }> {
+  return startLoad(Lab.open(deps.config), { fresh: opts.fresh });
+}
+
+export async function labLoadStop(deps: Deps): Promise<{ acknowledged: number }> {
+  const lab = Lab.open(deps.config);
+  await stopLoad(lab);
+  return { acknowledged: readAcks(lab).length };
+}
+
 export function renderLabStatus(s: LabStatus): string {
-  const rows = s.sites.map((x) => [x.name, x.role, `${x.address}:${x.port}`, x.state, x.inRecovery === undefined ? "" : x.inRecovery ? "in recovery" : "primary", x.serves ? "←" : ""]);
+  const rows = s.sites.map((x) => [x.name, x.role, `${x.address}:${x.port}`, x.state + (x.fenced ? " (FENCED)" : ""), x.inRecovery === undefined ? "" : x.inRecovery ? "in recovery" : "primary", x.serves ? "←" : ""]);
   return [
     `lab ${s.dir}: ${s.up ? "up" : "down"}`,
     table(["site", "role", "address", "cluster", "mode", s.serviceName], rows),
     `DNS ${s.serviceName} → ${s.answer ?? "(no answer)"}${s.activeSite ? ` (${s.activeSite})` : ""}; DNS server ${s.dns.running ? `up on port ${s.dns.port}` : "down"}`,
     `offsite object store ${s.objectStore.running ? `up at ${s.objectStore.endpoint}` : "down"}`,
+    `write load ${s.load.running ? "running" : "stopped"} (${s.load.acknowledged} commits acknowledged)`,
   ].join("\n");
 }
 

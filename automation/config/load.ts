@@ -16,6 +16,13 @@ export const envOverrides: Record<string, string[]> = {
   FP_DR_LAB_SCALE: ["lab", "scale"],
   FP_DR_SERVICE_USER: ["lab", "serviceUser"],
   FP_DR_REPORTS_DIR: ["reports", "dir"],
+  // The pulumi engine. PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE need no entry: the
+  // Pulumi CLI reads them from the environment itself when the config does not say otherwise.
+  FP_DR_PULUMI_WORK_DIR: ["pulumi", "workDir"],
+  FP_DR_PULUMI_BACKEND_URL: ["pulumi", "backendUrl"],
+  FP_DR_PULUMI_SECRETS_PROVIDER: ["pulumi", "secretsProvider"],
+  FP_DR_PULUMI_COMMAND: ["pulumi", "command"],
+  FP_DR_PULUMI_JOURNAL_DIR: ["pulumi", "journalDir"],
 };
 
 export interface LoadedConfig {

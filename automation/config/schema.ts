@@ -5,6 +5,7 @@
 import { z } from "zod";
 import {
   alertThresholds,
+  duration,
   escalation,
   invariant,
   objectives,
@@ -65,6 +66,64 @@ const offsiteRepo = z
   .strict()
   .prefault({});
 
+/**
+ * The pulumi engine: how `dr` drives this repository's Pulumi project through the Automation
+ * API (automation/engines/pulumi). Only read when `engine: pulumi`.
+ */
+export const pulumiSettings = z
+  .object({
+    /**
+     * Directory holding Pulumi.yaml (the project and its Pulumi.<stack>.yaml files). Default:
+     * the repository root this toolkit runs from.
+     */
+    workDir: z.string().min(1).optional(),
+    /**
+     * Self-managed state backend, e.g. s3://fp-dr-pulumi-state?region=eu-west-1, passed to the
+     * CLI as PULUMI_BACKEND_URL. Default: none, the CLI's own choice (PULUMI_BACKEND_URL from
+     * the environment or `pulumi login`). Keep it out of the primary region: the failover
+     * reads and writes state while that region is down. Env: FP_DR_PULUMI_BACKEND_URL.
+     */
+    backendUrl: z.string().regex(/^(s3|azblob|gs|file|https?):\/\/\S+$/, "a backend URL such as s3://bucket?region=eu-west-1 or file:///path").optional(),
+    /**
+     * Secrets provider of the stacks the engine creates (drills), e.g.
+     * awskms://alias/fp-dr-pulumi?region=eu-west-1 or passphrase (then PULUMI_CONFIG_PASSPHRASE
+     * comes from the environment, never from this file). Default: none, the CLI's default.
+     * Like the backend, it must not depend on the primary region. Env: FP_DR_PULUMI_SECRETS_PROVIDER.
+     */
+    secretsProvider: z.string().regex(/^(passphrase|default|(awskms|azurekeyvault|gcpkms|hashivault):\/\/\S+)$/, "passphrase, default, or a KMS URL such as awskms://alias/fp-dr-pulumi?region=eu-west-1").optional(),
+    /** The pulumi binary. Default "pulumi" from PATH. Env: FP_DR_PULUMI_COMMAND. */
+    command: z.string().min(1).default("pulumi"),
+    /** Stack names of the two sites (a site's own `sites.<name>.stack` wins). Default primary / secondary. */
+    stacks: z
+      .object({
+        primary: z.string().regex(/^[A-Za-z0-9_./-]+$/).default("primary"),
+        secondary: z.string().regex(/^[A-Za-z0-9_./-]+$/).default("secondary"),
+      })
+      .strict()
+      .prefault({}),
+    /** Drill stacks are named <drillStackPrefix><drill id>. Default "drill-". */
+    drillStackPrefix: z.string().regex(/^[a-z0-9-]{1,20}$/).default("drill-"),
+    /**
+     * The stack whose config a drill stack copies before the drill overrides are applied (it
+     * must be in the region the drills run in). Default: the secondary's stack.
+     */
+    drillTemplateStack: z.string().regex(/^[A-Za-z0-9_./-]+$/).optional(),
+    /** Drill resources are tagged to expire this long after creation (sweeper). Default 12h. */
+    drillExpiry: duration.default(12 * 3600),
+    /**
+     * Where runs on this engine keep their journals (directory; it must survive the machine
+     * running `dr` being replaced mid-run if that matters to you). Default: ~/.local/state/fp-dr/pulumi/journal
+     * (/var/lib/fp-dr/pulumi/journal as root). Env: FP_DR_PULUMI_JOURNAL_DIR.
+     */
+    journalDir: z.string().min(1).optional(),
+    /** How long the DNS swap waits for the service name to answer the new site. Default 10m. */
+    dnsTimeout: duration.default(600),
+    /** How long a restore may run on the host before the engine gives up waiting. Default 4h. */
+    restoreTimeout: duration.default(4 * 3600),
+  })
+  .strict();
+export type PulumiSettings = z.output<typeof pulumiSettings>;
+
 export const drConfigSchema = z
   .object({
     /** Name of this environment: lab, production, … (locks and journals are per environment). */
@@ -116,6 +175,8 @@ export const drConfigSchema = z
       .strict()
       .prefault({}),
     reports: z.object({ dir: z.string().optional() }).strict().prefault({}),
+    /** The pulumi engine (AWS sites through the Automation API); defaults need no file. */
+    pulumi: pulumiSettings.prefault({}),
   })
   .strict();
 

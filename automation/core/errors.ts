@@ -36,9 +36,21 @@ export const errorCatalogue = {
   QUERY_FAILED: { exit: 4, retryable: false },
   SAMPLE_DATA_EXISTS: { exit: 5, retryable: false },
   DNS_FAILED: { exit: 4, retryable: true },
-  HEALTH_CRITICAL: { exit: 10, retryable: false },
-  HEALTH_WARNING: { exit: 11, retryable: false },
+  /** Another Pulumi update holds the stack (or a killed one left its lock). */
+  STACK_LOCKED: { exit: 4, retryable: true },
+  /** The stack a site maps to does not exist in the backend. */
+  STACK_NOT_FOUND: { exit: 5, retryable: false },
+  /** A Pulumi CLI / Automation API operation failed (see the message for its output). */
+  PULUMI_FAILED: { exit: 6, retryable: false },
   TIMEOUT: { exit: 7, retryable: true },
+  REPORT_UNKNOWN: { exit: 2, retryable: false },
+  REPORT_INVALID: { exit: 5, retryable: false },
+  RUN_LOCKED: { exit: 8, retryable: true },
+  RUN_UNKNOWN: { exit: 2, retryable: false },
+  RUN_FINISHED: { exit: 2, retryable: false },
+  GATE_FAILED: { exit: 9, retryable: false },
+  NOT_CONFIRMED: { exit: 9, retryable: false },
+  OBJECTIVE_MISSED: { exit: 9, retryable: false },
   INTERNAL: { exit: 70, retryable: false },
 } as const;
 

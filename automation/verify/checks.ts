@@ -69,8 +69,31 @@ export async function compareContent(restored: ClientBase, source: ClientBase, s
   });
 }
 
+/** Row counts and checksums against fingerprints recorded at the restore target (drills). */
+export async function compareWithRecorded(restored: ClientBase, recorded: Record<string, TableFingerprint[]>): Promise<CheckResult> {
+  return timed("row counts and content checksums equal the source at the restore point", "content", async () => {
+    const mismatches: { schema: string; table: string; expected?: TableFingerprint; restored?: TableFingerprint }[] = [];
+    let tables = 0;
+    let rows = 0;
+    for (const [schema, expected] of Object.entries(recorded)) {
+      const got = new Map((await tableFingerprints(restored, schema)).map((x) => [x.table, x]));
+      for (const e of expected) {
+        tables++;
+        rows += e.rows;
+        const r = got.get(e.table);
+        if (!r || r.rows !== e.rows || r.checksum !== e.checksum) mismatches.push({ schema, table: e.table, expected: e, restored: r });
+        got.delete(e.table);
+      }
+      for (const extra of got.values()) mismatches.push({ schema, table: extra.table, restored: extra });
+    }
+    return mismatches.length === 0
+      ? { ok: true, detail: `${tables} tables, ${rows} rows identical to the source at the restore point` }
+      : { ok: false, detail: `${mismatches.length} of ${tables} tables differ: ${mismatches.map((m) => `${m.schema}.${m.table}`).join(", ")}`, findings: mismatches };
+  });
+}
+
 /** A description of every user relation's shape; equal text means equal schema. */
-async function schemaSignature(c: ClientBase, schemas: string[]): Promise<string[]> {
+export async function schemaSignature(c: ClientBase, schemas: string[]): Promise<string[]> {
   const r = await c.query<{ line: string }>(
     `select format('%s.%s col %s %s %s %s', n.nspname, cl.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull) as line
        from pg_attribute a join pg_class cl on cl.oid = a.attrelid join pg_namespace n on n.oid = cl.relnamespace
@@ -89,9 +112,10 @@ async function schemaSignature(c: ClientBase, schemas: string[]): Promise<string
   return r.rows.map((x) => x.line);
 }
 
-export async function compareSchema(restored: ClientBase, source: ClientBase, schemas: string[]): Promise<CheckResult> {
+export async function compareSchema(restored: ClientBase, source: ClientBase | string[], schemas: string[]): Promise<CheckResult> {
   return timed("schema equals the source (columns, types, constraints, indexes)", "schema", async () => {
-    const [a, b] = [await schemaSignature(source, schemas), await schemaSignature(restored, schemas)];
+    const a = Array.isArray(source) ? source : await schemaSignature(source, schemas);
+    const b = await schemaSignature(restored, schemas);
     const onlySource = a.filter((x) => !b.includes(x));
     const onlyRestored = b.filter((x) => !a.includes(x));
     return onlySource.length + onlyRestored.length === 0
@@ -180,14 +204,21 @@ export interface VerifyReport {
   durationMs: number;
 }
 
-/** Runs every applicable check. `source` absent: only the structural checks and invariants. */
-export async function verifyDatabase(restored: ClientBase, source: ClientBase | undefined, opts: VerifyOptions & { roundTrip?: boolean } = {}): Promise<VerifyReport> {
+/** What the restored copy is compared with: a live source, or what was recorded at the target. */
+export type Reference = { kind: "source"; client: ClientBase } | { kind: "recorded"; schema: string[]; fingerprints: Record<string, TableFingerprint[]> } | { kind: "none" };
+
+/** Runs every applicable check. Without a reference: only the structural checks and invariants. */
+export async function verifyDatabase(restored: ClientBase, source: ClientBase | Reference | undefined, opts: VerifyOptions & { roundTrip?: boolean } = {}): Promise<VerifyReport> {
   const t = Date.now();
-  const schemas = opts.schemas ?? (await userSchemas(source ?? restored)).filter((s) => s !== "fp_dr");
+  const ref: Reference = source === undefined ? { kind: "none" } : "kind" in source ? source : { kind: "source", client: source };
+  const schemas = opts.schemas ?? (await userSchemas(ref.kind === "source" ? ref.client : restored)).filter((s) => s !== "fp_dr");
   const checks: CheckResult[] = [];
-  if (source) {
-    checks.push(await compareSchema(restored, source, schemas));
-    checks.push(await compareContent(restored, source, schemas));
+  if (ref.kind === "source") {
+    checks.push(await compareSchema(restored, ref.client, schemas));
+    checks.push(await compareContent(restored, ref.client, schemas));
+  } else if (ref.kind === "recorded") {
+    checks.push(await compareSchema(restored, ref.schema, schemas));
+    checks.push(await compareWithRecorded(restored, ref.fingerprints));
   }
   if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas));
   checks.push(await foreignKeyOrphans(restored, schemas));

@@ -16,6 +16,8 @@ import { resolveName, setRecord, startDns, stopDns, dnsStatus } from "./dns";
 import { defaultLabDir, LabLayout } from "./layout";
 import { objectStoreInfo, probeObjectStore, startObjectStore, stopObjectStore } from "./object-store";
 import { createSampleDatabase } from "./sample-data/generate";
+import { loadRunning, readAcks, stopLoad } from "./load";
+import { FENCE_MARKER } from "./fence";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";
@@ -43,6 +45,8 @@ export interface SiteStatus {
   state: string;
   inRecovery?: boolean;
   serves: boolean;
+  /** Lost the primary role in a failover: restarted, it comes back read-only. */
+  fenced: boolean;
 }
 
 export interface LabStatus {
@@ -54,6 +58,7 @@ export interface LabStatus {
   sites: SiteStatus[];
   objectStore: { running: boolean; endpoint?: string };
   dns: { running: boolean; port?: number };
+  load: { running: boolean; acknowledged: number };
 }
 
 export class Lab {
@@ -284,6 +289,11 @@ export class Lab {
 
     const admin = await lab.connect("primary", "postgres");
     try {
+      // A fenced primary (after a failover) comes back read-only; leave the lab as it is.
+      if ((await admin.query("select pg_is_in_recovery() as r")).rows[0].r) {
+        step("the primary site is fenced (read-only since a failover): nothing to set up")();
+        return lab;
+      }
       const exists = await admin.query("select 1 from pg_database where datname = $1", [state.database]);
       if (exists.rowCount === 0) {
         done = step("create roles and the application database");
@@ -292,6 +302,18 @@ export class Lab {
       }
     } finally {
       await admin.end();
+    }
+
+    // fp-dr's own schema: the heartbeat the write load commits (RPO is measured with it).
+    const own = await lab.connect("primary");
+    try {
+      await own.query(`create schema if not exists fp_dr;
+        create table if not exists fp_dr.heartbeat (id bigint generated always as identity primary key, at timestamptz not null, writer text);
+        grant usage on schema fp_dr to app, verifier;
+        grant select, insert on fp_dr.heartbeat to app;
+        grant select on fp_dr.heartbeat to verifier`);
+    } finally {
+      await own.end();
     }
 
     if (fresh || (await isEmptyDatabase(lab))) {
@@ -347,7 +369,8 @@ export class Lab {
           inRecovery = undefined;
         }
       }
-      sites.push({ name, role: s.role, address: s.address, port: s.port, state, inRecovery, serves: answer === s.address });
+      const fenced = existsSync(`${this.layout.dataDir(name)}/${FENCE_MARKER}`);
+      sites.push({ name, role: s.role, address: s.address, port: s.port, state, inRecovery, serves: answer === s.address, fenced });
     }
     return {
       dir: this.layout.root,
@@ -358,12 +381,14 @@ export class Lab {
       sites,
       objectStore: { running: store?.running ?? false, endpoint: store?.endpoint },
       dns: { running: dnsInfo.running, port: this.state.dns.port },
+      load: { running: loadRunning(this), acknowledged: readAcks(this).length },
     };
   }
 
   /** Stops every server; with purge, removes the whole lab directory (backups included). */
   async down(opts: { purge?: boolean; step?: LabStep } = {}): Promise<void> {
     const step = opts.step ?? noStep;
+    await stopLoad(this);
     for (const name of this.siteNames()) {
       const done = step(`stop site ${name}`);
       await this.site(name).cluster.stop("fast");

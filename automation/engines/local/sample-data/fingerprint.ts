@@ -26,33 +26,54 @@ export interface TableFingerprint {
  * client must not be inside a transaction (this opens and ends its own). About 8 s per GB.
  */
 export async function tableFingerprints(client: ClientBase, schema: string = SAMPLE_SCHEMA): Promise<TableFingerprint[]> {
+  return (await fingerprintSnapshot(client, [schema]))[schema];
+}
+
+/**
+ * Fingerprints several schemas from one snapshot: this session's own, or an exported one
+ * (pg_export_snapshot) so that they describe exactly another session's view of the data —
+ * the drill takes its restore point in that session.
+ */
+export async function fingerprintSnapshot(
+  client: ClientBase,
+  schemas: string[],
+  opts: { snapshot?: string; /** Called once the snapshot is imported (the exporter may then end). */ afterImport?: () => Promise<unknown> } = {},
+): Promise<Record<string, TableFingerprint[]>> {
   await client.query("begin isolation level repeatable read read only");
   try {
+    if (opts.snapshot) await client.query(`set transaction snapshot '${opts.snapshot.replace(/'/g, "")}'`);
+    await opts.afterImport?.();
     await client.query(`set local timezone = 'UTC'`);
     await client.query(`set local datestyle = 'ISO, YMD'`);
     await client.query(`set local intervalstyle = 'postgres'`);
     await client.query(`set local extra_float_digits = 1`);
     await client.query(`set local bytea_output = 'hex'`);
-    const tables = await client.query<{ relname: string }>(
-      `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = $1 and c.relkind in ('r', 'p') and not c.relispartition
-       order by c.relname collate "C"`,
-      [schema],
-    );
-    const out: TableFingerprint[] = [];
-    for (const { relname } of tables.rows) {
-      const r = await client.query<{ rows: string; checksum: string }>(
-        `select count(*) as rows,
-                md5(count(*)::text || ':' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text
-                                   || ':' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text) as checksum
-         from (select md5(t::text) as h from ${quoteIdent(schema)}.${quoteIdent(relname)} t) x`,
-      );
-      out.push({ table: relname, rows: Number(r.rows[0].rows), checksum: r.rows[0].checksum });
-    }
+    const result: Record<string, TableFingerprint[]> = {};
+    for (const schema of schemas) result[schema] = await fingerprintTables(client, schema);
     await client.query("commit");
-    return out;
+    return result;
   } catch (e) {
     await client.query("rollback").catch(() => undefined);
-    throw queryFailed(`fingerprinting the tables of schema ${schema}`, e);
+    throw queryFailed(`fingerprinting the tables of schema ${schemas.join(", ")}`, e);
   }
+}
+
+async function fingerprintTables(client: ClientBase, schema: string): Promise<TableFingerprint[]> {
+  const tables = await client.query<{ relname: string }>(
+    `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = $1 and c.relkind in ('r', 'p') and not c.relispartition
+     order by c.relname collate "C"`,
+    [schema],
+  );
+  const out: TableFingerprint[] = [];
+  for (const { relname } of tables.rows) {
+    const r = await client.query<{ rows: string; checksum: string }>(
+      `select count(*) as rows,
+              md5(count(*)::text || ':' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text
+                                 || ':' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text) as checksum
+       from (select md5(t::text) as h from ${quoteIdent(schema)}.${quoteIdent(relname)} t) x`,
+    );
+    out.push({ table: relname, rows: Number(r.rows[0].rows), checksum: r.rows[0].checksum });
+  }
+  return out;
 }

@@ -1,0 +1,146 @@
+// `dr failover`, `dr drill`, `dr plan show`, `dr resume`: recovery plans run by the runner on
+// the configured engine. Each returns the run record; the report is written by the plan's
+// last step and rewritten here with the final status.
+import type { Deps } from "../cli/context";
+import { formatDuration } from "../config/common";
+import { DrError } from "../core/errors";
+import { formatMs, table } from "../core/output";
+import type { RunOptions } from "../core/plan";
+import type { RunRecord, RunScenario } from "../core/run-record";
+import { resumeRun, startRun } from "../core/runner";
+import { describePlan, planFor, plannedScenarios } from "../plans";
+import { writeReports } from "../report/store";
+import { reportsDir } from "./report";
+import { runnerDepsFor } from "./run-context";
+
+export interface RecoverOptions {
+  dryRun?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  targetTime?: string;
+  outageAt?: string;
+}
+
+function runOptions(o: RecoverOptions): RunOptions {
+  if (o.targetTime !== undefined && Number.isNaN(Date.parse(o.targetTime))) {
+    throw new DrError("TARGET_INVALID", `not a time: ${o.targetTime}`, { hint: 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z"' });
+  }
+  if (o.outageAt !== undefined && Number.isNaN(Date.parse(o.outageAt))) {
+    throw new DrError("USAGE", `not a time: ${o.outageAt}`, { hint: "--outage-at takes ISO 8601 with a zone" });
+  }
+  return {
+    dryRun: o.dryRun === true,
+    yes: o.yes === true,
+    force: o.force === true,
+    targetTime: o.targetTime,
+    outageAt: o.outageAt ? new Date(o.outageAt).toISOString() : undefined,
+  };
+}
+
+function finish(deps: Deps, record: RunRecord): RunRecord {
+  if (!record.dryRun) {
+    const paths = writeReports(record, reportsDir(deps.config));
+    (record.facts as { reports?: unknown }).reports = paths;
+  }
+  if (record.status === "failed" && !record.dryRun) {
+    deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
+  }
+  return record;
+}
+
+export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "datacenter" | "hardware" }): Promise<RunRecord> {
+  const rdeps = runnerDepsFor(deps);
+  const options = runOptions(opts);
+  const source = (await rdeps.engine.activeSite()) ?? "primary";
+  let repo: 1 | 2 = opts.scenario === "datacenter" ? 2 : 1;
+  const facts: Record<string, unknown> = { sourceSite: source };
+  if (opts.scenario === "datacenter") {
+    facts.targetSite = source === "secondary" ? "primary" : "secondary";
+  } else {
+    // Hardware: a replacement host in the same region, from the site's own repository, or
+    // the offsite one when that cannot be read.
+    facts.targetSite = `replacement-${Date.now().toString(36)}`;
+    try {
+      await rdeps.engine.catalog(1);
+    } catch (e) {
+      repo = 2;
+      facts.repoFallback = `repo1 unreadable (${(e as Error).message.split("\n")[0]}): restoring from the offsite repository`;
+    }
+  }
+  facts.repo = repo;
+  const record = await startRun(planFor(opts.scenario), rdeps, options, facts);
+  if (facts.repoFallback) record.notes.push(String(facts.repoFallback));
+  return finish(deps, record);
+}
+
+export async function drill(deps: Deps, opts: RecoverOptions = {}): Promise<RunRecord> {
+  const rdeps = runnerDepsFor(deps);
+  const source = (await rdeps.engine.activeSite()) ?? "primary";
+  const drillId = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").toLowerCase();
+  // The drill never touches DNS or the primary's data; it runs unattended (monthly timer).
+  const record = await startRun(planFor("drill"), rdeps, { ...runOptions(opts), yes: true }, { sourceSite: source, drillId, repo: 2 });
+  return finish(deps, record);
+}
+
+export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; force?: boolean } = {}): Promise<RunRecord> {
+  const rdeps = runnerDepsFor(deps);
+  const record = await resumeRun(
+    runId,
+    (r) => {
+      const o = r.options as unknown as RunOptions;
+      if (opts.yes) o.yes = true;
+      if (opts.force) o.force = true;
+      return planFor(r.scenario);
+    },
+    rdeps,
+  );
+  return finish(deps, record);
+}
+
+export async function planShow(_deps: Deps, scenario: string): Promise<ReturnType<typeof describePlan>> {
+  if (!plannedScenarios.includes(scenario as RunScenario)) {
+    throw new DrError("USAGE", `no plan for scenario ${scenario}`, { hint: `scenarios: ${plannedScenarios.join(", ")}` });
+  }
+  return describePlan(planFor(scenario as RunScenario));
+}
+
+export function renderPlan(p: ReturnType<typeof describePlan>): string {
+  const total = p.steps.reduce((n, s) => n + (s.estimateSeconds ?? 0), 0);
+  return [
+    `${p.title} (runbook ${p.runbook})`,
+    table(
+      ["#", "step", "kind", "estimate"],
+      p.steps.map((s, i) => [i + 1, s.name, [s.destructive && "destructive", s.gate && "gate", s.always && "always runs"].filter(Boolean).join(", "), s.estimateSeconds ? formatDuration(s.estimateSeconds) : ""]),
+    ),
+    `estimated RTO ≈ ${formatDuration(total)} at lab scale (restore time grows with the database; see \`dr bench\`)`,
+  ].join("\n");
+}
+
+export function renderRun(r: RunRecord): string {
+  const { rto, rpo } = r.measurements;
+  const m = (x: typeof rto) => (x.achieved === undefined ? "not measured" : `${formatDuration(x.achieved)} vs objective ${formatDuration(x.objective)} — ${x.pass ? "PASS" : "FAIL"}`);
+  const reports = (r.facts as { reports?: { html: string; markdown: string } }).reports;
+  const lines = [
+    table(["step", "status", "took", "detail"], r.steps.map((s) => [s.name, s.forced ? "FORCED" : s.status, s.durationMs === undefined ? "" : formatMs(s.durationMs), s.detail ?? ""])),
+  ];
+  if (r.dryRun) {
+    const est = r.steps.length;
+    lines.push(`dry run of ${r.scenario}: ${est} steps checked, nothing changed`);
+    return lines.join("\n");
+  }
+  lines.push(...r.notes.map((n) => `note: ${n}`));
+  lines.push(`RTO ${m(rto)}`, `RPO ${m(rpo)}`);
+  if (r.forced) lines.push("FORCED: a failed verification gate was overridden (recorded in the report)");
+  lines.push(`${r.scenario} run ${r.runId}: ${r.status.toUpperCase()}${reports ? ` — report ${reports.html}` : ""}`);
+  if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? `dr resume ${r.runId}`}`);
+  if (r.status === "failed") lines.push(`resume with: dr resume ${r.runId}`);
+  return lines.join("\n");
+}
+
+/** Exit status: 0 only when the run succeeded and met its objectives. */
+export function runExitCode(r: RunRecord): number {
+  if (r.dryRun) return r.status === "succeeded" ? 0 : 6;
+  if (r.status !== "succeeded") return 6;
+  const { rto, rpo } = r.measurements;
+  return rto.pass === false || rpo.pass === false ? 9 : 0;
+}

@@ -1,0 +1,15 @@
+// Fault injection for the resume tests: FP_DR_FAULT names a point in a run where the process
+// kills itself with SIGKILL (no clean-up, no journal flush beyond what was already written),
+// exactly as a dead operator laptop or an OOM kill would. Unset in real use.
+//   FP_DR_FAULT=kill-before:<step-id> | kill-after:<step-id> | kill-during:<step-id>
+import { writeFileSync } from "node:fs";
+
+export function checkFault(when: "before" | "after" | "during", stepId: string): void {
+  const spec = process.env.FP_DR_FAULT;
+  if (!spec) return;
+  if (spec === `kill-${when}:${stepId}`) {
+    // Leave a trace for the test (stderr may be lost with SIGKILL).
+    if (process.env.FP_DR_FAULT_MARK) writeFileSync(process.env.FP_DR_FAULT_MARK, `${spec}\n`);
+    process.kill(process.pid, "SIGKILL");
+  }
+}

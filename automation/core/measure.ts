@@ -1,0 +1,20 @@
+// RTO and RPO of a run, from what its steps recorded:
+//   RTO achieved = first successful write through the service name − declaration
+//   RPO achieved = outage time − newest committed transaction present after the restore
+// (a drill measures against its restore point instead of an outage). Both are compared with
+// the scenario's objectives (config; the runbook's table by default).
+import type { RunRecord } from "./run-record";
+
+export function measure(record: RunRecord): void {
+  const f = record.facts as { firstWriteAt?: string; restoredLastCommitAt?: string; rpoReferenceAt?: string };
+  const { rto, rpo } = record.measurements;
+  if (f.firstWriteAt) {
+    rto.achieved = (Date.parse(f.firstWriteAt) - Date.parse(record.declaredAt)) / 1000;
+    rto.pass = rto.achieved <= rto.objective;
+  }
+  if (f.restoredLastCommitAt) {
+    const reference = f.rpoReferenceAt ?? record.outageAt;
+    rpo.achieved = Math.max(0, (Date.parse(reference) - Date.parse(f.restoredLastCommitAt)) / 1000);
+    rpo.pass = rpo.achieved <= rpo.objective;
+  }
+}

@@ -1,0 +1,57 @@
+// The record of one recovery run: what was declared, every step with its timing and outcome,
+// the measurements (RTO, RPO) against the objectives, and the verification verdict. It is the
+// journal (persisted after every step, so a killed run resumes) and the source of every report.
+import type { ScenarioName } from "../config/common";
+
+export type RunScenario = "datacenter" | "hardware" | "drill" | "deletion" | "security" | "corruption";
+export type RunStatus = "running" | "succeeded" | "failed" | "aborted";
+export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
+
+export interface StepRecord {
+  id: string;
+  name: string;
+  status: StepStatus;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  attempts: number;
+  /** One line on what happened (or why it failed). */
+  detail?: string;
+  /** True when the step was run with --force past a failed gate. */
+  forced?: boolean;
+}
+
+export interface Measurement {
+  /** Seconds. */
+  achieved?: number;
+  objective: number;
+  pass?: boolean;
+  /** How it was measured, in words. */
+  basis: string;
+}
+
+export interface RunRecord {
+  runId: string;
+  scenario: RunScenario;
+  /** The objectives' key for this scenario (drills measure against the datacenter objectives). */
+  objectiveScenario: ScenarioName;
+  environment: string;
+  engine: "local" | "pulumi";
+  /** The moment the run was declared: RTO counts from here. */
+  declaredAt: string;
+  /** When the outage began (for RPO); default: declaredAt. */
+  outageAt: string;
+  finishedAt?: string;
+  status: RunStatus;
+  dryRun: boolean;
+  forced: boolean;
+  options: Record<string, unknown>;
+  steps: StepRecord[];
+  /** Facts steps hand to later steps (chosen set, restored site, …); JSON only. */
+  facts: Record<string, unknown>;
+  measurements: { rto: Measurement; rpo: Measurement };
+  verification?: { ok: boolean; checks: { name: string; ok: boolean; detail: string; durationMs: number }[] };
+  /** Things the operator must know (fallbacks taken, fences that could not be done). */
+  notes: string[];
+  error?: { code: string; message: string; hint?: string };
+}

@@ -1,0 +1,224 @@
+// The runner: takes the environment's lock, walks a plan's steps in order, times and journals
+// each one (the journal is saved before and after every step), retries only what is
+// retryable, stops at a failed gate unless forced, always runs the clean-up steps, and can
+// pick a killed run up where it stopped without redoing finished steps.
+import { backOff } from "exponential-backoff";
+import { randomBytes } from "node:crypto";
+import type { DrConfig } from "../config/schema";
+import type { Engine } from "../engines/engine";
+import { DrError, isDrError } from "./errors";
+import { checkFault } from "./faults";
+import type { Journal } from "./journal";
+import { acquireLock } from "./lock";
+import type { Output } from "./output";
+import type { Plan, RunOptions, Step, StepContext } from "./plan";
+import type { RunRecord, StepRecord } from "./run-record";
+import { measure } from "./measure";
+
+export interface RunnerDeps {
+  engine: Engine;
+  config: DrConfig;
+  out: Output;
+  journal: Journal;
+  /** The environment's lock file. */
+  lockPath: string;
+  /** Asks a person to confirm a destructive step (absent: not interactive, needs --yes). */
+  confirm?: (question: string) => Promise<boolean>;
+  /** Retry backoff start (ms); tests shorten it. */
+  retryDelayMs?: number;
+}
+
+const MAX_GOTOS = 5;
+
+export function newRunId(scenario: string, now = new Date()): string {
+  const ts = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "z").toLowerCase();
+  return `${scenario}-${ts}-${randomBytes(2).toString("hex")}`;
+}
+
+export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now = new Date()): RunRecord {
+  const objectiveScenario = plan.scenario === "drill" ? "datacenter" : plan.scenario;
+  const obj = deps.config.objectives[objectiveScenario];
+  return {
+    runId: newRunId(plan.scenario, now),
+    scenario: plan.scenario,
+    objectiveScenario,
+    environment: deps.config.environment,
+    engine: deps.engine.name,
+    declaredAt: now.toISOString(),
+    outageAt: options.outageAt ?? now.toISOString(),
+    status: "running",
+    dryRun: options.dryRun,
+    forced: false,
+    options: { ...options },
+    steps: plan.steps.map((s) => ({ id: s.id, name: s.name, status: "pending", attempts: 0 })),
+    facts: {},
+    measurements: {
+      rto: { objective: obj.rto, basis: "declaration → first successful write through the service name" },
+      rpo: { objective: obj.rpo, basis: "outage time → newest committed transaction present after restore" },
+    },
+    notes: [],
+  };
+}
+
+/** Starts a new run of `plan` with the facts known at declaration (sites, repository). */
+export async function startRun(plan: Plan, deps: RunnerDeps, options: RunOptions, facts: Record<string, unknown> = {}): Promise<RunRecord> {
+  const record = newRecord(plan, deps, options);
+  Object.assign(record.facts, facts);
+  return execute(plan, record, deps);
+}
+
+/** Continues a run from its journal: finished steps stay finished, the rest run. */
+export async function resumeRun(runId: string, planFor: (record: RunRecord) => Plan, deps: RunnerDeps): Promise<RunRecord> {
+  const record = deps.journal.load(runId);
+  if (record.status === "succeeded") {
+    throw new DrError("RUN_FINISHED", `run ${runId} already succeeded`, { hint: "`dr report show` shows what it did" });
+  }
+  if (record.dryRun) throw new DrError("RUN_FINISHED", `run ${runId} was a dry run`, { hint: "start a real run instead" });
+  record.status = "running";
+  delete record.error;
+  record.notes.push(`resumed at ${new Date().toISOString()} (pid ${process.pid})`);
+  return execute(planFor(record), record, deps);
+}
+
+async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise<RunRecord> {
+  const { out, journal } = deps;
+  const options = record.options as unknown as RunOptions;
+  const lock = options.dryRun ? undefined : acquireLock(deps.lockPath, { runId: record.runId, scenario: record.scenario });
+  if (lock?.tookOverFrom && lock.tookOverFrom.runId !== record.runId) {
+    record.notes.push(`took over the lock from run ${lock.tookOverFrom.runId} (pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host} is gone)`);
+  }
+  const ctx: StepContext = {
+    engine: deps.engine,
+    config: deps.config,
+    out,
+    record,
+    options,
+    facts: record.facts,
+    note: (text) => {
+      record.notes.push(text);
+      out.warn(text);
+    },
+  };
+  const save = () => {
+    if (!options.dryRun) journal.save(record);
+  };
+  save();
+  let failure: DrError | undefined;
+  let gotos = 0;
+  try {
+    for (let i = 0; i < plan.steps.length; i++) {
+      const step = plan.steps[i];
+      const rec = record.steps.find((s) => s.id === step.id)!;
+      if (rec.status === "done" || rec.status === "skipped") {
+        if (!options.dryRun) out.info(`= ${step.name}: already done`);
+        continue;
+      }
+      if (failure && !step.always) {
+        rec.status = "skipped";
+        rec.detail = "not run: an earlier step failed";
+        continue;
+      }
+      checkFault("before", step.id);
+      const outcome = await runStep(step, rec, ctx, deps, save).catch((e: unknown) => {
+        failure = e instanceof DrError ? e : new DrError("INTERNAL", `${step.name}: ${(e as Error).message}`, { cause: e, hint: "rerun with --verbose; `dr resume` continues" });
+        return undefined;
+      });
+      save();
+      checkFault("after", step.id);
+      if (outcome && typeof outcome === "object" && outcome.goto) {
+        const to = plan.steps.findIndex((s) => s.id === outcome.goto);
+        if (to < 0 || ++gotos > MAX_GOTOS) throw new DrError("INTERNAL", `step ${step.id} asked to go back to ${outcome.goto} too often`, { hint: "a bug in the plan" });
+        for (const s of plan.steps.slice(to, i + 1)) {
+          const r = record.steps.find((x) => x.id === s.id)!;
+          r.status = "pending";
+        }
+        i = to - 1;
+        save();
+      }
+    }
+  } finally {
+    record.finishedAt = new Date().toISOString();
+    if (failure) {
+      record.status = "failed";
+      record.error = { code: failure.code, message: failure.message, hint: failure.hint };
+    } else record.status = "succeeded";
+    if (!options.dryRun) measure(record);
+    save();
+    lock?.release();
+  }
+  return record;
+}
+
+async function runStep(step: Step, rec: StepRecord, ctx: StepContext, deps: RunnerDeps, save: () => void) {
+  const { out, options } = ctx;
+  if (options.dryRun) {
+    const started = Date.now();
+    rec.detail = step.explain ? await step.explain(ctx) : step.name;
+    rec.status = "skipped";
+    rec.durationMs = Date.now() - started;
+    out.info(`would ${step.name}: ${rec.detail}`);
+    return undefined;
+  }
+  rec.status = "running";
+  rec.startedAt = new Date().toISOString();
+  rec.attempts += 1;
+  save();
+  const finish = out.step(step.name);
+  const started = Date.now();
+  try {
+    if (rec.attempts > 1 && step.done && (await step.done(ctx))) {
+      rec.detail = "already done (found on resume)";
+    } else {
+      if (step.destructive && !options.yes) await confirm(step, deps);
+      const outcome = await backOff(() => step.run(ctx), {
+        numOfAttempts: 3,
+        startingDelay: deps.retryDelayMs ?? 2000,
+        retry: (e: unknown) => {
+          const again = isDrError(e) && e.retryable;
+          if (again) out.warn(`${step.name}: ${(e as DrError).message} — retrying`);
+          return again;
+        },
+      });
+      if (outcome && outcome.detail) rec.detail = outcome.detail;
+      rec.status = "done";
+      rec.durationMs = Date.now() - started;
+      rec.finishedAt = new Date().toISOString();
+      finish(rec.detail);
+      return outcome;
+    }
+    rec.status = "done";
+    rec.durationMs = Date.now() - started;
+    rec.finishedAt = new Date().toISOString();
+    finish(rec.detail);
+    return undefined;
+  } catch (e) {
+    rec.durationMs = Date.now() - started;
+    rec.finishedAt = new Date().toISOString();
+    const err = e instanceof DrError ? e : new DrError("INTERNAL", (e as Error).message, { cause: e, hint: "rerun with --verbose" });
+    if (step.gate && options.force && err.code === "GATE_FAILED") {
+      rec.status = "done";
+      rec.forced = true;
+      rec.detail = `FORCED past a failed gate: ${err.message}`;
+      ctx.record.forced = true;
+      ctx.note(`--force: continued although "${step.name}" failed: ${err.message}`);
+      finish(rec.detail, false);
+      return undefined;
+    }
+    rec.status = "failed";
+    rec.detail = err.message.split("\n")[0];
+    finish(rec.detail, false);
+    throw err;
+  }
+}
+
+async function confirm(step: Step, deps: RunnerDeps): Promise<void> {
+  const question = `about to ${step.name}. continue?`;
+  if (!deps.confirm) {
+    throw new DrError("NOT_CONFIRMED", `"${step.name}" changes things that cannot be taken back and needs confirmation`, {
+      hint: "run it from a terminal to confirm, or pass --yes",
+    });
+  }
+  if (!(await deps.confirm(question))) {
+    throw new DrError("NOT_CONFIRMED", `"${step.name}" was not confirmed`, { hint: "nothing after the previous step was changed; `dr resume` continues" });
+  }
+}

@@ -1,0 +1,89 @@
+// What a recovery plan needs from the world. The same plan runs on either engine: a drill on
+// the local lab and a datacenter failover on AWS differ only in the engine passed in.
+//   local  — the lab: real clusters, S3 store and DNS on this machine
+//   pulumi — the AWS sites through the Automation API (LocalWorkspace on this repo's project)
+import type { ClientConfig } from "pg";
+import type { RestoreTarget } from "../pgbackrest/options";
+import type { RepoCatalog } from "../backups/catalog";
+import type { RestorePlan } from "../restore/plan";
+
+export type EngineName = "local" | "pulumi";
+
+/** How a site answered when asked (assessment and post-checks). */
+export interface SiteProbe {
+  site: string;
+  reachable: boolean;
+  /** primary: accepts writes; standby: in recovery. */
+  mode?: "primary" | "standby";
+  /** Last committed transaction's time (track_commit_timestamp), if readable. */
+  lastCommitAt?: string;
+  error?: string;
+}
+
+export interface FenceResult {
+  site: string;
+  /** stopped: the server is down and cannot take writes even if restarted. */
+  outcome: "stopped" | "isolated" | "unreachable" | "already-fenced";
+  detail: string;
+}
+
+/** A site the engine can restore into and connect to. */
+export interface SiteEndpoint {
+  site: string;
+  /** node-postgres settings for the superuser (verification, promotion). */
+  admin: ClientConfig;
+  /** node-postgres settings for the application role. */
+  app: ClientConfig;
+  address: string;
+  port: number;
+}
+
+export interface EngineRestoreRequest {
+  site: string;
+  repo: 1 | 2;
+  set?: string;
+  target: RestoreTarget;
+  /** Replace whatever the site holds (it is fenced or a fresh site). */
+  overwrite: boolean;
+}
+
+export interface EngineRestoreResult {
+  site: string;
+  set: string;
+  repo: number;
+  replayLsn?: string;
+  lastCommitAt?: string;
+  timings: { restoreFilesMs: number; recoveryMs: number };
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  /** Sites this environment knows, with their roles. */
+  sites(): Promise<{ name: string; role: string }[]>;
+  probe(site: string): Promise<SiteProbe>;
+  /** Stop the site or cut it off; it must not take writes even if restarted. Never throws for an unreachable site. */
+  fence(site: string): Promise<FenceResult>;
+  /** Make sure the site's infrastructure exists and is ready for a restore (AWS: pulumi up). */
+  bringUp(site: string): Promise<SiteEndpoint>;
+  /** What a repository holds: sets, archived WAL, restorable window (pre-flight reads it). */
+  catalog(repo: 1 | 2): Promise<RepoCatalog>;
+  /** pgBackRest verify of one backup set (checksums of every file): a tampered set fails. */
+  verifyBackup(repo: 1 | 2, set: string): Promise<{ ok: boolean; detail: string }>;
+  /** Every check a restore needs, without touching anything (the dry run's plan). */
+  planRestore(req: EngineRestoreRequest): Promise<RestorePlan>;
+  /** Restore into the site and wait until recovery reached the target (read-only). */
+  restore(req: EngineRestoreRequest): Promise<EngineRestoreResult>;
+  /** End recovery: the site takes writes, on a new timeline. */
+  openForWrites(site: string): Promise<void>;
+  /** Point the service name at the site; resolves once the answer is seen. */
+  swapDns(site: string): Promise<{ address: string; waitedMs: number }>;
+  /** Which site the service name answers with now. */
+  activeSite(): Promise<string | undefined>;
+  endpoint(site: string): Promise<SiteEndpoint>;
+  /** A throwaway site for a drill (lab: new cluster on a free address; AWS: a drill-<ts> stack). */
+  createDrillSite(id: string): Promise<SiteEndpoint>;
+  /** Removes the drill site and everything it owns; idempotent. */
+  destroyDrillSite(id: string): Promise<void>;
+  /** Starts a full backup on the site (first backup of a new timeline); resolves when started or done. */
+  startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }>;
+}

@@ -1,0 +1,169 @@
+// The local engine: recovery plans acting on the lab. Bringing a site up prepares its cluster
+// directory; fencing stops the old primary and leaves a standby.signal so that, restarted, it
+// comes back read-only; the DNS swap changes the lab's answer for the service name; a drill
+// site is a new cluster on a free loopback address, removed afterwards.
+import { existsSync, writeFileSync, chownSync } from "node:fs";
+import { join } from "node:path";
+import { Client } from "pg";
+import { DrError } from "../../core/errors";
+import { Output } from "../../core/output";
+import { readCatalog, type RepoCatalog } from "../../backups/catalog";
+import { verifyRepositories } from "../../backups/verify";
+import { planRestore, type RestorePlan } from "../../restore/plan";
+import { executeRestore, openForWrites, recoveryState } from "../../restore/run";
+import type { Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, SiteEndpoint, SiteProbe } from "../engine";
+import { waitForAnswer } from "./dns";
+import { Lab } from "./lab";
+import { FENCE_MARKER } from "./fence";
+import { labDestination, labRestoreHandle } from "./restore-target";
+
+
+export class LocalEngine implements Engine {
+  readonly name = "local" as const;
+
+  constructor(
+    private readonly open: () => Lab,
+    private readonly out: Output = new Output({ json: true }),
+  ) {}
+
+  /** Opened fresh each time: plans change lab.json (drill sites) as they go. */
+  private get lab(): Lab {
+    return this.open();
+  }
+
+  async sites() {
+    return Object.entries(this.lab.state.sites).map(([name, s]) => ({ name, role: s.role }));
+  }
+
+  async probe(site: string): Promise<SiteProbe> {
+    const lab = this.lab;
+    if (lab.site(site).cluster.state() !== "running") return { site, reachable: false, error: "server not running" };
+    let c: Client | undefined;
+    try {
+      c = await lab.connect(site, "postgres");
+      const r = await c.query("select pg_is_in_recovery() r, coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) t");
+      return { site, reachable: true, mode: r.rows[0].r ? "standby" : "primary", lastCommitAt: r.rows[0].t ? new Date(r.rows[0].t).toISOString() : undefined };
+    } catch (e) {
+      return { site, reachable: false, error: (e as Error).message };
+    } finally {
+      await c?.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Stops the site (immediately: an outage does not wait for checkpoints) and leaves a
+   * standby.signal and a marker in its data directory: started again by anyone, it comes up
+   * in recovery and refuses writes. Works on a crashed site too, since the files are reachable.
+   */
+  async fence(site: string): Promise<FenceResult> {
+    const lab = this.lab;
+    const s = lab.site(site);
+    const dataDir = lab.layout.dataDir(site);
+    if (!existsSync(join(dataDir, "PG_VERSION"))) return { site, outcome: "unreachable", detail: `no cluster at ${dataDir}` };
+    const already = existsSync(join(dataDir, FENCE_MARKER));
+    const wasRunning = s.cluster.state() === "running";
+    if (wasRunning) await s.cluster.stop("immediate");
+    for (const f of ["standby.signal", FENCE_MARKER]) {
+      const p = join(dataDir, f);
+      writeFileSync(p, f === FENCE_MARKER ? `fenced at ${new Date().toISOString()} by fp-dr: this site lost the primary role; do not remove standby.signal\n` : "");
+      if (lab.user.switched) chownSync(p, lab.user.uid, lab.user.gid);
+    }
+    return {
+      site,
+      outcome: already && !wasRunning ? "already-fenced" : "stopped",
+      detail: `${wasRunning ? "stopped (immediate)" : "was not running"}; standby.signal written, so a restart comes back read-only`,
+    };
+  }
+
+  /** Prepares the site; a site the lab does not have yet (a replacement host) is added. */
+  async bringUp(site: string): Promise<SiteEndpoint> {
+    let lab = this.lab;
+    if (!lab.state.sites[site]) {
+      lab.addSite(site, "secondary");
+      lab = this.lab;
+    }
+    await labRestoreHandle(lab, site).prepare();
+    return this.endpoint(site);
+  }
+
+  async catalog(repo: 1 | 2): Promise<RepoCatalog> {
+    const lab = this.lab;
+    await lab.probeRepo(repo);
+    return readCatalog(lab.site("primary").pgbackrest, repo);
+  }
+
+  async verifyBackup(repo: 1 | 2, set: string): Promise<{ ok: boolean; detail: string }> {
+    const lab = this.lab;
+    await lab.probeRepo(repo);
+    const report = await verifyRepositories(lab.site("primary").pgbackrest, { repos: [repo], set });
+    const verdict = report.repos[0]?.sets.find((s) => s.label === set);
+    if (!verdict) return { ok: false, detail: report.repos[0]?.error ?? `pgBackRest verify reported nothing for ${set}` };
+    return { ok: verdict.ok, detail: verdict.detail };
+  }
+
+  async planRestore(req: EngineRestoreRequest): Promise<RestorePlan> {
+    const lab = this.lab;
+    await lab.probeRepo(req.repo);
+    return planRestore({
+      pgb: lab.site(req.site).pgbackrest,
+      destination: await labDestination(lab, req.site),
+      request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite },
+    });
+  }
+
+  async restore(req: EngineRestoreRequest): Promise<EngineRestoreResult> {
+    const plan = await this.planRestore(req);
+    const r = await executeRestore(plan, labRestoreHandle(this.lab, req.site), this.out);
+    return { site: req.site, set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, timings: r.timings };
+  }
+
+  async openForWrites(site: string): Promise<void> {
+    const cluster = this.lab.site(site).cluster;
+    const state = await recoveryState(cluster);
+    if (!state.inRecovery) return;
+    // A standby (restored to latest) is promoted; a cluster paused at a target is resumed.
+    await openForWrites(cluster, !state.paused);
+  }
+
+  async swapDns(site: string): Promise<{ address: string; waitedMs: number }> {
+    const lab = this.lab;
+    await lab.pointServiceAt(site);
+    return waitForAnswer(lab.state.serviceName, lab.site(site).address, { port: lab.state.dns.port, timeoutMs: 30_000 });
+  }
+
+  async activeSite(): Promise<string | undefined> {
+    return this.lab.activeSite();
+  }
+
+  async endpoint(site: string): Promise<SiteEndpoint> {
+    const lab = this.lab;
+    const s = lab.site(site);
+    return {
+      site,
+      address: s.address,
+      port: s.port,
+      admin: { ...s.cluster.connection(lab.state.database) },
+      app: { host: s.address, port: s.port, database: lab.state.database, user: "app", password: lab.secrets.appPassword },
+    };
+  }
+
+  async createDrillSite(id: string): Promise<SiteEndpoint> {
+    const lab = this.lab;
+    const name = `drill-${id}`;
+    if (!lab.state.sites[name]) lab.addSite(name, "drill");
+    return this.endpoint(name);
+  }
+
+  async destroyDrillSite(id: string): Promise<void> {
+    await this.lab.removeSite(`drill-${id}`);
+  }
+
+  async startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }> {
+    const pgb = this.lab.site(site).pgbackrest;
+    const before = new Set((await pgb.sets({ repo: 2 })).map((s) => s.label));
+    await pgb.backup({ type, repo: 2, annotations: { by: "fp-dr failover", why: "first backup on the new timeline" } });
+    const set = (await pgb.sets({ repo: 2 })).find((s) => !before.has(s.label));
+    if (!set) throw new DrError("BACKUP_FAILED", `the ${type} backup on ${site} left no new set`, { hint: "see the pgBackRest log" });
+    return { label: set.label };
+  }
+}

@@ -1,0 +1,181 @@
+// What the Automation API cannot do on its own, as injectable pieces with honest defaults:
+// - a network path from this machine to a site's host (the database is private: SSM port
+//   forwarding or a bastion; Pulumi's own remote commands and the postgresql provider use the
+//   same local ports, access.ssh.localPort / access.postgres.localPort),
+// - whether a region answers at all (fencing touches the primary only if it does),
+// - what the service name resolves to (Route 53 private zone: ask from inside the VPC),
+// - SQL on the restored database (wait for recovery, promote, probe),
+// - a command on the host (start a backup through its systemd unit).
+// Tests and operators supply their own; the defaults never pretend something worked.
+import { promises as dnsPromises } from "node:dns";
+import { connect as netConnect } from "node:net";
+import type { ClientBase } from "pg";
+import { DrError } from "../../core/errors";
+import { withClient } from "../../postgres/client";
+import type { SiteOutputs } from "../../../infra/outputs";
+import type { SiteEndpoint, SiteProbe } from "../engine";
+
+/** Where PostgreSQL of a site answers from this machine. */
+export interface DbAddress {
+  host: string;
+  port: number;
+}
+
+export interface SiteAccess {
+  /**
+   * Opens (or reuses) the path from here to the site's host and returns where its PostgreSQL
+   * answers. With SSM, that means `aws ssm start-session` port forwards of the instance
+   * (outputs.instanceId) to 127.0.0.1:<ports.ssh> (22) and 127.0.0.1:<ports.postgres> (5432),
+   * which Pulumi's remote commands need too. Idempotent.
+   */
+  open(site: string, outputs: SiteOutputs, ports: { ssh: number; postgres: number; via: "ssm" | "bastion" }): Promise<DbAddress>;
+  /** Closes what open() started (drill teardown). Idempotent. */
+  close(site: string): Promise<void>;
+}
+
+/**
+ * Default: no tunnel; PostgreSQL at its private address (outputs.endpoint). Right only when
+ * `dr` itself runs inside the site's network (a bastion or a host in a peered VPC); anywhere
+ * else connections fail, and the engine reports the site unreachable rather than guessing.
+ * Pulumi's remote commands with access.via=ssm still need the port forwards: supply a
+ * SiteAccess that opens them (e.g. spawning `aws ssm start-session --document-name
+ * AWS-StartPortForwardingSession`), which needs the AWS CLI and its session-manager plugin.
+ */
+export const privateNetworkAccess: SiteAccess = {
+  async open(_site, outputs) {
+    return { host: outputs.endpoint.host, port: outputs.endpoint.port };
+  },
+  async close() {},
+};
+
+/** Does the region's control plane answer? */
+export type RegionProbe = (region: string) => Promise<{ reachable: boolean; detail: string }>;
+
+/**
+ * Default: a TCP connection to the region's EC2 API endpoint (ec2.<region>.amazonaws.com:443)
+ * within `timeoutMs`. A real signal that the region's API is reachable from here, not a proof
+ * that every service there is healthy.
+ */
+export function tcpRegionProbe(timeoutMs = 5000): RegionProbe {
+  return (region) =>
+    new Promise((resolve) => {
+      const host = `ec2.${region}.amazonaws.com`;
+      const socket = netConnect({ host, port: 443 });
+      const done = (reachable: boolean, detail: string) => {
+        socket.destroy();
+        resolve({ reachable, detail });
+      };
+      socket.setTimeout(timeoutMs, () => done(false, `${host}:443 did not answer within ${timeoutMs} ms`));
+      socket.once("connect", () => done(true, `${host}:443 accepted a connection`));
+      socket.once("error", (e) => done(false, `${host}:443: ${e.message}`));
+    });
+}
+
+/** The A records a name resolves to now. */
+export type DnsResolver = (name: string) => Promise<string[]>;
+
+/**
+ * Default: the system resolver. The service name lives in a Route 53 private hosted zone, so
+ * this only sees it from inside an associated VPC; elsewhere, inject a resolver that asks from
+ * there (or Route 53's TestDNSAnswer API).
+ */
+export const systemResolver: DnsResolver = async (name) => {
+  try {
+    return await dnsPromises.resolve4(name);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENOTFOUND" || code === "ENODATA") return [];
+    throw new DrError("DNS_FAILED", `cannot resolve ${name}: ${(e as Error).message}`, { hint: "check the resolver this machine uses and that it can see the private hosted zone", cause: e });
+  }
+};
+
+/** SQL on a site's database, for what Pulumi cannot observe. */
+export interface SiteDatabase {
+  probe(endpoint: SiteEndpoint): Promise<Omit<SiteProbe, "site">>;
+  /**
+   * Waits until the restored cluster reached its goal: "promote" — recovery ended at the target
+   * and the server is open; "standby" — replay has caught up with the archive (no progress for
+   * a while, see pgSiteDatabase). Throws RECOVERY_TIMEOUT after timeoutMs.
+   */
+  waitForRecovery(endpoint: SiteEndpoint, goal: { mode: "promote" | "standby"; timeoutMs: number }): Promise<{ replayLsn?: string; lastCommitAt?: string }>;
+  /** Ends recovery (pg_promote); a server already out of recovery is left as it is. */
+  promote(endpoint: SiteEndpoint): Promise<void>;
+}
+
+export interface PgSiteDatabaseOptions {
+  pollMs?: number;
+  /** A standby counts as caught up once its replay LSN has not moved for this long. Default 60 s. */
+  stableMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * Default SiteDatabase over node-postgres, connecting as the admin role through the endpoint
+ * the SiteAccess returned. "Caught up with the archive" is inferred from replay standing still
+ * for `stableMs` (restore_command finds no next segment): SQL cannot see the archive's end.
+ */
+export function pgSiteDatabase(opts: PgSiteDatabaseOptions = {}): SiteDatabase {
+  const pollMs = opts.pollMs ?? 5000;
+  const stableMs = opts.stableMs ?? 60_000;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = opts.now ?? Date.now;
+  const state = async (c: ClientBase) => {
+    const r = await c.query(
+      "select pg_is_in_recovery() as r, coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text as lsn, " +
+        "coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as t",
+    );
+    const row = r.rows[0] as { r: boolean; lsn: string | null; t: Date | null };
+    return { inRecovery: row.r, lsn: row.lsn ?? undefined, lastCommitAt: row.t ? new Date(row.t).toISOString() : undefined };
+  };
+  return {
+    async probe(endpoint) {
+      try {
+        const s = await withClient(endpoint.admin, state);
+        return { reachable: true, mode: s.inRecovery ? "standby" : "primary", lastCommitAt: s.lastCommitAt };
+      } catch (e) {
+        return { reachable: false, error: (e as Error).message };
+      }
+    },
+    async waitForRecovery(endpoint, goal) {
+      const start = now();
+      let lastLsn: string | undefined;
+      let lastMove = start;
+      let lastError = "";
+      while (now() - start < goal.timeoutMs) {
+        try {
+          const s = await withClient(endpoint.admin, state);
+          if (goal.mode === "promote" && !s.inRecovery) return { replayLsn: s.lsn, lastCommitAt: s.lastCommitAt };
+          if (goal.mode === "standby" && s.inRecovery) {
+            if (s.lsn !== lastLsn) {
+              lastLsn = s.lsn;
+              lastMove = now();
+            } else if (now() - lastMove >= stableMs) {
+              return { replayLsn: s.lsn, lastCommitAt: s.lastCommitAt };
+            }
+          }
+        } catch (e) {
+          // Still starting up after the restore: keep polling until the bound.
+          lastError = (e as Error).message;
+        }
+        await sleep(pollMs);
+      }
+      throw new DrError("RECOVERY_TIMEOUT", `recovery on ${endpoint.site} did not reach its goal (${goal.mode}) within ${Math.round(goal.timeoutMs / 1000)} s${lastError ? `: ${lastError}` : ""}`, {
+        hint: "look at the PostgreSQL log on the host (journalctl -u postgresql@15-main); raise pulumi.restoreTimeout if replay is just slow",
+      });
+    },
+    async promote(endpoint) {
+      await withClient(endpoint.admin, async (c) => {
+        const r = await c.query("select pg_is_in_recovery() as r");
+        if (!(r.rows[0] as { r: boolean }).r) return;
+        const p = await c.query("select pg_promote(true, 300) as ok");
+        if (!(p.rows[0] as { ok: boolean }).ok) {
+          throw new DrError("RESTORE_FAILED", `promotion of ${endpoint.site} did not finish within 300 s`, { hint: "look at the PostgreSQL log on the host" });
+        }
+      });
+    },
+  };
+}
+
+/** Runs a command on a site's host (SSM Run Command, or SSH through the SiteAccess path). */
+export type HostCommandRunner = (site: string, outputs: SiteOutputs, argv: string[]) => Promise<{ stdout: string }>;

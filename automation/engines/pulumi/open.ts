@@ -1,0 +1,28 @@
+// The pulumi engine from the dr config: the LocalWorkspace adapter on this repository's
+// project (backend, secrets provider and CLI from `pulumi:` in the config or the environment)
+// and the engine on top. The CLI wiring calls this; tests build PulumiEngine directly.
+import { homedir, userInfo } from "node:os";
+import { join } from "node:path";
+import type { DrConfig } from "../../config/schema";
+import { PulumiEngine, type PulumiEngineOptions } from "./engine";
+import { openLocalWorkspace, type PulumiCli } from "./local-workspace";
+
+export interface OpenPulumiEngineOptions extends Omit<PulumiEngineOptions, "ops" | "config"> {
+  /** A CLI double (contract tests); default: the real `pulumi`. */
+  pulumiCommand?: PulumiCli;
+  /** Extra environment for the CLI (e.g. AWS_PROFILE). */
+  envVars?: Record<string, string>;
+}
+
+export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineOptions = {}): Promise<PulumiEngine> {
+  const { pulumiCommand, envVars, ...engine } = opts;
+  const p = config.pulumi;
+  const ops = await openLocalWorkspace({ workDir: p.workDir, command: p.command, backendUrl: p.backendUrl, secretsProvider: p.secretsProvider, pulumiCommand, envVars });
+  return new PulumiEngine({ ...engine, ops, config });
+}
+
+/** Where runs on the pulumi engine keep their journals: pulumi.journalDir, else a per-user state dir. */
+export function pulumiJournalDir(config: DrConfig): string {
+  if (config.pulumi.journalDir) return config.pulumi.journalDir;
+  return userInfo().uid === 0 ? "/var/lib/fp-dr/pulumi/journal" : join(homedir(), ".local", "state", "fp-dr", "pulumi", "journal");
+}

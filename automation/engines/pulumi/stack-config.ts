@@ -1,0 +1,231 @@
+// The stack config the engine writes and reads, as pure functions: the restore request, the
+// fence request, a drill stack's config (the template stack's config with the drill
+// overrides), and the few values the engine reads back (site name, access ports, credentials).
+// Keys and shapes are those of infra/config/schema.ts; values are written with `--path`, where
+// Pulumi stores "true"/"false" as booleans and integers as numbers, everything else as strings.
+import { DrError } from "../../core/errors";
+import type { RestoreTarget } from "../../pgbackrest/options";
+import type { ConfigEntries, StoredConfig } from "./stack-ops";
+
+export const ns = "fp-dr";
+const key = (name: string) => `${ns}:${name}`;
+
+/** What infra's restore request (fp-dr:restore) can express. */
+export interface RestoreRequestConfig {
+  requestId: string;
+  set?: string;
+  targetTime?: string;
+  mode: "promote" | "standby";
+  repo: 1 | 2;
+  allowOverwrite: boolean;
+  /** Seconds the remote command may run. */
+  timeoutSeconds?: number;
+}
+
+/**
+ * How a restore target maps onto infra's request (infra/host-commands.ts restoreArguments):
+ * - latest: "standby" (pgBackRest --type=standby): the host replays every archived WAL segment
+ *   and stays read-only; openForWrites promotes it. (Infra's "promote" without a target time is
+ *   --type=immediate, the backup's end only: that would lose the archived WAL, so it is not used.)
+ * - time: "promote" with targetTime (--type=time --target-action=promote). NOTE: the host opens
+ *   for writes by itself at the target; infra offers no pause, so openForWrites finds it open.
+ * - immediate: "promote" without a time (--type=immediate), same note.
+ * - lsn and name: infra's request has no field for them: refused, not approximated.
+ */
+export function restoreModeFor(target: RestoreTarget): { mode: "promote" | "standby"; targetTime?: string } {
+  switch (target.kind) {
+    case "latest":
+      return { mode: "standby" };
+    case "time":
+      return { mode: "promote", targetTime: target.time.toISOString() };
+    case "immediate":
+      return { mode: "promote" };
+    case "lsn":
+    case "name":
+      throw new DrError("TARGET_INVALID", `the pulumi engine cannot restore to a ${target.kind} target: the stack's restore request (fp-dr:restore) takes a backup set and/or a target time only`, {
+        hint: "restore to the latest WAL, a point in time (--target-time) or a backup set; or restore with pgBackRest on the host directly",
+      });
+  }
+}
+
+/** fp-dr:restore as path entries; the caller removes the old key first so no field survives. */
+export function restoreRequestEntries(r: RestoreRequestConfig): ConfigEntries {
+  const e: ConfigEntries = {
+    [key("restore.requestId")]: { value: r.requestId },
+    [key("restore.mode")]: { value: r.mode },
+    [key("restore.repo")]: { value: String(r.repo) },
+    [key("restore.allowOverwrite")]: { value: String(r.allowOverwrite) },
+  };
+  if (r.set) e[key("restore.set")] = { value: r.set };
+  if (r.targetTime) e[key("restore.targetTime")] = { value: r.targetTime };
+  if (r.timeoutSeconds !== undefined) e[key("restore.timeout")] = { value: `${Math.ceil(r.timeoutSeconds)}s` };
+  return e;
+}
+
+/**
+ * fp-dr:fence: swap the host's security groups for the isolation group (no ingress, no egress).
+ * Needs infra support: the key must be in infra/config/schema.ts and PostgresHost must use the
+ * isolation group while it is set (see the engine's fence()).
+ */
+export function fenceEntries(requestId: string): ConfigEntries {
+  return { [key("fence.mode")]: { value: "isolate" }, [key("fence.requestId")]: { value: requestId } };
+}
+
+/** The value of a key as structured data: objectValue, else JSON-looking text parsed, else the text. */
+export function configValue(config: StoredConfig, fullKey: string): unknown {
+  const v = config[fullKey];
+  if (!v) return undefined;
+  if (v.objectValue !== undefined) return v.objectValue;
+  const text = v.value;
+  if (text === undefined) return undefined;
+  if (!v.secret && (/^\s*[[{]/.test(text) || /^(true|false|-?\d+(\.\d+)?)$/.test(text))) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function field(config: StoredConfig, top: string, ...path: string[]): unknown {
+  let cur = configValue(config, key(top));
+  for (const p of path) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+/** The Site component's name in the stack (infra/config/resolve.ts): fp-dr:site, else the role, drill-<id> for drills. */
+export function siteNameInStack(config: StoredConfig): string {
+  const explicit = field(config, "site");
+  if (typeof explicit === "string") return explicit;
+  const role = field(config, "role");
+  const drillId = field(config, "drill", "id");
+  if (role === "drill" && typeof drillId === "string") return `drill-${drillId}`;
+  if (role === "primary" || role === "secondary") return role;
+  throw new DrError("CONFIG_INVALID", `the stack config has no usable fp-dr:role (found ${JSON.stringify(role)})`, {
+    hint: "set fp-dr:role in Pulumi.<stack>.yaml (primary, secondary or drill)",
+  });
+}
+
+export function hostReachable(config: StoredConfig): boolean {
+  return field(config, "access", "hostReachable") === true;
+}
+
+/** What the engine needs to connect to a site's database (infra's access and secrets keys). */
+export interface SiteConnectionConfig {
+  database: string;
+  /** SSM port-forward local ends (access.ssh.localPort / access.postgres.localPort). */
+  sshLocalPort: number;
+  postgresLocalPort: number;
+  via: "ssm" | "bastion";
+  sslmode: "require" | "verify-ca" | "verify-full";
+  adminUser: string;
+  adminPassword?: string;
+  appUser: string;
+  appPassword?: string;
+}
+
+export function connectionConfig(config: StoredConfig): SiteConnectionConfig {
+  const str = (v: unknown, d: string) => (typeof v === "string" ? v : d);
+  const num = (v: unknown, d: number) => (typeof v === "number" ? v : d);
+  const secret = (name: string) => {
+    const v = config[key(name)];
+    return v && typeof v.value === "string" ? v.value : undefined;
+  };
+  return {
+    database: str(field(config, "database"), "financial_planning"),
+    sshLocalPort: num(field(config, "access", "ssh", "localPort"), 2222),
+    postgresLocalPort: num(field(config, "access", "postgres", "localPort"), 15432),
+    via: field(config, "access", "via") === "bastion" ? "bastion" : "ssm",
+    sslmode: str(field(config, "access", "postgres", "sslmode"), "require") as SiteConnectionConfig["sslmode"],
+    adminUser: str(field(config, "access", "postgres", "username"), "fp_admin"),
+    adminPassword: secret("adminPassword"),
+    appUser: str(field(config, "databaseObjects", "roles", "app"), "fp_app"),
+    appPassword: secret("appPassword"),
+  };
+}
+
+/**
+ * Top-level keys of the template stack that a drill stack does not take: no DNS, no restore
+ * request of the template, no paging or Incident Manager, no offsite repository (a drill only
+ * reads its region's repository), no route from the application, nothing protected, no
+ * database objects (the restored cluster brings its roles), no fence.
+ */
+export const drillDroppedKeys = ["site", "dns", "restore", "drill", "fence", "incidentManager", "alerting", "escalation", "offsite", "protect", "databaseObjects"] as const;
+
+export interface DrillOverrides {
+  id: string;
+  /** ISO 8601 with offset. */
+  expiresAt: string;
+  instanceType?: string;
+}
+
+/**
+ * A drill stack's config: every key of the template stack (secrets stay secrets) minus
+ * `drillDroppedKeys` and network.application, plus role drill, the drill block, and
+ * access.hostReachable false (the first `up` creates the host; the engine then opens the
+ * path to it and sets it true). Structured values become path entries, one per leaf.
+ */
+export function drillConfigEntries(template: StoredConfig, drill: DrillOverrides): ConfigEntries {
+  const out: ConfigEntries = {};
+  for (const [fullKey, stored] of Object.entries(template)) {
+    const short = fullKey.startsWith(`${ns}:`) ? fullKey.slice(ns.length + 1) : undefined;
+    if (short !== undefined && (drillDroppedKeys as readonly string[]).includes(short)) continue;
+    if (short === "role") continue;
+    let value = configValue(template, fullKey);
+    if (short === "network" && typeof value === "object" && value !== null) {
+      const { application: _dropped, ...rest } = value as Record<string, unknown>;
+      value = rest;
+    }
+    if (stored.secret) {
+      if (typeof stored.value !== "string") throw uncopyable(fullKey, "a structured secret");
+      out[fullKey] = { value: stored.value, secret: true };
+      continue;
+    }
+    flatten(fullKey, value, out, true);
+  }
+  out[key("role")] = { value: "drill" };
+  out[key("drill.id")] = { value: drill.id };
+  out[key("drill.expiresAt")] = { value: drill.expiresAt };
+  if (drill.instanceType) out[key("drill.instanceType")] = { value: drill.instanceType };
+  out[key("access.hostReachable")] = { value: "false" };
+  return out;
+}
+
+function uncopyable(path: string, what: string): DrError {
+  return new DrError("CONFIG_INVALID", `cannot copy ${path} into the drill stack exactly: ${what}`, {
+    hint: "Pulumi's --path config stores integers and true/false as numbers and booleans; change the value in the template stack or drop the key from the drill",
+  });
+}
+
+const plainSegment = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+function flatten(path: string, value: unknown, out: ConfigEntries, top: boolean): void {
+  if (value === undefined || value === null) return;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => flatten(`${path}[${i}]`, v, out, false));
+    return;
+  }
+  if (typeof value === "object") {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      flatten(plainSegment.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, v, out, false);
+    }
+    return;
+  }
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) throw uncopyable(path, `the number ${value} is not an integer`);
+    out[path] = { value: String(value) };
+    return;
+  }
+  if (typeof value === "boolean") {
+    out[path] = { value: String(value) };
+    return;
+  }
+  const text = String(value);
+  // Top-level values are stored as strings whatever they look like; nested ones are re-typed.
+  if (!top && /^([+-]?\d+|true|false)$/.test(text)) throw uncopyable(path, `the string ${JSON.stringify(text)} would become a ${/\d/.test(text) ? "number" : "boolean"}`);
+  out[path] = { value: text };
+}

@@ -1,0 +1,53 @@
+// URNs of the few resources the engine updates on their own (`pulumi up --target`). They follow
+// from the component tree in infra/components/site.ts: the Site component is named after the
+// site, each child "<component>-<part>" (infra/naming.ts childName). A URN is
+//   urn:pulumi:<stack>::<project>::<parent types joined by $>$<type>::<name>
+// and the root pulumi:pulumi:Stack is not part of the type chain. Kept in one file so that a
+// rename in infra/ breaks one place; ./urns.test.ts checks them against the real program.
+
+/** The Pulumi project (Pulumi.yaml `name`). */
+export const projectName = "fp-dr";
+
+/** Resource types, as registered by infra/components and the provider packages. */
+export const resourceTypes = {
+  site: "fp-dr:site:Site",
+  failoverDns: "fp-dr:site:FailoverDns",
+  restore: "fp-dr:site:Restore",
+  postgresHost: "fp-dr:site:PostgresHost",
+  route53Record: "aws:route53/record:Record",
+  remoteCommand: "command:remote:Command",
+  ec2Instance: "aws:ec2/instance:Instance",
+} as const;
+
+/**
+ * The stack part of a URN: a fully qualified name ("organization/fp-dr/secondary") contributes
+ * only its last segment.
+ */
+export function urnStackName(stack: string): string {
+  const parts = stack.split("/");
+  return parts[parts.length - 1];
+}
+
+export function urn(stack: string, typeChain: readonly string[], name: string): string {
+  return `urn:pulumi:${urnStackName(stack)}::${projectName}::${typeChain.join("$")}::${name}`;
+}
+
+/** The failover records of the service name (FailoverDns "<site>-dns" in the secondary stack). */
+export function dnsRecordUrns(stack: string, site: string): string[] {
+  const chain = [resourceTypes.site, resourceTypes.failoverDns, resourceTypes.route53Record];
+  return [urn(stack, chain, `${site}-dns-primary`), urn(stack, chain, `${site}-dns-secondary`)];
+}
+
+/**
+ * The restore: the Restore component ("<site>-restore", new on a drill site, so it is targeted
+ * too) and its remote.Command ("<site>-restore-pgbackrest"), which re-runs when the request changes.
+ */
+export function restoreUrns(stack: string, site: string): string[] {
+  const component = [resourceTypes.site, resourceTypes.restore];
+  return [urn(stack, component, `${site}-restore`), urn(stack, [...component, resourceTypes.remoteCommand], `${site}-restore-pgbackrest`)];
+}
+
+/** The PostgreSQL host's EC2 instance ("<site>-host-instance"): fencing swaps its security groups. */
+export function instanceUrn(stack: string, site: string): string {
+  return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2Instance], `${site}-host-instance`);
+}

@@ -1,0 +1,107 @@
+// The monthly drill's own steps (runbook "Monthly Disaster Recovery Test"): a restore point on
+// the primary with the data's fingerprints at exactly that point, a throwaway site, and its
+// destruction whatever happened. The drill never touches the primary's data or DNS.
+import { DrError } from "../core/errors";
+import type { Step } from "../core/plan";
+import { fingerprintSnapshot } from "../engines/local/sample-data/fingerprint";
+import { schemaSignature, userSchemas, writeReadRoundTrip } from "../verify/checks";
+import { facts } from "./facts";
+import { withDb } from "./restore-steps";
+
+/**
+ * Takes a restore point and the fingerprints of the data at exactly that point: a brief SHARE
+ * lock on the user tables (milliseconds: writers wait, readers do not) makes the restore point
+ * and an exported snapshot coincide; the fingerprints are then read from that snapshot while
+ * the primary carries on. Then the WAL is switched and archived, so the point is offsite.
+ */
+export const restorePointStep: Step = {
+  id: "restore-point",
+  name: "take a restore point on the primary and fingerprint the data at it",
+  estimateSeconds: 10,
+  async done(ctx) {
+    return facts(ctx).restorePoint !== undefined;
+  },
+  async explain(ctx) {
+    return `pg_create_restore_point on ${facts(ctx).sourceSite} (a lock of a few milliseconds on the user tables)`;
+  },
+  async run(ctx) {
+    const f = facts(ctx);
+    const ep = await ctx.engine.endpoint(f.sourceSite!);
+    const name = `fp-dr-${ctx.record.runId}`;
+    const point = await withDb(ep.admin, async (a) => {
+      const schemas = (await userSchemas(a)).filter((s) => s !== "fp_dr");
+      const tables = (await a.query<{ t: string }>(`select format('%I.%I', n.nspname, c.relname) t from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r','p') and n.nspname = any($1)`, [schemas])).rows.map((r) => r.t);
+      await a.query("begin isolation level repeatable read");
+      if (tables.length) await a.query(`lock table ${tables.join(", ")} in share mode`);
+      const r = await a.query("select pg_export_snapshot() s, pg_create_restore_point($1)::text lsn, clock_timestamp() at, (pg_last_committed_xact()).timestamp last_commit", [name]);
+      const { s: snapshot, lsn, at, last_commit } = r.rows[0];
+      // A second session reads the fingerprints from the exported snapshot; the lock is
+      // released as soon as that session has imported it (its first statement).
+      const fingerprints = await withDb(ep.admin, (b) => fingerprintSnapshot(b, schemas, { snapshot: String(snapshot), afterImport: () => a.query("commit") }));
+      const schema = await schemaSignature(a, schemas);
+      const result = { fingerprints, schema };
+      await a.query("select pg_switch_wal()");
+      const seg = (await a.query("select pg_walfile_name($1::pg_lsn) w", [lsn])).rows[0].w as string;
+      for (let i = 0; i < 600; i++) {
+        const done = (await a.query("select last_archived_wal w from pg_stat_archiver")).rows[0].w as string | null;
+        if (done && done >= seg) return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, ...result };
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      throw new DrError("ARCHIVE_FAILED", `the restore point's WAL segment ${seg} was not archived within 60s`, { hint: "check archiving on the primary (`dr health`)" });
+    });
+    f.restorePoint = point;
+    // A drill's RPO: the source's newest commit at the restore point vs the restored copy's newest.
+    f.rpoReferenceAt = point.lastCommitAt ?? point.at;
+    const rows = Object.values(point.fingerprints).flat().reduce((n, t) => n + t.rows, 0);
+    return { detail: `${name} at ${point.lsn}; ${rows} rows fingerprinted` };
+  },
+};
+
+export const createDrillSiteStep: Step = {
+  id: "create-site",
+  name: "create the throwaway drill site",
+  estimateSeconds: 10,
+  async explain(ctx) {
+    return `drill-${facts(ctx).drillId} (${ctx.engine.name === "local" ? "a new cluster on a free loopback address" : "a drill-<timestamp> stack"})`;
+  },
+  async run(ctx) {
+    const f = facts(ctx);
+    const ep = await ctx.engine.createDrillSite(f.drillId!);
+    f.targetSite = ep.site;
+    return { detail: `${ep.site} at ${ep.address}:${ep.port}` };
+  },
+};
+
+/** Opens the drill copy and proves it takes writes; RTO of a drill ends here. */
+export const drillOpenStep: Step = {
+  id: "open",
+  name: "open the drill copy and write to it (RTO ends)",
+  estimateSeconds: 3,
+  async done(ctx) {
+    return facts(ctx).firstWriteAt !== undefined;
+  },
+  async run(ctx) {
+    const f = facts(ctx);
+    if (!f.verified && !ctx.record.forced) throw new DrError("GATE_FAILED", "refusing to open an unverified drill copy", { hint: "the verify step must pass first" });
+    await ctx.engine.openForWrites(f.targetSite!);
+    const ep = await ctx.engine.endpoint(f.targetSite!);
+    const rt = await withDb(ep.admin, (c) => writeReadRoundTrip(c));
+    if (!rt.ok) throw new DrError("GATE_FAILED", `the opened drill copy failed the write/read round trip: ${rt.detail}`, { hint: "inspect the drill site before it is destroyed (rerun with a breakpoint)" });
+    ctx.record.verification?.checks.push({ name: rt.name, ok: rt.ok, detail: rt.detail, durationMs: rt.durationMs });
+    f.firstWriteAt = new Date().toISOString();
+    return { detail: rt.detail };
+  },
+};
+
+export const destroyDrillSiteStep: Step = {
+  id: "destroy",
+  name: "destroy the drill site (always, also after a failure)",
+  always: true,
+  estimateSeconds: 5,
+  async run(ctx) {
+    const f = facts(ctx);
+    if (!f.drillId) return { detail: "nothing was created" };
+    await ctx.engine.destroyDrillSite(f.drillId);
+    return { detail: `drill-${f.drillId} removed` };
+  },
+};

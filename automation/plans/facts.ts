@@ -1,0 +1,39 @@
+// The facts recovery steps hand to each other through the journal (so a resumed run knows
+// what the killed one had found). Typed accessors over StepContext.facts.
+import type { FenceResult } from "../engines/engine";
+import type { TableFingerprint } from "../engines/local/sample-data/fingerprint";
+import type { StepContext } from "../core/plan";
+
+export interface Facts {
+  /** Site that held the primary role when the run was declared. */
+  sourceSite?: string;
+  /** Site being recovered into (secondary, replacement, drill-<id>). */
+  targetSite?: string;
+  repo?: 1 | 2;
+  assessment?: {
+    primaryReachable: boolean;
+    primaryMode?: string;
+    newestSet?: string;
+    newestWalAt?: string;
+    /** outage − newest archived WAL, the RPO the archive implies (seconds). */
+    impliedRpoSeconds?: number;
+  };
+  fence?: FenceResult;
+  /** Sets refused (failed verification) and passed over for an older one. */
+  excludedSets?: string[];
+  restore?: { set: string; repo: number; replayLsn?: string; lastCommitAt?: string; filesMs: number; recoveryMs: number };
+  restorePoint?: { name: string; lsn: string; at: string; lastCommitAt?: string; schema: string[]; fingerprints: Record<string, TableFingerprint[]> };
+  verified?: boolean;
+  opened?: boolean;
+  dns?: { address: string; waitedMs: number };
+  firstWriteAt?: string;
+  restoredLastCommitAt?: string;
+  rpoReferenceAt?: string;
+  firstBackup?: string;
+  drillId?: string;
+  reports?: { json: string; markdown: string; html: string };
+}
+
+export function facts(ctx: StepContext): Facts {
+  return ctx.facts as Facts;
+}

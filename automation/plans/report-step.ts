@@ -1,0 +1,23 @@
+// The last step of every plan: measure RTO/RPO against the objectives and write the report
+// (JSON, Markdown, self-contained HTML). It runs after a failure too: a failed run is the one
+// whose report matters most.
+import type { Step } from "../core/plan";
+import { measure } from "../core/measure";
+import { writeReports } from "../report/store";
+import { reportsDir } from "../commands/report";
+import { facts } from "./facts";
+
+export const reportStep: Step = {
+  id: "report",
+  name: "measure RTO/RPO and write the report",
+  always: true,
+  estimateSeconds: 1,
+  async run(ctx) {
+    measure(ctx.record);
+    const paths = writeReports(ctx.record, reportsDir(ctx.config));
+    facts(ctx).reports = paths;
+    const { rto, rpo } = ctx.record.measurements;
+    const fmt = (m: typeof rto) => (m.achieved === undefined ? "not measured" : `${m.achieved.toFixed(1)}s (${m.pass ? "within" : "OUTSIDE"} ${m.objective}s)`);
+    return { detail: `RTO ${fmt(rto)}, RPO ${fmt(rpo)}; ${paths.html}` };
+  },
+};

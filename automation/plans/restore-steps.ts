@@ -1,0 +1,116 @@
+// The middle of every recovery: restore the newest recovery point that verifies, then the gate.
+// A set whose pgBackRest verify fails, or whose restored copy fails verification, is passed
+// over for the next older one (plus WAL to the same target), and the run says so.
+import { Client, type ClientConfig } from "pg";
+import { DrError } from "../core/errors";
+import type { Step, StepContext } from "../core/plan";
+import type { RestoreTarget } from "../pgbackrest/options";
+import { verifyDatabase, type Reference } from "../verify/checks";
+import { invariantsFor } from "../commands/verify";
+import { facts } from "./facts";
+
+export async function withDb<T>(config: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ ...config, connectionTimeoutMillis: 5000 });
+  c.on("error", () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** The restore target of this run: a named restore point (drills), a time, or the end of WAL. */
+export function targetOf(ctx: StepContext): RestoreTarget {
+  const f = facts(ctx);
+  if (f.restorePoint) return { kind: "name", name: f.restorePoint.name };
+  if (ctx.options.targetTime) return { kind: "time", time: new Date(ctx.options.targetTime) };
+  return { kind: "latest" };
+}
+
+/** Newest usable set of the repository that has not been passed over. */
+async function candidateSet(ctx: StepContext): Promise<string> {
+  const f = facts(ctx);
+  const cat = await ctx.engine.catalog(f.repo!);
+  const excluded = new Set(f.excludedSets ?? []);
+  const target = targetOf(ctx);
+  const usable = cat.sets.filter((s) => !s.error && !excluded.has(s.label) && (target.kind !== "time" || s.stoppedAt <= target.time));
+  const set = usable[usable.length - 1];
+  if (!set) {
+    throw new DrError("BACKUP_NONE", `no usable backup left in repo${f.repo} (passed over: ${[...excluded].join(", ") || "none"})`, {
+      hint: "every candidate failed verification; inspect the repository with `dr backup verify` before anything else",
+    });
+  }
+  return set.label;
+}
+
+export const restoreStep: Step = {
+  id: "restore",
+  name: "restore the newest recovery point that verifies",
+  destructive: false,
+  estimateSeconds: 60,
+  async explain(ctx) {
+    const f = facts(ctx);
+    const set = await candidateSet(ctx);
+    return `repo${f.repo} set ${set} into ${f.targetSite}, target ${JSON.stringify(targetOf(ctx))}`;
+  },
+  async run(ctx) {
+    const f = facts(ctx);
+    for (;;) {
+      const set = await candidateSet(ctx);
+      // A set whose files fail their checksums is never restored (tampering, bit rot).
+      const check = await ctx.engine.verifyBackup(f.repo!, set);
+      if (!check.ok) {
+        f.excludedSets = [...(f.excludedSets ?? []), set];
+        ctx.note(`backup set ${set} failed pgBackRest verify (${check.detail}); falling back to the next older set plus WAL`);
+        continue;
+      }
+      const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true });
+      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
+      f.restoredLastCommitAt = r.lastCommitAt;
+      f.verified = undefined;
+      return { detail: `${set} from repo${r.repo}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s, ends at ${r.replayLsn} (last commit ${r.lastCommitAt ?? "none"})` };
+    }
+  },
+};
+
+/**
+ * The gate. Against the source at the restore point when it was recorded (drills: exact),
+ * otherwise the structural checks (amcheck, orphans, invariants). A failure sends the run back
+ * to the restore with the next older set while there is one; then it stops, unless --force.
+ */
+export const verifyStep: Step = {
+  id: "verify",
+  name: "verify the restored database (the gate)",
+  gate: true,
+  estimateSeconds: 20,
+  async done(ctx) {
+    return facts(ctx).verified === true;
+  },
+  async explain(ctx) {
+    return facts(ctx).restorePoint ? "compare with the source's fingerprints at the restore point, amcheck, orphans, invariants" : "amcheck, orphans, invariants (the source is gone)";
+  },
+  async run(ctx) {
+    const f = facts(ctx);
+    const ep = await ctx.engine.endpoint(f.targetSite!);
+    const ref: Reference = f.restorePoint ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "none" };
+    const report = await withDb(ep.admin, (c) => verifyDatabase(c, ref, { invariants: invariantsFor({ config: ctx.config, out: ctx.out }), amcheck: ctx.config.verification.amcheck }));
+    ctx.record.verification = { ok: report.ok, checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
+    if (report.ok) {
+      f.verified = true;
+      return { detail: `${report.checks.length} checks passed` };
+    }
+    const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+    const cat = await ctx.engine.catalog(f.repo!);
+    const older = cat.sets.filter((s) => !s.error && s.label !== f.restore?.set && !(f.excludedSets ?? []).includes(s.label) && s.stoppedAt < (cat.sets.find((x) => x.label === f.restore?.set)?.stoppedAt ?? new Date(0)));
+    if (older.length > 0 && f.restore && !ctx.options.force) {
+      f.excludedSets = [...(f.excludedSets ?? []), f.restore.set];
+      ctx.note(`verification of ${f.restore.set} failed (${failed.join("; ")}); restoring the previous set ${older[older.length - 1].label} plus WAL instead`);
+      return { goto: "restore", detail: "failed; falling back to an older set" };
+    }
+    throw new DrError("GATE_FAILED", `verification failed: ${failed.join("; ")}`, {
+      hint: "DNS was not swapped and the site was not opened; inspect it, or rerun with --force (recorded in the report)",
+      details: { failed },
+    });
+  },
+};
