@@ -29,7 +29,8 @@ export async function failoverDemo(deps: Deps, opts: { scale?: number; loadSecon
   await labUp(deps, { scale: opts.scale });
   let lab = Lab.open(deps.config);
   await deps.out.timed("start the write load through the service name", () => startLoad(lab, { fresh: true }));
-  await new Promise((r) => setTimeout(r, (opts.loadSeconds ?? 5) * 1000));
+  // Longer than archive_timeout, so the load has been archived at least once before the kill.
+  await new Promise((r) => setTimeout(r, (opts.loadSeconds ?? lab.state.archiveTimeoutSeconds + 5) * 1000));
   const victim = (await lab.activeSite()) ?? "primary";
   const outageAt = new Date().toISOString();
   await deps.out.timed(`kill the ${victim} site's postmaster (SIGKILL: the data center is gone)`, async () => {

@@ -2,7 +2,9 @@
 // kills itself with SIGKILL (no clean-up, no journal flush beyond what was already written),
 // exactly as a dead operator laptop or an OOM kill would. Unset in real use.
 //   FP_DR_FAULT=kill-before:<step-id> | kill-after:<step-id> | kill-during:<step-id>
+//              | fail-in:<step-id>   (the step throws, as a failed command would)
 import { writeFileSync } from "node:fs";
+import { DrError } from "./errors";
 
 export function checkFault(when: "before" | "after" | "during", stepId: string): void {
   const spec = process.env.FP_DR_FAULT;
@@ -11,5 +13,12 @@ export function checkFault(when: "before" | "after" | "during", stepId: string):
     // Leave a trace for the test (stderr may be lost with SIGKILL).
     if (process.env.FP_DR_FAULT_MARK) writeFileSync(process.env.FP_DR_FAULT_MARK, `${spec}\n`);
     process.kill(process.pid, "SIGKILL");
+  }
+}
+
+/** Throws inside a step when FP_DR_FAULT=fail-in:<step-id>. */
+export function checkInjectedFailure(stepId: string): void {
+  if (process.env.FP_DR_FAULT === `fail-in:${stepId}`) {
+    throw new DrError("INTERNAL", `injected failure in step ${stepId} (FP_DR_FAULT)`, { hint: "unset FP_DR_FAULT: it is for tests" });
   }
 }

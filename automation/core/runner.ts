@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { DrConfig } from "../config/schema";
 import type { Engine } from "../engines/engine";
 import { DrError, isDrError } from "./errors";
-import { checkFault } from "./faults";
+import { checkFault, checkInjectedFailure } from "./faults";
 import type { Journal } from "./journal";
 import { acquireLock } from "./lock";
 import type { Output } from "./output";
@@ -170,6 +170,7 @@ async function runStep(step: Step, rec: StepRecord, ctx: StepContext, deps: Runn
       rec.detail = "already done (found on resume)";
     } else {
       if (step.destructive && !options.yes) await confirm(step, deps);
+      checkInjectedFailure(step.id);
       const outcome = await backOff(() => step.run(ctx), {
         numOfAttempts: 3,
         startingDelay: deps.retryDelayMs ?? 2000,

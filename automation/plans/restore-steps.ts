@@ -44,6 +44,21 @@ async function candidateSet(ctx: StepContext): Promise<string> {
   return set.label;
 }
 
+/**
+ * The newest committed transaction the restored copy holds: the last replayed commit, or the
+ * newest heartbeat row (written every second or faster on the primary), whichever is later.
+ * Replay timestamps alone say nothing when the replayed WAL held no commit.
+ */
+async function newestCommitPresent(ctx: StepContext, site: string, replayed: string | undefined): Promise<string | undefined> {
+  const ep = await ctx.engine.endpoint(site);
+  const heartbeat = await withDb(ep.admin, async (c) => {
+    const r = await c.query("select max(at) as at from fp_dr.heartbeat").catch(() => undefined);
+    return r?.rows[0]?.at as Date | null | undefined;
+  });
+  const candidates = [replayed ? Date.parse(replayed) : NaN, heartbeat ? heartbeat.getTime() : NaN].filter((x) => !Number.isNaN(x));
+  return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
+}
+
 export const restoreStep: Step = {
   id: "restore",
   name: "restore the newest recovery point that verifies",
@@ -67,7 +82,7 @@ export const restoreStep: Step = {
       }
       const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true });
       f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
-      f.restoredLastCommitAt = r.lastCommitAt;
+      f.restoredLastCommitAt = await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt);
       f.verified = undefined;
       return { detail: `${set} from repo${r.repo}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s, ends at ${r.replayLsn} (last commit ${r.lastCommitAt ?? "none"})` };
     }

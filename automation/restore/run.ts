@@ -3,6 +3,7 @@
 // for writes only when asked. Each phase is timed through the Output's steps.
 import { Client } from "pg";
 import { DrError } from "../core/errors";
+import { checkFault } from "../core/faults";
 import type { Output } from "../core/output";
 import type { Pgbackrest } from "../pgbackrest/client";
 import type { Cluster } from "../postgres/cluster";
@@ -60,6 +61,8 @@ export async function executeRestore(plan: RestorePlan, handle: RestoreDestinati
     () => `${(plan.set.size / 1024 / 1024).toFixed(0)} MB`,
   );
   const restoreFilesMs = Date.now() - filesStarted;
+  // Tests kill the process here: files laid down, recovery not started (a resume must cope).
+  checkFault("during", "restore");
 
   // The files came from the source: give the cluster this destination's address and settings.
   cluster.writeSettings(handle.serverSettings());
@@ -95,6 +98,8 @@ export async function executeRestore(plan: RestorePlan, handle: RestoreDestinati
 interface RecoveryState {
   inRecovery: boolean;
   paused: boolean;
+  /** The startup process sleeps between attempts to fetch the next WAL segment. */
+  waitingForWal: boolean;
   replayLsn: string | null;
   lastCommitAt: string | null;
 }
@@ -114,9 +119,10 @@ export async function recoveryState(cluster: Cluster): Promise<RecoveryState> {
     const r = await c.query(`select pg_is_in_recovery() as in_recovery,
         case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end as paused,
         coalesce(pg_last_wal_replay_lsn(), case when pg_is_in_recovery() then null else pg_current_wal_lsn() end)::text as replay_lsn,
-        coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as last_commit`);
+        coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as last_commit,
+        exists (select 1 from pg_stat_activity where backend_type = 'startup' and wait_event = 'RecoveryRetrieveRetryInterval') as waiting`);
     const row = r.rows[0];
-    return { inRecovery: row.in_recovery, paused: row.paused, replayLsn: row.replay_lsn, lastCommitAt: row.last_commit ? new Date(row.last_commit).toISOString() : null };
+    return { inRecovery: row.in_recovery, paused: row.paused, waitingForWal: row.waiting, replayLsn: row.replay_lsn, lastCommitAt: row.last_commit ? new Date(row.last_commit).toISOString() : null };
   });
 }
 
@@ -136,7 +142,9 @@ async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: n
     try {
       const s = await recoveryState(cluster);
       if (plan.target.kind === "latest") {
-        if (s.replayLsn && lsnSegment(s.replayLsn) >= plan.endSegment) return;
+        // Caught up: replay has reached the newest archived segment and the startup process
+        // is waiting for the archive to offer the next one (restore_command found nothing).
+        if (s.replayLsn && lsnSegment(s.replayLsn) >= plan.endSegment && s.waitingForWal) return;
       } else if (s.paused || !s.inRecovery) return;
     } catch {
       // still starting up (the server refuses connections until it is consistent)

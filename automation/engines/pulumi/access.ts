@@ -56,18 +56,18 @@ export type RegionProbe = (region: string) => Promise<{ reachable: boolean; deta
  * within `timeoutMs`. A real signal that the region's API is reachable from here, not a proof
  * that every service there is healthy.
  */
-export function tcpRegionProbe(timeoutMs = 5000): RegionProbe {
+export function tcpRegionProbe(timeoutMs = 5000, endpointOf: (region: string) => DbAddress = (region) => ({ host: `ec2.${region}.amazonaws.com`, port: 443 })): RegionProbe {
   return (region) =>
     new Promise((resolve) => {
-      const host = `ec2.${region}.amazonaws.com`;
-      const socket = netConnect({ host, port: 443 });
+      const { host, port } = endpointOf(region);
+      const socket = netConnect({ host, port });
       const done = (reachable: boolean, detail: string) => {
         socket.destroy();
         resolve({ reachable, detail });
       };
-      socket.setTimeout(timeoutMs, () => done(false, `${host}:443 did not answer within ${timeoutMs} ms`));
-      socket.once("connect", () => done(true, `${host}:443 accepted a connection`));
-      socket.once("error", (e) => done(false, `${host}:443: ${e.message}`));
+      socket.setTimeout(timeoutMs, () => done(false, `${host}:${port} did not answer within ${timeoutMs} ms`));
+      socket.once("connect", () => done(true, `${host}:${port} accepted a connection`));
+      socket.once("error", (e) => done(false, `${host}:${port}: ${e.message}`));
     });
 }
 

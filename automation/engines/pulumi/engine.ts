@@ -189,7 +189,9 @@ export class PulumiEngine implements Engine {
   /**
    * `up` of the site's stack, without refresh. A stack whose host was never reachable goes in
    * two phases (infra's first-deployment rule): first without the resources that connect to
-   * the host, then — once `access` has opened the path to the new instance — with them.
+   * the host, then — once `access` has opened the path to the new instance — with them. A
+   * standing site (the warm standby) takes one update; its path is opened afterwards, so an
+   * update that replaces its host needs access.hostReachable set to false first.
    */
   async bringUp(site: string): Promise<SiteEndpoint> {
     const stack = this.stackOf(site);
@@ -433,18 +435,28 @@ export class PulumiEngine implements Engine {
     const site = `drill-${id}`;
     try {
       // 1. The stack (selected again when a run resumes).
-      await this.ops.selectOrCreate(stack);
-      // 2. Its config: the template's (secrets stay secrets) with the drill overrides.
-      const template = this.settings.drillTemplateStack ?? this.dnsStack;
-      const expiresAt = new Date(this.now().getTime() + this.settings.drillExpiry * 1000).toISOString();
-      await this.ops.setConfig(stack, drillConfigEntries(await this.ops.getAllConfig(template), { id, expiresAt }), { path: true });
-      // 3. Phase one: network and host.
-      const first = await this.ops.up(stack, { message: `fp-dr: drill ${id} (host)`, onOutput: this.o.onOutput });
-      const config = await this.ops.getAllConfig(stack);
+      const created = (await this.ops.selectOrCreate(stack)) === "created";
+      // 2. Its config: the template's (secrets stay secrets) with the drill overrides; a resumed
+      //    run keeps what it wrote the first time (same expiry, same tags).
+      let config = created ? undefined : await this.ops.getAllConfig(stack);
+      if (config === undefined || configValue(config, "fp-dr:drill") === undefined) {
+        const template = this.settings.drillTemplateStack ?? this.dnsStack;
+        const expiresAt = new Date(this.now().getTime() + this.settings.drillExpiry * 1000).toISOString();
+        await this.ops.setConfig(stack, drillConfigEntries(await this.ops.getAllConfig(template), { id, expiresAt }), { path: true });
+        config = await this.ops.getAllConfig(stack);
+      }
       const conn = connectionConfig(config);
-      await this.access.open(site, await this.siteOutputs(stack, first.outputs), { ssh: conn.sshLocalPort, postgres: conn.postgresLocalPort, via: conn.via });
+      const ports = { ssh: conn.sshLocalPort, postgres: conn.postgresLocalPort, via: conn.via };
+      if (!hostReachable(config)) {
+        // 3. Phase one: network and host, then the path to it.
+        const first = await this.ops.up(stack, { message: `fp-dr: drill ${id} (host)`, onOutput: this.o.onOutput });
+        await this.access.open(site, await this.siteOutputs(stack, first.outputs), ports);
+        await this.ops.setConfig(stack, { "fp-dr:access.hostReachable": { value: "true" } }, { path: true });
+      } else {
+        // 3. Resumed after phase one: the host exists; reopen the path to it.
+        await this.access.open(site, await this.siteOutputs(stack), ports);
+      }
       // 4. Phase two: the host is reachable; readiness gate.
-      await this.ops.setConfig(stack, { "fp-dr:access.hostReachable": { value: "true" } }, { path: true });
       const up = await this.ops.up(stack, { message: `fp-dr: drill ${id}`, onOutput: this.o.onOutput });
       return await this.endpointFrom(site, await this.siteOutputs(stack, up.outputs), conn);
     } catch (e) {
@@ -455,12 +467,13 @@ export class PulumiEngine implements Engine {
   async destroyDrillSite(id: string): Promise<void> {
     const stack = this.drillStack(id);
     try {
-      // 1. Gone already (an earlier attempt finished): nothing to do.
+      // 1. Gone already (an earlier attempt finished): nothing left but the path to the host.
       try {
         await this.ops.select(stack);
       } catch (e) {
-        if (e instanceof DrError && e.code === "STACK_NOT_FOUND") return;
-        throw e;
+        if (!(e instanceof DrError && e.code === "STACK_NOT_FOUND")) throw e;
+        await this.access.close(`drill-${id}`);
+        return;
       }
       // 2. Every resource, then the stack itself; then the path to the host.
       await this.ops.destroy(stack, { onOutput: this.o.onOutput });

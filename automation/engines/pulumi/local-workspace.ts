@@ -61,10 +61,19 @@ export function defaultWorkDir(): string {
   return resolve(__dirname, "..", "..", "..");
 }
 
-/** The CLI's text from a failed command (stderr, else the error's message), redacted. */
-function cliOutput(err: unknown): string {
+/**
+ * The CLI's own text from a failed command, redacted. The SDK's exec wraps a non-zero exit's
+ * CommandError once more (its message, "code: …\n stdout: …\n stderr: …\n err?: …", becomes
+ * the new stderr), so the innermost stderr is dug out.
+ */
+export function cliOutput(err: unknown): string {
   const result = (err as { commandResult?: { stderr?: string; stdout?: string } }).commandResult;
-  const text = result?.stderr || result?.stdout || (err instanceof Error ? err.message : String(err));
+  let text = result?.stderr || result?.stdout || (err instanceof Error ? err.message : String(err));
+  for (let i = 0; i < 3; i++) {
+    const inner = /(?:^|\n)\s*stderr: ([\s\S]*?)\n\s*err\?: /.exec(text);
+    if (!inner || inner[1].trim() === "") break;
+    text = inner[1];
+  }
   return redact(text);
 }
 
@@ -98,8 +107,7 @@ export function pulumiError(doing: string, stack: string, err: unknown): DrError
     });
   }
   if (err instanceof CommandError) {
-    const code = (err as unknown as { commandResult?: { code?: number } }).commandResult?.code;
-    return new DrError("PULUMI_FAILED", `while ${doing}: pulumi failed${code !== undefined ? ` (exit ${code})` : ""}\n  ${tail(output)}`, {
+    return new DrError("PULUMI_FAILED", `while ${doing}: pulumi failed\n  ${tail(output)}`, {
       hint: "read the pulumi output above, fix the cause, then resume the run (its steps are idempotent)",
       cause: err,
       details: { stack },
@@ -168,7 +176,7 @@ export class LocalWorkspaceStackOps implements StackOps {
 
   async up(name: string, req: UpRequest = {}): Promise<UpOutcome> {
     const s = await this.stack(name);
-    const doing = `pulumi up on stack ${name}${req.targets?.length ? ` (${req.targets.length} targets)` : ""}`;
+    const doing = `running pulumi up on stack ${name}${req.targets?.length ? ` (${req.targets.length} targets)` : ""}`;
     // refresh is never passed: the SDK adds --refresh only when it is true.
     const result = await this.call(doing, name, () => s.up({ target: req.targets, message: req.message, onOutput: req.onOutput }));
     return { outputs: result.outputs as RawOutputs, stdout: result.stdout, changes: result.summary?.resourceChanges as Record<string, number> | undefined };

@@ -42,7 +42,7 @@ export function restoreModeFor(target: RestoreTarget): { mode: "promote" | "stan
       return { mode: "promote" };
     case "lsn":
     case "name":
-      throw new DrError("TARGET_INVALID", `the pulumi engine cannot restore to a ${target.kind} target: the stack's restore request (fp-dr:restore) takes a backup set and/or a target time only`, {
+      throw new DrError("TARGET_INVALID", `the pulumi engine cannot restore to a target of kind ${target.kind}: the stack's restore request (fp-dr:restore) takes a backup set and/or a target time only`, {
         hint: "restore to the latest WAL, a point in time (--target-time) or a backup set; or restore with pgBackRest on the host directly",
       });
   }

@@ -1,0 +1,201 @@
+// Proves the runner's promises with a synthetic plan in a child process:
+//   - killed (SIGKILL) before or after ANY step, `resume` finishes the run and every step's
+//     action has run exactly once (finished steps are never redone);
+//   - one run at a time: a live holder makes a second run fail fast, naming it; a dead
+//     holder's lock is taken over;
+//   - a failed gate stops the plan (later steps skipped, clean-up steps still run); --force
+//     goes past it and is recorded; destructive steps need --yes or a confirmation;
+//   - only retryable errors are retried.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import test, { describe } from "node:test";
+import { parseConfig } from "../config/load";
+import { DrError } from "./errors";
+import { Journal } from "./journal";
+import { acquireLock } from "./lock";
+import { Output } from "./output";
+import type { Plan, Step } from "./plan";
+import { startRun } from "./runner";
+import type { Engine } from "../engines/engine";
+
+const SCRIPT = join(__dirname, "..", "..", "test", "fixtures", "synthetic-run.ts");
+const STEPS = ["s1", "s2", "s3", "s4", "s5"];
+
+function runChild(dir: string, args: string[], fault?: string) {
+  return spawnSync(process.execPath, ["--import", "tsx", SCRIPT, dir, ...args], {
+    env: { ...process.env, FP_DR_FAULT: fault ?? "" },
+    encoding: "utf8",
+  });
+}
+
+function onlyRun(dir: string): string {
+  const files = readdirSync(join(dir, "journal")).filter((f) => f.endsWith(".json"));
+  assert.equal(files.length, 1);
+  return files[0].replace(/\.json$/, "");
+}
+
+describe("killed at any step boundary, a run resumes without redoing anything", () => {
+  for (const when of ["before", "after"]) {
+    for (const id of STEPS) {
+      test(`kill -9 ${when} ${id}`, () => {
+        const dir = mkdtempSync(join(tmpdir(), "fp-dr-runner-"));
+        try {
+          const first = runChild(dir, ["start"], `kill-${when}:${id}`);
+          assert.equal(first.signal, "SIGKILL", first.stderr);
+          const runId = onlyRun(dir);
+          const journal = new Journal(join(dir, "journal")).load(runId);
+          assert.equal(journal.status, "running", "the journal shows a run that did not finish");
+          const second = runChild(dir, ["resume", runId]);
+          assert.equal(second.status, 0, second.stderr);
+          const ran = readFileSync(join(dir, "effects.log"), "utf8").trim().split("\n");
+          assert.deepEqual(ran, STEPS, "every step ran exactly once, in order");
+          const done = new Journal(join(dir, "journal")).load(runId);
+          assert.equal(done.status, "succeeded");
+          assert.ok(done.steps.every((s) => s.status === "done"));
+          assert.ok(done.notes.some((n) => n.startsWith("resumed at")));
+          assert.ok(!existsSync(join(dir, "journal", "lab.lock")), "the lock is released");
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    }
+  }
+});
+
+function inProcessDeps(dir: string, confirm?: (q: string) => Promise<boolean>) {
+  return {
+    engine: { name: "local" } as unknown as Engine,
+    config: parseConfig({ lab: { dir } }),
+    out: new Output({ json: true }),
+    journal: new Journal(join(dir, "journal")),
+    lockPath: join(dir, "journal", "lab.lock"),
+    retryDelayMs: 5,
+    confirm,
+  };
+}
+
+const opts = { dryRun: false, yes: true, force: false };
+
+describe("one run at a time", () => {
+  test("a live holder: the second run fails fast and names it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-lock-"));
+    const holder = spawn("sleep", ["30"]);
+    try {
+      writeFileSync(join(dir, "lock-holder.json"), "");
+      const lockPath = join(dir, "journal", "lab.lock");
+      require("node:fs").mkdirSync(join(dir, "journal"), { recursive: true });
+      writeFileSync(lockPath, JSON.stringify({ runId: "datacenter-x-1", scenario: "datacenter", pid: holder.pid, host: hostname(), since: "2026-11-26T03:00:00Z", renewedAt: new Date().toISOString() }));
+      const started = Date.now();
+      const r = runChild(dir, ["start"]);
+      assert.equal(r.status, 3);
+      assert.match(r.stderr, /RUN_LOCKED another run holds the .* lock: datacenter run datacenter-x-1 \(pid \d+ on /);
+      assert.ok(Date.now() - started < 10_000, "fails fast");
+      assert.ok(!existsSync(join(dir, "effects.log")), "nothing ran");
+    } finally {
+      holder.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a dead holder's lock is taken over, and the run says so", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-lock-"));
+    try {
+      const deps = inProcessDeps(dir);
+      const dead = spawnSync("true").pid!;
+      require("node:fs").mkdirSync(join(dir, "journal"), { recursive: true });
+      writeFileSync(deps.lockPath, JSON.stringify({ runId: "drill-old-1", scenario: "drill", pid: dead, host: hostname(), since: "x", renewedAt: new Date().toISOString() }));
+      const plan: Plan = { scenario: "drill", title: "t", runbook: "t", steps: [{ id: "a", name: "a", run: async () => undefined }] };
+      const r = await startRun(plan, deps, opts);
+      assert.equal(r.status, "succeeded");
+      assert.ok(r.notes.some((n) => /took over the lock from run drill-old-1/.test(n)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("acquireLock itself: exclusive while alive, released after", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-lock-"));
+    try {
+      const p = join(dir, "x.lock");
+      const a = acquireLock(p, { runId: "a", scenario: "drill" });
+      // The same process is alive, so a second acquisition is refused.
+      assert.throws(() => acquireLock(p, { runId: "b", scenario: "drill" }), (e: unknown) => e instanceof DrError && e.code === "RUN_LOCKED" && /run a/.test(e.message));
+      a.release();
+      acquireLock(p, { runId: "b", scenario: "drill" }).release();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("gates, clean-up, confirmation and retries", () => {
+  const effects: string[] = [];
+  const s = (id: string, extra: Partial<Step> = {}): Step => ({ id, name: id, run: async () => void effects.push(id), ...extra });
+  const gate = s("verify", {
+    gate: true,
+    run: async () => {
+      effects.push("verify");
+      throw new DrError("GATE_FAILED", "checksums differ", { hint: "x" });
+    },
+  });
+  const plan: Plan = { scenario: "datacenter", title: "t", runbook: "t", steps: [s("restore"), gate, s("swap-dns", { destructive: true }), s("report", { always: true })] };
+
+  test("a failed gate stops the plan; later steps are skipped but clean-up runs", async () => {
+    effects.length = 0;
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-gate-"));
+    const r = await startRun(plan, inProcessDeps(dir), opts);
+    assert.equal(r.status, "failed");
+    assert.equal(r.error?.code, "GATE_FAILED");
+    assert.deepEqual(effects, ["restore", "verify", "report"], "DNS was never swapped");
+    assert.equal(r.steps.find((x) => x.id === "swap-dns")?.status, "skipped");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("--force goes past the gate, loudly and on the record", async () => {
+    effects.length = 0;
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-gate-"));
+    const r = await startRun(plan, inProcessDeps(dir), { ...opts, force: true });
+    assert.equal(r.status, "succeeded");
+    assert.equal(r.forced, true);
+    assert.equal(r.steps.find((x) => x.id === "verify")?.forced, true);
+    assert.ok(r.notes.some((n) => n.startsWith("--force")));
+    assert.deepEqual(effects, ["restore", "verify", "swap-dns", "report"]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a destructive step needs --yes or a person's confirmation", async () => {
+    effects.length = 0;
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-confirm-"));
+    const p2: Plan = { ...plan, steps: [s("restore"), s("swap-dns", { destructive: true }), s("report", { always: true })] };
+    const noTty = await startRun(p2, inProcessDeps(dir), { ...opts, yes: false });
+    assert.equal(noTty.error?.code, "NOT_CONFIRMED");
+    assert.deepEqual(effects, ["restore", "report"]);
+    effects.length = 0;
+    const asked: string[] = [];
+    const yes = await startRun(p2, inProcessDeps(dir, async (q) => (asked.push(q), true)), { ...opts, yes: false });
+    assert.equal(yes.status, "succeeded");
+    assert.match(asked[0], /about to swap-dns/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("retryable errors are retried, others are not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-retry-"));
+    let flaky = 0;
+    let fatal = 0;
+    const p3: Plan = {
+      ...plan,
+      steps: [
+        s("flaky", { run: async () => void (++flaky < 3 && (() => { throw new DrError("STORE_UNREACHABLE", "store busy", { hint: "x" }); })()) }),
+        s("fatal", { run: async () => void (++fatal && (() => { throw new DrError("WAL_GAP", "gap", { hint: "x" }); })()) }),
+      ],
+    };
+    const r = await startRun(p3, inProcessDeps(dir), opts);
+    assert.equal(flaky, 3, "retried until it worked");
+    assert.equal(fatal, 1, "a non-retryable error is not retried");
+    assert.equal(r.error?.code, "WAL_GAP");
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,424 @@
+// The contract of the pulumi engine with the Pulumi CLI, through the real Automation API
+// (@pulumi/pulumi 3.247 LocalWorkspace and Stack): a recording double of the CLI is passed as
+// `pulumiCommand`, a datacenter failover and a drill are driven through PulumiEngine, and the
+// exact argument lists the CLI receives are pinned. Proves: the secondary's updates never
+// refresh; the restore and the DNS swap are targeted at their resources' URNs; an unreachable
+// primary region is not touched at all; secret config goes with --secret; a drill is a
+// drill-<id> stack created with the configured secrets provider and is destroyed and removed
+// (also when the drill fails half way); a concurrent update surfaces as STACK_LOCKED.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { DrError } from "../../core/errors";
+import type { SiteDatabase, SiteAccess } from "./access";
+import { RecordingPulumiCli } from "./cli-double";
+import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider, storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
+import { PulumiEngine } from "./engine";
+import { openLocalWorkspace } from "./local-workspace";
+
+const drillId = "20250901t040000z";
+const drill = `drill-${drillId}`;
+
+interface World {
+  cli: RecordingPulumiCli;
+  engine: PulumiEngine;
+  /** What the injected pieces were asked to do. */
+  log: string[];
+}
+
+let w: World;
+
+async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
+  const cli = new RecordingPulumiCli(fakeProgram);
+  cli.addStack("primary", storedConfigFromStackFile("Pulumi.primary.yaml"));
+  // The secondary stack as shipped, plus the admin password the restored cluster carries.
+  cli.addStack("secondary", storedConfigFromStackFile("Pulumi.secondary.yaml", ["adminPassword"]));
+  const ops = await openLocalWorkspace({ workDir: repoRoot, pulumiCommand: cli, backendUrl, secretsProvider });
+  const log: string[] = [];
+  let t = Date.UTC(2025, 8, 1, 12, 0, 0);
+  let ids = 0;
+  let swappedPolls = 0;
+  const access: SiteAccess = {
+    async open(site, outputs, ports) {
+      log.push(`access.open ${site} ${outputs.instanceId} ssh:${ports.ssh} pg:${ports.postgres}`);
+      return { host: "127.0.0.1", port: ports.postgres };
+    },
+    async close(site) {
+      log.push(`access.close ${site}`);
+    },
+  };
+  const database: SiteDatabase = {
+    async probe() {
+      return { reachable: true, mode: "standby" };
+    },
+    async waitForRecovery(ep, goal) {
+      log.push(`db.waitForRecovery ${ep.site} ${goal.mode} ${ep.admin.host}:${ep.admin.port} as ${ep.admin.user}`);
+      return { replayLsn: "0/9000060", lastCommitAt: "2025-09-01T11:59:58.000Z" };
+    },
+    async promote(ep) {
+      log.push(`db.promote ${ep.site}`);
+    },
+  };
+  const engine = new PulumiEngine({
+    ops,
+    config: drConfig(),
+    access,
+    database,
+    now: () => new Date(t),
+    sleep: async (ms) => {
+      t += ms;
+    },
+    newRequestId: (purpose) => `${purpose}-20250901t120000z-${String(++ids).padStart(4, "0")}`,
+    regionProbe: async (region) => {
+      log.push(`region.probe ${region}`);
+      return region === "eu-central-1" && !opts.primaryRegionUp ? { reachable: false, detail: "connect ETIMEDOUT" } : { reachable: true, detail: "answered" };
+    },
+    // Route 53 answers the primary until the forced record is in place, then (after two polls,
+    // its TTL) the secondary.
+    resolver: async (name) => {
+      assert.equal(name, "db.fp.internal");
+      const dns = cli.stacks.get("secondary")!.config["fp-dr:dns"].objectValue as { activeSite: string };
+      if (dns.activeSite === "secondary" && ++swappedPolls >= 3) return [addresses.secondary];
+      return [addresses.primary];
+    },
+    dnsPollMs: 5000,
+  });
+  return { cli, engine, log };
+}
+
+const outputCalls = (stack: string) => [
+  ["stack", "output", "--json", "--stack", stack, "--non-interactive"],
+  ["stack", "output", "--json", "--show-secrets", "--stack", stack, "--non-interactive"],
+];
+const historyCall = (stack: string) => ["stack", "history", "--json", "--show-secrets", "--page-size", "1", "--page", "1", "--stack", stack, "--non-interactive"];
+
+function assertNoRefresh(calls: string[][]): void {
+  for (const c of calls) assert.ok(!c.includes("--refresh") && c[0] !== "refresh", `a refresh: ${c.join(" ")}`);
+}
+
+test("datacenter failover with the primary region down: fence touches nothing; bringUp, restore and swapDns make exactly these calls", async () => {
+  w = await world({ primaryRegionUp: false });
+  const { cli, engine, log } = w;
+
+  // Fence: the region does not answer, so the primary's stack is not even read.
+  const fence = await engine.fence("primary");
+  assert.equal(fence.outcome, "unreachable");
+  assert.match(fence.detail, /eu-central-1 does not answer/);
+  assert.deepEqual(cli.take(), []);
+
+  // Bring up the secondary: select, read config, site mode, one full update without refresh.
+  const ep = await engine.bringUp("secondary");
+  assert.deepEqual(cli.take(), [
+    ["stack", "select", "--stack", "secondary", "--non-interactive"],
+    ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
+    ["config", "set-all", "--stack", "secondary", "--path", "--plaintext", "fp-dr:access.hostReachable=true", "--non-interactive"],
+    ["up", "--yes", "--skip-preview", "--message", "fp-dr: bring up secondary", "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive"],
+    ...outputCalls("secondary"),
+    historyCall("secondary"),
+  ]);
+  assert.deepEqual(
+    { site: ep.site, address: ep.address, port: ep.port, admin: { host: ep.admin.host, port: ep.admin.port, user: ep.admin.user, password: ep.admin.password } },
+    { site: "secondary", address: addresses.secondary, port: 5432, admin: { host: "127.0.0.1", port: 15432, user: "fp_admin", password: testSecrets.adminPassword } },
+  );
+
+  // Restore the latest offsite backup (repo2 of the primary = the secondary region's bucket,
+  // the host's repo1): a fresh request, then only the restore command is updated.
+  const restored = await engine.restore({ site: "secondary", repo: 2, target: { kind: "latest" }, overwrite: true });
+  assert.deepEqual(cli.take(), [
+    ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
+    ...outputCalls("secondary"),
+    ...outputCalls("primary"),
+    ["config", "rm-all", "--stack", "secondary", "fp-dr:restore", "--non-interactive"],
+    [
+      "config", "set-all", "--stack", "secondary", "--path",
+      "--plaintext", "fp-dr:restore.requestId=restore-20250901t120000z-0001",
+      "--plaintext", "fp-dr:restore.mode=standby",
+      "--plaintext", "fp-dr:restore.repo=1",
+      "--plaintext", "fp-dr:restore.allowOverwrite=true",
+      "--plaintext", "fp-dr:restore.timeout=14400s",
+      "--non-interactive",
+    ],
+    [
+      "up", "--yes", "--skip-preview", "--message", "fp-dr: restore restore-20250901t120000z-0001",
+      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore::secondary-restore",
+      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore$command:remote:Command::secondary-restore-pgbackrest",
+      "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
+    ],
+    ...outputCalls("secondary"),
+    historyCall("secondary"),
+  ]);
+  assert.equal(restored.repo, 2);
+  assert.equal(restored.set, "newest", "without a repositories client the set is pgBackRest's choice on the host, and said so");
+  assert.equal(restored.replayLsn, "0/9000060");
+  // The stack now holds exactly the new request (the warm standby's old one is gone).
+  assert.deepEqual(cli.stacks.get("secondary")!.config["fp-dr:restore"].objectValue, {
+    requestId: "restore-20250901t120000z-0001",
+    mode: "standby",
+    repo: 1,
+    allowOverwrite: true,
+    timeout: "14400s",
+  });
+
+  // Swap DNS on the stack that owns it: only the two failover records are updated; then the
+  // answer is polled until it is the secondary.
+  const dns = await engine.swapDns("secondary");
+  assert.deepEqual(cli.take(), [
+    ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
+    ["config", "set-all", "--stack", "secondary", "--path", "--plaintext", "fp-dr:dns.activeSite=secondary", "--non-interactive"],
+    [
+      "up", "--yes", "--skip-preview", "--message", "fp-dr: point db.fp.internal at secondary",
+      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-primary",
+      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-secondary",
+      "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
+    ],
+    ...outputCalls("secondary"),
+    historyCall("secondary"),
+  ]);
+  assert.deepEqual(dns, { address: addresses.secondary, waitedMs: 10_000 });
+
+  assert.deepEqual(log, [
+    "region.probe eu-central-1",
+    "access.open secondary i-09f3e2d1c0b9a8765 ssh:2222 pg:15432",
+    "access.open secondary i-09f3e2d1c0b9a8765 ssh:2222 pg:15432",
+    "db.waitForRecovery secondary standby 127.0.0.1:15432 as fp_admin",
+  ]);
+});
+
+test("every call runs in the project directory against the configured backend, and nothing refreshes", async () => {
+  w = await world({ primaryRegionUp: false });
+  await w.engine.bringUp("secondary");
+  await w.engine.restore({ site: "secondary", repo: 2, target: { kind: "latest" }, overwrite: true });
+  await w.engine.swapDns("secondary");
+  assert.ok(w.cli.calls.length > 10);
+  for (const c of w.cli.calls) {
+    assert.equal(c.cwd, repoRoot);
+    assert.equal(c.env.PULUMI_BACKEND_URL, backendUrl);
+    assert.equal(c.env.PULUMI_SKIP_UPDATE_CHECK, "true");
+    // No call ever names the primary's stack except to read its outputs (the backend, not AWS).
+    if (c.args.includes("primary")) assert.deepEqual(c.args.slice(0, 3), ["stack", "output", "--json"]);
+  }
+  assertNoRefresh(w.cli.take());
+});
+
+test("fencing a primary whose region answers: the fence request, then an update of its instance only", async () => {
+  w = await world({ primaryRegionUp: true });
+  const fence = await w.engine.fence("primary");
+  assert.equal(fence.outcome, "isolated");
+  assert.deepEqual(w.cli.take(), [
+    ["stack", "select", "--stack", "primary", "--non-interactive"],
+    ["config", "--show-secrets", "--json", "--stack", "primary", "--non-interactive"],
+    ["config", "set-all", "--stack", "primary", "--path", "--plaintext", "fp-dr:fence.mode=isolate", "--plaintext", "fp-dr:fence.requestId=fence-20250901t120000z-0001", "--non-interactive"],
+    [
+      "up", "--yes", "--skip-preview", "--message", "fp-dr: fence primary fence-20250901t120000z-0001",
+      "--target", "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:ec2/instance:Instance::primary-host-instance",
+      "--exec-kind", "auto.local", "--stack", "primary", "--non-interactive",
+    ],
+    ...outputCalls("primary"),
+    historyCall("primary"),
+  ]);
+});
+
+test("fencing never throws when the region stops answering during the update", async () => {
+  w = await world({ primaryRegionUp: true });
+  let probes = 0;
+  const engine = new PulumiEngine({
+    ops: await openLocalWorkspace({ workDir: repoRoot, pulumiCommand: w.cli, backendUrl }),
+    config: drConfig(),
+    regionProbe: async () => ({ reachable: ++probes === 1, detail: probes === 1 ? "answered" : "connect ETIMEDOUT" }),
+  });
+  w.cli.failNext((a) => a[0] === "up", "error: operation error EC2: ModifyInstanceAttribute, https response error StatusCode: 0, dial tcp: i/o timeout\n");
+  const fence = await engine.fence("primary");
+  assert.equal(fence.outcome, "unreachable");
+  assert.match(fence.detail, /stopped answering while fencing/);
+});
+
+/** The drill stack's config: the secondary's, minus what a drill must not have, plus the overrides. */
+const drillConfigCall = [
+  "config", "set-all", "--stack", drill, "--path",
+  "--plaintext", "aws:region=eu-west-1",
+  "--plaintext", "pulumi:disable-default-providers[0]=aws",
+  "--plaintext", "pulumi:disable-default-providers[1]=postgresql",
+  "--plaintext", "fp-dr:environment=production",
+  "--plaintext", "fp-dr:stanza=fp",
+  "--plaintext", "fp-dr:database=financial_planning",
+  "--plaintext", "fp-dr:network.vpcCidr=10.30.0.0/16",
+  "--plaintext", "fp-dr:host.instanceType=r6i.xlarge",
+  "--plaintext", "fp-dr:host.dataVolumeGiB=500",
+  "--plaintext", "fp-dr:host.dataVolumeIops=6000",
+  "--plaintext", "fp-dr:host.dataVolumeThroughputMiBs=250",
+  "--plaintext", "fp-dr:host.toolkitUrl=s3://fp-dr-artifacts-eu-west-1/releases/fp-dr-0.1.0.tgz",
+  "--plaintext", "fp-dr:repository.path=/pgbackrest",
+  "--plaintext", "fp-dr:repository.objectLockMode=COMPLIANCE",
+  "--plaintext", "fp-dr:repository.retention.full=7",
+  "--plaintext", "fp-dr:repository.retention.days=35",
+  "--plaintext", "fp-dr:pgbackrest.processMax=4",
+  "--plaintext", "fp-dr:pgbackrest.compressType=lz4",
+  "--plaintext", "fp-dr:access.via=ssm",
+  "--plaintext", "fp-dr:access.hostReachable=false",
+  "--plaintext", "fp-dr:access.ssh.user=admin",
+  "--plaintext", "fp-dr:access.ssh.publicKey=ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlaceholderPublicKeyOfTheDrAutomation00000 dr-automation",
+  "--secret", `fp-dr:repoCipherPass=${testSecrets.repoCipherPass}`,
+  "--secret", `fp-dr:sshPrivateKey=${testSecrets.sshPrivateKey}`,
+  "--secret", `fp-dr:adminPassword=${testSecrets.adminPassword}`,
+  "--plaintext", "fp-dr:role=drill",
+  "--plaintext", `fp-dr:drill.id=${drillId}`,
+  "--plaintext", "fp-dr:drill.expiresAt=2025-09-02T00:00:00.000Z",
+  "--non-interactive",
+];
+
+const drillPhaseTwo = [
+  ["up", "--yes", "--skip-preview", "--message", `fp-dr: drill ${drillId}`, "--exec-kind", "auto.local", "--stack", drill, "--non-interactive"],
+  ...outputCalls(drill),
+  historyCall(drill),
+];
+
+const createDrillCalls = [
+  ["stack", "select", "--stack", drill, "--non-interactive"],
+  ["stack", "init", drill, "--secrets-provider", secretsProvider, "--non-interactive"],
+  ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
+  drillConfigCall,
+  ["config", "--show-secrets", "--json", "--stack", drill, "--non-interactive"],
+  ["up", "--yes", "--skip-preview", "--message", `fp-dr: drill ${drillId} (host)`, "--exec-kind", "auto.local", "--stack", drill, "--non-interactive"],
+  ...outputCalls(drill),
+  historyCall(drill),
+  ["config", "set-all", "--stack", drill, "--path", "--plaintext", "fp-dr:access.hostReachable=true", "--non-interactive"],
+  ...drillPhaseTwo,
+];
+
+const drillRestoreUp = [
+  "up", "--yes", "--skip-preview", "--message", "fp-dr: restore restore-20250901t120000z-0001",
+  "--target", `urn:pulumi:${drill}::fp-dr::fp-dr:site:Site$fp-dr:site:Restore::${drill}-restore`,
+  "--target", `urn:pulumi:${drill}::fp-dr::fp-dr:site:Site$fp-dr:site:Restore$command:remote:Command::${drill}-restore-pgbackrest`,
+  "--exec-kind", "auto.local", "--stack", drill, "--non-interactive",
+];
+
+const drillRestoreBeforeUp = [
+  ["config", "--show-secrets", "--json", "--stack", drill, "--non-interactive"],
+  ...outputCalls(drill),
+  ...outputCalls("primary"),
+  ["config", "rm-all", "--stack", drill, "fp-dr:restore", "--non-interactive"],
+  [
+    "config", "set-all", "--stack", drill, "--path",
+    "--plaintext", "fp-dr:restore.requestId=restore-20250901t120000z-0001",
+    "--plaintext", "fp-dr:restore.mode=promote",
+    "--plaintext", "fp-dr:restore.repo=1",
+    "--plaintext", "fp-dr:restore.allowOverwrite=true",
+    "--plaintext", "fp-dr:restore.targetTime=2025-09-01T03:59:30.000Z",
+    "--plaintext", "fp-dr:restore.timeout=14400s",
+    "--non-interactive",
+  ],
+];
+
+const destroyDrillCalls = [
+  ["destroy", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", drill, "--non-interactive"],
+  historyCall(drill),
+  ["stack", "rm", "--yes", drill, "--non-interactive"],
+];
+
+const restorePoint = { kind: "time" as const, time: new Date("2025-09-01T03:59:30Z") };
+
+test("drill: a drill-<id> stack from the secondary's config, two-phase up, targeted restore, destroy and stack rm", async () => {
+  w = await world({ primaryRegionUp: true });
+  const { cli, engine, log } = w;
+
+  const ep = await engine.createDrillSite(drillId);
+  assert.equal(ep.site, drill);
+  assert.deepEqual(cli.take(), createDrillCalls);
+  // The secondary's DNS, restore request, paging, Incident Manager and offsite repository stay behind.
+  const config = cli.stacks.get(drill)!.config;
+  for (const k of ["dns", "restore", "incidentManager", "alerting", "escalation", "offsite", "protect"]) assert.equal(config[`fp-dr:${k}`], undefined, k);
+  assert.equal(config["fp-dr:adminPassword"].secret, true);
+
+  await engine.restore({ site: drill, repo: 2, target: restorePoint, overwrite: true });
+  assert.deepEqual(cli.take(), [...drillRestoreBeforeUp, drillRestoreUp, ...outputCalls(drill), historyCall(drill)]);
+
+  await engine.destroyDrillSite(drillId);
+  assert.deepEqual(cli.take(), destroyDrillCalls);
+  assert.equal(cli.stacks.has(drill), false);
+  // Idempotent: a second destroy only finds the stack gone.
+  await engine.destroyDrillSite(drillId);
+  assert.deepEqual(cli.take(), [["stack", "select", "--stack", drill, "--non-interactive"]]);
+
+  assertNoRefresh(cli.calls.map((c) => c.args));
+  assert.ok(log.includes(`access.close ${drill}`));
+  assert.ok(!log.some((l) => l.includes("secondary")), "a drill never touches the secondary's host");
+});
+
+test("a drill whose restore fails still destroys and removes its stack", async () => {
+  w = await world({ primaryRegionUp: true });
+  const { cli, engine } = w;
+  await engine.createDrillSite(drillId);
+  cli.take();
+  cli.failNext(
+    (a) => a[0] === "up" && a.includes("--target"),
+    `error: update failed\n\n  command:remote:Command (${drill}-restore-pgbackrest):\n    error: Process exited with status 3: running "bash -s":\n    refusing to restore over a running primary holding data (request restore-20250901t120000z-0001)\n`,
+  );
+  await assert.rejects(engine.restore({ site: drill, repo: 2, target: restorePoint, overwrite: true }), (e: unknown) => {
+    assert.ok(e instanceof DrError);
+    assert.equal(e.code, "PULUMI_FAILED");
+    assert.match(e.message, /^while restoring into drill-20250901t040000z/);
+    assert.match(e.message, /refusing to restore over a running primary/);
+    return true;
+  });
+  // The failed update: nothing is read after it.
+  assert.deepEqual(cli.take(), [...drillRestoreBeforeUp, drillRestoreUp]);
+
+  await engine.destroyDrillSite(drillId);
+  assert.deepEqual(cli.take(), destroyDrillCalls);
+  assert.equal(cli.stacks.has(drill), false);
+});
+
+test("a drill whose creation fails half way resumes without redoing phase one, and is destroyed and removed", async () => {
+  w = await world({ primaryRegionUp: true });
+  const { cli, engine } = w;
+  cli.failNext((a) => a[0] === "up" && a.includes("fp-dr: drill 20250901t040000z"), "error: update failed\n\n  aws:ec2:Instance (drill-20250901t040000z-host-instance):\n    error: creating EC2 Instance: InsufficientInstanceCapacity\n");
+  await assert.rejects(engine.createDrillSite(drillId), (e: unknown) => e instanceof DrError && e.code === "PULUMI_FAILED");
+  // Phase one ran (resources exist), phase two failed.
+  assert.deepEqual(cli.take(), createDrillCalls.slice(0, 11));
+  // A resumed run keeps the drill's config (same expiry) and goes straight to phase two.
+  await engine.createDrillSite(drillId);
+  assert.deepEqual(cli.take(), [
+    ["config", "--show-secrets", "--json", "--stack", drill, "--non-interactive"],
+    ...outputCalls(drill),
+    ...drillPhaseTwo,
+  ]);
+  await engine.destroyDrillSite(drillId);
+  assert.deepEqual(cli.take(), destroyDrillCalls);
+});
+
+test("a concurrent update maps to STACK_LOCKED (retryable) on Pulumi Cloud and on a self-managed backend", async () => {
+  w = await world({ primaryRegionUp: false });
+  const { cli, engine } = w;
+  const cases = [
+    "error: [409] Conflict: Another update is currently in progress.\n",
+    "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.\n  s3://fp-dr-pulumi-state/.pulumi/locks/organization/fp-dr/secondary/5f1c.json: created by root@ip-10-30-1-5 (pid 4242) at 2025-09-01T11:58:00Z\n",
+  ];
+  for (const stderr of cases) {
+    cli.failNext((a) => a[0] === "up", stderr);
+    await assert.rejects(engine.bringUp("secondary"), (e: unknown) => {
+      assert.ok(e instanceof DrError, String(e));
+      assert.equal(e.code, "STACK_LOCKED");
+      assert.equal(e.retryable, true);
+      assert.match(e.message, /^while bringing up secondary \(stack secondary\): .*stack secondary is locked by another update/);
+      assert.match(e.hint ?? "", /pulumi cancel -s secondary/);
+      return true;
+    });
+  }
+  // Any other failure is PULUMI_FAILED, not retryable, with the CLI's own lines.
+  cli.failNext((a) => a[0] === "up", "error: update failed\n\n  aws:route53:Record (secondary-dns-primary):\n    error: InvalidChangeBatch\n");
+  await assert.rejects(engine.bringUp("secondary"), (e: unknown) => e instanceof DrError && e.code === "PULUMI_FAILED" && !e.retryable && /InvalidChangeBatch/.test(e.message));
+  // A site whose stack is missing from the backend.
+  cli.stacks.delete("secondary");
+  const fresh = new PulumiEngine({ ops: await openLocalWorkspace({ workDir: repoRoot, pulumiCommand: cli, backendUrl }), config: drConfig() });
+  await assert.rejects(fresh.bringUp("secondary"), (e: unknown) => e instanceof DrError && e.code === "STACK_NOT_FOUND");
+});
+
+test("secrets set through the CLI never appear in an error message", async () => {
+  w = await world({ primaryRegionUp: true });
+  const { cli, engine } = w;
+  cli.failNext((a) => a[0] === "config" && a[1] === "set-all" && a.includes("--secret"), `error: could not encrypt fp-dr:adminPassword=${testSecrets.adminPassword}\n`);
+  await assert.rejects(engine.createDrillSite(drillId), (e: unknown) => {
+    assert.ok(e instanceof DrError);
+    assert.ok(!e.message.includes(testSecrets.adminPassword), e.message);
+    return true;
+  });
+});

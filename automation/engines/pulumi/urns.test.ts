@@ -1,0 +1,53 @@
+// The URNs the engine targets exist in the real program. The secondary stack (as shipped in
+// Pulumi.secondary.yaml) runs against infra's mocks, with the mock monitor's URN function
+// replaced by the engine's rule (the parent's whole type chain, the root stack left out; the
+// stock mock keeps only the parent's last type). Then every URN that ./urns.ts builds for the
+// DNS swap, the restore and the fence must be one the program registered.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as mocksModule from "@pulumi/pulumi/runtime/mocks";
+import * as settingsModule from "@pulumi/pulumi/runtime/settings";
+import { configFromStackFile, installMocks, settle } from "../../../infra/testing/mocks";
+import { dnsRecordUrns, instanceUrn, restoreUrns } from "./urns";
+
+interface MockMonitorLike {
+  getRegisteredResources(): Map<string, unknown>;
+}
+
+const mocks = mocksModule as unknown as { MockMonitor: { prototype: { newUrn(parent: string, type: string, name: string): string } } };
+const settings = settingsModule as unknown as { getMonitor(): MockMonitorLike };
+
+mocks.MockMonitor.prototype.newUrn = function (parent: string, type: string, name: string): string {
+  let qualified = type;
+  if (parent) {
+    const parentType = parent.split("::")[2];
+    if (parentType !== "pulumi:pulumi:Stack") qualified = `${parentType}$${type}`;
+  }
+  return `urn:pulumi:secondary::fp-dr::${qualified}::${name}`;
+};
+
+const secrets = {
+  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
+  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
+};
+const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "..", "..", "Pulumi.secondary.yaml"), secrets);
+installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: "10.20.7.42", role: "primary" } } });
+let urns: string[] = [];
+
+before(async () => {
+  const { program } = await import("../../../infra/program");
+  await settle(await program());
+  urns = [...settings.getMonitor().getRegisteredResources().keys()];
+});
+
+test("the program registers the URNs the engine targets (DNS records, restore command, host instance)", () => {
+  assert.ok(urns.length > 40, `only ${urns.length} resources registered`);
+  for (const u of [...dnsRecordUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), instanceUrn("secondary", "secondary")]) {
+    assert.ok(urns.includes(u), `${u} is not a resource of the program; near misses:\n  ${urns.filter((x) => x.endsWith(u.split("::").pop()!)).join("\n  ")}`);
+  }
+});
+
+test("a fully qualified stack name contributes only its last segment to a URN", () => {
+  assert.deepEqual(dnsRecordUrns("organization/fp-dr/secondary", "secondary"), dnsRecordUrns("secondary", "secondary"));
+});
