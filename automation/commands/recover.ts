@@ -49,7 +49,7 @@ function finish(deps: Deps, record: RunRecord): RunRecord {
 }
 
 export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "datacenter" | "hardware" }): Promise<RunRecord> {
-  const rdeps = runnerDepsFor(deps);
+  const rdeps = await runnerDepsFor(deps);
   const options = runOptions(opts);
   const source = (await rdeps.engine.activeSite()) ?? "primary";
   let repo: 1 | 2 = opts.scenario === "datacenter" ? 2 : 1;
@@ -74,7 +74,7 @@ export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "d
 }
 
 export async function drill(deps: Deps, opts: RecoverOptions = {}): Promise<RunRecord> {
-  const rdeps = runnerDepsFor(deps);
+  const rdeps = await runnerDepsFor(deps);
   const source = (await rdeps.engine.activeSite()) ?? "primary";
   const drillId = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").toLowerCase();
   // The drill never touches DNS or the primary's data; it runs unattended (monthly timer).
@@ -83,7 +83,7 @@ export async function drill(deps: Deps, opts: RecoverOptions = {}): Promise<RunR
 }
 
 export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; force?: boolean } = {}): Promise<RunRecord> {
-  const rdeps = runnerDepsFor(deps);
+  const rdeps = await runnerDepsFor(deps);
   const record = await resumeRun(
     runId,
     (r) => {

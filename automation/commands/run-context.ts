@@ -4,24 +4,25 @@ import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { Deps } from "../cli/context";
 import type { DrConfig } from "../config/schema";
-import { DrError } from "../core/errors";
 import { Journal } from "../core/journal";
 import type { RunnerDeps } from "../core/runner";
 import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { LocalEngine } from "../engines/local/engine";
+import { openPulumiEngine, pulumiJournalDir } from "../engines/pulumi/open";
 
 export function stateDirFor(config: DrConfig): string {
   return Lab.dirFor(config);
 }
 
+/** The journal (and the run lock) of this environment: in the lab dir, or pulumi.journalDir on AWS. */
 export function journalFor(config: DrConfig): Journal {
-  return new Journal(join(stateDirFor(config), "journal"));
+  return new Journal(config.engine === "pulumi" ? pulumiJournalDir(config) : join(stateDirFor(config), "journal"));
 }
 
-export function engineFor(deps: Deps): Engine {
-  if (deps.config.engine === "local") return new LocalEngine(() => Lab.open(deps.config), deps.out);
-  throw new DrError("CONFIG_INVALID", "the pulumi engine is not wired to the runner yet", { hint: "use engine: local (the lab), see README" });
+export async function engineFor(deps: Deps): Promise<Engine> {
+  if (deps.config.engine === "pulumi") return openPulumiEngine(deps.config, { onOutput: (line) => deps.out.debug(line) });
+  return new LocalEngine(() => Lab.open(deps.config), deps.out);
 }
 
 /** A yes/no question on the terminal; absent when nobody is there to answer. */
@@ -37,7 +38,8 @@ function terminalConfirm(): ((q: string) => Promise<boolean>) | undefined {
   };
 }
 
-export function runnerDepsFor(deps: Deps, engine = engineFor(deps)): RunnerDeps {
+export async function runnerDepsFor(deps: Deps, engine?: Engine): Promise<RunnerDeps> {
+  engine ??= await engineFor(deps);
   const journal = journalFor(deps.config);
   return {
     engine,

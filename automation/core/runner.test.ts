@@ -8,7 +8,7 @@
 //   - only retryable errors are retried.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import test, { describe } from "node:test";
@@ -86,7 +86,7 @@ describe("one run at a time", () => {
     try {
       writeFileSync(join(dir, "lock-holder.json"), "");
       const lockPath = join(dir, "journal", "lab.lock");
-      require("node:fs").mkdirSync(join(dir, "journal"), { recursive: true });
+      mkdirSync(join(dir, "journal"), { recursive: true });
       writeFileSync(lockPath, JSON.stringify({ runId: "datacenter-x-1", scenario: "datacenter", pid: holder.pid, host: hostname(), since: "2026-11-26T03:00:00Z", renewedAt: new Date().toISOString() }));
       const started = Date.now();
       const r = runChild(dir, ["start"]);
@@ -105,7 +105,7 @@ describe("one run at a time", () => {
     try {
       const deps = inProcessDeps(dir);
       const dead = spawnSync("true").pid!;
-      require("node:fs").mkdirSync(join(dir, "journal"), { recursive: true });
+      mkdirSync(join(dir, "journal"), { recursive: true });
       writeFileSync(deps.lockPath, JSON.stringify({ runId: "drill-old-1", scenario: "drill", pid: dead, host: hostname(), since: "x", renewedAt: new Date().toISOString() }));
       const plan: Plan = { scenario: "drill", title: "t", runbook: "t", steps: [{ id: "a", name: "a", run: async () => undefined }] };
       const r = await startRun(plan, deps, opts);
