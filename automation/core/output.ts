@@ -3,7 +3,7 @@
 // (--json): nothing but one JSON document on stdout. Everything printed is redacted.
 import { SingleBar, Presets } from "cli-progress";
 import Table from "cli-table3";
-import pc from "picocolors";
+import { createColors } from "picocolors";
 import { DrError } from "./errors";
 import { redact, redactValue } from "./redact";
 
@@ -31,12 +31,15 @@ export class Output {
   private readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   private bar?: SingleBar;
   private barLabel = "";
+  /** Colour only on a terminal (picocolors alone would also colour when CI is set). */
+  private readonly pc: ReturnType<typeof createColors>;
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
     this.verbose = opts.verbose ?? false;
     this.out = opts.stdout ?? process.stdout;
     this.err = opts.stderr ?? process.stderr;
+    this.pc = createColors(this.err.isTTY === true && !("NO_COLOR" in process.env));
   }
 
   private get live(): boolean {
@@ -49,11 +52,11 @@ export class Output {
   }
 
   debug(text: string): void {
-    if (this.verbose && !this.json) this.err.write(pc.dim(redact(text)) + "\n");
+    if (this.verbose && !this.json) this.err.write(this.pc.dim(redact(text)) + "\n");
   }
 
   warn(text: string): void {
-    if (!this.json) this.err.write(pc.yellow("warning: ") + redact(text) + "\n");
+    if (!this.json) this.err.write(this.pc.yellow("warning: ") + redact(text) + "\n");
   }
 
   /**
@@ -63,15 +66,15 @@ export class Output {
   step(label: string): (detail?: string, ok?: boolean) => void {
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
-    if (!this.json) this.err.write(pc.cyan("… ") + redact(label) + "\n");
+    if (!this.json) this.err.write(this.pc.cyan("… ") + redact(label) + "\n");
     return (detail?: string, ok = true) => {
       this.stopProgress();
       const durationMs = Date.now() - started;
       this.steps.push({ label, startedAt, durationMs, ok, detail: detail === undefined ? undefined : redact(detail) });
       if (!this.json) {
-        const mark = ok ? pc.green("✓") : pc.red("✗");
-        const extra = detail ? pc.dim(` — ${redact(detail)}`) : "";
-        this.err.write(`${mark} ${redact(label)} ${pc.dim(`(${formatMs(durationMs)})`)}${extra}\n`);
+        const mark = ok ? this.pc.green("✓") : this.pc.red("✗");
+        const extra = detail ? this.pc.dim(` — ${redact(detail)}`) : "";
+        this.err.write(`${mark} ${redact(label)} ${this.pc.dim(`(${formatMs(durationMs)})`)}${extra}\n`);
       }
     };
   }
@@ -121,8 +124,8 @@ export class Output {
       this.out.write(JSON.stringify({ ok: false, error: err.toJSON(), steps: this.steps }, null, 2) + "\n");
       return;
     }
-    this.err.write(`${pc.red("error")}${pc.dim(`[${err.code}]`)}: ${err.message}\n`);
-    if (err.hint) this.err.write(`${pc.bold("hint:")} ${err.hint}\n`);
+    this.err.write(`${this.pc.red("error")}${this.pc.dim(`[${err.code}]`)}: ${err.message}\n`);
+    if (err.hint) this.err.write(`${this.pc.bold("hint:")} ${err.hint}\n`);
   }
 }
 
