@@ -66,7 +66,10 @@ export class Output {
   step(label: string): (detail?: string, ok?: boolean) => void {
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
-    if (!this.json) this.err.write(this.pc.cyan("… ") + redact(label) + "\n");
+    if (!this.json && !this.live) this.err.write(this.pc.cyan("… ") + redact(label) + "\n");
+    // On a terminal, a live line with the elapsed time until the step ends (or a real
+    // progress bar replaces it, see progress()).
+    if (this.live) this.startBar(`${this.pc.cyan("…")} ${redact(label)} {duration_formatted}`, 1, 0, label);
     return (detail?: string, ok = true) => {
       this.stopProgress();
       const durationMs = Date.now() - started;
@@ -95,12 +98,16 @@ export class Output {
   /** A progress bar for a long step (terminal only; silent otherwise). */
   progress(done: number, total: number, label: string): void {
     if (!this.live || total <= 0) return;
-    if (!this.bar || this.barLabel !== label) {
-      this.stopProgress();
-      this.barLabel = label;
-      this.bar = new SingleBar({ format: `  ${label} [{bar}] {percentage}% | {value}/{total} | eta {eta_formatted}`, stream: this.err, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
-      this.bar.start(total, done);
+    if (!this.bar || this.barLabel !== `progress:${label}`) {
+      this.startBar(`  ${label} [{bar}] {percentage}% | {value}/{total} | eta {eta_formatted}`, total, done, `progress:${label}`);
     } else this.bar.update(done);
+  }
+
+  private startBar(format: string, total: number, value: number, key: string): void {
+    this.stopProgress();
+    this.barLabel = key;
+    this.bar = new SingleBar({ format, stream: this.err, hideCursor: true, clearOnComplete: true, fps: 5 }, Presets.shades_classic);
+    this.bar.start(total, value);
   }
 
   stopProgress(): void {

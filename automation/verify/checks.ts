@@ -8,7 +8,7 @@
 //   - the configured invariants (e.g. ledger sums equal account balances)
 import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
-import { tableFingerprints, type TableFingerprint } from "../engines/local/sample-data/fingerprint";
+import { fingerprintSnapshot, type TableFingerprint } from "../engines/local/sample-data/fingerprint";
 import { quoteIdent } from "../postgres/client";
 
 export interface CheckResult {
@@ -45,38 +45,25 @@ export async function userSchemas(c: ClientBase): Promise<string[]> {
   return r.rows.map((x) => x.nspname);
 }
 
-/** Row counts and content checksums, table by table, against the source. */
+/** Row counts and content checksums, table by table, against the live source. */
 export async function compareContent(restored: ClientBase, source: ClientBase, schemas: string[]): Promise<CheckResult> {
-  return timed("row counts and content checksums equal the source", "content", async () => {
-    const mismatches: { schema: string; table: string; source?: TableFingerprint; restored?: TableFingerprint }[] = [];
-    let tables = 0;
-    let rows = 0;
-    for (const schema of schemas) {
-      const [a, b] = [await tableFingerprints(source, schema), await tableFingerprints(restored, schema)];
-      const byName = new Map(b.map((x) => [x.table, x]));
-      for (const s of a) {
-        tables++;
-        rows += s.rows;
-        const r = byName.get(s.table);
-        if (!r || r.rows !== s.rows || r.checksum !== s.checksum) mismatches.push({ schema, table: s.table, source: s, restored: r });
-        byName.delete(s.table);
-      }
-      for (const extra of byName.values()) mismatches.push({ schema, table: extra.table, restored: extra });
-    }
-    return mismatches.length === 0
-      ? { ok: true, detail: `${tables} tables, ${rows} rows identical` }
-      : { ok: false, detail: `${mismatches.length} of ${tables} tables differ: ${mismatches.map((m) => `${m.schema}.${m.table}`).join(", ")}`, findings: mismatches };
-  });
+  const expected = await fingerprintSnapshot(source, schemas);
+  return compareFingerprints("row counts and content checksums equal the source", restored, expected);
 }
 
 /** Row counts and checksums against fingerprints recorded at the restore target (drills). */
 export async function compareWithRecorded(restored: ClientBase, recorded: Record<string, TableFingerprint[]>): Promise<CheckResult> {
-  return timed("row counts and content checksums equal the source at the restore point", "content", async () => {
+  return compareFingerprints("row counts and content checksums equal the source at the restore point", restored, recorded);
+}
+
+async function compareFingerprints(name: string, restored: ClientBase, recorded: Record<string, TableFingerprint[]>): Promise<CheckResult> {
+  return timed(name, "content", async () => {
     const mismatches: { schema: string; table: string; expected?: TableFingerprint; restored?: TableFingerprint }[] = [];
     let tables = 0;
     let rows = 0;
+    const restoredPrints = await fingerprintSnapshot(restored, Object.keys(recorded));
     for (const [schema, expected] of Object.entries(recorded)) {
-      const got = new Map((await tableFingerprints(restored, schema)).map((x) => [x.table, x]));
+      const got = new Map(restoredPrints[schema].map((x) => [x.table, x]));
       for (const e of expected) {
         tables++;
         rows += e.rows;
@@ -87,7 +74,7 @@ export async function compareWithRecorded(restored: ClientBase, recorded: Record
       for (const extra of got.values()) mismatches.push({ schema, table: extra.table, restored: extra });
     }
     return mismatches.length === 0
-      ? { ok: true, detail: `${tables} tables, ${rows} rows identical to the source at the restore point` }
+      ? { ok: true, detail: `${tables} tables, ${rows} rows identical` }
       : { ok: false, detail: `${mismatches.length} of ${tables} tables differ: ${mismatches.map((m) => `${m.schema}.${m.table}`).join(", ")}`, findings: mismatches };
   });
 }
