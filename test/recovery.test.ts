@@ -9,7 +9,7 @@
 //   - the old primary, restarted after the failover, cannot take writes and is reported.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { backup } from "../automation/commands/backup";
@@ -39,6 +39,22 @@ function drAsync(args: string[], env: Record<string, string> = {}): Promise<{ co
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+describe("dry runs", () => {
+  test("a failover --dry-run walks the checks, estimates the RTO and changes nothing", async () => {
+    const lab = t.lab;
+    const before = { state: readFileSync(lab.layout.stateFile, "utf8"), active: await lab.activeSite(), sites: lab.siteNames().map((n) => lab.site(n).cluster.state()) };
+    const r = await drAsync(["failover", "--scenario", "datacenter", "--dry-run", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const run = JSON.parse(r.stdout);
+    assert.equal(run.dryRun, true);
+    assert.ok(run.facts.estimatedRtoSeconds > 0);
+    assert.match(run.steps.find((s: { id: string }) => s.id === "assess").detail, /newest set .* WAL to/);
+    const after = { state: readFileSync(lab.layout.stateFile, "utf8"), active: await lab.activeSite(), sites: lab.siteNames().map((n) => lab.site(n).cluster.state()) };
+    assert.deepEqual(after, before);
+    assert.equal(existsSync(join(t.dir, "journal")), false, "a dry run writes no journal and takes no lock");
+  });
+});
 
 describe("drills", () => {
   test("two concurrent runs: exactly one proceeds, the other fails fast naming the holder", async () => {

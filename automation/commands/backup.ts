@@ -7,6 +7,7 @@ import { takeBackup, type TakenBackup } from "../backups/take";
 import { verifyRepositories, type RepoVerifyReport } from "../backups/verify";
 import { Lab } from "../engines/local/lab";
 import type { BackupType } from "../pgbackrest/options";
+import { recordManifest } from "../verify/manifest";
 
 export type RepoChoice = 1 | 2 | "all";
 
@@ -24,6 +25,13 @@ export async function backup(deps: Deps, opts: { type: BackupType; repo?: RepoCh
   const lab = Lab.open(deps.config);
   const site = await backupSite(lab);
   for (const repo of reposOf(opts.repo)) await lab.probeRepo(repo);
+  // The manifest travels inside the backup: what a failover verifies against when the source is gone.
+  const c = await lab.connect(site.name);
+  try {
+    await deps.out.timed("record the verification manifest (schema, row counts)", () => recordManifest(c, `before ${opts.type} backup`));
+  } finally {
+    await c.end();
+  }
   const backups = await takeBackup(site.pgbackrest, deps.out, { type: opts.type, repos: reposOf(opts.repo), reason: opts.reason });
   return { site: site.name, backups };
 }

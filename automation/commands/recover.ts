@@ -38,6 +38,10 @@ function runOptions(o: RecoverOptions): RunOptions {
 }
 
 function finish(deps: Deps, record: RunRecord): RunRecord {
+  if (record.dryRun) {
+    const f = record.facts as { restoreEstimateSeconds?: number; estimatedRtoSeconds?: number };
+    f.estimatedRtoSeconds = planFor(record.scenario).steps.reduce((n, s) => n + (s.id === "restore" && f.restoreEstimateSeconds !== undefined ? f.restoreEstimateSeconds : s.estimateSeconds ?? 0), 0);
+  }
   if (!record.dryRun) {
     const paths = writeReports(record, reportsDir(deps.config));
     (record.facts as { reports?: unknown }).reports = paths;
@@ -121,11 +125,18 @@ export function renderRun(r: RunRecord): string {
   const m = (x: typeof rto) => (x.achieved === undefined ? "not measured" : `${formatDuration(x.achieved)} vs objective ${formatDuration(x.objective)} — ${x.pass ? "PASS" : "FAIL"}`);
   const reports = (r.facts as { reports?: { html: string; markdown: string } }).reports;
   const lines = [
-    table(["step", "status", "took", "detail"], r.steps.map((s) => [s.name, s.forced ? "FORCED" : s.status, s.durationMs === undefined ? "" : formatMs(s.durationMs), s.detail ?? ""])),
+    table(
+      ["step", "status", "took", "detail"],
+      r.steps.map((s) => [s.name, r.dryRun ? "would run" : s.forced ? "FORCED" : s.status, s.durationMs === undefined || r.dryRun ? "" : formatMs(s.durationMs), s.detail ?? ""]),
+    ),
   ];
   if (r.dryRun) {
-    const est = r.steps.length;
-    lines.push(`dry run of ${r.scenario}: ${est} steps checked, nothing changed`);
+    const est = (r.facts as { estimatedRtoSeconds?: number }).estimatedRtoSeconds ?? 0;
+    lines.push(
+      `dry run of ${r.scenario}: ${r.steps.length} steps checked, nothing changed`,
+      `estimated RTO ≈ ${formatDuration(est)} (objective ${formatDuration(r.measurements.rto.objective)})`,
+    );
+    if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? ""}`);
     return lines.join("\n");
   }
   lines.push(...r.notes.map((n) => `note: ${n}`));

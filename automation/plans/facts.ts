@@ -31,6 +31,10 @@ export interface Facts {
   rpoReferenceAt?: string;
   firstBackup?: string;
   drillId?: string;
+  /** Dry run: the restore's own estimate (size / throughput) in seconds. */
+  restoreEstimateSeconds?: number;
+  /** Dry run: the sum of the steps' estimates, the restore's replaced by its own. */
+  estimatedRtoSeconds?: number;
   reports?: { json: string; markdown: string; html: string };
 }
 

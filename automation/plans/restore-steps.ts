@@ -67,7 +67,12 @@ export const restoreStep: Step = {
   async explain(ctx) {
     const f = facts(ctx);
     const set = await candidateSet(ctx);
-    return `repo${f.repo} set ${set} into ${f.targetSite}, target ${JSON.stringify(targetOf(ctx))}`;
+    if (f.targetSite && (await ctx.engine.sites()).some((s) => s.name === f.targetSite)) {
+      const plan = await ctx.engine.planRestore({ site: f.targetSite, repo: f.repo!, set, target: targetOf(ctx), overwrite: true });
+      f.restoreEstimateSeconds = Math.round(plan.estimate.seconds + 5);
+      return `repo${f.repo} set ${set} into ${f.targetSite}: ${plan.estimate.basis}; WAL ${plan.wal.from} → ${plan.wal.to}`;
+    }
+    return `repo${f.repo} set ${set} into ${f.targetSite ?? "the new site"}, target ${JSON.stringify(targetOf(ctx))}`;
   },
   async run(ctx) {
     const f = facts(ctx);
@@ -103,12 +108,14 @@ export const verifyStep: Step = {
     return facts(ctx).verified === true;
   },
   async explain(ctx) {
-    return facts(ctx).restorePoint ? "compare with the source's fingerprints at the restore point, amcheck, orphans, invariants" : "amcheck, orphans, invariants (the source is gone)";
+    return facts(ctx).restorePoint
+      ? "compare with the source's fingerprints at the restore point, amcheck, orphans, invariants"
+      : "the manifest recorded with the last backup (schema, tables), amcheck, orphans, invariants (the source is gone)";
   },
   async run(ctx) {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
-    const ref: Reference = f.restorePoint ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "none" };
+    const ref: Reference = f.restorePoint ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
     const report = await withDb(ep.admin, (c) => verifyDatabase(c, ref, { invariants: invariantsFor({ config: ctx.config, out: ctx.out }), amcheck: ctx.config.verification.amcheck }));
     ctx.record.verification = { ok: report.ok, checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
     if (report.ok) {

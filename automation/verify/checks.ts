@@ -10,6 +10,7 @@ import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
 import { fingerprintSnapshot, type TableFingerprint } from "../engines/local/sample-data/fingerprint";
 import { quoteIdent } from "../postgres/client";
+import { compareWithManifest } from "./manifest";
 
 export interface CheckResult {
   name: string;
@@ -192,7 +193,12 @@ export interface VerifyReport {
 }
 
 /** What the restored copy is compared with: a live source, or what was recorded at the target. */
-export type Reference = { kind: "source"; client: ClientBase } | { kind: "recorded"; schema: string[]; fingerprints: Record<string, TableFingerprint[]> } | { kind: "none" };
+export type Reference =
+  | { kind: "source"; client: ClientBase }
+  | { kind: "recorded"; schema: string[]; fingerprints: Record<string, TableFingerprint[]> }
+  /** The source is gone: the manifest written into the database before the last backup. */
+  | { kind: "manifest" }
+  | { kind: "none" };
 
 /** Runs every applicable check. Without a reference: only the structural checks and invariants. */
 export async function verifyDatabase(restored: ClientBase, source: ClientBase | Reference | undefined, opts: VerifyOptions & { roundTrip?: boolean } = {}): Promise<VerifyReport> {
@@ -206,6 +212,8 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   } else if (ref.kind === "recorded") {
     checks.push(await compareSchema(restored, ref.schema, schemas));
     checks.push(await compareWithRecorded(restored, ref.fingerprints));
+  } else if (ref.kind === "manifest") {
+    checks.push(await compareWithManifest(restored));
   }
   if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas));
   checks.push(await foreignKeyOrphans(restored, schemas));

@@ -10,10 +10,15 @@ import { Output } from "../../core/output";
 import { readCatalog, type RepoCatalog } from "../../backups/catalog";
 import { verifyRepositories } from "../../backups/verify";
 import { planRestore, type RestorePlan } from "../../restore/plan";
+import { recordManifest } from "../../verify/manifest";
 import { executeRestore, openForWrites, recoveryState } from "../../restore/run";
-import type { Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, SiteEndpoint, SiteProbe } from "../engine";
+import type { CredentialRotation, Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, IncidentContext, IsolationResult, PreservationResult, SiteEndpoint, SiteProbe } from "../engine";
+import { isolateLabSite, isolatedFor } from "../../incident/lab-isolate";
+import { preserveLabSite } from "../../incident/lab-preserve";
+import { rotateLabDatabaseCredentials, rotateLabRepositoryAccess } from "../../incident/lab-rotate";
 import { waitForAnswer } from "./dns";
 import { Lab } from "./lab";
+import type { Pgbackrest } from "../../pgbackrest/client";
 import { FENCE_MARKER } from "./fence";
 import { labDestination, labRestoreHandle } from "./restore-target";
 
@@ -89,13 +94,13 @@ export class LocalEngine implements Engine {
   async catalog(repo: 1 | 2): Promise<RepoCatalog> {
     const lab = this.lab;
     await lab.probeRepo(repo);
-    return readCatalog(lab.site("primary").pgbackrest, repo);
+    return readCatalog(repositoryReader(lab), repo);
   }
 
   async verifyBackup(repo: 1 | 2, set: string): Promise<{ ok: boolean; detail: string }> {
     const lab = this.lab;
     await lab.probeRepo(repo);
-    const report = await verifyRepositories(lab.site("primary").pgbackrest, { repos: [repo], set });
+    const report = await verifyRepositories(repositoryReader(lab), { repos: [repo], set });
     const verdict = report.repos[0]?.sets.find((s) => s.label === set);
     if (!verdict) return { ok: false, detail: report.repos[0]?.error ?? `pgBackRest verify reported nothing for ${set}` };
     return { ok: verdict.ok, detail: verdict.detail };
@@ -107,7 +112,7 @@ export class LocalEngine implements Engine {
     return planRestore({
       pgb: lab.site(req.site).pgbackrest,
       destination: await labDestination(lab, req.site),
-      request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite },
+      request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite, databases: req.databases },
     });
   }
 
@@ -159,11 +164,45 @@ export class LocalEngine implements Engine {
   }
 
   async startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }> {
-    const pgb = this.lab.site(site).pgbackrest;
+    const lab = this.lab;
+    const c = await lab.connect(site);
+    try {
+      await recordManifest(c, `before the first ${type} backup on the new timeline`);
+    } finally {
+      await c.end();
+    }
+    const pgb = lab.site(site).pgbackrest;
     const before = new Set((await pgb.sets({ repo: 2 })).map((s) => s.label));
     await pgb.backup({ type, repo: 2, annotations: { by: "fp-dr failover", why: "first backup on the new timeline" } });
     const set = (await pgb.sets({ repo: 2 })).find((s) => !before.has(s.label));
     if (!set) throw new DrError("BACKUP_FAILED", `the ${type} backup on ${site} left no new set`, { hint: "see the pgBackRest log" });
     return { label: set.label };
   }
+
+  async isolate(site: string, incident: IncidentContext): Promise<IsolationResult> {
+    return isolateLabSite(this.lab, site, incident);
+  }
+
+  async preserve(site: string, incident: IncidentContext): Promise<PreservationResult> {
+    return preserveLabSite(this.lab, site, incident);
+  }
+
+  async rotateDatabaseCredentials(site: string): Promise<CredentialRotation> {
+    return rotateLabDatabaseCredentials(this.lab, site);
+  }
+
+  async rotateRepositoryAccess(withhold: string[]): Promise<CredentialRotation> {
+    return rotateLabRepositoryAccess(this.lab, withhold);
+  }
+}
+
+/**
+ * The pgBackRest configuration that reads the shared repositories: the primary's, unless it was
+ * isolated in a security incident (its configuration keeps the revoked repository key), then
+ * the first site that was not.
+ */
+function repositoryReader(lab: Lab): Pgbackrest {
+  const names = ["primary", ...lab.siteNames().filter((n) => n !== "primary")];
+  const reader = names.find((n) => lab.state.sites[n] && isolatedFor(lab.layout.dataDir(n)) === undefined) ?? "primary";
+  return lab.site(reader).pgbackrest;
 }

@@ -9,6 +9,7 @@ import { parseDuration } from "../../config/common";
 import { DrError, during } from "../../core/errors";
 import { Pgbackrest } from "../../pgbackrest/client";
 import { Cluster } from "../../postgres/cluster";
+import { recordManifest } from "../../verify/manifest";
 import { freePort } from "../../system/ports";
 import { makeServiceDir, serviceUser, type ServiceUser } from "../../system/service-user";
 import { checkDependencies } from "./dependencies";
@@ -336,6 +337,12 @@ export class Lab {
     if (!opts.skipBackup) {
       const sets = await primary.pgbackrest.sets({ repo: 2 });
       if (!sets.some((s) => s.type === "full")) {
+        const c = await lab.connect("primary");
+        try {
+          await recordManifest(c, "before the first full backup");
+        } finally {
+          await c.end();
+        }
         for (const repo of [1, 2] as const) {
           done = step(`first full backup to repo${repo} (${repo === 1 ? "site" : "offsite"})`);
           await primary.pgbackrest.backup({ type: "full", repo, annotations: { by: "dr lab up", why: "first full backup" } });

@@ -1,0 +1,35 @@
+// Runbook §2, Database Corruption, as a plan. Detection decides which of two paths runs (the
+// other's steps are recorded as skipped):
+//   index-only: detect → reindex → recheck (gate) → first write → report
+//   table:      detect → assess → drain → fence → bring up → restore → verify (gate)
+//               → recheck restored (gate) → open → swap DNS → first write → post-checks → report
+// The runbook's step 4, `pg_resetwal`, has no equivalent here: it discards WAL and with it
+// committed transactions, and leaves the damage where it is (see corruption-steps.ts).
+import type { Plan } from "../core/plan";
+import { detectStep, drainStep, recheckRestoredStep, recheckStep, reindexStep } from "./corruption-steps";
+import { assessStep, bringUpStep, fenceStep, firstWriteStep, openStep, postChecksStep, swapDnsStep } from "./failover-steps";
+import { reportStep } from "./report-step";
+import { restoreStep, verifyStep } from "./restore-steps";
+
+export const corruptionPlan: Plan = {
+  scenario: "corruption",
+  title: "database corruption: find every damaged relation; REINDEX damaged indexes, or restore a clean copy on another site",
+  runbook: "§2 Database Corruption Recovery",
+  steps: [
+    detectStep,
+    reindexStep,
+    recheckStep,
+    assessStep,
+    drainStep,
+    fenceStep,
+    bringUpStep,
+    restoreStep,
+    verifyStep,
+    recheckRestoredStep,
+    openStep,
+    swapDnsStep,
+    firstWriteStep,
+    postChecksStep,
+    reportStep,
+  ],
+};

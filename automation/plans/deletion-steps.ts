@@ -1,0 +1,501 @@
+// The steps of a table-level recovery after an accidental deletion (runbook §6), in order:
+// find when the rows went, restore a throwaway copy of only the affected database to just
+// before that moment, diff the table with production by primary key, write back what is
+// missing (only with --apply, in one transaction, foreign keys respected), verify, and remove
+// the copy whatever happened.
+//
+// The runbook instead restored the latest dump into a temporary database and piped
+// `pg_dump -t` of the table into production: the table as of the dump (hours before the
+// deletion: every change since lost), re-imported blindly over live rows, with no preview, no
+// dependants and no check that anything came back right.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ClientBase } from "pg";
+import type { DrConfig } from "../config/schema";
+import { DrError } from "../core/errors";
+import type { Step, StepContext } from "../core/plan";
+import type { Engine } from "../engines/engine";
+import { applyRecovery, type ApplyResult, type ApplyTable } from "../deletion/apply";
+import { beginSnapshot, blockedRows, diffByKey, fetchRows, missingDependents, presentKeys, rowHashes, type BlockedRows, type KeyDiff } from "../deletion/diff";
+import { locateDeletion, type RecoveryPoint } from "../deletion/locate";
+import { commonColumns, dependentTables, describeTable, foreignKeys, showKey, type ForeignKey, type TableInfo } from "../deletion/table";
+import { foreignKeyOrphans, invariantChecks, type CheckResult } from "../verify/checks";
+import { invariantsFor } from "../commands/verify";
+import { journalFor } from "../commands/run-context";
+import { facts, type Facts } from "./facts";
+import { withDb } from "./restore-steps";
+
+/** What the operator asked for (journaled, so a resumed run does the same). */
+export interface DeletionRequest {
+  /** schema.table */
+  table: string;
+  /** Recovery point given by the operator (ISO); otherwise the audit log is searched. */
+  before?: string;
+  /** Start of the audit search window (ISO). */
+  since?: string;
+  /** Audit events of these keys only. */
+  keys?: string[];
+  apply: boolean;
+  revertChanged: boolean;
+  includeDependents: boolean;
+}
+
+/** The diff as people (and --json) read it: counts and a sample of keys, never row contents. */
+export interface DeletionDiff {
+  table: string;
+  columns: string[];
+  /** Columns only one side has (a migration since the recovery point): not compared, not written. */
+  columnsNotCompared: string[];
+  copyRows: number;
+  productionRows: number;
+  missing: number;
+  changed: number;
+  added: number;
+  sample: { missing: string[]; changed: string[]; added: string[] };
+  buckets: { total: number; differing: number };
+  dependents: { table: string; via: string[]; missing: number; sample: string[] }[];
+  /** Rows that could not be written back: a parent is gone and not written back either. */
+  blocked: BlockedRows[];
+  readyAt: string;
+}
+
+export interface DeletionFacts extends Facts {
+  request?: DeletionRequest;
+  located?: RecoveryPoint;
+  /** Id of the throwaway copy (engine drill site drill-<id>). */
+  scratchId?: string;
+  diff?: DeletionDiff;
+  /** Side file with every key the diff found (the journal holds only counts and samples). */
+  keysFile?: string;
+  invariantsBefore?: Record<string, boolean>;
+  applied?: ApplyResult & { rowsLost: number; dependentRowsNotRestored: number };
+}
+
+interface KeysFile {
+  table: { missing: string[]; changed: { key: string; productionHash: string }[]; added: string[] };
+  dependents: Record<string, string[]>;
+}
+
+export function deletionFacts(ctx: StepContext): DeletionFacts {
+  return facts(ctx) as DeletionFacts;
+}
+
+const SAMPLE = 10;
+
+/** The production database (admin) and the restored copy (admin) of this run. */
+async function endpoints(ctx: StepContext): Promise<{ production: Parameters<typeof withDb>[0]; copy: Parameters<typeof withDb>[0] }> {
+  const f = deletionFacts(ctx);
+  return { production: (await ctx.engine.endpoint(f.sourceSite!)).admin, copy: (await ctx.engine.endpoint(f.targetSite!)).admin };
+}
+
+/**
+ * Pre-flight, read-only: the table exists with a primary key, the recovery point is found and
+ * lies inside what the repository can restore. Used at declaration (so bad input stops before
+ * a run starts) and by the first step.
+ */
+export async function locateForRun(engine: Engine, config: DrConfig, production: string, repo: 1 | 2, req: DeletionRequest): Promise<{ point: RecoveryPoint; table: TableInfo }> {
+  const ep = await engine.endpoint(production);
+  const { point, table } = await withDb(ep.admin, async (c) => {
+    const table = await describeTable(c, req.table, `database ${config.database} on ${production}`);
+    const point = await locateDeletion(c, config.recovery.audit, {
+      table,
+      before: req.before ? new Date(req.before) : undefined,
+      since: req.since ? new Date(req.since) : undefined,
+      keys: req.keys,
+      includeUpdates: req.revertChanged,
+    });
+    return { point, table };
+  });
+  const cat = await engine.catalog(repo);
+  const usable = cat.sets.filter((s) => !s.error);
+  if (usable.length === 0) throw new DrError("BACKUP_NONE", `repo${repo} holds no usable backup to restore the copy from`, { hint: "take one with `dr backup full`" });
+  if (Date.parse(point.point) < usable[0].stoppedAt.getTime()) {
+    throw new DrError("TARGET_BEFORE_WINDOW", `the recovery point ${point.point} is before the oldest backup in repo${repo} (finished ${usable[0].stoppedAt.toISOString()})`, {
+      hint: "the rows went before anything this repository can restore; try the other repository (--repo 2) or an older backup archive",
+    });
+  }
+  return { point, table };
+}
+
+function describePoint(p: RecoveryPoint): string {
+  if (p.mode === "before") return `recovery point ${p.point} (${p.basis})`;
+  const e = p.event!;
+  const what = e.touched.length ? e.touched.map((t) => `${t.action} ${t.rows} ${t.table}`).join(", ") : `${e.action} of ${e.rows} row(s)`;
+  return `${e.action} by ${e.actor ?? "?"}${e.xid ? ` in transaction ${e.xid}` : ""} at ${e.firstAt} (${what}); recovery point ${p.point}, ${p.basis}`;
+}
+
+export const locateStep: Step = {
+  id: "locate",
+  name: "find when the rows went (the audit log's DELETE, or --before)",
+  estimateSeconds: 1,
+  async done(ctx) {
+    return deletionFacts(ctx).located !== undefined;
+  },
+  async explain(ctx) {
+    const f = deletionFacts(ctx);
+    f.located ??= (await locateForRun(ctx.engine, ctx.config, f.sourceSite!, f.repo!, f.request!)).point;
+    return describePoint(f.located);
+  },
+  async run(ctx) {
+    const f = deletionFacts(ctx);
+    f.located ??= (await locateForRun(ctx.engine, ctx.config, f.sourceSite!, f.repo!, f.request!)).point;
+    const { rto, rpo } = ctx.record.measurements;
+    rto.basis = f.request!.apply ? "declaration → the missing rows committed back in production" : "declaration → the diff ready (preview: nothing written)";
+    rpo.basis = "the moment the rows went → the point the restored copy holds (what was written back is the table as it was then); not measured while rows are still missing";
+    return { detail: describePoint(f.located) };
+  },
+};
+
+export const createScratchStep: Step = {
+  id: "create-scratch",
+  name: "create a throwaway copy site",
+  estimateSeconds: 5,
+  async explain(ctx) {
+    return `drill-${deletionFacts(ctx).scratchId} (${ctx.engine.name === "local" ? "a new cluster on a free loopback address" : "a drill-<id> stack"}); production is never restored over`;
+  },
+  async run(ctx) {
+    const f = deletionFacts(ctx);
+    const ep = await ctx.engine.createDrillSite(f.scratchId!);
+    f.targetSite = ep.site;
+    return { detail: `${ep.site} at ${ep.address}:${ep.port}` };
+  },
+};
+
+/**
+ * Makes sure the WAL holding the deletion is in the repository: an empty transaction (a commit
+ * record after the point, so replay to a time can stop there even if nothing else was written
+ * since), a WAL switch, and a wait for the archiver. No data changes.
+ */
+async function archiveUpToNow(c: ClientBase): Promise<string> {
+  await c.query("select txid_current()");
+  const seg = (await c.query<{ w: string }>("select pg_walfile_name(pg_switch_wal()) as w")).rows[0].w;
+  for (let i = 0; i < 600; i++) {
+    const done = (await c.query<{ w: string | null }>("select last_archived_wal as w from pg_stat_archiver")).rows[0].w;
+    if (done && done >= seg) return seg;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new DrError("ARCHIVE_FAILED", `WAL segment ${seg} (holding the deletion) was not archived within 60s`, { hint: "check archiving on production (`dr health`); the copy cannot reach the point without it" });
+}
+
+export const restoreScratchStep: Step = {
+  id: "restore-copy",
+  name: "restore the copy to just before the deletion (point in time, only the affected database)",
+  estimateSeconds: 30,
+  async explain(ctx) {
+    const f = deletionFacts(ctx);
+    return `repo${f.repo} to ${f.located?.point ?? "the recovery point"}, --db-include=${ctx.config.database}, paused read-only at the point`;
+  },
+  async run(ctx) {
+    const f = deletionFacts(ctx);
+    const point = f.located!.point;
+    // 1. The WAL up to the deletion must be in the repository before the restore can reach it.
+    const seg = await withDb((await ctx.engine.endpoint(f.sourceSite!)).admin, archiveUpToNow).catch((e: unknown) => {
+      if (e instanceof DrError) throw e;
+      ctx.note(`could not switch WAL on ${f.sourceSite} (${(e as Error).message.split("\n")[0]}): relying on archive_timeout`);
+      return undefined;
+    });
+    // 2. PITR into the copy: only the application's database, from the site's repository.
+    const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, target: { kind: "time", time: new Date(point) }, overwrite: true, databases: [ctx.config.database] });
+    if (ctx.engine.name !== "local") ctx.note(`the ${ctx.engine.name} engine restores every database into the copy (no --db-include there); only ${ctx.config.database} is read`);
+    // 3. The copy must not hold anything committed after the point.
+    if (r.lastCommitAt && Date.parse(r.lastCommitAt) > Date.parse(point)) {
+      throw new DrError("RESTORE_FAILED", `the copy's last commit (${r.lastCommitAt}) is after the recovery point ${point}`, { hint: "the restore overshot its target; read the copy's server log" });
+    }
+    f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
+    return { detail: `${r.set} from repo${r.repo}${seg ? ` (WAL to ${seg} archived first)` : ""}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s; copy ends at its last commit ${r.lastCommitAt ?? "(none replayed)"} ≤ ${point}` };
+  },
+};
+
+/** Table info and writable columns per table, for both sides, read once. */
+class Tables {
+  private readonly cache = new Map<string, Promise<TableInfo>>();
+  constructor(
+    private readonly c: ClientBase,
+    private readonly where: string,
+  ) {}
+  info = (t: string): Promise<TableInfo> => {
+    if (!this.cache.has(t)) this.cache.set(t, describeTable(this.c, t, this.where));
+    return this.cache.get(t)!;
+  };
+}
+
+function keysPath(ctx: StepContext): string {
+  return join(journalFor(ctx.config).dir, `${ctx.record.runId}.recover-table.keys`);
+}
+
+export const diffStep: Step = {
+  id: "diff",
+  name: "diff the table with production by primary key (missing, changed, added since) and find dependent rows",
+  estimateSeconds: 5,
+  async done(ctx) {
+    const f = deletionFacts(ctx);
+    return f.diff !== undefined && f.keysFile !== undefined && existsSync(f.keysFile);
+  },
+  async explain(ctx) {
+    const req = deletionFacts(ctx).request!;
+    return `${req.table}: copy vs production, key buckets first, rows only where they differ; dependants through foreign keys${req.includeDependents ? " (to be written back too)" : " (listed)"}`;
+  },
+  async run(ctx) {
+    const f = deletionFacts(ctx);
+    const req = f.request!;
+    const ep = await endpoints(ctx);
+    const result = await withDb(ep.copy, (copy) =>
+      withDb(ep.production, async (production) => {
+        const copyTables = new Tables(copy, "the restored copy");
+        const prodTables = new Tables(production, `production (${f.sourceSite})`);
+        const columnsOf = async (t: string) => commonColumns(await copyTables.info(t), await prodTables.info(t)).columns;
+        const inCopy = await copyTables.info(req.table);
+        const common = commonColumns(inCopy, await prodTables.info(req.table));
+        const pkMissing = inCopy.pk.filter((k) => !common.columns.includes(k));
+        if (pkMissing.length) throw new DrError("USAGE", `the primary key of ${req.table} differs between the copy and production (${pkMissing.join(", ")})`, { hint: "the table was migrated since the deletion: recover it by hand from a `dr restore --scratch` copy" });
+        await beginSnapshot(copy);
+        await beginSnapshot(production);
+        const diff: KeyDiff = await diffByKey(copy, production, inCopy, common.columns);
+        const fks: ForeignKey[] = await foreignKeys(production);
+        const order = dependentTables(fks, inCopy.display);
+        const missingRows = await fetchRows(copy, inCopy, common.columns, diff.missing);
+        const dependents = await missingDependents(copy, production, fks, order, copyTables.info, columnsOf, { table: inCopy.display, rows: missingRows });
+        // What an apply would write, checked now for parents that would be missing.
+        const writing = new Map<string, string[]>([[inCopy.display, req.revertChanged ? [...missingRows, ...(await fetchRows(copy, inCopy, common.columns, diff.changed.map((x) => x.key)))] : missingRows]]);
+        if (req.includeDependents) for (const d of dependents) writing.set(d.table, d.rows);
+        const blocked = await blockedRows(production, fks, writing, prodTables.info);
+        await copy.query("commit");
+        await production.query("commit");
+        return { diff, dependents, blocked, common };
+      }),
+    );
+    const { diff, dependents, blocked, common } = result;
+    const keys: KeysFile = { table: { missing: diff.missing, changed: diff.changed, added: diff.added }, dependents: Object.fromEntries(dependents.map((d) => [d.table, d.keys])) };
+    const path = keysPath(ctx);
+    mkdirSync(journalFor(ctx.config).dir, { recursive: true });
+    writeFileSync(path, JSON.stringify(keys) + "\n", { mode: 0o600 });
+    f.keysFile = path;
+    const notCompared = [...common.onlyIn.copy.map((c) => `${c} (copy)`), ...common.onlyIn.production.map((c) => `${c} (production)`)];
+    if (notCompared.length) ctx.note(`columns not compared (only one side has them with that type): ${notCompared.join(", ")}`);
+    f.diff = {
+      table: diff.table,
+      columns: common.columns,
+      columnsNotCompared: notCompared,
+      copyRows: diff.copyRows,
+      productionRows: diff.productionRows,
+      missing: diff.missing.length,
+      changed: diff.changed.length,
+      added: diff.added.length,
+      sample: { missing: diff.missing.slice(0, SAMPLE).map(showKey), changed: diff.changed.slice(0, SAMPLE).map((x) => showKey(x.key)), added: diff.added.slice(0, SAMPLE).map(showKey) },
+      buckets: diff.buckets,
+      dependents: dependents.map((d) => ({ table: d.table, via: d.via, missing: d.keys.length, sample: d.keys.slice(0, SAMPLE).map(showKey) })),
+      blocked,
+      readyAt: new Date().toISOString(),
+    };
+    const dep = dependents.filter((d) => d.keys.length > 0);
+    if (dep.length && !req.includeDependents) {
+      ctx.note(`${dep.reduce((n, d) => n + d.keys.length, 0)} dependent rows are missing too (${dep.map((d) => `${d.table} ${d.keys.length}`).join(", ")}): add --include-dependents to write them back with the table's rows`);
+    }
+    if (f.located?.event && f.located.event.rows > 0 && diff.missing.length === 0 && !req.revertChanged) {
+      ctx.note(`the audit log shows ${f.located.event.rows} row(s) removed by transaction ${f.located.event.xid ?? "?"}, but none is missing in production now (written back already?)`);
+    }
+    // Without --apply the recovery ends here: the diff is what the operator came for.
+    if (!req.apply) f.firstWriteAt = f.diff.readyAt;
+    const depText = dep.length ? `; dependants missing: ${dep.map((d) => `${d.table} ${d.keys.length}`).join(", ")}` : "";
+    return { detail: `${diff.table}: ${diff.missing.length} missing, ${diff.changed.length} changed, ${diff.added.length} added since (copy ${diff.copyRows} rows, production ${diff.productionRows})${depText}${blocked.length ? `; ${blocked.length} blocked by missing parents` : ""}` };
+  },
+};
+
+function readKeys(f: DeletionFacts): KeysFile {
+  if (!f.keysFile || !existsSync(f.keysFile)) throw new DrError("INTERNAL", "the diff's key list is gone", { hint: "run the recovery again (the diff step recreates it)" });
+  return JSON.parse(readFileSync(f.keysFile, "utf8")) as KeysFile;
+}
+
+async function invariantState(ctx: StepContext, c: ClientBase): Promise<{ results: CheckResult[]; held: Record<string, boolean> }> {
+  const results = await invariantChecks(c, invariantsFor({ config: ctx.config, out: ctx.out }));
+  return { results, held: Object.fromEntries(results.map((r) => [r.name, r.ok])) };
+}
+
+export const applyStep: Step = {
+  id: "apply",
+  name: "write the missing rows back into production (one transaction, parents first; only with --apply)",
+  destructive: true,
+  estimateSeconds: 2,
+  async done(ctx) {
+    return deletionFacts(ctx).applied !== undefined;
+  },
+  async explain(ctx) {
+    const req = deletionFacts(ctx).request!;
+    if (!req.apply) return "preview only: nothing is written (--apply writes the missing rows back)";
+    return `insert the missing rows of ${req.table}${req.includeDependents ? " and of its dependent tables (foreign key order)" : ""}${req.revertChanged ? ", revert rows changed since" : ""}, in one transaction`;
+  },
+  async run(ctx) {
+    const f = deletionFacts(ctx);
+    const req = f.request!;
+    if (!req.apply) return { detail: "preview only: production unchanged (rerun with --apply to write the rows back)" };
+    const blocked = f.diff!.blocked;
+    if (blocked.length) {
+      throw new DrError("USAGE", `cannot write the rows back: ${blocked.map((b) => `${b.table} needs ${b.parents} row(s) of ${b.parent} (${b.constraint}; e.g. ${b.sample.join(", ")})`).join("; ")}`, {
+        hint: req.includeDependents ? `recover ${[...new Set(blocked.map((b) => b.parent))].join(", ")} first` : "add --include-dependents, or recover the parent table first",
+      });
+    }
+    const keys = readKeys(f);
+    const ep = await endpoints(ctx);
+    // The rows, again from the copy (it does not change; the journal holds no row contents).
+    const plan: ApplyTable[] = await withDb(ep.copy, (copy) =>
+      withDb(ep.production, async (production) => {
+        const copyTables = new Tables(copy, "the restored copy");
+        const prodTables = new Tables(production, `production (${f.sourceSite})`);
+        const columnsOf = async (t: string) => commonColumns(await copyTables.info(t), await prodTables.info(t)).columns;
+        await beginSnapshot(copy);
+        const out: ApplyTable[] = [];
+        const table = await prodTables.info(req.table);
+        const columns = await columnsOf(req.table);
+        const step: ApplyTable = { table, columns, insert: await fetchRows(copy, table, columns, keys.table.missing) };
+        if (req.revertChanged && keys.table.changed.length) {
+          const changedKeys = keys.table.changed.map((x) => x.key);
+          const rows = await fetchRows(copy, table, columns, changedKeys);
+          // fetchRows returns rows in no particular order: match hashes by key.
+          const hashOf = new Map(keys.table.changed.map((x) => [x.key, x.productionHash]));
+          const keyOf = await rowKeys(copy, table, rows);
+          step.revert = { rows, keys: keyOf, hashes: keyOf.map((k) => hashOf.get(k)!) };
+        }
+        out.push(step);
+        if (req.includeDependents) {
+          for (const [name, k] of Object.entries(keys.dependents)) {
+            if (k.length === 0) continue;
+            const t = await prodTables.info(name);
+            const cols = await columnsOf(name);
+            out.push({ table: t, columns: cols, insert: await fetchRows(copy, t, cols, k) });
+          }
+        }
+        await copy.query("commit");
+        return out;
+      }),
+    );
+    const result = await withDb(ep.production, async (production) => {
+      f.invariantsBefore = (await invariantState(ctx, production)).held;
+      return applyRecovery(production, plan, { actorSetting: ctx.config.recovery.audit.actorSetting, actor: `fp-dr recover-table ${ctx.record.runId}` });
+    });
+    const mine = result.tables[0];
+    const rowsLost = keys.table.missing.length - mine.inserted - mine.alreadyBack;
+    const dependentMissing = Object.values(keys.dependents).reduce((n, k) => n + k.length, 0);
+    const dependentBack = result.tables.slice(1).reduce((n, t) => n + t.inserted + t.alreadyBack, 0);
+    f.applied = { ...result, rowsLost, dependentRowsNotRestored: dependentMissing - dependentBack };
+    // RTO ends with the commit; RPO: what was written back is the table as it was at the point.
+    f.firstWriteAt = result.committedAt;
+    if (rowsLost === 0) {
+      f.restoredLastCommitAt = f.located!.point;
+      f.rpoReferenceAt = f.located!.lostAt;
+    }
+    if (f.applied.dependentRowsNotRestored > 0) ctx.note(`${f.applied.dependentRowsNotRestored} dependent rows were not written back (no --include-dependents)`);
+    return {
+      detail: result.tables.map((t) => `${t.table} +${t.inserted}${t.alreadyBack ? ` (${t.alreadyBack} back already)` : ""}${t.reverted || t.changedSince ? `, ${t.reverted} reverted${t.changedSince ? `, ${t.changedSince} changed again since the diff: left alone` : ""}` : ""}`).join("; ") + ` — committed ${result.committedAt}`,
+    };
+  },
+};
+
+async function rowKeys(c: ClientBase, table: TableInfo, rows: string[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const cols = table.pk.map((p) => `u::jsonb -> '${p.replace(/'/g, "''")}'`).join(", ");
+  const r = await c.query<{ k: string }>(`select jsonb_build_array(${cols})::text as k from unnest($1::text[]) with ordinality as x(u, i) order by i`, [rows]);
+  return r.rows.map((x) => x.k);
+}
+
+/**
+ * The gate after an apply: every row written back is in production exactly as in the copy,
+ * every row written since the deletion is still there, no foreign key has orphans, and no
+ * invariant that held before the apply is broken by it.
+ */
+export const verifyAppliedStep: Step = {
+  id: "verify",
+  name: "verify production: the rows are back as they were, rows written since are kept, keys and invariants hold",
+  gate: true,
+  estimateSeconds: 3,
+  async done(ctx) {
+    return ctx.record.verification?.ok === true;
+  },
+  async explain(ctx) {
+    return deletionFacts(ctx).request!.apply ? "compare the written rows with the copy; rows written since still there; orphans; invariants before vs after" : "nothing to verify: nothing is written";
+  },
+  async run(ctx) {
+    const f = deletionFacts(ctx);
+    if (!f.applied) return { detail: "nothing was written: production unchanged" };
+    const req = f.request!;
+    const keys = readKeys(f);
+    const ep = await endpoints(ctx);
+    const checks: CheckResult[] = [];
+    const timed = async (name: string, kind: CheckResult["kind"], fn: () => Promise<{ ok: boolean; detail: string }>) => {
+      const t = Date.now();
+      const r = await fn().catch((e: unknown) => ({ ok: false, detail: `check failed to run: ${(e as Error).message.split("\n")[0]}` }));
+      checks.push({ name, kind, ...r, durationMs: Date.now() - t });
+    };
+    await withDb(ep.copy, (copy) =>
+      withDb(ep.production, async (production) => {
+        await beginSnapshot(copy);
+        await beginSnapshot(production);
+        const copyTables = new Tables(copy, "the restored copy");
+        const prodTables = new Tables(production, `production (${f.sourceSite})`);
+        const written: [string, string[]][] = [[req.table, [...keys.table.missing, ...(req.revertChanged ? keys.table.changed.map((x) => x.key) : [])]]];
+        if (req.includeDependents) written.push(...Object.entries(keys.dependents));
+        for (const [name, k] of written) {
+          if (k.length === 0) continue;
+          const columns = commonColumns(await copyTables.info(name), await prodTables.info(name)).columns;
+          await timed(`the ${k.length} recovered rows of ${name} are in production as they were before the deletion`, "content", async () => {
+            const [a, b] = [await rowHashes(copy, await copyTables.info(name), columns, k), await rowHashes(production, await prodTables.info(name), columns, k)];
+            const absent = k.filter((x) => !b.has(x));
+            const differ = k.filter((x) => b.has(x) && b.get(x) !== a.get(x));
+            const outcome = f.applied!.tables.find((t) => t.table === name);
+            const leftAlone = (outcome?.changedSince ?? 0) + (outcome?.alreadyBack ?? 0);
+            const ok = absent.length === 0 && differ.length <= leftAlone;
+            return { ok, detail: ok ? `${k.length - differ.length} identical${differ.length ? `, ${differ.length} changed by others since the diff (left alone)` : ""}` : `${absent.length} absent${absent.length ? ` (e.g. ${absent.slice(0, 5).map(showKey).join(", ")})` : ""}, ${differ.length} different` };
+          });
+        }
+        const table = await prodTables.info(req.table);
+        await timed(`the ${keys.table.added.length} rows of ${req.table} written since the deletion are kept`, "content", async () => {
+          const present = await presentKeys(production, table, keys.table.added);
+          const gone = keys.table.added.filter((k) => !present.has(k));
+          const rows = Number((await production.query<{ n: string }>(`select count(*) as n from ${table.sql}`)).rows[0].n);
+          const mine = f.applied!.tables[0];
+          return {
+            ok: gone.length === 0,
+            detail: `${present.size} of ${keys.table.added.length} present${gone.length ? ` (gone: ${gone.slice(0, 5).map(showKey).join(", ")} — deleted by the application since?)` : ""}; ${req.table} has ${rows} rows (${f.diff!.productionRows} at the diff + ${mine.inserted} written back)`,
+          };
+        });
+        await production.query("commit");
+        await copy.query("commit");
+        const schemas = [...new Set(written.map(([t]) => t.split(".")[0]))];
+        checks.push(await foreignKeyOrphans(production, schemas));
+        const after = await invariantState(ctx, production);
+        for (const r of after.results) {
+          const before = f.invariantsBefore?.[r.name];
+          if (r.ok) checks.push({ ...r, detail: before === false ? `${r.detail}; did not hold before the apply: fixed by it` : r.detail });
+          else if (before === false) checks.push({ ...r, ok: true, detail: `${r.detail}; did not hold before the apply either (not caused by it)` });
+          else checks.push({ ...r, detail: `${r.detail}; held before the apply: broken by it` });
+        }
+      }),
+    );
+    const ok = checks.every((c) => c.ok);
+    ctx.record.verification = { ok, checks: checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
+    if (!ok) {
+      const failed = checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+      throw new DrError("GATE_FAILED", `verification after writing the rows back failed: ${failed.join("; ")}`, {
+        hint: "the rows were committed; inspect production (the run's report lists the checks) and fix by hand",
+        details: { failed },
+      });
+    }
+    return { detail: `${checks.length} checks passed` };
+  },
+};
+
+export const removeScratchStep: Step = {
+  id: "remove-copy",
+  name: "remove the throwaway copy (always, also after a failure)",
+  always: true,
+  estimateSeconds: 3,
+  async explain(ctx) {
+    return `drill-${deletionFacts(ctx).scratchId} and everything it owns`;
+  },
+  async run(ctx) {
+    const f = deletionFacts(ctx);
+    const created = ctx.record.steps.find((s) => s.id === createScratchStep.id);
+    if (!f.scratchId || !created || created.status === "pending" || created.status === "skipped") return { detail: "nothing was created" };
+    await ctx.engine.destroyDrillSite(f.scratchId);
+    return { detail: `drill-${f.scratchId} removed` };
+  },
+};
