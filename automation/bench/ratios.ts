@@ -42,24 +42,28 @@ export const NOISE_MARGIN = 0.1;
 
 /**
  * The setting that restores fastest from `repo` (the offsite repository: the DR path), compared
- * with the configured one. Worth a change only when it wins by more than the noise margin.
+ * with the configured one (by median). A candidate for new defaults only when it wins by more
+ * than the noise margin and every one of its runs beat every run of the configured setting.
  */
 export function recommend(rows: readonly TuneRestoreRow[], current: TuneSetting, repo: 1 | 2 = 2): TuneRecommendation | undefined {
   const onPath = rows.filter((r) => r.repo === repo);
   if (onPath.length === 0) return undefined;
   const best = onPath.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
-  const mine = onPath.filter((r) => sameSetting(r, current));
-  const currentMs = mine.length ? Math.min(...mine.map((r) => r.wallMs)) : undefined;
+  const mine = onPath.find((r) => sameSetting(r, current));
+  const currentMs = mine?.wallMs;
   const setting = (r: TuneSetting): TuneSetting => ({ compressType: r.compressType, processMax: r.processMax, bufferSize: r.bufferSize });
   const gain = currentMs === undefined ? undefined : (currentMs - best.wallMs) / currentMs;
-  const change = gain !== undefined && gain > NOISE_MARGIN && !sameSetting(best, current);
+  const separated = mine !== undefined && Math.max(...best.runs) < Math.min(...mine.runs);
+  const change = gain !== undefined && gain > NOISE_MARGIN && separated && !sameSetting(best, current);
   const reason =
     gain === undefined
       ? `the configured setting was not measured from repo${repo}`
       : change
-        ? `restores from repo${repo} ${(gain * 100).toFixed(0)} % faster than the configured setting`
+        ? `restores from repo${repo} ${(gain * 100).toFixed(0)} % faster than the configured setting (median), every run faster`
         : sameSetting(best, current)
           ? `the configured setting is the fastest from repo${repo}`
-          : `within ${(NOISE_MARGIN * 100).toFixed(0)} % of the configured setting (${(gain * 100).toFixed(0)} %): keep it`;
+          : gain > NOISE_MARGIN
+            ? `${(gain * 100).toFixed(0)} % faster by median but the runs overlap: noise until shown again`
+            : `within ${(NOISE_MARGIN * 100).toFixed(0)} % of the configured setting (${(gain * 100).toFixed(0)} %)`;
   return { best: setting(best), bestMs: best.wallMs, current: setting(current), currentMs, change, reason };
 }

@@ -5,10 +5,14 @@ import { rmSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Deps } from "../cli/context";
+import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
 import { formatBytes, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";
 import { applyChurn } from "../engines/local/sample-data";
+import { startLoad, stopLoad } from "../engines/local/load";
+import { drill, failover } from "../commands/recover";
+import { manifestOn } from "../commands/backup";
 import { benchConfig, benchWorkDir, databaseBytes, makeBenchDir } from "./bench-lab";
 import { measuredBackup, measuredRestore } from "./ours";
 import { withRatios } from "./ratios";
@@ -32,7 +36,7 @@ export interface BenchOptions {
 }
 
 export const BENCH_NOTES = [
-  "one run on this machine, shared with whatever else runs on it; no repetitions, so small differences are noise",
+  "the main table is one run of each method on a machine shared with whatever else runs on it, so differences of 10-20 % are noise; --tune repeats each setting (median of 3, interleaved)",
   "page cache is warm: dropping caches is not possible here (no write access to /proc/sys/vm/drop_caches), so every method reads what was just written from memory",
   "peak RSS: highest sum of VmRSS over the processes the step started (pg_dump, gzip, psql, pgbackrest and its workers, cp), sampled every 100 ms, or a single process's VmHWM if higher; PostgreSQL server processes (backends, recovery) and the object store daemon are not counted",
   "restores run until usable: files laid down, server started, WAL replayed to the end of the archive (pgBackRest) or the whole SQL script applied (runbook), then a first query answered; the runbook's restored database has no planner statistics yet (no ANALYZE), ours has the primary's",
@@ -47,7 +51,13 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
   const out = deps.out;
   const scale = opts.scale ?? DEFAULT_BENCH_SCALE;
   const dir = makeBenchDir();
-  const config = benchConfig(deps.config, dir, scale);
+  let config: DrConfig;
+  try {
+    config = benchConfig(deps.config, dir, scale);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const bench: Deps = { config, out };
   const stop = watchSignals();
   const rows: BenchMeasurement[] = [];
@@ -67,7 +77,9 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
     rows.push({ id: "runbook-backup", label: "runbook backup: pg_dump | gzip", kind: "backup", method: "runbook", wallMs: dump.wallMs, bytes: dump.value.bytes, peakRssBytes: dump.peakRssBytes });
     stop.check();
 
-    // 3. Our full backup, into each repository separately.
+    // 3. Our full backup, into each repository separately (the verification manifest that
+    //    `dr backup` records first is written before the clock starts).
+    await manifestOn(lab, "primary", "before the benchmark's full backups");
     for (const repo of [1, 2] as const) {
       const m = await measuredBackup(bench, lab, "full", repo, "benchmark: full");
       rows.push({ id: `full-repo${repo}`, label: `pgBackRest full → ${repoName(repo)}`, kind: "backup", method: "pgbackrest", wallMs: m.wallMs, bytes: m.value.repoSize, peakRssBytes: m.peakRssBytes, detail: m.value.label });
@@ -94,6 +106,7 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
     // 5. ~1 % of the rows change, then incremental backups.
     const client = await lab.connect("primary");
     const churn = await out.timed(`change ~${CHURN_FRACTION * 100} % of the rows (applyChurn)`, () => applyChurn(client, CHURN_FRACTION).finally(() => client.end()), (c) => `${c.ledgerInserted} ledger entries, ${Object.values(c.updated).reduce((a, b) => a + b, 0)} rows updated`);
+    await manifestOn(lab, "primary", "before the benchmark's incremental backups");
     for (const repo of [1, 2] as const) {
       const m = await measuredBackup(bench, lab, "incr", repo, "benchmark: incremental after 1 % churn");
       rows.push({ id: `incr-repo${repo}`, label: `pgBackRest incr → ${repoName(repo)}`, kind: "backup", method: "pgbackrest", wallMs: m.wallMs, bytes: m.value.repoSize, peakRssBytes: m.peakRssBytes, detail: `${m.value.label}; churn round ${churn.round}` });
@@ -136,7 +149,12 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
     rmSync(copyDir, { recursive: true, force: true });
     stop.check();
 
-    // 8. Optionally, the restore under a matrix of pgBackRest settings.
+    // 8. End to end, at this scale: the monthly drill, then a datacenter failover under a write
+    //    load (the primary's postmaster killed), with their RTO/RPO — beside the runbook's restore.
+    rows.push(...(await endToEnd(bench, lab)));
+    stop.check();
+
+    // 9. Optionally, the restore under a matrix of pgBackRest settings.
     if (opts.tune) {
       const floorMs = rows.find((r) => r.id === "raw-copy")?.wallMs;
       const runbookRestoreMs = rows.find((r) => r.id === "runbook-restore")?.wallMs;
@@ -164,6 +182,40 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
     tune,
     notes: BENCH_NOTES,
   };
+}
+
+/**
+ * The drill and a datacenter failover on the benchmark lab, timed as the runs measure them:
+ * the drill's RTO (declaration → its copy verified and writable) and the failover's RTO
+ * (declaration → first write through the service name) and RPO (outage → newest commit kept).
+ */
+async function endToEnd(bench: Deps, lab: Lab): Promise<BenchMeasurement[]> {
+  const out = bench.out;
+  // The restores above left the secondary restored and running: back to a provisioned, empty site.
+  await lab.site("secondary").cluster.stop("immediate");
+  rmSync(lab.layout.dataDir("secondary"), { recursive: true, force: true });
+  await out.timed("start the write load through the service name", () => startLoad(lab, { fresh: true }));
+  const rows: BenchMeasurement[] = [];
+  const d = await out.timed("end to end: dr drill", () => drill(bench, {}));
+  if (d.status !== "succeeded") throw new DrError("INTERNAL", `the benchmark's drill failed: ${d.error?.message}`, { hint: "see its report" });
+  rows.push({ id: "drill", label: "dr drill: restore point → verified, writable copy (RTO)", kind: "restore", method: "pgbackrest", wallMs: Math.round((d.measurements.rto.achieved ?? 0) * 1000), detail: `RPO ${d.measurements.rpo.achieved?.toFixed(1)} s; run ${d.runId}` });
+  // Long enough for the load's WAL to have been archived at least once, then the outage.
+  await new Promise((r) => setTimeout(r, (lab.state.archiveTimeoutSeconds + 3) * 1000));
+  const pid = lab.site("primary").cluster.postmasterPid();
+  const outageAt = new Date().toISOString();
+  if (pid) process.kill(pid, "SIGKILL");
+  const f = await out.timed("end to end: dr failover --scenario datacenter (primary killed under load)", () => failover(bench, { scenario: "datacenter", yes: true, outageAt }));
+  await stopLoad(Lab.open(bench.config));
+  if (f.status !== "succeeded") throw new DrError("INTERNAL", `the benchmark's failover failed: ${f.error?.message}`, { hint: "see its report" });
+  rows.push({
+    id: "failover",
+    label: "dr failover datacenter: outage → first write via DNS (RTO)",
+    kind: "restore",
+    method: "pgbackrest",
+    wallMs: Math.round((f.measurements.rto.achieved ?? 0) * 1000),
+    detail: `RPO ${f.measurements.rpo.achieved?.toFixed(1)} s (archive_timeout ${lab.state.archiveTimeoutSeconds} s); objectives RTO ${f.measurements.rto.objective} s, RPO ${f.measurements.rpo.objective} s; run ${f.runId}`,
+  });
+  return rows;
 }
 
 function repoName(repo: 1 | 2): string {

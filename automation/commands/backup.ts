@@ -15,6 +15,16 @@ function reposOf(choice: RepoChoice | undefined): (1 | 2)[] {
   return choice === undefined || choice === "all" ? [1, 2] : [choice];
 }
 
+/** Records the verification manifest on a lab site (before a backup). */
+export async function manifestOn(lab: Lab, site: string, label: string): Promise<void> {
+  const c = await lab.connect(site);
+  try {
+    await recordManifest(c, label);
+  } finally {
+    await c.end();
+  }
+}
+
 /** The lab site that takes backups now: the one the service name answers with, else the primary. */
 async function backupSite(lab: Lab) {
   const active = await lab.activeSite().catch(() => undefined);
@@ -25,14 +35,12 @@ export async function backup(deps: Deps, opts: { type: BackupType; repo?: RepoCh
   const lab = Lab.open(deps.config);
   const site = await backupSite(lab);
   for (const repo of reposOf(opts.repo)) await lab.probeRepo(repo);
-  // The manifest travels inside the backup: what a failover verifies against when the source is gone.
-  const c = await lab.connect(site.name);
-  try {
-    await deps.out.timed("record the verification manifest (schema, row counts)", () => recordManifest(c, `before ${opts.type} backup`));
-  } finally {
-    await c.end();
-  }
-  const backups = await takeBackup(site.pgbackrest, deps.out, { type: opts.type, repos: reposOf(opts.repo), reason: opts.reason });
+  const backups = await takeBackup(site.pgbackrest, deps.out, {
+    type: opts.type,
+    repos: reposOf(opts.repo),
+    reason: opts.reason,
+    recordManifest: () => manifestOn(lab, site.name, `before ${opts.type} backup`),
+  });
   return { site: site.name, backups };
 }
 

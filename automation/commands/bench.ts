@@ -26,12 +26,12 @@ export function renderBench(r: BenchResult): string {
     if (rec) {
       lines.push(
         rec.change
-          ? `recommended: ${describeSetting(rec.best)} (${formatMs(rec.bestMs)} from repo2 vs ${rec.currentMs === undefined ? "?" : formatMs(rec.currentMs)} now): ${rec.reason}`
-          : `keep ${describeSetting(rec.current)}: ${rec.reason} (fastest ${describeSetting(rec.best)} ${formatMs(rec.bestMs)})`,
+          ? `candidate defaults: ${describeSetting(rec.best)} (${formatMs(rec.bestMs)} from repo2 vs ${rec.currentMs === undefined ? "?" : formatMs(rec.currentMs)} now): ${rec.reason}; confirm with another run before changing them`
+          : `keep ${describeSetting(rec.current)}: fastest from repo2 was ${describeSetting(rec.best)} at ${formatMs(rec.bestMs)}, ${rec.reason}`,
       );
     }
   }
   lines.push("", "notes:", ...r.notes.map((n) => `  - ${n}`));
-  lines.push(r.kept ? `benchmark lab kept in ${r.labDir} (FP_DR_LAB_DIR=${r.labDir} dr lab status; dr lab down --purge to remove)` : `benchmark lab removed; total ${formatMs(r.totalMs)}`);
+  lines.push(r.kept ? `benchmark lab kept in ${r.labDir} (see it: FP_DR_LAB_DIR=${r.labDir} dr lab status; remove it: FP_DR_LAB_DIR=${r.labDir} dr lab down --purge)` : `benchmark lab removed; total ${formatMs(r.totalMs)}`);
   return lines.join("\n");
 }

@@ -50,11 +50,17 @@ export class Cluster {
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     try {
       process.kill(pid, 0);
-      return pid;
     } catch (e) {
       // EPERM means it exists but belongs to another user (the service user): alive.
-      return (e as NodeJS.ErrnoException).code === "EPERM" ? pid : undefined;
+      if ((e as NodeJS.ErrnoException).code !== "EPERM") return undefined;
     }
+    // A killed postmaster whose parent never reaps it lingers as a zombie: it is dead.
+    try {
+      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) return undefined;
+    } catch {
+      // no /proc: trust the signal test
+    }
+    return pid;
   }
 
   /**

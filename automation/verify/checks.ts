@@ -81,9 +81,11 @@ async function compareFingerprints(name: string, restored: ClientBase, recorded:
 }
 
 /** A description of every user relation's shape; equal text means equal schema. */
-export async function schemaSignature(c: ClientBase, schemas: string[]): Promise<string[]> {
-  const r = await c.query<{ line: string }>(
-    `select format('%s.%s col %s %s %s %s', n.nspname, cl.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull) as line
+/**
+ * One line per column, constraint and index of the given schemas ($1: text[]). Also the body of
+ * fp_dr.schema_signature(), which the DDL event trigger of the manifest calls (./manifest.ts).
+ */
+export const SCHEMA_SIGNATURE_SQL = `select format('%s.%s col %s %s %s %s', n.nspname, cl.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull) as line
        from pg_attribute a join pg_class cl on cl.oid = a.attrelid join pg_namespace n on n.oid = cl.relnamespace
       where n.nspname = any($1) and a.attnum > 0 and not a.attisdropped and cl.relkind in ('r','p','v','m')
      union all
@@ -93,10 +95,10 @@ export async function schemaSignature(c: ClientBase, schemas: string[]): Promise
      union all
      select format('%s idx %s', n.nspname, pg_get_indexdef(i.indexrelid))
        from pg_index i join pg_class cl on cl.oid = i.indexrelid join pg_namespace n on n.oid = cl.relnamespace
-      where n.nspname = any($1)
-     order by 1`,
-    [schemas],
-  );
+      where n.nspname = any($1)`;
+
+export async function schemaSignature(c: ClientBase, schemas: string[]): Promise<string[]> {
+  const r = await c.query<{ line: string }>(`${SCHEMA_SIGNATURE_SQL} order by 1`, [schemas]);
   return r.rows.map((x) => x.line);
 }
 
