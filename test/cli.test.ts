@@ -75,7 +75,12 @@ describe("dr command line", () => {
   });
 
   test("every command has --help with examples", () => {
-    for (const args of [["lab", "up"], ["backup", "incr"], ["backup", "list"], ["backup", "verify"], ["restore"], ["health"], ["analyze"], ["statistics"], ["verify"], ["bench"], ["config", "show"]]) {
+    const commands = [
+      ["lab", "up"], ["lab", "drill"], ["lab", "failover-demo"], ["lab", "load", "start"], ["backup", "incr"], ["backup", "list"], ["backup", "verify"],
+      ["restore"], ["health"], ["analyze"], ["statistics"], ["verify"], ["bench"], ["config", "show"], ["failover"], ["drill"], ["resume"],
+      ["plan", "show"], ["report", "list"], ["report", "show"], ["check", "corruption"], ["recover", "corruption"],
+    ];
+    for (const args of commands) {
       const r = dr([...args, "--help"]);
       assert.equal(r.code, 0, args.join(" "));
       assert.match(r.stdout, /Example/, `${args.join(" ")} --help has no examples`);

@@ -9,6 +9,7 @@ import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/la
 import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } from "../commands/recover";
 import { renderReportList, renderReportShow, reportList, reportShow } from "../commands/report";
 import { renderRehearsal, rehearse } from "../commands/rehearse";
+import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../commands/corruption";
 import { renderRestore, restore } from "../commands/restore";
 import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
 import { benchCommand, renderBench } from "../commands/bench";
@@ -58,6 +59,14 @@ function action<T>(fn: (deps: Deps, ...args: never[]) => Promise<T>, render: (r:
       exitCode = err.exitCode;
     }
   };
+}
+
+/** The options every recovery plan takes. */
+function recoveryOptions(c: Command): Command {
+  return c
+    .option("--dry-run", "walk the plan's checks, print what would happen and the estimated RTO; change nothing")
+    .option("--yes", "do not ask before destructive steps")
+    .option("--force", "go past a failed verification gate (loud; recorded in the report)");
 }
 
 export function buildProgram(): Command {
@@ -193,6 +202,31 @@ Examples:
     .action(action(restore, renderRestore));
 
   program
+    .command("check")
+    .description("integrity checks")
+    .command("corruption")
+    .description("read every page (checksums) and check every btree index; names the damaged relations")
+    .option("--site <name>", "site to check (default: the one the service name answers with)")
+    .option("--offline", "the site is stopped: pg_checksums on its data directory")
+    .option("--data-dir <path>", "check this stopped data directory (on a host)")
+    .option("--parent-check", "also amcheck's parent/root-descend check (heavier locks)")
+    .addHelpText("after", "\nExamples:\n  $ dr check corruption\n  $ dr check corruption --site secondary --offline --json")
+    .action(action(checkCorruption, renderCorruptionReport, corruptionExitCode));
+  const recover = program.command("recover").description("incident recoveries (runbook §2)");
+  recoveryOptions(
+    recover
+      .command("corruption")
+      .description("detect; REINDEX when only indexes are damaged, else restore a clean site, verify, swap (never pg_resetwal)")
+      .option("--site <name>", "the damaged site (default: the one the service name answers with)")
+      .option("--to <site>", "restore into this site (default: the other of primary/secondary)")
+      .option("--reindex", "rebuild damaged indexes when they are the only damage")
+      .option("--target-time <time>", "restore to before a bad write instead of the end of WAL")
+      .option("--outage-at <time>", "when the damage was noticed (RPO is measured from it)"),
+  )
+    .addHelpText("after", "\nExamples:\n  $ dr recover corruption --dry-run\n  $ dr recover corruption --reindex --yes")
+    .action(action(recoverCorruption, renderCorruptionRun, corruptionRunExitCode));
+
+  program
     .command("verify")
     .description("the gate: compare a restored site with its source; amcheck, orphans, invariants")
     .option("--site <name>", "the restored site (default: secondary)")
@@ -201,11 +235,6 @@ Examples:
     .addHelpText("after", "\nExamples:\n  $ dr verify\n  $ dr verify --site scratch-lx2k1 --json")
     .action(action((d, o: { site?: string; against?: string; source: boolean }) => verifySite(d, { site: o.site, against: o.against, noSource: !o.source }), renderVerifySite, (r) => (r.ok ? 0 : 6)));
 
-  const recoveryOptions = (c: Command) =>
-    c
-      .option("--dry-run", "walk the plan's checks, print what would happen and the estimated RTO; change nothing")
-      .option("--yes", "do not ask before destructive steps")
-      .option("--force", "go past a failed verification gate (loud; recorded in the report)");
   recoveryOptions(
     program
       .command("failover")

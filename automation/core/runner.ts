@@ -110,7 +110,7 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
       const step = plan.steps[i];
       const rec = record.steps.find((s) => s.id === step.id)!;
       if (rec.status === "done" || rec.status === "skipped") {
-        if (!options.dryRun) out.info(`= ${step.name}: already done`);
+        if (!options.dryRun) out.info(`= ${step.name}: ${rec.status === "skipped" ? `skipped (${rec.detail ?? "not on this path"})` : "already done"}`);
         continue;
       }
       if (failure && !step.always) {

@@ -38,7 +38,7 @@ export const pathSteps: Record<CorruptionPath, string[]> = {
   clean: ["detect", "report"],
   "reindex-offered": ["detect", "report"],
   reindex: ["detect", "reindex", "recheck", "first-write", "report"],
-  restore: ["detect", "assess", "drain", "fence", "bring-up", "restore", "verify", "recheck-restored", "open", "swap-dns", "first-write", "post-checks", "report"],
+  restore: ["detect", "bring-up", "assess", "drain", "fence", "restore", "verify", "recheck-restored", "open", "swap-dns", "first-write", "post-checks", "report"],
 };
 
 /** Index-only damage is rebuilt only when asked; table damage, or no verdict at all, means a restore. */

@@ -1,8 +1,10 @@
 // Runbook §2, Database Corruption, as a plan. Detection decides which of two paths runs (the
 // other's steps are recorded as skipped):
 //   index-only: detect → reindex → recheck (gate) → first write → report
-//   table:      detect → assess → drain → fence → bring up → restore → verify (gate)
+//   table:      detect → bring up → assess → drain → fence → restore → verify (gate)
 //               → recheck restored (gate) → open → swap DNS → first write → post-checks → report
+// The recovery site is brought up first (it may be a new replacement site that the pre-flight
+// needs to exist); the damaged site keeps serving until the pre-flight has passed.
 // The runbook's step 4, `pg_resetwal`, has no equivalent here: it discards WAL and with it
 // committed transactions, and leaves the damage where it is (see corruption-steps.ts).
 import type { Plan } from "../core/plan";
@@ -19,10 +21,10 @@ export const corruptionPlan: Plan = {
     detectStep,
     reindexStep,
     recheckStep,
+    bringUpStep,
     assessStep,
     drainStep,
     fenceStep,
-    bringUpStep,
     restoreStep,
     verifyStep,
     recheckRestoredStep,

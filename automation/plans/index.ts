@@ -3,6 +3,7 @@ import type { Plan, Step } from "../core/plan";
 import type { RunScenario } from "../core/run-record";
 import { createDrillSiteStep, destroyDrillSiteStep, drillOpenStep, restorePointStep } from "./drill-steps";
 import { assessStep, bringUpStep, fenceStep, firstWriteStep, openStep, postChecksStep, swapDnsStep } from "./failover-steps";
+import { corruptionPlan } from "./corruption";
 import { reportStep } from "./report-step";
 import { restoreStep, verifyStep } from "./restore-steps";
 
@@ -30,7 +31,7 @@ export const drillPlan: Plan = {
   steps: [restorePointStep, createDrillSiteStep, restoreStep, verifyStep, drillOpenStep, destroyDrillSiteStep, reportStep],
 };
 
-const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan };
+const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan, corruption: corruptionPlan };
 
 export function planFor(scenario: RunScenario): Plan {
   const p = plans[scenario];

@@ -1,0 +1,138 @@
+// `dr check corruption` and `dr recover corruption` (runbook §2). The check reads every page of
+// every relation of a site and lists what is damaged; the recovery is the corruption plan, run
+// by the same runner (journal, lock, resume, dry run, report) as a failover.
+import type { Deps } from "../cli/context";
+import { DrError } from "../core/errors";
+import { formatMs, table } from "../core/output";
+import type { RunOptions } from "../core/plan";
+import type { RunRecord } from "../core/run-record";
+import { startRun } from "../core/runner";
+import { checkTarget, resolveCheckTarget } from "../corruption/check";
+import { corruptionExitCode, type CorruptionReport } from "../corruption/report";
+import { corruptionPlan } from "../plans/corruption";
+import type { CorruptionFacts } from "../plans/corruption-steps";
+import { writeReports } from "../report/store";
+import { renderRun, runExitCode } from "./recover";
+import { reportsDir } from "./report";
+import { engineFor, runnerDepsFor } from "./run-context";
+
+export { corruptionExitCode };
+
+export interface CheckCorruptionOptions {
+  /** Site to check (default: the one the service name answers with). */
+  site?: string;
+  /** Read the stopped data directory with pg_checksums. */
+  offline?: boolean;
+  /** A data directory on this host (on a database host, with PostgreSQL stopped). */
+  dataDir?: string;
+  /** bt_index_parent_check with rootdescend (blocks writes per table while it runs). */
+  parentCheck?: boolean;
+}
+
+export async function checkCorruption(deps: Deps, opts: CheckCorruptionOptions = {}): Promise<CorruptionReport> {
+  const engine = await engineFor(deps);
+  const site = opts.site ?? (opts.dataDir ? "this host" : ((await engine.activeSite().catch(() => undefined)) ?? "primary"));
+  const target = await resolveCheckTarget(engine, deps.config, site, { offline: opts.offline, dataDir: opts.dataDir });
+  return deps.out.timed(
+    `check ${site} for corruption (${target.mode === "online" ? "amcheck, every page read through the server" : "pg_checksums over the stopped data directory"})`,
+    () => checkTarget(target, { parentCheck: opts.parentCheck }),
+    (r) => `${r.classification}, ${r.findings.length} finding(s)`,
+  );
+}
+
+export function renderCorruptionReport(r: CorruptionReport): string {
+  const lines: string[] = [];
+  if (r.findings.length) {
+    lines.push(
+      table(
+        ["database", "relation", "kind", "what is wrong", "blocks", "severity", "found by"],
+        r.findings.map((f) => [f.database ?? "", f.relation + (f.table && f.kind !== "table" ? ` (of ${f.table})` : ""), f.catalog ? `${f.kind}, catalog` : f.kind, f.problem, f.blocks.join(", "), f.severity, f.by]),
+      ),
+    );
+    for (const f of r.findings) lines.push(`  ${f.relation}: ${f.detail}`);
+  }
+  for (const n of r.notChecked) lines.push(`not checked: ${n.database ? `${n.database}: ` : ""}${n.relation}: ${n.reason}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  for (const c of r.checksumFailures) lines.push(`server counters: ${c.count} checksum failure(s) in ${c.database}${c.lastAt ? `, last at ${c.lastAt}` : ""}`);
+  const s = r.scope;
+  const read = r.mode === "online" ? `${s.tables} tables, ${s.indexes} btree indexes, ${s.sequences} sequences in ${s.databases.join(", ")}` : `${s.files ?? "?"} files, ${s.blocks ?? "?"} blocks (${s.tables} tables, ${s.indexes} indexes, ${s.sequences} sequences named by the copy's catalog)`;
+  lines.push(`read: ${read}; data checksums ${s.dataChecksums ? "on" : "OFF"}; ${formatMs(r.durationMs)}`);
+  lines.push(`verdict: ${r.classification === "clean" ? (r.complete ? "CLEAN" : "CLEAN AS FAR AS READ") : r.classification === "index-only" ? "INDEX-ONLY CORRUPTION" : "TABLE CORRUPTION"} — ${r.site} (${r.mode})`);
+  lines.push(r.advice);
+  return lines.join("\n");
+}
+
+export interface RecoverCorruptionOptions {
+  /** The damaged site (default: the one the service name answers with). */
+  site?: string;
+  /** Where a restore goes (default: the other of primary/secondary); never the damaged site. */
+  to?: string;
+  /** Index-only damage: rebuild the damaged indexes (without it, the run only reports the offer). */
+  reindex?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  /** Restore to this time instead of the end of WAL (damage that came from a bad write). */
+  targetTime?: string;
+  /** When the damage was noticed (RPO is measured from it; default: now). */
+  outageAt?: string;
+}
+
+function runOptionsOf(o: RecoverCorruptionOptions): RunOptions {
+  if (o.targetTime !== undefined && Number.isNaN(Date.parse(o.targetTime))) {
+    throw new DrError("TARGET_INVALID", `not a time: ${o.targetTime}`, { hint: 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z"' });
+  }
+  if (o.outageAt !== undefined && Number.isNaN(Date.parse(o.outageAt))) {
+    throw new DrError("USAGE", `not a time: ${o.outageAt}`, { hint: "--outage-at takes ISO 8601 with a zone" });
+  }
+  return {
+    dryRun: o.dryRun === true,
+    yes: o.yes === true,
+    force: o.force === true,
+    targetTime: o.targetTime ? new Date(o.targetTime).toISOString() : undefined,
+    outageAt: o.outageAt ? new Date(o.outageAt).toISOString() : undefined,
+  };
+}
+
+export async function recoverCorruption(deps: Deps, opts: RecoverCorruptionOptions = {}): Promise<RunRecord> {
+  const options = runOptionsOf(opts);
+  const rdeps = await runnerDepsFor(deps);
+  const source = opts.site ?? (await rdeps.engine.activeSite()) ?? "primary";
+  const target = opts.to ?? (source === "secondary" ? "primary" : "secondary");
+  if (target === source) {
+    throw new DrError("USAGE", `refusing to restore ${source} over itself`, { hint: "a damaged site is fenced and kept for inspection; restore to another site (--to)" });
+  }
+  const facts: CorruptionFacts = { sourceSite: source, targetSite: target, repo: 1, reindexRequested: opts.reindex === true };
+  // The damage is in one site's files, not the region: the site's own repository, unless it cannot be read.
+  let fallback: string | undefined;
+  try {
+    await rdeps.engine.catalog(1);
+  } catch (e) {
+    facts.repo = 2;
+    fallback = `repo1 unreadable (${(e as Error).message.split("\n")[0]}): restoring from the offsite repository`;
+  }
+  const record = await startRun(corruptionPlan, rdeps, options, facts as Record<string, unknown>);
+  if (fallback) record.notes.push(fallback);
+  if (!record.dryRun) (record.facts as CorruptionFacts).reports = writeReports(record, reportsDir(deps.config));
+  if (record.status === "failed" && !record.dryRun) deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
+  return record;
+}
+
+export function renderCorruptionRun(r: RunRecord): string {
+  const f = r.facts as CorruptionFacts;
+  const head: string[] = [];
+  if (f.corruption) head.push(renderCorruptionReport(f.corruption), "");
+  else if (f.uncheckable) head.push(`${f.sourceSite} could not be checked: ${f.uncheckable}`, "");
+  if (f.path) head.push(`path: ${f.path}`);
+  return [...head, renderRun(r)].join("\n");
+}
+
+/**
+ * 0: recovered (objectives met) or nothing was damaged; 1: index-only damage found and left as
+ * it is (no --reindex); otherwise as every recovery run (6 failed, 9 objective missed).
+ */
+export function corruptionRunExitCode(r: RunRecord): number {
+  const f = r.facts as CorruptionFacts;
+  if (r.status === "succeeded" && f.path === "reindex-offered") return 1;
+  return runExitCode(r);
+}
