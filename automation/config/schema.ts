@@ -67,6 +67,67 @@ const offsiteRepo = z
   .prefault({});
 
 /**
+ * How this machine reaches one S3 repository of the AWS sites. The bucket, region and path come
+ * from the stacks' outputs; these only override the connection, for a VPC endpoint or an
+ * S3-compatible store (the lab's tests point them at the lab store).
+ */
+const repositoryConnection = z
+  .object({
+    /** Name the TLS certificate is checked against (and the Host header). Default s3.<region>.amazonaws.com. */
+    endpoint: z.string().regex(/^[A-Za-z0-9.-]+$/, "a host name such as s3.eu-west-1.amazonaws.com").optional(),
+    /** Connect to this address instead of resolving the endpoint. Default: the endpoint. */
+    host: z.string().regex(/^[A-Za-z0-9.:-]+$/, "a host name or address").optional(),
+    /** TCP port. Default 443. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** host: bucket.endpoint (AWS); path: endpoint/bucket (most S3-compatible stores). Default host. */
+    uriStyle: z.enum(["host", "path"]).default("host"),
+    /** CA bundle for a private CA. Default: the system store. */
+    caFile: z.string().min(1).optional(),
+    /** Check the server's certificate. Default true (turning it off is for nothing but a throwaway test store). */
+    verifyTls: z.boolean().default(true),
+  })
+  .strict();
+
+/**
+ * The pulumi engine's own pgBackRest access to the S3 repositories (engines/pulumi/repositories.ts),
+ * for the pre-flight of failovers and drills (catalog, verify, restore plan): repo1 is the
+ * primary's bucket, repo2 the offsite one, as the primary stack's outputs name them. It only
+ * reads (info, repo-ls, verify). When dr runs as root, pgBackRest runs as lab.serviceUser
+ * (FP_DR_SERVICE_USER, default postgres): it refuses root.
+ */
+export const pulumiRepositorySettings = z
+  .object({
+    /** Give the engine the repositories client (when pgbackrest is installed). Default true. */
+    enabled: z.boolean().default(true),
+    /**
+     * AWS credentials for the buckets: `environment` — AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+     * and AWS_SESSION_TOKEN (written into a private pgbackrest.conf, never logged; pgBackRest cannot
+     * read ~/.aws profiles: export them with `aws configure export-credentials --format env`);
+     * `instance-profile` — the machine's role through the instance metadata service.
+     * Default: environment when AWS_ACCESS_KEY_ID is set, else instance-profile.
+     */
+    credentials: z.enum(["environment", "instance-profile"]).optional(),
+    /** Environment variable holding the repositories' cipher passphrase (fp-dr:repoCipherPass of the stacks). Default FP_DR_REPO_CIPHER_PASS. */
+    cipherPassEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").default("FP_DR_REPO_CIPHER_PASS"),
+    /** Or a file holding it (first line; no access for others). Used when the variable is unset. Default: none. */
+    cipherPassFile: z.string().min(1).optional(),
+    /**
+     * How long an S3 request may make no progress (pgBackRest io-timeout). pgBackRest retries, so a
+     * repository that does not answer (the failed region's) costs about four times this before it
+     * is reported unreachable. Default 20s (pgBackRest's own default is 60s).
+     */
+    ioTimeout: duration.default(20),
+    /** Directory for the rendered pgbackrest.conf (0600), its log and lock dirs. Default: a private temporary directory removed when dr exits. */
+    dir: z.string().min(1).optional(),
+    /** Connection to the primary's bucket (repo1). Default: AWS S3 in its region. */
+    repo1: repositoryConnection.prefault({}),
+    /** Connection to the offsite bucket (repo2). Default: AWS S3 in its region. */
+    repo2: repositoryConnection.prefault({}),
+  })
+  .strict();
+export type PulumiRepositorySettings = z.output<typeof pulumiRepositorySettings>;
+
+/**
  * The pulumi engine: how `dr` drives this repository's Pulumi project through the Automation
  * API (automation/engines/pulumi). Only read when `engine: pulumi`.
  */
@@ -120,9 +181,46 @@ export const pulumiSettings = z
     dnsTimeout: duration.default(600),
     /** How long a restore may run on the host before the engine gives up waiting. Default 4h. */
     restoreTimeout: duration.default(4 * 3600),
+    /** pgBackRest access to the S3 repositories from this machine (pre-flight reads). */
+    repositories: pulumiRepositorySettings.prefault({}),
   })
   .strict();
 export type PulumiSettings = z.output<typeof pulumiSettings>;
+
+/**
+ * The application's audit trail, which `dr recover-table --audit` reads to find the DELETE (or
+ * UPDATE) that removed rows. Defaults: the sample database's app.audit_log (one row per changed
+ * business row, written by triggers).
+ */
+export const auditLogSettings = z
+  .object({
+    /** The audit table, schema-qualified. Default app.audit_log. */
+    table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/, "schema.table, plain lowercase SQL identifiers").default("app.audit_log"),
+    /** Column names in the audit table. */
+    columns: z
+      .object({
+        /** INSERT / UPDATE / DELETE. Default action. */
+        action: sqlIdentifier.default("action"),
+        /** The changed table's name (unqualified or schema.table). Default table_name. */
+        table: sqlIdentifier.default("table_name"),
+        /** The changed row's primary key (single-column keys). Default row_pk. */
+        key: sqlIdentifier.default("row_pk"),
+        /** When the change was made (timestamptz). Default at. */
+        at: sqlIdentifier.default("at"),
+        /** The writing transaction (txid_current()); null when not recorded. Default xid. */
+        xid: sqlIdentifier.nullable().default("xid"),
+        /** Who made the change; null when not recorded. Default actor. */
+        actor: sqlIdentifier.nullable().default("actor"),
+      })
+      .strict()
+      .prefault({}),
+    /** How far back the audit log is searched when no --since is given. Default 24h (runbook: recent deletions). */
+    lookback: duration.default(24 * 3600),
+    /** Session setting the application reads its actor from, so re-inserted rows are audited as fp-dr; null: none. Default app.actor. */
+    actorSetting: z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/).nullable().default("app.actor"),
+  })
+  .strict();
+export type AuditLogSettings = z.output<typeof auditLogSettings>;
 
 export const drConfigSchema = z
   .object({
@@ -159,6 +257,8 @@ export const drConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Table-level recovery (`dr recover-table`). */
+    recovery: z.object({ audit: auditLogSettings.prefault({}) }).strict().prefault({}),
     lab: z
       .object({
         /** Where every file of the lab lives; default /var/lib/fp-dr/lab as root, else ~/.local/state/fp-dr/lab. */

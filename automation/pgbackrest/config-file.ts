@@ -26,6 +26,8 @@ export interface RepoSpec {
     keyType: "shared" | "auto";
     key?: string;
     keySecret?: string;
+    /** Session token of temporary `shared` keys (AWS_SESSION_TOKEN); omit for long-lived keys. */
+    token?: string;
   };
   /** AES-256 passphrase; omit for an unencrypted repository. */
   cipherPass?: string;
@@ -51,6 +53,8 @@ export interface PgbackrestConfigSpec {
   archiveAsync?: boolean;
   /** Expire after each backup (default y). Hosts that may not delete set n; expire runs elsewhere. */
   expireAuto?: boolean;
+  /** Seconds an S3 request may make no progress before pgBackRest gives up on it (io-timeout). Default: pgBackRest's, 60. */
+  ioTimeout?: number;
   /** File log detail (default info). */
   logLevelFile?: "info" | "detail" | "debug";
   /** First line of the file: who writes it. */
@@ -90,6 +94,7 @@ function repoLines(r: RepoSpec): string[] {
       line(`${p}-s3-key-type`, s.keyType),
       line(`${p}-s3-key`, s.keyType === "shared" ? s.key : undefined),
       line(`${p}-s3-key-secret`, s.keyType === "shared" ? s.keySecret : undefined),
+      line(`${p}-s3-token`, s.keyType === "shared" ? s.token : undefined),
     );
   }
   return out.filter((x): x is string => x !== undefined);
@@ -101,6 +106,9 @@ export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
   for (const r of spec.repos) {
     // A newline in a value would smuggle another option into the file.
     if (r.cipherPass !== undefined && /[\r\n]/.test(r.cipherPass)) throw new Error("the repository passphrase must be a single line");
+    for (const [what, v] of [["key", r.s3?.key], ["secret key", r.s3?.keySecret], ["session token", r.s3?.token]] as const) {
+      if (v !== undefined && /[\r\n]/.test(v)) throw new Error(`the repo${r.index} s3 ${what} must be a single line`);
+    }
   }
   const archiveAsync = spec.archiveAsync ?? t.archiveAsync;
   const global = [
@@ -113,6 +121,7 @@ export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
     // background process ships batches to both repositories in parallel.
     line("archive-async", archiveAsync ? true : undefined),
     line("archive-push-queue-max", archiveAsync ? t.archivePushQueueMax : undefined),
+    line("io-timeout", spec.ioTimeout),
     line("spool-path", spec.spoolPath),
     line("log-path", spec.logPath),
     line("lock-path", spec.lockPath),

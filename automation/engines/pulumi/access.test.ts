@@ -1,8 +1,8 @@
 // The engine's default SQL side and region probe, for real: a PostgreSQL 15 scratch cluster
 // stands in for a restored site (reached the way the engine reaches one, through an endpoint's
 // admin settings), and a loopback listener for a region's API endpoint. Proves probe, the wait
-// for recovery (promote and standby goals, and its bound), promotion, and that an unreachable
-// site or region is reported, not thrown.
+// for recovery (promote, pause and standby goals, and its bound), promotion (from a pause
+// too), and that an unreachable site or region is reported, not thrown.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chownSync, writeFileSync } from "node:fs";
@@ -39,7 +39,7 @@ test("a primary: probed as primary, the promote goal is already reached, promote
   assert.equal((await db.probe(endpoint)).mode, "primary");
 });
 
-test("a standby: caught up once replay stands still, the promote goal times out, then promotion opens it", async () => {
+test("a standby: caught up once replay stands still, promote and pause goals time out, a pause is seen, then promotion opens it", async () => {
   const { cluster } = scratch;
   await cluster.stop("fast");
   const signal = join(cluster.spec.dataDir, "standby.signal");
@@ -51,7 +51,15 @@ test("a standby: caught up once replay stands still, the promote goal times out,
   const caughtUp = await db.waitForRecovery(endpoint, { mode: "standby", timeoutMs: 20_000 });
   assert.match(caughtUp.replayLsn ?? "", /^[0-9A-F]+\/[0-9A-F]+$/);
   await assert.rejects(db.waitForRecovery(endpoint, { mode: "promote", timeoutMs: 300 }), (e: unknown) => e instanceof DrError && e.code === "RECOVERY_TIMEOUT");
+  // Replaying but not paused: the pause goal (a restore to a target) is not reached.
+  await assert.rejects(db.waitForRecovery(endpoint, { mode: "pause", timeoutMs: 300 }), (e: unknown) => e instanceof DrError && e.code === "RECOVERY_TIMEOUT");
+  // Paused (as at a recovery target with --target-action=pause): reached, still read-only.
+  await scratch.cluster.psql("select pg_wal_replay_pause()");
+  const paused = await db.waitForRecovery(endpoint, { mode: "pause", timeoutMs: 20_000 });
+  assert.match(paused.replayLsn ?? "", /^[0-9A-F]+\/[0-9A-F]+$/);
+  assert.equal((await db.probe(endpoint)).mode, "standby");
 
+  // Promotion ends the pause too and opens it.
   await db.promote(endpoint);
   assert.equal((await db.probe(endpoint)).mode, "primary");
   const rows = await scratch.cluster.psql("select count(*) from t");

@@ -93,12 +93,17 @@ export const systemResolver: DnsResolver = async (name) => {
 export interface SiteDatabase {
   probe(endpoint: SiteEndpoint): Promise<Omit<SiteProbe, "site">>;
   /**
-   * Waits until the restored cluster reached its goal: "promote" — recovery ended at the target
-   * and the server is open; "standby" — replay has caught up with the archive (no progress for
-   * a while, see pgSiteDatabase). Throws RECOVERY_TIMEOUT after timeoutMs.
+   * Waits until the restored cluster reached its goal: "pause" — recovery reached the target
+   * and is paused there, read-only (or the server was opened meanwhile); "promote" — recovery
+   * ended at the target and the server is open; "standby" — replay has caught up with the
+   * archive (no progress for a while, see pgSiteDatabase). Throws RECOVERY_TIMEOUT after
+   * timeoutMs.
    */
-  waitForRecovery(endpoint: SiteEndpoint, goal: { mode: "promote" | "standby"; timeoutMs: number }): Promise<{ replayLsn?: string; lastCommitAt?: string }>;
-  /** Ends recovery (pg_promote); a server already out of recovery is left as it is. */
+  waitForRecovery(endpoint: SiteEndpoint, goal: { mode: "promote" | "pause" | "standby"; timeoutMs: number }): Promise<{ replayLsn?: string; lastCommitAt?: string }>;
+  /**
+   * Ends recovery (pg_promote, which also ends a pause at the target); a server already out of
+   * recovery is left as it is.
+   */
   promote(endpoint: SiteEndpoint): Promise<void>;
 }
 
@@ -123,10 +128,11 @@ export function pgSiteDatabase(opts: PgSiteDatabaseOptions = {}): SiteDatabase {
   const state = async (c: ClientBase) => {
     const r = await c.query(
       "select pg_is_in_recovery() as r, coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text as lsn, " +
-        "coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as t",
+        "coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as t, " +
+        "case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end as paused",
     );
-    const row = r.rows[0] as { r: boolean; lsn: string | null; t: Date | null };
-    return { inRecovery: row.r, lsn: row.lsn ?? undefined, lastCommitAt: row.t ? new Date(row.t).toISOString() : undefined };
+    const row = r.rows[0] as { r: boolean; lsn: string | null; t: Date | null; paused: boolean };
+    return { inRecovery: row.r, paused: row.paused, lsn: row.lsn ?? undefined, lastCommitAt: row.t ? new Date(row.t).toISOString() : undefined };
   };
   return {
     async probe(endpoint) {
@@ -146,6 +152,7 @@ export function pgSiteDatabase(opts: PgSiteDatabaseOptions = {}): SiteDatabase {
         try {
           const s = await withClient(endpoint.admin, state);
           if (goal.mode === "promote" && !s.inRecovery) return { replayLsn: s.lsn, lastCommitAt: s.lastCommitAt };
+          if (goal.mode === "pause" && (s.paused || !s.inRecovery)) return { replayLsn: s.lsn, lastCommitAt: s.lastCommitAt };
           if (goal.mode === "standby" && s.inRecovery) {
             if (s.lsn !== lastLsn) {
               lastLsn = s.lsn;

@@ -14,9 +14,13 @@ import { RecordingPulumiCli } from "./cli-double";
 import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider, storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
 import { PulumiEngine } from "./engine";
 import { openLocalWorkspace } from "./local-workspace";
+import { drillLocalPorts } from "../../../infra/config/ports";
 
 const drillId = "20250901t040000z";
 const drill = `drill-${drillId}`;
+const drillPorts = drillLocalPorts(drillId);
+/** The drill plan restores to a restore point taken on the primary, and pauses there read-only. */
+const restorePoint = { kind: "name" as const, name: `fp-dr-${drill}-ab12` };
 
 interface World {
   cli: RecordingPulumiCli;
@@ -30,8 +34,8 @@ let w: World;
 async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
   const cli = new RecordingPulumiCli(fakeProgram);
   cli.addStack("primary", storedConfigFromStackFile("Pulumi.primary.yaml"));
-  // The secondary stack as shipped, plus the admin password the restored cluster carries.
-  cli.addStack("secondary", storedConfigFromStackFile("Pulumi.secondary.yaml", ["adminPassword"]));
+  // The secondary stack as shipped (its admin password is the one the restored cluster carries).
+  cli.addStack("secondary", storedConfigFromStackFile("Pulumi.secondary.yaml"));
   const ops = await openLocalWorkspace({ workDir: repoRoot, pulumiCommand: cli, backendUrl, secretsProvider });
   const log: string[] = [];
   let t = Date.UTC(2025, 8, 1, 12, 0, 0);
@@ -262,6 +266,9 @@ const drillConfigCall = [
   "--plaintext", "fp-dr:role=drill",
   "--plaintext", `fp-dr:drill.id=${drillId}`,
   "--plaintext", "fp-dr:drill.expiresAt=2025-09-02T00:00:00.000Z",
+  // Its own port forwards (infra/config/ports.ts, derived from the drill id), not the secondary's.
+  "--plaintext", `fp-dr:access.ssh.localPort=${drillPorts.ssh}`,
+  "--plaintext", `fp-dr:access.postgres.localPort=${drillPorts.postgres}`,
   "--non-interactive",
 ];
 
@@ -299,10 +306,10 @@ const drillRestoreBeforeUp = [
   [
     "config", "set-all", "--stack", drill, "--path",
     "--plaintext", "fp-dr:restore.requestId=restore-20250901t120000z-0001",
-    "--plaintext", "fp-dr:restore.mode=promote",
+    "--plaintext", "fp-dr:restore.mode=pause",
     "--plaintext", "fp-dr:restore.repo=1",
     "--plaintext", "fp-dr:restore.allowOverwrite=true",
-    "--plaintext", "fp-dr:restore.targetTime=2025-09-01T03:59:30.000Z",
+    "--plaintext", `fp-dr:restore.targetName=${restorePoint.name}`,
     "--plaintext", "fp-dr:restore.timeout=14400s",
     "--non-interactive",
   ],
@@ -314,7 +321,6 @@ const destroyDrillCalls = [
   ["stack", "rm", "--yes", drill, "--non-interactive"],
 ];
 
-const restorePoint = { kind: "time" as const, time: new Date("2025-09-01T03:59:30Z") };
 
 test("drill: a drill-<id> stack from the secondary's config, two-phase up, targeted restore, destroy and stack rm", async () => {
   w = await world({ primaryRegionUp: true });
@@ -340,6 +346,10 @@ test("drill: a drill-<id> stack from the secondary's config, two-phase up, targe
 
   assertNoRefresh(cli.calls.map((c) => c.args));
   assert.ok(log.includes(`access.close ${drill}`));
+  // Its forwards are its own, and the restore is awaited paused at the restore point.
+  const opened = log.filter((l) => l.startsWith(`access.open ${drill} `));
+  assert.ok(opened.length > 0 && opened.every((l) => l.endsWith(`ssh:${drillPorts.ssh} pg:${drillPorts.postgres}`)), opened.join("\n"));
+  assert.ok(log.includes(`db.waitForRecovery ${drill} pause 127.0.0.1:${drillPorts.postgres} as fp_admin`), log.join("\n"));
   assert.ok(!log.some((l) => l.includes("secondary")), "a drill never touches the secondary's host");
 });
 

@@ -19,7 +19,9 @@ import type { DrConfig, SiteRole } from "../../config/schema";
 import { DrError, withContext } from "../../core/errors";
 import type { Pgbackrest } from "../../pgbackrest/client";
 import { planRestore, type RestorePlan } from "../../restore/plan";
-import type { Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, SiteEndpoint, SiteProbe } from "../engine";
+import type { CredentialRotation, Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, IncidentContext, IsolationResult, PreservationResult, SiteEndpoint, SiteProbe, TerminatedSession } from "../engine";
+import { Client } from "pg";
+import { terminateOtherSessions } from "../../incident/sessions";
 import {
   pgSiteDatabase,
   privateNetworkAccess,
@@ -43,7 +45,7 @@ import {
   type SiteConnectionConfig,
 } from "./stack-config";
 import type { RawOutputs, StackOps } from "./stack-ops";
-import { dnsRecordUrns, instanceUrn, restoreUrns } from "./urns";
+import { dnsRecordUrns, fenceUrns, restoreUrns } from "./urns";
 
 /** The parts of the dr config the engine reads. */
 export type PulumiEngineConfig = Pick<DrConfig, "sites" | "serviceName" | "pulumi">;
@@ -281,7 +283,7 @@ export class PulumiEngine implements Engine {
   async restore(req: EngineRestoreRequest): Promise<EngineRestoreResult> {
     const stack = this.stackOf(req.site);
     try {
-      const { mode, targetTime } = restoreModeFor(req.target);
+      const target = restoreModeFor(req.target);
       // 1. Pre-flight when the repositories are readable from here: the set that will be used.
       const plan = this.o.repositories ? await this.planRestore(req) : undefined;
       const set = req.set ?? plan?.set.label;
@@ -295,16 +297,17 @@ export class PulumiEngine implements Engine {
       const requestId = this.newRequestId("restore");
       await this.ops.setConfig(
         stack,
-        restoreRequestEntries({ requestId, set, targetTime, mode, repo, allowOverwrite: req.overwrite, timeoutSeconds: this.settings.restoreTimeout }),
+        restoreRequestEntries({ requestId, set, ...target, repo, allowOverwrite: req.overwrite, timeoutSeconds: this.settings.restoreTimeout }),
         { path: true },
       );
       // 4. Only the restore command runs (it re-runs because its trigger, the request, changed).
       const started = this.now().getTime();
       const up = await this.ops.up(stack, { targets: restoreUrns(stack, site), message: `fp-dr: restore ${requestId}`, onOutput: this.o.onOutput });
       const restoreFilesMs = this.now().getTime() - started;
-      // 5. Recovery, watched over SQL (Pulumi only knows that the command exited 0).
+      // 5. Recovery, watched over SQL (Pulumi only knows that the command exited 0): paused at
+      //    the target, or a standby caught up with the archive; read-only either way.
       const ep = await this.endpointFrom(req.site, await this.siteOutputs(stack, up.outputs), connectionConfig(config));
-      const recovered = await this.database.waitForRecovery(ep, { mode, timeoutMs: this.settings.restoreTimeout * 1000 });
+      const recovered = await this.database.waitForRecovery(ep, { mode: target.mode, timeoutMs: this.settings.restoreTimeout * 1000 });
       return {
         site: req.site,
         // Without a repositories client pgBackRest picks the newest set on the host, which
@@ -328,10 +331,9 @@ export class PulumiEngine implements Engine {
 
   /**
    * Best effort and never a throw for an unreachable site: the old primary's stack is touched
-   * only if its region answers (nothing is refreshed either way). Then fp-dr:fence makes the
-   * host's only security group the isolation group (no ingress, no egress), updated alone.
-   * Infra must support the key (schema + PostgresHost); until it does, the update fails
-   * validation and fence throws PULUMI_FAILED with the program's message.
+   * only if its region answers (nothing is refreshed either way). Then fp-dr:fence (mode
+   * isolate) makes the host's only security group the isolation group (no ingress, no egress),
+   * the instance updated alone; its data volume and everything else stay as they are.
    */
   async fence(site: string): Promise<FenceResult> {
     const stack = this.stackOf(site);
@@ -356,8 +358,8 @@ export class PulumiEngine implements Engine {
       const config = await this.ops.getAllConfig(stack);
       const name = siteNameInStack(config);
       const requestId = this.newRequestId("fence");
-      await this.ops.setConfig(stack, fenceEntries(requestId), { path: true });
-      await this.ops.up(stack, { targets: [instanceUrn(stack, name)], message: `fp-dr: fence ${site} ${requestId}`, onOutput: this.o.onOutput });
+      await this.ops.setConfig(stack, fenceEntries(requestId, "isolate"), { path: true });
+      await this.ops.up(stack, { targets: fenceUrns(stack, name, "isolate"), message: `fp-dr: fence ${site} ${requestId}`, onOutput: this.o.onOutput });
       return { site, outcome: "isolated", detail: `${region}: the host's security groups were replaced by the isolation group (request ${requestId})` };
     } catch (e) {
       const again = await this.regionProbe(region);
@@ -496,5 +498,68 @@ export class PulumiEngine implements Engine {
     const outputs = await this.siteOutputs(this.stackOf(site));
     await this.o.hostCommands(site, outputs, ["sudo", "systemctl", "start", "--no-block", `fp-dr-backup-${type}.service`]);
     return {};
+  }
+
+  // ---- security incident -----------------------------------------------------------------
+
+  /**
+   * ISOLATE: the fence mechanism (fp-dr:fence swaps the host's security groups for the
+   * isolation group: no ingress, no egress; the instance keeps running, so its memory stays).
+   * Security groups are stateful and tracked connections can outlive a rule change, so the
+   * live sessions are ended over SQL too, through a connection opened before the swap.
+   * Not exercised against real AWS here (no credentials, no Pulumi CLI): the contract tests
+   * pin the stack operations; the SQL part is the lab's.
+   */
+  async isolate(site: string, _incident: IncidentContext): Promise<IsolationResult> {
+    const at = this.now().toISOString();
+    let admin: Client | undefined;
+    try {
+      const ep = await this.endpoint(site);
+      admin = new Client({ ...ep.admin, connectionTimeoutMillis: 10_000 });
+      admin.on("error", () => undefined);
+      await admin.connect();
+    } catch {
+      await admin?.end().catch(() => undefined);
+      admin = undefined;
+    }
+    const fence = await this.fence(site);
+    let terminated: TerminatedSession[] = [];
+    let sessions = "live sessions could not be reached over SQL: end them on the host (or restart it) before trusting the isolation";
+    if (admin) {
+      try {
+        terminated = await terminateOtherSessions(admin);
+        sessions = `${terminated.length} session(s) terminated`;
+      } catch (e) {
+        sessions = `sessions not terminated (${(e as Error).message.split("\n")[0]}): tracked connections may survive the security group swap; end them on the host`;
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+    }
+    const outcome = fence.outcome === "unreachable" ? "unreachable" : "isolated";
+    return { site, outcome, detail: `${fence.detail}; ${sessions}`, at, running: fence.outcome !== "unreachable", terminated, evidence: [] };
+  }
+
+  /** PRESERVE on AWS means EBS snapshots of the host's volumes; this machine has no EC2 client for them. */
+  async preserve(site: string, incident: IncidentContext): Promise<PreservationResult> {
+    const outputs = await this.siteOutputs(this.stackOf(site)).catch(() => undefined);
+    const instance = outputs?.instanceId ?? "<instance id of the site>";
+    const region = outputs?.region ?? this.o.config.sites[site]?.region ?? "<region>";
+    throw new DrError("DEPENDENCY_MISSING", `preserving ${site} needs EBS snapshots of its data and root volumes, and fp-dr has no EC2 client here (@aws-sdk/client-ec2 is not installed, and snapshots declared in the site's stack would share its lifecycle: evidence must not disappear with a pulumi destroy)`, {
+      hint: `take them by hand: aws ec2 create-snapshots --region ${region} --instance-specification InstanceId=${instance},ExcludeBootVolume=false --copy-tags-from-source volume --description "fp-dr incident ${incident.id}" --tag-specifications 'ResourceType=snapshot,Tags=[{Key=fp-dr:incident,Value=${incident.id}}]'; then record them: dr incident preserve --incident-id ${incident.id} --manual-evidence "<snapshot ids>"`,
+    });
+  }
+
+  /** The roles' passwords are stack secrets applied by infra's database objects; rotating them there is not wired yet. */
+  async rotateDatabaseCredentials(site: string): Promise<CredentialRotation> {
+    throw new DrError("DEPENDENCY_MISSING", `rotating the role passwords of ${site} is not automated on AWS: they are stack secrets (fp-dr:adminPassword, appPassword, backupPassword, verifierPassword) that infra's database objects apply, and the restored cluster carries the compromised site's roles`, {
+      hint: `on the site (SSM session, psql as the admin role): \\password for every login role; then \`pulumi config set --secret fp-dr:<role>Password\` on stack ${this.stackOf(site)} and in the application's secret store; then record it: dr incident restore --manual rotate-database="<what was done>"`,
+    });
+  }
+
+  /** The hosts reach S3 through their instance role: there is no key to rotate, but sessions to revoke. */
+  async rotateRepositoryAccess(withhold: string[]): Promise<CredentialRotation> {
+    throw new DrError("DEPENDENCY_MISSING", `revoking the repository access of ${withhold.join(", ") || "the compromised host"} is not automated on AWS: the hosts use instance-role credentials, whose live sessions must be revoked in IAM (no IAM client is installed here)`, {
+      hint: "attach a deny-all policy conditioned on aws:TokenIssueTime before now to the host's role (IAM console: Roles → <host role> → Revoke active sessions); the isolation group already cuts the host itself off; then record it: dr incident restore --manual rotate-repository=\"<what was done>\"",
+    });
   }
 }

@@ -1,11 +1,13 @@
 // The pulumi engine from the dr config: the LocalWorkspace adapter on this repository's
 // project (backend, secrets provider and CLI from `pulumi:` in the config or the environment)
-// and the engine on top. The CLI wiring calls this; tests build PulumiEngine directly.
+// and the engine on top, with pgBackRest access to the S3 repositories when pgbackrest is
+// installed (./repositories.ts). The CLI wiring calls this; tests build PulumiEngine directly.
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { DrConfig } from "../../config/schema";
 import { PulumiEngine, type PulumiEngineOptions } from "./engine";
 import { openLocalWorkspace, type PulumiCli } from "./local-workspace";
+import { onPath, pulumiRepositories } from "./repositories";
 
 export interface OpenPulumiEngineOptions extends Omit<PulumiEngineOptions, "ops" | "config"> {
   /** A CLI double (contract tests); default: the real `pulumi`. */
@@ -18,7 +20,9 @@ export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineO
   const { pulumiCommand, envVars, ...engine } = opts;
   const p = config.pulumi;
   const ops = await openLocalWorkspace({ workDir: p.workDir, command: p.command, backendUrl: p.backendUrl, secretsProvider: p.secretsProvider, pulumiCommand, envVars });
-  return new PulumiEngine({ ...engine, ops, config });
+  // Without pgbackrest here the engine's pre-flight refuses honestly (DEPENDENCY_MISSING).
+  const repositories = engine.repositories ?? (p.repositories.enabled && onPath("pgbackrest") ? pulumiRepositories({ ops, config }) : undefined);
+  return new PulumiEngine({ ...engine, repositories, ops, config });
 }
 
 /** Where runs on the pulumi engine keep their journals: pulumi.journalDir, else a per-user state dir. */

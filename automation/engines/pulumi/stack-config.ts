@@ -1,8 +1,10 @@
 // The stack config the engine writes and reads, as pure functions: the restore request, the
 // fence request, a drill stack's config (the template stack's config with the drill
-// overrides), and the few values the engine reads back (site name, access ports, credentials).
+// overrides, its own port forwards among them), and the few values the engine reads back
+// (site name, access ports, credentials).
 // Keys and shapes are those of infra/config/schema.ts; values are written with `--path`, where
 // Pulumi stores "true"/"false" as booleans and integers as numbers, everything else as strings.
+import { drillLocalPorts, localPortsFor } from "../../../infra/config/ports";
 import { DrError } from "../../core/errors";
 import type { RestoreTarget } from "../../pgbackrest/options";
 import type { ConfigEntries, StoredConfig } from "./stack-ops";
@@ -10,41 +12,44 @@ import type { ConfigEntries, StoredConfig } from "./stack-ops";
 export const ns = "fp-dr";
 const key = (name: string) => `${ns}:${name}`;
 
-/** What infra's restore request (fp-dr:restore) can express. */
+/** What infra's restore request (fp-dr:restore, infra/config/schema.ts) can express. */
 export interface RestoreRequestConfig {
   requestId: string;
   set?: string;
+  /** At most one target: a time (ISO 8601), an LSN, a restore point's name. */
   targetTime?: string;
-  mode: "promote" | "standby";
+  targetLsn?: string;
+  targetName?: string;
+  mode: "promote" | "pause" | "standby";
   repo: 1 | 2;
   allowOverwrite: boolean;
   /** Seconds the remote command may run. */
   timeoutSeconds?: number;
 }
 
+export type RestoreMode = Pick<RestoreRequestConfig, "mode" | "targetTime" | "targetLsn" | "targetName">;
+
 /**
- * How a restore target maps onto infra's request (infra/host-commands.ts restoreArguments):
+ * How a restore target maps onto infra's request (infra/host-commands.ts restoreArguments).
+ * Nothing opens for writes by itself: openForWrites does that, after verification.
  * - latest: "standby" (pgBackRest --type=standby): the host replays every archived WAL segment
- *   and stays read-only; openForWrites promotes it. (Infra's "promote" without a target time is
- *   --type=immediate, the backup's end only: that would lose the archived WAL, so it is not used.)
- * - time: "promote" with targetTime (--type=time --target-action=promote). NOTE: the host opens
- *   for writes by itself at the target; infra offers no pause, so openForWrites finds it open.
- * - immediate: "promote" without a time (--type=immediate), same note.
- * - lsn and name: infra's request has no field for them: refused, not approximated.
+ *   and stays read-only.
+ * - time, lsn, name: "pause" with the target (--type=time|lsn|name --target-action=pause): the
+ *   host recovers to the target and stays there, read-only and paused.
+ * - immediate: "pause" without a target (--type=immediate): the end of the backup set.
  */
-export function restoreModeFor(target: RestoreTarget): { mode: "promote" | "standby"; targetTime?: string } {
+export function restoreModeFor(target: RestoreTarget): RestoreMode {
   switch (target.kind) {
     case "latest":
       return { mode: "standby" };
     case "time":
-      return { mode: "promote", targetTime: target.time.toISOString() };
-    case "immediate":
-      return { mode: "promote" };
+      return { mode: "pause", targetTime: target.time.toISOString() };
     case "lsn":
+      return { mode: "pause", targetLsn: target.lsn };
     case "name":
-      throw new DrError("TARGET_INVALID", `the pulumi engine cannot restore to a target of kind ${target.kind}: the stack's restore request (fp-dr:restore) takes a backup set and/or a target time only`, {
-        hint: "restore to the latest WAL, a point in time (--target-time) or a backup set; or restore with pgBackRest on the host directly",
-      });
+      return { mode: "pause", targetName: target.name };
+    case "immediate":
+      return { mode: "pause" };
   }
 }
 
@@ -58,17 +63,19 @@ export function restoreRequestEntries(r: RestoreRequestConfig): ConfigEntries {
   };
   if (r.set) e[key("restore.set")] = { value: r.set };
   if (r.targetTime) e[key("restore.targetTime")] = { value: r.targetTime };
+  if (r.targetLsn) e[key("restore.targetLsn")] = { value: r.targetLsn };
+  if (r.targetName) e[key("restore.targetName")] = { value: r.targetName };
   if (r.timeoutSeconds !== undefined) e[key("restore.timeout")] = { value: `${Math.ceil(r.timeoutSeconds)}s` };
   return e;
 }
 
 /**
- * fp-dr:fence: swap the host's security groups for the isolation group (no ingress, no egress).
- * Needs infra support: the key must be in infra/config/schema.ts and PostgresHost must use the
- * isolation group while it is set (see the engine's fence()).
+ * fp-dr:fence (infra/config/schema.ts): "isolate" makes the isolation group (no ingress, no
+ * egress) the host's only security group; "stop" also stops the instance. Nothing is deleted.
+ * Update the resources of fenceUrns (./urns.ts) for the same mode.
  */
-export function fenceEntries(requestId: string): ConfigEntries {
-  return { [key("fence.mode")]: { value: "isolate" }, [key("fence.requestId")]: { value: requestId } };
+export function fenceEntries(requestId: string, mode: "isolate" | "stop" = "isolate"): ConfigEntries {
+  return { [key("fence.mode")]: { value: mode }, [key("fence.requestId")]: { value: requestId } };
 }
 
 /** The value of a key as structured data: objectValue, else JSON-looking text parsed, else the text. */
@@ -130,15 +137,21 @@ export interface SiteConnectionConfig {
 
 export function connectionConfig(config: StoredConfig): SiteConnectionConfig {
   const str = (v: unknown, d: string) => (typeof v === "string" ? v : d);
-  const num = (v: unknown, d: number) => (typeof v === "number" ? v : d);
+  const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+  // infra's rule (infra/config/ports.ts): configured ports, else the role's defaults.
+  const drillId = field(config, "drill", "id");
+  const ports = localPortsFor(
+    { role: String(field(config, "role")), drillId: typeof drillId === "string" ? drillId : undefined },
+    { ssh: num(field(config, "access", "ssh", "localPort")), postgres: num(field(config, "access", "postgres", "localPort")) },
+  );
   const secret = (name: string) => {
     const v = config[key(name)];
     return v && typeof v.value === "string" ? v.value : undefined;
   };
   return {
     database: str(field(config, "database"), "financial_planning"),
-    sshLocalPort: num(field(config, "access", "ssh", "localPort"), 2222),
-    postgresLocalPort: num(field(config, "access", "postgres", "localPort"), 15432),
+    sshLocalPort: ports.ssh,
+    postgresLocalPort: ports.postgres,
     via: field(config, "access", "via") === "bastion" ? "bastion" : "ssm",
     sslmode: str(field(config, "access", "postgres", "sslmode"), "require") as SiteConnectionConfig["sslmode"],
     adminUser: str(field(config, "access", "postgres", "username"), "fp_admin"),
@@ -165,9 +178,11 @@ export interface DrillOverrides {
 
 /**
  * A drill stack's config: every key of the template stack (secrets stay secrets) minus
- * `drillDroppedKeys` and network.application, plus role drill, the drill block, and
- * access.hostReachable false (the first `up` creates the host; the engine then opens the
- * path to it and sets it true). Structured values become path entries, one per leaf.
+ * `drillDroppedKeys`, network.application and the template's port forwards, plus role drill,
+ * the drill block, the drill's own port forwards (derived from its id, infra/config/ports.ts,
+ * written out so that the stack says which ports it uses), and access.hostReachable false
+ * (the first `up` creates the host; the engine then opens the path to it and sets it true).
+ * Structured values become path entries, one per leaf.
  */
 export function drillConfigEntries(template: StoredConfig, drill: DrillOverrides): ConfigEntries {
   const out: ConfigEntries = {};
@@ -179,6 +194,9 @@ export function drillConfigEntries(template: StoredConfig, drill: DrillOverrides
     if (short === "network" && typeof value === "object" && value !== null) {
       const { application: _dropped, ...rest } = value as Record<string, unknown>;
       value = rest;
+    }
+    if (short === "access" && typeof value === "object" && value !== null) {
+      value = withoutLocalPorts(value as Record<string, unknown>);
     }
     if (stored.secret) {
       if (typeof stored.value !== "string") throw uncopyable(fullKey, "a structured secret");
@@ -192,6 +210,22 @@ export function drillConfigEntries(template: StoredConfig, drill: DrillOverrides
   out[key("drill.expiresAt")] = { value: drill.expiresAt };
   if (drill.instanceType) out[key("drill.instanceType")] = { value: drill.instanceType };
   out[key("access.hostReachable")] = { value: "false" };
+  const ports = drillLocalPorts(drill.id);
+  out[key("access.ssh.localPort")] = { value: String(ports.ssh) };
+  out[key("access.postgres.localPort")] = { value: String(ports.postgres) };
+  return out;
+}
+
+/** access without ssh.localPort and postgres.localPort (the standing site's forwards). */
+function withoutLocalPorts(access: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...access };
+  for (const part of ["ssh", "postgres"]) {
+    const v = out[part];
+    if (typeof v === "object" && v !== null) {
+      const { localPort: _standing, ...rest } = v as Record<string, unknown>;
+      out[part] = rest;
+    }
+  }
   return out;
 }
 

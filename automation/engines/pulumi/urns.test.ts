@@ -2,14 +2,14 @@
 // Pulumi.secondary.yaml) runs against infra's mocks, with the mock monitor's URN function
 // replaced by the engine's rule (the parent's whole type chain, the root stack left out; the
 // stock mock keeps only the parent's last type). Then every URN that ./urns.ts builds for the
-// DNS swap, the restore and the fence must be one the program registered.
+// DNS swap, the restore and the fence (both modes) must be one the program registered.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as mocksModule from "@pulumi/pulumi/runtime/mocks";
 import * as settingsModule from "@pulumi/pulumi/runtime/settings";
 import { configFromStackFile, installMocks, settle } from "../../../infra/testing/mocks";
-import { dnsRecordUrns, instanceUrn, restoreUrns } from "./urns";
+import { dnsRecordUrns, fenceUrns, instanceUrn, restoreUrns } from "./urns";
 
 interface MockMonitorLike {
   getRegisteredResources(): Map<string, unknown>;
@@ -29,9 +29,13 @@ mocks.MockMonitor.prototype.newUrn = function (parent: string, type: string, nam
 
 const secrets = {
   repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
+  adminPassword: "test-admin-password-0a9b8c7d",
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
 };
-const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "..", "..", "Pulumi.secondary.yaml"), secrets);
+// Fenced with mode stop, so that the state resource a stop fence adds is registered too.
+const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "..", "..", "Pulumi.secondary.yaml"), secrets, {
+  "fp-dr:fence": { mode: "stop", requestId: "fence-20250901t120000z-0001" },
+});
 installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: "10.20.7.42", role: "primary" } } });
 let urns: string[] = [];
 
@@ -41,9 +45,10 @@ before(async () => {
   urns = [...settings.getMonitor().getRegisteredResources().keys()];
 });
 
-test("the program registers the URNs the engine targets (DNS records, restore command, host instance)", () => {
+test("the program registers the URNs the engine targets (DNS records, restore command, host instance, its stopped state)", () => {
   assert.ok(urns.length > 40, `only ${urns.length} resources registered`);
-  for (const u of [...dnsRecordUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), instanceUrn("secondary", "secondary")]) {
+  assert.deepEqual(fenceUrns("secondary", "secondary", "isolate"), [instanceUrn("secondary", "secondary")]);
+  for (const u of [...dnsRecordUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), ...fenceUrns("secondary", "secondary", "stop")]) {
     assert.ok(urns.includes(u), `${u} is not a resource of the program; near misses:\n  ${urns.filter((x) => x.endsWith(u.split("::").pop()!)).join("\n  ")}`);
   }
 });

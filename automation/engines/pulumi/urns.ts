@@ -17,6 +17,7 @@ export const resourceTypes = {
   route53Record: "aws:route53/record:Record",
   remoteCommand: "command:remote:Command",
   ec2Instance: "aws:ec2/instance:Instance",
+  ec2InstanceState: "aws:ec2transitgateway/instanceState:InstanceState",
 } as const;
 
 /**
@@ -50,4 +51,18 @@ export function restoreUrns(stack: string, site: string): string[] {
 /** The PostgreSQL host's EC2 instance ("<site>-host-instance"): fencing swaps its security groups. */
 export function instanceUrn(stack: string, site: string): string {
   return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2Instance], `${site}-host-instance`);
+}
+
+/** The stopped state of a host fenced with mode "stop" ("<site>-host-state", infra PostgresHost). */
+export function instanceStateUrn(stack: string, site: string): string {
+  return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2InstanceState], `${site}-host-state`);
+}
+
+/**
+ * What a fence request (fp-dr:fence) changes, to update alone: the instance (its security
+ * groups become the isolation group), and for "stop" the state resource that stops it (new,
+ * so it is targeted too).
+ */
+export function fenceUrns(stack: string, site: string, mode: "isolate" | "stop"): string[] {
+  return mode === "stop" ? [instanceUrn(stack, site), instanceStateUrn(stack, site)] : [instanceUrn(stack, site)];
 }
