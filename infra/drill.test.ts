@@ -1,13 +1,16 @@
 // A drill stack, configured the way `dr drill` derives it from the secondary's stack file
-// (role drill, drill id and expiry, a restore request, its own VPC range), run against mocks.
+// (role drill, drill id and expiry, a restore request paused at a restore point, its own VPC
+// range), run against mocks.
 // The application network and DNS settings are deliberately left in, to prove the drill
 // overrides drop them. Proves: no DNS records; no route, peering or security-group rule from
 // the application network; nothing object-locked or protected to stand in the way of
 // destroying it (it reads the region's production bucket and writes nothing); smaller
-// instance; drill id and expiry on every resource; the host's hardening still holds.
+// instance; drill id and expiry on every resource; the host's hardening still holds; its SSH
+// goes through its own port forward, derived from the drill id.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { drillLocalPorts } from "./config/ports";
 import { backupBucketName } from "./naming";
 import { parseSiteOutputs } from "./outputs";
 import { configFromStackFile, iniValues, installMocks, ofType, settle, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
@@ -17,6 +20,7 @@ const drillId = "20250901t040000";
 const expiresAt = "2025-09-01T10:00:00Z";
 const secrets = {
   repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
+  adminPassword: "test-admin-password-0a9b8c7d",
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
 };
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.secondary.yaml"), secrets, {
@@ -28,7 +32,8 @@ const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi
     application: { cidrs: ["10.40.0.0/16"], securityGroupIds: ["sg-0123456789abcdef0"], peering: { vpcId: "vpc-0c3d4e5f60718293a", cidr: "10.40.0.0/16", routeTableIds: ["rtb-0c3d4e5f60718293a"] } },
   },
   "fp-dr:incidentManager": { enabled: false },
-  "fp-dr:restore": { requestId: `drill-${drillId}`, targetTime: "2025-09-01T03:30:00Z", mode: "promote", repo: 1, timeout: "2h" },
+  // As `dr drill` writes it: paused read-only at the restore point taken on the primary.
+  "fp-dr:restore": { requestId: `drill-${drillId}`, targetName: `fp-dr-drill-${drillId}`, mode: "pause", repo: 1, timeout: "2h" },
 });
 const h = installMocks({ stack: `drill-${drillId}`, config, secretKeys });
 let outputs: Record<string, unknown>;
@@ -98,7 +103,7 @@ test("no alarms, topics or paging for a drill", () => {
   }
 });
 
-test("the drill host restores to the requested time, reads one repository, archives nothing", () => {
+test("the drill host restores to the requested restore point and pauses there, reads one repository, archives nothing", () => {
   const files = userDataFiles(instance);
   const conf = iniValues(files.get("/etc/fp-dr/pgbackrest.conf.staged")!);
   assert.equal(conf.get("repo1-s3-bucket"), backupBucketName("production", "eu-west-1", testAccountId));
@@ -108,7 +113,17 @@ test("the drill host restores to the requested time, reads one repository, archi
   assert.deepEqual(timers, ["/etc/systemd/system/fp-dr-health.timer"]);
   const restore = ofType(h, "command:remote:Command").find((c) => c.name.endsWith("-restore-pgbackrest"));
   assert.ok(restore);
-  assert.match(unsecret<string>(restore.inputs.stdin), /'--type=time' '--target=2025-09-01T03:30:00Z' '--target-action=promote' 'restore'/);
+  assert.match(unsecret<string>(restore.inputs.stdin), new RegExp(`'--type=name' '--target=fp-dr-drill-${drillId}' '--target-action=pause' 'restore'`));
+  assert.deepEqual(restore.inputs.triggers, [`drill-${drillId}`, "", "", "pause", 1, instance.id, `name:fp-dr-drill-${drillId}`]);
+});
+
+test("the drill's port forwards are its own, derived from its id, not the secondary's", () => {
+  const ports = drillLocalPorts(drillId);
+  assert.ok(ports.ssh >= 22000 && ports.ssh < 23000 && ports.postgres === ports.ssh + 3000, JSON.stringify(ports));
+  for (const c of ofType(h, "command:remote:Command")) {
+    const conn = unsecret<{ host: string; port: number }>(c.inputs.connection);
+    assert.deepEqual([conn.host, conn.port], ["127.0.0.1", ports.ssh], c.name);
+  }
 });
 
 test("the outputs name the drill for the automation that destroys it", () => {

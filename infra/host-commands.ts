@@ -5,6 +5,7 @@
 // them in the tests.
 import { hostPaths } from "./cloud-init/host-spec";
 import { shellQuote } from "./cloud-init/scripts";
+import { formatTargetTime } from "../automation/pgbackrest/options";
 
 const cluster = `${hostPaths.pgVersion}-${hostPaths.clusterName}`;
 
@@ -14,15 +15,33 @@ export const remoteShell = "bash -s";
 export interface RestoreRequestSpec {
   stanza: string;
   requestId: string;
-  /** Backup label; default the newest. */
+  /** Backup label; default the newest (for a time target: the newest before it). */
   set?: string;
-  /** ISO 8601 recovery target. */
+  /** ISO 8601 recovery target (with offset). At most one of the three targets. */
   targetTime?: string;
-  /** promote: recover and open read-write; standby: keep replaying from the repository. */
-  mode: "promote" | "standby";
+  /** LSN recovery target, e.g. 0/9000060. */
+  targetLsn?: string;
+  /** Restore point name (pg_create_restore_point). */
+  targetName?: string;
+  /**
+   * promote: recover to the target and open read-write; pause: recover to the target and stay
+   * there read-only until opened (pg_promote); standby: keep replaying from the repository.
+   */
+  mode: "promote" | "pause" | "standby";
   repo: 1 | 2;
   /** Restore even over a running, non-empty primary. */
   allowOverwrite: boolean;
+}
+
+/**
+ * A recovery target time in the one form pgBackRest 2.45 accepts for choosing the backup set
+ * ("YYYY-MM-DD HH:MM:SS.ffffff+00"; ISO 8601's "T" is refused with error 029), in UTC so the
+ * host's time zone plays no part. PostgreSQL reads the same text as recovery_target_time.
+ */
+export function pgbackrestTargetTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) throw new Error(`not a point in time: ${iso}`);
+  return formatTargetTime(d);
 }
 
 /** pgBackRest's arguments for a restore request. */
@@ -31,11 +50,13 @@ export function restoreArguments(r: RestoreRequestSpec): string[] {
   if (r.set) args.push(`--set=${r.set}`);
   if (r.mode === "standby") {
     args.push("--type=standby");
-  } else if (r.targetTime) {
-    args.push("--type=time", `--target=${r.targetTime}`, "--target-action=promote");
   } else {
-    // A backup set alone: the database as that backup left it, opened read-write.
-    args.push("--type=immediate", "--target-action=promote");
+    if (r.targetTime) args.push("--type=time", `--target=${pgbackrestTargetTime(r.targetTime)}`);
+    else if (r.targetLsn) args.push("--type=lsn", `--target=${r.targetLsn}`);
+    else if (r.targetName) args.push("--type=name", `--target=${r.targetName}`);
+    // A backup set alone: the database as that backup left it.
+    else args.push("--type=immediate");
+    args.push(`--target-action=${r.mode}`);
   }
   args.push("restore");
   return args;

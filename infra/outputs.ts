@@ -54,6 +54,8 @@ export const siteOutputsSchema = z.object({
   /** The restore request last applied by this stack. */
   restore: z.object({ requestId: z.string(), command: z.string() }).optional(),
   drill: z.object({ id: z.string(), expiresAt: z.string() }).optional(),
+  /** The fence in force (fp-dr:fence): the host is isolated, or isolated and stopped. */
+  fence: z.object({ mode: z.enum(["isolate", "stop"]), requestId: z.string() }).optional(),
   incidentManager: z
     .object({
       escalationPlanArn: z.string(),

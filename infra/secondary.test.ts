@@ -26,6 +26,7 @@ const primaryRegion = "eu-central-1";
 const primaryAddress = "10.20.7.42";
 const secrets = {
   repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
+  adminPassword: "test-admin-password-0a9b8c7d",
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
 };
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.secondary.yaml"), secrets);
@@ -142,9 +143,18 @@ test("the warm standby is restored from this region's repository, re-run only by
   const script = unsecret<string>(r.stdin);
   assert.match(script, /pgbackrest '--stanza=fp' '--repo=1' '--delta' '--type=standby' 'restore'/);
   assert.match(script, /refusing to restore over a running primary holding data/);
-  assert.equal((r.triggers as unknown[])[0], "standby-2025-09-01");
+  // Exactly the triggers the standing request was created with (a changed list would restore
+  // the warm standby again on the next up).
+  assert.deepEqual(r.triggers, ["standby-2025-09-01", "", "", "standby", 1, instance.id]);
   const conn = unsecret<{ host: string; port: number }>(r.connection);
   assert.deepEqual([conn.host, conn.port], ["127.0.0.1", 2222]);
+});
+
+test("not fenced: the host has the database group, and runs", () => {
+  const db = ofType(h, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name.endsWith("-database"))!;
+  assert.deepEqual(instance.inputs.vpcSecurityGroupIds, [db.id]);
+  assert.equal(ofType(h, "aws:ec2transitgateway/instanceState:InstanceState").length, 0);
+  assert.equal(parseSiteOutputs(outputs).fence, undefined);
 });
 
 test("a standby declares no database objects (it is read-only; the primary's come with the restore)", () => {

@@ -3,7 +3,8 @@
 // (a replaced host adopts the cluster on it), a least-privilege instance role (write its
 // repository prefixes, read the offsite one, never delete), and cloud-init rendered by the
 // pure functions of infra/cloud-init. The user data carries the repository passphrase, so
-// it is a Pulumi secret from end to end.
+// it is a Pulumi secret from end to end. A fenced host keeps everything; only its security
+// groups (chosen by the caller) and, for a stop, its power state change.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { amiArchitecture, debianAmiNamePattern, debianAmiOwner } from "../ami";
@@ -21,8 +22,14 @@ export interface PostgresHostArgs {
   subnetId: pulumi.Input<string>;
   /** That subnet's availability zone (the data volume must be in it). Required. */
   availabilityZone: pulumi.Input<string>;
-  /** Security groups of the host. Required. */
+  /** Security groups of the host (while fenced: the isolation group alone). Required. */
   securityGroupIds: pulumi.Input<string>[];
+  /**
+   * The host is fenced: tagged with the request, and for "stop" stopped (gracefully, so
+   * PostgreSQL shuts down cleanly). The security groups are the caller's to choose. Nothing is
+   * deleted or replaced; lifting a stop leaves the instance stopped. Default none.
+   */
+  fence?: { mode: "isolate" | "stop"; requestId: string };
   /** Data volume size in GiB. Default 100. */
   dataVolumeGiB?: number;
   /** Data volume IOPS. Default 3000 (gp3 baseline). */
@@ -117,11 +124,15 @@ export class PostgresHost extends pulumi.ComponentResource {
         ebsOptimized: true,
         monitoring: true,
         userDataBase64: this.userData,
-        tags: { Name: n("instance") },
+        tags: { Name: n("instance"), ...(args.fence ? { "fp-dr:fence-mode": args.fence.mode, "fp-dr:fenced-by": args.fence.requestId } : {}) },
       },
       // A new Debian image must not replace the database host behind anyone's back.
       { parent: this, ignoreChanges: ["ami"] },
     );
+    // Fenced by stopping: after the security groups changed (it depends on the instance).
+    if (args.fence?.mode === "stop") {
+      new aws.ec2transitgateway.InstanceState(n("state"), { instanceId: instance.id, state: "stopped", force: false }, parent);
+    }
     new aws.ec2.VolumeAttachment(n("data-attachment"), { instanceId: instance.id, volumeId: volume.id, deviceName: "/dev/sdf", stopInstanceBeforeDetaching: true }, parent);
 
     this.instanceId = instance.id;

@@ -1,7 +1,8 @@
 // A site: everything one stack declares, composed from one component per concern. The plan
 // (infra/config/resolve.ts) says what the role implies; this file only wires the pieces in
 // the order the runbook needs them: network, repository, host, alarms and escalation, DNS,
-// then (once the host is reachable) readiness, restore and database objects.
+// then (once the host is reachable) readiness, restore and database objects. A fence (config
+// fp-dr:fence) changes only the host: its security groups, and for "stop" its power state.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { HostSpec } from "../cloud-init/host-spec";
@@ -119,7 +120,9 @@ export class Site extends pulumi.ComponentResource {
         instanceType: plan.instanceType,
         subnetId: network.privateSubnetIds[0],
         availabilityZone: network.availabilityZones[0],
-        securityGroupIds: [network.databaseSecurityGroupId],
+        // Fenced: the isolation group alone (no ingress, no egress); else the database group.
+        securityGroupIds: plan.fence ? [network.isolationSecurityGroupId] : [network.databaseSecurityGroupId],
+        fence: plan.fence,
         dataVolumeGiB: cfg.host.dataVolumeGiB,
         dataVolumeIops: cfg.host.dataVolumeIops,
         dataVolumeThroughputMiBs: cfg.host.dataVolumeThroughputMiBs,
@@ -213,7 +216,17 @@ export class Site extends pulumi.ComponentResource {
             connection,
             instanceId: host.instanceId,
             timeoutSeconds: r.timeout,
-            request: { stanza: cfg.stanza, requestId: r.requestId, set: r.set, targetTime: r.targetTime, mode: r.mode, repo: r.repo, allowOverwrite: r.allowOverwrite },
+            request: {
+              stanza: cfg.stanza,
+              requestId: r.requestId,
+              set: r.set,
+              targetTime: r.targetTime,
+              targetLsn: r.targetLsn,
+              targetName: r.targetName,
+              mode: r.mode,
+              repo: r.repo,
+              allowOverwrite: r.allowOverwrite,
+            },
           },
           { parent: this, dependsOn: [ready] },
         );
@@ -224,7 +237,7 @@ export class Site extends pulumi.ComponentResource {
           n("database"),
           {
             host: viaSsm ? "127.0.0.1" : host.privateIp,
-            port: viaSsm ? cfg.access.postgres.localPort : 5432,
+            port: viaSsm ? plan.localPorts.postgres : 5432,
             sslmode: cfg.access.postgres.sslmode,
             username: cfg.access.postgres.username,
             password: secret(cfg.adminPassword)!,
@@ -286,6 +299,7 @@ export class Site extends pulumi.ComponentResource {
             }
           : {}),
         ...(restore ? { restore: { requestId: restore.requestId, command: restore.script } } : {}),
+        ...(plan.fence ? { fence: { mode: plan.fence.mode, requestId: plan.fence.requestId } } : {}),
         ...(cfg.drill && plan.role === "drill" ? { drill: { id: cfg.drill.id, expiresAt: cfg.drill.expiresAt } } : {}),
         ...(im ? { incidentManager: { escalationPlanArn: im.plan, responsePlans: { critical: im.critical, warning: im.warning } } } : {}),
       }));
@@ -300,5 +314,5 @@ function sshConnection(plan: SitePlan, privateIp: pulumi.Output<string>, private
   if (access.via === "bastion" && access.bastion) {
     return { ...common, host: privateIp, port: 22, proxy: { host: access.bastion.host, port: access.bastion.port, user: access.bastion.user, privateKey } };
   }
-  return { ...common, host: "127.0.0.1", port: access.ssh.localPort };
+  return { ...common, host: "127.0.0.1", port: plan.localPorts.ssh };
 }

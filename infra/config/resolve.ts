@@ -1,9 +1,11 @@
 // From a validated stack config to the plan of one site: what the role implies. A drill is the
 // secondary program with drill overrides (own isolated network, no DNS, no alarms or paging,
 // smaller instance, drill tags, nothing protected, no bucket of its own: it reads the region's
-// production repository). Pure, so the role rules are tested without Pulumi.
+// production repository; its own port forwards). Pure, so the role rules are tested without
+// Pulumi.
 import type { StackConfig } from "./schema";
 import type { SiteRole } from "../../automation/config/schema";
+import { localPortsFor, type LocalPorts } from "./ports";
 
 export interface SitePlan {
   role: SiteRole;
@@ -28,6 +30,13 @@ export interface SitePlan {
   databaseObjects: boolean;
   /** Where the application connects from; empty for a drill (no route from the application). */
   application: StackConfig["network"]["application"];
+  /** Local ends of the SSM port forwards to the host (infra/config/ports.ts). */
+  localPorts: LocalPorts;
+  /**
+   * The host is fenced: its only security group is the isolation group, and for "stop" the
+   * instance is stopped. Nothing is deleted.
+   */
+  fence?: StackConfig["fence"];
   /** Tags on every resource (provider default tags). */
   tags: Record<string, string>;
   config: StackConfig;
@@ -65,6 +74,8 @@ export function resolveSite(config: StackConfig): SitePlan {
     dns: role === "secondary" && config.dns !== undefined,
     databaseObjects: !drill && (config.databaseObjects.manageObjects ?? role === "primary") && config.access.hostReachable,
     application: drill ? { cidrs: [], securityGroupIds: [], peering: undefined } : config.network.application,
+    localPorts: localPortsFor({ role, drillId: config.drill?.id }, { ssh: config.access.ssh.localPort, postgres: config.access.postgres.localPort }),
+    fence: config.fence,
     tags,
     config,
   };

@@ -1,9 +1,13 @@
-// Rules that relate several keys of the stack config (role ↔ required blocks, escalation ↔
-// contacts, restore ↔ access). They read the raw input defensively instead of being zod
-// refinements, because zod skips refinements once any field is invalid, and an operator
-// should see every problem of a stack file in one run.
+// Rules that relate several keys of the stack config (role ↔ required blocks and secrets,
+// escalation ↔ contacts, restore ↔ access, port forwards ↔ role). They read the raw input
+// defensively instead of being zod refinements, because zod skips refinements once any field
+// is invalid, and an operator should see every problem of a stack file in one run.
 import { escalation as escalationSchema } from "../../automation/config/common";
 import { overlaps, parseCidr } from "../network/cidr";
+import { defaultLocalPorts } from "./ports";
+
+/** The restore request's recovery targets (at most one may be given). */
+const restoreTargetKeys = ["targetTime", "targetLsn", "targetName"] as const;
 
 export interface RuleIssue {
   path: (string | number)[];
@@ -43,10 +47,9 @@ export function crossFieldIssues(raw: Obj): RuleIssue[] {
       if (p && present(p.stack) === present(p.address)) add(["dns", "primary"], "give exactly one of stack (the primary's Pulumi stack) or address");
     }
   }
-  if (role === "drill") {
-    if (!present(raw.drill)) add(["drill"], "required for the drill role: id and expiresAt");
-    if (!restore) add(["restore"], "a drill restores a backup: give a restore request (requestId and set or targetTime)");
-  }
+  // A drill's restore request arrives after its host exists (`dr drill` creates the stack
+  // without one, then writes it once the host is reachable), so it is not required here.
+  if (role === "drill" && !present(raw.drill)) add(["drill"], "required for the drill role: id and expiresAt");
 
   // Secrets that other settings make necessary.
   const cipher = obj(raw.repository)?.cipher;
@@ -57,19 +60,31 @@ export function crossFieldIssues(raw: Obj): RuleIssue[] {
     for (const key of ["adminPassword", "appPassword", "backupPassword", "verifierPassword"]) {
       if (!present(raw[key])) add([key], `required while the stack manages database objects: pulumi config set --secret fp-dr:${key} <password>`);
     }
+  } else if ((role === "secondary" || role === "drill") && !present(raw.adminPassword)) {
+    add(["adminPassword"], `required for the ${role} role: the automation verifies and opens the restored cluster as access.postgres.username, whose password there is the primary's (the cluster is a copy); pulumi config set --secret fp-dr:adminPassword <the primary's adminPassword>`);
   }
   if (access.hostReachable === true) {
     if (!present(raw.sshPrivateKey)) add(["sshPrivateKey"], "required while access.hostReachable is true (commands run over SSH): pulumi config set --secret fp-dr:sshPrivateKey < key");
     if (!present(obj(access.ssh)?.publicKey)) add(["access", "ssh", "publicKey"], "required while access.hostReachable is true: the public half of sshPrivateKey");
   }
   if (access.via === "bastion" && !obj(access.bastion)) add(["access", "bastion"], "required when access.via is bastion");
+  const sshPort = obj(access.ssh)?.localPort;
+  const pgPort = obj(access.postgres)?.localPort;
+  if (sshPort !== undefined && sshPort === pgPort) add(["access", "postgres", "localPort"], "must differ from access.ssh.localPort: each port forward needs its own local port");
+  if (role === "drill") {
+    for (const [path, port, standing] of [[["access", "ssh", "localPort"], sshPort, defaultLocalPorts.ssh], [["access", "postgres", "localPort"], pgPort, defaultLocalPorts.postgres]] as const) {
+      if (port === standing) add([...path], `${standing} is the standing sites' port forward: a drill running beside them needs its own (leave it out for the one derived from the drill id)`);
+    }
+  }
 
-  // The restore request.
+  // The restore request: at most one target; a standby has none; without a target, a set.
   if (restore) {
     if (access.hostReachable !== true) add(["restore"], "a restore runs on the host: set access.hostReachable to true once the automation can reach it");
     const standby = restore.mode === "standby";
-    if (!standby && !present(restore.set) && !present(restore.targetTime)) add(["restore"], "give set (a backup label) or targetTime, or mode: standby");
-    if (standby && present(restore.targetTime)) add(["restore", "targetTime"], "a standby replays to the end of the archive; a target time needs mode: promote");
+    const targets = restoreTargetKeys.filter((k) => present(restore[k]));
+    if (targets.length > 1) add(["restore"], `give at most one recovery target, not ${targets.join(" and ")}`);
+    if (!standby && targets.length === 0 && !present(restore.set)) add(["restore"], "give set (a backup label) or a target (targetTime, targetLsn or targetName), or mode: standby");
+    if (standby) for (const k of targets) add(["restore", k], "a standby replays to the end of the archive; a target needs mode: pause (read-only at the target) or promote");
     if (restore.allowOverwrite === true && role === "drill") add(["restore", "allowOverwrite"], "a drill restores onto its own fresh host; overwrite makes no sense here");
   }
 

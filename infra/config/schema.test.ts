@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { alertThresholds, runbookObjectives, parseDuration } from "../../automation/config/common";
 import { DrError } from "../../automation/core/errors";
 import { parseStackConfig, rawFromConfigMap, rawFromStackFile } from "./load";
+import { defaultLocalPorts, drillLocalPorts } from "./ports";
+import { resolveSite } from "./resolve";
 
 const root = join(__dirname, "..", "..");
 const stackFile = (name: string) => readFileSync(join(root, `Pulumi.${name}.yaml`), "utf8");
@@ -146,16 +148,65 @@ config:
   );
 });
 
-test("role rules: the secondary owns DNS and needs the primary's address; a drill needs its id and a restore", () => {
-  const secondary = minimalPrimary.replace("fp-dr:role: primary", "fp-dr:role: secondary").replace("region: eu-west-1", "region: eu-west-2");
+const adminPassword = "  fp-dr:adminPassword:\n    secure: v1:placeholder-admin-password-0123\n";
+
+test("role rules: the secondary owns DNS and needs the primary's address and admin password; a drill needs its id", () => {
+  const secondary = minimalPrimary.replace("fp-dr:role: primary", "fp-dr:role: secondary").replace("region: eu-west-1", "region: eu-west-2") + adminPassword;
   assert.deepEqual(problemsOf(secondary), ["fp-dr:dns: required for the secondary role: it owns the failover records"]);
   const both = `${secondary}  fp-dr:dns:\n    zoneId: Z0123456789ABCDEFGHIJ\n    primary: { stack: acme/fp-dr/primary, address: 10.20.0.10 }\n`;
   assert.deepEqual(problemsOf(both), ["fp-dr:dns.primary: give exactly one of stack (the primary's Pulumi stack) or address"]);
 
-  const drill = minimalPrimary.replace("fp-dr:role: primary", "fp-dr:role: drill");
-  const problems = problemsOf(drill);
-  assert.ok(problems.some((p) => p.startsWith("fp-dr:drill: required for the drill role")), problems.join("\n"));
-  assert.ok(problems.some((p) => p.startsWith("fp-dr:restore: a drill restores a backup")), problems.join("\n"));
+  // The automation connects to the restored cluster as the admin role: the secondary (and a
+  // drill) must know its password even though they manage no database objects.
+  const noPassword = both.replace(adminPassword, "").replace("primary: { stack: acme/fp-dr/primary, address: 10.20.0.10 }", "primary: { address: 10.20.0.10 }");
+  assert.deepEqual(problemsOf(noPassword), [
+    "fp-dr:adminPassword (secret): required for the secondary role: the automation verifies and opens the restored cluster as access.postgres.username, whose password there is the primary's (the cluster is a copy); pulumi config set --secret fp-dr:adminPassword <the primary's adminPassword>",
+  ]);
+
+  // A drill is created without a restore request (`dr drill` writes it once the host exists).
+  const drill = minimalPrimary.replace("fp-dr:role: primary", "fp-dr:role: drill").replace(/ {2}fp-dr:offsite:\n.*\n/, "").replace(/ {2}fp-dr:databaseObjects:\n.*\n/, "");
+  assert.deepEqual(problemsOf(drill), [
+    "fp-dr:drill: required for the drill role: id and expiresAt",
+    "fp-dr:adminPassword (secret): required for the drill role: the automation verifies and opens the restored cluster as access.postgres.username, whose password there is the primary's (the cluster is a copy); pulumi config set --secret fp-dr:adminPassword <the primary's adminPassword>",
+  ]);
+  // The message an operator reads survives the secret redaction whole.
+  assert.throws(
+    () => parseStackConfig(rawFromStackFile(noPassword)),
+    (e: unknown) => e instanceof DrError && e.message.includes("; pulumi config set --secret fp-dr:adminPassword <the primary's adminPassword>") && !e.message.includes("[redacted]"),
+  );
+  assert.deepEqual(problemsOf(drill + adminPassword + "  fp-dr:drill:\n    id: 20250901t040000z\n    expiresAt: 2025-09-02T00:00:00Z\n"), []);
+});
+
+test("port forwards: distinct local ports; a drill never takes the standing sites' ports and derives its own by default", () => {
+  const both = minimalPrimary + "  fp-dr:access:\n    ssh: { localPort: 2222 }\n    postgres: { localPort: 2222 }\n";
+  assert.deepEqual(problemsOf(both), ["fp-dr:access.postgres.localPort: must differ from access.ssh.localPort: each port forward needs its own local port"]);
+  const drillBase =
+    minimalPrimary.replace("fp-dr:role: primary", "fp-dr:role: drill").replace(/ {2}fp-dr:offsite:\n.*\n/, "").replace(/ {2}fp-dr:databaseObjects:\n.*\n/, "") +
+    adminPassword +
+    "  fp-dr:drill:\n    id: 20250901t040000z\n    expiresAt: 2025-09-02T00:00:00Z\n";
+  const standing = drillBase + "  fp-dr:access:\n    ssh: { localPort: 2222 }\n    postgres: { localPort: 15432 }\n";
+  assert.deepEqual(problemsOf(standing), [
+    "fp-dr:access.ssh.localPort: 2222 is the standing sites' port forward: a drill running beside them needs its own (leave it out for the one derived from the drill id)",
+    "fp-dr:access.postgres.localPort: 15432 is the standing sites' port forward: a drill running beside them needs its own (leave it out for the one derived from the drill id)",
+  ]);
+  const drill = resolveSite(parseStackConfig(rawFromStackFile(drillBase)));
+  assert.deepEqual(drill.localPorts, drillLocalPorts("20250901t040000z"));
+  assert.notDeepEqual(drill.localPorts, defaultLocalPorts);
+  const explicit = resolveSite(parseStackConfig(rawFromStackFile(drillBase + "  fp-dr:access:\n    ssh: { localPort: 22222 }\n")));
+  assert.deepEqual(explicit.localPorts, { ssh: 22222, postgres: drillLocalPorts("20250901t040000z").postgres });
+  assert.deepEqual(resolveSite(parseStackConfig(rawFromStackFile(stackFile("secondary")))).localPorts, { ssh: 2222, postgres: 15432 });
+  assert.deepEqual(resolveSite(parseStackConfig(rawFromStackFile(stackFile("primary")))).localPorts, { ssh: 2222, postgres: 15432 });
+});
+
+test("fence: mode isolate or stop with a request id; documented in the plan, default isolate", () => {
+  const fenced = (body: string) => minimalPrimary + `  fp-dr:fence:\n${body}`;
+  assert.deepEqual(problemsOf(fenced("    mode: isolate\n    requestId: fence-20250901t120000z-0001\n")), []);
+  assert.deepEqual(problemsOf(fenced("    mode: stop\n    requestId: incident-42\n")), []);
+  const plan = resolveSite(parseStackConfig(rawFromStackFile(fenced("    requestId: fence-1\n"))));
+  assert.deepEqual(plan.fence, { mode: "isolate", requestId: "fence-1" });
+  assert.equal(resolveSite(parseStackConfig(rawFromStackFile(minimalPrimary))).fence, undefined);
+  const bad = problemsOf(fenced("    mode: unplug\n    reason: x\n"));
+  for (const key of ["fp-dr:fence.mode", "fp-dr:fence.requestId", "fp-dr:fence.reason"]) assert.ok(bad.some((p) => p.startsWith(`${key}: `)), `${key} missing from:\n${bad.join("\n")}`);
 });
 
 test("settings imply secrets and blocks: hostReachable needs the SSH key, managed objects need passwords, bastion needs a bastion", () => {
@@ -181,15 +232,32 @@ test("settings imply secrets and blocks: hostReachable needs the SSH key, manage
   assert.deepEqual(problemsOf(noCipher), ["fp-dr:repoCipherPass (secret): required while repository.cipher is on: pulumi config set --secret fp-dr:repoCipherPass <passphrase>"]);
 });
 
-test("restore requests: a set or a time (or standby), and only over a reachable host", () => {
+test("restore requests: a set or a target (or standby), and only over a reachable host", () => {
   const base = minimalPrimary + "  fp-dr:restore:\n    requestId: incident-42\n";
   const problems = problemsOf(base);
-  assert.ok(problems.includes("fp-dr:restore: give set (a backup label) or targetTime, or mode: standby"), problems.join("\n"));
+  assert.ok(problems.includes("fp-dr:restore: give set (a backup label) or a target (targetTime, targetLsn or targetName), or mode: standby"), problems.join("\n"));
   assert.ok(problems.some((p) => p.startsWith("fp-dr:restore: a restore runs on the host")), problems.join("\n"));
   const badTime = minimalPrimary + "  fp-dr:restore:\n    requestId: incident-42\n    targetTime: yesterday\n    set: 2025-08-30\n";
   const p2 = problemsOf(badTime);
   assert.ok(p2.some((p) => p.startsWith("fp-dr:restore.targetTime: ")), p2.join("\n"));
   assert.ok(p2.some((p) => p.startsWith("fp-dr:restore.set: ")), p2.join("\n"));
+});
+
+test("restore targets: one of a time, an LSN or a restore point; pause or promote at it; none for a standby", () => {
+  const reachable =
+    minimalPrimary +
+    "  fp-dr:access:\n    hostReachable: true\n    ssh: { publicKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlaceholder dr }\n  fp-dr:sshPrivateKey:\n    secure: v1:placeholder-key\n";
+  const request = (body: string) => `${reachable}  fp-dr:restore:\n    requestId: drill-42\n${body}`;
+  for (const body of ["    mode: pause\n    targetName: fp-dr-drill-20250901t040000z-ab12\n", "    mode: pause\n    targetLsn: 0/9000060\n", "    mode: pause\n    targetTime: 2025-09-01T03:59:30Z\n", "    mode: promote\n    targetLsn: 1A/FF000028\n", "    mode: pause\n    set: 20250830-010000F\n"]) {
+    assert.deepEqual(problemsOf(request(body)), [], body);
+  }
+  const c = parseStackConfig(rawFromStackFile(request("    mode: pause\n    targetName: before-migration\n")));
+  assert.equal(c.restore?.mode, "pause");
+  assert.equal(c.restore?.targetName, "before-migration");
+  assert.deepEqual(problemsOf(request("    targetLsn: 0/9000060\n    targetName: x1\n")), ["fp-dr:restore: give at most one recovery target, not targetLsn and targetName"]);
+  assert.deepEqual(problemsOf(request("    mode: standby\n    targetName: x1\n")), ["fp-dr:restore.targetName: a standby replays to the end of the archive; a target needs mode: pause (read-only at the target) or promote"]);
+  const bad = problemsOf(request("    mode: wait\n    targetLsn: nine\n    targetName: \"drop table; --\"\n"));
+  for (const key of ["fp-dr:restore.mode", "fp-dr:restore.targetLsn", "fp-dr:restore.targetName"]) assert.ok(bad.some((p) => p.startsWith(`${key}: `)), `${key} missing from:\n${bad.join("\n")}`);
 });
 
 test("Incident Manager: every escalation stage names a defined contact", () => {

@@ -223,18 +223,28 @@ export const access = z
         user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default("admin"),
         /** Public key installed for that user; its private half is the secret sshPrivateKey. */
         publicKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$/, "an OpenSSH public key line").optional(),
-        /** ssm: the local end of the SSM port forward to port 22. Default 127.0.0.1:2222. */
-        localPort: z.number().int().min(1).max(65535).default(2222),
+        /**
+         * ssm: the local end of the SSM port forward to port 22. Default 2222; a drill's default
+         * is derived from its id (infra/config/ports.ts: 22000–22999), so that a drill's
+         * forwards never collide with the standing sites' on the machine running `dr`.
+         */
+        localPort: z.number().int().min(1).max(65535).optional(),
       })
       .strict()
       .prefault({}),
     postgres: z
       .object({
-        /** ssm: local end of the port forward to 5432 (default 15432); bastion: the host's port. */
-        localPort: z.number().int().min(1).max(65535).default(15432),
+        /**
+         * ssm: local end of the port forward to 5432; bastion: the host's port. Default 15432;
+         * a drill's default is derived from its id (infra/config/ports.ts: 25000–25999).
+         */
+        localPort: z.number().int().min(1).max(65535).optional(),
         /** libpq sslmode of the provider; the server always offers TLS. Default require. */
         sslmode: z.enum(["require", "verify-ca", "verify-full"]).default("require"),
-        /** Superuser the provider logs in as (password: secret adminPassword). */
+        /**
+         * Superuser the provider and the automation log in as (password: secret adminPassword;
+         * the automation verifies and opens restored clusters as this role).
+         */
         username: sqlIdentifier.default("fp_admin"),
         connectTimeout: z.number().int().min(1).max(300).default(15),
       })
@@ -272,23 +282,63 @@ export const databaseObjects = z
 
 /** pgBackRest backup set label, e.g. 20250830-010000F or 20250830-010000F_20250830-063000I. */
 const backupSetLabel = z.string().regex(/^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/, "a pgBackRest backup label such as 20250830-010000F");
+/** Request ids: the trigger of the restore command, a tag of a fenced host. */
+export const requestId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$/, "letters, digits, '.', '_', ':' and '-'");
+
+/** What the host does once recovery reaches the request's target. */
+export const restoreModes = ["promote", "pause", "standby"] as const;
 
 export const restoreRequest = z
   .object({
     /** Changing the id re-runs the restore (it is the command's trigger). */
-    requestId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$/, "letters, digits, '.', '_', ':' and '-'"),
-    /** Backup set to restore; default the newest. */
+    requestId,
+    /** Backup set to restore; default the newest (for targetTime: the newest before it). */
     set: backupSetLabel.optional(),
-    /** Point in time to recover to (ISO 8601 with offset). */
+    /**
+     * Recovery targets, at most one (none: the end of the backup set, pgBackRest --type=immediate):
+     * a point in time (ISO 8601 with offset; pgBackRest --type=time, handed over in its own
+     * "YYYY-MM-DD HH:MM:SS.ffffff+00" form), an LSN (--type=lsn, e.g. 0/9000060) or a restore
+     * point created with pg_create_restore_point (--type=name; drills restore to one).
+     */
     targetTime: z.iso.datetime({ offset: true }).optional(),
-    /** "standby": keep replaying WAL from the repository (the secondary's warm standby). */
-    mode: z.enum(["promote", "standby"]).default("promote"),
+    targetLsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, "a PostgreSQL LSN such as 0/9000060").optional(),
+    targetName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/, "a restore point name: letters, digits, '.', '_', ':' and '-', at most 63 characters").optional(),
+    /**
+     * At the target: "promote" opens the cluster for writes by itself (--target-action=promote);
+     * "pause" keeps it read-only, paused at the target, until the automation has verified it
+     * and opens it (pg_promote) (--target-action=pause); "standby" takes no target: it replays
+     * every archived WAL segment from the repository and keeps waiting for more, read-only
+     * (--type=standby; the secondary's warm standby, and a failover to the latest data).
+     * Default promote.
+     */
+    mode: z.enum(restoreModes).default("promote"),
     /** Repository to restore from (1 = this region's). */
     repo: z.union([z.literal(1), z.literal(2)]).default(1),
     /** How long the restore may take before Pulumi gives up. Default 4h (the corruption RTO). */
     timeout: duration.default(4 * 3600),
     /** Restore over a running primary. Default false: the automation fences first. */
     allowOverwrite: z.boolean().default(false),
+  })
+  .strict();
+
+/** How a fenced host is kept from taking writes (see `fence`). */
+export const fenceModes = ["isolate", "stop"] as const;
+
+/**
+ * Fencing: set by the automation on a site it fails away from (and by `dr incident` on a
+ * compromised one). "isolate": the host's only security group becomes the isolation group (no
+ * ingress, no egress: nothing reaches PostgreSQL, the host reaches nothing, not even SSM).
+ * "stop": isolated as well, and the instance is stopped (aws.ec2transitgateway.InstanceState).
+ * Nothing is deleted or replaced: the data volume, its snapshots and the repository stay as
+ * evidence. Removing the key restores the normal security groups; a stopped host stays stopped
+ * until someone starts it (a human decision after a failover or an incident).
+ */
+export const fence = z
+  .object({
+    /** Default isolate. */
+    mode: z.enum(fenceModes).default("isolate"),
+    /** Who fenced the site (a failover run's or an incident's request id); tagged on the instance. */
+    requestId,
   })
   .strict();
 
@@ -342,10 +392,17 @@ export const stackConfigSchema = z
     access,
     databaseObjects,
     restore: restoreRequest.optional(),
+    /** Fencing of this site's host (isolation or stop); absent: the host serves normally. */
+    fence: fence.optional(),
     drill: drill.optional(),
     /** Pulumi `protect` on the data volume, bucket and key. Default: true except for drills. */
     protect: z.boolean().optional(),
     repoCipherPass: secret.min(20, "must be at least 20 characters").optional(),
+    /**
+     * Password of access.postgres.username. Required wherever database objects are managed
+     * and on the secondary and drill roles: the automation connects as this role to the
+     * restored cluster (which carries the primary's roles, so it is the primary's password).
+     */
     adminPassword: secret.min(16, "must be at least 16 characters").optional(),
     appPassword: secret.min(16, "must be at least 16 characters").optional(),
     backupPassword: secret.min(16, "must be at least 16 characters").optional(),
