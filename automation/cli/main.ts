@@ -9,6 +9,7 @@ import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/la
 import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } from "../commands/recover";
 import { renderReportList, renderReportShow, reportList, reportShow } from "../commands/report";
 import { renderRehearsal, rehearse } from "../commands/rehearse";
+import { recoverTable, renderRecoverTable } from "../commands/recover-table";
 import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../commands/corruption";
 import { renderRestore, restore } from "../commands/restore";
 import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
@@ -200,6 +201,23 @@ Examples:
   $ dr restore --scratch --target-time "2026-11-26T03:14:00Z" --database financial_planning`,
     )
     .action(action(restore, renderRestore));
+
+  program
+    .command("recover-table")
+    .description("rows deleted by mistake: restore a copy to just before, diff by primary key, write the missing rows back (--apply)")
+    .requiredOption("--table <schema.table>", "the table the rows were deleted from")
+    .option("--before <time>", "the rows were still there at this time (ISO 8601 with zone)")
+    .option("--audit", "find the moment in the application's audit log (default unless --before)")
+    .option("--since <time>", "search the audit log from this time (default: recovery.audit.lookback ago)")
+    .option("--keys <k1,k2>", "the DELETE of these keys (audit log key column)")
+    .option("--apply", "write the missing rows back (default: preview only)")
+    .option("--revert-changed", "also revert rows changed since the recovery point (UPDATEs count in the audit search)")
+    .option("--include-dependents", "also write back missing rows of tables referencing it (foreign keys, parents first)")
+    .addOption(new Option("--repo <n>", "1 (site's own, default on the lab) or 2 (default on pulumi)").argParser(repoNumber))
+    .option("--yes", "do not ask before writing")
+    .option("--dry-run", "walk the checks, change nothing")
+    .addHelpText("after", "\nExamples:\n  $ dr recover-table --table app.households\n  $ dr recover-table --table app.households --apply --include-dependents --yes")
+    .action(action(recoverTable, renderRecoverTable, runExitCode));
 
   program
     .command("check")

@@ -27,6 +27,7 @@ export const errorCatalogue = {
   TARGET_BEFORE_WINDOW: { exit: 5, retryable: false },
   TARGET_IN_FUTURE: { exit: 5, retryable: false },
   TARGET_INVALID: { exit: 2, retryable: false },
+  DELETION_NOT_FOUND: { exit: 5, retryable: false },
   WAL_GAP: { exit: 6, retryable: false },
   ARCHIVE_FAILED: { exit: 6, retryable: true },
   RESTORE_FAILED: { exit: 6, retryable: false },
@@ -34,6 +35,7 @@ export const errorCatalogue = {
   PGBACKREST_FAILED: { exit: 6, retryable: false },
   PGBACKREST_LOCKED: { exit: 6, retryable: true },
   QUERY_FAILED: { exit: 4, retryable: false },
+  CORRUPTION_CHECK_FAILED: { exit: 4, retryable: false },
   SAMPLE_DATA_EXISTS: { exit: 5, retryable: false },
   DNS_FAILED: { exit: 4, retryable: true },
   /** Another Pulumi update holds the stack (or a killed one left its lock). */

@@ -45,6 +45,12 @@ export interface EngineRestoreRequest {
   target: RestoreTarget;
   /** Replace whatever the site holds (it is fenced or a fresh site). */
   overwrite: boolean;
+  /**
+   * Restore only these databases (pgBackRest --db-include; the others come back zeroed and
+   * unusable). Default: all. An engine that cannot restore a subset restores every database
+   * (pulumi: infra's restore request has no such field).
+   */
+  databases?: string[];
 }
 
 export interface EngineRestoreResult {
@@ -54,6 +60,81 @@ export interface EngineRestoreResult {
   replayLsn?: string;
   lastCommitAt?: string;
   timings: { restoreFilesMs: number; recoveryMs: number };
+}
+
+/** The incident an isolate/preserve acts for: its id and the directory that holds its evidence. */
+export interface IncidentContext {
+  id: string;
+  /** Local directory of the incident (custody record, evidence); the engine writes below it. */
+  dir: string;
+}
+
+/** A file written as evidence, relative to the incident directory, with its SHA-256. */
+export interface EvidenceFile {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** A session that was live on a site when it was isolated, and was terminated. */
+export interface TerminatedSession {
+  pid: number;
+  user: string | null;
+  database: string | null;
+  client: string | null;
+  application: string | null;
+  backendStart: string | null;
+  state: string | null;
+  kind: string;
+}
+
+export interface IsolationResult {
+  site: string;
+  /** isolated: cut off now; already-isolated: it was (checked again); unreachable: nothing could be done. */
+  outcome: "isolated" | "already-isolated" | "unreachable";
+  detail: string;
+  at: string;
+  /** Whether the server still runs (its memory and live state are kept for forensics). */
+  running: boolean;
+  terminated: TerminatedSession[];
+  /** What the site looked like before it was changed (originals of the files replaced, sessions). */
+  evidence: EvidenceFile[];
+}
+
+export interface PreservationResult {
+  site: string;
+  /** Where the forensic copy is (a directory here; snapshot ids on AWS). */
+  location: string;
+  /** How it was taken, in words. */
+  method: string;
+  /** What state the copy is consistent at, and how to get there. */
+  consistency: string;
+  startedAt: string;
+  finishedAt: string;
+  files: number;
+  bytes: number;
+  /** The SHA-256 list of every copied file (sha256sum format) and the manifest; both hashed. */
+  manifests: EvidenceFile[];
+  /** Files that disappeared while being copied (the server kept running). */
+  vanished: string[];
+  /** WAL range that makes the copy consistent (online copies). */
+  backup?: { startLsn: string; stopLsn: string; timeline: number };
+}
+
+export interface CredentialRotation {
+  /** The site whose roles were rotated, or "repository". */
+  scope: string;
+  at: string;
+  /** What was given new credentials (role names, "s3 access key"). */
+  rotated: string[];
+  /** Login roles fp-dr does not manage: their password was removed (they cannot log in until reset). */
+  locked: string[];
+  /** How it was proven: old credentials refused, new ones accepted. */
+  proof: string;
+  /** What could not be rotated, and why. */
+  notRotated: { what: string; why: string }[];
+  /** Sites that were deliberately not given the new credentials (isolated, compromised). */
+  withheldFrom: string[];
 }
 
 export interface Engine {
@@ -86,4 +167,16 @@ export interface Engine {
   destroyDrillSite(id: string): Promise<void>;
   /** Starts a full backup on the site (first backup of a new timeline); resolves when started or done. */
   startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }>;
+  /**
+   * Security incident, ISOLATE: cut the site off without destroying evidence: no new connection
+   * is accepted, live sessions are terminated, nothing leaves it for the repositories, and the
+   * server keeps running (memory and live state stay for forensics). Idempotent.
+   */
+  isolate(site: string, incident: IncidentContext): Promise<IsolationResult>;
+  /** Security incident, PRESERVE: a forensic copy of the site's data and logs with the SHA-256 of every file. */
+  preserve(site: string, incident: IncidentContext): Promise<PreservationResult>;
+  /** New credentials for every login role of the (restored) site; the old ones stop working. */
+  rotateDatabaseCredentials(site: string): Promise<CredentialRotation>;
+  /** New credentials for the backup repositories; `withhold` sites (compromised) do not get them. */
+  rotateRepositoryAccess(withhold: string[]): Promise<CredentialRotation>;
 }

@@ -11,6 +11,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClientBase } from "pg";
+import { journalFor } from "../commands/run-context";
+import { formatDuration } from "../config/common";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
 import type { Step, StepContext } from "../core/plan";
@@ -21,7 +23,6 @@ import { locateDeletion, type RecoveryPoint } from "../deletion/locate";
 import { commonColumns, dependentTables, describeTable, foreignKeys, showKey, type ForeignKey, type TableInfo } from "../deletion/table";
 import { foreignKeyOrphans, invariantChecks, type CheckResult } from "../verify/checks";
 import { invariantsFor } from "../commands/verify";
-import { journalFor } from "../commands/run-context";
 import { facts, type Facts } from "./facts";
 import { withDb } from "./restore-steps";
 
@@ -69,6 +70,8 @@ export interface DeletionFacts extends Facts {
   keysFile?: string;
   invariantsBefore?: Record<string, boolean>;
   applied?: ApplyResult & { rowsLost: number; dependentRowsNotRestored: number };
+  /** How far this copy is ahead of what the runbook's procedure would have restored. */
+  versusRunbook?: string;
 }
 
 interface KeysFile {
@@ -202,6 +205,12 @@ export const restoreScratchStep: Step = {
       throw new DrError("RESTORE_FAILED", `the copy's last commit (${r.lastCommitAt}) is after the recovery point ${point}`, { hint: "the restore overshot its target; read the copy's server log" });
     }
     f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
+    // What the runbook's way would have started from: the backup itself, with nothing after it.
+    const set = (await ctx.engine.catalog(f.repo!)).sets.find((x) => x.label === r.set);
+    if (set) {
+      const gap = (Date.parse(point) - set.stoppedAt.getTime()) / 1000;
+      f.versusRunbook = `the copy holds the table at ${point}, ${formatDuration(gap)} after backup ${r.set} ended (${set.stoppedAt.toISOString()}); the runbook's restore of the latest backup would have lost those ${formatDuration(gap)} of changes and re-imported the whole table over live rows`;
+    }
     return { detail: `${r.set} from repo${r.repo}${seg ? ` (WAL to ${seg} archived first)` : ""}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s; copy ends at its last commit ${r.lastCommitAt ?? "(none replayed)"} ≤ ${point}` };
   },
 };

@@ -4,6 +4,7 @@ import type { RunScenario } from "../core/run-record";
 import { createDrillSiteStep, destroyDrillSiteStep, drillOpenStep, restorePointStep } from "./drill-steps";
 import { assessStep, bringUpStep, fenceStep, firstWriteStep, openStep, postChecksStep, swapDnsStep } from "./failover-steps";
 import { corruptionPlan } from "./corruption";
+import { deletionPlan } from "./deletion";
 import { reportStep } from "./report-step";
 import { restoreStep, verifyStep } from "./restore-steps";
 
@@ -31,7 +32,7 @@ export const drillPlan: Plan = {
   steps: [restorePointStep, createDrillSiteStep, restoreStep, verifyStep, drillOpenStep, destroyDrillSiteStep, reportStep],
 };
 
-const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan, corruption: corruptionPlan };
+const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan, corruption: corruptionPlan, deletion: deletionPlan };
 
 export function planFor(scenario: RunScenario): Plan {
   const p = plans[scenario];

@@ -8,7 +8,8 @@
 // row (same counts, new signature) in the same transaction as every DDL command, so the newest
 // manifest a restored copy holds always describes the schema it should have.
 import type { ClientBase } from "pg";
-import { SCHEMA_SIGNATURE_SQL, schemaSignature, userSchemas, type CheckResult } from "./checks";
+import type { CheckResult } from "./checks";
+import { SCHEMA_SIGNATURE_SQL, schemaSignature, userSchemas } from "./schema-signature";
 
 export interface Manifest {
   takenAt: string;
