@@ -9,6 +9,7 @@ import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/la
 import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } from "../commands/recover";
 import { renderReportList, renderReportShow, reportList, reportShow } from "../commands/report";
 import { renderRehearsal, rehearse } from "../commands/rehearse";
+import { incidentExitCode, incidentIsolate, incidentPreserve, incidentRestore, renderIncidentAction } from "../commands/incident";
 import { recoverTable, renderRecoverTable } from "../commands/recover-table";
 import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../commands/corruption";
 import { renderRestore, restore } from "../commands/restore";
@@ -218,6 +219,29 @@ Examples:
     .option("--dry-run", "walk the checks, change nothing")
     .addHelpText("after", "\nExamples:\n  $ dr recover-table --table app.households\n  $ dr recover-table --table app.households --apply --include-dependents --yes")
     .action(action(recoverTable, renderRecoverTable, runExitCode));
+
+  const incident = program.command("incident").description("security incident / ransomware (runbook §5): isolate, preserve, restore");
+  const incidentOptions = (c: Command) =>
+    c
+      .option("--site <name>", "the compromised site (default: the one the service name answers with)")
+      .option("--incident-id <id>", "names the incident (evidence, custody record, new site)")
+      .option("--yes", "do not ask before destructive steps")
+      .option("--dry-run", "walk the checks, change nothing");
+  incidentOptions(incident.command("isolate").description("cut the site off (all connections refused, sessions ended) without destroying evidence"))
+    .addHelpText("after", "\nExample:\n  $ dr incident isolate --incident-id sec-42 --yes")
+    .action(action(incidentIsolate, renderIncidentAction, incidentExitCode));
+  incidentOptions(incident.command("preserve").description("forensic copy of the data directory and logs, SHA-256 of every file, chain of custody"))
+    .option("--manual-evidence <what>", "record evidence taken by hand (AWS: the EBS snapshot ids)")
+    .addHelpText("after", "\nExample:\n  $ dr incident preserve --incident-id sec-42")
+    .action(action(incidentPreserve, renderIncidentAction, incidentExitCode));
+  incidentOptions(
+    recoveryOptions(incident.command("restore").description("newest verified recovery point before the incident → a new site; rotate credentials; verify; swap DNS")),
+  )
+    .option("--incident-time <time>", "when the attacker got in (ISO 8601 with zone)")
+    .option("--margin <duration>", "recover to this long before the incident time", "30m")
+    .option("--manual <action=what...>", "record a step done by hand (preserve, rotate-repository, rotate-database)")
+    .addHelpText("after", "\nExamples:\n  $ dr incident restore --incident-id sec-42 --incident-time 2026-11-26T02:10:00Z --dry-run\n  $ dr incident restore --incident-id sec-42 --incident-time 2026-11-26T02:10:00Z --yes")
+    .action(action(incidentRestore, renderRun, runExitCode));
 
   program
     .command("check")

@@ -18,7 +18,7 @@ import { Journal } from "./journal";
 import { acquireLock } from "./lock";
 import { Output } from "./output";
 import type { Plan, Step } from "./plan";
-import { startRun } from "./runner";
+import { resumeRun, startRun } from "./runner";
 import type { Engine } from "../engines/engine";
 
 const SCRIPT = join(__dirname, "..", "..", "test", "fixtures", "synthetic-run.ts");
@@ -178,6 +178,31 @@ describe("gates, clean-up, confirmation and retries", () => {
     const yes = await startRun(p2, inProcessDeps(dir, async (q) => (asked.push(q), true)), { ...opts, yes: false });
     assert.equal(yes.status, "succeeded");
     assert.match(asked[0], /about to swap-dns/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a failed run resumes: the failed step and the ones it held back run, clean-up runs again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-resume-failed-"));
+    const ran: string[] = [];
+    let attempts = 0;
+    const p4: Plan = {
+      scenario: "datacenter",
+      title: "t",
+      runbook: "t",
+      steps: [
+        s("a", { run: async () => void ran.push("a") }),
+        s("b", { run: async () => { ran.push("b"); if (++attempts === 1) throw new DrError("WAL_GAP", "gap", { hint: "x" }); } }),
+        s("c", { run: async () => void ran.push("c") }),
+        s("report", { always: true, run: async () => void ran.push("report") }),
+      ],
+    };
+    const deps = inProcessDeps(dir);
+    const first = await startRun(p4, deps, opts);
+    assert.equal(first.status, "failed");
+    assert.deepEqual(ran, ["a", "b", "report"]);
+    const second = await resumeRun(first.runId, () => p4, deps);
+    assert.equal(second.status, "succeeded");
+    assert.deepEqual(ran, ["a", "b", "report", "b", "c", "report"], "a is not redone; b, c and the report run");
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -29,6 +29,7 @@ export interface RunnerDeps {
 }
 
 const MAX_GOTOS = 5;
+const NOT_RUN = "not run: an earlier step failed";
 
 export function newRunId(scenario: string, now = new Date()): string {
   const ts = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "z").toLowerCase();
@@ -74,10 +75,23 @@ export async function resumeRun(runId: string, planFor: (record: RunRecord) => P
     throw new DrError("RUN_FINISHED", `run ${runId} already succeeded`, { hint: "`dr report show` shows what it did" });
   }
   if (record.dryRun) throw new DrError("RUN_FINISHED", `run ${runId} was a dry run`, { hint: "start a real run instead" });
+  if (record.status === "failed" && record.scenario === "drill") {
+    throw new DrError("RUN_FINISHED", `drill ${runId} failed and its site was destroyed`, { hint: "start a new drill: `dr drill`" });
+  }
+  // A failed run: the failed step and those it kept from running go again; clean-up steps that
+  // ran after the failure run again at the end. Steps a plan skipped on purpose stay skipped.
+  const plan = planFor(record);
+  for (const s of record.steps) {
+    const step = plan.steps.find((x) => x.id === s.id);
+    if (s.status === "failed" || (s.status === "skipped" && s.detail === NOT_RUN) || (record.status === "failed" && step?.always && s.status === "done")) {
+      s.status = "pending";
+      delete s.detail;
+    }
+  }
   record.status = "running";
   delete record.error;
   record.notes.push(`resumed at ${new Date().toISOString()} (pid ${process.pid})`);
-  return execute(planFor(record), record, deps);
+  return execute(plan, record, deps);
 }
 
 async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise<RunRecord> {
@@ -115,7 +129,7 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
       }
       if (failure && !step.always) {
         rec.status = "skipped";
-        rec.detail = "not run: an earlier step failed";
+        rec.detail = NOT_RUN;
         continue;
       }
       checkFault("before", step.id);

@@ -5,6 +5,7 @@ import { createDrillSiteStep, destroyDrillSiteStep, drillOpenStep, restorePointS
 import { assessStep, bringUpStep, fenceStep, firstWriteStep, openStep, postChecksStep, swapDnsStep } from "./failover-steps";
 import { corruptionPlan } from "./corruption";
 import { deletionPlan } from "./deletion";
+import { securityPlan } from "./incident";
 import { reportStep } from "./report-step";
 import { restoreStep, verifyStep } from "./restore-steps";
 
@@ -32,7 +33,7 @@ export const drillPlan: Plan = {
   steps: [restorePointStep, createDrillSiteStep, restoreStep, verifyStep, drillOpenStep, destroyDrillSiteStep, reportStep],
 };
 
-const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan, corruption: corruptionPlan, deletion: deletionPlan };
+const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan, corruption: corruptionPlan, deletion: deletionPlan, security: securityPlan };
 
 export function planFor(scenario: RunScenario): Plan {
   const p = plans[scenario];

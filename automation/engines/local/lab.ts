@@ -19,6 +19,7 @@ import { objectStoreInfo, probeObjectStore, startObjectStore, stopObjectStore } 
 import { createSampleDatabase } from "./sample-data/generate";
 import { loadRunning, readAcks, stopLoad } from "./load";
 import { FENCE_MARKER } from "./fence";
+import { isolatedFor } from "../../incident/lab-isolate";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";
@@ -272,10 +273,17 @@ export class Lab {
 
     for (const name of Object.keys(state.sites)) {
       makeServiceDir(layout.siteDir(name), user, 0o750);
+      // An isolated (compromised) site keeps the repository access it had: the revoked one.
+      if (isolatedFor(layout.dataDir(name))) continue;
       writeSitePgbackrestConf(lab.ctx, name);
     }
 
     const primary = lab.site("primary");
+    const isolated = isolatedFor(layout.dataDir("primary"));
+    if (isolated) {
+      step(`the primary site is isolated for incident ${isolated}: left as it is (evidence)`)();
+      return lab;
+    }
     if (primary.cluster.state() === "absent" || primary.cluster.state() === "empty") {
       done = step("initialise the primary cluster (data checksums on)");
       await primary.cluster.init(siteServerSettings(lab.ctx, primary.configPath));
