@@ -221,12 +221,11 @@ Examples:
     .action(action(recoverTable, renderRecoverTable, runExitCode));
 
   const incident = program.command("incident").description("security incident / ransomware (runbook §5): isolate, preserve, restore");
-  const incidentOptions = (c: Command) =>
+  const incidentTarget = (c: Command) =>
     c
       .option("--site <name>", "the compromised site (default: the one the service name answers with)")
-      .option("--incident-id <id>", "names the incident (evidence, custody record, new site)")
-      .option("--yes", "do not ask before destructive steps")
-      .option("--dry-run", "walk the checks, change nothing");
+      .option("--incident-id <id>", "names the incident (evidence, custody record, new site)");
+  const incidentOptions = (c: Command) => incidentTarget(c).option("--yes", "do not ask before destructive steps").option("--dry-run", "walk the checks, change nothing");
   incidentOptions(incident.command("isolate").description("cut the site off (all connections refused, sessions ended) without destroying evidence"))
     .addHelpText("after", "\nExample:\n  $ dr incident isolate --incident-id sec-42 --yes")
     .action(action(incidentIsolate, renderIncidentAction, incidentExitCode));
@@ -234,7 +233,7 @@ Examples:
     .option("--manual-evidence <what>", "record evidence taken by hand (AWS: the EBS snapshot ids)")
     .addHelpText("after", "\nExample:\n  $ dr incident preserve --incident-id sec-42")
     .action(action(incidentPreserve, renderIncidentAction, incidentExitCode));
-  incidentOptions(
+  incidentTarget(
     recoveryOptions(incident.command("restore").description("newest verified recovery point before the incident → a new site; rotate credentials; verify; swap DNS")),
   )
     .option("--incident-time <time>", "when the attacker got in (ISO 8601 with zone)")

@@ -1,14 +1,15 @@
 // Proves: the embedded default is the lab with the runbook's objectives; an invalid config is
 // reported whole, every problem with its field path; YAML errors and missing files are clear.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import test from "node:test";
+import test, { after } from "node:test";
 import { DrError } from "../core/errors";
 import { loadConfig, parseConfig } from "./load";
 
 const dir = mkdtempSync(join(tmpdir(), "fp-dr-config-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("no file: the embedded lab default with the runbook's RTO/RPO table", () => {
   const { config, source } = loadConfig({ cwd: dir, env: {} });
