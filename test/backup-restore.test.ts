@@ -14,7 +14,7 @@ import { restore } from "../automation/commands/restore";
 import { verifySite } from "../automation/commands/verify";
 import { DrError } from "../automation/core/errors";
 import { startObjectStore, stopObjectStore } from "../automation/engines/local/object-store";
-import { startTestLab, type TestLab } from "./harness/lab";
+import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
 
@@ -67,22 +67,6 @@ async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp):
   assert.fail(`expected ${code}`);
 }
 
-/** Commits are archived: switch WAL and wait until the archiver reports it done. */
-async function archiveNow(): Promise<void> {
-  const c = await t.lab.connect("primary");
-  try {
-    const seg = (await c.query("select pg_walfile_name(pg_switch_wal()) as s")).rows[0].s as string;
-    for (let i = 0; i < 200; i++) {
-      const r = await c.query("select last_archived_wal from pg_stat_archiver");
-      if ((r.rows[0].last_archived_wal ?? "") >= seg) return;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    throw new Error(`segment ${seg} was not archived`);
-  } finally {
-    await c.end();
-  }
-}
-
 describe("backup and restore", () => {
   test("an incremental backup to both repositories is listed with its WAL range and the restorable window", async () => {
     const c = await t.lab.connect("primary");
@@ -110,7 +94,7 @@ describe("backup and restore", () => {
   });
 
   test("restore to the secondary from the offsite store: same rows and checksums as the source", async () => {
-    await archiveNow();
+    await archiveNow(t.lab);
     const r = await restore(t.deps(), { to: "secondary", repo: 2 });
     assert.equal(r.dryRun, false);
     assert.equal(r.plan.repo, 2);
@@ -130,7 +114,7 @@ describe("backup and restore", () => {
     await new Promise((r) => setTimeout(r, 1100));
     await c.query("insert into public.pitr_probe values (2, 'after')");
     await c.end();
-    await archiveNow();
+    await archiveNow(t.lab);
 
     const r = await restore(t.deps(), { scratch: true, repo: 1, targetTime: target.toISOString() });
     const site = r.plan.destination.name;
@@ -176,9 +160,9 @@ describe("bad inputs stop before anything is touched", () => {
   });
 
   test("a WAL gap in the repository is found before restoring", async () => {
-    await archiveNow();
-    await archiveNow();
-    await archiveNow();
+    await archiveNow(t.lab);
+    await archiveNow(t.lab);
+    await archiveNow(t.lab);
     const archiveDir = join(t.lab.layout.repo1Dir, "archive", t.lab.state.stanza);
     const id = readdirSync(archiveDir).find((d) => /^\d+-\d+$/.test(d))!;
     const segDir = join(archiveDir, id, readdirSync(join(archiveDir, id)).sort().pop()!);

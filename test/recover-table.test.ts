@@ -23,7 +23,7 @@ import { tableFingerprints } from "../automation/engines/local/sample-data/finge
 import { sampleInvariants } from "../automation/engines/local/sample-data/invariants";
 import type { DeletionFacts } from "../automation/plans/deletion-steps";
 import { foreignKeyOrphans, invariantChecks } from "../automation/verify/checks";
-import { startTestLab, type TestLab } from "./harness/lab";
+import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
 let victim: number;
@@ -56,20 +56,6 @@ async function rowsOf(c: Client, household: number): Promise<Record<string, stri
   return out;
 }
 
-async function archiveNow(): Promise<void> {
-  const c = await t.lab.connect("primary");
-  try {
-    const seg = (await c.query("select pg_walfile_name(pg_switch_wal()) as s")).rows[0].s as string;
-    for (let i = 0; i < 200; i++) {
-      const r = await c.query("select last_archived_wal from pg_stat_archiver");
-      if ((r.rows[0].last_archived_wal ?? "") >= seg) return;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    throw new Error(`segment ${seg} was not archived`);
-  } finally {
-    await c.end();
-  }
-}
 
 async function fingerprint(): Promise<string> {
   const c = await t.lab.connect("primary");
@@ -137,7 +123,7 @@ before(async () => {
   } finally {
     await c.end();
   }
-  await archiveNow();
+  await archiveNow(t.lab);
 });
 
 after(async () => {

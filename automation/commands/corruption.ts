@@ -4,7 +4,6 @@
 import type { Deps } from "../cli/context";
 import { DrError } from "../core/errors";
 import { formatMs, table } from "../core/output";
-import type { RunOptions } from "../core/plan";
 import type { RunRecord } from "../core/run-record";
 import { startRun } from "../core/runner";
 import { checkTarget, resolveCheckTarget } from "../corruption/check";
@@ -12,7 +11,7 @@ import { corruptionExitCode, type CorruptionReport } from "../corruption/report"
 import { corruptionPlan } from "../plans/corruption";
 import type { CorruptionFacts } from "../plans/corruption-steps";
 import { writeReports } from "../report/store";
-import { renderRun, runExitCode } from "./recover";
+import { renderRun, runExitCode, runOptions } from "./recover";
 import { reportsDir } from "./report";
 import { engineFor, runnerDepsFor } from "./run-context";
 
@@ -78,24 +77,8 @@ export interface RecoverCorruptionOptions {
   outageAt?: string;
 }
 
-function runOptionsOf(o: RecoverCorruptionOptions): RunOptions {
-  if (o.targetTime !== undefined && Number.isNaN(Date.parse(o.targetTime))) {
-    throw new DrError("TARGET_INVALID", `not a time: ${o.targetTime}`, { hint: 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z"' });
-  }
-  if (o.outageAt !== undefined && Number.isNaN(Date.parse(o.outageAt))) {
-    throw new DrError("USAGE", `not a time: ${o.outageAt}`, { hint: "--outage-at takes ISO 8601 with a zone" });
-  }
-  return {
-    dryRun: o.dryRun === true,
-    yes: o.yes === true,
-    force: o.force === true,
-    targetTime: o.targetTime ? new Date(o.targetTime).toISOString() : undefined,
-    outageAt: o.outageAt ? new Date(o.outageAt).toISOString() : undefined,
-  };
-}
-
 export async function recoverCorruption(deps: Deps, opts: RecoverCorruptionOptions = {}): Promise<RunRecord> {
-  const options = runOptionsOf(opts);
+  const options = runOptions(opts);
   const rdeps = await runnerDepsFor(deps);
   const source = opts.site ?? (await rdeps.engine.activeSite()) ?? "primary";
   const target = opts.to ?? (source === "secondary" ? "primary" : "secondary");

@@ -21,7 +21,8 @@ export interface RecoverOptions {
   outageAt?: string;
 }
 
-function runOptions(o: RecoverOptions): RunOptions {
+/** Validated run options from a command's flags (shared by every recovery command). */
+export function runOptions(o: RecoverOptions): RunOptions {
   if (o.targetTime !== undefined && Number.isNaN(Date.parse(o.targetTime))) {
     throw new DrError("TARGET_INVALID", `not a time: ${o.targetTime}`, { hint: 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z"' });
   }
@@ -32,7 +33,7 @@ function runOptions(o: RecoverOptions): RunOptions {
     dryRun: o.dryRun === true,
     yes: o.yes === true,
     force: o.force === true,
-    targetTime: o.targetTime,
+    targetTime: o.targetTime ? new Date(o.targetTime).toISOString() : undefined,
     outageAt: o.outageAt ? new Date(o.outageAt).toISOString() : undefined,
   };
 }

@@ -57,3 +57,19 @@ export async function startTestLab(overrides: Partial<DrConfigInput> = {}, opts:
     },
   };
 }
+
+/** Everything committed so far is archived: switch WAL and wait until the archiver reports it. */
+export async function archiveNow(lab: Lab, site = "primary"): Promise<void> {
+  const c = await lab.connect(site);
+  try {
+    const seg = (await c.query("select pg_walfile_name(pg_switch_wal()) as s")).rows[0].s as string;
+    for (let i = 0; i < 200; i++) {
+      const r = await c.query("select last_archived_wal from pg_stat_archiver");
+      if ((r.rows[0].last_archived_wal ?? "") >= seg) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`segment ${seg} was not archived`);
+  } finally {
+    await c.end();
+  }
+}
