@@ -10,7 +10,7 @@
 // secrets.json after, so a run killed in between resumes with the same new values.
 import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Client, type ClientConfig } from "pg";
+import { Client } from "pg";
 import { DrError } from "../core/errors";
 import type { CredentialRotation } from "../engines/engine";
 import type { Lab } from "../engines/local/lab";
@@ -21,7 +21,7 @@ import { writeLabState } from "../engines/local/state";
 import { renderPgbackrestConf } from "../pgbackrest/config-file";
 import { Pgbackrest } from "../pgbackrest/client";
 import { isolatedFor } from "./lab-isolate";
-import { newPassword, rotateLoginRoles } from "./rotate";
+import { newPassword, rotateLoginRoles, tryLogin } from "./rotate";
 
 function pendingFile(lab: Lab, purpose: string): string {
   return join(lab.layout.root, `secrets.next-${purpose}.json`);
@@ -50,20 +50,6 @@ function commit(lab: Lab, purpose: string, values: Partial<LabSecrets>): LabSecr
   rmSync(pendingFile(lab, purpose), { force: true });
   registerAll(next);
   return next;
-}
-
-/** Whether a login with these credentials is refused for a wrong password (28P01) or accepted. */
-async function tryLogin(config: ClientConfig): Promise<"accepted" | "refused" | string> {
-  const c = new Client({ ...config, connectionTimeoutMillis: 5000 });
-  c.on("error", () => undefined);
-  try {
-    await c.connect();
-    await c.end().catch(() => undefined);
-    return "accepted";
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    return code === "28P01" ? "refused" : `failed (${(e as Error).message})`;
-  }
 }
 
 export async function rotateLabDatabaseCredentials(lab: Lab, siteName: string): Promise<CredentialRotation> {

@@ -5,7 +5,7 @@
 // backup may hold roles an attacker created before the recovery point) get no password at all:
 // they cannot log in until someone who knows what they are sets one.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import type { Client } from "pg";
+import { Client, type ClientConfig } from "pg";
 
 export function newPassword(): string {
   return randomBytes(24).toString("base64url");
@@ -28,11 +28,20 @@ export interface RoleRotation {
   locked: string[];
 }
 
+export interface RotateOptions {
+  /**
+   * Runs after every ALTER ROLE and before COMMIT, with what is about to be committed: where
+   * the new passwords must be stored before they take effect (the pulumi engine writes them
+   * into the stack's secret config). If it throws, the transaction is rolled back.
+   */
+  beforeCommit?: (rotation: RoleRotation) => Promise<void>;
+}
+
 /**
  * In one transaction: `known` roles get their new password, every other login role loses its
  * password. `known` roles that do not exist on the site are left out (reported by absence).
  */
-export async function rotateLoginRoles(admin: Client, known: Record<string, string>): Promise<RoleRotation> {
+export async function rotateLoginRoles(admin: Client, known: Record<string, string>, opts: RotateOptions = {}): Promise<RoleRotation> {
   const roles = (await admin.query<{ rolname: string }>("select rolname from pg_roles where rolcanlogin order by rolname")).rows.map((r) => r.rolname);
   const rotated: string[] = [];
   const locked: string[] = [];
@@ -47,10 +56,25 @@ export async function rotateLoginRoles(admin: Client, known: Record<string, stri
         locked.push(role);
       }
     }
+    await opts.beforeCommit?.({ rotated: [...rotated], locked: [...locked] });
     await admin.query("commit");
   } catch (e) {
     await admin.query("rollback").catch(() => undefined);
     throw e;
   }
   return { rotated, locked };
+}
+
+/** Whether a login with these credentials is refused for a wrong password (28P01) or accepted. */
+export async function tryLogin(config: ClientConfig): Promise<"accepted" | "refused" | string> {
+  const c = new Client({ ...config, connectionTimeoutMillis: 5000 });
+  c.on("error", () => undefined);
+  try {
+    await c.connect();
+    await c.end().catch(() => undefined);
+    return "accepted";
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return code === "28P01" ? "refused" : `failed (${(e as Error).message})`;
+  }
 }

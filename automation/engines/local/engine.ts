@@ -168,6 +168,9 @@ export class LocalEngine implements Engine {
     const c = await lab.connect(site);
     try {
       await recordManifest(c, `before the first ${type} backup on the new timeline`);
+      // Just promoted, pg_control may still name the old timeline until the end-of-recovery
+      // checkpoint completes; pgBackRest refuses such a backup ([058]). Checkpoint first.
+      await c.query("checkpoint");
     } finally {
       await c.end();
     }

@@ -10,8 +10,16 @@
 //   destroyDrillSite destroy + stack rm (idempotent; also after a failed drill)
 // What Pulumi cannot do alone (a network path to the private hosts, SQL, the DNS answer from
 // inside the VPC, reading the S3 repositories, a command on a host) comes in through ./access.ts
-// injectables; without them the engine says so instead of pretending.
+// injectables; without them the engine says so instead of pretending. What must not be a
+// Pulumi resource at all (EBS snapshots as incident evidence, which must outlive a destroy of
+// the compromised site; revoking a host role's sessions) goes through the AWS SDK (./aws.ts).
+import { existsSync, renameSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import { CreateSnapshotsCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
+import { GetRolePolicyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { hostPaths } from "../../../infra/cloud-init/host-spec";
+import { hostRoleName } from "../../../infra/naming";
 import { parseSiteOutputs, type SiteOutputs } from "../../../infra/outputs";
 import { readCatalog, type RepoCatalog } from "../../backups/catalog";
 import { verifyRepositories } from "../../backups/verify";
@@ -22,6 +30,10 @@ import { planRestore, type RestorePlan } from "../../restore/plan";
 import type { CredentialRotation, Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, IncidentContext, IsolationResult, PreservationResult, SiteEndpoint, SiteProbe, TerminatedSession } from "../engine";
 import { Client } from "pg";
 import { terminateOtherSessions } from "../../incident/sessions";
+import { writeEvidence } from "../../incident/evidence";
+import { newPassword, rotateLoginRoles, tryLogin } from "../../incident/rotate";
+import { registerSecret } from "../../core/redact";
+import { revokeOlderSessionsPolicy, sdkClients, type AwsClients, type Ec2Api } from "./aws";
 import {
   pgSiteDatabase,
   privateNetworkAccess,
@@ -44,7 +56,7 @@ import {
   siteNameInStack,
   type SiteConnectionConfig,
 } from "./stack-config";
-import type { RawOutputs, StackOps } from "./stack-ops";
+import type { ConfigEntries, RawOutputs, StackOps } from "./stack-ops";
 import { dnsRecordUrns, fenceUrns, restoreUrns } from "./urns";
 
 /** The parts of the dr config the engine reads. */
@@ -69,6 +81,18 @@ export interface PulumiEngineOptions {
    * those then refuse (reading S3 from here needs a rendered pgbackrest.conf and AWS keys).
    */
   repositories?: () => Promise<Pgbackrest>;
+  /**
+   * AWS API clients for the security-incident steps Pulumi must not own (EBS snapshots as
+   * evidence, revoking a host role's sessions). Default: SDK v3 clients in the site's region
+   * (its stack output `region`), default credential chain.
+   */
+  aws?: AwsClients;
+  /** How long preserve waits for its snapshots to complete before returning them as pending. Default 15 min. */
+  snapshotTimeoutMs?: number;
+  /** Snapshot state poll interval. Default 15 s. */
+  snapshotPollMs?: number;
+  /** Who acts (the snapshots' fp-dr:taken-by tag). Default fp-dr <OS user>@<host name>. */
+  actor?: string;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
   /** Request ids for restore and fence requests (must match infra's requestId pattern). */
@@ -77,6 +101,16 @@ export interface PulumiEngineOptions {
   dnsPollMs?: number;
   /** The CLI's progress output of ups and destroys. */
   onOutput?: (text: string) => void;
+}
+
+function defaultActor(): string {
+  let user = process.env.SUDO_USER ?? process.env.USER ?? "unknown";
+  try {
+    user = process.env.SUDO_USER ?? userInfo().username;
+  } catch {
+    // no passwd entry (containers): keep the environment's answer
+  }
+  return `fp-dr ${user}@${hostname()}`;
 }
 
 function compactTime(d: Date): string {
@@ -93,6 +127,9 @@ export class PulumiEngine implements Engine {
   private readonly now: () => Date;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly newRequestId: (purpose: "restore" | "fence") => string;
+  private readonly aws: AwsClients;
+  private readonly actor: string;
+  private readonly snapshotTimeoutMs: number;
 
   constructor(private readonly o: PulumiEngineOptions) {
     this.ops = o.ops;
@@ -102,6 +139,9 @@ export class PulumiEngine implements Engine {
     this.regionProbe = o.regionProbe ?? tcpRegionProbe();
     this.now = o.now ?? (() => new Date());
     this.sleep = o.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
+    this.aws = o.aws ?? sdkClients();
+    this.actor = o.actor ?? defaultActor();
+    this.snapshotTimeoutMs = o.snapshotTimeoutMs ?? 15 * 60_000;
     this.newRequestId = o.newRequestId ?? ((purpose) => `${purpose}-${compactTime(this.now())}-${Math.random().toString(16).slice(2, 8)}`);
   }
 
@@ -539,27 +579,282 @@ export class PulumiEngine implements Engine {
     return { site, outcome, detail: `${fence.detail}; ${sessions}`, at, running: fence.outcome !== "unreachable", terminated, evidence: [] };
   }
 
-  /** PRESERVE on AWS means EBS snapshots of the host's volumes; this machine has no EC2 client for them. */
+  /**
+   * PRESERVE: EBS snapshots of every volume of the site's host (root and data) in one
+   * CreateSnapshots call: crash-consistent across the volumes (one point in time, I/O not
+   * paused), outside the site's stack so a `pulumi destroy` cannot remove the evidence. Tagged
+   * fp-dr:incident / fp-dr:site / fp-dr:taken-by besides the volume's own tags. A killed attempt
+   * is picked up by those tags instead of snapshotting again. Waits for `completed` within
+   * snapshotTimeoutMs; what is still pending is returned as pending.
+   * The record of what was taken (ids, volumes, sizes, states) is written as evidence into the
+   * incident directory and its SHA-256 goes into the custody record.
+   */
   async preserve(site: string, incident: IncidentContext): Promise<PreservationResult> {
-    const outputs = await this.siteOutputs(this.stackOf(site)).catch(() => undefined);
-    const instance = outputs?.instanceId ?? "<instance id of the site>";
-    const region = outputs?.region ?? this.o.config.sites[site]?.region ?? "<region>";
-    throw new DrError("DEPENDENCY_MISSING", `preserving ${site} needs EBS snapshots of its data and root volumes, and fp-dr has no EC2 client here (@aws-sdk/client-ec2 is not installed, and snapshots declared in the site's stack would share its lifecycle: evidence must not disappear with a pulumi destroy)`, {
-      hint: `take them by hand: aws ec2 create-snapshots --region ${region} --instance-specification InstanceId=${instance},ExcludeBootVolume=false --copy-tags-from-source volume --description "fp-dr incident ${incident.id}" --tag-specifications 'ResourceType=snapshot,Tags=[{Key=fp-dr:incident,Value=${incident.id}}]'; then record them: dr incident preserve --incident-id ${incident.id} --manual-evidence "<snapshot ids>"`,
-    });
+    const stack = this.stackOf(site);
+    try {
+      const startedAt = this.now().toISOString();
+      // 1. The host, from the site's stack outputs (read from the backend, no cloud contacted).
+      const outputs = await this.siteOutputs(stack);
+      const ec2 = this.aws.ec2(outputs.region);
+      const filters = [
+        { Name: "tag:fp-dr:incident", Values: [incident.id] },
+        { Name: "tag:fp-dr:site", Values: [site] },
+      ];
+      // 2. Snapshots of an earlier attempt for this incident and site (not failed ones).
+      const earlier = ((await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ["self"], Filters: filters }))).Snapshots ?? []).filter((x) => x.State !== "error");
+      let snapshots: SnapshotView[];
+      let taken: "now" | "earlier";
+      if (earlier.length > 0) {
+        snapshots = earlier.map(snapshotView);
+        taken = "earlier";
+      } else {
+        // 3. Every volume of the instance, one point in time.
+        const created = await ec2.send(
+          new CreateSnapshotsCommand({
+            InstanceSpecification: { InstanceId: outputs.instanceId, ExcludeBootVolume: false },
+            Description: `fp-dr incident ${incident.id}: ${site} (${outputs.instanceId})`,
+            CopyTagsFromSource: "volume",
+            TagSpecifications: [
+              {
+                ResourceType: "snapshot",
+                Tags: [
+                  { Key: "fp-dr:incident", Value: incident.id },
+                  { Key: "fp-dr:site", Value: site },
+                  { Key: "fp-dr:taken-by", Value: this.actor },
+                ],
+              },
+            ],
+          }),
+        );
+        snapshots = (created.Snapshots ?? []).map(snapshotView);
+        taken = "now";
+        if (snapshots.length === 0) throw new DrError("INTERNAL", `EC2 CreateSnapshots returned no snapshot for ${outputs.instanceId}`, { hint: "look at the instance's volumes in the EC2 console" });
+      }
+      // 4. Until every snapshot is completed, within the bound.
+      snapshots = await this.waitForSnapshots(ec2, snapshots);
+      const failed = snapshots.filter((x) => x.state === "error");
+      if (failed.length) {
+        throw new DrError("INTERNAL", `EBS snapshot(s) ${failed.map((x) => `${x.snapshotId} (${x.volumeId})`).join(", ")} failed: ${failed.map((x) => x.stateMessage ?? "no message").join("; ")}`, {
+          hint: `run dr incident preserve again (the failed ones are not reused), or snapshot the volume by hand and record it with --manual-evidence`,
+        });
+      }
+      const pending = snapshots.filter((x) => x.state !== "completed");
+      const finishedAt = this.now().toISOString();
+      // 5. The record, as evidence with its SHA-256.
+      const rel = `evidence/${site}/ebs-snapshots.json`;
+      const full = join(incident.dir, rel);
+      if (existsSync(full)) renameSync(full, `${full}.superseded-${Date.now()}`);
+      const ids = snapshots.map((x) => x.snapshotId);
+      const method = `EBS snapshots of every volume of instance ${outputs.instanceId} (root and data) in one EC2 CreateSnapshots request (multi-volume, crash-consistent), ${taken === "now" ? "taken now" : "taken by an earlier attempt for this incident (found by its tags)"}; tagged fp-dr:incident=${incident.id}, fp-dr:site=${site}, fp-dr:taken-by=${this.actor}, plus the volumes' own tags; the instance kept running`;
+      const consistency = `crash-consistent: every volume at the same moment, as after a power loss (I/O was not paused); a volume created from them and started as PostgreSQL replays its WAL from the last checkpoint; ${pending.length ? `${pending.length} of ${snapshots.length} snapshot(s) still ${pending.map((x) => `${x.snapshotId} ${x.state} ${x.progress ?? ""}`.trim()).join(", ")} when the wait ended: they are usable once completed (aws ec2 wait snapshot-completed --region ${outputs.region} --snapshot-ids ${pending.map((x) => x.snapshotId).join(" ")})` : "every snapshot completed"}; the sizes are the volumes' provisioned sizes`;
+      const record = { site, incident: incident.id, region: outputs.region, instanceId: outputs.instanceId, stack, takenBy: this.actor, startedAt, finishedAt, method, consistency, snapshots };
+      const evidence = writeEvidence(incident.dir, rel, JSON.stringify(record, null, 2) + "\n");
+      return {
+        site,
+        location: `EBS snapshots in ${outputs.region}: ${ids.join(", ")}${pending.length ? ` (pending: ${pending.map((x) => x.snapshotId).join(", ")})` : ""}`,
+        method,
+        consistency,
+        startedAt,
+        finishedAt,
+        files: snapshots.length,
+        bytes: snapshots.reduce((n, x) => n + (x.volumeSizeGiB ?? 0) * 1024 ** 3, 0),
+        manifests: [evidence],
+        vanished: [],
+      };
+    } catch (e) {
+      throw withContext(`preserving ${site} (stack ${stack})`, e);
+    }
   }
 
-  /** The roles' passwords are stack secrets applied by infra's database objects; rotating them there is not wired yet. */
+  /** DescribeSnapshots of the ids until none is pending, or the bound passes. */
+  private async waitForSnapshots(ec2: Ec2Api, snapshots: SnapshotView[]): Promise<SnapshotView[]> {
+    const start = this.now().getTime();
+    let current = snapshots;
+    for (;;) {
+      if (current.every((x) => x.state === "completed" || x.state === "error")) return current;
+      if (this.now().getTime() - start >= this.snapshotTimeoutMs) return current;
+      await this.sleep(this.o.snapshotPollMs ?? 15_000);
+      const described = (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: current.map((x) => x.snapshotId) }))).Snapshots ?? [];
+      current = current.map((x) => {
+        const d = described.find((y) => y.SnapshotId === x.snapshotId);
+        return d ? snapshotView(d) : x;
+      });
+    }
+  }
+
+  /**
+   * New passwords for the site's login roles, through the engine's SQL path (the endpoint and
+   * admin credentials of the site's stack): the managed roles (access.postgres.username and
+   * databaseObjects.roles app / backup / verifier) get new passwords as SCRAM verifiers, every
+   * other login role loses its password (automation/incident/rotate.ts, as on the lab). The new
+   * passwords are written into the stack's secret config (fp-dr:adminPassword, appPassword,
+   * backupPassword, verifierPassword) BEFORE the transaction commits, so the next `up` keeps them
+   * and they are never only in this process; if the commit then fails, the old values are put
+   * back. Proven like the lab: old passwords refused, new ones accepted, over the same path.
+   */
   async rotateDatabaseCredentials(site: string): Promise<CredentialRotation> {
-    throw new DrError("DEPENDENCY_MISSING", `rotating the role passwords of ${site} is not automated on AWS: they are stack secrets (fp-dr:adminPassword, appPassword, backupPassword, verifierPassword) that infra's database objects apply, and the restored cluster carries the compromised site's roles`, {
-      hint: `on the site (SSM session, psql as the admin role): \\password for every login role; then \`pulumi config set --secret fp-dr:<role>Password\` on stack ${this.stackOf(site)} and in the application's secret store; then record it: dr incident restore --manual rotate-database="<what was done>"`,
-    });
+    const stack = this.stackOf(site);
+    try {
+      await this.ops.select(stack);
+      const config = await this.ops.getAllConfig(stack);
+      const conn = connectionConfig(config);
+      if (!conn.adminPassword) {
+        throw new DrError("CONFIG_INVALID", `stack ${stack} has no fp-dr:adminPassword: the automation cannot log in to ${site} to rotate its roles`, { hint: `pulumi config set --secret fp-dr:adminPassword <the restored cluster's admin password> --stack ${stack}` });
+      }
+      const roles = (configValue(config, "fp-dr:databaseObjects") as { roles?: Record<string, string> } | undefined)?.roles ?? {};
+      const stored = (k: string) => (typeof config[`fp-dr:${k}`]?.value === "string" ? config[`fp-dr:${k}`].value : undefined);
+      const managed = [
+        { key: "adminPassword", role: conn.adminUser, old: conn.adminPassword },
+        { key: "appPassword", role: roles.app ?? "fp_app", old: stored("appPassword") },
+        { key: "backupPassword", role: roles.backup ?? "fp_backup", old: stored("backupPassword") },
+        { key: "verifierPassword", role: roles.verifier ?? "fp_verifier", old: stored("verifierPassword") },
+      ].map((m) => ({ ...m, next: newPassword() }));
+      for (const m of managed) {
+        registerSecret(m.old);
+        registerSecret(m.next);
+      }
+      const ep = await this.endpointFrom(site, await this.siteOutputs(stack), conn);
+
+      // 1. In as the admin role, with the stack's (old) password.
+      const admin = new Client({ ...ep.admin, connectionTimeoutMillis: 10_000 });
+      admin.on("error", () => undefined);
+      try {
+        await admin.connect();
+      } catch (e) {
+        throw new DrError("SITE_UNREACHABLE", `cannot log in to ${site} as ${conn.adminUser} with the stack's fp-dr:adminPassword: ${(e as Error).message}`, {
+          hint: `if an earlier rotation was interrupted after writing the stack's config, set the role's password from the host (SSM session, sudo -u postgres psql, \\password ${conn.adminUser}) to the stack's fp-dr:adminPassword and run again`,
+          cause: e,
+        });
+      }
+      // 2. Every login role in one transaction; the stack holds the new values before it commits.
+      let written: ConfigEntries = {};
+      let rotation;
+      try {
+        rotation = await rotateLoginRoles(admin, Object.fromEntries(managed.map((m) => [m.role, m.next])), {
+          beforeCommit: async (r) => {
+            written = Object.fromEntries(managed.filter((m) => r.rotated.includes(m.role)).map((m) => [`fp-dr:${m.key}`, { value: m.next, secret: true }]));
+            if (Object.keys(written).length) await this.ops.setConfig(stack, written, { path: false });
+          },
+        });
+      } catch (e) {
+        // Rolled back: the database keeps the old passwords, so the stack must too.
+        const back: ConfigEntries = Object.fromEntries(managed.filter((m) => written[`fp-dr:${m.key}`] && m.old).map((m) => [`fp-dr:${m.key}`, { value: m.old!, secret: true }]));
+        if (Object.keys(back).length) await this.ops.setConfig(stack, back, { path: false }).catch(() => undefined);
+        throw e;
+      } finally {
+        await admin.end().catch(() => undefined);
+      }
+
+      // 3. Proof over the engine's path: old refused, new accepted.
+      const checks: string[] = [];
+      const unproven: string[] = [];
+      const problems: string[] = [];
+      for (const m of managed) {
+        if (!rotation.rotated.includes(m.role)) continue;
+        const base = m.role === conn.adminUser ? ep.admin : { ...ep.app };
+        const before = m.old === undefined ? "unknown" : await tryLogin({ ...base, user: m.role, password: m.old });
+        const after = await tryLogin({ ...base, user: m.role, password: m.next });
+        if (before === "accepted" || after === "refused") problems.push(`${m.role}: old password ${before}, new ${after}`);
+        else if (before === "refused" && after === "accepted") checks.push(m.role);
+        else unproven.push(`${m.role} (old password ${before === "unknown" ? "not in the stack" : before}, new ${after})`);
+      }
+      if (problems.length) {
+        throw new DrError("INTERNAL", `credential rotation on ${site} did not take effect: ${problems.join("; ")}`, { hint: `the new passwords are in stack ${stack}'s secret config; check the site's pg_hba.conf and roles` });
+      }
+      const missing = managed.filter((m) => !rotation.rotated.includes(m.role)).map((m) => m.role);
+      return {
+        scope: site,
+        at: this.now().toISOString(),
+        rotated: rotation.rotated.map((r) => `role ${r}`),
+        locked: rotation.locked,
+        proof: `old passwords refused and new ones accepted over the engine's path for ${checks.join(", ") || "no role"}${unproven.length ? `; not proven: ${unproven.join(", ")}` : ""}; new passwords stored as secrets on stack ${stack} (${Object.keys(written).join(", ")})`,
+        notRotated: [
+          ...(missing.length ? [{ what: `roles ${missing.join(", ")}`, why: "they do not exist on the site (nothing to rotate)" }] : []),
+          {
+            what: "copies of the passwords outside this stack",
+            why: `the application's secret store (role ${managed[1].role}) and any other stack configured with the same roles (the compromised site's stack keeps the old values; it is isolated) were not changed: update them from stack ${stack}'s config (pulumi config get --stack ${stack} fp-dr:appPassword)`,
+          },
+        ],
+        withheldFrom: [],
+      };
+    } catch (e) {
+      throw withContext(`rotating the database credentials of ${site} (stack ${stack})`, e);
+    }
   }
 
-  /** The hosts reach S3 through their instance role: there is no key to rotate, but sessions to revoke. */
+  /**
+   * The hosts reach the S3 repositories with their instance role's temporary credentials:
+   * there is no long-lived key to replace, but sessions an attacker may have taken from the
+   * compromised host's metadata service. For every site in `withhold` (the compromised ones),
+   * an inline policy fp-dr-revoke-<time> on its host role (infra/naming.ts hostRoleName)
+   * denies everything to credentials issued before now (AWS's "revoke older sessions"), then
+   * is read back. Sessions issued later are not affected; the other sites' roles are untouched.
+   */
   async rotateRepositoryAccess(withhold: string[]): Promise<CredentialRotation> {
-    throw new DrError("DEPENDENCY_MISSING", `revoking the repository access of ${withhold.join(", ") || "the compromised host"} is not automated on AWS: the hosts use instance-role credentials, whose live sessions must be revoked in IAM (no IAM client is installed here)`, {
-      hint: "attach a deny-all policy conditioned on aws:TokenIssueTime before now to the host's role (IAM console: Roles → <host role> → Revoke active sessions); the isolation group already cuts the host itself off; then record it: dr incident restore --manual rotate-repository=\"<what was done>\"",
-    });
+    const at = this.now();
+    const policyName = `fp-dr-revoke-${compactTime(at)}`;
+    const document = JSON.stringify(revokeOlderSessionsPolicy(at));
+    const rotated: string[] = [];
+    const sites = [...new Set(withhold)];
+    for (const site of sites) {
+      const stack = this.stackOf(site);
+      try {
+        const outputs = await this.siteOutputs(stack);
+        const role = hostRoleName(outputs.environment, outputs.site);
+        const iam = this.aws.iam(outputs.region);
+        await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: policyName, PolicyDocument: document }));
+        const back = await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: policyName }));
+        if (!back.PolicyDocument || JSON.stringify(JSON.parse(decodeURIComponent(back.PolicyDocument))) !== document) {
+          throw new DrError("INTERNAL", `IAM answered a different document for ${role}/${policyName}: ${back.PolicyDocument ?? "(none)"}`, { hint: "look at the role's inline policies in the IAM console" });
+        }
+        rotated.push(`IAM role ${role} (${site}): sessions issued before ${at.toISOString()} revoked by inline policy ${policyName}`);
+      } catch (e) {
+        const done = rotated.length ? ` (already revoked: ${rotated.join("; ")})` : "";
+        throw withContext(`revoking the sessions of ${site}'s host role${done}`, e);
+      }
+    }
+    return {
+      scope: "repository",
+      at: at.toISOString(),
+      rotated,
+      locked: [],
+      proof: sites.length
+        ? `IAM accepted each policy and returned it unchanged on GetRolePolicy (read back); not proven with an old session's credentials (none are held here); IAM changes take effect within seconds (eventually consistent)`
+        : "no site to revoke (withhold was empty)",
+      notRotated: [
+        {
+          what: "sessions of the compromised host's role issued after the revocation",
+          why: "the instance profile stays attached (the host is evidence and keeps running), so its metadata service can still issue new credentials; the isolation group (no ingress, no egress) keeps them from being used or carried off; detach the instance profile or attach an unconditional deny to end that too",
+        },
+        {
+          what: "repository cipher passphrases (repo1, repo2)",
+          why: "pgBackRest cannot change them for a stanza that exists, and the compromised host held them: treat every existing backup as readable by the attacker. Integrity does not rest on them (object lock; pgBackRest verify before each restore). Follow-up (not automated): a new repository path, stanza and passphrase for the new site, a full backup into it",
+        },
+      ],
+      withheldFrom: sites,
+    };
   }
+}
+
+/** What preserve records of one snapshot. */
+interface SnapshotView {
+  snapshotId: string;
+  volumeId?: string;
+  volumeSizeGiB?: number;
+  state?: string;
+  stateMessage?: string;
+  progress?: string;
+  startTime?: string;
+}
+
+function snapshotView(x: { SnapshotId?: string; VolumeId?: string; VolumeSize?: number; State?: string; StateMessage?: string; Progress?: string; StartTime?: Date }): SnapshotView {
+  return {
+    snapshotId: x.SnapshotId ?? "(no id)",
+    volumeId: x.VolumeId,
+    volumeSizeGiB: x.VolumeSize,
+    state: x.State,
+    ...(x.StateMessage ? { stateMessage: x.StateMessage } : {}),
+    progress: x.Progress,
+    startTime: x.StartTime ? new Date(x.StartTime).toISOString() : undefined,
+  };
 }
