@@ -7,25 +7,17 @@
 import { drillLocalPorts, localPortsFor } from "../../../infra/config/ports";
 import { DrError } from "../../core/errors";
 import type { RestoreTarget } from "../../pgbackrest/options";
+import type { RestoreRequestSpec } from "../../../infra/host-commands";
 import type { ConfigEntries, StoredConfig } from "./stack-ops";
 
 export const ns = "fp-dr";
 const key = (name: string) => `${ns}:${name}`;
 
-/** What infra's restore request (fp-dr:restore, infra/config/schema.ts) can express. */
-export interface RestoreRequestConfig {
-  requestId: string;
-  set?: string;
-  /** At most one target: a time (ISO 8601), an LSN, a restore point's name. */
-  targetTime?: string;
-  targetLsn?: string;
-  targetName?: string;
-  mode: "promote" | "pause" | "standby";
-  repo: 1 | 2;
-  allowOverwrite: boolean;
+/** What infra's restore request (fp-dr:restore) can express: infra's own type, less the stanza. */
+export type RestoreRequestConfig = Omit<RestoreRequestSpec, "stanza"> & {
   /** Seconds the remote command may run. */
   timeoutSeconds?: number;
-}
+};
 
 export type RestoreMode = Pick<RestoreRequestConfig, "mode" | "targetTime" | "targetLsn" | "targetName">;
 
