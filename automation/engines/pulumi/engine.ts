@@ -8,6 +8,10 @@
 //                    failover records, then poll the service name's answer (bounded)
 //   createDrillSite  stack drill-<id>: the template stack's config + drill overrides, `up`
 //   destroyDrillSite destroy + stack rm (idempotent; also after a failed drill)
+//   isolate          the fence, plus live sessions ended over SQL
+//   preserve         EC2 CreateSnapshots of the host's volumes (AWS SDK, not a stack resource)
+//   rotateDatabase…  SCRAM rotation over SQL; the new passwords become the stack's secrets
+//   rotateRepository IAM "revoke older sessions" policy on the compromised hosts' roles
 // What Pulumi cannot do alone (a network path to the private hosts, SQL, the DNS answer from
 // inside the VPC, reading the S3 repositories, a command on a host) comes in through ./access.ts
 // injectables; without them the engine says so instead of pretending. What must not be a

@@ -5,7 +5,7 @@
 // cluster (TLS on, as the engine connects with sslmode require) reached through the engine's
 // own SQL path, with the stacks behind the real Automation API and the recording CLI double.
 // No password (old or new) may appear in any result or error.
-import { after, before, beforeEach, test } from "node:test";
+import { after, afterEach, before, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -87,6 +87,8 @@ let incidentDir: string;
 beforeEach(() => {
   incidentDir = mkdtempSync(join(tmpdir(), "fp-dr-incident-aws-"));
 });
+afterEach(() => {
+});
 
 // ---- preserve -----------------------------------------------------------------------------
 
@@ -155,7 +157,6 @@ test("preserve: one multi-volume CreateSnapshots of the host (tags pinned), Desc
   const record = JSON.parse(readFileSync(join(incidentDir, m.path), "utf8")) as { instanceId: string; region: string; snapshots: { snapshotId: string; volumeId: string; state: string }[] };
   assert.equal(record.instanceId, instanceId);
   assert.deepEqual(record.snapshots.map((x) => [x.snapshotId, x.volumeId, x.state]), [["snap-0root", "vol-0root", "completed"], ["snap-0data", "vol-0data", "completed"]]);
-  rmSync(incidentDir, { recursive: true, force: true });
 });
 
 test("preserve: snapshots not completed within the bound are returned as pending with their ids; an earlier attempt's are reused, not retaken", async () => {
@@ -174,7 +175,6 @@ test("preserve: snapshots not completed within the bound are returned as pending
   assert.equal(result.location, "EBS snapshots in eu-central-1: snap-0old (pending: snap-0old)");
   assert.match(result.method, /taken by an earlier attempt/);
   assert.match(result.consistency, /snap-0old pending 55%.*aws ec2 wait snapshot-completed --region eu-central-1 --snapshot-ids snap-0old/);
-  rmSync(incidentDir, { recursive: true, force: true });
 });
 
 test("preserve: a snapshot in error fails the step, naming it", async () => {
@@ -187,7 +187,6 @@ test("preserve: a snapshot in error fails the step, naming it", async () => {
   });
   const { engine } = await engineWith({ aws });
   await assert.rejects(engine.preserve("primary", { id: incident, dir: incidentDir }), (e: unknown) => e instanceof DrError && /snap-0data \(vol-0data\) failed: internal error/.test(e.message) && /preserving primary/.test(e.message));
-  rmSync(incidentDir, { recursive: true, force: true });
 });
 
 // ---- repository access --------------------------------------------------------------------
