@@ -4,24 +4,19 @@
 // with its field path; and no secret (passwords, cipher passphrases, S3 keys) ever appears in
 // output, errors, or any log the lab writes.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { drSync } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
 
-const DR = join(__dirname, "..", "automation", "cli", "dr.cjs");
 let t: TestLab;
 const transcripts: string[] = [];
 
 function dr(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [DR, ...args], {
-    env: { ...process.env, FP_DR_LAB_DIR: t.dir, ...env },
-    encoding: "utf8",
-    timeout: 180_000,
-  });
+  const r = drSync(t.dir, args, env, 180_000);
   transcripts.push(`$ dr ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 before(async () => {

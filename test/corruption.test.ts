@@ -11,12 +11,13 @@
 //     it and writes through the service name; the restored copy holds every row the damaged
 //     table had.
 import assert from "node:assert/strict";
-import { closeSync, existsSync, openSync, readSync, writeSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../automation/commands/corruption";
 import { FENCE_MARKER } from "../automation/engines/local/fence";
 import type { CorruptionFacts } from "../automation/plans/corruption-steps";
+import { invertBytes } from "./harness/damage";
 import { startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
@@ -43,15 +44,7 @@ async function damage(relation: string, block: number, restart = true): Promise<
   assert.ok(pages > block, `${relation} has ${pages} pages`);
   const cluster = t.lab.site("primary").cluster;
   await cluster.stop("fast");
-  const fd = openSync(join(cluster.spec.dataDir, file), "r+");
-  try {
-    const b = Buffer.alloc(16);
-    readSync(fd, b, 0, 16, block * 8192 + 4000);
-    for (let i = 0; i < 16; i++) b[i] ^= 0xff;
-    writeSync(fd, b, 0, 16, block * 8192 + 4000);
-  } finally {
-    closeSync(fd);
-  }
+  invertBytes(join(cluster.spec.dataDir, file), block * 8192 + 4000);
   if (restart) await cluster.start();
   return file;
 }

@@ -18,7 +18,7 @@
 //   - DNS moved only after the gate (custody and step times), the chain of custody is intact.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "pg";
@@ -28,11 +28,11 @@ import { incidentIsolate, incidentPreserve, incidentRestore } from "../automatio
 import { runnerDepsFor } from "../automation/commands/run-context";
 import type { RunRecord } from "../automation/core/run-record";
 import { resumeRun } from "../automation/core/runner";
-import { listStoredObjects } from "../automation/engines/local/object-store";
 import type { LabSecrets } from "../automation/engines/local/secrets";
 import { checkChain, readCustody } from "../automation/incident/custody";
 import { securityPlan } from "../automation/plans/incident";
 import { renderMarkdown } from "../automation/report/markdown";
+import { tamperWithBackupSet } from "./harness/damage";
 import { startTestLab, type TestLab } from "./harness/lab";
 
 const ID = "t1";
@@ -82,11 +82,7 @@ before(async () => {
   clean = (await backup(t.deps(), { type: "incr", repo: 2, reason: "clean" })).backups[0].set.label;
   await mark("B1");
   tampered = (await backup(t.deps(), { type: "incr", repo: 2, reason: "to be tampered with" })).backups[0].set.label;
-  const objects = listStoredObjects(t.lab.layout.objectStoreDir, t.lab.state.objectStore.bucket, `pgbackrest/backup/${t.lab.state.stanza}/${tampered}/pg_data/`);
-  const victim = objects.filter((o) => o.size > 64).sort((x, y) => y.size - x.size)[0];
-  const bytes = readFileSync(victim.path);
-  for (let i = 16; i < Math.min(bytes.length, 48); i++) bytes[i] ^= 0xff;
-  writeFileSync(victim.path, bytes);
+  tamperWithBackupSet(t.lab, tampered);
   await mark("B2");
   // The recovery point lies between B2 and C; the incident is 3 s after it.
   await sleep(1200);

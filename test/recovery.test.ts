@@ -8,18 +8,17 @@
 //     RPO is lost, DNS answers the secondary and writes succeed through it;
 //   - the old primary, restarted after the failover, cannot take writes and is reported.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { backup } from "../automation/commands/backup";
 import { labStatus } from "../automation/commands/lab";
 import { failover } from "../automation/commands/recover";
-import { listStoredObjects } from "../automation/engines/local/object-store";
 import { readAcks, startLoad, stopLoad } from "../automation/engines/local/load";
+import { drAsync } from "./harness/cli";
+import { tamperWithBackupSet } from "./harness/damage";
 import { startTestLab, type TestLab } from "./harness/lab";
 
-const DR = join(__dirname, "..", "automation", "cli", "dr.cjs");
 let t: TestLab;
 
 before(async () => {
@@ -29,22 +28,12 @@ after(async () => {
   await t?.destroy();
 });
 
-function drAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DR, ...args], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe("dry runs", () => {
   test("a failover --dry-run walks the checks, estimates the RTO and changes nothing", async () => {
     const lab = t.lab;
     const before = { state: readFileSync(lab.layout.stateFile, "utf8"), active: await lab.activeSite(), sites: lab.siteNames().map((n) => lab.site(n).cluster.state()) };
-    const r = await drAsync(["failover", "--scenario", "datacenter", "--dry-run", "--json"]);
+    const r = await drAsync(t.dir, ["failover", "--scenario", "datacenter", "--dry-run", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const run = JSON.parse(r.stdout);
     assert.equal(run.dryRun, true);
@@ -58,7 +47,7 @@ describe("dry runs", () => {
 
 describe("drills", () => {
   test("two concurrent runs: exactly one proceeds, the other fails fast naming the holder", async () => {
-    const [a, b] = await Promise.all([drAsync(["drill", "--json"]), new Promise((r) => setTimeout(r, 300)).then(() => drAsync(["drill", "--json"]))]);
+    const [a, b] = await Promise.all([drAsync(t.dir, ["drill", "--json"]), new Promise((r) => setTimeout(r, 300)).then(() => drAsync(t.dir, ["drill", "--json"]))]);
     const results = [a, b].map((r) => JSON.parse(r.stdout));
     const winner = results.find((r) => r.status === "succeeded");
     const loser = results.find((r) => r.ok === false);
@@ -72,7 +61,7 @@ describe("drills", () => {
   });
 
   test("a drill that fails in the middle still destroys its site", async () => {
-    const r = await drAsync(["drill", "--json"], { FP_DR_FAULT: "fail-in:verify" });
+    const r = await drAsync(t.dir, ["drill", "--json"], { FP_DR_FAULT: "fail-in:verify" });
     const run = JSON.parse(r.stdout);
     assert.equal(r.code, 6);
     assert.equal(run.status, "failed");
@@ -95,12 +84,7 @@ describe("datacenter failover under continuous writes", () => {
     // Two sets offsite: the full from `lab up` and a newer incremental, which we tamper with.
     const taken = await backup(t.deps(), { type: "incr", repo: 2, reason: "before the outage" });
     tampered = taken.backups[0].set.label;
-    const objects = listStoredObjects(t.lab.layout.objectStoreDir, t.lab.state.objectStore.bucket, `pgbackrest/backup/${t.lab.state.stanza}/${tampered}/pg_data/`);
-    const victim = objects.filter((o) => o.size > 64).sort((x, y) => y.size - x.size)[0];
-    assert.ok(victim, "the incremental has files in the store");
-    const bytes = readFileSync(victim.path);
-    for (let i = 16; i < Math.min(bytes.length, 48); i++) bytes[i] ^= 0xff;
-    writeFileSync(victim.path, bytes);
+    tamperWithBackupSet(t.lab, tampered);
 
     // Longer than archive_timeout, so the load's WAL has been archived at least once.
     await startLoad(t.lab, { fresh: true });

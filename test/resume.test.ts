@@ -3,14 +3,13 @@
 // each run to the same result as an uninterrupted one: verified, DNS on the new site, writes
 // through the service name; finished steps are not redone.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { RunRecord } from "../automation/core/run-record";
+import { drSync } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
 
-const DR = join(__dirname, "..", "automation", "cli", "dr.cjs");
 let t: TestLab;
 
 before(async () => {
@@ -20,9 +19,6 @@ after(async () => {
   await t?.destroy();
 });
 
-function dr(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [DR, ...args], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_FAULT: "", ...env }, encoding: "utf8", timeout: 300_000 });
-}
 
 function newestRun(): string {
   const dir = join(t.dir, "journal");
@@ -31,12 +27,12 @@ function newestRun(): string {
 }
 
 function killAndResume(fault: string, from: string, to: string) {
-  const killed = dr(["failover", "--scenario", "datacenter", "--yes", "--json"], { FP_DR_FAULT: fault });
+  const killed = drSync(t.dir, ["failover", "--scenario", "datacenter", "--yes", "--json"], { FP_DR_FAULT: fault });
   assert.equal(killed.signal, "SIGKILL", `${fault}: ${killed.stderr}`);
   const runId = newestRun();
   assert.match(runId, /^datacenter-/);
-  const resumed = dr(["resume", runId, "--json"]);
-  assert.equal(resumed.status, 0, resumed.stderr + resumed.stdout.slice(0, 2000));
+  const resumed = drSync(t.dir, ["resume", runId, "--json"]);
+  assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout.slice(0, 2000));
   const run = JSON.parse(resumed.stdout) as RunRecord;
   assert.equal(run.status, "succeeded");
   assert.equal((run.facts as { sourceSite: string }).sourceSite, from);

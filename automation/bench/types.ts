@@ -67,16 +67,8 @@ export interface TuneRun extends TuneSetting {
 }
 
 /** Every run of one setting from one repository: medians of the times, the highest peak. */
-export interface TuneRestoreRow extends TuneSetting {
-  repo: 1 | 2;
-  set: string;
-  /** Median wall time until usable. */
-  wallMs: number;
-  filesMs: number;
-  recoveryMs: number;
-  firstQueryMs: number;
-  peakRssBytes?: number;
-  /** Wall time of each run, in the order they ran. */
+export interface TuneRestoreRow extends TuneRun {
+  /** Wall time of each run, in the order they ran (wallMs and the phases are their medians). */
   runs: number[];
   timeVsFloor?: number;
   timeVsRunbook?: number;

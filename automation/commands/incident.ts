@@ -111,11 +111,18 @@ export async function incidentIsolate(deps: Deps, opts: IncidentOptions = {}): P
     return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "isolate", dryRun: true, reused: false, detail, custody: readCustody(ref.dir)?.entries ?? [] };
   }
   await confirmOrRefuse(deps, `isolate ${ref.site} (every connection refused, every session ended)`, opts.yes, rdeps.confirm);
-  const lock = acquireLock(rdeps.lockPath, { runId: `incident-${ref.id}-isolate`, scenario: "security" });
-  try {
+  return underIncidentLock(rdeps.lockPath, ref.id, "isolate", async () => {
     const { result, entry, reused } = await deps.out.timed(`isolate ${ref.site}`, () => isolateSite(engine, ref, actor("dr incident isolate")), (r) => r.result?.outcome);
     if (result?.outcome === "unreachable") deps.out.warn(`${ref.site} could not be isolated: ${result.detail}`);
     return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "isolate", dryRun: false, reused, detail: reused ? reusedDetail("isolated", entry) : entry.summary, isolation: result, custody: readCustody(ref.dir)!.entries };
+  });
+}
+
+/** Isolate and preserve take the environment's run lock, as plans do: never beside a recovery run. */
+async function underIncidentLock<T>(lockPath: string, incidentId: string, action: string, fn: () => Promise<T>): Promise<T> {
+  const lock = acquireLock(lockPath, { runId: `incident-${incidentId}-${action}`, scenario: "security" });
+  try {
+    return await fn();
   } finally {
     lock.release();
   }
@@ -128,11 +135,10 @@ export async function incidentPreserve(deps: Deps, opts: IncidentOptions = {}): 
   const ref = await resolveIncident(deps, engine, opts, "dr incident preserve", !opts.dryRun);
   const before = lastEntry(readCustody(ref.dir), "preserve", ref.site);
   if (opts.dryRun) {
-    const detail = before ? reusedDetail("preserved", before) : `${engine.name === "local" ? `online copy (pg_backup_start/stop) of ${ref.site}'s data directory and logs into ${join(ref.dir, "evidence", ref.site)}, SHA-256 of every file` : "EBS snapshots of the site's volumes (by hand: fp-dr has no EC2 client)"}`;
+    const detail = before ? reusedDetail("preserved", before) : `${engine.name === "local" ? `online copy (pg_backup_start/stop) of ${ref.site}'s data directory and logs into ${join(ref.dir, "evidence", ref.site)}, SHA-256 of every file` : "crash-consistent EBS snapshots of the site's data and root volumes, tagged with the incident id"}`;
     return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: true, reused: !!before, detail, custody: readCustody(ref.dir)?.entries ?? [] };
   }
-  const lock = acquireLock(rdeps.lockPath, { runId: `incident-${ref.id}-preserve`, scenario: "security" });
-  try {
+  return underIncidentLock(rdeps.lockPath, ref.id, "preserve", async () => {
     if (opts.manualEvidence && !before) {
       const record = appendCustody(ref.dir, { action: "preserve", site: ref.site, by: actor("dr incident preserve --manual-evidence"), summary: `done by hand: ${opts.manualEvidence}`, data: { manual: true, what: opts.manualEvidence } });
       const entry = record.entries[record.entries.length - 1];
@@ -141,9 +147,7 @@ export async function incidentPreserve(deps: Deps, opts: IncidentOptions = {}): 
     if (!lastEntry(readCustody(ref.dir), "isolate", ref.site)) deps.out.warn(`${ref.site} was not isolated for incident ${ref.id}: the copy is taken while it may still be in use (\`dr incident isolate\` first)`);
     const { result, entry, reused } = await deps.out.timed(`preserve ${ref.site}`, () => preserveSite(engine, ref, actor("dr incident preserve")), (r) => (r.result ? `${r.result.files} files` : "already preserved"));
     return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: false, reused, detail: reused ? reusedDetail("preserved", entry) : entry.summary, preservation: result, custody: readCustody(ref.dir)!.entries };
-  } finally {
-    lock.release();
-  }
+  });
 }
 
 /**

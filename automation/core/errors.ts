@@ -11,7 +11,6 @@ export const errorCatalogue = {
   NOT_ROOT_OR_SERVICE_USER: { exit: 2, retryable: false },
   DEPENDENCY_MISSING: { exit: 3, retryable: false },
   LAB_NOT_UP: { exit: 3, retryable: false },
-  LAB_ALREADY_UP: { exit: 3, retryable: false },
   SITE_UNKNOWN: { exit: 2, retryable: false },
   SITE_UNREACHABLE: { exit: 4, retryable: true },
   CLUSTER_START_FAILED: { exit: 4, retryable: true },
@@ -52,7 +51,6 @@ export const errorCatalogue = {
   RUN_FINISHED: { exit: 2, retryable: false },
   GATE_FAILED: { exit: 9, retryable: false },
   NOT_CONFIRMED: { exit: 9, retryable: false },
-  OBJECTIVE_MISSED: { exit: 9, retryable: false },
   INTERNAL: { exit: 70, retryable: false },
 } as const;
 

@@ -2,6 +2,7 @@
 // PostgreSQL 15 with flipped bytes) and pg_checksums' output (captured likewise) are read
 // right; only index damage classifies as index-only, anything else (unnamed files too) as table.
 import assert from "node:assert/strict";
+import { sampleFinding } from "./findings.fixture";
 import test from "node:test";
 import { interpretServerError, parsePgChecksums, parseRelationFile } from "./messages";
 import { classify, corruptionExitCode, mergeFindings, type CorruptionFinding, type CorruptionReport } from "./report";
@@ -50,17 +51,7 @@ test("pg_checksums: every failed block, relative to the data directory, with cou
   assert.equal(parsePgChecksums("pg_checksums: error: cluster must be shut down\n", "/d").refusal, "cluster must be shut down");
 });
 
-const finding = (kind: CorruptionFinding["kind"], relation: string, block = 1): CorruptionFinding => ({
-  database: "fp",
-  relation,
-  kind,
-  catalog: false,
-  problem: kind === "index" ? "index-structure" : "page-checksum",
-  blocks: [block],
-  detail: "",
-  severity: kind === "index" ? "high" : "critical",
-  by: "pg_checksums",
-});
+const finding = (kind: CorruptionFinding["kind"], relation: string, block = 1) => sampleFinding(kind, relation, block);
 
 test("classification: only indexes → index-only; any table, TOAST or unnamed file → table", () => {
   assert.equal(classify([]), "clean");

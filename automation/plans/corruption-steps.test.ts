@@ -3,22 +3,13 @@
 // REINDEX path never restores, fences or swaps; the restore path fences before restoring and
 // re-reads the restored copy before DNS moves; each damaged index is rebuilt once.
 import assert from "node:assert/strict";
+import { sampleFinding } from "../corruption/findings.fixture";
 import test from "node:test";
 import type { CorruptionFinding, CorruptionReport } from "../corruption/report";
 import { choosePath, indexesToRebuild, pathSteps } from "./corruption-steps";
 import { corruptionPlan } from "./corruption";
 
-const finding = (kind: CorruptionFinding["kind"], relation: string, block = 1): CorruptionFinding => ({
-  database: "fp",
-  relation,
-  kind,
-  catalog: false,
-  problem: kind === "index" ? "index-structure" : "page-checksum",
-  blocks: [block],
-  detail: "",
-  severity: kind === "index" ? "high" : "critical",
-  by: "bt_index_check",
-});
+const finding = (kind: CorruptionFinding["kind"], relation: string, block = 1) => sampleFinding(kind, relation, block, "bt_index_check");
 
 test("paths: REINDEX only when asked and only for index-only damage; a restore otherwise", () => {
   assert.equal(choosePath("clean", true), "clean");

@@ -7,12 +7,13 @@
 // their indexes, silently. Damaged pages are replaced by restoring them from a backup plus
 // replaying WAL, which loses nothing that was archived.
 import { DrError, isDrError } from "../core/errors";
+import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import { checkTarget, resolveCheckTarget } from "../corruption/check";
 import { rebuildIndexes, reindexStatement, type IndexToRebuild, type RebuiltIndex } from "../corruption/reindex";
 import type { Classification, CorruptionReport } from "../corruption/report";
 import { facts, type Facts } from "./facts";
-import { withDb } from "./restore-steps";
+
 
 export type CorruptionPath = "clean" | "reindex-offered" | "reindex" | "restore";
 
@@ -187,7 +188,7 @@ export const drainStep: Step = {
       return { detail: f.drain.detail };
     }
     const ep = await ctx.engine.endpoint(f.sourceSite!);
-    f.drain = await withDb({ ...ep.admin, database: "postgres" }, async (c) => {
+    f.drain = await withClient({ ...ep.admin, database: "postgres" }, async (c) => {
       await c.query("alter system set default_transaction_read_only = on");
       await c.query("select pg_reload_conf()");
       const ended = (await c.query("select count(pg_terminate_backend(pid))::int n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()")).rows[0].n as number;

@@ -10,11 +10,12 @@
 // dependants and no check that anything came back right.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ClientBase } from "pg";
+import type { ClientBase, ClientConfig } from "pg";
 import { journalFor } from "../commands/run-context";
 import { formatDuration } from "../config/common";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
+import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import type { Engine } from "../engines/engine";
 import { applyRecovery, type ApplyResult, type ApplyTable } from "../deletion/apply";
@@ -24,7 +25,7 @@ import { commonColumns, dependentTables, describeTable, foreignKeys, showKey, ty
 import { foreignKeyOrphans, invariantChecks, type CheckResult } from "../verify/checks";
 import { invariantsFor } from "../commands/verify";
 import { facts, type Facts } from "./facts";
-import { withDb } from "./restore-steps";
+
 
 /** What the operator asked for (journaled, so a resumed run does the same). */
 export interface DeletionRequest {
@@ -86,7 +87,7 @@ export function deletionFacts(ctx: StepContext): DeletionFacts {
 const SAMPLE = 10;
 
 /** The production database (admin) and the restored copy (admin) of this run. */
-async function endpoints(ctx: StepContext): Promise<{ production: Parameters<typeof withDb>[0]; copy: Parameters<typeof withDb>[0] }> {
+async function endpoints(ctx: StepContext): Promise<{ production: ClientConfig; copy: ClientConfig }> {
   const f = deletionFacts(ctx);
   return { production: (await ctx.engine.endpoint(f.sourceSite!)).admin, copy: (await ctx.engine.endpoint(f.targetSite!)).admin };
 }
@@ -98,7 +99,7 @@ async function endpoints(ctx: StepContext): Promise<{ production: Parameters<typ
  */
 export async function locateForRun(engine: Engine, config: DrConfig, production: string, repo: 1 | 2, req: DeletionRequest): Promise<{ point: RecoveryPoint; table: TableInfo }> {
   const ep = await engine.endpoint(production);
-  const { point, table } = await withDb(ep.admin, async (c) => {
+  const { point, table } = await withClient(ep.admin, async (c) => {
     const table = await describeTable(c, req.table, `database ${config.database} on ${production}`);
     const point = await locateDeletion(c, config.recovery.audit, {
       table,
@@ -192,7 +193,7 @@ export const restoreScratchStep: Step = {
     const f = deletionFacts(ctx);
     const point = f.located!.point;
     // 1. The WAL up to the deletion must be in the repository before the restore can reach it.
-    const seg = await withDb((await ctx.engine.endpoint(f.sourceSite!)).admin, archiveUpToNow).catch((e: unknown) => {
+    const seg = await withClient((await ctx.engine.endpoint(f.sourceSite!)).admin, archiveUpToNow).catch((e: unknown) => {
       if (e instanceof DrError) throw e;
       ctx.note(`could not switch WAL on ${f.sourceSite} (${(e as Error).message.split("\n")[0]}): relying on archive_timeout`);
       return undefined;
@@ -248,8 +249,8 @@ export const diffStep: Step = {
     const f = deletionFacts(ctx);
     const req = f.request!;
     const ep = await endpoints(ctx);
-    const result = await withDb(ep.copy, (copy) =>
-      withDb(ep.production, async (production) => {
+    const result = await withClient(ep.copy, (copy) =>
+      withClient(ep.production, async (production) => {
         const copyTables = new Tables(copy, "the restored copy");
         const prodTables = new Tables(production, `production (${f.sourceSite})`);
         const columnsOf = async (t: string) => commonColumns(await copyTables.info(t), await prodTables.info(t)).columns;
@@ -346,8 +347,8 @@ export const applyStep: Step = {
     const keys = readKeys(f);
     const ep = await endpoints(ctx);
     // The rows, again from the copy (it does not change; the journal holds no row contents).
-    const plan: ApplyTable[] = await withDb(ep.copy, (copy) =>
-      withDb(ep.production, async (production) => {
+    const plan: ApplyTable[] = await withClient(ep.copy, (copy) =>
+      withClient(ep.production, async (production) => {
         const copyTables = new Tables(copy, "the restored copy");
         const prodTables = new Tables(production, `production (${f.sourceSite})`);
         const columnsOf = async (t: string) => commonColumns(await copyTables.info(t), await prodTables.info(t)).columns;
@@ -377,7 +378,7 @@ export const applyStep: Step = {
         return out;
       }),
     );
-    const result = await withDb(ep.production, async (production) => {
+    const result = await withClient(ep.production, async (production) => {
       f.invariantsBefore = (await invariantState(ctx, production)).held;
       return applyRecovery(production, plan, { actorSetting: ctx.config.recovery.audit.actorSetting, actor: `fp-dr recover-table ${ctx.record.runId}` });
     });
@@ -434,8 +435,8 @@ export const verifyAppliedStep: Step = {
       const r = await fn().catch((e: unknown) => ({ ok: false, detail: `check failed to run: ${(e as Error).message.split("\n")[0]}` }));
       checks.push({ name, kind, ...r, durationMs: Date.now() - t });
     };
-    await withDb(ep.copy, (copy) =>
-      withDb(ep.production, async (production) => {
+    await withClient(ep.copy, (copy) =>
+      withClient(ep.production, async (production) => {
         await beginSnapshot(copy);
         await beginSnapshot(production);
         const copyTables = new Tables(copy, "the restored copy");

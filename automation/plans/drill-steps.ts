@@ -2,11 +2,12 @@
 // the primary with the data's fingerprints at exactly that point, a throwaway site, and its
 // destruction whatever happened. The drill never touches the primary's data or DNS.
 import { DrError } from "../core/errors";
+import { withClient } from "../postgres/client";
 import type { Step } from "../core/plan";
 import { fingerprintSnapshot } from "../engines/local/sample-data/fingerprint";
 import { schemaSignature, userSchemas, writeReadRoundTrip } from "../verify/checks";
 import { facts } from "./facts";
-import { withDb } from "./restore-steps";
+
 
 /**
  * Takes a restore point and the fingerprints of the data at exactly that point: a brief SHARE
@@ -28,7 +29,7 @@ export const restorePointStep: Step = {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.sourceSite!);
     const name = `fp-dr-${ctx.record.runId}`;
-    const point = await withDb(ep.admin, async (a) => {
+    const point = await withClient(ep.admin, async (a) => {
       const schemas = (await userSchemas(a)).filter((s) => s !== "fp_dr");
       const tables = (await a.query<{ t: string }>(`select format('%I.%I', n.nspname, c.relname) t from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r','p') and n.nspname = any($1)`, [schemas])).rows.map((r) => r.t);
       await a.query("begin isolation level repeatable read");
@@ -37,7 +38,7 @@ export const restorePointStep: Step = {
       const { s: snapshot, lsn, at, last_commit } = r.rows[0];
       // A second session reads the fingerprints from the exported snapshot; the lock is
       // released as soon as that session has imported it (its first statement).
-      const fingerprints = await withDb(ep.admin, (b) => fingerprintSnapshot(b, schemas, { snapshot: String(snapshot), afterImport: () => a.query("commit") }));
+      const fingerprints = await withClient(ep.admin, (b) => fingerprintSnapshot(b, schemas, { snapshot: String(snapshot), afterImport: () => a.query("commit") }));
       const schema = await schemaSignature(a, schemas);
       const result = { fingerprints, schema };
       await a.query("select pg_switch_wal()");
@@ -85,7 +86,7 @@ export const drillOpenStep: Step = {
     if (!f.verified && !ctx.record.forced) throw new DrError("GATE_FAILED", "refusing to open an unverified drill copy", { hint: "the verify step must pass first" });
     await ctx.engine.openForWrites(f.targetSite!);
     const ep = await ctx.engine.endpoint(f.targetSite!);
-    const rt = await withDb(ep.admin, (c) => writeReadRoundTrip(c));
+    const rt = await withClient(ep.admin, (c) => writeReadRoundTrip(c));
     if (!rt.ok) throw new DrError("GATE_FAILED", `the opened drill copy failed the write/read round trip: ${rt.detail}`, { hint: "inspect the drill site before it is destroyed (rerun with a breakpoint)" });
     ctx.record.verification?.checks.push({ name: rt.name, ok: rt.ok, detail: rt.detail, durationMs: rt.durationMs });
     f.firstWriteAt = new Date().toISOString();

@@ -1,10 +1,11 @@
 // The steps of a failover (runbook §3 hardware failure, §4 data center outage), in order.
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
+import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import { checkHealth } from "../postgres/health";
 import { facts } from "./facts";
-import { targetOf, withDb } from "./restore-steps";
+import { targetOf } from "./restore-steps";
 
 /** Assess (runbook: "STOP — do not make changes until assessment is complete"). Read-only. */
 export const assessStep: Step = {
@@ -131,7 +132,7 @@ export const firstWriteStep: Step = {
     const active = await ctx.engine.activeSite();
     if (active !== f.targetSite) throw new DrError("DNS_FAILED", `the service name answers ${active}, not ${f.targetSite}`, { hint: "rerun; the swap step waits for the answer" });
     const ep = await ctx.engine.endpoint(active!);
-    const at = await withDb(ep.app, async (c) => (await c.query("insert into fp_dr.heartbeat (at, writer) values (clock_timestamp(), 'fp-dr first write') returning at")).rows[0].at as Date);
+    const at = await withClient(ep.app, async (c) => (await c.query("insert into fp_dr.heartbeat (at, writer) values (clock_timestamp(), 'fp-dr first write') returning at")).rows[0].at as Date);
     f.firstWriteAt = new Date().toISOString();
     return { detail: `committed at ${at.toISOString()} on ${active}` };
   },
@@ -145,7 +146,7 @@ export const postChecksStep: Step = {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
     const health = await checkHealth({ site: f.targetSite!, connection: ep.admin, thresholds: ctx.config.alerts, expectRole: "primary" });
-    const timeline = await withDb(ep.admin, async (c) => parseInt((await c.query("select pg_walfile_name(pg_current_wal_lsn()) w")).rows[0].w.slice(0, 8), 16));
+    const timeline = await withClient(ep.admin, async (c) => parseInt((await c.query("select pg_walfile_name(pg_current_wal_lsn()) w")).rows[0].w.slice(0, 8), 16));
     // A full backup proves archiving works on the new timeline (it waits for its WAL).
     const backup = await ctx.engine.startBackup(f.targetSite!, "full");
     f.firstBackup = backup.label;

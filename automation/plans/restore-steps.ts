@@ -1,24 +1,14 @@
 // The middle of every recovery: restore the newest recovery point that verifies, then the gate.
 // A set whose pgBackRest verify fails, or whose restored copy fails verification, is passed
 // over for the next older one (plus WAL to the same target), and the run says so.
-import { Client, type ClientConfig } from "pg";
 import { DrError } from "../core/errors";
+import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
 import { invariantsFor } from "../commands/verify";
 import { facts } from "./facts";
 
-export async function withDb<T>(config: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ ...config, connectionTimeoutMillis: 5000 });
-  c.on("error", () => undefined);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 /** The restore target of this run: a named restore point (drills), a time, or the end of WAL. */
 export function targetOf(ctx: StepContext): RestoreTarget {
@@ -51,7 +41,7 @@ async function candidateSet(ctx: StepContext): Promise<string> {
  */
 async function newestCommitPresent(ctx: StepContext, site: string, replayed: string | undefined): Promise<string | undefined> {
   const ep = await ctx.engine.endpoint(site);
-  const heartbeat = await withDb(ep.admin, async (c) => {
+  const heartbeat = await withClient(ep.admin, async (c) => {
     const r = await c.query("select max(at) as at from fp_dr.heartbeat").catch(() => undefined);
     return r?.rows[0]?.at as Date | null | undefined;
   });
@@ -116,7 +106,7 @@ export const verifyStep: Step = {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
     const ref: Reference = f.restorePoint ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
-    const report = await withDb(ep.admin, (c) => verifyDatabase(c, ref, { invariants: invariantsFor({ config: ctx.config, out: ctx.out }), amcheck: ctx.config.verification.amcheck }));
+    const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, { invariants: invariantsFor({ config: ctx.config, out: ctx.out }), amcheck: ctx.config.verification.amcheck }));
     ctx.record.verification = { ok: report.ok, checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
     if (report.ok) {
       f.verified = true;

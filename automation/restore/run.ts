@@ -1,9 +1,9 @@
 // Carrying out a restore plan: stop the destination if the plan allows, let pgBackRest lay
 // down the files, start the cluster, wait for recovery by polling the server itself, and open
 // for writes only when asked. Each phase is timed through the Output's steps.
-import { Client } from "pg";
 import { DrError } from "../core/errors";
 import { checkFault } from "../core/faults";
+import { withClient } from "../postgres/client";
 import type { Output } from "../core/output";
 import type { Pgbackrest } from "../pgbackrest/client";
 import type { Cluster } from "../postgres/cluster";
@@ -104,18 +104,9 @@ interface RecoveryState {
   lastCommitAt: string | null;
 }
 
-async function withClient<T>(cluster: Cluster, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ ...cluster.connection("postgres"), connectionTimeoutMillis: 3000 });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 export async function recoveryState(cluster: Cluster): Promise<RecoveryState> {
-  return withClient(cluster, async (c) => {
+  return withClient(cluster.connection("postgres"), async (c) => {
     const r = await c.query(`select pg_is_in_recovery() as in_recovery,
         case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end as paused,
         coalesce(pg_last_wal_replay_lsn(), case when pg_is_in_recovery() then null else pg_current_wal_lsn() end)::text as replay_lsn,
@@ -160,7 +151,7 @@ async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: n
 
 /** Ends recovery: resume from a pause at the target, or promote a standby. */
 export async function openForWrites(cluster: Cluster, standby: boolean): Promise<void> {
-  await withClient(cluster, async (c) => {
+  await withClient(cluster.connection("postgres"), async (c) => {
     const inRecovery = (await c.query("select pg_is_in_recovery() r")).rows[0].r;
     if (!inRecovery) return;
     if (standby) await c.query("select pg_promote(true, 60)");

@@ -1,0 +1,33 @@
+// The `dr` command as an operator runs it: a real subprocess against a test lab's directory.
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+export const DR_CLI = join(__dirname, "..", "..", "automation", "cli", "dr.cjs");
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function envFor(labDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
+  // FP_DR_FAULT is for the test that sets it, never inherited by accident.
+  return { ...process.env, FP_DR_LAB_DIR: labDir, FP_DR_FAULT: "", ...env };
+}
+
+export function drSync(labDir: string, args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): CliResult {
+  const r = spawnSync(process.execPath, [DR_CLI, ...args], { env: envFor(labDir, env), encoding: "utf8", timeout: timeoutMs });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function drAsync(labDir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [DR_CLI, ...args], { env: envFor(labDir, env) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}

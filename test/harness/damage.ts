@@ -1,0 +1,27 @@
+// Damage on purpose, for the tests that prove it is found: bytes inverted in a file, and a
+// backup set tampered with in the offsite store.
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { listStoredObjects } from "../../automation/engines/local/object-store";
+import type { Lab } from "../../automation/engines/local/lab";
+
+/** Inverts `length` bytes of `file` at `offset` (inside a page: its checksum no longer matches). */
+export function invertBytes(file: string, offset: number, length = 16): void {
+  const fd = openSync(file, "r+");
+  try {
+    const b = Buffer.alloc(length);
+    const n = readSync(fd, b, 0, length, offset);
+    for (let i = 0; i < n; i++) b[i] ^= 0xff;
+    writeSync(fd, b, 0, n, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Flips bytes in the largest stored file of a backup set in the lab's S3 store; returns its path. */
+export function tamperWithBackupSet(lab: Lab, label: string): string {
+  const objects = listStoredObjects(lab.layout.objectStoreDir, lab.state.objectStore.bucket, `pgbackrest/backup/${lab.state.stanza}/${label}/pg_data/`);
+  const victim = objects.filter((o) => o.size > 64).sort((x, y) => y.size - x.size)[0];
+  if (!victim) throw new Error(`backup set ${label} has no files in the store`);
+  invertBytes(victim.path, 16, Math.min(32, victim.size - 16));
+  return victim.path;
+}
