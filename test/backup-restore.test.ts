@@ -29,7 +29,7 @@ after(async () => {
  * Every file a restore could touch, with size and mtime: the destination site, the
  * repositories, the offsite store's objects and lab.json. (The primary is live: its WAL moves.)
  */
-function snapshot(root: string): Map<string, string> {
+function snapshot(root: string, parts = ["sites/secondary", "repos", "objectstore/data", "lab.json"]): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
@@ -41,7 +41,7 @@ function snapshot(root: string): Map<string, string> {
       else out.set(p, `${st.size}:${st.mtimeMs}`);
     }
   };
-  for (const d of ["sites/secondary", "repos", "objectstore/data", "lab.json"]) {
+  for (const d of parts) {
     const p = join(root, d);
     if (existsSync(p) && statSync(p).isFile()) out.set(p, `${statSync(p).size}:${statSync(p).mtimeMs}`);
     else walk(p);
@@ -126,24 +126,38 @@ describe("backup and restore", () => {
   });
 
   test("--dry-run prints the plan and changes nothing", async () => {
-    const beforeFiles = snapshot(t.dir);
-    const states = t.lab.siteNames().map((n) => t.lab.site(n).cluster.state());
-    const r = await restore(t.deps(), { to: "secondary", overwrite: true, dryRun: true });
-    assert.equal(r.dryRun, true);
-    assert.equal(r.result, undefined);
-    assert.equal(r.plan.destination.willOverwrite, true, "the plan says what would be overwritten");
-    assert.ok(r.plan.estimate.bytes > 0 && r.plan.wal.segments > 0);
-    assert.deepEqual(t.lab.siteNames().map((n) => t.lab.site(n).cluster.state()), states);
-    assertUnchanged(beforeFiles, snapshot(t.dir));
+    // A running standby replays the archive and moves its own files: hold it still, so that any
+    // change seen is the dry run's. It is started again for the tests that want it running.
+    const secondary = t.lab.site("secondary").cluster;
+    await secondary.stop();
+    try {
+      const beforeFiles = snapshot(t.dir);
+      const states = t.lab.siteNames().map((n) => t.lab.site(n).cluster.state());
+      const r = await restore(t.deps(), { to: "secondary", overwrite: true, dryRun: true });
+      assert.equal(r.dryRun, true);
+      assert.equal(r.result, undefined);
+      assert.equal(r.plan.destination.willOverwrite, true, "the plan says what would be overwritten");
+      assert.deepEqual(r.plan.destination.existing?.includes("PG_VERSION"), true);
+      assert.ok(r.plan.estimate.bytes > 0 && r.plan.wal.segments > 0);
+      assert.deepEqual(t.lab.siteNames().map((n) => t.lab.site(n).cluster.state()), states);
+      assertUnchanged(beforeFiles, snapshot(t.dir));
+    } finally {
+      await secondary.start();
+    }
   });
 });
 
 describe("bad inputs stop before anything is touched", () => {
   test("refuses to restore over a running site unless told, and never over the live primary", async () => {
-    const beforeFiles = snapshot(t.dir);
+    // Both sites run (the standby moves its own files): the proof is that neither server was
+    // stopped or restarted and the repositories are untouched.
+    const pids = () => ["primary", "secondary"].map((n) => t.lab.site(n).cluster.postmasterPid());
+    const before = { pids: pids(), files: snapshot(t.dir, ["repos", "objectstore/data", "lab.json"]) };
+    assert.ok(before.pids.every((p) => p !== undefined));
     await rejectsWith(restore(t.deps(), { to: "secondary" }), "CLUSTER_RUNNING", /refusing/);
     await rejectsWith(restore(t.deps(), { to: "primary", overwrite: true }), "CLUSTER_RUNNING", /live data/);
-    assertUnchanged(beforeFiles, snapshot(t.dir));
+    assert.deepEqual(pids(), before.pids);
+    assertUnchanged(before.files, snapshot(t.dir, ["repos", "objectstore/data", "lab.json"]));
   });
 
   test("unknown set, target before the window, target in the future, malformed target", async () => {
