@@ -33,7 +33,7 @@ import { checkChain, readCustody } from "../automation/incident/custody";
 import { securityPlan } from "../automation/plans/incident";
 import { renderMarkdown } from "../automation/report/markdown";
 import { tamperWithBackupSet } from "./harness/damage";
-import { startTestLab, type TestLab } from "./harness/lab";
+import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
 const ID = "t1";
 // `dr incident restore` as the CLI will call it (config from FP_DR_LAB_DIR), in a child process.
@@ -91,14 +91,7 @@ before(async () => {
   await mark("C");
   incidentTime = new Date(Date.parse(targetTime) + 3000).toISOString();
   // The WAL holding C (the first commit after the recovery point) is archived before the incident.
-  const a = await t.lab.connect("primary");
-  const seg = (await a.query("select pg_walfile_name(pg_switch_wal()) w")).rows[0].w as string;
-  for (let i = 0; i < 300; i++) {
-    const done = (await a.query("select last_archived_wal w from pg_stat_archiver")).rows[0].w as string | null;
-    if (done && done >= seg) break;
-    await sleep(100);
-  }
-  await a.end();
+  await archiveNow(t.lab);
   while (Date.now() < Date.parse(incidentTime)) await sleep(100);
 });
 

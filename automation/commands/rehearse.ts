@@ -3,8 +3,10 @@
 // 3. restore the newest offsite backup to the secondary site (over a previous rehearsal),
 // 4. verify it against the primary. Exits 0 only when verification passed.
 import type { Deps } from "../cli/context";
+import { DrError } from "../core/errors";
 import { formatMs, table } from "../core/output";
 import { Lab } from "../engines/local/lab";
+import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
 import { backup } from "./backup";
 import { labUp } from "./lab";
 import { restore, type RestoreCommandResult } from "./restore";
@@ -26,13 +28,14 @@ export async function rehearse(deps: Deps, opts: { scale?: number } = {}): Promi
   const lab = Lab.open(deps.config);
   const taken = await backup(deps, { type: "incr", reason: "dr lab rehearse" });
   // Everything committed is archived before the restore, so the comparison is exact.
-  const c = await lab.connect(await lab.activeSite().then((s) => s ?? "primary"));
+  const source = (await lab.activeSite()) ?? "primary";
+  const c = await lab.connect(source);
   try {
-    await c.query("select pg_switch_wal()");
+    const wait = await archiveThrough(c);
+    if (!wait.archived) throw new DrError("ARCHIVE_FAILED", `${source}'s newest WAL: ${describeArchiveWait(wait)}`, { hint: "check archiving on the primary (`dr health`)" });
   } finally {
     await c.end();
   }
-  await lab.site("primary").pgbackrest.check();
   const restored = await restore(deps, { to: "secondary", repo: 2, overwrite: true });
   const verification = await verifySite(deps, { site: "secondary", against: "primary" });
   return {

@@ -7,6 +7,7 @@
 // their indexes, silently. Damaged pages are replaced by restoring them from a backup plus
 // replaying WAL, which loses nothing that was archived.
 import { DrError, isDrError } from "../core/errors";
+import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import { checkTarget, resolveCheckTarget } from "../corruption/check";
@@ -192,14 +193,10 @@ export const drainStep: Step = {
       await c.query("alter system set default_transaction_read_only = on");
       await c.query("select pg_reload_conf()");
       const ended = (await c.query("select count(pg_terminate_backend(pid))::int n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()")).rows[0].n as number;
-      // At a segment boundary pg_walfile_name names the previous (complete) segment.
-      const seg = (await c.query("select pg_walfile_name(pg_switch_wal()) w")).rows[0].w as string;
-      for (let i = 0; i < 600; i++) {
-        const last = (await c.query("select last_archived_wal w from pg_stat_archiver")).rows[0].w as string | null;
-        if (last && last >= seg) return { segment: seg, archived: true, detail: `read-only, ${ended} session(s) ended, WAL archived through ${seg}` };
-        await new Promise((res) => setTimeout(res, 100));
-      }
-      return { segment: seg, archived: false, detail: `read-only, ${ended} session(s) ended; ${seg} not archived within 60 s` };
+      const wait = await archiveThrough(c);
+      const segment = wait.segment;
+      if (wait.archived) return { segment, archived: true, detail: `read-only, ${ended} session(s) ended, WAL archived through ${segment}` };
+      return { segment, archived: false, detail: `read-only, ${ended} session(s) ended; ${describeArchiveWait(wait)}` };
     });
     if (!f.drain.archived) ctx.note(`the last WAL of ${f.sourceSite} (${f.drain.segment}) did not reach the repository within 60 s: the restore ends at the newest archived WAL`);
     return { detail: f.drain.detail };

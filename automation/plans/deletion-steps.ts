@@ -15,6 +15,7 @@ import { journalFor } from "../commands/run-context";
 import { formatDuration } from "../config/common";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
+import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import type { Engine } from "../engines/engine";
@@ -171,14 +172,9 @@ export const createScratchStep: Step = {
  * since), a WAL switch, and a wait for the archiver. No data changes.
  */
 async function archiveUpToNow(c: ClientBase): Promise<string> {
-  await c.query("select txid_current()");
-  const seg = (await c.query<{ w: string }>("select pg_walfile_name(pg_switch_wal()) as w")).rows[0].w;
-  for (let i = 0; i < 600; i++) {
-    const done = (await c.query<{ w: string | null }>("select last_archived_wal as w from pg_stat_archiver")).rows[0].w;
-    if (done && done >= seg) return seg;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new DrError("ARCHIVE_FAILED", `WAL segment ${seg} (holding the deletion) was not archived within 60s`, { hint: "check archiving on production (`dr health`); the copy cannot reach the point without it" });
+  const wait = await archiveThrough(c, { commitFirst: true });
+  if (wait.archived) return wait.segment;
+  throw new DrError("ARCHIVE_FAILED", `the WAL holding the deletion: ${describeArchiveWait(wait)}`, { hint: "check archiving on production (`dr health`); the copy cannot reach the point without it" });
 }
 
 export const restoreScratchStep: Step = {

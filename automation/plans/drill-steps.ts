@@ -2,6 +2,7 @@
 // the primary with the data's fingerprints at exactly that point, a throwaway site, and its
 // destruction whatever happened. The drill never touches the primary's data or DNS.
 import { DrError } from "../core/errors";
+import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step } from "../core/plan";
 import { fingerprintSnapshot } from "../engines/local/sample-data/fingerprint";
@@ -41,14 +42,9 @@ export const restorePointStep: Step = {
       const fingerprints = await withClient(ep.admin, (b) => fingerprintSnapshot(b, schemas, { snapshot: String(snapshot), afterImport: () => a.query("commit") }));
       const schema = await schemaSignature(a, schemas);
       const result = { fingerprints, schema };
-      await a.query("select pg_switch_wal()");
-      const seg = (await a.query("select pg_walfile_name($1::pg_lsn) w", [lsn])).rows[0].w as string;
-      for (let i = 0; i < 600; i++) {
-        const done = (await a.query("select last_archived_wal w from pg_stat_archiver")).rows[0].w as string | null;
-        if (done && done >= seg) return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, ...result };
-        await new Promise((res) => setTimeout(res, 100));
-      }
-      throw new DrError("ARCHIVE_FAILED", `the restore point's WAL segment ${seg} was not archived within 60s`, { hint: "check archiving on the primary (`dr health`)" });
+      const wait = await archiveThrough(a, { through: String(lsn) });
+      if (!wait.archived) throw new DrError("ARCHIVE_FAILED", `the restore point's WAL: ${describeArchiveWait(wait)}`, { hint: "check archiving on the primary (`dr health`)" });
+      return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, ...result };
     });
     f.restorePoint = point;
     // A drill's RPO: the source's newest commit at the restore point vs the restored copy's newest.

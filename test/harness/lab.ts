@@ -1,7 +1,7 @@
 // A throwaway lab for scenario tests: its own directory, ports and daemons, so test files
 // never share state with each other or with an operator's lab. Always torn down, even when
 // the test fails.
-import { chmodSync, mkdtempSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -10,6 +10,7 @@ import { parseConfig } from "../../automation/config/load";
 import type { DrConfig, DrConfigInput } from "../../automation/config/schema";
 import { Output } from "../../automation/core/output";
 import { Lab } from "../../automation/engines/local/lab";
+import { archiveThrough, describeArchiveWait } from "../../automation/postgres/archiver";
 
 export interface TestLab {
   /** A freshly opened Lab (commands change lab.json; a stale instance would not see it). */
@@ -58,18 +59,24 @@ export async function startTestLab(overrides: Partial<DrConfigInput> = {}, opts:
   };
 }
 
-/** Everything committed so far is archived: switch WAL and wait until the archiver reports it. */
+/**
+ * Everything committed so far is archived: the product's own wait (which wakes an archiver that
+ * backed off after a failure). On a timeout the error carries the archiver's state and the tail
+ * of the site's pgBackRest logs, so that a CI failure says why.
+ */
 export async function archiveNow(lab: Lab, site = "primary"): Promise<void> {
   const c = await lab.connect(site);
   try {
-    const seg = (await c.query("select pg_walfile_name(pg_switch_wal()) as s")).rows[0].s as string;
-    for (let i = 0; i < 200; i++) {
-      const r = await c.query("select last_archived_wal from pg_stat_archiver");
-      if ((r.rows[0].last_archived_wal ?? "") >= seg) return;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    throw new Error(`segment ${seg} was not archived`);
+    const wait = await archiveThrough(c);
+    if (!wait.archived) throw new Error(`${describeArchiveWait(wait)}\n${logTails(join(lab.layout.pgbackrestDir, "log"))}`);
   } finally {
     await c.end();
   }
+}
+
+function logTails(dir: string): string {
+  if (!existsSync(dir)) return `(no pgBackRest log directory ${dir})`;
+  return readdirSync(dir)
+    .map((f) => `--- ${f}\n${readFileSync(join(dir, f), "utf8").split("\n").slice(-15).join("\n")}`)
+    .join("\n");
 }

@@ -1,0 +1,85 @@
+// Proves the archive wait on a real PostgreSQL 15 cluster whose archive_command can be made to
+// fail: a healthy archiver is waited for; one that failed and went to sleep (PostgreSQL then
+// waits up to 60 s before retrying) is woken as soon as the store is back, well inside a
+// timeout shorter than that sleep; a store that stays down ends in a clear "not archived" with
+// the failure named, after only a bounded number of extra segments.
+import { strict as assert } from "node:assert";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Client } from "pg";
+import { makeServiceDir } from "../system/service-user";
+import { archiverState, archiveThrough, describeArchiveWait } from "./archiver";
+import { startScratchCluster, type ScratchCluster } from "./scratch";
+
+describe("archive wait", () => {
+  let scratch: ScratchCluster;
+  let c: Client;
+  let archive: string;
+  let storeDown: string;
+
+  before(async () => {
+    scratch = await startScratchCluster({ wal_level: "replica", archive_mode: "on" });
+    archive = join(scratch.dir, "archive");
+    makeServiceDir(archive, scratch.cluster.spec.user);
+    storeDown = join(scratch.dir, "store-down");
+    // The "store" is a directory; while the flag file exists every push fails.
+    scratch.cluster.writeSettings({ archive_command: `test ! -e ${storeDown} && cp %p ${archive}/%f` }, "fp-dr-archive.conf");
+    await scratch.cluster.psql("select pg_reload_conf()");
+    c = new Client(scratch.connection());
+    c.on("error", () => undefined);
+    await c.connect();
+  });
+
+  after(async () => {
+    await c?.end().catch(() => undefined);
+    await scratch?.destroy();
+  });
+
+  it("waits for the segment holding everything committed", async () => {
+    await c.query("create table t (x int); insert into t values (1)");
+    const w = await archiveThrough(c, { timeoutMs: 20_000 });
+    assert.equal(w.archived, true, describeArchiveWait(w));
+    assert.equal(w.failures, 0);
+    assert.ok(existsSync(join(archive, w.segment)), `${w.segment} is in the store`);
+  });
+
+  it("wakes an archiver that failed and went to sleep, once the store is back", async () => {
+    writeFileSync(storeDown, "");
+    await c.query("insert into t values (2)");
+    const waiting = archiveThrough(c, { timeoutMs: 40_000 });
+    // Three failed attempts a second apart, then PostgreSQL sleeps for up to 60 s.
+    const other = new Client(scratch.connection());
+    await other.connect();
+    try {
+      const start = (await archiverState(other)).failedCount;
+      for (let i = 0; i < 200 && (await archiverState(other)).failedCount < start + 3; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok((await archiverState(other)).failedCount >= start + 3, "the archiver failed three times");
+    } finally {
+      await other.end();
+    }
+    rmSync(storeDown);
+    const w = await waiting;
+    assert.equal(w.archived, true, `woken well inside the 60 s sleep: ${describeArchiveWait(w)}`);
+    assert.ok(w.failures >= 3, `the failures while waiting are reported (${w.failures})`);
+    assert.ok(existsSync(join(archive, w.segment)));
+  });
+
+  it("a store that stays down: not archived, the failure named, only a few extra segments", async () => {
+    writeFileSync(storeDown, "");
+    try {
+      await c.query("insert into t values (3)");
+      const before = (await c.query<{ w: string }>("select pg_walfile_name(pg_current_wal_lsn()) w")).rows[0].w;
+      const w = await archiveThrough(c, { timeoutMs: 9_000 });
+      assert.equal(w.archived, false);
+      assert.ok(w.failures > 0);
+      assert.match(describeArchiveWait(w), new RegExp(`${w.segment} not archived after \\d+ s .*last failure ${w.state.lastFailed}`));
+      const now = (await c.query<{ w: string }>("select pg_walfile_name(pg_current_wal_lsn()) w")).rows[0].w;
+      const segments = parseInt(now.slice(-8), 16) - parseInt(before.slice(-8), 16);
+      // the wait's own switch, plus at most one nudge per 5 s
+      assert.ok(segments <= 4, `${segments} new segments in 9 s`);
+    } finally {
+      rmSync(storeDown, { force: true });
+    }
+  });
+});

@@ -1,0 +1,93 @@
+// "Is everything up to here in the repository?": switch to a new WAL segment and wait until the
+// archiver reports it archived. Drills (the restore point), deletion recovery (the moment of the
+// deletion), corruption recovery (the drained primary) and the rehearsal all stand on it.
+//
+// Why not just poll: when archive_command fails three times in a row, PostgreSQL's archiver
+// sleeps until the next segment is ready or 60 s pass (PGARCH_AUTOWAKE_INTERVAL). One transient
+// failure (the object store busy for a moment) would turn a sub-second wait into a minute, or
+// into a timeout. So once the archiver has failed and gone quiet (no new failure for a moment:
+// it is asleep), we hand it a new segment (an empty commit and a switch), which wakes it at once
+// to retry the whole queue. At most one nudge every few seconds: a store that stays down must
+// not be answered with a stream of new segments.
+import type { ClientBase } from "pg";
+
+export interface ArchiverState {
+  lastArchived: string | null;
+  failedCount: number;
+  lastFailed: string | null;
+  lastFailedAt: string | null;
+}
+
+export interface ArchiveWait {
+  /** The newest segment that had to reach the repository. */
+  segment: string;
+  archived: boolean;
+  waitedMs: number;
+  /** Archive failures reported by the server while waiting (each retried at once). */
+  failures: number;
+  /** The archiver as last seen: the evidence when `archived` is false. */
+  state: ArchiverState;
+}
+
+export async function archiverState(c: ClientBase): Promise<ArchiverState> {
+  const r = (
+    await c.query<{ last_archived_wal: string | null; failed_count: string; last_failed_wal: string | null; last_failed_time: Date | null }>(
+      "select last_archived_wal, failed_count, last_failed_wal, last_failed_time from pg_stat_archiver",
+    )
+  ).rows[0];
+  return {
+    lastArchived: r.last_archived_wal,
+    failedCount: Number(r.failed_count),
+    lastFailed: r.last_failed_wal,
+    lastFailedAt: r.last_failed_time ? new Date(r.last_failed_time).toISOString() : null,
+  };
+}
+
+/**
+ * Ends the current WAL segment and waits until it (and with it everything committed so far, or
+ * up to `through` if given) is archived. `commitFirst` writes an empty commit first, so that a
+ * replay to a time just before now has a commit record after it to stop at.
+ */
+export async function archiveThrough(
+  c: ClientBase,
+  opts: { through?: string; commitFirst?: boolean; timeoutMs?: number; pollMs?: number } = {},
+): Promise<ArchiveWait> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const pollMs = opts.pollMs ?? 100;
+  const started = Date.now();
+  if (opts.commitFirst) await c.query("select txid_current()");
+  // At a segment boundary pg_walfile_name names the previous (complete) segment, which is the
+  // one that must be archived.
+  const switched = (await c.query<{ lsn: string }>("select pg_switch_wal()::text lsn")).rows[0].lsn;
+  const segment = (await c.query<{ w: string }>("select pg_walfile_name($1::pg_lsn) w", [opts.through ?? switched])).rows[0].w;
+  const baseline = await archiverState(c);
+  let state = baseline;
+  let failuresAt = { count: baseline.failedCount, since: Date.now() };
+  let nudgedAt = { count: baseline.failedCount, at: 0 };
+  const result = (archived: boolean): ArchiveWait => ({ segment, archived, waitedMs: Date.now() - started, failures: state.failedCount - baseline.failedCount, state });
+  for (;;) {
+    // "…0009.00000028.backup" sorts after "…0009": a backup label archived after the segment.
+    if (state.lastArchived !== null && state.lastArchived >= segment) return result(true);
+    if (Date.now() - started >= timeoutMs) return result(false);
+    const now = Date.now();
+    if (state.failedCount !== failuresAt.count) failuresAt = { count: state.failedCount, since: now };
+    const asleepAfterFailing = state.failedCount > nudgedAt.count && now - failuresAt.since >= QUIET_MS;
+    if (asleepAfterFailing && now - nudgedAt.at >= NUDGE_EVERY_MS) {
+      nudgedAt = { count: state.failedCount, at: now };
+      await c.query("select txid_current()");
+      await c.query("select pg_switch_wal()");
+    }
+    await new Promise((res) => setTimeout(res, pollMs));
+    state = await archiverState(c);
+  }
+}
+
+/** The archiver retries a failing segment three times, a second apart, before it sleeps. */
+const QUIET_MS = 1500;
+const NUDGE_EVERY_MS = 5000;
+
+/** One line on why a wait ended without the segment archived. */
+export function describeArchiveWait(w: ArchiveWait): string {
+  const failed = w.state.lastFailed ? `; last failure ${w.state.lastFailed} at ${w.state.lastFailedAt}` : "";
+  return `${w.segment} not archived after ${Math.round(w.waitedMs / 1000)} s (newest archived ${w.state.lastArchived ?? "none"}, ${w.failures} failure(s) while waiting${failed})`;
+}
