@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
 import { makeServiceDir } from "../system/service-user";
-import { archiverState, archiveThrough, describeArchiveWait } from "./archiver";
+import { chownSync } from "node:fs";
+import { archivedThrough, archiverState, archiveThrough, describeArchiveWait } from "./archiver";
 import { startScratchCluster, type ScratchCluster } from "./scratch";
 
 describe("archive wait", () => {
@@ -31,6 +32,10 @@ describe("archive wait", () => {
     await c.connect();
   });
 
+  const chownToService = (...files: string[]) => {
+    for (const f of files) chownSync(f, scratch.cluster.spec.user.uid, scratch.cluster.spec.user.gid);
+  };
+
   after(async () => {
     await c?.end().catch(() => undefined);
     await scratch?.destroy();
@@ -42,6 +47,32 @@ describe("archive wait", () => {
     assert.equal(w.archived, true, describeArchiveWait(w));
     assert.equal(w.failures, 0);
     assert.ok(existsSync(join(archive, w.segment)), `${w.segment} is in the store`);
+  });
+
+  it("a history file archived after the segment does not hide it (the last archived is not the highest)", async () => {
+    // pg_backup_stop switches to a new segment, then writes the backup's history file for the
+    // previous one; the archiver can take the segment first. Made deterministic here: after N is
+    // archived, a history file for N-1 appears and is archived (a reload wakes the archiver).
+    await c.query("insert into t values (10)");
+    const first = await archiveThrough(c, { timeoutMs: 20_000 });
+    assert.equal(first.archived, true, describeArchiveWait(first));
+    const n = first.segment;
+    const previous = n.slice(0, 16) + (parseInt(n.slice(16), 16) - 1).toString(16).toUpperCase().padStart(8, "0");
+    const history = `${previous}.00000028.backup`;
+    const wal = join(scratch.cluster.spec.dataDir, "pg_wal");
+    writeFileSync(join(wal, history), "START WAL LOCATION: 0/28 (file " + previous + ")\n");
+    writeFileSync(join(wal, "archive_status", `${history}.ready`), "");
+    chownToService(join(wal, history), join(wal, "archive_status", `${history}.ready`));
+    await c.query("select pg_reload_conf()");
+    for (let i = 0; i < 100 && (await archiverState(c)).lastArchived !== history; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await archiverState(c)).lastArchived, history, "the history file was archived last");
+    assert.ok(history < n, "and it sorts below the segment");
+
+    assert.equal(await archivedThrough(c, n), true, `${n} is archived`);
+    const lsnInN = `${parseInt(n.slice(8, 16), 16).toString(16)}/${(parseInt(n.slice(16), 16) * 0x1000000 + 0x28).toString(16)}`;
+    const w = await archiveThrough(c, { through: lsnInN, timeoutMs: 10_000 });
+    assert.equal(w.archived, true, describeArchiveWait(w));
+    assert.ok(w.waitedMs < 10_000);
   });
 
   it("wakes an archiver that failed and went to sleep, once the store is back", async () => {

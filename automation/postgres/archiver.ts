@@ -2,6 +2,12 @@
 // archiver reports it archived. Drills (the restore point), deletion recovery (the moment of the
 // deletion), corruption recovery (the drained primary) and the rehearsal all stand on it.
 //
+// Archived means: no ".ready" status file left for this segment or any before it. Not
+// pg_stat_archiver's last_archived_wal, which is the last file archived, not the highest: a
+// backup's history file ("…08.00000028.backup", written just after the switch to 09) is often
+// archived after segment 09, and on an idle server that stays the answer, so "last >= 09" would
+// wait forever for a segment that is already in the repository.
+//
 // Why not just poll: when archive_command fails three times in a row, PostgreSQL's archiver
 // sleeps until the next segment is ready or 60 s pass (PGARCH_AUTOWAKE_INTERVAL). One transient
 // failure (the object store busy for a moment) would turn a sub-second wait into a minute, or
@@ -62,12 +68,14 @@ export async function archiveThrough(
   const segment = (await c.query<{ w: string }>("select pg_walfile_name($1::pg_lsn) w", [opts.through ?? switched])).rows[0].w;
   const baseline = await archiverState(c);
   let state = baseline;
+  // With archiving off nothing is ever archived (and no status files say otherwise).
+  const mode = (await c.query<{ m: string }>("select current_setting('archive_mode') m")).rows[0].m;
+  if (mode === "off") return { segment, archived: false, waitedMs: Date.now() - started, failures: 0, state };
   let failuresAt = { count: baseline.failedCount, since: Date.now() };
   let nudgedAt = { count: baseline.failedCount, at: 0 };
   const result = (archived: boolean): ArchiveWait => ({ segment, archived, waitedMs: Date.now() - started, failures: state.failedCount - baseline.failedCount, state });
   for (;;) {
-    // "…0009.00000028.backup" sorts after "…0009": a backup label archived after the segment.
-    if (state.lastArchived !== null && state.lastArchived >= segment) return result(true);
+    if (await archivedThrough(c, segment)) return result(true);
     if (Date.now() - started >= timeoutMs) return result(false);
     const now = Date.now();
     if (state.failedCount !== failuresAt.count) failuresAt = { count: state.failedCount, since: now };
@@ -82,6 +90,20 @@ export async function archiveThrough(
   }
 }
 
+/**
+ * True when nothing up to and including `segment` waits to be archived. A segment whose status
+ * file is gone was recycled, which PostgreSQL does only after archiving it. (Names are compared
+ * bytewise; a timeline history file sorts before its timeline's segments, so it is waited for.)
+ */
+export async function archivedThrough(c: ClientBase, segment: string): Promise<boolean> {
+  const r = await c.query<{ pending: number }>(
+    `select count(*)::int pending from pg_ls_archive_statusdir()
+      where name like '%.ready' and left(name, 24) collate "C" <= $1 collate "C"`,
+    [segment],
+  );
+  return r.rows[0].pending === 0;
+}
+
 /** The archiver retries a failing segment three times, a second apart, before it sleeps. */
 const QUIET_MS = 1500;
 const NUDGE_EVERY_MS = 5000;
@@ -89,5 +111,5 @@ const NUDGE_EVERY_MS = 5000;
 /** One line on why a wait ended without the segment archived. */
 export function describeArchiveWait(w: ArchiveWait): string {
   const failed = w.state.lastFailed ? `; last failure ${w.state.lastFailed} at ${w.state.lastFailedAt}` : "";
-  return `${w.segment} not archived after ${Math.round(w.waitedMs / 1000)} s (newest archived ${w.state.lastArchived ?? "none"}, ${w.failures} failure(s) while waiting${failed})`;
+  return `${w.segment} not archived after ${Math.round(w.waitedMs / 1000)} s (last archived ${w.state.lastArchived ?? "none"}, ${w.failures} failure(s) while waiting${failed})`;
 }

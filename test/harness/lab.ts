@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { spawnSync } from "node:child_process";
 import type { Deps } from "../../automation/cli/context";
 import { parseConfig } from "../../automation/config/load";
 import type { DrConfig, DrConfigInput } from "../../automation/config/schema";
@@ -68,15 +69,26 @@ export async function archiveNow(lab: Lab, site = "primary"): Promise<void> {
   const c = await lab.connect(site);
   try {
     const wait = await archiveThrough(c);
-    if (!wait.archived) throw new Error(`${describeArchiveWait(wait)}\n${logTails(join(lab.layout.pgbackrestDir, "log"))}`);
+    if (!wait.archived) throw new Error(`${describeArchiveWait(wait)}\n${archiveEvidence(lab, site)}`);
   } finally {
     await c.end();
   }
 }
 
-function logTails(dir: string): string {
-  if (!existsSync(dir)) return `(no pgBackRest log directory ${dir})`;
-  return readdirSync(dir)
-    .map((f) => `--- ${f}\n${readFileSync(join(dir, f), "utf8").split("\n").slice(-15).join("\n")}`)
-    .join("\n");
+/** What a stuck archive looks like from outside: status files, spool, processes, logs. */
+function archiveEvidence(lab: Lab, site: string): string {
+  const cluster = lab.site(site).cluster;
+  const list = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort().slice(-12).join(" ") : "(absent)");
+  const tail = (file: string, n = 15, only?: RegExp) =>
+    existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => !only || only.test(l)).slice(-n).join("\n") : "(absent)";
+  const logDir = join(lab.layout.pgbackrestDir, "log");
+  const spool = join(lab.layout.pgbackrestDir, `spool-${site}`, "archive");
+  const ps = spawnSync("ps", ["-eo", "pid,etime,args"], { encoding: "utf8" }).stdout.split("\n").filter((l) => /archiver|pgbackrest/.test(l));
+  return [
+    `--- archive_status: ${list(join(cluster.spec.dataDir, "pg_wal", "archive_status"))}`,
+    `--- spool out: ${list(join(spool, lab.config.stanza, "out"))}`,
+    `--- processes:\n${ps.join("\n")}`,
+    `--- server log (archive lines):\n${tail(cluster.logFile, 20, /archiv|pgbackrest|ERROR|FATAL/i)}`,
+    ...(existsSync(logDir) ? readdirSync(logDir).filter((f) => /archive/.test(f)).map((f) => `--- ${f}\n${tail(join(logDir, f))}`) : []),
+  ].join("\n");
 }
