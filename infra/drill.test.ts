@@ -13,17 +13,12 @@ import { join } from "node:path";
 import { drillLocalPorts } from "./config/ports";
 import { backupBucketName } from "./naming";
 import { parseSiteOutputs } from "./outputs";
-import { configFromStackFile, iniValues, installMocks, ofType, settle, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
+import { configFromStackFile, iniValues, installMocks, ofType, settle, standbySecrets, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
 import { assertHostCannotDelete, assertHostsHardened, assertIsolationGroup, assertNoWorldOpenAdminPorts, hostPolicyOf, ingressRules } from "./testing/invariants";
 
 const drillId = "20250901t040000";
 const expiresAt = "2025-09-01T10:00:00Z";
-const secrets = {
-  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
-  adminPassword: "test-admin-password-0a9b8c7d",
-  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
-};
-const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.secondary.yaml"), secrets, {
+const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.secondary.yaml"), standbySecrets, {
   "fp-dr:role": "drill",
   "fp-dr:drill": { id: drillId, expiresAt },
   "fp-dr:network": {

@@ -9,17 +9,9 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseSiteOutputs } from "./outputs";
-import { configFromStackFile, installMocks, ofType, settle, type Harness, type Registered } from "./testing/mocks";
+import { configFromStackFile, installMocks, ofType, settle, testSecrets, type Harness, type Registered } from "./testing/mocks";
 import { assertIsolationGroup } from "./testing/invariants";
 
-const secrets = {
-  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
-  adminPassword: "test-admin-password-3a9f",
-  appPassword: "test-app-password-81cd",
-  backupPassword: "test-backup-password-5e02",
-  verifierPassword: "test-verifier-password-c4d7",
-  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
-};
 const stackFile = join(__dirname, "..", "Pulumi.primary.yaml");
 const requestId = "fence-20250901t120000z-0001";
 
@@ -33,7 +25,7 @@ const runs: Record<"shipped" | "isolate" | "stop", Run> = {} as Record<"shipped"
 before(async () => {
   const { program } = await import("./program");
   for (const [name, fence] of [["shipped", undefined], ["isolate", { mode: "isolate", requestId }], ["stop", { mode: "stop", requestId }]] as const) {
-    const { config, secretKeys } = configFromStackFile(stackFile, secrets, fence ? { "fp-dr:fence": fence } : {});
+    const { config, secretKeys } = configFromStackFile(stackFile, testSecrets, fence ? { "fp-dr:fence": fence } : {});
     const h = installMocks({ stack: "primary", config, secretKeys });
     const outputs = await settle(await program());
     runs[name] = { h, outputs, instance: ofType(h, "aws:ec2/instance:Instance")[0] };

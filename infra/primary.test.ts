@@ -14,7 +14,7 @@ import type { HealthMetrics } from "../automation/postgres/health-types";
 import { eventMetricCatalogue, healthMetricCatalogue } from "./alarms/metrics";
 import { backupBucketName } from "./naming";
 import { parseSiteOutputs, type SiteOutputs } from "./outputs";
-import { configFromStackFile, iniValues, installMocks, isSecretValue, ofType, plainStrings, settle, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
+import { configFromStackFile, iniValues, installMocks, isSecretValue, ofType, plainStrings, settle, testAccountId, testSecrets, unsecret, userDataFiles, type Registered } from "./testing/mocks";
 import {
   assertBucketsProtected,
   assertHostCannotDelete,
@@ -26,15 +26,7 @@ import {
   ingressRules,
 } from "./testing/invariants";
 
-const secrets = {
-  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
-  adminPassword: "test-admin-password-3a9f",
-  appPassword: "test-app-password-81cd",
-  backupPassword: "test-backup-password-5e02",
-  verifierPassword: "test-verifier-password-c4d7",
-  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
-};
-const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.primary.yaml"), secrets);
+const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.primary.yaml"), testSecrets);
 const h = installMocks({ stack: "primary", config, secretKeys });
 let outputs: Record<string, unknown>;
 let instance: Registered;
@@ -120,8 +112,8 @@ test("repo1 is this region's bucket and repo2 the secondary region's bucket, bot
   assert.equal(conf.get("repo1-s3-region"), "eu-central-1");
   assert.equal(conf.get("repo2-s3-bucket"), backupBucketName("production", "eu-west-1", testAccountId));
   assert.equal(conf.get("repo2-s3-region"), "eu-west-1");
-  assert.equal(conf.get("repo1-cipher-pass"), secrets.repoCipherPass);
-  assert.equal(conf.get("repo2-cipher-pass"), secrets.repoCipherPass);
+  assert.equal(conf.get("repo1-cipher-pass"), testSecrets.repoCipherPass);
+  assert.equal(conf.get("repo2-cipher-pass"), testSecrets.repoCipherPass);
   assert.equal(conf.get("process-max"), "4");
   const pg = iniValues(files.get("/etc/fp-dr/postgresql.conf")!);
   assert.equal(pg.get("archive_command"), "'pgbackrest --stanza=fp archive-push %p'");
@@ -132,7 +124,7 @@ test("secrets stay secrets: user data is a secret input and no secret value appe
   assert.ok(isSecretValue(instance.inputs.userDataBase64), "user data must be a Pulumi secret");
   const everywhere = h.resources.flatMap((r) => plainStrings(r.inputs));
   assert.ok(everywhere.length > 100);
-  for (const [key, value] of Object.entries(secrets)) {
+  for (const [key, value] of Object.entries(testSecrets)) {
     assert.ok(!everywhere.some((s) => s.includes(value)), `${key} appears in plain text in a resource input`);
   }
 });

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { alarmName, backupBucketName } from "./naming";
 import { parseSiteOutputs } from "./outputs";
-import { configFromStackFile, iniValues, installMocks, ofType, settle, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
+import { configFromStackFile, iniValues, installMocks, ofType, settle, standbySecrets, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
 import {
   assertBucketsProtected,
   assertHostCannotDelete,
@@ -24,12 +24,7 @@ import {
 
 const primaryRegion = "eu-central-1";
 const primaryAddress = "10.20.7.42";
-const secrets = {
-  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
-  adminPassword: "test-admin-password-0a9b8c7d",
-  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
-};
-const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.secondary.yaml"), secrets);
+const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.secondary.yaml"), standbySecrets);
 const h = installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: primaryAddress, role: "primary" } } });
 let outputs: Record<string, unknown>;
 let instance: Registered;

@@ -10,6 +10,23 @@ import { parse } from "yaml";
 
 export const testAccountId = "123456789012";
 
+/** Test secrets (never real): every secret a primary's stack holds. */
+export const testSecrets: Record<string, string> = {
+  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
+  adminPassword: "test-admin-password-0a9b8c7d",
+  appPassword: "test-app-password-1b2c3d4e",
+  backupPassword: "test-backup-password-2c3d4e5f",
+  verifierPassword: "test-verifier-password-3d4e5f6a",
+  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
+};
+
+/** A standby's (secondary, drill): it declares no database roles, so it holds no role passwords. */
+export const standbySecrets: Record<string, string> = {
+  repoCipherPass: testSecrets.repoCipherPass,
+  adminPassword: testSecrets.adminPassword,
+  sshPrivateKey: testSecrets.sshPrivateKey,
+};
+
 export interface Registered {
   type: string;
   name: string;

@@ -8,6 +8,9 @@ import { parse } from "yaml";
 import { parseConfig } from "../../config/load";
 import type { DrConfig } from "../../config/schema";
 import type { SiteOutputs } from "../../../infra/outputs";
+import { testSecrets } from "../../../infra/testing/mocks";
+
+export { testSecrets };
 import { configValue, siteNameInStack } from "./stack-config";
 import type { StoredConfig } from "./stack-ops";
 
@@ -18,15 +21,6 @@ export const accountId = "123456789012";
 export const addresses: Record<string, string> = { primary: "10.20.7.42", secondary: "10.30.1.20" };
 export const drillAddress = "10.31.4.17";
 
-/** Test secrets (never real). */
-export const testSecrets: Record<string, string> = {
-  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
-  adminPassword: "test-admin-password-0a9b8c7d",
-  appPassword: "test-app-password-1b2c3d4e",
-  backupPassword: "test-backup-password-2c3d4e5f",
-  verifierPassword: "test-verifier-password-3d4e5f6a",
-  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
-};
 
 /** A stack file's config as `pulumi config --show-secrets --json` reports it. */
 export function storedConfigFromStackFile(file: string, extraSecrets: string[] = []): StoredConfig {

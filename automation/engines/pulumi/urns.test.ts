@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as mocksModule from "@pulumi/pulumi/runtime/mocks";
 import * as settingsModule from "@pulumi/pulumi/runtime/settings";
-import { configFromStackFile, installMocks, settle } from "../../../infra/testing/mocks";
+import { configFromStackFile, installMocks, settle, standbySecrets } from "../../../infra/testing/mocks";
 import { dnsRecordUrns, fenceUrns, instanceUrn, restoreUrns } from "./urns";
 
 interface MockMonitorLike {
@@ -27,13 +27,8 @@ mocks.MockMonitor.prototype.newUrn = function (parent: string, type: string, nam
   return `urn:pulumi:secondary::fp-dr::${qualified}::${name}`;
 };
 
-const secrets = {
-  repoCipherPass: "test-repo-cipher-passphrase-6f1c2b7e9d",
-  adminPassword: "test-admin-password-0a9b8c7d",
-  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
-};
 // Fenced with mode stop, so that the state resource a stop fence adds is registered too.
-const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "..", "..", "Pulumi.secondary.yaml"), secrets, {
+const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "..", "..", "Pulumi.secondary.yaml"), standbySecrets, {
   "fp-dr:fence": { mode: "stop", requestId: "fence-20250901t120000z-0001" },
 });
 installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: "10.20.7.42", role: "primary" } } });
