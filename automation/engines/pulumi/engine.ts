@@ -60,7 +60,7 @@ import {
   siteNameInStack,
   type SiteConnectionConfig,
 } from "./stack-config";
-import type { ConfigEntries, RawOutputs, StackOps } from "./stack-ops";
+import type { ConfigEntries, RawOutputs, StackOps, StoredConfig } from "./stack-ops";
 import { dnsRecordUrns, fenceUrns, restoreUrns } from "./urns";
 
 /** The parts of the dr config the engine reads. */
@@ -215,6 +215,12 @@ export class PulumiEngine implements Engine {
     return Object.entries(this.o.config.sites).map(([name, s]) => ({ name, role: s.role }));
   }
 
+  /** Selects the stack and reads its whole config (secrets included): the start of most actions. */
+  private async selectedConfig(stack: string): Promise<StoredConfig> {
+    await this.ops.select(stack);
+    return this.ops.getAllConfig(stack);
+  }
+
   async endpoint(site: string): Promise<SiteEndpoint> {
     const stack = this.stackOf(site);
     const config = await this.ops.getAllConfig(stack);
@@ -243,8 +249,7 @@ export class PulumiEngine implements Engine {
     const stack = this.stackOf(site);
     try {
       // 1. The site's stack (it exists ahead of any outage; a missing one is an error).
-      await this.ops.select(stack);
-      const config = await this.ops.getAllConfig(stack);
+      const config = await this.selectedConfig(stack);
       const conn = connectionConfig(config);
       // 2. Phase one if the host was never reachable: declare it without the host-bound resources.
       if (!hostReachable(config)) {
@@ -332,8 +337,7 @@ export class PulumiEngine implements Engine {
       const plan = this.o.repositories ? await this.planRestore(req) : undefined;
       const set = req.set ?? plan?.set.label;
       // 2. The stack, its config (site name, credentials) and where the repository is for its host.
-      await this.ops.select(stack);
-      const config = await this.ops.getAllConfig(stack);
+      const config = await this.selectedConfig(stack);
       const site = siteNameInStack(config);
       const repo = await this.hostRepo(req.repo, await this.siteOutputs(stack));
       // 3. A new request: the old one is removed whole so none of its fields survive.
@@ -398,8 +402,7 @@ export class PulumiEngine implements Engine {
       };
     }
     try {
-      await this.ops.select(stack);
-      const config = await this.ops.getAllConfig(stack);
+      const config = await this.selectedConfig(stack);
       const name = siteNameInStack(config);
       const requestId = this.newRequestId("fence");
       await this.ops.setConfig(stack, fenceEntries(requestId, "isolate"), { path: true });
@@ -422,8 +425,7 @@ export class PulumiEngine implements Engine {
     const stack = this.dnsStack;
     try {
       // 1. The stack that owns the records (no resource in the primary region).
-      await this.ops.select(stack);
-      const config = await this.ops.getAllConfig(stack);
+      const config = await this.selectedConfig(stack);
       const serviceName = (configValue(config, "fp-dr:dns") as { serviceName?: string } | undefined)?.serviceName ?? this.o.config.serviceName;
       // 2. Force the answer to the site, and update the two records only.
       await this.ops.setConfig(stack, { "fp-dr:dns.activeSite": { value: role } }, { path: true });
@@ -699,8 +701,7 @@ export class PulumiEngine implements Engine {
   async rotateDatabaseCredentials(site: string): Promise<CredentialRotation> {
     const stack = this.stackOf(site);
     try {
-      await this.ops.select(stack);
-      const config = await this.ops.getAllConfig(stack);
+      const config = await this.selectedConfig(stack);
       const conn = connectionConfig(config);
       if (!conn.adminPassword) {
         throw new DrError("CONFIG_INVALID", `stack ${stack} has no fp-dr:adminPassword: the automation cannot log in to ${site} to rotate its roles`, { hint: `pulumi config set --secret fp-dr:adminPassword <the restored cluster's admin password> --stack ${stack}` });
