@@ -176,10 +176,6 @@ export class RecordingPulumiCli implements PulumiCli {
       s.outputs = {};
       return `Destroying (${name})\n\nResources:\n    - ${n} deleted\n\nDuration: 3m12s\nThe resources in the stack have been deleted, but the history and configuration associated with the stack are still maintained.\n`;
     }
-    if (a === "cancel") {
-      this.existing(this.stackArg(args));
-      return "The currently running update for '" + this.stackArg(args) + "' has been canceled!\n";
-    }
     this.fail(`error: the CLI double does not know \`pulumi ${args.join(" ")}\``);
   }
 

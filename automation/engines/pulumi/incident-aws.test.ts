@@ -88,6 +88,7 @@ beforeEach(() => {
   incidentDir = mkdtempSync(join(tmpdir(), "fp-dr-incident-aws-"));
 });
 afterEach(() => {
+  rmSync(incidentDir, { recursive: true, force: true });
 });
 
 // ---- preserve -----------------------------------------------------------------------------

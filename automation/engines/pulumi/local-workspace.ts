@@ -179,7 +179,7 @@ export class LocalWorkspaceStackOps implements StackOps {
     const doing = `running pulumi up on stack ${name}${req.targets?.length ? ` (${req.targets.length} targets)` : ""}`;
     // refresh is never passed: the SDK adds --refresh only when it is true.
     const result = await this.call(doing, name, () => s.up({ target: req.targets, message: req.message, onOutput: req.onOutput }));
-    return { outputs: result.outputs as RawOutputs, stdout: result.stdout, changes: result.summary?.resourceChanges as Record<string, number> | undefined };
+    return { outputs: result.outputs as RawOutputs };
   }
 
   async outputs(name: string): Promise<RawOutputs> {
@@ -194,11 +194,6 @@ export class LocalWorkspaceStackOps implements StackOps {
   async removeStack(name: string): Promise<void> {
     await this.call(`removing stack ${name}`, name, () => this.workspace.removeStack(name));
     this.stacks.delete(name);
-  }
-
-  async cancel(name: string): Promise<void> {
-    const s = await this.stack(name);
-    await this.call(`cancelling the update of stack ${name}`, name, () => s.cancel());
   }
 }
 

@@ -45,10 +45,6 @@ export interface UpRequest {
 export interface UpOutcome {
   /** The stack's outputs after the update (for a targeted update: untargeted ones may be stale). */
   outputs: RawOutputs;
-  /** What the CLI printed (resource diagnostics, e.g. the restore command's output). */
-  stdout: string;
-  /** Resource operation counts from the update summary, when the backend reports them. */
-  changes?: Record<string, number>;
 }
 
 export interface StackOps {
@@ -73,6 +69,4 @@ export interface StackOps {
   destroy(stack: string, opts?: { onOutput?: (text: string) => void }): Promise<void>;
   /** Removes the stack and its config from the backend; it must hold no resources. */
   removeStack(stack: string): Promise<void>;
-  /** Cancels the stack's running update (Pulumi Cloud backends only). */
-  cancel(stack: string): Promise<void>;
 }
