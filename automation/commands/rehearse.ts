@@ -3,10 +3,9 @@
 // 3. restore the newest offsite backup to the secondary site (over a previous rehearsal),
 // 4. verify it against the primary. Exits 0 only when verification passed.
 import type { Deps } from "../cli/context";
-import { DrError } from "../core/errors";
 import { formatMs, table } from "../core/output";
 import { Lab } from "../engines/local/lab";
-import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
+import { requireArchived } from "../postgres/archiver";
 import { backup } from "./backup";
 import { labUp } from "./lab";
 import { restore, type RestoreCommandResult } from "./restore";
@@ -31,8 +30,7 @@ export async function rehearse(deps: Deps, opts: { scale?: number } = {}): Promi
   const source = (await lab.activeSite()) ?? "primary";
   const c = await lab.connect(source);
   try {
-    const wait = await archiveThrough(c);
-    if (!wait.archived) throw new DrError("ARCHIVE_FAILED", `${source}'s newest WAL: ${describeArchiveWait(wait)}`, { hint: "check archiving on the primary (`dr health`)" });
+    await requireArchived(c, `${source}'s newest WAL`);
   } finally {
     await c.end();
   }

@@ -198,7 +198,7 @@ export const drainStep: Step = {
       if (wait.archived) return { segment, archived: true, detail: `read-only, ${ended} session(s) ended, WAL archived through ${segment}` };
       return { segment, archived: false, detail: `read-only, ${ended} session(s) ended; ${describeArchiveWait(wait)}` };
     });
-    if (!f.drain.archived) ctx.note(`the last WAL of ${f.sourceSite} (${f.drain.segment}) did not reach the repository within 60 s: the restore ends at the newest archived WAL`);
+    if (!f.drain.archived) ctx.note(`the last WAL of ${f.sourceSite} (${f.drain.segment}) did not reach the repository (${f.drain.detail}): the restore ends at the newest archived WAL`);
     return { detail: f.drain.detail };
   },
 };

@@ -15,7 +15,7 @@ import { journalFor } from "../commands/run-context";
 import { formatDuration } from "../config/common";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
-import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
+import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import type { Engine } from "../engines/engine";
@@ -172,9 +172,8 @@ export const createScratchStep: Step = {
  * since), a WAL switch, and a wait for the archiver. No data changes.
  */
 async function archiveUpToNow(c: ClientBase): Promise<string> {
-  const wait = await archiveThrough(c, { commitFirst: true });
-  if (wait.archived) return wait.segment;
-  throw new DrError("ARCHIVE_FAILED", `the WAL holding the deletion: ${describeArchiveWait(wait)}`, { hint: "check archiving on production (`dr health`); the copy cannot reach the point without it" });
+  const wait = await requireArchived(c, "the WAL holding the deletion", { commitFirst: true, hint: "check archiving on production (`dr health`); the copy cannot reach the point without it" });
+  return wait.segment;
 }
 
 export const restoreScratchStep: Step = {

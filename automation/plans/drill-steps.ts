@@ -2,7 +2,7 @@
 // the primary with the data's fingerprints at exactly that point, a throwaway site, and its
 // destruction whatever happened. The drill never touches the primary's data or DNS.
 import { DrError } from "../core/errors";
-import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
+import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step } from "../core/plan";
 import { fingerprintSnapshot } from "../engines/local/sample-data/fingerprint";
@@ -42,8 +42,7 @@ export const restorePointStep: Step = {
       const fingerprints = await withClient(ep.admin, (b) => fingerprintSnapshot(b, schemas, { snapshot: String(snapshot), afterImport: () => a.query("commit") }));
       const schema = await schemaSignature(a, schemas);
       const result = { fingerprints, schema };
-      const wait = await archiveThrough(a, { through: String(lsn) });
-      if (!wait.archived) throw new DrError("ARCHIVE_FAILED", `the restore point's WAL: ${describeArchiveWait(wait)}`, { hint: "check archiving on the primary (`dr health`)" });
+      await requireArchived(a, "the restore point's WAL", { through: String(lsn) });
       return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, ...result };
     });
     f.restorePoint = point;

@@ -16,6 +16,7 @@
 // to retry the whole queue. At most one nudge every few seconds: a store that stays down must
 // not be answered with a stream of new segments.
 import type { ClientBase } from "pg";
+import { DrError } from "../core/errors";
 
 export interface ArchiverState {
   lastArchived: string | null;
@@ -56,21 +57,23 @@ export async function archiverState(c: ClientBase): Promise<ArchiverState> {
  */
 export async function archiveThrough(
   c: ClientBase,
-  opts: { through?: string; commitFirst?: boolean; timeoutMs?: number; pollMs?: number } = {},
+  opts: { through?: string; commitFirst?: boolean; timeoutMs?: number } = {},
 ): Promise<ArchiveWait> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const pollMs = opts.pollMs ?? 100;
   const started = Date.now();
+  const segmentOf = async (lsn: string) => (await c.query<{ w: string }>("select pg_walfile_name($1::pg_lsn) w", [lsn])).rows[0].w;
+  // With archiving off nothing is ever archived (and no status files say otherwise): no switch.
+  if ((await c.query<{ m: string }>("select current_setting('archive_mode') m")).rows[0].m === "off") {
+    const current = (await c.query<{ l: string }>("select pg_current_wal_lsn()::text l")).rows[0].l;
+    return { segment: await segmentOf(opts.through ?? current), archived: false, waitedMs: Date.now() - started, failures: 0, state: await archiverState(c) };
+  }
   if (opts.commitFirst) await c.query("select txid_current()");
   // At a segment boundary pg_walfile_name names the previous (complete) segment, which is the
   // one that must be archived.
   const switched = (await c.query<{ lsn: string }>("select pg_switch_wal()::text lsn")).rows[0].lsn;
-  const segment = (await c.query<{ w: string }>("select pg_walfile_name($1::pg_lsn) w", [opts.through ?? switched])).rows[0].w;
+  const segment = await segmentOf(opts.through ?? switched);
   const baseline = await archiverState(c);
   let state = baseline;
-  // With archiving off nothing is ever archived (and no status files say otherwise).
-  const mode = (await c.query<{ m: string }>("select current_setting('archive_mode') m")).rows[0].m;
-  if (mode === "off") return { segment, archived: false, waitedMs: Date.now() - started, failures: 0, state };
   let failuresAt = { count: baseline.failedCount, since: Date.now() };
   let nudgedAt = { count: baseline.failedCount, at: 0 };
   const result = (archived: boolean): ArchiveWait => ({ segment, archived, waitedMs: Date.now() - started, failures: state.failedCount - baseline.failedCount, state });
@@ -85,7 +88,7 @@ export async function archiveThrough(
       await c.query("select txid_current()");
       await c.query("select pg_switch_wal()");
     }
-    await new Promise((res) => setTimeout(res, pollMs));
+    await new Promise((res) => setTimeout(res, POLL_MS));
     state = await archiverState(c);
   }
 }
@@ -106,7 +109,19 @@ export async function archivedThrough(c: ClientBase, segment: string): Promise<b
 
 /** The archiver retries a failing segment three times, a second apart, before it sleeps. */
 const QUIET_MS = 1500;
+const POLL_MS = 100;
 const NUDGE_EVERY_MS = 5000;
+
+/** archiveThrough, or ARCHIVE_FAILED naming `what` had to be archived and why it was not. */
+export async function requireArchived(
+  c: ClientBase,
+  what: string,
+  opts: Parameters<typeof archiveThrough>[1] & { hint?: string } = {},
+): Promise<ArchiveWait> {
+  const wait = await archiveThrough(c, opts);
+  if (!wait.archived) throw new DrError("ARCHIVE_FAILED", `${what}: ${describeArchiveWait(wait)}`, { hint: opts.hint ?? "check archiving on the primary (`dr health`)" });
+  return wait;
+}
 
 /** One line on why a wait ended without the segment archived. */
 export function describeArchiveWait(w: ArchiveWait): string {
