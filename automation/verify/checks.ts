@@ -10,7 +10,7 @@ import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
 import { fingerprintSnapshot, type TableFingerprint } from "../engines/local/sample-data/fingerprint";
 import { quoteIdent } from "../postgres/client";
-import { compareWithManifest } from "./manifest";
+import { compareWithManifest, MANIFEST_CHECK_NAME } from "./manifest";
 import { schemaSignature, userSchemas } from "./schema-signature";
 
 export { SCHEMA_SIGNATURE_SQL, schemaSignature, userSchemas } from "./schema-signature";
@@ -45,17 +45,18 @@ async function timed(name: string, kind: CheckResult["kind"], fn: () => Promise<
 
 /** Row counts and content checksums, table by table, against the live source. */
 export async function compareContent(restored: ClientBase, source: ClientBase, schemas: string[]): Promise<CheckResult> {
-  const expected = await fingerprintSnapshot(source, schemas);
-  return compareFingerprints("row counts and content checksums equal the source", restored, expected);
+  return compareFingerprints("row counts and content checksums equal the source", restored, () => fingerprintSnapshot(source, schemas));
 }
 
 /** Row counts and checksums against fingerprints recorded at the restore target (drills). */
 export async function compareWithRecorded(restored: ClientBase, recorded: Record<string, TableFingerprint[]>): Promise<CheckResult> {
-  return compareFingerprints("row counts and content checksums equal the source at the restore point", restored, recorded);
+  return compareFingerprints("row counts and content checksums equal the source at the restore point", restored, async () => recorded);
 }
 
-async function compareFingerprints(name: string, restored: ClientBase, recorded: Record<string, TableFingerprint[]>): Promise<CheckResult> {
+/** `readExpected` runs inside the timing (a source that fails is "failed to run", not a crash). */
+async function compareFingerprints(name: string, restored: ClientBase, readExpected: () => Promise<Record<string, TableFingerprint[]>>): Promise<CheckResult> {
   return timed(name, "content", async () => {
+    const recorded = await readExpected();
     const mismatches: { schema: string; table: string; expected?: TableFingerprint; restored?: TableFingerprint }[] = [];
     let tables = 0;
     let rows = 0;
@@ -191,7 +192,7 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
     checks.push(await compareSchema(restored, ref.schema, schemas));
     checks.push(await compareWithRecorded(restored, ref.fingerprints));
   } else if (ref.kind === "manifest") {
-    checks.push(await compareWithManifest(restored));
+    checks.push(await timed(MANIFEST_CHECK_NAME, "schema", () => compareWithManifest(restored)));
   }
   if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas));
   checks.push(await foreignKeyOrphans(restored, schemas));

@@ -21,6 +21,12 @@ export interface Manifest {
 const USER_SCHEMAS = `array(select nspname::text from pg_namespace where nspname not in ('pg_catalog', 'information_schema', 'pg_toast', 'fp_dr')
   and nspname not like 'pg_temp%' and nspname not like 'pg_toast_temp%')`;
 
+/**
+ * Installed once per version, not before every backup: re-running the DDL would fire the
+ * trigger on its own CREATE statements and record junk manifests. Bump it when the DDL changes.
+ */
+const DDL_VERSION = "fp-dr manifest v2";
+
 const DDL = `create schema if not exists fp_dr;
   create table if not exists fp_dr.backup_manifest (
     id bigint generated always as identity primary key,
@@ -35,12 +41,19 @@ const DDL = `create schema if not exists fp_dr;
   create or replace function fp_dr.manifest_on_ddl() returns event_trigger language plpgsql
     security definer set search_path = pg_catalog, pg_temp as $fn$
   begin
+    -- The application's temporary tables change no schema a restore must have: skip them (the
+    -- trigger runs inside the application's transaction). DROPs list no commands: recorded.
+    if exists (select 1 from pg_event_trigger_ddl_commands())
+       and not exists (select 1 from pg_event_trigger_ddl_commands() where coalesce(schema_name, '') not like 'pg_temp%') then
+      return;
+    end if;
     insert into fp_dr.backup_manifest (label, schema_signature, table_rows)
     select 'after ' || tg_tag, fp_dr.schema_signature(${USER_SCHEMAS}),
            coalesce((select table_rows from fp_dr.backup_manifest order by id desc limit 1), '{}');
   exception when others then
     raise warning 'fp-dr: could not record the schema manifest: %', sqlerrm;
   end $fn$;
+  comment on function fp_dr.manifest_on_ddl() is '${DDL_VERSION}';
   do $do$ begin
     if not exists (select 1 from pg_event_trigger where evtname = 'fp_dr_manifest_on_ddl') then
       create event trigger fp_dr_manifest_on_ddl on ddl_command_end execute function fp_dr.manifest_on_ddl();
@@ -60,7 +73,8 @@ async function exactCounts(c: ClientBase, schemas: string[]): Promise<Record<str
 
 /** Writes a manifest on the primary (before a backup); `label` says why (e.g. "before incr backup"). */
 export async function recordManifest(c: ClientBase, label: string): Promise<Manifest> {
-  await c.query(DDL);
+  const installed = await c.query<{ v: string | null }>("select obj_description(to_regprocedure('fp_dr.manifest_on_ddl()'), 'pg_proc') v");
+  if (installed.rows[0].v !== DDL_VERSION) await c.query(DDL);
   const schemas = (await userSchemas(c)).filter((s) => s !== "fp_dr");
   const schema = await schemaSignature(c, schemas);
   const tables = await exactCounts(c, schemas);
@@ -70,18 +84,23 @@ export async function recordManifest(c: ClientBase, label: string): Promise<Mani
 
 /** The newest manifest a (restored) database holds, if any. */
 export async function newestManifest(c: ClientBase): Promise<Manifest | undefined> {
-  const r = await c.query("select taken_at, label, schema_signature, table_rows from fp_dr.backup_manifest order by id desc limit 1").catch(() => undefined);
-  const row = r?.rows[0];
+  // Only "no table" means no manifest; any other error (a timeout, a lost connection) is an
+  // error, never a pass of the gate.
+  if ((await c.query("select to_regclass('fp_dr.backup_manifest') t")).rows[0].t === null) return undefined;
+  const r = await c.query("select taken_at, label, schema_signature, table_rows from fp_dr.backup_manifest order by id desc limit 1");
+  const row = r.rows[0];
   if (!row) return undefined;
   return { takenAt: new Date(row.taken_at).toISOString(), label: row.label, schema: row.schema_signature, tables: row.table_rows };
 }
 
-export async function compareWithManifest(restored: ClientBase): Promise<CheckResult> {
-  const t = Date.now();
+export const MANIFEST_CHECK_NAME = "schema and tables match the manifest recorded with the last backup";
+
+/** The manifest gate check (timed, and turned into "failed to run" on errors, by checks.ts). */
+export async function compareWithManifest(restored: ClientBase): Promise<Omit<CheckResult, "name" | "kind" | "durationMs">> {
   const m = await newestManifest(restored);
   // Backups taken by pgBackRest alone (a host's timer) carry no manifest: then the gate rests on
   // the structural checks and invariants, and says so rather than failing every failover.
-  if (!m) return { name: "schema and tables match the manifest recorded with the last backup", kind: "schema", ok: true, detail: "no manifest in the restored database (backup not taken through `dr backup`): schema not compared, structural checks only", durationMs: Date.now() - t };
+  if (!m) return { ok: true, detail: "no manifest in the restored database (backup not taken through `dr backup`): schema not compared, structural checks only" };
   // The same schemas recordManifest described: every user schema but fp-dr's own.
   const schemas = (await userSchemas(restored)).filter((s) => s !== "fp_dr");
   const schema = await schemaSignature(restored, schemas);
@@ -94,13 +113,10 @@ export async function compareWithManifest(restored: ClientBase): Promise<CheckRe
     .map(([k, n]) => ({ table: k, atBackup: n, restored: counts[k] }));
   const ok = missing.length + extra.length + absent.length === 0;
   return {
-    name: "schema and tables match the manifest recorded with the last backup",
-    kind: "schema",
     ok,
     detail: ok
       ? `manifest "${m.label}" of ${m.takenAt}: schema identical, ${Object.keys(m.tables).length} tables present${moved.length ? `; ${moved.length} tables changed size since (WAL replayed after the backup)` : ""}`
       : `manifest "${m.label}": ${missing.length} schema items missing, ${extra.length} unexpected, ${absent.length} tables absent`,
     findings: [...missing.map((x) => `missing: ${x}`), ...extra.map((x) => `unexpected: ${x}`), ...absent.map((x) => `absent table: ${x}`), ...moved],
-    durationMs: Date.now() - t,
   };
 }
