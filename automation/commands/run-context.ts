@@ -9,7 +9,7 @@ import type { RunnerDeps } from "../core/runner";
 import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { LocalEngine } from "../engines/local/engine";
-import { openPulumiEngine, pulumiJournalDir } from "../engines/pulumi/open";
+import { pulumiJournalDir } from "../engines/pulumi/journal-dir";
 
 export function stateDirFor(config: DrConfig): string {
   return Lab.dirFor(config);
@@ -21,7 +21,11 @@ export function journalFor(config: DrConfig): Journal {
 }
 
 export async function engineFor(deps: Deps): Promise<Engine> {
-  if (deps.config.engine === "pulumi") return openPulumiEngine(deps.config, { onOutput: (line) => deps.out.debug(line) });
+  if (deps.config.engine === "pulumi") {
+    // Loaded only here: the Pulumi SDK and the AWS clients cost every other command ~0.9 s.
+    const { openPulumiEngine } = await import("../engines/pulumi/open");
+    return openPulumiEngine(deps.config, { onOutput: (line) => deps.out.debug(line) });
+  }
   return new LocalEngine(() => Lab.open(deps.config), deps.out);
 }
 

@@ -2,8 +2,6 @@
 // project (backend, secrets provider and CLI from `pulumi:` in the config or the environment)
 // and the engine on top, with pgBackRest access to the S3 repositories when pgbackrest is
 // installed (./repositories.ts). The CLI wiring calls this; tests build PulumiEngine directly.
-import { homedir, userInfo } from "node:os";
-import { join } from "node:path";
 import type { DrConfig } from "../../config/schema";
 import { PulumiEngine, type PulumiEngineOptions } from "./engine";
 import { openLocalWorkspace, type PulumiCli } from "./local-workspace";
@@ -23,10 +21,4 @@ export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineO
   // Without pgbackrest here the engine's pre-flight refuses honestly (DEPENDENCY_MISSING).
   const repositories = engine.repositories ?? (p.repositories.enabled && onPath("pgbackrest") ? pulumiRepositories({ ops, config }) : undefined);
   return new PulumiEngine({ ...engine, repositories, ops, config });
-}
-
-/** Where runs on the pulumi engine keep their journals: pulumi.journalDir, else a per-user state dir. */
-export function pulumiJournalDir(config: DrConfig): string {
-  if (config.pulumi.journalDir) return config.pulumi.journalDir;
-  return userInfo().uid === 0 ? "/var/lib/fp-dr/pulumi/journal" : join(homedir(), ".local", "state", "fp-dr", "pulumi", "journal");
 }

@@ -14,7 +14,7 @@ import { loadConfig } from "../../config/load";
 import { DrError } from "../../core/errors";
 import { storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
 import { assertNoAutoRefresh, openLocalWorkspace } from "./local-workspace";
-import { pulumiJournalDir } from "./open";
+import { pulumiJournalDir } from "./journal-dir";
 import { drillLocalPorts } from "../../../infra/config/ports";
 import { parseStackConfig } from "../../../infra/config/load";
 import type { RestoreTarget } from "../../pgbackrest/options";
