@@ -149,17 +149,19 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
     rmSync(copyDir, { recursive: true, force: true });
     stop.check();
 
-    // 8. End to end, at this scale: the monthly drill, then a datacenter failover under a write
-    //    load (the primary's postmaster killed), with their RTO/RPO — beside the runbook's restore.
-    rows.push(...(await endToEnd(bench, lab)));
-    stop.check();
-
-    // 9. Optionally, the restore under a matrix of pgBackRest settings.
+    // 8. Optionally, the restore under a matrix of pgBackRest settings. Before the end-to-end
+    //    runs: the failover kills and fences the primary, and tune backs up from it.
     if (opts.tune) {
       const floorMs = rows.find((r) => r.id === "raw-copy")?.wallMs;
       const runbookRestoreMs = rows.find((r) => r.id === "runbook-restore")?.wallMs;
       tune = await runTune(bench, lab, config, { floorMs, runbookRestoreMs });
+      stop.check();
     }
+
+    // 9. End to end, at this scale: the monthly drill, then a datacenter failover under a write
+    //    load (the primary's postmaster killed), with their RTO/RPO — beside the runbook's restore.
+    rows.push(...(await endToEnd(bench, lab)));
+    stop.check();
   } finally {
     stop.dispose();
     if (!opts.keep) {
