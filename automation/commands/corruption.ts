@@ -10,9 +10,7 @@ import { checkTarget, resolveCheckTarget } from "../corruption/check";
 import { corruptionExitCode, type CorruptionReport } from "../corruption/report";
 import { corruptionPlan } from "../plans/corruption";
 import type { CorruptionFacts } from "../plans/corruption-steps";
-import { writeReports } from "../report/store";
-import { renderRun, runExitCode, runOptions } from "./recover";
-import { reportsDir } from "./report";
+import { finishRun, renderRun, runExitCode, runOptions } from "./recover";
 import { engineFor, runnerDepsFor } from "./run-context";
 
 export { corruptionExitCode };
@@ -96,9 +94,7 @@ export async function recoverCorruption(deps: Deps, opts: RecoverCorruptionOptio
   }
   const record = await startRun(corruptionPlan, rdeps, options, facts as Record<string, unknown>);
   if (fallback) record.notes.push(fallback);
-  if (!record.dryRun) (record.facts as CorruptionFacts).reports = writeReports(record, reportsDir(deps.config));
-  if (record.status === "failed" && !record.dryRun) deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
-  return record;
+  return finishRun(deps, record);
 }
 
 export function renderCorruptionRun(r: RunRecord): string {

@@ -11,13 +11,12 @@ import { acquireLock } from "../core/lock";
 import type { RunOptions } from "../core/plan";
 import type { RunRecord } from "../core/run-record";
 import { startRun } from "../core/runner";
+import { finishRun } from "./recover";
 import type { Engine, IsolationResult, PreservationResult } from "../engines/engine";
 import { isolateSite, preserveSite, reusedDetail, type IncidentRef } from "../incident/actions";
 import { actor, appendCustody, checkIncidentId, incidentDir, incidentsRoot, lastEntry, newIncidentId, openIncident, readCustody, type CustodyAction, type CustodyEntry } from "../incident/custody";
 import { securityPlan } from "../plans/incident";
 import type { IncidentFacts } from "../plans/incident-steps";
-import { writeReports } from "../report/store";
-import { reportsDir } from "./report";
 import { runnerDepsFor } from "./run-context";
 
 export interface IncidentOptions {
@@ -192,12 +191,7 @@ export async function incidentRestore(deps: Deps, opts: IncidentOptions = {}): P
   const incident: NonNullable<IncidentFacts["incident"]> = { id: ref.id, dir: ref.dir, site: ref.site, incidentTime: ref.incidentTime, marginSeconds, targetTime };
   const facts: Partial<IncidentFacts> = { sourceSite: ref.site, targetSite, repo: 2, incident };
   const record = await startRun(securityPlan, rdeps, options, facts as Record<string, unknown>);
-  if (!record.dryRun) {
-    const paths = writeReports(record, reportsDir(deps.config));
-    (record.facts as { reports?: unknown }).reports = paths;
-    if (record.status === "failed") deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
-  }
-  return record;
+  return finishRun(deps, record);
 }
 
 export function renderIncidentAction(r: IncidentActionResult): string {

@@ -11,9 +11,7 @@ import type { RunRecord } from "../core/run-record";
 import { startRun } from "../core/runner";
 import { deletionPlan } from "../plans/deletion";
 import { locateForRun, type DeletionFacts, type DeletionRequest } from "../plans/deletion-steps";
-import { writeReports } from "../report/store";
-import { renderRun } from "./recover";
-import { reportsDir } from "./report";
+import { finishRun, renderRun } from "./recover";
 import { runnerDepsFor } from "./run-context";
 
 export interface RecoverTableOptions {
@@ -88,8 +86,7 @@ export async function recoverTable(deps: Deps, opts: RecoverTableOptions): Promi
   };
   const facts: DeletionFacts = { sourceSite: production, repo, request, located: point, scratchId };
   const record = await startRun(deletionPlan, rdeps, options, facts as Record<string, unknown>);
-  if (!record.dryRun) (record.facts as DeletionFacts).reports = writeReports(record, reportsDir(deps.config));
-  return record;
+  return finishRun(deps, record);
 }
 
 /** The diff first (what the operator came for), then the run as every recovery shows it. */

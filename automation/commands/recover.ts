@@ -38,18 +38,18 @@ export function runOptions(o: RecoverOptions): RunOptions {
   };
 }
 
-function finish(deps: Deps, record: RunRecord): RunRecord {
+/**
+ * The end of every recovery command's run: a dry run gets its estimated RTO (the plan's step
+ * estimates, the restore's from its plan); a real one its reports, and a warning if it failed.
+ */
+export function finishRun(deps: Deps, record: RunRecord): RunRecord {
   if (record.dryRun) {
     const f = record.facts as { restoreEstimateSeconds?: number; estimatedRtoSeconds?: number };
     f.estimatedRtoSeconds = planFor(record.scenario).steps.reduce((n, s) => n + (s.id === "restore" && f.restoreEstimateSeconds !== undefined ? f.restoreEstimateSeconds : s.estimateSeconds ?? 0), 0);
+    return record;
   }
-  if (!record.dryRun) {
-    const paths = writeReports(record, reportsDir(deps.config));
-    (record.facts as { reports?: unknown }).reports = paths;
-  }
-  if (record.status === "failed" && !record.dryRun) {
-    deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
-  }
+  (record.facts as { reports?: unknown }).reports = writeReports(record, reportsDir(deps.config));
+  if (record.status === "failed") deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
   return record;
 }
 
@@ -75,7 +75,7 @@ export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "d
   facts.repo = repo;
   const record = await startRun(planFor(opts.scenario), rdeps, options, facts);
   if (facts.repoFallback) record.notes.push(String(facts.repoFallback));
-  return finish(deps, record);
+  return finishRun(deps, record);
 }
 
 export async function drill(deps: Deps, opts: RecoverOptions = {}): Promise<RunRecord> {
@@ -84,7 +84,7 @@ export async function drill(deps: Deps, opts: RecoverOptions = {}): Promise<RunR
   const drillId = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").toLowerCase();
   // The drill never touches DNS or the primary's data; it runs unattended (monthly timer).
   const record = await startRun(planFor("drill"), rdeps, { ...runOptions(opts), yes: true }, { sourceSite: source, drillId, repo: 2 });
-  return finish(deps, record);
+  return finishRun(deps, record);
 }
 
 export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; force?: boolean } = {}): Promise<RunRecord> {
@@ -99,7 +99,7 @@ export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; f
     },
     rdeps,
   );
-  return finish(deps, record);
+  return finishRun(deps, record);
 }
 
 export async function planShow(_deps: Deps, scenario: string): Promise<ReturnType<typeof describePlan>> {
