@@ -67,16 +67,22 @@ export async function archiveThrough(
     const current = (await c.query<{ l: string }>("select pg_current_wal_lsn()::text l")).rows[0].l;
     return { segment: await segmentOf(opts.through ?? current), archived: false, waitedMs: Date.now() - started, failures: 0, state: await archiverState(c) };
   }
+  // The baseline is taken before the switch: the switch wakes the archiver at once, and a push
+  // that fails straight away is a failure while waiting (read after, it would go uncounted).
+  const baseline = await archiverState(c);
   if (opts.commitFirst) await c.query("select txid_current()");
   // At a segment boundary pg_walfile_name names the previous (complete) segment, which is the
   // one that must be archived.
   const switched = (await c.query<{ lsn: string }>("select pg_switch_wal()::text lsn")).rows[0].lsn;
   const segment = await segmentOf(opts.through ?? switched);
-  const baseline = await archiverState(c);
   let state = baseline;
   let failuresAt = { count: baseline.failedCount, since: Date.now() };
   let nudgedAt = { count: baseline.failedCount, at: 0 };
-  const result = (archived: boolean): ArchiveWait => ({ segment, archived, waitedMs: Date.now() - started, failures: state.failedCount - baseline.failedCount, state });
+  // The state is read once more at the end, so that a failure since the last poll is counted.
+  const result = async (archived: boolean): Promise<ArchiveWait> => {
+    state = await archiverState(c);
+    return { segment, archived, waitedMs: Date.now() - started, failures: state.failedCount - baseline.failedCount, state };
+  };
   for (;;) {
     if (await archivedThrough(c, segment)) return result(true);
     if (Date.now() - started >= timeoutMs) return result(false);
