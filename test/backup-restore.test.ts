@@ -169,6 +169,7 @@ describe("bad inputs stop before anything is touched", () => {
     await rejectsWith(restore(t.deps(), { to: "secondary", overwrite: true, targetTime: "2001-01-01T00:00:00Z" }), "TARGET_BEFORE_WINDOW");
     await rejectsWith(restore(t.deps(), { to: "secondary", overwrite: true, targetTime: new Date(Date.now() + 3600_000).toISOString() }), "TARGET_IN_FUTURE");
     await rejectsWith(restore(t.deps(), { to: "secondary", overwrite: true, targetTime: "yesterday-ish" }), "TARGET_INVALID");
+    await rejectsWith(restore(t.deps(), { to: "secondary", overwrite: true, targetTime: "2026-11-26T03:14:00" }), "TARGET_INVALID"); // no zone: refused, not guessed
     await rejectsWith(restore(t.deps(), { to: "nowhere" }), "SITE_UNKNOWN");
     assertUnchanged(beforeFiles, snapshot(t.dir));
   });

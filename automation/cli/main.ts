@@ -209,7 +209,7 @@ Examples:
     .requiredOption("--table <schema.table>", "the table the rows were deleted from")
     .option("--before <time>", "the rows were still there at this time (ISO 8601 with zone)")
     .option("--audit", "find the moment in the application's audit log (default unless --before)")
-    .option("--since <time>", "search the audit log from this time (default: recovery.audit.lookback ago)")
+    .option("--since <time>", "search the audit log from this time (default: recovery.audit.lookback ago; ISO 8601 with zone)")
     .option("--keys <k1,k2>", "the DELETE of these keys (audit log key column)")
     .option("--apply", "write the missing rows back (default: preview only)")
     .option("--revert-changed", "also revert rows changed since the recovery point (UPDATEs count in the audit search)")
@@ -261,8 +261,8 @@ Examples:
       .option("--site <name>", "the damaged site (default: the one the service name answers with)")
       .option("--to <site>", "restore into this site (default: the other of primary/secondary)")
       .option("--reindex", "rebuild damaged indexes when they are the only damage")
-      .option("--target-time <time>", "restore to before a bad write instead of the end of WAL")
-      .option("--outage-at <time>", "when the damage was noticed (RPO is measured from it)"),
+      .option("--target-time <time>", "restore to before a bad write instead of the end of WAL (ISO 8601 with zone)")
+      .option("--outage-at <time>", "when the damage was noticed (RPO is measured from it; ISO 8601 with zone)"),
   )
     .addHelpText("after", "\nExamples:\n  $ dr recover corruption --dry-run\n  $ dr recover corruption --reindex --yes")
     .action(action(recoverCorruption, renderCorruptionRun, corruptionRunExitCode));
@@ -281,8 +281,8 @@ Examples:
       .command("failover")
       .description("fail over: assess, fence, bring up, restore, verify (gate), open, swap DNS, post-checks, report")
       .addOption(new Option("--scenario <name>", "datacenter (offsite repo, standby region) or hardware (replacement host, site repo)").choices(["datacenter", "hardware"]).makeOptionMandatory())
-      .option("--target-time <time>", "restore to this point in time instead of the end of the archived WAL")
-      .option("--outage-at <time>", "when the outage began (RPO is measured from it; default: now)"),
+      .option("--target-time <time>", "restore to this point in time instead of the end of the archived WAL (ISO 8601 with zone)")
+      .option("--outage-at <time>", "when the outage began (RPO is measured from it; default: now; ISO 8601 with zone)"),
   )
     .addHelpText("after", "\nExamples:\n  $ dr failover --scenario datacenter --dry-run\n  $ dr failover --scenario datacenter --yes --outage-at 2026-11-26T03:02:00Z")
     .action(action(failover, renderRun, runExitCode));

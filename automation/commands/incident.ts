@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Deps } from "../cli/context";
 import { formatDuration, parseDuration } from "../config/common";
 import { DrError } from "../core/errors";
+import { parseInstant } from "../core/instant";
 import { acquireLock } from "../core/lock";
 import type { RunOptions } from "../core/plan";
 import type { RunRecord } from "../core/run-record";
@@ -53,15 +54,6 @@ export interface IncidentActionResult {
 
 const MANUAL_ACTIONS: CustodyAction[] = ["preserve", "rotate-repository", "rotate-database"];
 
-function isoTime(value: string, flag: string): string {
-  const t = Date.parse(value);
-  if (Number.isNaN(t) || !/[zZ]|[+-]\d\d:?\d\d$/.test(value)) {
-    throw new DrError("USAGE", `${flag}: not a time with a zone: ${value}`, { hint: 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z"' });
-  }
-  if (t > Date.now() + 60_000) throw new DrError("USAGE", `${flag} ${value} is in the future`, { hint: "give the time the attacker is believed to have started" });
-  return new Date(t).toISOString();
-}
-
 /** The newest incident that has no "close" entry. */
 function latestOpenIncident(root: string): string | undefined {
   if (!existsSync(root)) return undefined;
@@ -87,7 +79,7 @@ async function resolveIncident(deps: Deps, engine: Engine, opts: IncidentOptions
   const site = opts.site ?? existing?.incident.site ?? (await engine.activeSite()) ?? "primary";
   const known = (await engine.sites()).map((s) => s.name);
   if (engine.name === "local" && !known.includes(site)) throw new DrError("SITE_UNKNOWN", `no site named ${site}`, { hint: `sites: ${known.join(", ")}` });
-  const incidentTime = opts.incidentTime ? isoTime(opts.incidentTime, "--incident-time") : existing?.incident.incidentTime;
+  const incidentTime = opts.incidentTime ? parseInstant("--incident-time", opts.incidentTime, { code: "USAGE", notInFuture: "give the time the attacker is believed to have started" }) : existing?.incident.incidentTime;
   if (write) openIncident(dir, { id, site, environment: deps.config.environment, engine: engine.name, incidentTime }, actor(command));
   else if (existing && existing.incident.site !== site) throw new DrError("USAGE", `incident ${id} concerns site ${existing.incident.site}, not ${site}`, { hint: "use another --incident-id" });
   return { id, dir, site, incidentTime, isNew: !existing };

@@ -5,6 +5,7 @@
 import type { Deps } from "../cli/context";
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
+import { parseInstant } from "../core/instant";
 import { table } from "../core/output";
 import type { RunOptions } from "../core/plan";
 import type { RunRecord } from "../core/run-record";
@@ -37,15 +38,6 @@ export interface RecoverTableOptions {
   dryRun?: boolean;
 }
 
-function parseTime(flag: string, v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  if (Number.isNaN(t) || !/(z|[+-]\d\d:?\d\d)$/i.test(v.trim())) {
-    throw new DrError("TARGET_INVALID", `${flag}: not a time with a zone: ${v}`, { hint: 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z"' });
-  }
-  return new Date(t).toISOString();
-}
-
 /** Validates the options (no I/O). */
 export function deletionRequest(opts: RecoverTableOptions): DeletionRequest {
   if (!opts.table) throw new DrError("USAGE", "--table is required", { hint: "e.g. dr recover-table --table app.households" });
@@ -56,8 +48,8 @@ export function deletionRequest(opts: RecoverTableOptions): DeletionRequest {
   }
   return {
     table: opts.table.trim(),
-    before: parseTime("--before", opts.before),
-    since: parseTime("--since", opts.since),
+    before: opts.before === undefined ? undefined : parseInstant("--before", opts.before),
+    since: opts.since === undefined ? undefined : parseInstant("--since", opts.since),
     keys: keys?.length ? keys : undefined,
     apply: opts.apply === true,
     revertChanged: opts.revertChanged === true,

@@ -4,6 +4,7 @@
 import type { Deps } from "../cli/context";
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
+import { parseInstant } from "../core/instant";
 import { formatMs, table } from "../core/output";
 import type { RunOptions } from "../core/plan";
 import type { RunRecord, RunScenario } from "../core/run-record";
@@ -23,18 +24,12 @@ export interface RecoverOptions {
 
 /** Validated run options from a command's flags (shared by every recovery command). */
 export function runOptions(o: RecoverOptions): RunOptions {
-  if (o.targetTime !== undefined && Number.isNaN(Date.parse(o.targetTime))) {
-    throw new DrError("TARGET_INVALID", `not a time: ${o.targetTime}`, { hint: 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z"' });
-  }
-  if (o.outageAt !== undefined && Number.isNaN(Date.parse(o.outageAt))) {
-    throw new DrError("USAGE", `not a time: ${o.outageAt}`, { hint: "--outage-at takes ISO 8601 with a zone" });
-  }
   return {
     dryRun: o.dryRun === true,
     yes: o.yes === true,
     force: o.force === true,
-    targetTime: o.targetTime ? new Date(o.targetTime).toISOString() : undefined,
-    outageAt: o.outageAt ? new Date(o.outageAt).toISOString() : undefined,
+    targetTime: o.targetTime === undefined ? undefined : parseInstant("--target-time", o.targetTime),
+    outageAt: o.outageAt === undefined ? undefined : parseInstant("--outage-at", o.outageAt, { code: "USAGE", notInFuture: "give the time the outage began (or leave it out: now)" }),
   };
 }
 

@@ -3,6 +3,7 @@
 // the plan on --dry-run, otherwise carries it out and waits for recovery.
 import type { Deps } from "../cli/context";
 import { DrError } from "../core/errors";
+import { parseInstant } from "../core/instant";
 import { formatBytes, table } from "../core/output";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { Lab } from "../engines/local/lab";
@@ -40,11 +41,7 @@ export function parseTarget(o: Pick<RestoreCommandOptions, "targetTime" | "targe
     throw new DrError("USAGE", "give at most one of --target-time, --target-lsn, --target-name", { hint: "a restore has one target" });
   }
   if (o.targetTime !== undefined) {
-    const time = new Date(o.targetTime);
-    if (Number.isNaN(time.getTime())) {
-      throw new DrError("TARGET_INVALID", `not a time: ${o.targetTime}`, { hint: 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z"' });
-    }
-    return { kind: "time", time };
+    return { kind: "time", time: new Date(parseInstant("--target-time", o.targetTime)) };
   }
   if (o.targetLsn !== undefined) {
     if (!/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(o.targetLsn)) {
