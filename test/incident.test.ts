@@ -5,7 +5,8 @@
 //     superuser), the server keeps running, the original pg_hba.conf is kept as evidence;
 //   - preserve: the evidence copy exists, every file's SHA-256 matches SHA256SUMS (recomputed
 //     here), it holds what makes it consistent (backup_label, WAL), the custody record says who
-//     took what and when, and a second preserve takes nothing new;
+//     took what and when, and a second preserve takes nothing new; a tablespace the attacker
+//     made outside the data directory is copied too, its link listed in the manifest;
 //   - restore with an injected verification failure: the run stops at the gate and DNS still
 //     answers the compromised site;
 //   - a second run for the incident, killed (SIGKILL) right after the gate, is finished by
@@ -18,7 +19,7 @@
 //   - DNS moved only after the gate (custody and step times), the chain of custody is intact.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "pg";
@@ -31,6 +32,7 @@ import { resumeRun } from "../automation/core/runner";
 import type { LabSecrets } from "../automation/engines/local/secrets";
 import { checkChain, readCustody } from "../automation/incident/custody";
 import { securityPlan } from "../automation/plans/incident";
+import { makeServiceDir } from "../automation/system/service-user";
 import { renderMarkdown } from "../automation/report/markdown";
 import { tamperWithBackupSet } from "./harness/damage";
 import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
@@ -93,7 +95,18 @@ before(async () => {
   // The WAL holding C (the first commit after the recovery point) is archived before the incident.
   await archiveNow(t.lab);
   while (Date.now() < Date.parse(incidentTime)) await sleep(100);
+  // After the incident: the attacker parks data in a tablespace outside the data directory.
+  makeServiceDir(attackerDir(), t.lab.user);
+  const a = await t.lab.connect("primary");
+  try {
+    await a.query(`create tablespace attacker_ts location '${attackerDir()}'`);
+    await a.query("create table public.exfil (x text) tablespace attacker_ts; insert into public.exfil values ('staged')");
+  } finally {
+    await a.end();
+  }
 });
+
+const attackerDir = () => join(t.dir, "attacker-ts");
 
 after(async () => {
   delete process.env.FP_DR_FAULT;
@@ -144,6 +157,13 @@ describe("security incident on the lab", () => {
     assert.ok(p.backup, "an online copy with its WAL range");
     const root = p.location;
     for (const f of ["data/PG_VERSION", "data/global/pg_control", "data/backup_label", "data/pg_hba.conf", "logs/server/postgresql.log"]) assert.ok(existsSync(join(root, f)), `${f} is in the copy`);
+    // The attacker's tablespace: the link kept as a link and listed, its content copied and summed.
+    const manifest = JSON.parse(readFileSync(join(root, "MANIFEST.json"), "utf8")) as { links: { path: string; target: string; contentAt?: string }[] };
+    const ts = manifest.links.find((l) => l.target === attackerDir());
+    assert.ok(ts && /^data\/pg_tblspc\/\d+$/.test(ts.path) && ts.contentAt === `tablespaces/${ts.path.split("/").pop()}`, JSON.stringify(manifest.links));
+    assert.equal(readlinkSync(join(root, ts.path)), attackerDir());
+    const tsFiles = readFileSync(join(root, "SHA256SUMS"), "utf8").split("\n").filter((l) => l.includes(`  ${ts.contentAt}/PG_15_`));
+    assert.ok(tsFiles.length > 0, "the tablespace's relation files are in the sums");
     // Recompute every digest here, independently of the code that wrote them.
     const lines = readFileSync(join(root, "SHA256SUMS"), "utf8").trim().split("\n");
     assert.equal(lines.length, p.files);

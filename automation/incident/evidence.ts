@@ -2,9 +2,11 @@
 // `SHA256SUMS` file (`sha256sum -c SHA256SUMS` checks it from the evidence directory) and a
 // `MANIFEST.json` (size, mtime, mode of the original). Copies keep the original's mtime and are
 // made read-only. A file that disappears while the tree is copied (a running server removes
-// temporary files) is listed as vanished, never an error.
+// temporary files) is listed as vanished, never an error. Symbolic links are recreated as links
+// (never followed: a link an attacker planted to /etc is evidence, /etc is not) and listed with
+// their target in the manifest.
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, chmodSync, utimesSync, writeFileSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, chmodSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -21,9 +23,16 @@ export interface CopiedFile extends EvidenceFile {
 
 export interface TreeCopy {
   files: CopiedFile[];
-  /** Symbolic links, recorded with their target (not followed). */
-  links: { path: string; target: string }[];
+  /** Symbolic links, recreated and recorded with their target (not followed). */
+  links: EvidenceLink[];
   vanished: string[];
+}
+
+export interface EvidenceLink {
+  path: string;
+  target: string;
+  /** Where the target's content was copied, when the caller copied it on purpose (pg_wal, a tablespace). */
+  contentAt?: string;
 }
 
 /** Copies one file, returning the SHA-256 and size of the bytes written. */
@@ -98,7 +107,9 @@ export async function copyTree(src: string, dst: string, opts: { base?: string; 
         mkdirSync(to, { recursive: true, mode: 0o700 });
         await walk(from);
       } else if (st.isSymbolicLink()) {
-        out.links.push({ path, target: readlinkSync(from) });
+        const target = readlinkSync(from);
+        symlinkSync(target, to);
+        out.links.push({ path, target });
       } else if (st.isFile()) {
         try {
           const { sha256, bytes } = await copyWithDigest(from, to);
@@ -117,11 +128,15 @@ export async function copyTree(src: string, dst: string, opts: { base?: string; 
   return out;
 }
 
-/** Writes SHA256SUMS and MANIFEST.json in `root` for `files` (paths relative to `root`). */
-export function writeManifests(root: string, files: CopiedFile[], manifest: Record<string, unknown>): { sums: EvidenceFile; manifest: EvidenceFile } {
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+/**
+ * Writes SHA256SUMS and MANIFEST.json in `root` for `files` and `links` (paths relative to
+ * `root`). Links have no bytes to hash: the manifest lists each with its target.
+ */
+export function writeManifests(root: string, files: CopiedFile[], links: EvidenceLink[], manifest: Record<string, unknown>): { sums: EvidenceFile; manifest: EvidenceFile } {
+  const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const sorted = [...files].sort(byPath);
   const sums = writeEvidence(root, SUMS_FILE, sorted.map((f) => `${f.sha256}  ${f.path}\n`).join(""));
-  const man = writeEvidence(root, MANIFEST_FILE, JSON.stringify({ ...manifest, files: sorted }, null, 2) + "\n");
+  const man = writeEvidence(root, MANIFEST_FILE, JSON.stringify({ ...manifest, files: sorted, links: [...links].sort(byPath) }, null, 2) + "\n");
   return { sums, manifest: man };
 }
 

@@ -11,17 +11,19 @@
 //     and the WAL from the start to the stop LSN (checked to be in the copy), PostgreSQL started
 //     on a working copy of it replays to the stop LSN and is consistent there;
 //   - files an attacker dropped into the data directory are copied as found (nothing is
-//     excluded, unlike pg_basebackup: postmaster.pid, temp files and unlogged tables included).
+//     excluded, unlike pg_basebackup: postmaster.pid, temp files and unlogged tables included);
+//     symbolic links are kept as links and listed, except the two PostgreSQL itself follows:
+//     pg_wal (initdb -X) and the tablespaces in pg_tblspc, whose content is copied too.
 // A site that is not running is copied cold (consistent if it was shut down cleanly; otherwise
 // a start replays its WAL, as after a crash). The sums are re-read from disk before returning.
-import { existsSync, readdirSync, renameSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, lstatSync, readdirSync, readlinkSync, renameSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { lsnSegment, segmentName } from "../backups/archive";
 import { DrError } from "../core/errors";
 import type { IncidentContext, PreservationResult } from "../engines/engine";
 import type { Lab } from "../engines/local/lab";
 import { SiteConsole } from "./console";
-import { checkSums, copyTree, writeEvidence, writeManifests, type CopiedFile } from "./evidence";
+import { checkSums, copyTree, writeEvidence, writeManifests, type CopiedFile, type EvidenceLink, type TreeCopy } from "./evidence";
 
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 
@@ -43,7 +45,28 @@ export async function preserveLabSite(lab: Lab, siteName: string, incident: Inci
   const startedAt = new Date().toISOString();
   const running = site.cluster.state() === "running";
   const files: CopiedFile[] = [];
+  const links: EvidenceLink[] = [];
   const vanished: string[] = [];
+  const take = (copy: TreeCopy) => {
+    files.push(...copy.files);
+    links.push(...copy.links);
+    vanished.push(...copy.vanished);
+  };
+  // The data directory, then the tablespaces its pg_tblspc links point to (they live outside it).
+  const copyData = async () => {
+    const data = await copyTree(dataDir, join(root, "data"), { base: root, skip: (p) => p === "pg_wal" });
+    take(data);
+    for (const link of data.links.filter((l) => /^data\/pg_tblspc\/\d+$/.test(l.path))) {
+      link.contentAt = `tablespaces/${basename(link.path)}`;
+      take(await copyTree(resolve(dataDir, "pg_tblspc", link.target), join(root, link.contentAt), { base: root }));
+    }
+  };
+  // pg_wal, following it if initdb -X made it a link (its content is what a start needs).
+  const copyWal = async () => {
+    const walDir = join(dataDir, "pg_wal");
+    if (lstatSync(walDir).isSymbolicLink()) links.push({ path: "data/pg_wal", target: readlinkSync(walDir), contentAt: "data/pg_wal" });
+    take(await copyTree(walDir, join(root, "data", "pg_wal"), { base: root }));
+  };
   let backup: PreservationResult["backup"];
 
   if (running) {
@@ -51,9 +74,7 @@ export async function preserveLabSite(lab: Lab, siteName: string, incident: Inci
     try {
       const start = (await c.query(`select pg_backup_start('fp-dr incident ${incident.id}', true)::text`)).trim();
       const timeline = Number(await c.query("select timeline_id from pg_control_checkpoint()"));
-      const data = await copyTree(dataDir, join(root, "data"), { base: root, skip: (p) => p === "pg_wal" });
-      files.push(...data.files);
-      vanished.push(...data.vanished);
+      await copyData();
       const stop = await c.json<{ lsn: string; labelfile: string; spcmapfile: string }>("select row_to_json(s) from (select lsn::text, labelfile, spcmapfile from pg_backup_stop(false)) s");
       // The backup label tells a start on the copy where to begin replaying (added by fp-dr).
       const label = writeEvidence(root, "data/backup_label", stop.labelfile);
@@ -62,18 +83,15 @@ export async function preserveLabSite(lab: Lab, siteName: string, incident: Inci
         const map = writeEvidence(root, "data/tablespace_map", stop.spcmapfile);
         files.push({ ...map, mtime: new Date().toISOString(), mode: "400" });
       }
-      const wal = await copyTree(join(dataDir, "pg_wal"), join(root, "data", "pg_wal"), { base: root });
-      files.push(...wal.files);
-      vanished.push(...wal.vanished);
+      await copyWal();
       backup = { startLsn: start, stopLsn: stop.lsn, timeline };
       checkWalRange(join(root, "data", "pg_wal"), backup);
     } finally {
       await c.close();
     }
   } else {
-    const data = await copyTree(dataDir, join(root, "data"), { base: root });
-    files.push(...data.files);
-    vanished.push(...data.vanished);
+    await copyData();
+    await copyWal();
   }
 
   // Logs: the server's own (connections are logged) and pgBackRest's.
@@ -82,9 +100,7 @@ export async function preserveLabSite(lab: Lab, siteName: string, incident: Inci
     [join(lab.layout.pgbackrestDir, "log"), "logs/pgbackrest"],
   ] as const) {
     if (!existsSync(from)) continue;
-    const logs = await copyTree(from, join(root, to), { base: root, skip: (p) => p.startsWith(".s.PGSQL") });
-    files.push(...logs.files);
-    vanished.push(...logs.vanished);
+    take(await copyTree(from, join(root, to), { base: root, skip: (p) => p.startsWith(".s.PGSQL") }));
   }
 
   const finishedAt = new Date().toISOString();
@@ -94,7 +110,7 @@ export async function preserveLabSite(lab: Lab, siteName: string, incident: Inci
   const consistency = backup
     ? `the files were read while the server ran, so they alone are not consistent; with the backup_label written into the copy and the WAL from ${backup.startLsn} to ${backup.stopLsn} (timeline ${backup.timeline}) included, PostgreSQL 15 started on a working copy (remove postmaster.pid first) replays to ${backup.stopLsn} and is consistent there; the SHA-256 sums are of the bytes as copied`
     : "a stopped cluster: consistent if it was shut down cleanly, otherwise a start on a working copy replays its WAL as after a crash; the SHA-256 sums are of the bytes as copied";
-  const manifests = writeManifests(root, files, { site: siteName, incident: incident.id, source: dataDir, startedAt, finishedAt, method, consistency, backup, vanished, setAside: aside });
+  const manifests = writeManifests(root, files, links, { site: siteName, incident: incident.id, source: dataDir, startedAt, finishedAt, method, consistency, backup, vanished, setAside: aside });
   // Proof that what is on disk is what was hashed.
   const check = await checkSums(root);
   if (!check.ok) {
