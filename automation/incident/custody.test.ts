@@ -1,16 +1,16 @@
 // Proves: the custody record chains its entries (an edited or removed entry is detected), an
 // incident stays bound to its site, and a changed incident time is recorded as a revision.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { actor, appendCustody, checkChain, CUSTODY_FILE, lastEntry, newIncidentId, openIncident, readCustody, checkIncidentId } from "./custody";
+import { tempDir } from "../../test/harness/temp-dir";
 
 const by = actor("test");
 
 function fresh() {
-  const dir = join(mkdtempSync(join(tmpdir(), "fp-dr-custody-")), "inc");
+  const dir = join(tempDir("fp-dr-custody-"), "inc");
   openIncident(dir, { id: "inc", site: "primary", environment: "lab", engine: "local" }, by);
   appendCustody(dir, { action: "isolate", site: "primary", by, summary: "isolated" });
   appendCustody(dir, { action: "preserve", site: "primary", by, summary: "copied", evidence: [{ path: "evidence/x", sha256: "0".repeat(64), bytes: 1 }] });

@@ -5,14 +5,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { checkSums, copyTree, SUMS_FILE, writeManifests } from "./evidence";
+import { tempDir } from "../../test/harness/temp-dir";
 
 test("copy, sums, and a flipped byte found", async () => {
-  const base = mkdtempSync(join(tmpdir(), "fp-dr-evidence-"));
+  const base = tempDir("fp-dr-evidence-");
   const src = join(base, "src");
   mkdirSync(join(src, "base", "1"), { recursive: true });
   writeFileSync(join(src, "PG_VERSION"), "15\n");

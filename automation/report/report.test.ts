@@ -5,8 +5,7 @@
 // reaches any of the three outputs; reports round-trip through disk (write, list newest first,
 // load validated) and unknown or damaged reports fail with their codes.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import test from "node:test";
@@ -23,6 +22,7 @@ import { forcedFailedFailover, passedDrill, runningHardware } from "./sample-rec
 import { listReports, loadReport, writeReports } from "./store";
 import { axisTicks } from "./timeline";
 import { verdictOf } from "./verdict";
+import { tempDir } from "../../test/harness/temp-dir";
 
 const all = () => [passedDrill(), forcedFailedFailover(), runningHardware()];
 
@@ -160,7 +160,7 @@ test("axis ticks are round and labelled in s, min or h", () => {
 });
 
 test("write, list and load round-trip; newest first; files written whole", () => {
-  const dir = mkdtempSync(join(tmpdir(), "fp-dr-reports-"));
+  const dir = tempDir("fp-dr-reports-");
   const written = all().map((r) => ({ r, paths: writeReports(r, dir) }));
   for (const { r, paths } of written) {
     assert.equal(paths.json, join(dir, r.runId, "report.json"));
@@ -195,7 +195,7 @@ test("write, list and load round-trip; newest first; files written whole", () =>
 });
 
 test("unknown run ids, path tricks and damaged reports fail with their codes", () => {
-  const dir = mkdtempSync(join(tmpdir(), "fp-dr-reports-"));
+  const dir = tempDir("fp-dr-reports-");
   writeReports(passedDrill(), dir);
   for (const id of ["drill-nope", "../etc", "", "a/b"]) {
     assert.throws(
@@ -227,9 +227,9 @@ function captured(): { out: Output; stdout: () => string; stderr: () => string }
 }
 
 test("dr report list|show: reports dir from config, else <lab dir>/reports; human renderings", async () => {
-  const labDir = mkdtempSync(join(tmpdir(), "fp-dr-lab-"));
+  const labDir = tempDir("fp-dr-lab-");
   assert.equal(reportsDir(parseConfig({ lab: { dir: labDir } })), join(labDir, "reports"));
-  const dir = mkdtempSync(join(tmpdir(), "fp-dr-reports-"));
+  const dir = tempDir("fp-dr-reports-");
   const config = parseConfig({ lab: { dir: labDir }, reports: { dir } });
   assert.equal(reportsDir(config), dir);
   for (const r of all()) writeReports(r, dir);

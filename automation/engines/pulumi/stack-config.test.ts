@@ -7,8 +7,7 @@
 // project that refreshes on every update and a missing CLI.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../config/load";
 import { DrError } from "../../core/errors";
@@ -20,6 +19,7 @@ import { parseStackConfig } from "../../../infra/config/load";
 import type { RestoreTarget } from "../../pgbackrest/options";
 import { configValue, connectionConfig, drillConfigEntries, fenceEntries, restoreModeFor, restoreRequestEntries, siteNameInStack } from "./stack-config";
 import type { ConfigEntries, StoredConfig } from "./stack-ops";
+import { tempDir } from "../../../test/harness/temp-dir";
 
 const isCode = (code: string) => (e: unknown) => e instanceof DrError && e.code === code;
 
@@ -140,7 +140,7 @@ test("what the engine reads back: the site's name in the stack and how to connec
 });
 
 test("the dr config's pulumi section: defaults, and FP_DR_PULUMI_* overrides", () => {
-  const dir = mkdtempSync(join(tmpdir(), "fp-dr-pulumi-config-"));
+  const dir = tempDir("fp-dr-pulumi-config-");
   const plain = loadConfig({ cwd: dir, env: {} }).config.pulumi;
   assert.deepEqual(plain, { command: "pulumi", stacks: { primary: "primary", secondary: "secondary" }, drillStackPrefix: "drill-", drillExpiry: 43200, dnsTimeout: 600, restoreTimeout: 14400,
     repositories: { enabled: true, cipherPassEnv: "FP_DR_REPO_CIPHER_PASS", ioTimeout: 20, repo1: { uriStyle: "host", verifyTls: true }, repo2: { uriStyle: "host", verifyTls: true } },
@@ -160,7 +160,7 @@ test("the dr config's pulumi section: defaults, and FP_DR_PULUMI_* overrides", (
 });
 
 test("the workspace refuses a project that refreshes on every update, and a CLI that is not there", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fp-dr-pulumi-project-"));
+  const dir = tempDir("fp-dr-pulumi-project-");
   writeFileSync(join(dir, "Pulumi.yaml"), "name: fp-dr\nruntime: nodejs\noptions:\n  refresh: always\n");
   assert.throws(() => assertNoAutoRefresh(dir), isCode("CONFIG_INVALID"));
   writeFileSync(join(dir, "Pulumi.yaml"), "name: fp-dr\nruntime: nodejs\n");
