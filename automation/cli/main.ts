@@ -2,7 +2,7 @@
 // automation/commands with its dependencies; the result is printed as JSON (--json) or for
 // people. Failures: one line, a hint line, a stable code, a non-zero exit.
 import { Command, InvalidArgumentError, Option } from "commander";
-import { backup, backupList, backupVerify, renderListing, renderTaken, renderVerify } from "../commands/backup";
+import { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
 import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, renderLabStatus, renderLabUp } from "../commands/lab";
 import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
@@ -172,6 +172,11 @@ Examples:
     .addOption(new Option("--repo <n>", "1, 2 or all").argParser(repoChoice).default("all"))
     .addHelpText("after", "\nExample:\n  $ dr backup list --repo 2 --json")
     .action(action(backupList, renderListing));
+  bk.command("manifest")
+    .description("record the schema and exact row counts the next backup's restore is verified against (dr backup does it itself)")
+    .option("--reason <text>", "label of the manifest", "before a backup")
+    .addHelpText("after", '\nExamples:\n  $ dr backup manifest\n  $ dr backup manifest --reason "before the scheduled full backup" --json    (a host\'s backup timer)')
+    .action(action(backupManifest, renderManifest));
   bk.command("verify")
     .description("pgBackRest verify: checksums of every file, WAL continuity; a verdict per set")
     .addOption(new Option("--repo <n>", "1, 2 or all").argParser(repoChoice).default("all"))

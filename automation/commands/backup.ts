@@ -1,4 +1,6 @@
-// `dr backup full|diff|incr|list|verify` over pgBackRest, always on the site that is primary.
+// `dr backup full|diff|incr|list|verify|manifest` over pgBackRest, always on the site that is
+// primary: in the lab the one the service name answers with; on a site's own host (config
+// `host:`) that host, which is what its backup timers use.
 import type { Deps } from "../cli/context";
 import { formatDuration } from "../config/common";
 import { formatBytes, formatMs, table } from "../core/output";
@@ -7,7 +9,9 @@ import { takeBackup, type TakenBackup } from "../backups/take";
 import { verifyRepositories, type RepoVerifyReport } from "../backups/verify";
 import { Lab } from "../engines/local/lab";
 import type { BackupType } from "../pgbackrest/options";
+import { withClient } from "../postgres/client";
 import { recordManifest } from "../verify/manifest";
+import { siteAccess } from "./site-access";
 
 export type RepoChoice = 1 | 2 | "all";
 
@@ -25,34 +29,58 @@ export async function manifestOn(lab: Lab, site: string, label: string): Promise
   }
 }
 
-/** The lab site that takes backups now: the one the service name answers with, else the primary. */
-async function backupSite(lab: Lab) {
-  const active = await lab.activeSite().catch(() => undefined);
-  return lab.site(active ?? "primary");
+/** The lab's store probe (a clear STORE_UNREACHABLE before pgBackRest times out); a host has none. */
+function probeOf(deps: Deps): ((repo: 1 | 2) => Promise<void>) | undefined {
+  if (deps.config.host) return undefined;
+  const lab = Lab.open(deps.config);
+  return (repo) => lab.probeRepo(repo);
 }
 
 export async function backup(deps: Deps, opts: { type: BackupType; repo?: RepoChoice; reason?: string }): Promise<{ site: string; backups: TakenBackup[] }> {
-  const lab = Lab.open(deps.config);
-  const site = await backupSite(lab);
-  for (const repo of reposOf(opts.repo)) await lab.probeRepo(repo);
+  const site = await siteAccess(deps);
+  const probe = probeOf(deps);
+  for (const repo of reposOf(opts.repo)) await probe?.(repo);
   const backups = await takeBackup(site.pgbackrest, deps.out, {
     type: opts.type,
     repos: reposOf(opts.repo),
     reason: opts.reason,
-    recordManifest: () => manifestOn(lab, site.name, `before ${opts.type} backup`),
+    recordManifest: () => withClient(site.connection, (c) => recordManifest(c, `before ${opts.type} backup`)),
   });
   return { site: site.name, backups };
 }
 
+export interface ManifestRecorded {
+  site: string;
+  takenAt: string;
+  label: string;
+  schemaObjects: number;
+  tables: number;
+  rows: number;
+}
+
+/**
+ * `dr backup manifest`: records what a restore of the next backup is checked against when the
+ * source is gone (schema, exact row counts). `dr backup` does it itself; a host's backup timers
+ * run this before pgBackRest, so that their backups carry one too.
+ */
+export async function backupManifest(deps: Deps, opts: { reason?: string } = {}): Promise<ManifestRecorded> {
+  const site = await siteAccess(deps);
+  const m = await deps.out.timed(`record the verification manifest on ${site.name}`, () => withClient(site.connection, (c) => recordManifest(c, opts.reason ?? "before a backup"), "dr-manifest"));
+  return { site: site.name, takenAt: m.takenAt, label: m.label, schemaObjects: m.schema.length, tables: Object.keys(m.tables).length, rows: Object.values(m.tables).reduce((n, r) => n + r, 0) };
+}
+
+export function renderManifest(r: ManifestRecorded): string {
+  return `${r.site}: manifest "${r.label}" at ${r.takenAt}: ${r.schemaObjects} schema objects, ${r.tables} tables, ${r.rows} rows`;
+}
+
 export async function backupList(deps: Deps, opts: { repo?: RepoChoice } = {}): Promise<BackupListing> {
-  const lab = Lab.open(deps.config);
-  return listBackups((await backupSite(lab)).pgbackrest, deps.config, { repos: reposOf(opts.repo), probe: (r) => lab.probeRepo(r) });
+  const site = await siteAccess(deps);
+  return listBackups(site.pgbackrest, deps.config, { repos: reposOf(opts.repo), probe: probeOf(deps) });
 }
 
 export async function backupVerify(deps: Deps, opts: { repo?: RepoChoice; set?: string } = {}): Promise<RepoVerifyReport> {
-  const lab = Lab.open(deps.config);
-  const site = await backupSite(lab);
-  return deps.out.timed("verify repositories (checksums, WAL continuity)", () => verifyRepositories(site.pgbackrest, { repos: reposOf(opts.repo), set: opts.set, probe: (r) => lab.probeRepo(r) }));
+  const site = await siteAccess(deps);
+  return deps.out.timed("verify repositories (checksums, WAL continuity)", () => verifyRepositories(site.pgbackrest, { repos: reposOf(opts.repo), set: opts.set, probe: probeOf(deps) }));
 }
 
 export function renderTaken(r: { site: string; backups: TakenBackup[] }): string {

@@ -1,11 +1,12 @@
 // `dr health|analyze|statistics`: the runbook's database_maintenance.py, against a lab site
-// (default: the one the service name answers with). Health grades every finding with the
-// runbook's alert severities; the exit status is the worst of them (0 ok, 1 warning, 2 critical).
+// (default: the one the service name answers with), or on a site's own host against its local
+// cluster (config `host:`; what the host's health timer runs). Health grades every finding with
+// the runbook's alert severities; the exit status is the worst of them (0 ok, 1 warning, 2 critical).
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { Deps } from "../cli/context";
 import { DrError } from "../core/errors";
 import { formatBytes, formatMs, table } from "../core/output";
-import { Lab } from "../engines/local/lab";
+import { siteAccess } from "./site-access";
 import type { BackupSet } from "../pgbackrest/info";
 import { analyze, type AnalyzeReport } from "../postgres/analyze";
 import { checkHealth } from "../postgres/health";
@@ -13,13 +14,6 @@ import type { HealthReport } from "../postgres/health-types";
 import { publishHealth } from "../postgres/publish-metrics";
 import { updateStatistics, type StatisticsReport } from "../postgres/statistics";
 
-async function siteOf(lab: Lab, site?: string): Promise<string> {
-  if (site) {
-    lab.site(site);
-    return site;
-  }
-  return (await lab.activeSite().catch(() => undefined)) ?? "primary";
-}
 
 /** Newest successful backups across both repositories (for the backup-age findings). */
 function backupFacts(sets: BackupSet[]): { lastFull?: Date; lastAny?: Date } {
@@ -33,18 +27,11 @@ export interface HealthResult extends HealthReport {
 }
 
 export async function healthCommand(deps: Deps, opts: { site?: string; publish?: boolean } = {}): Promise<HealthResult> {
-  const lab = Lab.open(deps.config);
-  const name = await siteOf(lab, opts.site);
-  const site = lab.site(name);
+  const site = await siteAccess(deps, opts.site);
+  const name = site.name;
   const sets = await site.pgbackrest.sets().catch(() => [] as BackupSet[]);
   const report: HealthResult = await deps.out.timed(`health of ${name}`, () =>
-    checkHealth({
-      site: name,
-      connection: site.cluster.connection(lab.state.database),
-      thresholds: deps.config.alerts,
-      logPath: site.cluster.logFile,
-      backups: backupFacts(sets),
-    }),
+    checkHealth({ site: name, connection: site.connection, thresholds: deps.config.alerts, logPath: site.logPath, backups: backupFacts(sets) }),
   );
   if (opts.publish) {
     const region = deps.config.sites[name]?.region ?? process.env.AWS_REGION;
@@ -76,9 +63,8 @@ export function renderHealth(r: HealthResult): string {
 }
 
 export async function analyzeCommand(deps: Deps, opts: { site?: string } = {}): Promise<AnalyzeReport> {
-  const lab = Lab.open(deps.config);
-  const name = await siteOf(lab, opts.site);
-  return deps.out.timed(`analyze ${name}`, () => analyze(lab.site(name).cluster.connection(lab.state.database)));
+  const site = await siteAccess(deps, opts.site);
+  return deps.out.timed(`analyze ${site.name}`, () => analyze(site.connection));
 }
 
 export function renderAnalyze(r: AnalyzeReport): string {
@@ -98,11 +84,8 @@ export function renderAnalyze(r: AnalyzeReport): string {
 }
 
 export async function statisticsCommand(deps: Deps, opts: { site?: string } = {}): Promise<StatisticsReport> {
-  const lab = Lab.open(deps.config);
-  const name = await siteOf(lab, opts.site);
-  return deps.out.timed(`update statistics on ${name}`, () =>
-    updateStatistics(lab.site(name).cluster.connection(lab.state.database), { onProgress: (d, t, l) => deps.out.progress(d, t, l) }),
-  );
+  const site = await siteAccess(deps, opts.site);
+  return deps.out.timed(`update statistics on ${site.name}`, () => updateStatistics(site.connection, { onProgress: (d, t, l) => deps.out.progress(d, t, l) }));
 }
 
 export function renderStatistics(r: StatisticsReport): string {

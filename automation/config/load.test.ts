@@ -66,3 +66,11 @@ test("broken YAML names the line; a missing explicit file is an error, not the d
 test("parseConfig rejects two primaries", () => {
   assert.throws(() => parseConfig({ sites: { a: { role: "primary" }, b: { role: "primary" } } }), /exactly one site must have role primary/);
 });
+
+test("a host section must name a configured site, and says where", () => {
+  assert.throws(
+    () => parseConfig({ host: { site: "nowhere" } }),
+    (e: unknown) => e instanceof DrError && ((e.details?.problems ?? []) as string[]).some((p) => /^host\.site: not a configured site: nowhere \(sites: primary, secondary\)/.test(p)),
+  );
+  assert.equal(parseConfig({ host: { site: "secondary" } }).host?.socketDir, "/var/run/postgresql");
+});

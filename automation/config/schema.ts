@@ -222,6 +222,23 @@ export const auditLogSettings = z
   .strict();
 export type AuditLogSettings = z.output<typeof auditLogSettings>;
 
+/** This machine is a site's PostgreSQL host (Debian's 15/main cluster, pgBackRest from the package). */
+const hostSettings = z
+  .object({
+    /** The site this host serves. */
+    site: identifier,
+    /** Unix socket directory of the local server; dr connects over it with peer authentication. */
+    socketDir: z.string().startsWith("/").default("/var/run/postgresql"),
+    port: z.number().int().min(1).max(65535).default(5432),
+    /** Database role for the local connection: peer maps it to the OS user of the same name (the units run as postgres). */
+    user: z.string().default("postgres"),
+    pgbackrestConfig: z.string().startsWith("/").default("/etc/pgbackrest/pgbackrest.conf"),
+    /** The server log, read for failed logins (Debian: pg_ctlcluster writes the server's stderr here). */
+    logFile: z.string().startsWith("/").optional(),
+  })
+  .strict();
+export type HostSettings = z.output<typeof hostSettings>;
+
 export const drConfigSchema = z
   .object({
     /** Name of this environment: lab, production, … (locks and journals are per environment). */
@@ -277,8 +294,18 @@ export const drConfigSchema = z
     reports: z.object({ dir: z.string().optional() }).strict().prefault({}),
     /** The pulumi engine (AWS sites through the Automation API); defaults need no file. */
     pulumi: pulumiSettings.prefault({}),
+    /**
+     * Present only on a site's own host (cloud-init writes it): the commands its timers run
+     * (`dr health --publish`, `dr backup manifest`) act on this machine's cluster, not a lab.
+     */
+    host: hostSettings.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.host && !c.sites[c.host.site]) {
+      ctx.addIssue({ code: "custom", path: ["host", "site"], message: `not a configured site: ${c.host.site} (sites: ${Object.keys(c.sites).join(", ")})` });
+    }
+  });
 
 export type DrConfigInput = z.input<typeof drConfigSchema>;
 export type DrConfig = z.output<typeof drConfigSchema>;

@@ -98,9 +98,10 @@ export const MANIFEST_CHECK_NAME = "schema and tables match the manifest recorde
 /** The manifest gate check (timed, and turned into "failed to run" on errors, by checks.ts). */
 export async function compareWithManifest(restored: ClientBase): Promise<Omit<CheckResult, "name" | "kind" | "durationMs">> {
   const m = await newestManifest(restored);
-  // Backups taken by pgBackRest alone (a host's timer) carry no manifest: then the gate rests on
-  // the structural checks and invariants, and says so rather than failing every failover.
-  if (!m) return { ok: true, detail: "no manifest in the restored database (backup not taken through `dr backup`): schema not compared, structural checks only" };
+  // A backup taken by pgBackRest alone (by hand, or a host's timer whose `dr backup manifest`
+  // failed) carries none: then the gate rests on the structural checks and invariants, and says
+  // so rather than failing every failover.
+  if (!m) return { ok: true, detail: "no manifest in the restored database (backup taken without `dr backup` or `dr backup manifest`): schema not compared, structural checks only" };
   // The same schemas recordManifest described: every user schema but fp-dr's own.
   const schemas = (await userSchemas(restored)).filter((s) => s !== "fp_dr");
   const schema = await schemaSignature(restored, schemas);

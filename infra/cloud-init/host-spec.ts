@@ -18,6 +18,9 @@ export const hostPaths = {
   /** Written root-only by cloud-init, installed for postgres by the bootstrap script. */
   pgbackrestConfStaged: "/etc/fp-dr/pgbackrest.conf.staged",
   pgbackrestConf: "/etc/pgbackrest/pgbackrest.conf",
+  /** Debian's pg_ctlcluster writes the server's stderr here (no log collector). */
+  serverLog: "/var/log/postgresql/postgresql-15-main.log",
+  socketDir: "/var/run/postgresql",
   drConfig: "/etc/fp-dr/dr.config.yaml",
   bootstrap: "/usr/local/sbin/fp-dr-bootstrap",
   event: "/usr/local/sbin/fp-dr-event",

@@ -123,6 +123,13 @@ test("timers follow the shared schedules; backups and maintenance run only on th
   assert.match(units.get("fp-dr-backup-incr.service")!, /^ExecStart=\/usr\/bin\/pgbackrest --stanza=fp --type=incr backup$/m);
   assert.match(units.get("fp-dr-verify.service")!, /--repo=1 verify[\s\S]*--repo=2 verify/);
   assert.match(units.get("fp-dr-health.service")!, /^ExecStart=\/usr\/local\/bin\/dr health --publish --site primary$/m);
+  // Each backup first records the manifest its restore is verified against; a failure there never stops the backup.
+  for (const [id, kind] of [["backup-full", "full"], ["backup-incr", "incremental"]]) {
+    const unit = units.get(`fp-dr-${id}.service`)!;
+    assert.match(unit, new RegExp(`^ExecStartPre=-/usr/local/bin/dr backup manifest --reason "before the scheduled ${kind} backup"$`, "m"));
+    assert.match(unit, /^Environment=FP_DR_CONFIG=\/etc\/fp-dr\/dr\.config\.yaml$/m);
+    assert.ok(unit.indexOf("ExecCondition=") < unit.indexOf("ExecStartPre=") && unit.indexOf("ExecStartPre=") < unit.indexOf("ExecStart="), "writer check, then manifest, then backup");
+  }
   for (const id of ["backup-full", "backup-incr", "maintenance"]) {
     assert.match(units.get(`fp-dr-${id}.service`)!, new RegExp(`^ExecCondition=${hostPaths.isWriter}$`, "m"));
   }
@@ -190,5 +197,7 @@ test("the dr config written to the host is accepted by the real dr config schema
     assert.deepEqual(parsed.data.alerts, spec.alerts);
     assert.deepEqual(parsed.data.objectives, spec.objectives);
     assert.equal(parsed.data.sites[spec.site]?.role, spec.role);
+    // This machine is the site's host: dr health and the manifest use its own cluster, never a lab.
+    assert.deepEqual(parsed.data.host, { site: spec.site, socketDir: "/var/run/postgresql", port: 5432, user: "postgres", pgbackrestConfig: "/etc/pgbackrest/pgbackrest.conf", logFile: "/var/log/postgresql/postgresql-15-main.log" });
   }
 });

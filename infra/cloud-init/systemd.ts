@@ -3,7 +3,9 @@
 // daily. Calendars come from the shared `schedules` config. Backups and maintenance run only
 // where PostgreSQL is the writer (ExecCondition), so a standby's timers skip cleanly; each
 // successful run publishes its event metric for the information alerts (ExecStartPost runs
-// only after ExecStart succeeded).
+// only after ExecStart succeeded). Before each backup, `dr backup manifest` records the schema
+// and row counts a restore of it is verified against when the source is gone; its failure is
+// logged and ignored ("-"): a backup without a manifest is still a backup.
 import type { EventMetricName } from "../alarms/metrics";
 import { hostPaths, type HostSpec } from "./host-spec";
 
@@ -18,6 +20,8 @@ interface Job {
   description: string;
   calendar: string;
   exec: string[];
+  /** Run before exec; a leading "-" makes a failure non-fatal. */
+  pre?: string[];
   /** Run only on the writer (not in recovery). */
   writerOnly: boolean;
   event?: EventMetricName;
@@ -31,6 +35,8 @@ interface Job {
 
 export function jobs(spec: HostSpec): Job[] {
   const pgbackrest = `/usr/bin/pgbackrest --stanza=${spec.stanza}`;
+  const drEnv = [`FP_DR_CONFIG=${hostPaths.drConfig}`];
+  const manifest = (why: string) => [`-/usr/local/bin/dr backup manifest --reason "${why}"`];
   const list: Job[] = [];
   if (spec.writer) {
     list.push(
@@ -38,7 +44,9 @@ export function jobs(spec: HostSpec): Job[] {
         id: "backup-full",
         description: "fp-dr full backup (runbook: daily)",
         calendar: spec.schedules.fullBackup,
+        pre: manifest("before the scheduled full backup"),
         exec: [`${pgbackrest} --type=full backup`],
+        env: drEnv,
         writerOnly: true,
         event: "BackupCompleted",
         timeoutSeconds: 12 * 3600,
@@ -47,7 +55,9 @@ export function jobs(spec: HostSpec): Job[] {
         id: "backup-incr",
         description: "fp-dr incremental backup (runbook: every 6 hours)",
         calendar: spec.schedules.incrementalBackup,
+        pre: manifest("before the scheduled incremental backup"),
         exec: [`${pgbackrest} --type=incr backup`],
+        env: drEnv,
         writerOnly: true,
         event: "BackupCompleted",
         timeoutSeconds: 6 * 3600,
@@ -77,7 +87,7 @@ export function jobs(spec: HostSpec): Job[] {
     calendar: spec.schedules.healthPublish,
     exec: [`/usr/local/bin/dr health --publish --site ${spec.site}`],
     writerOnly: false,
-    env: [`FP_DR_CONFIG=${hostPaths.drConfig}`, `AWS_REGION=${spec.region}`],
+    env: [...drEnv, `AWS_REGION=${spec.region}`],
     timeoutSeconds: 50,
     // `dr health` exits 1 (warning) or 2 (critical) after publishing: the alarms report those.
     successExitStatus: [1, 2],
@@ -101,6 +111,7 @@ export function renderUnits(spec: HostSpec): SystemdUnit[] {
       "Group=postgres",
       ...(job.env ?? []).map((e) => `Environment=${e}`),
       ...(job.writerOnly ? [`ExecCondition=${hostPaths.isWriter}`] : []),
+      ...(job.pre ?? []).map((e) => `ExecStartPre=${e}`),
       ...job.exec.map((e) => `ExecStart=${e}`),
       ...(job.event ? [`ExecStartPost=${hostPaths.event} ${job.event}`] : []),
       ...(job.successExitStatus ? [`SuccessExitStatus=${job.successExitStatus.join(" ")}`] : []),

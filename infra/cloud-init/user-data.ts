@@ -47,6 +47,8 @@ export function renderDrConfig(spec: HostSpec): string {
     objectives: spec.objectives,
     alerts: spec.alerts,
     schedules: spec.schedules,
+    // This machine is the site's host: health and the backup manifest act on its own cluster.
+    host: { site: spec.site, socketDir: hostPaths.socketDir, port: 5432, user: "postgres", pgbackrestConfig: hostPaths.pgbackrestConf, logFile: hostPaths.serverLog },
   };
   return `# fp-dr: managed by Pulumi (infra/cloud-init/user-data.ts).\n${stringify(doc)}`;
 }
