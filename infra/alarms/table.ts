@@ -75,6 +75,23 @@ export function alarmTable(t: AlertThresholds): AlarmSpec[] {
     dimensions: "site" as const,
     producer: "event" as const,
   });
+  // The information alerts: one event in five minutes is the news (nothing is a failure here;
+  // the backup-age alarm says when backups stop).
+  const completed = (id: "backup-completed" | "maintenance-completed", description: string, metric: keyof typeof eventMetricCatalogue): AlarmSpec => ({
+    id,
+    runbookAlert: id,
+    severity: "info",
+    description,
+    ...event(metric),
+    statistic: "Sum",
+    comparison: "GreaterThanOrEqualToThreshold",
+    threshold: 1,
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    treatMissingData: "notBreaching",
+    notifyOnOk: false,
+  });
   return [
     {
       id: "database-unavailable",
@@ -230,35 +247,7 @@ export function alarmTable(t: AlertThresholds): AlarmSpec[] {
       treatMissingData: "notBreaching",
       notifyOnOk: true,
     },
-    {
-      id: "backup-completed",
-      runbookAlert: "backup-completed",
-      severity: "info",
-      description: "a scheduled backup completed successfully",
-      ...event("BackupCompleted"),
-      statistic: "Sum",
-      comparison: "GreaterThanOrEqualToThreshold",
-      threshold: 1,
-      periodSeconds: 300,
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
-      treatMissingData: "notBreaching",
-      notifyOnOk: false,
-    },
-    {
-      id: "maintenance-completed",
-      runbookAlert: "maintenance-completed",
-      severity: "info",
-      description: "the scheduled maintenance (vacuum, analyze) completed successfully",
-      ...event("MaintenanceCompleted"),
-      statistic: "Sum",
-      comparison: "GreaterThanOrEqualToThreshold",
-      threshold: 1,
-      periodSeconds: 300,
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
-      treatMissingData: "notBreaching",
-      notifyOnOk: false,
-    },
+    completed("backup-completed", "a scheduled backup completed successfully", "BackupCompleted"),
+    completed("maintenance-completed", "the scheduled maintenance (vacuum, analyze) completed successfully", "MaintenanceCompleted"),
   ];
 }
