@@ -6,6 +6,8 @@ import type { SiteRole } from "../../automation/config/schema";
 /** Paths on the host (Debian 12 layout). */
 export const hostPaths = {
   pgVersion: "15",
+  /** Node.js major for `dr` (Debian 12 ships 18; the AWS SDK v3 and commander need 20). */
+  nodeMajor: "20",
   clusterName: "main",
   /** The data volume is mounted here, so the cluster lives on it. */
   dataMount: "/var/lib/postgresql",
@@ -66,6 +68,8 @@ export interface HostSpec {
   /** Networks allowed to log in over TLS (application ranges, the site VPC). */
   clientCidrs: string[];
   roles: { app: string; backup: string; verifier: string; admin: string };
+  /** CPU architecture of the instance (the SSM agent package differs). */
+  architecture: "arm64" | "x86_64";
   /** EBS volume id of the data volume (vol-…); its NVMe device is found by id. */
   dataVolumeId: string;
   /** s3:// or https:// URL of the fp-dr toolkit tarball. */

@@ -25,7 +25,8 @@ export function renderBootstrap(spec: HostSpec): string {
     spec.toolkitUrl.startsWith("s3://")
       ? `aws s3 cp --region ${shellQuote(spec.region)} ${shellQuote(spec.toolkitUrl)} /tmp/fp-dr.tgz`
       : `curl --fail --silent --show-error --location --proto '=https' -o /tmp/fp-dr.tgz ${shellQuote(spec.toolkitUrl)}`;
-  const ssmAgent = `https://s3.${spec.region}.amazonaws.com/amazon-ssm-${spec.region}/latest/debian_amd64/amazon-ssm-agent.deb`;
+  const ssmAgent = `https://s3.${spec.region}.amazonaws.com/amazon-ssm-${spec.region}/latest/debian_${spec.architecture === "arm64" ? "arm64" : "amd64"}/amazon-ssm-agent.deb`;
+  const nodesource = `https://deb.nodesource.com/node_${p.nodeMajor}.x`;
   return `#!/bin/bash
 # fp-dr: first-boot bootstrap of the ${spec.role} PostgreSQL host of site ${spec.site}.
 # Managed by Pulumi (infra/cloud-init/scripts.ts). Idempotent: a re-run changes nothing.
@@ -46,9 +47,18 @@ mkdir -p ${p.dataMount}
 grep -q ' ${p.dataMount} ' /etc/fstab || echo "$device ${p.dataMount} ext4 defaults,noatime,nofail 0 2" >>/etc/fstab
 mountpoint -q ${p.dataMount} || mount ${p.dataMount}
 
-# 3. PostgreSQL 15 and pgBackRest from Debian; the SSM agent from this region's bucket.
+# 3. PostgreSQL 15 and pgBackRest from Debian; Node.js ${p.nodeMajor} for dr from NodeSource's signed
+#    repository (Debian 12's nodejs is 18, too old for the AWS SDK v3 and commander; its npm
+#    package would pull that one back in); the SSM agent from this region's bucket.
 apt-get update -q
-apt-get install -y -q -o Dpkg::Options::=--force-confold postgresql-${p.pgVersion} pgbackrest awscli nodejs npm ssl-cert curl
+apt-get install -y -q ca-certificates curl
+install -d -m 0755 /etc/apt/keyrings
+[ -s /etc/apt/keyrings/nodesource.asc ] || curl --fail --silent --show-error --location --proto '=https' -o /etc/apt/keyrings/nodesource.asc https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key
+echo "deb [signed-by=/etc/apt/keyrings/nodesource.asc] ${nodesource} nodistro main" >/etc/apt/sources.list.d/nodesource.list
+apt-get update -q
+apt-get install -y -q -o Dpkg::Options::=--force-confold postgresql-${p.pgVersion} pgbackrest awscli nodejs ssl-cert
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge ${p.nodeMajor} ] || { echo "node $node_major installed, dr needs ${p.nodeMajor} or newer" >&2; exit 1; }
 if ! systemctl is-enabled --quiet amazon-ssm-agent 2>/dev/null; then
   curl --fail --silent --show-error --location -o /tmp/amazon-ssm-agent.deb ${shellQuote(ssmAgent)}
   dpkg -i /tmp/amazon-ssm-agent.deb

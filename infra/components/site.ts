@@ -5,6 +5,7 @@
 // fp-dr:fence) changes only the host: its security groups, and for "stop" its power state.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { amiArchitecture } from "../ami";
 import type { HostSpec } from "../cloud-init/host-spec";
 import type { SitePlan } from "../config/resolve";
 import { alarmName, backupBucketName, childName, hostRoleName } from "../naming";
@@ -111,6 +112,7 @@ export class Site extends pulumi.ComponentResource {
         clientCidrs,
         roles: { ...cfg.databaseObjects.roles, admin: cfg.access.postgres.username },
         toolkitUrl: cfg.host.toolkitUrl,
+        architecture: amiArchitecture(plan.instanceType),
         sshPublicKey: cfg.access.ssh.publicKey,
       }));
     const host = new PostgresHost(

@@ -22,6 +22,7 @@ export function sampleHostSpec(overrides: Partial<HostSpec> = {}): HostSpec {
     pgbackrest: pgbackrestTuning.parse({}),
     clientCidrs: ["10.10.0.0/16", "10.20.0.0/16"],
     roles: { app: "fp_app", backup: "fp_backup", verifier: "fp_verifier", admin: "fp_admin" },
+    architecture: "x86_64",
     dataVolumeId: "vol-0123456789abcdef0",
     toolkitUrl: "s3://fp-dr-artifacts-eu-central-1/releases/fp-dr-0.1.0.tgz",
     sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample ops@fp-dr",
