@@ -9,8 +9,8 @@
 //   - `--site` naming another site is refused with a hint, nothing recorded.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client } from "pg";
 import { stringify } from "yaml";
@@ -21,6 +21,27 @@ import { tempDir } from "./harness/temp-dir";
 
 let scratch: ScratchCluster;
 let configFile: string;
+/** Directories above the checkout given search permission for the test (mode to put back). */
+const opened: [string, number][] = [];
+
+/**
+ * On a host dr is installed world-readable; here it runs from the checkout, so the postgres user
+ * must be able to reach it. A CI clone under a 0700 directory gets search permission (x, not
+ * read) on the directories above it for the duration of this file.
+ */
+function letServiceUserReachCheckout(): void {
+  const user = scratch.cluster.spec.user;
+  if (!user.switched) return;
+  for (let d = dirname(join(DR_CLI, "..", "..", "..")); d !== dirname(d); d = dirname(d)) {
+    const mode = statSync(d).mode & 0o7777;
+    if (!(mode & 0o001)) {
+      chmodSync(d, mode | 0o001);
+      opened.push([d, mode]);
+    }
+  }
+  const r = spawnSync("runuser", ["-u", user.name, "--", "test", "-r", DR_CLI], { encoding: "utf8" });
+  assert.equal(r.status, 0, `${user.name} cannot read ${DR_CLI}: the checkout's files must be readable by it (umask 022)`);
+}
 
 /** Runs dr as the cluster's OS user (the units' User=postgres), with only the host's config. */
 function drOnHost(args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -37,6 +58,7 @@ const sql = async (q: string) => (await scratch.cluster.psql(q)).stdout.trim();
 
 before(async () => {
   scratch = await startScratchCluster({ wal_level: "replica" }, "fp-dr-host-");
+  letServiceUserReachCheckout();
   await sql("create table public.households (id int primary key, name text); insert into public.households select g, 'h' || g from generate_series(1, 42) g");
   const dir = tempDir("fp-dr-host-config-");
   chmodSync(dir, 0o755);
@@ -57,6 +79,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const [d, mode] of opened) chmodSync(d, mode);
   await scratch?.destroy();
 });
 
