@@ -164,6 +164,7 @@ describe("security incident on the lab", () => {
     assert.equal(readlinkSync(join(root, ts.path)), attackerDir());
     const tsFiles = readFileSync(join(root, "SHA256SUMS"), "utf8").split("\n").filter((l) => l.includes(`  ${ts.contentAt}/PG_15_`));
     assert.ok(tsFiles.length > 0, "the tablespace's relation files are in the sums");
+    assert.match(p.consistency, new RegExp(`tablespaces ${ts.path.split("/").pop()} are copied under tablespaces/ .* repoint them`), "whoever starts a working copy is told the links still point at the live tablespace");
     // Recompute every digest here, independently of the code that wrote them.
     const lines = readFileSync(join(root, "SHA256SUMS"), "utf8").trim().split("\n");
     assert.equal(lines.length, p.files);

@@ -107,9 +107,14 @@ export async function preserveLabSite(lab: Lab, siteName: string, incident: Inci
   const method = running
     ? "online copy of the data directory between pg_backup_start and pg_backup_stop (non-exclusive, fast checkpoint) over the host's console, pg_wal copied after the stop; server logs and pgBackRest logs; the server kept running"
     : "cold copy of the data directory of a stopped cluster; server logs and pgBackRest logs";
-  const consistency = backup
+  const copied = backup
     ? `the files were read while the server ran, so they alone are not consistent; with the backup_label written into the copy and the WAL from ${backup.startLsn} to ${backup.stopLsn} (timeline ${backup.timeline}) included, PostgreSQL 15 started on a working copy (remove postmaster.pid first) replays to ${backup.stopLsn} and is consistent there; the SHA-256 sums are of the bytes as copied`
     : "a stopped cluster: consistent if it was shut down cleanly, otherwise a start on a working copy replays its WAL as after a crash; the SHA-256 sums are of the bytes as copied";
+  // The copied links still point at the live tablespaces: a working copy must be repointed first.
+  const tablespaces = links.filter((l) => l.contentAt?.startsWith("tablespaces/"));
+  const consistency = tablespaces.length
+    ? `${copied}; tablespaces ${tablespaces.map((l) => l.path.split("/").pop()).join(", ")} are copied under tablespaces/ while the links in pg_tblspc (and tablespace_map) still name their original places: repoint them to the working copy's tablespaces before starting it`
+    : copied;
   const manifests = writeManifests(root, files, links, { site: siteName, incident: incident.id, source: dataDir, startedAt, finishedAt, method, consistency, backup, vanished, setAside: aside });
   // Proof that what is on disk is what was hashed.
   const check = await checkSums(root);
