@@ -65,3 +65,12 @@ export function queryFailed(doing: string, e: unknown): DrError {
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/**
+ * Single-quotes an SQL string literal, for the few statements that take no parameters
+ * (ALTER ROLE … PASSWORD, CREATE DATABASE options, DO blocks). Safe with
+ * standard_conforming_strings on, PostgreSQL's default since 9.1.
+ */
+export function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
