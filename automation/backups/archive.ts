@@ -6,7 +6,8 @@ import { z } from "zod";
 import type { Pgbackrest } from "../pgbackrest/client";
 
 /** 16 MiB segments: PostgreSQL's default, and what the lab and infra use. */
-export const SEGMENTS_PER_XLOGID = 0x100000000 / (16 * 1024 * 1024);
+export const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
+export const SEGMENTS_PER_XLOGID = 0x100000000 / WAL_SEGMENT_BYTES;
 
 export interface ArchivedSegment {
   /** 24 hex characters: timeline, log, segment. */
@@ -31,7 +32,7 @@ export function segmentNumber(name: string): { timeline: number; number: number 
 /** The segment an LSN ("16/B374D848") falls in, as a stream position. */
 export function lsnSegment(lsn: string): number {
   const [hi, lo] = lsn.split("/").map((x) => parseInt(x, 16));
-  return hi * SEGMENTS_PER_XLOGID + Math.floor(lo / (16 * 1024 * 1024));
+  return hi * SEGMENTS_PER_XLOGID + Math.floor(lo / WAL_SEGMENT_BYTES);
 }
 
 /** Every archived WAL segment of an archive id (e.g. "15-1") in one repository, in order. */

@@ -14,10 +14,10 @@ import type { RunRecord } from "../core/run-record";
 import { startRun } from "../core/runner";
 import { finishRun } from "./recover";
 import type { Engine, IsolationResult, PreservationResult } from "../engines/engine";
-import { isolateSite, preserveSite, reusedDetail, type IncidentRef } from "../incident/actions";
-import { actor, appendCustody, checkIncidentId, incidentDir, incidentsRoot, lastEntry, newIncidentId, openIncident, readCustody, type CustodyAction, type CustodyEntry } from "../incident/custody";
+import { describeIsolation, describePreservation, isolateSite, preserveSite, reusedDetail, type IncidentRef } from "../incident/actions";
+import { actor, appendCustody, checkIncidentId, checkIncidentSite, CUSTODY_FILE, incidentDir, incidentsRoot, lastEntry, newIncidentId, openIncident, readCustody, type CustodyAction, type CustodyEntry, type CustodyRecord } from "../incident/custody";
 import { securityPlan } from "../plans/incident";
-import type { IncidentFacts } from "../plans/incident-steps";
+import type { IncidentFacts, SecurityIncident } from "../plans/incident-steps";
 import { runnerDepsFor } from "./run-context";
 
 export interface IncidentOptions {
@@ -67,7 +67,8 @@ function latestOpenIncident(root: string): string | undefined {
 
 interface Resolved extends IncidentRef {
   incidentTime?: string;
-  isNew: boolean;
+  /** The custody record as opened (absent on a dry run for an incident not opened yet). */
+  record?: CustodyRecord;
 }
 
 /** Which incident, which site, which time; opened (directory + custody record) unless a dry run. */
@@ -80,9 +81,10 @@ async function resolveIncident(deps: Deps, engine: Engine, opts: IncidentOptions
   const known = (await engine.sites()).map((s) => s.name);
   if (engine.name === "local" && !known.includes(site)) throw new DrError("SITE_UNKNOWN", `no site named ${site}`, { hint: `sites: ${known.join(", ")}` });
   const incidentTime = opts.incidentTime ? parseInstant("--incident-time", opts.incidentTime, { code: "USAGE", notInFuture: "give the time the attacker is believed to have started" }) : existing?.incident.incidentTime;
-  if (write) openIncident(dir, { id, site, environment: deps.config.environment, engine: engine.name, incidentTime }, actor(command));
-  else if (existing && existing.incident.site !== site) throw new DrError("USAGE", `incident ${id} concerns site ${existing.incident.site}, not ${site}`, { hint: "use another --incident-id" });
-  return { id, dir, site, incidentTime, isNew: !existing };
+  let record = existing;
+  if (write) record = openIncident(dir, { id, site, environment: deps.config.environment, engine: engine.name, incidentTime }, actor(command));
+  else checkIncidentSite(existing, id, site);
+  return { id, dir, site, incidentTime, record };
 }
 
 async function confirmOrRefuse(deps: Deps, question: string, yes: boolean | undefined, confirm?: (q: string) => Promise<boolean>): Promise<void> {
@@ -98,14 +100,14 @@ export async function incidentIsolate(deps: Deps, opts: IncidentOptions = {}): P
   const engine = rdeps.engine;
   const ref = await resolveIncident(deps, engine, opts, "dr incident isolate", !opts.dryRun);
   if (opts.dryRun) {
-    const detail = `${ref.site}: ${engine.name === "local" ? "replace pg_hba.conf by reject-all (keep the original), reload, terminate every session, turn archiving off; the server keeps running" : "swap its security groups for the isolation group, terminate every session"} (incident ${ref.id})`;
-    return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "isolate", dryRun: true, reused: false, detail, custody: readCustody(ref.dir)?.entries ?? [] };
+    const detail = `${describeIsolation(engine.name, ref.site)} (incident ${ref.id})`;
+    return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "isolate", dryRun: true, reused: false, detail, custody: ref.record?.entries ?? [] };
   }
   await confirmOrRefuse(deps, `isolate ${ref.site} (every connection refused, every session ended)`, opts.yes, rdeps.confirm);
   return underIncidentLock(rdeps.lockPath, ref.id, "isolate", async () => {
-    const { result, entry, reused } = await deps.out.timed(`isolate ${ref.site}`, () => isolateSite(engine, ref, actor("dr incident isolate")), (r) => r.result?.outcome);
-    if (result?.outcome === "unreachable") deps.out.warn(`${ref.site} could not be isolated: ${result.detail}`);
-    return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "isolate", dryRun: false, reused, detail: reused ? reusedDetail("isolated", entry) : entry.summary, isolation: result, custody: readCustody(ref.dir)!.entries };
+    const { result, entry, record, reused } = await deps.out.timed(`isolate ${ref.site}`, () => isolateSite(engine, ref, actor("dr incident isolate")), (r) => r.result.outcome);
+    if (result.outcome === "unreachable") deps.out.warn(`${ref.site} could not be isolated: ${result.detail}`);
+    return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "isolate", dryRun: false, reused, detail: reused ? reusedDetail("isolated", entry) : entry.summary, isolation: result, custody: record.entries };
   });
 }
 
@@ -124,20 +126,19 @@ export async function incidentPreserve(deps: Deps, opts: IncidentOptions = {}): 
   const rdeps = await runnerDepsFor(deps);
   const engine = rdeps.engine;
   const ref = await resolveIncident(deps, engine, opts, "dr incident preserve", !opts.dryRun);
-  const before = lastEntry(readCustody(ref.dir), "preserve", ref.site);
+  const before = lastEntry(ref.record, "preserve", ref.site);
   if (opts.dryRun) {
-    const detail = before ? reusedDetail("preserved", before) : `${engine.name === "local" ? `online copy (pg_backup_start/stop) of ${ref.site}'s data directory and logs into ${join(ref.dir, "evidence", ref.site)}, SHA-256 of every file` : "crash-consistent EBS snapshots of the site's data and root volumes, tagged with the incident id"}`;
-    return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: true, reused: !!before, detail, custody: readCustody(ref.dir)?.entries ?? [] };
+    const detail = before ? reusedDetail("preserved", before) : describePreservation(engine.name, ref.site, ref.dir);
+    return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: true, reused: !!before, detail, custody: ref.record?.entries ?? [] };
   }
   return underIncidentLock(rdeps.lockPath, ref.id, "preserve", async () => {
     if (opts.manualEvidence && !before) {
-      const record = appendCustody(ref.dir, { action: "preserve", site: ref.site, by: actor("dr incident preserve --manual-evidence"), summary: `done by hand: ${opts.manualEvidence}`, data: { manual: true, what: opts.manualEvidence } });
-      const entry = record.entries[record.entries.length - 1];
+      const { entry, record } = appendCustody(ref.dir, { action: "preserve", site: ref.site, by: actor("dr incident preserve --manual-evidence"), summary: `done by hand: ${opts.manualEvidence}`, data: { manual: true, what: opts.manualEvidence } });
       return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: false, reused: false, detail: entry.summary, custody: record.entries };
     }
-    if (!lastEntry(readCustody(ref.dir), "isolate", ref.site)) deps.out.warn(`${ref.site} was not isolated for incident ${ref.id}: the copy is taken while it may still be in use (\`dr incident isolate\` first)`);
-    const { result, entry, reused } = await deps.out.timed(`preserve ${ref.site}`, () => preserveSite(engine, ref, actor("dr incident preserve")), (r) => (r.result ? `${r.result.files} files` : "already preserved"));
-    return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: false, reused, detail: reused ? reusedDetail("preserved", entry) : entry.summary, preservation: result, custody: readCustody(ref.dir)!.entries };
+    if (!lastEntry(ref.record, "isolate", ref.site)) deps.out.warn(`${ref.site} was not isolated for incident ${ref.id}: the copy is taken while it may still be in use (\`dr incident isolate\` first)`);
+    const { result, entry, record, reused } = await deps.out.timed(`preserve ${ref.site}`, () => preserveSite(engine, ref, actor("dr incident preserve")), (r) => (r.result ? `${r.result.files} files` : "already preserved"));
+    return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: false, reused, detail: reused ? reusedDetail("preserved", entry) : entry.summary, preservation: result, custody: record.entries };
   });
 }
 
@@ -167,6 +168,7 @@ export async function incidentRestore(deps: Deps, opts: IncidentOptions = {}): P
   }
 
   // Steps done by hand (AWS: snapshots, IAM), recorded before the plan looks for them.
+  let custody = ref.record;
   for (const m of opts.manual ?? []) {
     const [action, ...rest] = m.split("=");
     const what = rest.join("=").trim();
@@ -174,13 +176,13 @@ export async function incidentRestore(deps: Deps, opts: IncidentOptions = {}): P
       throw new DrError("USAGE", `--manual ${m}: expected <action>=<what was done>`, { hint: `actions: ${MANUAL_ACTIONS.join(", ")}` });
     }
     const site = action === "rotate-database" ? targetSite : action === "preserve" ? ref.site : undefined;
-    if (!opts.dryRun && !lastEntry(readCustody(ref.dir), action as CustodyAction, site)) {
-      appendCustody(ref.dir, { action: action as CustodyAction, site, by: actor(`dr incident restore --manual ${action}`), summary: `done by hand: ${what}`, data: { manual: true, what } });
+    if (!opts.dryRun && !lastEntry(custody, action as CustodyAction, site)) {
+      custody = appendCustody(ref.dir, { action: action as CustodyAction, site, by: actor(`dr incident restore --manual ${action}`), summary: `done by hand: ${what}`, data: { manual: true, what } }).record;
     }
   }
 
   const options: RunOptions = { dryRun: opts.dryRun === true, yes: opts.yes === true, force: opts.force === true, targetTime, outageAt: ref.incidentTime };
-  const incident: NonNullable<IncidentFacts["incident"]> = { id: ref.id, dir: ref.dir, site: ref.site, incidentTime: ref.incidentTime, marginSeconds, targetTime };
+  const incident: SecurityIncident = { id: ref.id, dir: ref.dir, site: ref.site, incidentTime: ref.incidentTime, marginSeconds, targetTime };
   const facts: Partial<IncidentFacts> = { sourceSite: ref.site, targetSite, repo: 2, incident };
   const record = await startRun(securityPlan, rdeps, options, facts as Record<string, unknown>);
   return finishRun(deps, record);
@@ -190,7 +192,7 @@ export function renderIncidentAction(r: IncidentActionResult): string {
   const lines = [`incident ${r.incidentId} (${r.dir}) — ${r.action} ${r.site}${r.dryRun ? " (dry run: nothing changed)" : ""}`, r.detail];
   if (r.isolation?.terminated.length) lines.push(`terminated: ${r.isolation.terminated.map((s) => `${s.user ?? "?"}@${s.client ?? "local"} (pid ${s.pid})`).join(", ")}`);
   if (r.preservation) lines.push(`consistency: ${r.preservation.consistency}`);
-  if (!r.dryRun) lines.push(`chain of custody: ${join(r.dir, "custody.json")} (${r.custody.length} entries)`);
+  if (!r.dryRun) lines.push(`chain of custody: ${join(r.dir, CUSTODY_FILE)} (${r.custody.length} entries)`);
   if (r.action === "isolate" && !r.dryRun) lines.push(`next: dr incident preserve --incident-id ${r.incidentId}`);
   if (r.action === "preserve" && !r.dryRun) lines.push(`next: dr incident restore --incident-id ${r.incidentId} --incident-time <when it began> [--margin ${formatDuration(30 * 60)}]`);
   return lines.join("\n");

@@ -124,6 +124,13 @@ function writeCustody(dir: string, record: CustodyRecord): void {
   renameSync(tmp, file);
 }
 
+/** An incident stays bound to the site it was opened for. */
+export function checkIncidentSite(existing: CustodyRecord | undefined, id: string, site: string): void {
+  if (existing && existing.incident.site !== site) {
+    throw new DrError("USAGE", `incident ${id} concerns site ${existing.incident.site}, not ${site}`, { hint: "use another --incident-id for another site, or leave --site out" });
+  }
+}
+
 /**
  * Opens the incident (creating its directory and record) or reads it back. The site must be
  * the one the incident was opened for; a changed incident time is recorded as a revision.
@@ -135,29 +142,30 @@ export function openIncident(dir: string, header: Omit<IncidentHeader, "openedAt
     const incident: IncidentHeader = { ...header, openedAt: new Date().toISOString() };
     const record: CustodyRecord = { incident, entries: [] };
     writeCustody(dir, record);
-    return appendCustody(dir, { action: "open", site: header.site, by, summary: `incident ${header.id} opened for site ${header.site}${header.incidentTime ? `, incident time ${header.incidentTime}` : ""}` });
+    return appendCustody(dir, { action: "open", site: header.site, by, summary: `incident ${header.id} opened for site ${header.site}${header.incidentTime ? `, incident time ${header.incidentTime}` : ""}` }).record;
   }
-  if (existing.incident.site !== header.site) {
-    throw new DrError("USAGE", `incident ${header.id} concerns site ${existing.incident.site}, not ${header.site}`, { hint: "use another --incident-id for another site, or leave --site out" });
-  }
+  checkIncidentSite(existing, header.id, header.site);
   if (header.incidentTime && header.incidentTime !== existing.incident.incidentTime) {
     const before = existing.incident.incidentTime;
     existing.incident.incidentTime = header.incidentTime;
     writeCustody(dir, existing);
-    return appendCustody(dir, { action: "revise", site: header.site, by, summary: `incident time ${before ? `revised from ${before} to` : "set to"} ${header.incidentTime}`, data: { before, after: header.incidentTime } });
+    return appendCustody(dir, { action: "revise", site: header.site, by, summary: `incident time ${before ? `revised from ${before} to` : "set to"} ${header.incidentTime}`, data: { before, after: header.incidentTime } }).record;
   }
   return existing;
 }
 
-/** Appends one entry (chained to the previous one) and returns the whole record. */
-export function appendCustody(dir: string, entry: Omit<CustodyEntry, "seq" | "at" | "prev"> & { at?: string }): CustodyRecord {
+/** What a caller gives for a new entry (seq and prev are set here, at defaults to now). */
+export type NewCustodyEntry = Omit<CustodyEntry, "seq" | "at" | "prev"> & { at?: string };
+
+/** Appends one entry (chained to the previous one); returns it and the whole record it is now the last of. */
+export function appendCustody(dir: string, entry: NewCustodyEntry): { entry: CustodyEntry; record: CustodyRecord } {
   const record = readCustody(dir);
   if (!record) throw new DrError("INTERNAL", `no incident record in ${dir}`, { hint: "open the incident first (a bug in the caller)" });
   const last = record.entries[record.entries.length - 1];
   const full: CustodyEntry = { seq: record.entries.length + 1, at: entry.at ?? new Date().toISOString(), prev: last ? entryDigest(last) : "", ...stripUndefined(entry) } as CustodyEntry;
   record.entries.push(full);
   writeCustody(dir, record);
-  return record;
+  return { entry: full, record };
 }
 
 function stripUndefined<T extends object>(o: T): T {

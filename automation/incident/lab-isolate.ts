@@ -10,10 +10,10 @@
 // server showed (sessions, roles, archiver state) are written to the incident directory.
 import { chownSync, existsSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
-import { Client } from "pg";
 import type { EvidenceFile, IncidentContext, IsolationResult, TerminatedSession } from "../engines/engine";
 import type { Lab } from "../engines/local/lab";
 import { DrError } from "../core/errors";
+import { connect, errorText } from "../postgres/client";
 import { withConsole } from "./console";
 import { writeEvidence } from "./evidence";
 import { OTHER_SESSIONS as OTHERS, SESSION_COLUMNS, TERMINATE_SQL } from "./sessions";
@@ -142,14 +142,12 @@ export async function isolateLabSite(lab: Lab, siteName: string, incident: Incid
 /** Tries a network connection as the superuser: isolated means the server refuses it (pg_hba). */
 export async function connectionRefused(lab: Lab, siteName: string): Promise<{ refused: boolean; detail: string }> {
   const site = lab.site(siteName);
-  const c = new Client({ ...site.cluster.connection(lab.state.database), connectionTimeoutMillis: 3000 });
-  c.on("error", () => undefined);
   try {
-    await c.connect();
+    const c = await connect({ ...site.cluster.connection(lab.state.database), connectionTimeoutMillis: 3000 }, "fp-dr isolation check");
     await c.end().catch(() => undefined);
     return { refused: false, detail: "connected" };
   } catch (e) {
-    const msg = (e as Error).message;
+    const msg = errorText(e);
     return { refused: /pg_hba\.conf rejects|ECONNREFUSED/.test(msg), detail: msg };
   }
 }

@@ -18,14 +18,12 @@
 // a start replays its WAL, as after a crash). The sums are re-read from disk before returning.
 import { existsSync, lstatSync, readdirSync, readlinkSync, renameSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { lsnSegment, segmentName } from "../backups/archive";
+import { lsnSegment, segmentName, WAL_SEGMENT_BYTES } from "../backups/archive";
 import { DrError } from "../core/errors";
 import type { IncidentContext, PreservationResult } from "../engines/engine";
 import type { Lab } from "../engines/local/lab";
 import { SiteConsole } from "./console";
 import { checkSums, copyTree, writeEvidence, writeManifests, type CopiedFile, type EvidenceLink, type TreeCopy } from "./evidence";
-
-const SEGMENT_BYTES = 16 * 1024 * 1024;
 
 export async function preserveLabSite(lab: Lab, siteName: string, incident: IncidentContext): Promise<PreservationResult> {
   const site = lab.site(siteName);
@@ -142,7 +140,7 @@ function checkWalRange(walDir: string, backup: NonNullable<PreservationResult["b
   const first = lsnSegment(backup.startLsn);
   const [hi, lo] = backup.stopLsn.split("/").map((x) => parseInt(x, 16));
   // A stop exactly on a segment boundary ends in the previous segment.
-  const last = lsnSegment(backup.stopLsn) - (lo % SEGMENT_BYTES === 0 && (hi > 0 || lo > 0) ? 1 : 0);
+  const last = lsnSegment(backup.stopLsn) - (lo % WAL_SEGMENT_BYTES === 0 && (hi > 0 || lo > 0) ? 1 : 0);
   const missing: string[] = [];
   for (let n = first; n <= last; n++) {
     const name = segmentName(backup.timeline, n);

@@ -10,8 +10,9 @@
 // secrets.json after, so a run killed in between resumes with the same new values.
 import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Client } from "pg";
+import type { Client } from "pg";
 import { DrError } from "../core/errors";
+import { connect } from "../postgres/client";
 import type { CredentialRotation } from "../engines/engine";
 import type { Lab } from "../engines/local/lab";
 import { startObjectStore } from "../engines/local/object-store";
@@ -64,14 +65,11 @@ export async function rotateLabDatabaseCredentials(lab: Lab, siteName: string): 
   // 1. In as the superuser: with the old password, or the new one if a killed attempt got that far.
   let admin: Client | undefined;
   for (const password of [old.superuserPassword, next.superuserPassword]) {
-    const c = new Client({ ...base, user: superuser, password, connectionTimeoutMillis: 5000 });
-    c.on("error", () => undefined);
     try {
-      await c.connect();
-      admin = c;
+      admin = await connect({ ...base, user: superuser, password, connectionTimeoutMillis: 5000 }, "fp-dr credential rotation");
       break;
     } catch {
-      await c.end().catch(() => undefined);
+      // refused: try the next password
     }
   }
   if (!admin) throw new DrError("QUERY_FAILED", `cannot log in to ${siteName} as ${superuser} with the old or the new password`, { hint: `the site's roles are in an unknown state; set a password on the console (psql on ${lab.layout.runDir(siteName)}) and run again` });

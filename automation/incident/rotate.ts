@@ -5,7 +5,8 @@
 // backup may hold roles an attacker created before the recovery point) get no password at all:
 // they cannot log in until someone who knows what they are sets one.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import { Client, type ClientConfig } from "pg";
+import type { Client, ClientConfig } from "pg";
+import { connect, errorText, quoteIdent, quoteLiteral } from "../postgres/client";
 
 export function newPassword(): string {
   return randomBytes(24).toString("base64url");
@@ -19,9 +20,6 @@ export function scramVerifier(password: string, salt = randomBytes(16), iteratio
   const serverKey = createHmac("sha256", salted).update("Server Key").digest();
   return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
 }
-
-const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export interface RoleRotation {
   rotated: string[];
@@ -49,10 +47,10 @@ export async function rotateLoginRoles(admin: Client, known: Record<string, stri
   try {
     for (const role of roles) {
       if (known[role] !== undefined) {
-        await admin.query(`alter role ${ident(role)} password ${literal(scramVerifier(known[role]))}`);
+        await admin.query(`alter role ${quoteIdent(role)} password ${quoteLiteral(scramVerifier(known[role]))}`);
         rotated.push(role);
       } else {
-        await admin.query(`alter role ${ident(role)} password null`);
+        await admin.query(`alter role ${quoteIdent(role)} password null`);
         locked.push(role);
       }
     }
@@ -67,14 +65,13 @@ export async function rotateLoginRoles(admin: Client, known: Record<string, stri
 
 /** Whether a login with these credentials is refused for a wrong password (28P01) or accepted. */
 export async function tryLogin(config: ClientConfig): Promise<"accepted" | "refused" | string> {
-  const c = new Client({ ...config, connectionTimeoutMillis: 5000 });
-  c.on("error", () => undefined);
+  let c: Client;
   try {
-    await c.connect();
-    await c.end().catch(() => undefined);
-    return "accepted";
+    c = await connect({ ...config, connectionTimeoutMillis: 5000 }, "fp-dr login check");
   } catch (e) {
     const code = (e as { code?: string }).code;
-    return code === "28P01" ? "refused" : `failed (${(e as Error).message})`;
+    return code === "28P01" ? "refused" : `failed (${errorText(e)})`;
   }
+  await c.end().catch(() => undefined);
+  return "accepted";
 }

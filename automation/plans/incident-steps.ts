@@ -7,22 +7,21 @@ import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import type { Step, StepContext } from "../core/plan";
 import type { CredentialRotation, IsolationResult } from "../engines/engine";
-import { isolateSite, preserveSite, reusedDetail, rotateDatabase, rotateRepository, type IncidentRef } from "../incident/actions";
+import { describeIsolation, describePreservation, describeRepositoryRotation, isolateSite, preserveSite, reusedDetail, rotateDatabase, rotateRepository, type IncidentRef } from "../incident/actions";
 import { actor, appendCustody, checkChain, lastEntry, readCustody, CUSTODY_FILE, type CustodyAction } from "../incident/custody";
 import { facts, type Facts } from "./facts";
 
+/** The incident a security run recovers from (id, directory, compromised site) and its recovery point. */
+export interface SecurityIncident extends IncidentRef {
+  /** When the attacker is believed to have started. */
+  incidentTime: string;
+  marginSeconds: number;
+  /** incident time − margin: the newest point the restore may reach. */
+  targetTime: string;
+}
+
 export interface IncidentFacts extends Facts {
-  incident?: {
-    id: string;
-    dir: string;
-    /** The compromised site. */
-    site: string;
-    /** When the attacker is believed to have started. */
-    incidentTime: string;
-    marginSeconds: number;
-    /** incident time − margin: the newest point the restore may reach. */
-    targetTime: string;
-  };
+  incident?: SecurityIncident;
   isolation?: Pick<IsolationResult, "outcome" | "detail" | "at" | "running"> & { terminated: number };
   preservation?: { location?: string; files?: number; bytes?: number; sums?: string; at: string };
   repositoryRotation?: Pick<CredentialRotation, "rotated" | "withheldFrom" | "proof" | "at">;
@@ -36,7 +35,7 @@ export function incidentFacts(ctx: StepContext): IncidentFacts {
   return facts(ctx) as IncidentFacts;
 }
 
-function incidentOf(ctx: StepContext): NonNullable<IncidentFacts["incident"]> & IncidentRef {
+function incidentOf(ctx: StepContext): SecurityIncident {
   const i = incidentFacts(ctx).incident;
   if (!i) throw new DrError("INTERNAL", "the run has no incident facts", { hint: "start it with `dr incident restore`" });
   return i;
@@ -56,12 +55,11 @@ export const isolateStep: Step = {
     const i = incidentOf(ctx);
     const before = lastEntry(readCustody(i.dir), "isolate", i.site);
     if (before) return reusedDetail("isolated", before);
-    return `${i.site}: ${ctx.engine.name === "local" ? "pg_hba.conf replaced by reject-all and reloaded (original kept as evidence), live sessions terminated, archiving off" : "its security groups swapped for the isolation group, live sessions terminated"}`;
+    return describeIsolation(ctx.engine.name, i.site);
   },
   async run(ctx) {
     const i = incidentOf(ctx);
-    const { result, entry, reused } = await isolateSite(ctx.engine, i, by(ctx), ctx.record.runId);
-    const r = result!;
+    const { result: r, entry, reused } = await isolateSite(ctx.engine, i, by(ctx), ctx.record.runId);
     incidentFacts(ctx).isolation = { outcome: r.outcome, detail: r.detail, at: reused ? entry.at : r.at, running: r.running, terminated: r.terminated.length };
     if (r.outcome === "unreachable") ctx.note(`the compromised site ${i.site} could not be isolated (${r.detail}): cut it off by other means before it is reachable again`);
     return { detail: reused ? reusedDetail("isolated", entry) : `${r.outcome}: ${r.detail}` };
@@ -80,14 +78,13 @@ export const preserveStep: Step = {
     const i = incidentOf(ctx);
     const before = lastEntry(readCustody(i.dir), "preserve", i.site);
     if (before) return reusedDetail("preserved", before);
-    return ctx.engine.name === "local" ? `online copy of ${i.site}'s data directory (pg_backup_start/stop) and logs into ${join(i.dir, "evidence", i.site)}` : `EBS snapshots of ${i.site}'s volumes, tagged with the incident id (by hand: fp-dr has no EC2 client)`;
+    return describePreservation(ctx.engine.name, i.site, i.dir);
   },
   async run(ctx) {
     const i = incidentOf(ctx);
-    const { result, entry, reused } = await preserveSite(ctx.engine, i, by(ctx), ctx.record.runId);
+    const { recorded: p, entry, reused } = await preserveSite(ctx.engine, i, by(ctx), ctx.record.runId);
     const f = incidentFacts(ctx);
-    const data = entry.data as { location?: string; files?: number; bytes?: number } | undefined;
-    f.preservation = { location: result?.location ?? data?.location, files: result?.files ?? data?.files, bytes: result?.bytes ?? data?.bytes, sums: entry.evidence?.[0] ? `${entry.evidence[0].path} sha256 ${entry.evidence[0].sha256}` : undefined, at: entry.at };
+    f.preservation = { location: p?.location, files: p?.files, bytes: p?.bytes, sums: entry.evidence?.[0] ? `${entry.evidence[0].path} sha256 ${entry.evidence[0].sha256}` : undefined, at: entry.at };
     return { detail: reused ? reusedDetail("preserved", entry) : entry.summary };
   },
 };
@@ -101,14 +98,14 @@ export const rotateRepositoryStep: Step = {
     return lastEntry(readCustody(incidentOf(ctx).dir), "rotate-repository") !== undefined;
   },
   async explain(ctx) {
-    const before = lastEntry(readCustody(incidentOf(ctx).dir), "rotate-repository");
+    const i = incidentOf(ctx);
+    const before = lastEntry(readCustody(i.dir), "rotate-repository");
     if (before) return reusedDetail("rotated", before);
-    return ctx.engine.name === "local" ? "a new S3 key pair for the offsite store, the old one revoked; every pgbackrest.conf rewritten except the compromised site's" : "revoke the host role's sessions (by hand on AWS)";
+    return describeRepositoryRotation(ctx.engine.name, i.site);
   },
   async run(ctx) {
     const i = incidentOf(ctx);
-    const { result, entry, reused } = await rotateRepository(ctx.engine, i, by(ctx), ctx.record.runId);
-    const r = (result ?? (entry.data as unknown as CredentialRotation | undefined)) as CredentialRotation | undefined;
+    const { recorded: r, entry, reused } = await rotateRepository(ctx.engine, i, by(ctx), ctx.record.runId);
     if (r) {
       incidentFacts(ctx).repositoryRotation = { rotated: r.rotated ?? [], withheldFrom: r.withheldFrom ?? [], proof: r.proof ?? entry.summary, at: r.at ?? entry.at };
       // Said in every run's report, also when the rotation was done by an earlier run.
@@ -180,8 +177,7 @@ export const rotateDatabaseStep: Step = {
   async run(ctx) {
     const f = incidentFacts(ctx);
     if (!f.verified && !ctx.record.forced) throw new DrError("GATE_FAILED", "refusing to rotate credentials on an unverified site", { hint: "the verify step must pass first (the site is opened after it)" });
-    const { result, entry, reused } = await rotateDatabase(ctx.engine, incidentOf(ctx), f.targetSite!, by(ctx), ctx.record.runId);
-    const r = (result ?? (entry.data as unknown as CredentialRotation | undefined)) as CredentialRotation | undefined;
+    const { recorded: r, entry, reused } = await rotateDatabase(ctx.engine, incidentOf(ctx), f.targetSite!, by(ctx), ctx.record.runId);
     if (r) {
       f.databaseRotation = { rotated: r.rotated ?? [], locked: r.locked ?? [], proof: r.proof ?? entry.summary, at: r.at ?? entry.at };
       if (!reused && r.locked?.length) ctx.note(`login roles not managed by fp-dr have no password now (restored from before the incident, they may be the attacker's): ${r.locked.join(", ")}`);
@@ -236,11 +232,11 @@ export const custodyStep: Step = {
     const f = incidentFacts(ctx);
     const i = f.incident;
     if (!i) return { detail: "no incident" };
-    const failed = ctx.record.steps.some((s) => s.status === "failed");
-    if (!failed && ctx.record.steps.every((s) => s.status === "done" || s.id === "custody" || s.id === "report")) {
-      appendCustody(i.dir, { action: "close", site: i.site, by: by(ctx), runId: ctx.record.runId, summary: `recovered: ${f.targetSite} serves, verified, credentials rotated; ${i.site} stays isolated with its evidence` });
-    }
-    const record = readCustody(i.dir)!;
+    // (a failed step is not done; custody itself is running and the report comes after it)
+    const recovered = ctx.record.steps.every((s) => s.status === "done" || s.id === "custody" || s.id === "report");
+    const record = recovered
+      ? appendCustody(i.dir, { action: "close", site: i.site, by: by(ctx), runId: ctx.record.runId, summary: `recovered: ${f.targetSite} serves, verified, credentials rotated; ${i.site} stays isolated with its evidence` }).record
+      : readCustody(i.dir)!;
     const chain = checkChain(record);
     f.custody = { path: join(i.dir, CUSTODY_FILE), entries: record.entries.length, chainIntact: chain.ok };
     const timeline = record.entries.map((e) => `${e.at} ${e.action}${e.site ? ` ${e.site}` : ""}`).join("; ");
