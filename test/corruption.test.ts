@@ -17,7 +17,7 @@ import { after, before, describe, test } from "node:test";
 import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../automation/commands/corruption";
 import { FENCE_MARKER } from "../automation/engines/local/fence";
 import type { CorruptionFacts } from "../automation/plans/corruption-steps";
-import { invertBytes } from "./harness/damage";
+import { invertInPage } from "./harness/damage";
 import { startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
@@ -44,7 +44,7 @@ async function damage(relation: string, block: number, restart = true): Promise<
   assert.ok(pages > block, `${relation} has ${pages} pages`);
   const cluster = t.lab.site("primary").cluster;
   await cluster.stop("fast");
-  invertBytes(join(cluster.spec.dataDir, file), block * 8192 + 4000);
+  invertInPage(join(cluster.spec.dataDir, file), block);
   if (restart) await cluster.start();
   return file;
 }

@@ -10,7 +10,7 @@ import { checkTarget, resolveCheckTarget } from "../corruption/check";
 import { corruptionExitCode, type CorruptionReport } from "../corruption/report";
 import { corruptionPlan } from "../plans/corruption";
 import type { CorruptionFacts } from "../plans/corruption-steps";
-import { finishRun, renderRun, runExitCode, runOptions } from "./recover";
+import { finishRun, ownRepoOrOffsite, renderRun, runExitCode, runOptions } from "./recover";
 import { engineFor, runnerDepsFor } from "./run-context";
 
 export { corruptionExitCode };
@@ -83,15 +83,9 @@ export async function recoverCorruption(deps: Deps, opts: RecoverCorruptionOptio
   if (target === source) {
     throw new DrError("USAGE", `refusing to restore ${source} over itself`, { hint: "a damaged site is fenced and kept for inspection; restore to another site (--to)" });
   }
-  const facts: CorruptionFacts = { sourceSite: source, targetSite: target, repo: 1, reindexRequested: opts.reindex === true };
   // The damage is in one site's files, not the region: the site's own repository, unless it cannot be read.
-  let fallback: string | undefined;
-  try {
-    await rdeps.engine.catalog(1);
-  } catch (e) {
-    facts.repo = 2;
-    fallback = `repo1 unreadable (${(e as Error).message.split("\n")[0]}): restoring from the offsite repository`;
-  }
+  const { repo, fallback } = await ownRepoOrOffsite(rdeps.engine);
+  const facts: CorruptionFacts = { sourceSite: source, targetSite: target, repo, reindexRequested: opts.reindex === true };
   const record = await startRun(corruptionPlan, rdeps, options, facts as Record<string, unknown>);
   if (fallback) record.notes.push(fallback);
   return finishRun(deps, record);

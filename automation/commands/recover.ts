@@ -9,6 +9,7 @@ import { formatMs, table } from "../core/output";
 import type { RunOptions } from "../core/plan";
 import type { RunRecord, RunScenario } from "../core/run-record";
 import { resumeRun, startRun } from "../core/runner";
+import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
 import { writeReports } from "../report/store";
 import { reportsDir } from "./report";
@@ -48,6 +49,19 @@ export function finishRun(deps: Deps, record: RunRecord): RunRecord {
   return record;
 }
 
+/**
+ * The site's own repository (repo1), or the offsite one (repo2) when repo1 cannot be read; the
+ * fallback says why, for the run's notes.
+ */
+export async function ownRepoOrOffsite(engine: Engine): Promise<{ repo: 1 | 2; fallback?: string }> {
+  try {
+    await engine.catalog(1);
+    return { repo: 1 };
+  } catch (e) {
+    return { repo: 2, fallback: `repo1 unreadable (${(e as Error).message.split("\n")[0]}): restoring from the offsite repository` };
+  }
+}
+
 export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "datacenter" | "hardware" }): Promise<RunRecord> {
   const rdeps = await runnerDepsFor(deps);
   const options = runOptions(opts);
@@ -60,12 +74,9 @@ export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "d
     // Hardware: a replacement host in the same region, from the site's own repository, or
     // the offsite one when that cannot be read.
     facts.targetSite = `replacement-${Date.now().toString(36)}`;
-    try {
-      await rdeps.engine.catalog(1);
-    } catch (e) {
-      repo = 2;
-      facts.repoFallback = `repo1 unreadable (${(e as Error).message.split("\n")[0]}): restoring from the offsite repository`;
-    }
+    const own = await ownRepoOrOffsite(rdeps.engine);
+    repo = own.repo;
+    if (own.fallback) facts.repoFallback = own.fallback;
   }
   facts.repo = repo;
   const record = await startRun(planFor(opts.scenario), rdeps, options, facts);

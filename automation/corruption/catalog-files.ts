@@ -12,6 +12,7 @@
 // are read, whose offsets PostgreSQL 15's catalog headers fix (pg_class.h, pg_index.h …).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { quoteIdent } from "../postgres/client";
 import type { RelationFile } from "./messages";
 import type { RelationKind } from "./report";
 
@@ -48,7 +49,7 @@ interface Tuple {
 
 /** The `%I.%I` of format(): quoted only where needed. */
 export function qualify(schema: string, name: string): string {
-  const q = (s: string) => (/^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`);
+  const q = (s: string) => (/^[a-z_][a-z0-9_$]*$/.test(s) ? s : quoteIdent(s));
   return `${q(schema)}.${q(name)}`;
 }
 

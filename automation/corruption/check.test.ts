@@ -9,7 +9,7 @@
 //   - damage in a database's own catalog (pg_class) is named offline, and online (the database
 //     cannot even be opened) it is table damage: a restore, never a REINDEX.
 import assert from "node:assert/strict";
-import { invertBytes } from "../../test/harness/damage";
+import { invertInPage } from "../../test/harness/damage";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Client } from "pg";
@@ -33,7 +33,7 @@ async function sql<T = Record<string, unknown>>(text: string, database = "postgr
 
 /** Inverts 16 bytes in the middle of a page: its checksum no longer matches. */
 function flip(relPath: string, block: number): void {
-  invertBytes(join(s.cluster.spec.dataDir, relPath), block * 8192 + 4000);
+  invertInPage(join(s.cluster.spec.dataDir, relPath), block);
 }
 
 const online = (): CheckTarget => ({ site: "scratch", mode: "online", admin: s.connection("postgres") });

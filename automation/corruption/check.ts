@@ -36,13 +36,13 @@ export async function resolveCheckTarget(engine: Engine, config: DrConfig, site:
     });
   }
   const lab = Lab.open(config);
-  const cluster = lab.site(site).cluster;
-  if (cluster.state() === "running") {
+  const state = lab.site(site).cluster.state();
+  if (state === "running") {
     throw new DrError("CLUSTER_RUNNING", `site ${site} is running: pg_checksums reads only a stopped data directory`, {
       hint: probe.reachable ? "drop --offline to check it online" : "it runs but does not answer: stop it cleanly (pg_ctl stop -m fast) first",
     });
   }
-  if (cluster.state() === "absent" || cluster.state() === "empty") {
+  if (state === "absent" || state === "empty") {
     throw new DrError("CORRUPTION_CHECK_FAILED", `site ${site} holds no cluster to check`, { hint: "check the site that serves (`dr lab status`)" });
   }
   return { site, mode: "offline", dataDir: lab.layout.dataDir(site), user: lab.user };

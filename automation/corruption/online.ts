@@ -21,11 +21,12 @@ import { severityOf, type CorruptionFinding, type NotChecked, type RelationKind 
 export interface OnlineOptions {
   /** bt_index_parent_check with rootdescend (a ShareLock per table while its indexes are checked). */
   parentCheck?: boolean;
-  /** How long to wait for a relation's lock before listing it as not checked (ms, default 10 s). */
-  lockTimeoutMs?: number;
-  /** Damaged blocks listed per table before the check moves on (default 20). */
-  maxBlocksPerRelation?: number;
 }
+
+/** How long to wait for a relation's lock before listing it as not checked (ms). */
+const LOCK_TIMEOUT_MS = 10_000;
+/** Damaged blocks listed per table before the check moves on. */
+const MAX_BLOCKS_PER_RELATION = 20;
 
 export interface OnlineResult {
   databases: string[];
@@ -102,7 +103,7 @@ async function checkDatabase(c: ClientBase, database: string, result: OnlineResu
     result.notChecked.push({ database, relation: "(every relation)", reason: "the amcheck extension is not installed and this server is read-only (a standby): install it on the primary" });
     return;
   }
-  await c.query(`set lock_timeout = ${Math.round(opts.lockTimeoutMs ?? 10_000)}`);
+  await c.query(`set lock_timeout = ${LOCK_TIMEOUT_MS}`);
   const rels = (
     await c.query<{ oid: number; name: string; relkind: string; persistence: string; am: string | null; file: string | null; catalog: boolean; table_name: string | null; table_oid: number | null; valid: boolean }>(
       `select c.oid::int oid, format('%I.%I', n.nspname, c.relname) as name, c.relkind::text relkind, c.relpersistence::text persistence, am.amname am,
@@ -161,7 +162,7 @@ async function checkDatabase(c: ClientBase, database: string, result: OnlineResu
       await c.query(`select 1 from ${r.name}`).catch((e: unknown) => attribute(r, "read", e));
     } else if (kind !== "index") {
       result.tables++;
-      await checkHeap(c, database, r, opts.maxBlocksPerRelation ?? 20, found, attribute);
+      await checkHeap(c, database, r, MAX_BLOCKS_PER_RELATION, found, attribute);
     }
   }
   for (const r of rels.filter((x) => x.relkind === "i")) {

@@ -48,12 +48,12 @@ function batches<T>(xs: T[]): T[][] {
 }
 
 /** Applies `plan` (in order) in one transaction; rolls back everything on any error. */
-export async function applyRecovery(c: ClientBase, plan: ApplyTable[], opts: { actorSetting?: string | null; actor: string; lockTimeout?: string; beforeCommit?: () => Promise<void> }): Promise<ApplyResult> {
+export async function applyRecovery(c: ClientBase, plan: ApplyTable[], opts: { actorSetting?: string | null; actor: string }): Promise<ApplyResult> {
   const started = Date.now();
   const outcomes: ApplyOutcome[] = [];
   await c.query("begin");
   try {
-    await c.query(`set local lock_timeout = '${opts.lockTimeout ?? "10s"}'`);
+    await c.query("set local lock_timeout = '10s'");
     // The same text settings as the diff, so a changed row's hash means the same thing.
     await pinTextSettings(c, true);
     if (opts.actorSetting) await c.query("select set_config($1, $2, true)", [opts.actorSetting, opts.actor]);
@@ -89,7 +89,6 @@ export async function applyRecovery(c: ClientBase, plan: ApplyTable[], opts: { a
       }
       outcomes.push(o);
     }
-    await opts.beforeCommit?.();
     await c.query("commit");
   } catch (e) {
     await c.query("rollback").catch(() => undefined);

@@ -11,7 +11,7 @@
 // The runbook's way (pg_dump -t of the whole restored table, psql into production) had no diff
 // at all: it re-imported every row, failing on (or duplicating) each row still there.
 import type { ClientBase } from "pg";
-import { quoteIdent } from "../postgres/client";
+import { quoteIdent, quoteLiteral } from "../postgres/client";
 import { keyExpr, pinTextSettings, rowHashExpr, showKey, type ForeignKey, type TableInfo } from "./table";
 
 export interface KeyDiff {
@@ -84,12 +84,18 @@ export async function diffByKey(copy: ClientBase, production: ClientBase, table:
   return diff;
 }
 
-/** The rows (jsonb text, `columns` only) of `table` with the given keys. */
-export async function fetchRows(c: ClientBase, table: TableInfo, columns: string[], keys: string[]): Promise<string[]> {
-  if (keys.length === 0) return [];
+/**
+ * The rows (jsonb text, `columns` only) of `table` with the given keys, in no particular order,
+ * and each row's key (`keys[i]` is the key of `rows[i]`, as diffByKey writes keys).
+ */
+export async function fetchRows(c: ClientBase, table: TableInfo, columns: string[], keys: string[]): Promise<{ rows: string[]; keys: string[] }> {
+  if (keys.length === 0) return { rows: [], keys: [] };
   const cols = columns.map((x) => `t.${quoteIdent(x)}`).join(", ");
-  const r = await c.query<{ row: string }>(`with ${keysCte(table)} select to_jsonb(r)::text as row from (select ${cols} from ${table.sql} t join k using (${table.pk.map(quoteIdent).join(", ")})) r`, [keys]);
-  return r.rows.map((x) => x.row);
+  const r = await c.query<{ row: string; k: string }>(
+    `with ${keysCte(table)} select to_jsonb(r)::text as row, ${keyExpr(table.pk, "t")} as k from ${table.sql} t join k using (${table.pk.map(quoteIdent).join(", ")}) cross join lateral (select ${cols}) r`,
+    [keys],
+  );
+  return { rows: r.rows.map((x) => x.row), keys: r.rows.map((x) => x.k) };
 }
 
 /** Which of `keys` exist in `table` on this side. */
@@ -108,8 +114,6 @@ export async function rowHashes(c: ClientBase, table: TableInfo, columns: string
   );
   return new Map(r.rows.map((x) => [x.k, x.h]));
 }
-
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 export interface DependentRows {
   table: string;
@@ -145,7 +149,7 @@ export async function missingDependents(
     for (const fk of fks.filter((f) => f.child === name && rowsOf.has(f.parent))) {
       const parentRows = rowsOf.get(fk.parent)!;
       if (parentRows.length === 0) continue;
-      const pv = fk.parentColumns.map((c, i) => `u::jsonb ->> ${lit(c)} as v${i}`).join(", ");
+      const pv = fk.parentColumns.map((c, i) => `u::jsonb ->> ${quoteLiteral(c)} as v${i}`).join(", ");
       const on = fk.childColumns.map((c, i) => `c.${quoteIdent(c)} = p.v${i}::${types.get(c)}`).join(" and ");
       const r = await copy.query<{ k: string }>(`with p as (select distinct ${pv} from unnest($1::text[]) u) select distinct ${keyExpr(t.pk, "c")} as k from ${t.sql} c join p on ${on}`, [parentRows]);
       if (r.rows.length) via.push(`${fk.name} → ${fk.parent}`);
@@ -153,7 +157,7 @@ export async function missingDependents(
     }
     const present = await presentKeys(production, t, [...candidates]);
     const keys = [...candidates].filter((k) => !present.has(k)).sort(byKey);
-    const rows = await fetchRows(copy, t, await columnsOf(name), keys);
+    const { rows } = await fetchRows(copy, t, await columnsOf(name), keys);
     rowsOf.set(name, rows);
     out.push({ table: name, via, keys, rows });
   }
@@ -181,8 +185,8 @@ export async function blockedRows(production: ClientBase, fks: ForeignKey[], wri
     for (const fk of fks.filter((f) => f.child === table)) {
       const parent = await info(fk.parent);
       const types = new Map(parent.columns.map((c) => [c.name, c.type]));
-      const need = fk.childColumns.map((c, i) => `u::jsonb ->> ${lit(c)} as v${i}`).join(", ");
-      const coming = fk.parentColumns.map((c, i) => `u::jsonb ->> ${lit(c)} as v${i}`).join(", ");
+      const need = fk.childColumns.map((c, i) => `u::jsonb ->> ${quoteLiteral(c)} as v${i}`).join(", ");
+      const coming = fk.parentColumns.map((c, i) => `u::jsonb ->> ${quoteLiteral(c)} as v${i}`).join(", ");
       const notNull = fk.childColumns.map((_, i) => `n.v${i} is not null`).join(" and ");
       const inParent = fk.parentColumns.map((c, i) => `p.${quoteIdent(c)} = n.v${i}::${types.get(c)}`).join(" and ");
       const inComing = fk.parentColumns.map((_, i) => `r.v${i} = n.v${i}`).join(" and ");

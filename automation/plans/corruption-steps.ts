@@ -14,6 +14,7 @@ import { checkTarget, resolveCheckTarget } from "../corruption/check";
 import { rebuildIndexes, reindexStatement, type IndexToRebuild, type RebuiltIndex } from "../corruption/reindex";
 import type { Classification, CorruptionReport } from "../corruption/report";
 import { facts, type Facts } from "./facts";
+import { fallBackToOlderSet } from "./restore-steps";
 
 
 export type CorruptionPath = "clean" | "reindex-offered" | "reindex" | "restore";
@@ -231,14 +232,8 @@ export const recheckRestoredStep: Step = {
       return { detail: summary(r) };
     }
     if (ctx.record.verification) ctx.record.verification.ok = false;
-    const cat = await ctx.engine.catalog(f.repo!);
-    const used = cat.sets.find((s) => s.label === f.restore?.set);
-    const older = cat.sets.filter((s) => !s.error && used && s.stoppedAt < used.stoppedAt && !(f.excludedSets ?? []).includes(s.label));
-    if (older.length > 0 && f.restore && !ctx.options.force) {
-      f.excludedSets = [...(f.excludedSets ?? []), f.restore.set];
-      ctx.note(`the copy restored from ${f.restore.set} is damaged too (${summary(r)}); restoring the previous set ${older[older.length - 1].label} plus WAL instead`);
-      return { goto: "restore", detail: "damaged; falling back to an older set" };
-    }
+    const fallback = await fallBackToOlderSet(ctx, `the copy restored from ${f.restore?.set} is damaged too (${summary(r)})`, "damaged; falling back to an older set");
+    if (fallback) return fallback;
     throw new DrError("GATE_FAILED", `the restored copy is damaged too: ${summary(r)}`, {
       hint: "the damage came with the WAL (a bad write) or is in every backup: rerun with --target-time before it began; DNS was not swapped",
       details: { findings: r.findings },

@@ -14,7 +14,7 @@ import type { ClientBase, ClientConfig } from "pg";
 import { journalFor } from "../commands/run-context";
 import { formatDuration } from "../config/common";
 import type { DrConfig } from "../config/schema";
-import { DrError } from "../core/errors";
+import { DrError, isDrError } from "../core/errors";
 import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
@@ -166,16 +166,6 @@ export const createScratchStep: Step = {
   },
 };
 
-/**
- * Makes sure the WAL holding the deletion is in the repository: an empty transaction (a commit
- * record after the point, so replay to a time can stop there even if nothing else was written
- * since), a WAL switch, and a wait for the archiver. No data changes.
- */
-async function archiveUpToNow(c: ClientBase): Promise<string> {
-  const wait = await requireArchived(c, "the WAL holding the deletion", { commitFirst: true, hint: "check archiving on production (`dr health`); the copy cannot reach the point without it" });
-  return wait.segment;
-}
-
 export const restoreScratchStep: Step = {
   id: "restore-copy",
   name: "restore the copy to just before the deletion (point in time, only the affected database)",
@@ -187,9 +177,15 @@ export const restoreScratchStep: Step = {
   async run(ctx) {
     const f = deletionFacts(ctx);
     const point = f.located!.point;
-    // 1. The WAL up to the deletion must be in the repository before the restore can reach it.
-    const seg = await withClient((await ctx.engine.endpoint(f.sourceSite!)).admin, archiveUpToNow).catch((e: unknown) => {
-      if (e instanceof DrError) throw e;
+    // 1. The WAL up to the deletion must be in the repository before the restore can reach it:
+    //    an empty transaction (a commit record after the point, so replay to a time can stop
+    //    there even if nothing else was written since), a WAL switch, and a wait for the
+    //    archiver. No data changes. WAL that does not arrive stops the run; a production that
+    //    cannot be reached (or refuses the switch) leaves it to archive_timeout.
+    const seg = await withClient((await ctx.engine.endpoint(f.sourceSite!)).admin, (c) =>
+      requireArchived(c, "the WAL holding the deletion", { commitFirst: true, hint: "check archiving on production (`dr health`); the copy cannot reach the point without it" }).then((w) => w.segment),
+    ).catch((e: unknown) => {
+      if (isDrError(e, "ARCHIVE_FAILED")) throw e;
       ctx.note(`could not switch WAL on ${f.sourceSite} (${(e as Error).message.split("\n")[0]}): relying on archive_timeout`);
       return undefined;
     });
@@ -224,6 +220,32 @@ class Tables {
   };
 }
 
+/** Both sides of the comparison, connected, with their table info read once per table. */
+interface BothSides {
+  copy: ClientBase;
+  production: ClientBase;
+  copyTables: Tables;
+  prodTables: Tables;
+  /** Columns both sides have with the same type: the ones compared and written. */
+  columnsOf: (table: string) => Promise<string[]>;
+  /** Where the two sides were reached. */
+  ep: { production: ClientConfig; copy: ClientConfig };
+}
+
+/** Runs `fn` with a client on the restored copy and one on production (both closed afterwards). */
+async function withBothSides<T>(ctx: StepContext, fn: (sides: BothSides) => Promise<T>): Promise<T> {
+  const f = deletionFacts(ctx);
+  const ep = await endpoints(ctx);
+  return withClient(ep.copy, (copy) =>
+    withClient(ep.production, (production) => {
+      const copyTables = new Tables(copy, "the restored copy");
+      const prodTables = new Tables(production, `production (${f.sourceSite})`);
+      const columnsOf = async (t: string) => commonColumns(await copyTables.info(t), await prodTables.info(t)).columns;
+      return fn({ copy, production, copyTables, prodTables, columnsOf, ep });
+    }),
+  );
+}
+
 function keysPath(ctx: StepContext): string {
   return join(journalFor(ctx.config).dir, `${ctx.record.runId}.recover-table.keys`);
 }
@@ -243,32 +265,26 @@ export const diffStep: Step = {
   async run(ctx) {
     const f = deletionFacts(ctx);
     const req = f.request!;
-    const ep = await endpoints(ctx);
-    const result = await withClient(ep.copy, (copy) =>
-      withClient(ep.production, async (production) => {
-        const copyTables = new Tables(copy, "the restored copy");
-        const prodTables = new Tables(production, `production (${f.sourceSite})`);
-        const columnsOf = async (t: string) => commonColumns(await copyTables.info(t), await prodTables.info(t)).columns;
-        const inCopy = await copyTables.info(req.table);
-        const common = commonColumns(inCopy, await prodTables.info(req.table));
-        const pkMissing = inCopy.pk.filter((k) => !common.columns.includes(k));
-        if (pkMissing.length) throw new DrError("USAGE", `the primary key of ${req.table} differs between the copy and production (${pkMissing.join(", ")})`, { hint: "the table was migrated since the deletion: recover it by hand from a `dr restore --scratch` copy" });
-        await beginSnapshot(copy);
-        await beginSnapshot(production);
-        const diff: KeyDiff = await diffByKey(copy, production, inCopy, common.columns);
-        const fks: ForeignKey[] = await foreignKeys(production);
-        const order = dependentTables(fks, inCopy.display);
-        const missingRows = await fetchRows(copy, inCopy, common.columns, diff.missing);
-        const dependents = await missingDependents(copy, production, fks, order, copyTables.info, columnsOf, { table: inCopy.display, rows: missingRows });
-        // What an apply would write, checked now for parents that would be missing.
-        const writing = new Map<string, string[]>([[inCopy.display, req.revertChanged ? [...missingRows, ...(await fetchRows(copy, inCopy, common.columns, diff.changed.map((x) => x.key)))] : missingRows]]);
-        if (req.includeDependents) for (const d of dependents) writing.set(d.table, d.rows);
-        const blocked = await blockedRows(production, fks, writing, prodTables.info);
-        await copy.query("commit");
-        await production.query("commit");
-        return { diff, dependents, blocked, common };
-      }),
-    );
+    const result = await withBothSides(ctx, async ({ copy, production, copyTables, prodTables, columnsOf }) => {
+      const inCopy = await copyTables.info(req.table);
+      const common = commonColumns(inCopy, await prodTables.info(req.table));
+      const pkMissing = inCopy.pk.filter((k) => !common.columns.includes(k));
+      if (pkMissing.length) throw new DrError("USAGE", `the primary key of ${req.table} differs between the copy and production (${pkMissing.join(", ")})`, { hint: "the table was migrated since the deletion: recover it by hand from a `dr restore --scratch` copy" });
+      await beginSnapshot(copy);
+      await beginSnapshot(production);
+      const diff: KeyDiff = await diffByKey(copy, production, inCopy, common.columns);
+      const fks: ForeignKey[] = await foreignKeys(production);
+      const order = dependentTables(fks, inCopy.display);
+      const missingRows = (await fetchRows(copy, inCopy, common.columns, diff.missing)).rows;
+      const dependents = await missingDependents(copy, production, fks, order, copyTables.info, columnsOf, { table: inCopy.display, rows: missingRows });
+      // What an apply would write, checked now for parents that would be missing.
+      const writing = new Map<string, string[]>([[inCopy.display, req.revertChanged ? [...missingRows, ...(await fetchRows(copy, inCopy, common.columns, diff.changed.map((x) => x.key))).rows] : missingRows]]);
+      if (req.includeDependents) for (const d of dependents) writing.set(d.table, d.rows);
+      const blocked = await blockedRows(production, fks, writing, prodTables.info);
+      await copy.query("commit");
+      await production.query("commit");
+      return { diff, dependents, blocked, common };
+    });
     const { diff, dependents, blocked, common } = result;
     const keys: KeysFile = { table: { missing: diff.missing, changed: diff.changed, added: diff.added }, dependents: Object.fromEntries(dependents.map((d) => [d.table, d.keys])) };
     const path = keysPath(ctx);
@@ -340,40 +356,32 @@ export const applyStep: Step = {
       });
     }
     const keys = readKeys(f);
-    const ep = await endpoints(ctx);
     // The rows, again from the copy (it does not change; the journal holds no row contents).
-    const plan: ApplyTable[] = await withClient(ep.copy, (copy) =>
-      withClient(ep.production, async (production) => {
-        const copyTables = new Tables(copy, "the restored copy");
-        const prodTables = new Tables(production, `production (${f.sourceSite})`);
-        const columnsOf = async (t: string) => commonColumns(await copyTables.info(t), await prodTables.info(t)).columns;
-        await beginSnapshot(copy);
-        const out: ApplyTable[] = [];
-        const table = await prodTables.info(req.table);
-        const columns = await columnsOf(req.table);
-        const step: ApplyTable = { table, columns, insert: await fetchRows(copy, table, columns, keys.table.missing) };
-        if (req.revertChanged && keys.table.changed.length) {
-          const changedKeys = keys.table.changed.map((x) => x.key);
-          const rows = await fetchRows(copy, table, columns, changedKeys);
-          // fetchRows returns rows in no particular order: match hashes by key.
-          const hashOf = new Map(keys.table.changed.map((x) => [x.key, x.productionHash]));
-          const keyOf = await rowKeys(copy, table, rows);
-          step.revert = { rows, keys: keyOf, hashes: keyOf.map((k) => hashOf.get(k)!) };
+    const { plan, productionAt } = await withBothSides(ctx, async ({ copy, prodTables, columnsOf, ep }) => {
+      await beginSnapshot(copy);
+      const out: ApplyTable[] = [];
+      const table = await prodTables.info(req.table);
+      const columns = await columnsOf(req.table);
+      const step: ApplyTable = { table, columns, insert: (await fetchRows(copy, table, columns, keys.table.missing)).rows };
+      if (req.revertChanged && keys.table.changed.length) {
+        const changed = await fetchRows(copy, table, columns, keys.table.changed.map((x) => x.key));
+        // fetchRows returns rows in no particular order: match hashes by key.
+        const hashOf = new Map(keys.table.changed.map((x) => [x.key, x.productionHash]));
+        step.revert = { rows: changed.rows, keys: changed.keys, hashes: changed.keys.map((k) => hashOf.get(k)!) };
+      }
+      out.push(step);
+      if (req.includeDependents) {
+        for (const [name, k] of Object.entries(keys.dependents)) {
+          if (k.length === 0) continue;
+          const t = await prodTables.info(name);
+          const cols = await columnsOf(name);
+          out.push({ table: t, columns: cols, insert: (await fetchRows(copy, t, cols, k)).rows });
         }
-        out.push(step);
-        if (req.includeDependents) {
-          for (const [name, k] of Object.entries(keys.dependents)) {
-            if (k.length === 0) continue;
-            const t = await prodTables.info(name);
-            const cols = await columnsOf(name);
-            out.push({ table: t, columns: cols, insert: await fetchRows(copy, t, cols, k) });
-          }
-        }
-        await copy.query("commit");
-        return out;
-      }),
-    );
-    const result = await withClient(ep.production, async (production) => {
+      }
+      await copy.query("commit");
+      return { plan: out, productionAt: ep.production };
+    });
+    const result = await withClient(productionAt, async (production) => {
       f.invariantsBefore = (await invariantState(ctx, production)).held;
       return applyRecovery(production, plan, { actorSetting: ctx.config.recovery.audit.actorSetting, actor: `fp-dr recover-table ${ctx.record.runId}` });
     });
@@ -394,13 +402,6 @@ export const applyStep: Step = {
     };
   },
 };
-
-async function rowKeys(c: ClientBase, table: TableInfo, rows: string[]): Promise<string[]> {
-  if (rows.length === 0) return [];
-  const cols = table.pk.map((p) => `u::jsonb -> '${p.replace(/'/g, "''")}'`).join(", ");
-  const r = await c.query<{ k: string }>(`select jsonb_build_array(${cols})::text as k from unnest($1::text[]) with ordinality as x(u, i) order by i`, [rows]);
-  return r.rows.map((x) => x.k);
-}
 
 /**
  * The gate after an apply: every row written back is in production exactly as in the copy,
@@ -423,58 +424,53 @@ export const verifyAppliedStep: Step = {
     if (!f.applied) return { detail: "nothing was written: production unchanged" };
     const req = f.request!;
     const keys = readKeys(f);
-    const ep = await endpoints(ctx);
     const checks: CheckResult[] = [];
     const timed = async (name: string, kind: CheckResult["kind"], fn: () => Promise<{ ok: boolean; detail: string }>) => {
       const t = Date.now();
       const r = await fn().catch((e: unknown) => ({ ok: false, detail: `check failed to run: ${(e as Error).message.split("\n")[0]}` }));
       checks.push({ name, kind, ...r, durationMs: Date.now() - t });
     };
-    await withClient(ep.copy, (copy) =>
-      withClient(ep.production, async (production) => {
-        await beginSnapshot(copy);
-        await beginSnapshot(production);
-        const copyTables = new Tables(copy, "the restored copy");
-        const prodTables = new Tables(production, `production (${f.sourceSite})`);
-        const written: [string, string[]][] = [[req.table, [...keys.table.missing, ...(req.revertChanged ? keys.table.changed.map((x) => x.key) : [])]]];
-        if (req.includeDependents) written.push(...Object.entries(keys.dependents));
-        for (const [name, k] of written) {
-          if (k.length === 0) continue;
-          const columns = commonColumns(await copyTables.info(name), await prodTables.info(name)).columns;
-          await timed(`the ${k.length} recovered rows of ${name} are in production as they were before the deletion`, "content", async () => {
-            const [a, b] = [await rowHashes(copy, await copyTables.info(name), columns, k), await rowHashes(production, await prodTables.info(name), columns, k)];
-            const absent = k.filter((x) => !b.has(x));
-            const differ = k.filter((x) => b.has(x) && b.get(x) !== a.get(x));
-            const outcome = f.applied!.tables.find((t) => t.table === name);
-            const leftAlone = (outcome?.changedSince ?? 0) + (outcome?.alreadyBack ?? 0);
-            const ok = absent.length === 0 && differ.length <= leftAlone;
-            return { ok, detail: ok ? `${k.length - differ.length} identical${differ.length ? `, ${differ.length} changed by others since the diff (left alone)` : ""}` : `${absent.length} absent${absent.length ? ` (e.g. ${absent.slice(0, 5).map(showKey).join(", ")})` : ""}, ${differ.length} different` };
-          });
-        }
-        const table = await prodTables.info(req.table);
-        await timed(`the ${keys.table.added.length} rows of ${req.table} written since the deletion are kept`, "content", async () => {
-          const present = await presentKeys(production, table, keys.table.added);
-          const gone = keys.table.added.filter((k) => !present.has(k));
-          const rows = Number((await production.query<{ n: string }>(`select count(*) as n from ${table.sql}`)).rows[0].n);
-          const mine = f.applied!.tables[0];
-          return {
-            ok: gone.length === 0,
-            detail: `${present.size} of ${keys.table.added.length} present${gone.length ? ` (gone: ${gone.slice(0, 5).map(showKey).join(", ")} — deleted by the application since?)` : ""}; ${req.table} has ${rows} rows (${f.diff!.productionRows} at the diff + ${mine.inserted} written back)`,
-          };
+    await withBothSides(ctx, async ({ copy, production, copyTables, prodTables, columnsOf }) => {
+      await beginSnapshot(copy);
+      await beginSnapshot(production);
+      const written: [string, string[]][] = [[req.table, [...keys.table.missing, ...(req.revertChanged ? keys.table.changed.map((x) => x.key) : [])]]];
+      if (req.includeDependents) written.push(...Object.entries(keys.dependents));
+      for (const [name, k] of written) {
+        if (k.length === 0) continue;
+        const columns = await columnsOf(name);
+        await timed(`the ${k.length} recovered rows of ${name} are in production as they were before the deletion`, "content", async () => {
+          const [a, b] = [await rowHashes(copy, await copyTables.info(name), columns, k), await rowHashes(production, await prodTables.info(name), columns, k)];
+          const absent = k.filter((x) => !b.has(x));
+          const differ = k.filter((x) => b.has(x) && b.get(x) !== a.get(x));
+          const outcome = f.applied!.tables.find((t) => t.table === name);
+          const leftAlone = (outcome?.changedSince ?? 0) + (outcome?.alreadyBack ?? 0);
+          const ok = absent.length === 0 && differ.length <= leftAlone;
+          return { ok, detail: ok ? `${k.length - differ.length} identical${differ.length ? `, ${differ.length} changed by others since the diff (left alone)` : ""}` : `${absent.length} absent${absent.length ? ` (e.g. ${absent.slice(0, 5).map(showKey).join(", ")})` : ""}, ${differ.length} different` };
         });
-        await production.query("commit");
-        await copy.query("commit");
-        const schemas = [...new Set(written.map(([t]) => t.split(".")[0]))];
-        checks.push(await foreignKeyOrphans(production, schemas));
-        const after = await invariantState(ctx, production);
-        for (const r of after.results) {
-          const before = f.invariantsBefore?.[r.name];
-          if (r.ok) checks.push({ ...r, detail: before === false ? `${r.detail}; did not hold before the apply: fixed by it` : r.detail });
-          else if (before === false) checks.push({ ...r, ok: true, detail: `${r.detail}; did not hold before the apply either (not caused by it)` });
-          else checks.push({ ...r, detail: `${r.detail}; held before the apply: broken by it` });
-        }
-      }),
-    );
+      }
+      const table = await prodTables.info(req.table);
+      await timed(`the ${keys.table.added.length} rows of ${req.table} written since the deletion are kept`, "content", async () => {
+        const present = await presentKeys(production, table, keys.table.added);
+        const gone = keys.table.added.filter((k) => !present.has(k));
+        const rows = Number((await production.query<{ n: string }>(`select count(*) as n from ${table.sql}`)).rows[0].n);
+        const mine = f.applied!.tables[0];
+        return {
+          ok: gone.length === 0,
+          detail: `${present.size} of ${keys.table.added.length} present${gone.length ? ` (gone: ${gone.slice(0, 5).map(showKey).join(", ")} — deleted by the application since?)` : ""}; ${req.table} has ${rows} rows (${f.diff!.productionRows} at the diff + ${mine.inserted} written back)`,
+        };
+      });
+      await production.query("commit");
+      await copy.query("commit");
+      const schemas = [...new Set(written.map(([t]) => t.split(".")[0]))];
+      checks.push(await foreignKeyOrphans(production, schemas));
+      const after = await invariantState(ctx, production);
+      for (const r of after.results) {
+        const before = f.invariantsBefore?.[r.name];
+        if (r.ok) checks.push({ ...r, detail: before === false ? `${r.detail}; did not hold before the apply: fixed by it` : r.detail });
+        else if (before === false) checks.push({ ...r, ok: true, detail: `${r.detail}; did not hold before the apply either (not caused by it)` });
+        else checks.push({ ...r, detail: `${r.detail}; held before the apply: broken by it` });
+      }
+    });
     const ok = checks.every((c) => c.ok);
     ctx.record.verification = { ok, checks: checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
     if (!ok) {

@@ -85,6 +85,24 @@ export const restoreStep: Step = {
 };
 
 /**
+ * A failed check of the restored copy, while an older error-free set that has not been passed
+ * over is left (and not --force): pass over the set just restored, say why in a note, and send
+ * the run back to the restore. Undefined when there is nothing to fall back to; the caller fails.
+ * `why` opens the note; the note goes on with the set restored instead.
+ */
+export async function fallBackToOlderSet(ctx: StepContext, why: string, detail: string): Promise<{ goto: "restore"; detail: string } | undefined> {
+  const f = facts(ctx);
+  const cat = await ctx.engine.catalog(f.repo!);
+  const used = cat.sets.find((s) => s.label === f.restore?.set);
+  const excluded = f.excludedSets ?? [];
+  const older = cat.sets.filter((s) => !s.error && used && s.stoppedAt < used.stoppedAt && !excluded.includes(s.label));
+  if (older.length === 0 || !f.restore || ctx.options.force) return undefined;
+  f.excludedSets = [...excluded, f.restore.set];
+  ctx.note(`${why}; restoring the previous set ${older[older.length - 1].label} plus WAL instead`);
+  return { goto: "restore", detail };
+}
+
+/**
  * The gate. Against the source at the restore point when it was recorded (drills: exact),
  * otherwise the structural checks (amcheck, orphans, invariants). A failure sends the run back
  * to the restore with the next older set while there is one; then it stops, unless --force.
@@ -113,13 +131,8 @@ export const verifyStep: Step = {
       return { detail: `${report.checks.length} checks passed` };
     }
     const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
-    const cat = await ctx.engine.catalog(f.repo!);
-    const older = cat.sets.filter((s) => !s.error && s.label !== f.restore?.set && !(f.excludedSets ?? []).includes(s.label) && s.stoppedAt < (cat.sets.find((x) => x.label === f.restore?.set)?.stoppedAt ?? new Date(0)));
-    if (older.length > 0 && f.restore && !ctx.options.force) {
-      f.excludedSets = [...(f.excludedSets ?? []), f.restore.set];
-      ctx.note(`verification of ${f.restore.set} failed (${failed.join("; ")}); restoring the previous set ${older[older.length - 1].label} plus WAL instead`);
-      return { goto: "restore", detail: "failed; falling back to an older set" };
-    }
+    const fallback = await fallBackToOlderSet(ctx, `verification of ${f.restore?.set} failed (${failed.join("; ")})`, "failed; falling back to an older set");
+    if (fallback) return fallback;
     throw new DrError("GATE_FAILED", `verification failed: ${failed.join("; ")}`, {
       hint: "DNS was not swapped and the site was not opened; inspect it, or rerun with --force (recorded in the report)",
       details: { failed },

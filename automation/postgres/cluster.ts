@@ -5,6 +5,7 @@ import { appendFileSync, chownSync, existsSync, readFileSync, readdirSync, rmSyn
 import { join } from "node:path";
 import { DrError } from "../core/errors";
 import { pgBin, run, type RunResult } from "../system/exec";
+import { quoteLiteral } from "./client";
 import { makeServiceDir, type ServiceUser } from "../system/service-user";
 
 export interface ClusterSpec {
@@ -164,5 +165,5 @@ export class Cluster {
 function formatSetting(v: string | number | boolean): string {
   if (typeof v === "boolean") return v ? "on" : "off";
   if (typeof v === "number") return String(v);
-  return `'${v.replace(/'/g, "''")}'`;
+  return quoteLiteral(v);
 }

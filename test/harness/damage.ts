@@ -17,6 +17,11 @@ export function invertBytes(file: string, offset: number, length = 16): void {
   }
 }
 
+/** Inverts 16 bytes in the middle of `block` (an 8 KiB page) of `file`: its checksum no longer matches. */
+export function invertInPage(file: string, block: number): void {
+  invertBytes(file, block * 8192 + 4000);
+}
+
 /** Flips bytes in the largest stored file of a backup set in the lab's S3 store; returns its path. */
 export function tamperWithBackupSet(lab: Lab, label: string): string {
   const objects = listStoredObjects(lab.layout.objectStoreDir, lab.state.objectStore.bucket, `pgbackrest/backup/${lab.state.stanza}/${label}/pg_data/`);

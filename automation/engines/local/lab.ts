@@ -9,6 +9,7 @@ import { parseDuration } from "../../config/common";
 import { DrError, during } from "../../core/errors";
 import { Pgbackrest } from "../../pgbackrest/client";
 import { Cluster } from "../../postgres/cluster";
+import { quoteIdent, quoteLiteral } from "../../postgres/client";
 import { recordManifest } from "../../verify/manifest";
 import { freePort } from "../../system/ports";
 import { makeServiceDir, serviceUser, type ServiceUser } from "../../system/service-user";
@@ -433,11 +434,9 @@ async function isEmptyDatabase(lab: Lab): Promise<boolean> {
 
 /** Roles of the runbook's world: the application, a read-only verifier for drills. */
 async function createRolesAndDatabase(admin: Client, database: string, secrets: LabSecrets, connectTo: (db: string) => Promise<Client>): Promise<void> {
-  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  await admin.query(`create role app login password ${lit(secrets.appPassword)}`);
-  await admin.query(`create role verifier login password ${lit(secrets.verifierPassword)} in role pg_read_all_data, pg_monitor`);
-  await admin.query(`create database ${ident(database)}`);
+  await admin.query(`create role app login password ${quoteLiteral(secrets.appPassword)}`);
+  await admin.query(`create role verifier login password ${quoteLiteral(secrets.verifierPassword)} in role pg_read_all_data, pg_monitor`);
+  await admin.query(`create database ${quoteIdent(database)}`);
   const db = await connectTo(database);
   try {
     await db.query("create extension if not exists amcheck; create extension if not exists pg_stat_statements");

@@ -15,6 +15,7 @@
 // (about 47 MB and 2.3 s per unit of scale on top of an empty database's 7.5 MB).
 import type { ClientBase } from "pg";
 import { DrError } from "../../../core/errors";
+import { quoteLiteral } from "../../../postgres/client";
 import { SAMPLE_SCHEMA, afterLoadDdl, businessTables, creditKinds, debitKinds, sampleTables, tablesDdl } from "./schema";
 
 /** Bumped whenever the generated content changes; stored in app.sample_meta. */
@@ -55,7 +56,7 @@ export function households(scale: number): number {
 /** The i-th 24-bit unsigned integer (0 ≤ i ≤ 4) of a 32-hex-digit md5 text `m`. */
 export const hx = (m: string, i: number) => `(('x' || substr(${m}, ${1 + 6 * i}, 6))::bit(24)::int)`;
 /** An element of a literal text array chosen by a non-negative integer expression. */
-const pick = (values: readonly string[], n: string) => `(array[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(",")}])[1 + (${n}) % ${values.length}]`;
+const pick = (values: readonly string[], n: string) => `(array[${values.map(quoteLiteral).join(",")}])[1 + (${n}) % ${values.length}]`;
 /** Poorly compressible text: base64 of a sha256 of the key (44 characters). */
 const b64 = (key: string) => `encode(sha256(convert_to(${key}, 'UTF8')), 'base64')`;
 
