@@ -6,7 +6,7 @@
 //     from the given server log) without a lab;
 //   - `dr backup manifest` (the backup units' ExecStartPre) records the schema and exact row
 //     counts in the database, where a restore of the next backup finds them;
-//   - `--site` naming another site is refused with a hint, nothing recorded.
+//   - `--site` naming another site is refused with a hint.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, statSync, writeFileSync } from "node:fs";
@@ -111,12 +111,10 @@ describe("dr on a site's own host", () => {
     assert.equal(row, "before the scheduled full backup 42");
   });
 
-  test("another site's name is refused with a hint; nothing recorded", async () => {
-    const before = await sql("select count(*) from fp_dr.backup_manifest");
+  test("another site's name is refused with a hint", () => {
     const r = drOnHost(["health", "--site", "secondary"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /error\[SITE_UNKNOWN\]: this host serves site primary, not secondary/);
     assert.match(r.stderr, /hint: /);
-    assert.equal(await sql("select count(*) from fp_dr.backup_manifest"), before);
   });
 });

@@ -15,8 +15,6 @@ export interface TakeBackupOptions {
   reason?: string;
   /** Who (recorded with the set); default user@host. */
   by?: string;
-  /** Records the verification manifest in the database before the backup (automation/verify/manifest.ts). */
-  recordManifest?: () => Promise<unknown>;
 }
 
 export interface TakenBackup {
@@ -32,8 +30,6 @@ export async function takeBackup(pgb: Pgbackrest, out: Output, opts: TakeBackupO
     why: opts.reason ?? "on demand",
   };
   const taken: TakenBackup[] = [];
-  // The manifest travels inside the backup: what a failover verifies against when the source is gone.
-  if (opts.recordManifest) await out.timed("record the verification manifest (schema, row counts)", opts.recordManifest);
   for (const repo of repos) {
     const label = `${opts.type} backup to repo${repo} (${repo === 1 ? "site" : "offsite"})`;
     const before = new Set((await pgb.sets({ repo })).map((s) => s.label));

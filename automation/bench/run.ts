@@ -12,12 +12,12 @@ import { Lab } from "../engines/local/lab";
 import { applyChurn } from "../engines/local/sample-data";
 import { startLoad, stopLoad } from "../engines/local/load";
 import { drill, failover } from "../commands/recover";
-import { manifestOn } from "../commands/backup";
 import { benchConfig, benchWorkDir, databaseBytes, makeBenchDir } from "./bench-lab";
 import { measuredBackup, measuredRestore } from "./ours";
 import { withRatios } from "./ratios";
 import { rawCopy } from "./raw-copy";
 import { provisionRunbookTarget, runbookBackup, runbookRestore } from "./runbook";
+import { recordManifest } from "../verify/manifest";
 import { measure } from "./sampler";
 import { runTune } from "./tune";
 import type { BenchMeasurement, BenchResult, TuneResult } from "./types";
@@ -79,7 +79,7 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
 
     // 3. Our full backup, into each repository separately (the verification manifest that
     //    `dr backup` records first is written before the clock starts).
-    await manifestOn(lab, "primary", "before the benchmark's full backups");
+    await recordManifest(lab.site("primary").cluster.connection(lab.state.database), "before the benchmark's full backups");
     for (const repo of [1, 2] as const) {
       const m = await measuredBackup(bench, lab, "full", repo, "benchmark: full");
       rows.push({ id: `full-repo${repo}`, label: `pgBackRest full → ${repoName(repo)}`, kind: "backup", method: "pgbackrest", wallMs: m.wallMs, bytes: m.value.repoSize, peakRssBytes: m.peakRssBytes, detail: m.value.label });
@@ -106,7 +106,7 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
     // 5. ~1 % of the rows change, then incremental backups.
     const client = await lab.connect("primary");
     const churn = await out.timed(`change ~${CHURN_FRACTION * 100} % of the rows (applyChurn)`, () => applyChurn(client, CHURN_FRACTION).finally(() => client.end()), (c) => `${c.ledgerInserted} ledger entries, ${Object.values(c.updated).reduce((a, b) => a + b, 0)} rows updated`);
-    await manifestOn(lab, "primary", "before the benchmark's incremental backups");
+    await recordManifest(lab.site("primary").cluster.connection(lab.state.database), "before the benchmark's incremental backups");
     for (const repo of [1, 2] as const) {
       const m = await measuredBackup(bench, lab, "incr", repo, "benchmark: incremental after 1 % churn");
       rows.push({ id: `incr-repo${repo}`, label: `pgBackRest incr → ${repoName(repo)}`, kind: "backup", method: "pgbackrest", wallMs: m.wallMs, bytes: m.value.repoSize, peakRssBytes: m.peakRssBytes, detail: `${m.value.label}; churn round ${churn.round}` });

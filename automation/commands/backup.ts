@@ -7,9 +7,7 @@ import { formatBytes, formatMs, table } from "../core/output";
 import { listBackups, type BackupListing } from "../backups/list";
 import { takeBackup, type TakenBackup } from "../backups/take";
 import { verifyRepositories, type RepoVerifyReport } from "../backups/verify";
-import { Lab } from "../engines/local/lab";
 import type { BackupType } from "../pgbackrest/options";
-import { withClient } from "../postgres/client";
 import { recordManifest } from "../verify/manifest";
 import { siteAccess } from "./site-access";
 
@@ -19,33 +17,12 @@ function reposOf(choice: RepoChoice | undefined): (1 | 2)[] {
   return choice === undefined || choice === "all" ? [1, 2] : [choice];
 }
 
-/** Records the verification manifest on a lab site (before a backup). */
-export async function manifestOn(lab: Lab, site: string, label: string): Promise<void> {
-  const c = await lab.connect(site);
-  try {
-    await recordManifest(c, label);
-  } finally {
-    await c.end();
-  }
-}
-
-/** The lab's store probe (a clear STORE_UNREACHABLE before pgBackRest times out); a host has none. */
-function probeOf(deps: Deps): ((repo: 1 | 2) => Promise<void>) | undefined {
-  if (deps.config.host) return undefined;
-  const lab = Lab.open(deps.config);
-  return (repo) => lab.probeRepo(repo);
-}
-
 export async function backup(deps: Deps, opts: { type: BackupType; repo?: RepoChoice; reason?: string }): Promise<{ site: string; backups: TakenBackup[] }> {
   const site = await siteAccess(deps);
-  const probe = probeOf(deps);
-  for (const repo of reposOf(opts.repo)) await probe?.(repo);
-  const backups = await takeBackup(site.pgbackrest, deps.out, {
-    type: opts.type,
-    repos: reposOf(opts.repo),
-    reason: opts.reason,
-    recordManifest: () => withClient(site.connection, (c) => recordManifest(c, `before ${opts.type} backup`)),
-  });
+  for (const repo of reposOf(opts.repo)) await site.probeRepo?.(repo);
+  // The manifest travels inside the backup: what a failover verifies against when the source is gone.
+  await deps.out.timed("record the verification manifest (schema, row counts)", () => recordManifest(site.connection, `before ${opts.type} backup`));
+  const backups = await takeBackup(site.pgbackrest, deps.out, { type: opts.type, repos: reposOf(opts.repo), reason: opts.reason });
   return { site: site.name, backups };
 }
 
@@ -65,7 +42,7 @@ export interface ManifestRecorded {
  */
 export async function backupManifest(deps: Deps, opts: { reason?: string } = {}): Promise<ManifestRecorded> {
   const site = await siteAccess(deps);
-  const m = await deps.out.timed(`record the verification manifest on ${site.name}`, () => withClient(site.connection, (c) => recordManifest(c, opts.reason ?? "before a backup"), "dr-manifest"));
+  const m = await deps.out.timed(`record the verification manifest on ${site.name}`, () => recordManifest(site.connection, opts.reason ?? "before a backup"));
   return { site: site.name, takenAt: m.takenAt, label: m.label, schemaObjects: m.schema.length, tables: Object.keys(m.tables).length, rows: Object.values(m.tables).reduce((n, r) => n + r, 0) };
 }
 
@@ -75,12 +52,12 @@ export function renderManifest(r: ManifestRecorded): string {
 
 export async function backupList(deps: Deps, opts: { repo?: RepoChoice } = {}): Promise<BackupListing> {
   const site = await siteAccess(deps);
-  return listBackups(site.pgbackrest, deps.config, { repos: reposOf(opts.repo), probe: probeOf(deps) });
+  return listBackups(site.pgbackrest, deps.config, { repos: reposOf(opts.repo), probe: site.probeRepo });
 }
 
 export async function backupVerify(deps: Deps, opts: { repo?: RepoChoice; set?: string } = {}): Promise<RepoVerifyReport> {
   const site = await siteAccess(deps);
-  return deps.out.timed("verify repositories (checksums, WAL continuity)", () => verifyRepositories(site.pgbackrest, { repos: reposOf(opts.repo), set: opts.set, probe: probeOf(deps) }));
+  return deps.out.timed("verify repositories (checksums, WAL continuity)", () => verifyRepositories(site.pgbackrest, { repos: reposOf(opts.repo), set: opts.set, probe: site.probeRepo }));
 }
 
 export function renderTaken(r: { site: string; backups: TakenBackup[] }): string {

@@ -27,7 +27,7 @@ export async function rehearse(deps: Deps, opts: { scale?: number } = {}): Promi
   const lab = Lab.open(deps.config);
   const taken = await backup(deps, { type: "incr", reason: "dr lab rehearse" });
   // Everything committed is archived before the restore, so the comparison is exact.
-  const source = (await lab.activeSite()) ?? "primary";
+  const source = taken.site;
   const c = await lab.connect(source);
   try {
     await requireArchived(c, `${source}'s newest WAL`);

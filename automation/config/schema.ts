@@ -237,7 +237,6 @@ const hostSettings = z
     logFile: z.string().startsWith("/").optional(),
   })
   .strict();
-export type HostSettings = z.output<typeof hostSettings>;
 
 export const drConfigSchema = z
   .object({

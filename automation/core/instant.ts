@@ -8,7 +8,7 @@ import { DrError, type ErrorCode } from "./errors";
 /** Date and time (seconds and fraction optional) with "Z" or an offset; "T" or a space between. */
 const INSTANT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/i;
 
-export const INSTANT_HINT = 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z" or "2026-11-26 04:14:00+01:00"';
+const INSTANT_HINT = 'use ISO 8601 with a zone, e.g. "2026-11-26T03:14:00Z" or "2026-11-26 04:14:00+01:00"';
 
 /**
  * The instant `value` names, as ISO 8601 UTC. `notInFuture` refuses times later than now (plus a
@@ -23,18 +23,21 @@ export function parseInstant(flag: string, value: string, opts: { code?: ErrorCo
   }
   // Date accepts "+01" only as "+01:00"; the calendar check catches 2026-02-30 and 25:00.
   const t = Date.parse(v.replace(" ", "T").replace(/([+-]\d{2})$/, "$1:00"));
-  if (Number.isNaN(t) || !sameCalendarFields(v, t)) throw new DrError(code, `${flag}: not a time: ${value}`, { hint: INSTANT_HINT });
+  if (Number.isNaN(t) || !sameCalendarFields(v)) throw new DrError(code, `${flag}: not a time: ${value}`, { hint: INSTANT_HINT });
   if (opts.notInFuture !== undefined && t > Date.now() + 60_000) {
     throw new DrError(code, `${flag} ${value} is in the future`, { hint: opts.notInFuture });
   }
   return new Date(t).toISOString();
 }
 
-/** Date.parse rolls 2026-02-30 over to March; the written day and hour must survive the round trip. */
-function sameCalendarFields(v: string, t: number): boolean {
-  const [, y, mo, d, h, mi] = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})/.exec(v)!.map(Number);
-  const zone = /(Z|[+-]\d{2}(:?\d{2})?)$/i.exec(v)![1];
-  const offsetMin = /^z$/i.test(zone) ? 0 : (zone[0] === "-" ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.replace(":", "").slice(3, 5) || 0));
-  const local = new Date(t + offsetMin * 60_000);
-  return local.getUTCFullYear() === y && local.getUTCMonth() + 1 === mo && local.getUTCDate() === d && local.getUTCHours() === h && local.getUTCMinutes() === mi;
+/**
+ * Date.parse already refuses bad minutes, seconds and offsets, but rolls 2026-02-30 over to
+ * March and takes hour 24 as the next day's midnight: the written day must exist, the hour be
+ * under 24.
+ */
+function sameCalendarFields(v: string): boolean {
+  const [, y, mo, d, h] = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2})/.exec(v)!.map(Number);
+  const day = new Date(0);
+  day.setUTCFullYear(y, mo - 1, d);
+  return day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24;
 }

@@ -60,4 +60,10 @@ export interface Plan {
   /** Where in the runbook this comes from. */
   runbook: string;
   steps: Step[];
+  /**
+   * Set when a failed run of this plan cannot be resumed, because a clean-up step that always
+   * runs took away what the remaining steps need (a drill's destroyed site): why, and what to
+   * do instead.
+   */
+  notResumableAfterFailure?: { why: string; hint: string };
 }

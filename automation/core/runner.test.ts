@@ -206,6 +206,36 @@ describe("gates, clean-up, confirmation and retries", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test("a failed run of a plan marked not resumable after failure is refused; the same run of a plan without the mark resumes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-not-resumable-"));
+    const ran: string[] = [];
+    let attempts = 0;
+    const steps = [
+      s("create", { run: async () => void ran.push("create") }),
+      s("use", { run: async () => { ran.push("use"); if (++attempts === 1) throw new DrError("WAL_GAP", "gap", { hint: "x" }); } }),
+      s("destroy", { always: true, run: async () => void ran.push("destroy") }),
+    ];
+    const marked: Plan = { scenario: "deletion", title: "t", runbook: "t", steps, notResumableAfterFailure: { why: "its copy was removed", hint: "start again" } };
+    const unmarked: Plan = { ...marked, notResumableAfterFailure: undefined };
+    const deps = inProcessDeps(dir);
+    const first = await startRun(marked, deps, opts);
+    assert.equal(first.status, "failed");
+    assert.deepEqual(ran, ["create", "use", "destroy"]);
+    await assert.rejects(resumeRun(first.runId, () => marked, deps), (e: unknown) => {
+      assert.ok(e instanceof DrError);
+      assert.equal(e.code, "RUN_FINISHED");
+      assert.equal(e.message, `deletion ${first.runId} failed and its copy was removed`);
+      assert.equal(e.hint, "start again");
+      return true;
+    });
+    assert.deepEqual(ran, ["create", "use", "destroy"], "nothing ran on the refused resume");
+    assert.equal(deps.journal.load(first.runId).status, "failed", "the journal is left as it was");
+    const second = await resumeRun(first.runId, () => unmarked, deps);
+    assert.equal(second.status, "succeeded");
+    assert.deepEqual(ran, ["create", "use", "destroy", "use", "destroy"], "without the mark the failed step and the clean-up run again");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test("retryable errors are retried, others are not", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fp-dr-retry-"));
     let flaky = 0;

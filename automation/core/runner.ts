@@ -75,12 +75,13 @@ export async function resumeRun(runId: string, planFor: (record: RunRecord) => P
     throw new DrError("RUN_FINISHED", `run ${runId} already succeeded`, { hint: "`dr report show` shows what it did" });
   }
   if (record.dryRun) throw new DrError("RUN_FINISHED", `run ${runId} was a dry run`, { hint: "start a real run instead" });
-  if (record.status === "failed" && record.scenario === "drill") {
-    throw new DrError("RUN_FINISHED", `drill ${runId} failed and its site was destroyed`, { hint: "start a new drill: `dr drill`" });
+  const plan = planFor(record);
+  if (record.status === "failed" && plan.notResumableAfterFailure) {
+    const { why, hint } = plan.notResumableAfterFailure;
+    throw new DrError("RUN_FINISHED", `${record.scenario} ${runId} failed and ${why}`, { hint });
   }
   // A failed run: the failed step and those it kept from running go again; clean-up steps that
   // ran after the failure run again at the end. Steps a plan skipped on purpose stay skipped.
-  const plan = planFor(record);
   for (const s of record.steps) {
     const step = plan.steps.find((x) => x.id === s.id);
     if (s.status === "failed" || (s.status === "skipped" && s.detail === NOT_RUN) || (record.status === "failed" && step?.always && s.status === "done")) {

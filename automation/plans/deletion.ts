@@ -14,4 +14,6 @@ export const deletionPlan: Plan = {
   title: "accidental deletion: restore a copy to just before it, diff the table with production, write the missing rows back",
   runbook: "§6 Accidental Data Deletion Recovery",
   steps: [locateStep, createScratchStep, restoreScratchStep, diffStep, applyStep, verifyAppliedStep, removeScratchStep, reportStep],
+  // remove-copy always runs, so a failed run has no copy left to diff or write back from.
+  notResumableAfterFailure: { why: "its throwaway copy was removed", hint: "start again: `dr recover-table --table <schema.table>`" },
 };

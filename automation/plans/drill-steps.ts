@@ -6,7 +6,8 @@ import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step } from "../core/plan";
 import { fingerprintSnapshot } from "../engines/local/sample-data/fingerprint";
-import { schemaSignature, userSchemas, writeReadRoundTrip } from "../verify/checks";
+import { writeReadRoundTrip } from "../verify/checks";
+import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";
 
 
@@ -31,7 +32,7 @@ export const restorePointStep: Step = {
     const ep = await ctx.engine.endpoint(f.sourceSite!);
     const name = `fp-dr-${ctx.record.runId}`;
     const point = await withClient(ep.admin, async (a) => {
-      const schemas = (await userSchemas(a)).filter((s) => s !== "fp_dr");
+      const schemas = await appSchemas(a);
       const tables = (await a.query<{ t: string }>(`select format('%I.%I', n.nspname, c.relname) t from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r','p') and n.nspname = any($1)`, [schemas])).rows.map((r) => r.t);
       await a.query("begin isolation level repeatable read");
       if (tables.length) await a.query(`lock table ${tables.join(", ")} in share mode`);

@@ -31,6 +31,8 @@ export const drillPlan: Plan = {
   title: "monthly DR drill: restore the offsite backup into a throwaway site, verify, measure, destroy",
   runbook: "Testing and Validation: Monthly Disaster Recovery Test",
   steps: [restorePointStep, createDrillSiteStep, restoreStep, verifyStep, drillOpenStep, destroyDrillSiteStep, reportStep],
+  // destroy-drill-site always runs, so a failed drill has nothing left to resume against.
+  notResumableAfterFailure: { why: "its site was destroyed", hint: "start a new drill: `dr drill`" },
 };
 
 const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan, corruption: corruptionPlan, deletion: deletionPlan, security: securityPlan };

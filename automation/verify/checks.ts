@@ -11,9 +11,7 @@ import type { Invariant } from "../config/common";
 import { fingerprintSnapshot, type TableFingerprint } from "../engines/local/sample-data/fingerprint";
 import { quoteIdent } from "../postgres/client";
 import { compareWithManifest, MANIFEST_CHECK_NAME } from "./manifest";
-import { schemaSignature, userSchemas } from "./schema-signature";
-
-export { SCHEMA_SIGNATURE_SQL, schemaSignature, userSchemas } from "./schema-signature";
+import { appSchemas, schemaSignature } from "./schema-signature";
 
 export interface CheckResult {
   name: string;
@@ -78,7 +76,6 @@ async function compareFingerprints(name: string, restored: ClientBase, readExpec
   });
 }
 
-/** A description of every user relation's shape; equal text means equal schema. */
 export async function compareSchema(restored: ClientBase, source: ClientBase | string[], schemas: string[]): Promise<CheckResult> {
   return timed("schema equals the source (columns, types, constraints, indexes)", "schema", async () => {
     const a = Array.isArray(source) ? source : await schemaSignature(source, schemas);
@@ -183,7 +180,7 @@ export type Reference =
 export async function verifyDatabase(restored: ClientBase, source: ClientBase | Reference | undefined, opts: VerifyOptions & { roundTrip?: boolean } = {}): Promise<VerifyReport> {
   const t = Date.now();
   const ref: Reference = source === undefined ? { kind: "none" } : "kind" in source ? source : { kind: "source", client: source };
-  const schemas = opts.schemas ?? (await userSchemas(ref.kind === "source" ? ref.client : restored)).filter((s) => s !== "fp_dr");
+  const schemas = opts.schemas ?? (await appSchemas(ref.kind === "source" ? ref.client : restored));
   const checks: CheckResult[] = [];
   if (ref.kind === "source") {
     checks.push(await compareSchema(restored, ref.client, schemas));
@@ -192,7 +189,7 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
     checks.push(await compareSchema(restored, ref.schema, schemas));
     checks.push(await compareWithRecorded(restored, ref.fingerprints));
   } else if (ref.kind === "manifest") {
-    checks.push(await timed(MANIFEST_CHECK_NAME, "schema", () => compareWithManifest(restored)));
+    checks.push(await timed(MANIFEST_CHECK_NAME, "schema", () => compareWithManifest(restored, schemas)));
   }
   if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas));
   checks.push(await foreignKeyOrphans(restored, schemas));

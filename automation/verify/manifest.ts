@@ -8,8 +8,9 @@
 // row (same counts, new signature) in the same transaction as every DDL command, so the newest
 // manifest a restored copy holds always describes the schema it should have.
 import type { ClientBase } from "pg";
+import { withClient, type DbTarget } from "../postgres/client";
 import type { CheckResult } from "./checks";
-import { SCHEMA_SIGNATURE_SQL, schemaSignature, userSchemas } from "./schema-signature";
+import { APP_SCHEMAS_PREDICATE, appSchemas, SCHEMA_SIGNATURE_SQL, schemaSignature } from "./schema-signature";
 
 export interface Manifest {
   takenAt: string;
@@ -18,8 +19,7 @@ export interface Manifest {
   tables: Record<string, number>;
 }
 
-const USER_SCHEMAS = `array(select nspname::text from pg_namespace where nspname not in ('pg_catalog', 'information_schema', 'pg_toast', 'fp_dr')
-  and nspname not like 'pg_temp%' and nspname not like 'pg_toast_temp%')`;
+const APP_SCHEMAS = `array(select nspname::text from pg_namespace where ${APP_SCHEMAS_PREDICATE})`;
 
 /**
  * Installed once per version, not before every backup: re-running the DDL would fire the
@@ -48,7 +48,7 @@ const DDL = `create schema if not exists fp_dr;
       return;
     end if;
     insert into fp_dr.backup_manifest (label, schema_signature, table_rows)
-    select 'after ' || tg_tag, fp_dr.schema_signature(${USER_SCHEMAS}),
+    select 'after ' || tg_tag, fp_dr.schema_signature(${APP_SCHEMAS}),
            coalesce((select table_rows from fp_dr.backup_manifest order by id desc limit 1), '{}');
   exception when others then
     raise warning 'fp-dr: could not record the schema manifest: %', sqlerrm;
@@ -71,15 +71,24 @@ async function exactCounts(c: ClientBase, schemas: string[]): Promise<Record<str
   return out;
 }
 
-/** Writes a manifest on the primary (before a backup); `label` says why (e.g. "before incr backup"). */
-export async function recordManifest(c: ClientBase, label: string): Promise<Manifest> {
-  const installed = await c.query<{ v: string | null }>("select obj_description(to_regprocedure('fp_dr.manifest_on_ddl()'), 'pg_proc') v");
-  if (installed.rows[0].v !== DDL_VERSION) await c.query(DDL);
-  const schemas = (await userSchemas(c)).filter((s) => s !== "fp_dr");
-  const schema = await schemaSignature(c, schemas);
-  const tables = await exactCounts(c, schemas);
-  const r = await c.query("insert into fp_dr.backup_manifest (label, schema_signature, table_rows) values ($1, $2, $3) returning taken_at", [label, schema, JSON.stringify(tables)]);
-  return { takenAt: new Date(r.rows[0].taken_at).toISOString(), label, schema, tables };
+/**
+ * Writes a manifest on the primary (before a backup); `label` says why (e.g. "before incr
+ * backup"). `target` is an open client (left open) or the settings to connect with.
+ */
+export async function recordManifest(target: DbTarget, label: string): Promise<Manifest> {
+  return withClient(
+    target,
+    async (c) => {
+      const installed = await c.query<{ v: string | null }>("select obj_description(to_regprocedure('fp_dr.manifest_on_ddl()'), 'pg_proc') v");
+      if (installed.rows[0].v !== DDL_VERSION) await c.query(DDL);
+      const schemas = await appSchemas(c);
+      const schema = await schemaSignature(c, schemas);
+      const tables = await exactCounts(c, schemas);
+      const r = await c.query("insert into fp_dr.backup_manifest (label, schema_signature, table_rows) values ($1, $2, $3) returning taken_at", [label, schema, JSON.stringify(tables)]);
+      return { takenAt: new Date(r.rows[0].taken_at).toISOString(), label, schema, tables };
+    },
+    "dr-manifest",
+  );
 }
 
 /** The newest manifest a (restored) database holds, if any. */
@@ -95,15 +104,18 @@ export async function newestManifest(c: ClientBase): Promise<Manifest | undefine
 
 export const MANIFEST_CHECK_NAME = "schema and tables match the manifest recorded with the last backup";
 
-/** The manifest gate check (timed, and turned into "failed to run" on errors, by checks.ts). */
-export async function compareWithManifest(restored: ClientBase): Promise<Omit<CheckResult, "name" | "kind" | "durationMs">> {
+/**
+ * The manifest gate check (timed, and turned into "failed to run" on errors, by checks.ts).
+ * `schemas`: the application's schemas in the restored copy, when the caller already has them.
+ */
+export async function compareWithManifest(restored: ClientBase, schemas?: string[]): Promise<Omit<CheckResult, "name" | "kind" | "durationMs">> {
   const m = await newestManifest(restored);
   // A backup taken by pgBackRest alone (by hand, or a host's timer whose `dr backup manifest`
   // failed) carries none: then the gate rests on the structural checks and invariants, and says
   // so rather than failing every failover.
   if (!m) return { ok: true, detail: "no manifest in the restored database (backup taken without `dr backup` or `dr backup manifest`): schema not compared, structural checks only" };
   // The same schemas recordManifest described: every user schema but fp-dr's own.
-  const schemas = (await userSchemas(restored)).filter((s) => s !== "fp_dr");
+  schemas ??= await appSchemas(restored);
   const schema = await schemaSignature(restored, schemas);
   const missing = m.schema.filter((x) => !schema.includes(x));
   const extra = schema.filter((x) => !m.schema.includes(x));

@@ -3,10 +3,15 @@
 // own so that neither imports the other to get it.
 import type { ClientBase } from "pg";
 
-export async function userSchemas(c: ClientBase): Promise<string[]> {
-  const r = await c.query<{ nspname: string }>(
-    `select nspname from pg_namespace where nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and nspname not like 'pg_temp%' and nspname not like 'pg_toast_temp%' order by 1`,
-  );
+/**
+ * The schemas the application owns, as a predicate on pg_namespace.nspname: every schema but
+ * PostgreSQL's own and fp-dr's (fp_dr). Also inside the manifest's DDL trigger (./manifest.ts).
+ */
+export const APP_SCHEMAS_PREDICATE = `nspname not in ('pg_catalog', 'information_schema', 'pg_toast', 'fp_dr') and nspname not like 'pg_temp%' and nspname not like 'pg_toast_temp%'`;
+
+/** The application's schemas (APP_SCHEMAS_PREDICATE), sorted. */
+export async function appSchemas(c: ClientBase): Promise<string[]> {
+  const r = await c.query<{ nspname: string }>(`select nspname from pg_namespace where ${APP_SCHEMAS_PREDICATE} order by 1`);
   return r.rows.map((x) => x.nspname);
 }
 

@@ -17,6 +17,11 @@ export interface SiteAccess {
   pgbackrest: Pgbackrest;
   /** The server log, read for failed logins (undefined: ask the server for its collector's file). */
   logPath?: string;
+  /**
+   * Checks a repository's store answers (a clear STORE_UNREACHABLE before pgBackRest times
+   * out): the lab's object store; a site's own host has none.
+   */
+  probeRepo?: (repo: 1 | 2) => Promise<void>;
 }
 
 /** The site this host serves, or undefined when this machine is not a site's host. */
