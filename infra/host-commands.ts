@@ -5,7 +5,7 @@
 // them in the tests.
 import { hostPaths } from "./cloud-init/host-spec";
 import { shellQuote } from "./cloud-init/scripts";
-import { formatTargetTime } from "../automation/pgbackrest/options";
+import { formatTargetTime, targetArgs, type RestoreTarget } from "../automation/pgbackrest/options";
 
 const cluster = `${hostPaths.pgVersion}-${hostPaths.clusterName}`;
 
@@ -39,25 +39,31 @@ export interface RestoreRequestSpec {
  * host's time zone plays no part. PostgreSQL reads the same text as recovery_target_time.
  */
 export function pgbackrestTargetTime(iso: string): string {
+  return formatTargetTime(pointInTime(iso));
+}
+
+function pointInTime(iso: string): Date {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) throw new Error(`not a point in time: ${iso}`);
-  return formatTargetTime(d);
+  return d;
+}
+
+/** The request's recovery target: a standby replays everything; else time, LSN, name, or the set alone. */
+function requestTarget(r: RestoreRequestSpec): RestoreTarget {
+  if (r.mode === "standby") return { kind: "latest" };
+  if (r.targetTime) return { kind: "time", time: pointInTime(r.targetTime) };
+  if (r.targetLsn) return { kind: "lsn", lsn: r.targetLsn };
+  if (r.targetName) return { kind: "name", name: r.targetName };
+  // A backup set alone: the database as that backup left it.
+  return { kind: "immediate" };
 }
 
 /** pgBackRest's arguments for a restore request. */
 export function restoreArguments(r: RestoreRequestSpec): string[] {
   const args = [`--stanza=${r.stanza}`, `--repo=${r.repo}`, "--delta"];
   if (r.set) args.push(`--set=${r.set}`);
-  if (r.mode === "standby") {
-    args.push("--type=standby");
-  } else {
-    if (r.targetTime) args.push("--type=time", `--target=${pgbackrestTargetTime(r.targetTime)}`);
-    else if (r.targetLsn) args.push("--type=lsn", `--target=${r.targetLsn}`);
-    else if (r.targetName) args.push("--type=name", `--target=${r.targetName}`);
-    // A backup set alone: the database as that backup left it.
-    else args.push("--type=immediate");
-    args.push(`--target-action=${r.mode}`);
-  }
+  // The mode is the target action; a standby takes none.
+  args.push(...targetArgs(requestTarget(r), { asStandby: true, action: r.mode === "standby" ? undefined : r.mode }));
   args.push("restore");
   return args;
 }

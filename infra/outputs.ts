@@ -3,6 +3,7 @@
 // import, so automation can load this file without loading the Pulumi SDK.
 import { z } from "zod";
 import { DrError } from "../automation/core/errors";
+import { fenceModes } from "./config/schema";
 
 const repositoryOutput = z.object({
   bucket: z.string(),
@@ -55,7 +56,7 @@ export const siteOutputsSchema = z.object({
   restore: z.object({ requestId: z.string(), command: z.string() }).optional(),
   drill: z.object({ id: z.string(), expiresAt: z.string() }).optional(),
   /** The fence in force (fp-dr:fence): the host is isolated, or isolated and stopped. */
-  fence: z.object({ mode: z.enum(["isolate", "stop"]), requestId: z.string() }).optional(),
+  fence: z.object({ mode: z.enum(fenceModes), requestId: z.string() }).optional(),
   incidentManager: z
     .object({
       escalationPlanArn: z.string(),

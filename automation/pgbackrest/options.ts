@@ -28,7 +28,7 @@ export interface RestoreOptions extends CommonOptions {
   /** Where to restore (overrides pg1-path). */
   pgPath: string;
   /** What to do at the target: pause for inspection, promote, or shut down. */
-  targetAction?: "pause" | "promote" | "shutdown";
+  targetAction?: TargetAction;
   /** Restore only these databases (others are zeroed and unusable, as pgBackRest documents). */
   databases?: string[];
   /** Rewrite only what differs in a non-empty directory (explicitly asked for). */
@@ -63,10 +63,17 @@ export function backupArgs(o: BackupOptions): string[] {
   return [...repoArgs(o), `--type=${o.type}`, "--start-fast", ...notes, "backup"];
 }
 
-export function restoreArgs(o: RestoreOptions): string[] {
-  const args = [...repoArgs(o), `--pg1-path=${o.pgPath}`];
-  if (o.set) args.push(`--set=${o.set}`);
-  switch (o.target.kind) {
+/** What the recovery does at its target (pgBackRest --target-action). */
+export type TargetAction = "pause" | "promote" | "shutdown";
+
+/**
+ * The recovery target's arguments: --type (with --target for time, LSN and name), then
+ * --target-action (default promote) for every target but "latest", which restores as a standby
+ * or replays to the end of WAL and takes no action.
+ */
+export function targetArgs(target: RestoreTarget, o: { action?: TargetAction; asStandby?: boolean } = {}): string[] {
+  const args: string[] = [];
+  switch (target.kind) {
     case "latest":
       args.push(o.asStandby ? "--type=standby" : "--type=default");
       break;
@@ -74,16 +81,23 @@ export function restoreArgs(o: RestoreOptions): string[] {
       args.push("--type=immediate");
       break;
     case "time":
-      args.push("--type=time", `--target=${formatTargetTime(o.target.time)}`);
+      args.push("--type=time", `--target=${formatTargetTime(target.time)}`);
       break;
     case "lsn":
-      args.push("--type=lsn", `--target=${o.target.lsn}`);
+      args.push("--type=lsn", `--target=${target.lsn}`);
       break;
     case "name":
-      args.push("--type=name", `--target=${o.target.name}`);
+      args.push("--type=name", `--target=${target.name}`);
       break;
   }
-  if (o.target.kind !== "latest") args.push(`--target-action=${o.targetAction ?? "promote"}`);
+  if (target.kind !== "latest") args.push(`--target-action=${o.action ?? "promote"}`);
+  return args;
+}
+
+export function restoreArgs(o: RestoreOptions): string[] {
+  const args = [...repoArgs(o), `--pg1-path=${o.pgPath}`];
+  if (o.set) args.push(`--set=${o.set}`);
+  args.push(...targetArgs(o.target, { action: o.targetAction, asStandby: o.asStandby }));
   for (const db of o.databases ?? []) args.push(`--db-include=${db}`);
   if (o.delta) args.push("--delta");
   for (const [k, v] of Object.entries(o.recoveryOptions ?? {})) args.push(`--recovery-option=${k}=${v}`);

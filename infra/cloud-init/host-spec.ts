@@ -3,12 +3,15 @@
 import type { AlertThresholds, Objectives, PgbackrestTuning, Retention, Schedules } from "../../automation/config/common";
 import type { SiteRole } from "../../automation/config/schema";
 
+const pgVersion = "15";
+const clusterName = "main";
+
 /** Paths on the host (Debian 12 layout). */
 export const hostPaths = {
-  pgVersion: "15",
+  pgVersion,
   /** Node.js major for `dr` (Debian 12 ships 18; the AWS SDK v3 and commander need 20). */
   nodeMajor: "20",
-  clusterName: "main",
+  clusterName,
   /** The data volume is mounted here, so the cluster lives on it. */
   dataMount: "/var/lib/postgresql",
   dataDir: "/var/lib/postgresql/15/main",
@@ -21,7 +24,7 @@ export const hostPaths = {
   pgbackrestConfStaged: "/etc/fp-dr/pgbackrest.conf.staged",
   pgbackrestConf: "/etc/pgbackrest/pgbackrest.conf",
   /** Debian's pg_ctlcluster writes the server's stderr here (no log collector). */
-  serverLog: "/var/log/postgresql/postgresql-15-main.log",
+  serverLog: `/var/log/postgresql/postgresql-${pgVersion}-${clusterName}.log`,
   socketDir: "/var/run/postgresql",
   drConfig: "/etc/fp-dr/dr.config.yaml",
   bootstrap: "/usr/local/sbin/fp-dr-bootstrap",

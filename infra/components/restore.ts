@@ -26,7 +26,7 @@ export interface RestoreArgs {
  * upgrade of fp-dr. For the same reason the script of such a request must not change: any
  * change of the command's inputs runs it again (see host-commands.test.ts).
  */
-export function restoreTriggers(r: RestoreRequestSpec, instanceId: pulumi.Input<string>): pulumi.Input<unknown>[] {
+function restoreTriggers(r: RestoreRequestSpec, instanceId: pulumi.Input<string>): pulumi.Input<unknown>[] {
   const triggers: pulumi.Input<unknown>[] = [r.requestId, r.set ?? "", r.targetTime ?? "", r.mode, r.repo, instanceId];
   if (r.targetLsn) triggers.push(`lsn:${r.targetLsn}`);
   if (r.targetName) triggers.push(`name:${r.targetName}`);

@@ -211,24 +211,14 @@ export class Site extends pulumi.ComponentResource {
         parent,
       );
       if (cfg.restore) {
-        const r = cfg.restore;
+        const { timeout, ...request } = cfg.restore;
         restore = new Restore(
           n("restore"),
           {
             connection,
             instanceId: host.instanceId,
-            timeoutSeconds: r.timeout,
-            request: {
-              stanza: cfg.stanza,
-              requestId: r.requestId,
-              set: r.set,
-              targetTime: r.targetTime,
-              targetLsn: r.targetLsn,
-              targetName: r.targetName,
-              mode: r.mode,
-              repo: r.repo,
-              allowOverwrite: r.allowOverwrite,
-            },
+            timeoutSeconds: timeout,
+            request: { stanza: cfg.stanza, ...request },
           },
           { parent: this, dependsOn: [ready] },
         );

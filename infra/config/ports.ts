@@ -18,8 +18,8 @@ export interface LocalPorts {
 export const defaultLocalPorts: LocalPorts = { ssh: 2222, postgres: 15432 };
 
 /** Derived drill ports: ssh in 22000–22999, postgres in 25000–25999, same offset. */
-export const drillPortBase: LocalPorts = { ssh: 22000, postgres: 25000 };
-export const drillPortSpan = 1000;
+const drillPortBase: LocalPorts = { ssh: 22000, postgres: 25000 };
+const drillPortSpan = 1000;
 
 /** FNV-1a (32 bit) of the id: stable across processes and versions. */
 function fnv1a(text: string): number {

@@ -18,10 +18,7 @@
 // Pulumi resource at all (EBS snapshots as incident evidence, which must outlive a destroy of
 // the compromised site; revoking a host role's sessions) goes through the AWS SDK (./aws.ts).
 import { existsSync, renameSync } from "node:fs";
-import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { CreateSnapshotsCommand, DescribeSnapshotsCommand } from "@aws-sdk/client-ec2";
-import { GetRolePolicyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { hostPaths } from "../../../infra/cloud-init/host-spec";
 import { hostRoleName } from "../../../infra/naming";
 import { parseSiteOutputs, type SiteOutputs } from "../../../infra/outputs";
@@ -32,12 +29,14 @@ import { DrError, withContext } from "../../core/errors";
 import type { Pgbackrest } from "../../pgbackrest/client";
 import { planRestore, type RestorePlan } from "../../restore/plan";
 import type { CredentialRotation, Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, IncidentContext, IsolationResult, PreservationResult, SiteEndpoint, SiteProbe, TerminatedSession } from "../engine";
-import { Client } from "pg";
+import type { Client } from "pg";
+import { connect } from "../../postgres/client";
+import { actor } from "../../incident/custody";
 import { terminateOtherSessions } from "../../incident/sessions";
 import { writeEvidence } from "../../incident/evidence";
 import { newPassword, rotateLoginRoles, tryLogin } from "../../incident/rotate";
 import { registerSecret } from "../../core/redact";
-import { revokeOlderSessionsPolicy, sdkClients, type AwsClients, type Ec2Api } from "./aws";
+import { ec2Commands, iamCommands, revokeOlderSessionsPolicy, sdkClients, type AwsClients, type Ec2Api } from "./aws";
 import {
   pgSiteDatabase,
   privateNetworkAccess,
@@ -58,6 +57,8 @@ import {
   restoreModeFor,
   restoreRequestEntries,
   siteNameInStack,
+  stackOfRole,
+  storedSecret,
   type SiteConnectionConfig,
 } from "./stack-config";
 import type { ConfigEntries, RawOutputs, StackOps, StoredConfig } from "./stack-ops";
@@ -108,13 +109,8 @@ export interface PulumiEngineOptions {
 }
 
 function defaultActor(): string {
-  let user = process.env.SUDO_USER ?? process.env.USER ?? "unknown";
-  try {
-    user = process.env.SUDO_USER ?? userInfo().username;
-  } catch {
-    // no passwd entry (containers): keep the environment's answer
-  }
-  return `fp-dr ${user}@${hostname()}`;
+  const a = actor("dr incident");
+  return `fp-dr ${a.sudoUser ?? a.user}@${a.host}`;
 }
 
 function compactTime(d: Date): string {
@@ -184,13 +180,15 @@ export class PulumiEngine implements Engine {
 
   /** The stack that owns the failover records. */
   private get dnsStack(): string {
-    return this.stackOf(this.siteWithRole("secondary"));
+    return this.stackOfRole("secondary");
   }
 
-  private siteWithRole(role: "primary" | "secondary"): string {
-    const found = Object.entries(this.o.config.sites).find(([, s]) => s.role === role)?.[0];
-    if (!found) throw new DrError("CONFIG_INVALID", `no site with role ${role} in the dr config`, { hint: "list the sites under `sites:` with their roles" });
-    return found;
+  /** The stack of the site with this role; CONFIG_INVALID if the dr config names none. */
+  private stackOfRole(role: "primary" | "secondary"): string {
+    if (!Object.values(this.o.config.sites).some((s) => s.role === role)) {
+      throw new DrError("CONFIG_INVALID", `no site with role ${role} in the dr config`, { hint: "list the sites under `sites:` with their roles" });
+    }
+    return stackOfRole(this.o.config, role);
   }
 
   private async siteOutputs(stack: string, raw?: RawOutputs): Promise<SiteOutputs> {
@@ -319,7 +317,7 @@ export class PulumiEngine implements Engine {
    * a host numbers its own region's bucket 1.
    */
   private async hostRepo(repo: 1 | 2, site: SiteOutputs): Promise<1 | 2> {
-    const primary = await this.siteOutputs(this.stackOf(this.siteWithRole("primary")));
+    const primary = await this.siteOutputs(this.stackOfRole("primary"));
     const wanted = primary.repositories[repo === 1 ? "repo1" : "repo2"];
     if (!wanted) throw new DrError("REPO_UNKNOWN", `the primary stack's outputs name no repo${repo}`, { hint: "run `pulumi up` on the primary stack with this version of fp-dr" });
     if (site.repositories.repo1.bucket === wanted.bucket) return 1;
@@ -384,8 +382,12 @@ export class PulumiEngine implements Engine {
    * the instance updated alone; its data volume and everything else stay as they are.
    */
   async fence(site: string): Promise<FenceResult> {
-    const stack = this.stackOf(site);
-    let region = this.o.config.sites[site]?.region;
+    return this.fenceStack(site, this.stackOf(site));
+  }
+
+  /** fence, given what the caller has already read of the site's stack (selected). */
+  private async fenceStack(site: string, stack: string, read?: { config: StoredConfig; outputs: SiteOutputs }): Promise<FenceResult> {
+    let region = this.o.config.sites[site]?.region ?? read?.outputs.region;
     if (!region) {
       try {
         region = (await this.siteOutputs(stack)).region;
@@ -402,7 +404,7 @@ export class PulumiEngine implements Engine {
       };
     }
     try {
-      const config = await this.selectedConfig(stack);
+      const config = read?.config ?? (await this.selectedConfig(stack));
       const name = siteNameInStack(config);
       const requestId = this.newRequestId("fence");
       await this.ops.setConfig(stack, fenceEntries(requestId, "isolate"), { path: true });
@@ -558,17 +560,22 @@ export class PulumiEngine implements Engine {
    */
   async isolate(site: string, _incident: IncidentContext): Promise<IsolationResult> {
     const at = this.now().toISOString();
+    const stack = this.stackOf(site);
+    // The stack is read once, for the SQL connection and the fence; if it cannot be, the
+    // fence reads it again itself (and says the site is unreachable if it still cannot).
+    const read = await this.selectedConfig(stack)
+      .then(async (config) => ({ config, outputs: await this.siteOutputs(stack) }))
+      .catch(() => undefined);
     let admin: Client | undefined;
-    try {
-      const ep = await this.endpoint(site);
-      admin = new Client({ ...ep.admin, connectionTimeoutMillis: 10_000 });
-      admin.on("error", () => undefined);
-      await admin.connect();
-    } catch {
-      await admin?.end().catch(() => undefined);
-      admin = undefined;
+    if (read) {
+      try {
+        const ep = await this.endpointFrom(site, read.outputs, connectionConfig(read.config));
+        admin = await connect({ ...ep.admin, connectionTimeoutMillis: 10_000 }, "fp-dr incident isolate");
+      } catch {
+        admin = undefined;
+      }
     }
-    const fence = await this.fence(site);
+    const fence = await this.fenceStack(site, stack, read);
     let terminated: TerminatedSession[] = [];
     let sessions = "live sessions could not be reached over SQL: end them on the host (or restart it) before trusting the isolation";
     if (admin) {
@@ -602,6 +609,7 @@ export class PulumiEngine implements Engine {
       // 1. The host, from the site's stack outputs (read from the backend, no cloud contacted).
       const outputs = await this.siteOutputs(stack);
       const ec2 = this.aws.ec2(outputs.region);
+      const { CreateSnapshotsCommand, DescribeSnapshotsCommand } = await ec2Commands();
       const filters = [
         { Name: "tag:fp-dr:incident", Values: [incident.id] },
         { Name: "tag:fp-dr:site", Values: [site] },
@@ -680,6 +688,7 @@ export class PulumiEngine implements Engine {
       if (current.every((x) => x.state === "completed" || x.state === "error")) return current;
       if (this.now().getTime() - start >= this.snapshotTimeoutMs) return current;
       await this.sleep(this.o.snapshotPollMs ?? 15_000);
+      const { DescribeSnapshotsCommand } = await ec2Commands();
       const described = (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: current.map((x) => x.snapshotId) }))).Snapshots ?? [];
       current = current.map((x) => {
         const d = described.find((y) => y.SnapshotId === x.snapshotId);
@@ -707,12 +716,11 @@ export class PulumiEngine implements Engine {
         throw new DrError("CONFIG_INVALID", `stack ${stack} has no fp-dr:adminPassword: the automation cannot log in to ${site} to rotate its roles`, { hint: `pulumi config set --secret fp-dr:adminPassword <the restored cluster's admin password> --stack ${stack}` });
       }
       const roles = (configValue(config, "fp-dr:databaseObjects") as { roles?: Record<string, string> } | undefined)?.roles ?? {};
-      const stored = (k: string) => (typeof config[`fp-dr:${k}`]?.value === "string" ? config[`fp-dr:${k}`].value : undefined);
       const managed = [
         { key: "adminPassword", role: conn.adminUser, old: conn.adminPassword },
-        { key: "appPassword", role: roles.app ?? "fp_app", old: stored("appPassword") },
-        { key: "backupPassword", role: roles.backup ?? "fp_backup", old: stored("backupPassword") },
-        { key: "verifierPassword", role: roles.verifier ?? "fp_verifier", old: stored("verifierPassword") },
+        { key: "appPassword", role: conn.appUser, old: conn.appPassword },
+        { key: "backupPassword", role: roles.backup ?? "fp_backup", old: storedSecret(config, "backupPassword") },
+        { key: "verifierPassword", role: roles.verifier ?? "fp_verifier", old: storedSecret(config, "verifierPassword") },
       ].map((m) => ({ ...m, next: newPassword() }));
       for (const m of managed) {
         registerSecret(m.old);
@@ -721,10 +729,9 @@ export class PulumiEngine implements Engine {
       const ep = await this.endpointFrom(site, await this.siteOutputs(stack), conn);
 
       // 1. In as the admin role, with the stack's (old) password.
-      const admin = new Client({ ...ep.admin, connectionTimeoutMillis: 10_000 });
-      admin.on("error", () => undefined);
+      let admin: Client;
       try {
-        await admin.connect();
+        admin = await connect({ ...ep.admin, connectionTimeoutMillis: 10_000 }, "fp-dr incident rotate");
       } catch (e) {
         throw new DrError("SITE_UNREACHABLE", `cannot log in to ${site} as ${conn.adminUser} with the stack's fp-dr:adminPassword: ${(e as Error).message}`, {
           hint: `if an earlier rotation was interrupted after writing the stack's config, set the role's password from the host (SSM session, sudo -u postgres psql, \\password ${conn.adminUser}) to the stack's fp-dr:adminPassword and run again`,
@@ -777,7 +784,7 @@ export class PulumiEngine implements Engine {
           ...(missing.length ? [{ what: `roles ${missing.join(", ")}`, why: "they do not exist on the site (nothing to rotate)" }] : []),
           {
             what: "copies of the passwords outside this stack",
-            why: `the application's secret store (role ${managed[1].role}) and any other stack configured with the same roles (the compromised site's stack keeps the old values; it is isolated) were not changed: update them from stack ${stack}'s config (pulumi config get --stack ${stack} fp-dr:appPassword)`,
+            why: `the application's secret store (role ${conn.appUser}) and any other stack configured with the same roles (the compromised site's stack keeps the old values; it is isolated) were not changed: update them from stack ${stack}'s config (pulumi config get --stack ${stack} fp-dr:appPassword)`,
           },
         ],
         withheldFrom: [],
@@ -807,6 +814,7 @@ export class PulumiEngine implements Engine {
         const outputs = await this.siteOutputs(stack);
         const role = hostRoleName(outputs.environment, outputs.site);
         const iam = this.aws.iam(outputs.region);
+        const { GetRolePolicyCommand, PutRolePolicyCommand } = await iamCommands();
         await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: policyName, PolicyDocument: document }));
         const back = await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: policyName }));
         if (!back.PolicyDocument || JSON.stringify(JSON.parse(decodeURIComponent(back.PolicyDocument))) !== document) {

@@ -21,6 +21,7 @@ import { registerSecret } from "../../core/redact";
 import { Pgbackrest } from "../../pgbackrest/client";
 import { renderPgbackrestConf, type PgbackrestConfigSpec, type RepoSpec } from "../../pgbackrest/config-file";
 import { makeServiceDir, serviceUser, type ServiceUser } from "../../system/service-user";
+import { stackOfRole } from "./stack-config";
 import type { StackOps } from "./stack-ops";
 
 /** One repository as the stacks' outputs describe it. */
@@ -274,12 +275,6 @@ export function onPath(bin: string, env: NodeJS.ProcessEnv = process.env): boole
   return false;
 }
 
-/** The stack of the site with this role: its sites.<name>.stack, else pulumi.stacks.<role>. */
-export function roleStack(config: Pick<DrConfig, "sites" | "pulumi">, role: "primary" | "secondary"): string {
-  const site = Object.values(config.sites).find((s) => s.role === role);
-  return site?.stack ?? config.pulumi.stacks[role];
-}
-
 export interface PulumiRepositoriesOptions {
   /** The engine's stack operations; only `outputs` (the backend) is used. */
   ops: Pick<StackOps, "outputs">;
@@ -335,7 +330,7 @@ export class PulumiRepositories {
 
   /** 1. The locations: the primary stack's outputs, the secondary's when they fall short. */
   async locations(): Promise<RepositoryLocations> {
-    const primaryStack = roleStack(this.o.config, "primary");
+    const primaryStack = stackOfRole(this.o.config, "primary");
     let primary: SiteOutputs | undefined;
     let primaryError: unknown;
     try {
@@ -344,7 +339,7 @@ export class PulumiRepositories {
       primaryError = e;
     }
     if (primary?.repositories.repo2) return repositoryLocations(primary);
-    const secondaryStack = roleStack(this.o.config, "secondary");
+    const secondaryStack = stackOfRole(this.o.config, "secondary");
     const secondary = await this.outputsOf(secondaryStack).catch((e: unknown) => {
       if (primary) return undefined;
       throw withContext(`reading the outputs of stacks ${primaryStack} (${(primaryError as Error).message.split("\n")[0]}) and ${secondaryStack}`, e);

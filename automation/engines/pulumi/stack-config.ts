@@ -5,6 +5,7 @@
 // Keys and shapes are those of infra/config/schema.ts; values are written with `--path`, where
 // Pulumi stores "true"/"false" as booleans and integers as numbers, everything else as strings.
 import { drillLocalPorts, localPortsFor } from "../../../infra/config/ports";
+import type { DrConfig } from "../../config/schema";
 import { DrError } from "../../core/errors";
 import type { RestoreTarget } from "../../pgbackrest/options";
 import type { RestoreRequestSpec } from "../../../infra/host-commands";
@@ -19,7 +20,7 @@ export type RestoreRequestConfig = Omit<RestoreRequestSpec, "stanza"> & {
   timeoutSeconds?: number;
 };
 
-export type RestoreMode = Pick<RestoreRequestConfig, "mode" | "targetTime" | "targetLsn" | "targetName">;
+type RestoreMode = Pick<RestoreRequestConfig, "mode" | "targetTime" | "targetLsn" | "targetName">;
 
 /**
  * How a restore target maps onto infra's request (infra/host-commands.ts restoreArguments).
@@ -113,6 +114,21 @@ export function hostReachable(config: StoredConfig): boolean {
   return field(config, "access", "hostReachable") === true;
 }
 
+/** A top-level secret's text (fp-dr:<name>, e.g. appPassword); undefined when unset or structured. */
+export function storedSecret(config: StoredConfig, name: string): string | undefined {
+  const v = config[key(name)];
+  return v && typeof v.value === "string" ? v.value : undefined;
+}
+
+/**
+ * The stack of the site with this role: its sites.<name>.stack, else pulumi.stacks.<role>
+ * (also when the dr config names no site with the role; the engine refuses that case itself).
+ */
+export function stackOfRole(config: Pick<DrConfig, "sites" | "pulumi">, role: "primary" | "secondary"): string {
+  const site = Object.values(config.sites).find((s) => s.role === role);
+  return site?.stack ?? config.pulumi.stacks[role];
+}
+
 /** What the engine needs to connect to a site's database (infra's access and secrets keys). */
 export interface SiteConnectionConfig {
   database: string;
@@ -136,10 +152,6 @@ export function connectionConfig(config: StoredConfig): SiteConnectionConfig {
     { role: String(field(config, "role")), drillId: typeof drillId === "string" ? drillId : undefined },
     { ssh: num(field(config, "access", "ssh", "localPort")), postgres: num(field(config, "access", "postgres", "localPort")) },
   );
-  const secret = (name: string) => {
-    const v = config[key(name)];
-    return v && typeof v.value === "string" ? v.value : undefined;
-  };
   return {
     database: str(field(config, "database"), "financial_planning"),
     sshLocalPort: ports.ssh,
@@ -147,9 +159,9 @@ export function connectionConfig(config: StoredConfig): SiteConnectionConfig {
     via: field(config, "access", "via") === "bastion" ? "bastion" : "ssm",
     sslmode: str(field(config, "access", "postgres", "sslmode"), "require") as SiteConnectionConfig["sslmode"],
     adminUser: str(field(config, "access", "postgres", "username"), "fp_admin"),
-    adminPassword: secret("adminPassword"),
+    adminPassword: storedSecret(config, "adminPassword"),
     appUser: str(field(config, "databaseObjects", "roles", "app"), "fp_app"),
-    appPassword: secret("appPassword"),
+    appPassword: storedSecret(config, "appPassword"),
   };
 }
 

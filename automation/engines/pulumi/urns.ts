@@ -54,7 +54,7 @@ export function instanceUrn(stack: string, site: string): string {
 }
 
 /** The stopped state of a host fenced with mode "stop" ("<site>-host-state", infra PostgresHost). */
-export function instanceStateUrn(stack: string, site: string): string {
+function instanceStateUrn(stack: string, site: string): string {
   return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2InstanceState], `${site}-host-state`);
 }
 
