@@ -39,7 +39,7 @@ import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
 const ID = "t1";
 // `dr incident restore` as the CLI will call it (config from FP_DR_LAB_DIR), in a child process.
-const CHILD = `const { makeDeps } = require("./automation/cli/context.ts");
+const CHILD = `const { makeDeps } = require("./automation/commands/deps.ts");
 const { incidentRestore } = require("./automation/commands/incident.ts");
 incidentRestore(makeDeps({ json: true }), { incidentId: "${ID}", margin: "3s", yes: true }).then((r) => console.log(r.status));`;
 let t: TestLab;

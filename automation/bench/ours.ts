@@ -2,7 +2,7 @@
 // time, and `dr restore --to secondary` (plan, pgBackRest restore, start, wait for recovery)
 // followed by a first query. The destination is emptied first, so every restore lays down every
 // file (a delta restore over an identical copy would only compare checksums).
-import type { Deps } from "../cli/context";
+import type { Deps } from "../commands/deps";
 import { takeBackup } from "../backups/take";
 import { restore, type RestoreCommandResult } from "../commands/restore";
 import { DrError } from "../core/errors";

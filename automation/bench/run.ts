@@ -4,7 +4,7 @@
 import { rmSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
-import type { Deps } from "../cli/context";
+import type { Deps } from "../commands/deps";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
 import { formatBytes, formatMs } from "../core/output";

@@ -4,7 +4,7 @@
 // Every setting runs several rounds, interleaved (odd rounds in reverse order), so that load
 // from elsewhere on a shared machine falls on all settings alike; the median counts. Settings
 // reach pgBackRest the way the product's own do: through pgbackrest.conf written from config.
-import type { Deps } from "../cli/context";
+import type { Deps } from "../commands/deps";
 import type { PgbackrestTuning } from "../config/common";
 import type { DrConfig } from "../config/schema";
 import type { Lab } from "../engines/local/lab";

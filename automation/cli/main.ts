@@ -17,7 +17,7 @@ import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStati
 import { benchCommand, renderBench } from "../commands/bench";
 import { renderVerifySite, verifySite } from "../commands/verify";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
-import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "./context";
+import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
 
 function positiveNumber(v: string): number {
   const n = Number(v);

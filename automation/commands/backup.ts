@@ -1,7 +1,7 @@
 // `dr backup full|diff|incr|list|verify|manifest` over pgBackRest, always on the site that is
 // primary: in the lab the one the service name answers with; on a site's own host (config
 // `host:`) that host, which is what its backup timers use.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { formatDuration } from "../config/common";
 import { formatBytes, formatMs, table } from "../core/output";
 import { listBackups, type BackupListing } from "../backups/list";

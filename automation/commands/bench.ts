@@ -1,7 +1,7 @@
 // `dr bench` (`npm run bench`): the runbook's pg_dump/psql, pgBackRest and a raw copy of the
 // data directory, side by side on one generated database, in a lab of the benchmark's own.
 // Not a test: it measures. The recipe is automation/bench/run.ts.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { formatBytes, formatMs, table } from "../core/output";
 import { runBench, type BenchOptions } from "../bench/run";
 import { BENCH_HEAD, benchTableRows, formatBufferSize, TUNE_BACKUP_HEAD, TUNE_RESTORE_HEAD, tuneBackupRows, tuneRestoreRows } from "../bench/table";

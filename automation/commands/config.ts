@@ -1,6 +1,6 @@
 // `dr config show|validate`: the effective configuration, and a check that lists every problem.
 import { stringify } from "yaml";
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { loadConfig } from "../config/load";
 import type { DrConfig } from "../config/schema";
 

@@ -3,7 +3,7 @@
 // cluster (config `host:`; what the host's health timer runs). Health grades every finding with
 // the runbook's alert severities; the exit status is the worst of them (0 ok, 1 warning, 2 critical).
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { formatBytes, formatMs, table } from "../core/output";
 import { siteAccess } from "./site-access";

@@ -4,7 +4,7 @@
 // through the runner, so `dr resume <run-id>` continues it.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { formatDuration, parseDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import { parseInstant } from "../core/instant";

@@ -2,7 +2,7 @@
 //   `dr lab drill` (npm run drill): lab up if needed, the write load running, then a drill;
 //   `dr lab failover-demo` (npm run failover:demo): under continuous writes, kill the primary,
 //   fail over to the secondary, and account for every acknowledged commit.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import type { RunRecord } from "../core/run-record";
 import { Lab } from "../engines/local/lab";
 import { readAcks, startLoad, stopLoad, loadRunning } from "../engines/local/load";

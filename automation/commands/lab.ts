@@ -1,5 +1,5 @@
 // `dr lab up|status|down`: the local DR lab (see engines/local/lab.ts for what it is).
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { formatMs, table } from "../core/output";
 import { Lab, type LabStatus } from "../engines/local/lab";
 import { DrError } from "../core/errors";

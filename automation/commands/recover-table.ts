@@ -2,7 +2,7 @@
 // Checks the input against production first (the table, the recovery point, the repository's
 // window), so a typo or a deletion the audit log does not show stops before a run starts; then
 // runs the deletion plan. Without --apply it is a preview: the diff, nothing written.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import { parseInstant } from "../core/instant";

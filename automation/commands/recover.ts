@@ -1,7 +1,7 @@
 // `dr failover`, `dr drill`, `dr plan show`, `dr resume`: recovery plans run by the runner on
 // the configured engine. Each returns the run record; the report is written by the plan's
 // last step and rewritten here with the final status.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import { parseInstant } from "../core/instant";

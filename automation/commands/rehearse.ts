@@ -2,7 +2,7 @@
 // 1. bring the lab up (or start it), 2. take an incremental backup to both repositories,
 // 3. restore the newest offsite backup to the secondary site (over a previous rehearsal),
 // 4. verify it against the primary. Exits 0 only when verification passed.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { formatMs, table } from "../core/output";
 import { Lab } from "../engines/local/lab";
 import { requireArchived } from "../postgres/archiver";

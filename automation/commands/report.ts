@@ -2,7 +2,7 @@
 // They live in `reports.dir` from the config, else in the lab directory (no lab needs to be up).
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import type { DrConfig } from "../config/schema";
 import { table } from "../core/output";
 import type { RunRecord } from "../core/run-record";

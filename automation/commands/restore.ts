@@ -1,7 +1,7 @@
 // `dr restore`: latest, a given set, or a point in time, to a named site or a scratch cluster,
 // optionally one database only. Plans first (every check that can fail, fails here), prints
 // the plan on --dry-run, otherwise carries it out and waits for recovery.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { parseInstant } from "../core/instant";
 import { formatBytes, table } from "../core/output";

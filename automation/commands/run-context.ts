@@ -2,7 +2,7 @@
 // engine; the configured paths on the pulumi engine.
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import type { DrConfig } from "../config/schema";
 import { Journal } from "../core/journal";
 import type { RunnerDeps } from "../core/runner";

@@ -1,6 +1,6 @@
 // Which site a look-at-one-site command (health, analyze, statistics, the backup manifest) acts
 // on: on a site's own host, that host's cluster (config `host:`); elsewhere a lab site.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import { hostSite, type SiteAccess } from "../engines/host/this-host";
 import { Lab } from "../engines/local/lab";
 

@@ -1,6 +1,6 @@
 // `dr verify`: the gate. Compares a restored site with its source (the primary) and runs the
 // structural checks and the configured invariants. Exit status 0 only when every check passed.
-import type { Deps } from "../cli/context";
+import type { Deps } from "./deps";
 import type { Invariant } from "../config/common";
 import { table, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { spawnSync } from "node:child_process";
-import type { Deps } from "../../automation/cli/context";
+import type { Deps } from "../../automation/commands/deps";
 import { parseConfig } from "../../automation/config/load";
 import type { DrConfig, DrConfigInput } from "../../automation/config/schema";
 import { Output } from "../../automation/core/output";
