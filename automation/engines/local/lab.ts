@@ -20,7 +20,7 @@ import { objectStoreInfo, probeObjectStore, startObjectStore, stopObjectStore } 
 import { createSampleDatabase } from "./sample-data/generate";
 import { loadRunning, readAcks, stopLoad } from "./load";
 import { FENCE_MARKER } from "./fence";
-import { isolatedFor } from "../../incident/lab-isolate";
+import { isolatedFor } from "./incident/lab-isolate";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";

@@ -11,18 +11,18 @@
 import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "pg";
-import { DrError } from "../core/errors";
-import { connect } from "../postgres/client";
-import type { CredentialRotation } from "../engines/engine";
-import type { Lab } from "../engines/local/lab";
-import { startObjectStore } from "../engines/local/object-store";
-import { generateSecrets, loadSecrets, registerAll, type LabSecrets } from "../engines/local/secrets";
-import { sitePgbackrestSpec, writeSitePgbackrestConf } from "../engines/local/site";
-import { writeLabState } from "../engines/local/state";
-import { renderPgbackrestConf } from "../pgbackrest/config-file";
-import { Pgbackrest } from "../pgbackrest/client";
+import { DrError } from "../../../core/errors";
+import { connect } from "../../../postgres/client";
+import type { CredentialRotation } from "../../engine";
+import type { Lab } from "../lab";
+import { startObjectStore } from "../object-store";
+import { generateSecrets, loadSecrets, registerAll, type LabSecrets } from "../secrets";
+import { sitePgbackrestSpec, writeSitePgbackrestConf } from "../site";
+import { writeLabState } from "../state";
+import { renderPgbackrestConf } from "../../../pgbackrest/config-file";
+import { Pgbackrest } from "../../../pgbackrest/client";
 import { isolatedFor } from "./lab-isolate";
-import { newPassword, rotateLoginRoles, tryLogin } from "./rotate";
+import { newPassword, rotateLoginRoles, tryLogin } from "../../../incident/rotate";
 
 function pendingFile(lab: Lab, purpose: string): string {
   return join(lab.layout.root, `secrets.next-${purpose}.json`);

@@ -10,13 +10,13 @@
 // server showed (sessions, roles, archiver state) are written to the incident directory.
 import { chownSync, existsSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EvidenceFile, IncidentContext, IsolationResult, TerminatedSession } from "../engines/engine";
-import type { Lab } from "../engines/local/lab";
-import { DrError } from "../core/errors";
-import { connect, errorText } from "../postgres/client";
-import { withConsole } from "./console";
-import { writeEvidence } from "./evidence";
-import { OTHER_SESSIONS as OTHERS, SESSION_COLUMNS, TERMINATE_SQL } from "./sessions";
+import type { EvidenceFile, IncidentContext, IsolationResult, TerminatedSession } from "../../engine";
+import type { Lab } from "../lab";
+import { DrError } from "../../../core/errors";
+import { connect, errorText } from "../../../postgres/client";
+import { withConsole } from "../../../incident/console";
+import { writeEvidence } from "../../../incident/evidence";
+import { OTHER_SESSIONS as OTHERS, SESSION_COLUMNS, TERMINATE_SQL } from "../../../incident/sessions";
 
 export const ISOLATION_HEADER = "# ISOLATED by fp-dr";
 

@@ -18,12 +18,12 @@
 // a start replays its WAL, as after a crash). The sums are re-read from disk before returning.
 import { existsSync, lstatSync, readdirSync, readlinkSync, renameSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { lsnSegment, segmentName, WAL_SEGMENT_BYTES } from "../backups/archive";
-import { DrError } from "../core/errors";
-import type { IncidentContext, PreservationResult } from "../engines/engine";
-import type { Lab } from "../engines/local/lab";
-import { SiteConsole } from "./console";
-import { checkSums, copyTree, writeEvidence, writeManifests, type CopiedFile, type EvidenceLink, type TreeCopy } from "./evidence";
+import { lsnSegment, segmentName, WAL_SEGMENT_BYTES } from "../../../backups/archive";
+import { DrError } from "../../../core/errors";
+import type { IncidentContext, PreservationResult } from "../../engine";
+import type { Lab } from "../lab";
+import { SiteConsole } from "../../../incident/console";
+import { checkSums, copyTree, writeEvidence, writeManifests, type CopiedFile, type EvidenceLink, type TreeCopy } from "../../../incident/evidence";
 
 export async function preserveLabSite(lab: Lab, siteName: string, incident: IncidentContext): Promise<PreservationResult> {
   const site = lab.site(siteName);
