@@ -14,7 +14,7 @@ import type { RunRecord } from "../core/run-record";
 import { startRun } from "../core/runner";
 import { finishRun } from "./recover";
 import type { Engine, IsolationResult, PreservationResult } from "../engines/engine";
-import { describeIsolation, describePreservation, isolateSite, preserveSite, reusedDetail, type IncidentRef } from "../incident/actions";
+import { describeIsolation, describePreservation, isolateSite, preserveSite, reusedDetail, type IncidentRef } from "../plans/incident-actions";
 import { actor, appendCustody, checkIncidentId, checkIncidentSite, CUSTODY_FILE, incidentDir, incidentsRoot, lastEntry, newIncidentId, openIncident, readCustody, type CustodyAction, type CustodyEntry, type CustodyRecord } from "../incident/custody";
 import { securityPlan } from "../plans/incident";
 import type { IncidentFacts, SecurityIncident } from "../plans/incident-steps";

@@ -7,7 +7,7 @@ import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import type { Step, StepContext } from "../core/plan";
 import type { CredentialRotation, IsolationResult } from "../engines/engine";
-import { describeIsolation, describePreservation, describeRepositoryRotation, isolateSite, preserveSite, reusedDetail, rotateDatabase, rotateRepository, type IncidentRef } from "../incident/actions";
+import { describeIsolation, describePreservation, describeRepositoryRotation, isolateSite, preserveSite, reusedDetail, rotateDatabase, rotateRepository, type IncidentRef } from "./incident-actions";
 import { actor, appendCustody, checkChain, lastEntry, readCustody, CUSTODY_FILE, type CustodyAction } from "../incident/custody";
 import { facts, type Facts } from "./facts";
 

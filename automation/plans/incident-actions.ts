@@ -4,7 +4,7 @@
 // action would do (dry runs, plan explanations) is said here too, once for both.
 import { join } from "node:path";
 import type { CredentialRotation, Engine, IsolationResult, PreservationResult } from "../engines/engine";
-import { appendCustody, lastEntry, readCustody, type Actor, type CustodyAction, type CustodyEntry, type CustodyRecord, type NewCustodyEntry } from "./custody";
+import { appendCustody, lastEntry, readCustody, type Actor, type CustodyAction, type CustodyEntry, type CustodyRecord, type NewCustodyEntry } from "../incident/custody";
 
 export interface IncidentRef {
   id: string;
