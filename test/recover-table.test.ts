@@ -19,7 +19,7 @@ import { recoverTable, renderRecoverTable } from "../automation/commands/recover
 import { journalFor } from "../automation/commands/run-context";
 import { isDrError } from "../automation/core/errors";
 import type { RunRecord } from "../automation/core/run-record";
-import { tableFingerprints } from "../automation/engines/local/sample-data/fingerprint";
+import { tableFingerprints } from "../automation/verify/fingerprint";
 import { sampleInvariants } from "../automation/engines/local/sample-data/invariants";
 import type { DeletionFacts } from "../automation/plans/deletion-steps";
 import { foreignKeyOrphans, invariantChecks } from "../automation/verify/checks";

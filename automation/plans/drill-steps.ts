@@ -5,7 +5,7 @@ import { DrError } from "../core/errors";
 import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step } from "../core/plan";
-import { fingerprintSnapshot } from "../engines/local/sample-data/fingerprint";
+import { fingerprintSnapshot } from "../verify/fingerprint";
 import { writeReadRoundTrip } from "../verify/checks";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";

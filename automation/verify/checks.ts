@@ -8,7 +8,7 @@
 //   - the configured invariants (e.g. ledger sums equal account balances)
 import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
-import { fingerprintSnapshot, type TableFingerprint } from "../engines/local/sample-data/fingerprint";
+import { fingerprintSnapshot, type TableFingerprint } from "./fingerprint";
 import { quoteIdent } from "../postgres/client";
 import { compareWithManifest, MANIFEST_CHECK_NAME } from "./manifest";
 import { appSchemas, schemaSignature } from "./schema-signature";

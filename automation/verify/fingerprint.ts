@@ -9,8 +9,8 @@
 // and duplicates are not cancelled out (as they would be by xor). Row text depends on session
 // settings (time zone, date style), so they are pinned for the duration of the snapshot.
 import type { ClientBase } from "pg";
-import { queryFailed, quoteIdent } from "../../../postgres/client";
-import { SAMPLE_SCHEMA } from "./schema";
+import { queryFailed, quoteIdent } from "../postgres/client";
+import { SAMPLE_SCHEMA } from "../engines/local/sample-data/schema";
 
 export interface TableFingerprint {
   /** Table name (unqualified; all tables are in the schema asked for). */
