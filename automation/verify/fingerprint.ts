@@ -10,7 +10,6 @@
 // settings (time zone, date style), so they are pinned for the duration of the snapshot.
 import type { ClientBase } from "pg";
 import { queryFailed, quoteIdent } from "../postgres/client";
-import { SAMPLE_SCHEMA } from "../engines/local/sample-data/schema";
 
 export interface TableFingerprint {
   /** Table name (unqualified; all tables are in the schema asked for). */
@@ -21,11 +20,11 @@ export interface TableFingerprint {
 }
 
 /**
- * Fingerprints every ordinary and partitioned table of `schema` (default `app`), sorted by
+ * Fingerprints every ordinary and partitioned table of `schema`, sorted by
  * table name, from one consistent snapshot. Works on a primary and on a hot standby. The
  * client must not be inside a transaction (this opens and ends its own). About 8 s per GB.
  */
-export async function tableFingerprints(client: ClientBase, schema: string = SAMPLE_SCHEMA): Promise<TableFingerprint[]> {
+export async function tableFingerprints(client: ClientBase, schema: string): Promise<TableFingerprint[]> {
   return (await fingerprintSnapshot(client, [schema]))[schema];
 }
 

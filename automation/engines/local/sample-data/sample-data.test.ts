@@ -6,7 +6,8 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
 import { isDrError } from "../../../core/errors";
 import { startScratchCluster, type ScratchCluster } from "../../../postgres/scratch";
-import { applyChurn, createSampleDatabase, sampleInvariants, tableFingerprints, type TableFingerprint } from "./index";
+import { tableFingerprints, type TableFingerprint } from "../../../verify/fingerprint";
+import { applyChurn, createSampleDatabase, SAMPLE_SCHEMA, sampleInvariants } from "./index";
 
 const SCALE = 0.05;
 
@@ -58,8 +59,8 @@ describe("sample financial-planning database", () => {
     assert.deepEqual(sa.rows, sb.rows);
     assert.ok(sa.rows.ledger > 1000, `ledger has ${sa.rows.ledger} rows`);
     for (const t of ["households", "clients", "accounts", "holdings", "ledger", "plans", "goals"]) assert.ok(sa.rows[t] > 0, `${t} is not empty`);
-    const fa = await tableFingerprints(a);
-    const fb = await tableFingerprints(b);
+    const fa = await tableFingerprints(a, SAMPLE_SCHEMA);
+    const fb = await tableFingerprints(b, SAMPLE_SCHEMA);
     assert.deepEqual(fa, fb);
     assert.deepEqual(
       fa.map((f) => f.table),
@@ -94,7 +95,7 @@ describe("sample financial-planning database", () => {
   });
 
   it("churn keeps the invariants, changes the fingerprints, and is deterministic", async () => {
-    const before = byTable(await tableFingerprints(a));
+    const before = byTable(await tableFingerprints(a, SAMPLE_SCHEMA));
     const ca = await applyChurn(a, 0.02);
     const cb = await applyChurn(b, 0.02);
     assert.equal(ca.round, 1);
@@ -103,8 +104,8 @@ describe("sample financial-planning database", () => {
     assert.ok(ca.householdsDeleted >= 1 && ca.rowsDeleted > ca.householdsDeleted);
     assert.ok(Object.values(ca.updated).reduce((x, y) => x + y, 0) > 0);
     assert.deepEqual(await invariantViolations(a), []);
-    const afterA = byTable(await tableFingerprints(a));
-    const afterB = byTable(await tableFingerprints(b));
+    const afterA = byTable(await tableFingerprints(a, SAMPLE_SCHEMA));
+    const afterB = byTable(await tableFingerprints(b, SAMPLE_SCHEMA));
     for (const t of ["households", "clients", "accounts", "holdings", "ledger", "plans", "goals", "audit_log"]) {
       assert.notEqual(afterA[t].checksum, before[t].checksum, `${t} changed`);
     }
