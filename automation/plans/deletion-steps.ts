@@ -23,7 +23,8 @@ import { applyRecovery, type ApplyResult, type ApplyTable } from "../deletion/ap
 import { beginSnapshot, blockedRows, diffByKey, fetchRows, missingDependents, presentKeys, rowHashes, type BlockedRows, type KeyDiff } from "../deletion/diff";
 import { locateDeletion, type RecoveryPoint } from "../deletion/locate";
 import { commonColumns, dependentTables, describeTable, foreignKeys, showKey, type ForeignKey, type TableInfo } from "../deletion/table";
-import { foreignKeyOrphans, invariantChecks, type CheckResult } from "../verify/checks";
+import type { CheckResult } from "../verify/check-result";
+import { foreignKeyOrphans, invariantChecks } from "../verify/checks";
 import { invariantsFor } from "../commands/verify";
 import { facts, type Facts } from "./facts";
 

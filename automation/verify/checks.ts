@@ -8,20 +8,11 @@
 //   - the configured invariants (e.g. ledger sums equal account balances)
 import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
+import type { CheckResult } from "./check-result";
 import { fingerprintSnapshot, type TableFingerprint } from "./fingerprint";
 import { quoteIdent } from "../postgres/client";
 import { compareWithManifest, MANIFEST_CHECK_NAME } from "./manifest";
 import { appSchemas, schemaSignature } from "./schema-signature";
-
-export interface CheckResult {
-  name: string;
-  kind: "content" | "schema" | "amcheck" | "orphans" | "invariant" | "roundtrip";
-  ok: boolean;
-  detail: string;
-  durationMs: number;
-  /** Mismatches, corrupt indexes, orphan counts … for --json and reports. */
-  findings?: unknown[];
-}
 
 export interface VerifyOptions {
   /** Schemas whose tables are compared (default: every non-system schema). */

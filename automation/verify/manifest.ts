@@ -9,7 +9,7 @@
 // manifest a restored copy holds always describes the schema it should have.
 import type { ClientBase } from "pg";
 import { withClient, type DbTarget } from "../postgres/client";
-import type { CheckResult } from "./checks";
+import type { CheckResult } from "./check-result";
 import { APP_SCHEMAS_PREDICATE, appSchemas, SCHEMA_SIGNATURE_SQL, schemaSignature } from "./schema-signature";
 
 export interface Manifest {

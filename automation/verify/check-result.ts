@@ -1,0 +1,11 @@
+// One verification check as data: what it proves, whether it passed, what it found and how long it
+// took. Its own file because both the live checks and the manifest comparison produce it.
+export interface CheckResult {
+  name: string;
+  kind: "content" | "schema" | "amcheck" | "orphans" | "invariant" | "roundtrip";
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+  /** Mismatches, corrupt indexes, orphan counts … for --json and reports. */
+  findings?: unknown[];
+}
