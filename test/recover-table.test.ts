@@ -20,7 +20,7 @@ import { journalFor } from "../automation/commands/run-context";
 import { isDrError } from "../automation/core/errors";
 import type { RunRecord } from "../automation/core/run-record";
 import { tableFingerprints } from "../automation/verify/fingerprint";
-import { sampleInvariants } from "../automation/engines/local/sample-data/invariants";
+import { sampleInvariants } from "../automation/verify/invariants";
 import type { DeletionFacts } from "../automation/plans/deletion-steps";
 import { foreignKeyOrphans, invariantChecks } from "../automation/verify/checks";
 import { archiveNow, startTestLab, type TestLab } from "./harness/lab";

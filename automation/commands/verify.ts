@@ -4,7 +4,7 @@ import type { Deps } from "./deps";
 import type { Invariant } from "../config/common";
 import { table, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";
-import { sampleInvariants } from "../engines/local/sample-data/invariants";
+import { sampleInvariants } from "../verify/invariants";
 import { verifyDatabase, type VerifyReport } from "../verify/checks";
 
 export interface VerifySiteResult extends VerifyReport {

@@ -1,7 +1,7 @@
 // Verification invariants that hold on the sample database after generation and after any
 // number of churn rounds: the default `verification.invariants` for the lab. Each query returns
 // one integer (a count of violations), expected to be 0.
-import type { Invariant } from "../../../config/common";
+import type { Invariant } from "../config/common";
 
 const orphan = (name: string, child: string, fk: string, parent: string, pk: string): Invariant => ({
   name,
