@@ -1,22 +1,15 @@
 // `dr verify`: the gate. Compares a restored site with its source (the primary) and runs the
 // structural checks and the configured invariants. Exit status 0 only when every check passed.
 import type { Deps } from "./deps";
-import type { Invariant } from "../config/common";
 import { table, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";
-import { sampleInvariants } from "../verify/invariants";
+import { invariantsFor } from "../verify/invariants";
 import { verifyDatabase, type VerifyReport } from "../verify/checks";
 
 export interface VerifySiteResult extends VerifyReport {
   site: string;
   against?: string;
   database: string;
-}
-
-/** The lab's default invariants are the sample database's; config may replace them. */
-export function invariantsFor(deps: Deps): Invariant[] {
-  const configured = deps.config.verification.invariants;
-  return configured.length > 0 ? configured : deps.config.engine === "local" ? sampleInvariants : [];
 }
 
 export async function verifySite(deps: Deps, opts: { site?: string; against?: string; noSource?: boolean } = {}): Promise<VerifySiteResult> {
@@ -27,7 +20,7 @@ export async function verifySite(deps: Deps, opts: { site?: string; against?: st
   const source = against ? await lab.connect(against) : undefined;
   try {
     const report = await deps.out.timed(`verify ${site}${against ? ` against ${against}` : ""}`, () =>
-      verifyDatabase(restored, source, { invariants: invariantsFor(deps), amcheck: deps.config.verification.amcheck }),
+      verifyDatabase(restored, source, { invariants: invariantsFor(deps.config), amcheck: deps.config.verification.amcheck }),
     );
     return { site, against, database: lab.state.database, ...report };
   } finally {

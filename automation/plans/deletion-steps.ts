@@ -25,7 +25,7 @@ import { locateDeletion, type RecoveryPoint } from "../deletion/locate";
 import { commonColumns, dependentTables, describeTable, foreignKeys, showKey, type ForeignKey, type TableInfo } from "../deletion/table";
 import type { CheckResult } from "../verify/check-result";
 import { foreignKeyOrphans, invariantChecks } from "../verify/checks";
-import { invariantsFor } from "../commands/verify";
+import { invariantsFor } from "../verify/invariants";
 import { facts, type Facts } from "./facts";
 
 
@@ -329,7 +329,7 @@ function readKeys(f: DeletionFacts): KeysFile {
 }
 
 async function invariantState(ctx: StepContext, c: ClientBase): Promise<{ results: CheckResult[]; held: Record<string, boolean> }> {
-  const results = await invariantChecks(c, invariantsFor({ config: ctx.config, out: ctx.out }));
+  const results = await invariantChecks(c, invariantsFor(ctx.config));
   return { results, held: Object.fromEntries(results.map((r) => [r.name, r.ok])) };
 }
 

@@ -6,7 +6,7 @@ import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
-import { invariantsFor } from "../commands/verify";
+import { invariantsFor } from "../verify/invariants";
 import { facts } from "./facts";
 
 
@@ -124,7 +124,7 @@ export const verifyStep: Step = {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
     const ref: Reference = f.restorePoint ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
-    const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, { invariants: invariantsFor({ config: ctx.config, out: ctx.out }), amcheck: ctx.config.verification.amcheck }));
+    const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, { invariants: invariantsFor(ctx.config), amcheck: ctx.config.verification.amcheck }));
     ctx.record.verification = { ok: report.ok, checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
     if (report.ok) {
       f.verified = true;

@@ -2,6 +2,7 @@
 // number of churn rounds: the default `verification.invariants` for the lab. Each query returns
 // one integer (a count of violations), expected to be 0.
 import type { Invariant } from "../config/common";
+import type { DrConfig } from "../config/schema";
 
 const orphan = (name: string, child: string, fk: string, parent: string, pk: string): Invariant => ({
   name,
@@ -35,3 +36,9 @@ export const sampleInvariants: Invariant[] = [
     expect: 0,
   },
 ];
+
+/** The invariants a run verifies: the configured ones, else on the lab the sample database's. */
+export function invariantsFor(config: DrConfig): Invariant[] {
+  const configured = config.verification.invariants;
+  return configured.length > 0 ? configured : config.engine === "local" ? sampleInvariants : [];
+}

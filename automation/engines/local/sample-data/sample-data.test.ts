@@ -7,7 +7,8 @@ import { Client } from "pg";
 import { isDrError } from "../../../core/errors";
 import { startScratchCluster, type ScratchCluster } from "../../../postgres/scratch";
 import { tableFingerprints, type TableFingerprint } from "../../../verify/fingerprint";
-import { applyChurn, createSampleDatabase, SAMPLE_SCHEMA, sampleInvariants } from "./index";
+import { sampleInvariants } from "../../../verify/invariants";
+import { applyChurn, createSampleDatabase, SAMPLE_SCHEMA } from "./index";
 
 const SCALE = 0.05;
 
