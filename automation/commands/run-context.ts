@@ -9,7 +9,7 @@ import type { RunnerDeps } from "../core/runner";
 import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { LocalEngine } from "../engines/local/engine";
-import { pulumiJournalDir } from "../engines/pulumi/journal-dir";
+import { pulumiJournalDir } from "../core/state-dirs";
 
 export function stateDirFor(config: DrConfig): string {
   return Lab.dirFor(config);

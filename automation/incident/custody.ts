@@ -11,7 +11,7 @@ import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
 import { Lab } from "../engines/local/lab";
 import type { EvidenceFile } from "../engines/engine";
-import { pulumiJournalDir } from "../engines/pulumi/journal-dir";
+import { pulumiJournalDir } from "../core/state-dirs";
 
 export const CUSTODY_FILE = "custody.json";
 

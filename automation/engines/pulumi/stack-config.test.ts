@@ -13,7 +13,7 @@ import { loadConfig } from "../../config/load";
 import { DrError } from "../../core/errors";
 import { storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
 import { assertNoAutoRefresh, openLocalWorkspace } from "./local-workspace";
-import { pulumiJournalDir } from "./journal-dir";
+import { pulumiJournalDir } from "../../core/state-dirs";
 import { drillLocalPorts } from "../../../infra/config/ports";
 import { parseStackConfig } from "../../../infra/config/load";
 import type { RestoreTarget } from "../../pgbackrest/options";
