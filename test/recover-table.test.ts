@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Client } from "pg";
 import { recoverTable, renderRecoverTable } from "../automation/commands/recover-table";
-import { journalFor } from "../automation/commands/run-context";
+import { journalFor } from "../automation/core/state-dirs";
 import { isDrError } from "../automation/core/errors";
 import type { RunRecord } from "../automation/core/run-record";
 import { tableFingerprints } from "../automation/verify/fingerprint";

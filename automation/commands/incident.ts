@@ -15,10 +15,11 @@ import { startRun } from "../core/runner";
 import { finishRun } from "./recover";
 import type { Engine, IsolationResult, PreservationResult } from "../engines/engine";
 import { describeIsolation, describePreservation, isolateSite, preserveSite, reusedDetail, type IncidentRef } from "../plans/incident-actions";
-import { actor, appendCustody, checkIncidentId, checkIncidentSite, CUSTODY_FILE, incidentDir, incidentsRoot, lastEntry, newIncidentId, openIncident, readCustody, type CustodyAction, type CustodyEntry, type CustodyRecord } from "../incident/custody";
+import { actor, appendCustody, checkIncidentId, checkIncidentSite, CUSTODY_FILE, incidentDir, lastEntry, newIncidentId, openIncident, readCustody, type CustodyAction, type CustodyEntry, type CustodyRecord } from "../incident/custody";
 import { securityPlan } from "../plans/incident";
 import type { IncidentFacts, SecurityIncident } from "../plans/incident-steps";
 import { runnerDepsFor } from "./run-context";
+import { incidentsRoot } from "../core/state-dirs";
 
 export interface IncidentOptions {
   /** The compromised site (default: the site the service name answers with). */

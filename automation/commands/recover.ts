@@ -12,7 +12,7 @@ import { resumeRun, startRun } from "../core/runner";
 import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
 import { writeReports } from "../report/store";
-import { reportsDir } from "./report";
+import { reportsDir } from "../core/state-dirs";
 import { runnerDepsFor } from "./run-context";
 
 export interface RecoverOptions {

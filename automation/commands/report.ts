@@ -1,12 +1,10 @@
 // `dr report list` and `dr report show <run-id>`: the reports every recovery run writes.
-// They live in `reports.dir` from the config, else in the lab directory (no lab needs to be up).
+// They live in `reports.dir` from the config, else in the state directory (core/state-dirs.ts).
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
 import type { Deps } from "./deps";
-import type { DrConfig } from "../config/schema";
 import { table } from "../core/output";
 import type { RunRecord } from "../core/run-record";
-import { Lab } from "../engines/local/lab";
+import { reportsDir } from "../core/state-dirs";
 import { formatSeconds, formatTime, passWord } from "../report/format";
 import { renderHtml } from "../report/html";
 import { renderJson } from "../report/json";
@@ -14,11 +12,6 @@ import { renderMarkdown } from "../report/markdown";
 import { listReports, loadReport, reportPaths, type ReportSummary } from "../report/store";
 
 export type ReportFormat = "md" | "json" | "html";
-
-/** Where this environment's reports are: `reports.dir`, else `<lab dir>/reports`. */
-export function reportsDir(config: DrConfig): string {
-  return resolve(config.reports.dir ?? join(Lab.dirFor(config), "reports"));
-}
 
 export interface ReportListResult {
   dir: string;

@@ -1,24 +1,12 @@
-// Where a recovery run keeps its state and which engine acts: the lab dir on the local
-// engine; the configured paths on the pulumi engine.
-import { join } from "node:path";
+// What a recovery run is given: which engine acts, its journal and run lock (core/state-dirs.ts),
+// and someone to confirm destructive steps when a terminal is there.
 import { createInterface } from "node:readline/promises";
 import type { Deps } from "./deps";
-import type { DrConfig } from "../config/schema";
-import { Journal } from "../core/journal";
 import type { RunnerDeps } from "../core/runner";
 import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { LocalEngine } from "../engines/local/engine";
-import { pulumiJournalDir } from "../core/state-dirs";
-
-export function stateDirFor(config: DrConfig): string {
-  return Lab.dirFor(config);
-}
-
-/** The journal (and the run lock) of this environment: in the lab dir, or pulumi.journalDir on AWS. */
-export function journalFor(config: DrConfig): Journal {
-  return new Journal(config.engine === "pulumi" ? pulumiJournalDir(config) : join(stateDirFor(config), "journal"));
-}
+import { journalFor, runLockPath } from "../core/state-dirs";
 
 export async function engineFor(deps: Deps): Promise<Engine> {
   if (deps.config.engine === "pulumi") {
@@ -44,13 +32,12 @@ function terminalConfirm(): ((q: string) => Promise<boolean>) | undefined {
 
 export async function runnerDepsFor(deps: Deps, engine?: Engine): Promise<RunnerDeps> {
   engine ??= await engineFor(deps);
-  const journal = journalFor(deps.config);
   return {
     engine,
     config: deps.config,
     out: deps.out,
-    journal,
-    lockPath: join(journal.dir, `${deps.config.environment}.lock`),
+    journal: journalFor(deps.config),
+    lockPath: runLockPath(deps.config),
     confirm: terminalConfirm(),
   };
 }

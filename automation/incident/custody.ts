@@ -6,12 +6,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
-import { Lab } from "../engines/local/lab";
 import type { EvidenceFile } from "../engines/engine";
-import { pulumiJournalDir } from "../core/state-dirs";
+import { incidentsRoot } from "../core/state-dirs";
 
 export const CUSTODY_FILE = "custody.json";
 
@@ -72,11 +71,7 @@ export interface CustodyRecord {
   entries: CustodyEntry[];
 }
 
-/** Where incidents are kept: `<lab dir>/incidents` on the lab; beside the journal on AWS. */
-export function incidentsRoot(config: DrConfig): string {
-  return config.engine === "pulumi" ? join(dirname(pulumiJournalDir(config)), "incidents") : join(Lab.dirFor(config), "incidents");
-}
-
+/** One incident's directory, under the incidents root of core/state-dirs.ts. */
 export function incidentDir(config: DrConfig, id: string): string {
   return join(incidentsRoot(config), id);
 }

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClientBase, ClientConfig } from "pg";
-import { journalFor } from "../commands/run-context";
+import { journalFor } from "../core/state-dirs";
 import { formatDuration } from "../config/common";
 import type { DrConfig } from "../config/schema";
 import { DrError, isDrError } from "../core/errors";

@@ -4,7 +4,7 @@
 import type { Step } from "../core/plan";
 import { measure } from "../core/measure";
 import { writeReports } from "../report/store";
-import { reportsDir } from "../commands/report";
+import { reportsDir } from "../core/state-dirs";
 import { facts } from "./facts";
 
 export const reportStep: Step = {

@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import test from "node:test";
-import { reportList, reportShow, reportsDir, renderReportList, renderReportShow } from "../commands/report";
+import { reportList, reportShow, renderReportList, renderReportShow } from "../commands/report";
+import { reportsDir } from "../core/state-dirs";
 import { parseConfig } from "../config/load";
 import { DrError } from "../core/errors";
 import { Output } from "../core/output";

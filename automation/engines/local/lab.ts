@@ -15,7 +15,8 @@ import { freePort } from "../../system/ports";
 import { makeServiceDir, serviceUser, type ServiceUser } from "../../system/service-user";
 import { checkDependencies } from "./dependencies";
 import { resolveName, setRecord, startDns, stopDns, dnsStatus } from "./dns";
-import { defaultLabDir, LabLayout } from "./layout";
+import { LabLayout } from "./layout";
+import { labDir } from "../../core/state-dirs";
 import { objectStoreInfo, probeObjectStore, startObjectStore, stopObjectStore } from "./object-store";
 import { createSampleDatabase } from "./sample-data/generate";
 import { loadRunning, readAcks, stopLoad } from "./load";
@@ -74,7 +75,7 @@ export class Lab {
   ) {}
 
   static dirFor(config: DrConfig): string {
-    return config.lab.dir ?? defaultLabDir();
+    return labDir(config);
   }
 
   /** Opens an existing lab (LAB_NOT_UP if there is none). */

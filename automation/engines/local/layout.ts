@@ -11,13 +11,8 @@
 //   <lab>/objectstore              the offsite S3 store (repo2): data, TLS, pid, log
 //   <lab>/dns                      the lab's DNS server: zone, pid, log
 //   <lab>/scratch/<id>             throwaway clusters (restore elsewhere, table recovery)
-//   <lab>/journal, <lab>/reports   runs (orchestrator)
-import { homedir, userInfo } from "node:os";
+//   <lab>/journal, <lab>/reports, <lab>/incidents   runs (paths in core/state-dirs.ts)
 import { join } from "node:path";
-
-export function defaultLabDir(): string {
-  return userInfo().uid === 0 ? "/var/lib/fp-dr/lab" : join(homedir(), ".local", "state", "fp-dr", "lab");
-}
 
 export class LabLayout {
   constructor(readonly root: string) {}
@@ -54,11 +49,5 @@ export class LabLayout {
   }
   scratchDir(id: string) {
     return join(this.root, "scratch", id);
-  }
-  get journalDir() {
-    return join(this.root, "journal");
-  }
-  get reportsDir() {
-    return join(this.root, "reports");
   }
 }
