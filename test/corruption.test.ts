@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../automation/commands/corruption";
-import { FENCE_MARKER } from "../automation/engines/local/fence";
+import { FENCE_MARKER } from "../automation/engines/local/markers";
 import type { CorruptionFacts } from "../automation/plans/corruption-steps";
 import { invertInPage } from "./harness/damage";
 import { startTestLab, type TestLab } from "./harness/lab";

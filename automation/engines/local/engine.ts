@@ -19,7 +19,7 @@ import { rotateLabDatabaseCredentials, rotateLabRepositoryAccess } from "./incid
 import { waitForAnswer } from "./dns";
 import { Lab } from "./lab";
 import type { Pgbackrest } from "../../pgbackrest/client";
-import { FENCE_MARKER } from "./fence";
+import { FENCE_MARKER } from "./markers";
 import { labDestination, labRestoreHandle } from "./restore-target";
 
 

@@ -20,7 +20,7 @@ import { labDir } from "../../core/state-dirs";
 import { objectStoreInfo, probeObjectStore, startObjectStore, stopObjectStore } from "./object-store";
 import { createSampleDatabase } from "./sample-data/generate";
 import { loadRunning, readAcks, stopLoad } from "./load";
-import { FENCE_MARKER } from "./fence";
+import { FENCE_MARKER } from "./markers";
 import { isolatedFor } from "./incident/lab-isolate";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
