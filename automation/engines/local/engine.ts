@@ -13,13 +13,13 @@ import { planRestore, type RestorePlan } from "../../restore/plan";
 import { recordManifest } from "../../verify/manifest";
 import { executeRestore, openForWrites, recoveryState } from "../../restore/run";
 import type { CredentialRotation, Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, IncidentContext, IsolationResult, PreservationResult, SiteEndpoint, SiteProbe } from "../engine";
-import { isolateLabSite, isolatedFor } from "./incident/lab-isolate";
+import { isolateLabSite } from "./incident/lab-isolate";
 import { preserveLabSite } from "./incident/lab-preserve";
 import { rotateLabDatabaseCredentials, rotateLabRepositoryAccess } from "./incident/lab-rotate";
 import { waitForAnswer } from "./dns";
 import { Lab } from "./lab";
 import type { Pgbackrest } from "../../pgbackrest/client";
-import { FENCE_MARKER } from "./markers";
+import { FENCE_MARKER, isolatedFor } from "./markers";
 import { labDestination, labRestoreHandle } from "./restore-target";
 
 

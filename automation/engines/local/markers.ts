@@ -1,3 +1,18 @@
-// The file a fenced site carries in its data directory (with standby.signal): this site lost
-// the primary role in a failover; restarted, it comes back read-only.
+// What a site's data directory says about it, read by the lab without running anything:
+//   fenced    this site lost the primary role in a failover; restarted, it comes back read-only
+//             (the marker file, with standby.signal)
+//   isolated  cut off for a security incident: the first line of its pg_hba.conf names it
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
 export const FENCE_MARKER = "FENCED_BY_FP_DR";
+
+export const ISOLATION_HEADER = "# ISOLATED by fp-dr";
+
+/** The incident id a data directory's pg_hba.conf was isolated for, if it was. */
+export function isolatedFor(dataDir: string): string | undefined {
+  const file = join(dataDir, "pg_hba.conf");
+  if (!existsSync(file)) return undefined;
+  const first = readFileSync(file, "utf8").split("\n", 1)[0];
+  return first.startsWith(ISOLATION_HEADER) ? (/incident (\S+)/.exec(first)?.[1] ?? "unknown") : undefined;
+}

@@ -17,16 +17,7 @@ import { connect, errorText } from "../../../postgres/client";
 import { withConsole } from "../../../incident/console";
 import { writeEvidence } from "../../../incident/evidence";
 import { OTHER_SESSIONS as OTHERS, SESSION_COLUMNS, TERMINATE_SQL } from "../../../incident/sessions";
-
-export const ISOLATION_HEADER = "# ISOLATED by fp-dr";
-
-/** The incident id a data directory's pg_hba.conf was isolated for, if it was. */
-export function isolatedFor(dataDir: string): string | undefined {
-  const file = join(dataDir, "pg_hba.conf");
-  if (!existsSync(file)) return undefined;
-  const first = readFileSync(file, "utf8").split("\n", 1)[0];
-  return first.startsWith(ISOLATION_HEADER) ? (/incident (\S+)/.exec(first)?.[1] ?? "unknown") : undefined;
-}
+import { ISOLATION_HEADER, isolatedFor } from "../markers";
 
 export function isolatedHba(serviceUser: string, incidentId: string, at: string, original: string): string {
   return [

@@ -21,7 +21,7 @@ import { sitePgbackrestSpec, writeSitePgbackrestConf } from "../site";
 import { writeLabState } from "../state";
 import { renderPgbackrestConf } from "../../../pgbackrest/config-file";
 import { Pgbackrest } from "../../../pgbackrest/client";
-import { isolatedFor } from "./lab-isolate";
+import { isolatedFor } from "../markers";
 import { newPassword, rotateLoginRoles, tryLogin } from "../../../incident/rotate";
 
 function pendingFile(lab: Lab, purpose: string): string {
