@@ -2,7 +2,16 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { daemonStatus, startDaemon, stopDaemon } from "./daemon";
-import type { Lab } from "./lab";
+import type { LabLayout } from "./layout";
+import type { LabSecrets } from "./secrets";
+import type { LabState } from "./state";
+
+/** The parts of a lab the load needs (the Lab itself imports this file). */
+interface Lab {
+  layout: LabLayout;
+  state: LabState;
+  secrets: LabSecrets;
+}
 
 const NAME = "load";
 
