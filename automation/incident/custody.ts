@@ -9,7 +9,7 @@ import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
-import type { EvidenceFile } from "../engines/engine";
+import type { EvidenceFile } from "./types";
 import { incidentsRoot } from "../core/state-dirs";
 
 export const CUSTODY_FILE = "custody.json";

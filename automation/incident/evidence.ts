@@ -10,7 +10,7 @@ import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, 
 import { dirname, join, relative, sep } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { EvidenceFile } from "../engines/engine";
+import type { EvidenceFile } from "./types";
 
 export const SUMS_FILE = "SHA256SUMS";
 export const MANIFEST_FILE = "MANIFEST.json";

@@ -2,7 +2,7 @@
 // WAL sender except the session asking. The same SQL serves the lab's console and a
 // node-postgres connection on AWS.
 import type { Client } from "pg";
-import type { TerminatedSession } from "../engines/engine";
+import type { TerminatedSession } from "./types";
 
 export const SESSION_COLUMNS = `pid, usename as "user", datname as database, host(client_addr) || ':' || client_port as client, application_name as application, backend_start::text as "backendStart", state, backend_type as kind`;
 export const OTHER_SESSIONS = `backend_type in ('client backend', 'walsender') and pid <> pg_backend_pid()`;

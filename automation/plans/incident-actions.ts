@@ -3,7 +3,8 @@
 // incident isolated by hand an hour ago is not isolated (or copied) a second time. What each
 // action would do (dry runs, plan explanations) is said here too, once for both.
 import { join } from "node:path";
-import type { CredentialRotation, Engine, IsolationResult, PreservationResult } from "../engines/engine";
+import type { Engine } from "../engines/engine";
+import type { CredentialRotation, IsolationResult, PreservationResult } from "../incident/types";
 import { appendCustody, lastEntry, readCustody, type Actor, type CustodyAction, type CustodyEntry, type CustodyRecord, type NewCustodyEntry } from "../incident/custody";
 
 export interface IncidentRef {

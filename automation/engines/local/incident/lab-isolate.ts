@@ -10,7 +10,7 @@
 // server showed (sessions, roles, archiver state) are written to the incident directory.
 import { chownSync, existsSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EvidenceFile, IncidentContext, IsolationResult, TerminatedSession } from "../../engine";
+import type { EvidenceFile, IncidentContext, IsolationResult, TerminatedSession } from "../../../incident/types";
 import type { Lab } from "../lab";
 import { DrError } from "../../../core/errors";
 import { connect, errorText } from "../../../postgres/client";

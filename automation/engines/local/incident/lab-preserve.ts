@@ -20,7 +20,7 @@ import { existsSync, lstatSync, readdirSync, readlinkSync, renameSync } from "no
 import { basename, join, resolve } from "node:path";
 import { lsnSegment, segmentName, WAL_SEGMENT_BYTES } from "../../../backups/archive";
 import { DrError } from "../../../core/errors";
-import type { IncidentContext, PreservationResult } from "../../engine";
+import type { IncidentContext, PreservationResult } from "../../../incident/types";
 import type { Lab } from "../lab";
 import { SiteConsole } from "../../../incident/console";
 import { checkSums, copyTree, writeEvidence, writeManifests, type CopiedFile, type EvidenceLink, type TreeCopy } from "../../../incident/evidence";

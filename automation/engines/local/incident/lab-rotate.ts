@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Client } from "pg";
 import { DrError } from "../../../core/errors";
 import { connect } from "../../../postgres/client";
-import type { CredentialRotation } from "../../engine";
+import type { CredentialRotation } from "../../../incident/types";
 import type { Lab } from "../lab";
 import { startObjectStore } from "../object-store";
 import { generateSecrets, loadSecrets, registerAll, type LabSecrets } from "../secrets";
