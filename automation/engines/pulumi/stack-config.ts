@@ -267,3 +267,8 @@ function flatten(path: string, value: unknown, out: ConfigEntries, top: boolean)
   if (!top && /^([+-]?\d+|true|false)$/.test(text)) throw uncopyable(path, `the string ${JSON.stringify(text)} would become a ${/\d/.test(text) ? "number" : "boolean"}`);
   out[path] = { value: text };
 }
+
+/** A time as it goes into request ids and policy names: 20261126t031200z. */
+export function compactTime(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "z").toLowerCase();
+}
