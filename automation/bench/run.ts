@@ -9,6 +9,7 @@ import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
 import { formatBytes, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";
+import { bringUpLab } from "../engines/local/lab-up";
 import { applyChurn } from "../engines/local/sample-data";
 import { startLoad, stopLoad } from "../engines/local/load";
 import { drill, failover } from "../commands/recover";
@@ -66,7 +67,7 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
   try {
     // 1. A lab of its own at the chosen scale, without first backups: those are measured below.
     out.info(`benchmark lab: ${dir} (scale ${scale}; the operator's lab is not touched)`);
-    const lab = await Lab.up(config, { scale, skipBackup: true, step: (label) => out.step(label), onProgress: (d, t, l) => out.progress(d, t, l) });
+    const lab = await bringUpLab(config, { scale, skipBackup: true, step: (label) => out.step(label), onProgress: (d, t, l) => out.progress(d, t, l) });
     dbBytes = await databaseBytes(lab, "primary");
     const work = benchWorkDir(lab);
     const dumpFile = join(work, "runbook.sql.gz");

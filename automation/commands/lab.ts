@@ -2,6 +2,7 @@
 import type { Deps } from "./deps";
 import { formatMs, table } from "../core/output";
 import { Lab, type LabStatus } from "../engines/local/lab";
+import { bringUpLab } from "../engines/local/lab-up";
 import { DrError } from "../core/errors";
 import { readAcks, startLoad, stopLoad } from "../engines/local/load";
 
@@ -13,7 +14,7 @@ export interface LabUpResult {
 
 export async function labUp(deps: Deps, opts: { scale?: number; skipBackup?: boolean } = {}): Promise<LabUpResult> {
   const started = Date.now();
-  const lab = await Lab.up(deps.config, {
+  const lab = await bringUpLab(deps.config, {
     scale: opts.scale,
     skipBackup: opts.skipBackup,
     step: (label) => deps.out.step(label),

@@ -11,6 +11,7 @@ import { parseConfig } from "../../automation/config/load";
 import type { DrConfig, DrConfigInput } from "../../automation/config/schema";
 import { Output } from "../../automation/core/output";
 import { Lab } from "../../automation/engines/local/lab";
+import { bringUpLab } from "../../automation/engines/local/lab-up";
 import { archiveThrough, describeArchiveWait } from "../../automation/postgres/archiver";
 
 export interface TestLab {
@@ -41,7 +42,7 @@ export async function startTestLab(overrides: Partial<DrConfigInput> = {}, opts:
   const captured: string[] = [];
   const deps = (): Deps => ({ config, out: new Output({ json: false, stdout: capture(captured), stderr: capture(captured) }) });
   try {
-    await Lab.up(config, { skipBackup: opts.skipBackup });
+    await bringUpLab(config, { skipBackup: opts.skipBackup });
   } catch (e) {
     await Lab.teardown(config, { purge: true });
     throw e;

@@ -1,28 +1,22 @@
 // The local DR lab: a primary and a secondary site on this machine, each a real PostgreSQL 15
 // cluster on its own loopback address; an S3-compatible object store over TLS as the offsite
-// repository; a DNS server that answers for the service name. `up` is idempotent: it starts
-// what is stopped and builds what is missing, then leaves a first full backup offsite.
+// repository; a DNS server that answers for the service name. This is the handle on a lab that
+// exists; `dr lab up`, which builds or starts one, is ./lab-up/ in its phases.
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { Client } from "pg";
 import type { DrConfig } from "../../config/schema";
-import { parseDuration } from "../../config/common";
 import { DrError, during } from "../../core/errors";
 import { Pgbackrest } from "../../pgbackrest/client";
 import { Cluster } from "../../postgres/cluster";
-import { quoteIdent, quoteLiteral } from "../../postgres/client";
-import { recordManifest } from "../../verify/manifest";
-import { freePort } from "../../system/ports";
 import { makeServiceDir, serviceUser, type ServiceUser } from "../../system/service-user";
-import { checkDependencies } from "./dependencies";
-import { resolveName, setRecord, startDns, stopDns, dnsStatus } from "./dns";
+import { resolveName, setRecord, stopDns, dnsStatus } from "./dns";
 import { LabLayout } from "./layout";
 import { labDir } from "../../core/state-dirs";
-import { objectStoreInfo, probeObjectStore, startObjectStore, stopObjectStore } from "./object-store";
-import { createSampleDatabase } from "./sample-data/generate";
+import { objectStoreInfo, probeObjectStore, stopObjectStore } from "./object-store";
 import { loadRunning, readAcks, stopLoad } from "./load";
-import { FENCE_MARKER, isolatedFor } from "./markers";
-import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
-import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
+import { FENCE_MARKER } from "./markers";
+import { loadSecrets, type LabSecrets } from "./secrets";
+import { labSite, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";
 
 export interface LabStep {
@@ -30,15 +24,7 @@ export interface LabStep {
   (label: string): (detail?: string) => void;
 }
 
-const noStep: LabStep = () => () => undefined;
-
-export interface LabUpOptions {
-  scale?: number;
-  /** Skip the first full backups (tests that make their own). */
-  skipBackup?: boolean;
-  step?: LabStep;
-  onProgress?: (done: number, total: number, label: string) => void;
-}
+export const noStep: LabStep = () => () => undefined;
 
 export interface SiteStatus {
   name: string;
@@ -208,160 +194,6 @@ export class Lab {
     return this.site(site).pgbackrest;
   }
 
-  static async up(config: DrConfig, opts: LabUpOptions = {}): Promise<Lab> {
-    const step = opts.step ?? noStep;
-    const layout = new LabLayout(Lab.dirFor(config));
-    const user = serviceUser(config.lab.serviceUser);
-    let done = step("check dependencies (PostgreSQL 15, pgBackRest, openssl)");
-    await checkDependencies();
-    done();
-
-    // Directories: the root is traversable by the service user; secrets are ours alone.
-    makeServiceDir(layout.root, user, 0o755);
-    makeServiceDir(`${layout.root}/repos`, user, 0o750);
-    makeServiceDir(layout.repo1Dir, user, 0o750);
-    for (const d of [layout.pgbackrestDir, `${layout.pgbackrestDir}/log`, `${layout.pgbackrestDir}/lock`, layout.objectStoreDir, layout.dnsDir, `${layout.root}/repos`, `${layout.root}/sites`, `${layout.root}/scratch`]) {
-      makeServiceDir(d, user, 0o750);
-    }
-    let secrets: LabSecrets;
-    if (existsSync(layout.secretsFile)) secrets = loadSecrets(layout.secretsFile);
-    else {
-      secrets = generateSecrets();
-      saveSecrets(layout.secretsFile, secrets);
-    }
-
-    let state = readLabState(layout.stateFile);
-    done = step("start the offsite object store (S3 over TLS)");
-    const store = await startObjectStore({
-      dir: layout.objectStoreDir,
-      bucket: config.repositories.offsite.bucket,
-      accessKey: secrets.s3AccessKey,
-      secretKey: secrets.s3SecretKey,
-      caReader: user,
-    });
-    done(store.endpoint);
-
-    const addresses = config.lab.addresses;
-    if (!addresses.primary || !addresses.secondary) {
-      throw new DrError("CONFIG_INVALID", "lab.addresses must name a primary and a secondary address", { hint: "see README.md" });
-    }
-    done = step("start the lab DNS server");
-    // A new lab answers with the primary; a restarted one keeps whatever answer it had (a swap).
-    const dns = await startDns({ dir: layout.dnsDir, records: state ? undefined : { [config.serviceName]: addresses.primary } });
-    done(`${config.serviceName} → ${addresses.primary}`);
-
-    const fresh = state === undefined;
-    if (!state) {
-      const port = config.lab.port || (await freePort(Object.values(addresses)));
-      state = {
-        version: 1,
-        createdAt: new Date().toISOString(),
-        stanza: config.stanza,
-        database: config.database,
-        serviceName: config.serviceName,
-        port,
-        scale: opts.scale ?? config.lab.scale,
-        archiveTimeoutSeconds: parseDuration("10s")!,
-        sites: { primary: { role: "primary", address: addresses.primary }, secondary: { role: "secondary", address: addresses.secondary } },
-        dns: { port: dns.port },
-        objectStore: { endpoint: store.endpoint, host: store.host, port: store.port, bucket: store.bucket, region: store.region, caFile: store.caFile, uriStyle: store.uriStyle },
-      };
-    } else {
-      state = { ...state, dns: { port: dns.port }, objectStore: { ...state.objectStore, port: store.port, host: store.host, caFile: store.caFile } };
-    }
-    writeLabState(layout.stateFile, state);
-    const lab = new Lab(config, layout, state, secrets, user);
-
-    for (const name of Object.keys(state.sites)) {
-      makeServiceDir(layout.siteDir(name), user, 0o750);
-      // An isolated (compromised) site keeps the repository access it had: the revoked one.
-      if (isolatedFor(layout.dataDir(name))) continue;
-      writeSitePgbackrestConf(lab.ctx, name);
-    }
-
-    const primary = lab.site("primary");
-    const isolated = isolatedFor(layout.dataDir("primary"));
-    if (isolated) {
-      step(`the primary site is isolated for incident ${isolated}: left as it is (evidence)`)();
-      return lab;
-    }
-    if (primary.cluster.state() === "absent" || primary.cluster.state() === "empty") {
-      done = step("initialise the primary cluster (data checksums on)");
-      await primary.cluster.init(siteServerSettings(lab.ctx, primary.configPath));
-      done();
-    }
-    done = step("start the primary cluster");
-    await primary.cluster.start();
-    done(`${primary.address}:${primary.port}`);
-    // The secondary is a provisioned site waiting for a restore: its directory exists, empty.
-    makeServiceDir(layout.dataDir("secondary"), user, 0o700);
-    makeServiceDir(layout.runDir("secondary"), user, 0o755);
-
-    const admin = await lab.connect("primary", "postgres");
-    try {
-      // A fenced primary (after a failover) comes back read-only; leave the lab as it is.
-      if ((await admin.query("select pg_is_in_recovery() as r")).rows[0].r) {
-        step("the primary site is fenced (read-only since a failover): nothing to set up")();
-        return lab;
-      }
-      const exists = await admin.query("select 1 from pg_database where datname = $1", [state.database]);
-      if (exists.rowCount === 0) {
-        done = step("create roles and the application database");
-        await createRolesAndDatabase(admin, state.database, secrets, (db) => lab.connect("primary", db));
-        done();
-      }
-    } finally {
-      await admin.end();
-    }
-
-    // fp-dr's own schema: the heartbeat the write load commits (RPO is measured with it).
-    const own = await lab.connect("primary");
-    try {
-      await own.query(`create schema if not exists fp_dr;
-        create table if not exists fp_dr.heartbeat (id bigint generated always as identity primary key, at timestamptz not null, writer text);
-        grant usage on schema fp_dr to app, verifier;
-        grant select, insert on fp_dr.heartbeat to app;
-        grant select on fp_dr.heartbeat to verifier`);
-    } finally {
-      await own.end();
-    }
-
-    if (fresh || (await isEmptyDatabase(lab))) {
-      done = step(`generate the sample financial-planning database (scale ${state.scale})`);
-      const db = await lab.connect("primary");
-      try {
-        await createSampleDatabase(db, { scale: state.scale, onProgress: opts.onProgress });
-        await db.query("grant usage on schema app to app, verifier; grant select, insert, update, delete on all tables in schema app to app; grant usage, select on all sequences in schema app to app; grant select on all tables in schema app to verifier");
-      } finally {
-        await db.end();
-      }
-      done();
-    }
-
-    done = step("create the pgBackRest stanza in both repositories and check archiving");
-    await primary.pgbackrest.stanzaCreate();
-    await primary.pgbackrest.check();
-    done();
-
-    if (!opts.skipBackup) {
-      const sets = await primary.pgbackrest.sets({ repo: 2 });
-      if (!sets.some((s) => s.type === "full")) {
-        const c = await lab.connect("primary");
-        try {
-          await recordManifest(c, "before the first full backup");
-        } finally {
-          await c.end();
-        }
-        for (const repo of [1, 2] as const) {
-          done = step(`first full backup to repo${repo} (${repo === 1 ? "site" : "offsite"})`);
-          await primary.pgbackrest.backup({ type: "full", repo, annotations: { by: "dr lab up", why: "first full backup" } });
-          done();
-        }
-      }
-    }
-    return lab;
-  }
-
   async status(): Promise<LabStatus> {
     const dnsInfo = dnsStatus(this.layout.dnsDir);
     const store = objectStoreInfo(this.layout.objectStoreDir);
@@ -419,29 +251,5 @@ export class Lab {
       rmSync(this.layout.root, { recursive: true, force: true });
       done();
     }
-  }
-}
-
-async function isEmptyDatabase(lab: Lab): Promise<boolean> {
-  const c = await lab.connect("primary");
-  try {
-    const r = await c.query("select count(*)::int n from information_schema.tables where table_schema = 'app'");
-    return r.rows[0].n === 0;
-  } finally {
-    await c.end();
-  }
-}
-
-/** Roles of the runbook's world: the application, a read-only verifier for drills. */
-async function createRolesAndDatabase(admin: Client, database: string, secrets: LabSecrets, connectTo: (db: string) => Promise<Client>): Promise<void> {
-  await admin.query(`create role app login password ${quoteLiteral(secrets.appPassword)}`);
-  await admin.query(`create role verifier login password ${quoteLiteral(secrets.verifierPassword)} in role pg_read_all_data, pg_monitor`);
-  await admin.query(`create database ${quoteIdent(database)}`);
-  const db = await connectTo(database);
-  try {
-    await db.query("create extension if not exists amcheck; create extension if not exists pg_stat_statements");
-    await db.query("grant execute on function bt_index_check(regclass, boolean) to verifier");
-  } finally {
-    await db.end();
   }
 }

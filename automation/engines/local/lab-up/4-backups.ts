@@ -1,0 +1,31 @@
+// Lab up, phase 4: the pgBackRest stanza in both repositories, archiving checked, and unless the
+// caller makes its own, a first full backup to each repository (after recording the manifest
+// the restores are verified against).
+import { recordManifest } from "../../../verify/manifest";
+import type { Lab, LabStep } from "../lab";
+import type { LabUpOptions } from "./index";
+
+export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep): Promise<void> {
+  const primary = lab.site("primary");
+  let done = step("create the pgBackRest stanza in both repositories and check archiving");
+  await primary.pgbackrest.stanzaCreate();
+  await primary.pgbackrest.check();
+  done();
+
+  if (!opts.skipBackup) {
+    const sets = await primary.pgbackrest.sets({ repo: 2 });
+    if (!sets.some((s) => s.type === "full")) {
+      const c = await lab.connect("primary");
+      try {
+        await recordManifest(c, "before the first full backup");
+      } finally {
+        await c.end();
+      }
+      for (const repo of [1, 2] as const) {
+        done = step(`first full backup to repo${repo} (${repo === 1 ? "site" : "offsite"})`);
+        await primary.pgbackrest.backup({ type: "full", repo, annotations: { by: "dr lab up", why: "first full backup" } });
+        done();
+      }
+    }
+  }
+}
