@@ -11,7 +11,8 @@ import type { RunOptions } from "../core/plan";
 import type { RunRecord } from "../core/run-record";
 import { startRun } from "../core/runner";
 import { deletionPlan } from "../plans/deletion";
-import { locateForRun, type DeletionFacts, type DeletionRequest } from "../plans/deletion-steps";
+import type { DeletionRequest } from "../deletion/request";
+import { locateForRun, type DeletionFacts } from "../plans/deletion-steps";
 import { finishRun, renderRun } from "./recover";
 import { runnerDepsFor } from "./run-context";
 

@@ -2,15 +2,15 @@
 // find when the rows went, restore a throwaway copy of only the affected database to just
 // before that moment, diff the table with production by primary key, write back what is
 // missing (only with --apply, in one transaction, foreign keys respected), verify, and remove
-// the copy whatever happened.
+// the copy whatever happened. The work of each step is in deletion/ (both sides open together,
+// the comparison, the keys side file, the rows to write back, the gate); here is the order.
 //
 // The runbook instead restored the latest dump into a temporary database and piped
 // `pg_dump -t` of the table into production: the table as of the dump (hours before the
 // deletion: every change since lost), re-imported blindly over live rows, with no preview, no
 // dependants and no check that anything came back right.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import type { ClientBase, ClientConfig } from "pg";
+import { existsSync } from "node:fs";
+import type { ClientConfig } from "pg";
 import { journalFor } from "../core/state-dirs";
 import { formatDuration } from "../config/common";
 import type { DrConfig } from "../config/schema";
@@ -19,49 +19,18 @@ import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "../core/plan";
 import type { Engine } from "../engines/engine";
-import { applyRecovery, type ApplyResult, type ApplyTable } from "../deletion/apply";
-import { beginSnapshot, blockedRows, diffByKey, fetchRows, missingDependents, presentKeys, rowHashes, type BlockedRows, type KeyDiff } from "../deletion/diff";
+import { applyRecovery, type ApplyResult } from "../deletion/apply";
+import { openBothSides, type BothSides } from "../deletion/both-sides";
+import { compareWithProduction, reportedDiff } from "../deletion/compare";
+import { writeBackPlan } from "../deletion/write-back";
+import { keysFilePath, readKeys, writeKeys, type KeysFile } from "../deletion/keys-file";
 import { locateDeletion, type RecoveryPoint } from "../deletion/locate";
-import { commonColumns, dependentTables, describeTable, foreignKeys, showKey, type ForeignKey, type TableInfo } from "../deletion/table";
-import type { CheckResult } from "../verify/check-result";
-import { foreignKeyOrphans, invariantChecks } from "../verify/checks";
+import type { DeletionDiff, DeletionRequest } from "../deletion/request";
+import { describeTable, type TableInfo } from "../deletion/table";
+import { checkApplied, invariantState } from "../deletion/verify-applied";
 import { invariantsFor } from "../verify/invariants";
 import { facts, type Facts } from "./facts";
 
-
-/** What the operator asked for (journaled, so a resumed run does the same). */
-export interface DeletionRequest {
-  /** schema.table */
-  table: string;
-  /** Recovery point given by the operator (ISO); otherwise the audit log is searched. */
-  before?: string;
-  /** Start of the audit search window (ISO). */
-  since?: string;
-  /** Audit events of these keys only. */
-  keys?: string[];
-  apply: boolean;
-  revertChanged: boolean;
-  includeDependents: boolean;
-}
-
-/** The diff as people (and --json) read it: counts and a sample of keys, never row contents. */
-export interface DeletionDiff {
-  table: string;
-  columns: string[];
-  /** Columns only one side has (a migration since the recovery point): not compared, not written. */
-  columnsNotCompared: string[];
-  copyRows: number;
-  productionRows: number;
-  missing: number;
-  changed: number;
-  added: number;
-  sample: { missing: string[]; changed: string[]; added: string[] };
-  buckets: { total: number; differing: number };
-  dependents: { table: string; via: string[]; missing: number; sample: string[] }[];
-  /** Rows that could not be written back: a parent is gone and not written back either. */
-  blocked: BlockedRows[];
-  readyAt: string;
-}
 
 export interface DeletionFacts extends Facts {
   request?: DeletionRequest;
@@ -77,16 +46,9 @@ export interface DeletionFacts extends Facts {
   versusRunbook?: string;
 }
 
-interface KeysFile {
-  table: { missing: string[]; changed: { key: string; productionHash: string }[]; added: string[] };
-  dependents: Record<string, string[]>;
-}
-
 export function deletionFacts(ctx: StepContext): DeletionFacts {
   return facts(ctx) as DeletionFacts;
 }
-
-const SAMPLE = 10;
 
 /** The production database (admin) and the restored copy (admin) of this run. */
 async function endpoints(ctx: StepContext): Promise<{ production: ClientConfig; copy: ClientConfig }> {
@@ -208,47 +170,9 @@ export const restoreScratchStep: Step = {
   },
 };
 
-/** Table info and writable columns per table, for both sides, read once. */
-class Tables {
-  private readonly cache = new Map<string, Promise<TableInfo>>();
-  constructor(
-    private readonly c: ClientBase,
-    private readonly where: string,
-  ) {}
-  info = (t: string): Promise<TableInfo> => {
-    if (!this.cache.has(t)) this.cache.set(t, describeTable(this.c, t, this.where));
-    return this.cache.get(t)!;
-  };
-}
-
-/** Both sides of the comparison, connected, with their table info read once per table. */
-interface BothSides {
-  copy: ClientBase;
-  production: ClientBase;
-  copyTables: Tables;
-  prodTables: Tables;
-  /** Columns both sides have with the same type: the ones compared and written. */
-  columnsOf: (table: string) => Promise<string[]>;
-  /** Where the two sides were reached. */
-  ep: { production: ClientConfig; copy: ClientConfig };
-}
-
-/** Runs `fn` with a client on the restored copy and one on production (both closed afterwards). */
+/** Both sides of this run: the restored copy and production. */
 async function withBothSides<T>(ctx: StepContext, fn: (sides: BothSides) => Promise<T>): Promise<T> {
-  const f = deletionFacts(ctx);
-  const ep = await endpoints(ctx);
-  return withClient(ep.copy, (copy) =>
-    withClient(ep.production, (production) => {
-      const copyTables = new Tables(copy, "the restored copy");
-      const prodTables = new Tables(production, `production (${f.sourceSite})`);
-      const columnsOf = async (t: string) => commonColumns(await copyTables.info(t), await prodTables.info(t)).columns;
-      return fn({ copy, production, copyTables, prodTables, columnsOf, ep });
-    }),
-  );
-}
-
-function keysPath(ctx: StepContext): string {
-  return join(journalFor(ctx.config).dir, `${ctx.record.runId}.recover-table.keys`);
+  return openBothSides(await endpoints(ctx), deletionFacts(ctx).sourceSite!, fn);
 }
 
 export const diffStep: Step = {
@@ -266,49 +190,15 @@ export const diffStep: Step = {
   async run(ctx) {
     const f = deletionFacts(ctx);
     const req = f.request!;
-    const result = await withBothSides(ctx, async ({ copy, production, copyTables, prodTables, columnsOf }) => {
-      const inCopy = await copyTables.info(req.table);
-      const common = commonColumns(inCopy, await prodTables.info(req.table));
-      const pkMissing = inCopy.pk.filter((k) => !common.columns.includes(k));
-      if (pkMissing.length) throw new DrError("USAGE", `the primary key of ${req.table} differs between the copy and production (${pkMissing.join(", ")})`, { hint: "the table was migrated since the deletion: recover it by hand from a `dr restore --scratch` copy" });
-      await beginSnapshot(copy);
-      await beginSnapshot(production);
-      const diff: KeyDiff = await diffByKey(copy, production, inCopy, common.columns);
-      const fks: ForeignKey[] = await foreignKeys(production);
-      const order = dependentTables(fks, inCopy.display);
-      const missingRows = (await fetchRows(copy, inCopy, common.columns, diff.missing)).rows;
-      const dependents = await missingDependents(copy, production, fks, order, copyTables.info, columnsOf, { table: inCopy.display, rows: missingRows });
-      // What an apply would write, checked now for parents that would be missing.
-      const writing = new Map<string, string[]>([[inCopy.display, req.revertChanged ? [...missingRows, ...(await fetchRows(copy, inCopy, common.columns, diff.changed.map((x) => x.key))).rows] : missingRows]]);
-      if (req.includeDependents) for (const d of dependents) writing.set(d.table, d.rows);
-      const blocked = await blockedRows(production, fks, writing, prodTables.info);
-      await copy.query("commit");
-      await production.query("commit");
-      return { diff, dependents, blocked, common };
-    });
+    const result = await withBothSides(ctx, (sides) => compareWithProduction(sides, req));
     const { diff, dependents, blocked, common } = result;
     const keys: KeysFile = { table: { missing: diff.missing, changed: diff.changed, added: diff.added }, dependents: Object.fromEntries(dependents.map((d) => [d.table, d.keys])) };
-    const path = keysPath(ctx);
-    mkdirSync(journalFor(ctx.config).dir, { recursive: true });
-    writeFileSync(path, JSON.stringify(keys) + "\n", { mode: 0o600 });
+    const path = keysFilePath(journalFor(ctx.config).dir, ctx.record.runId);
+    writeKeys(path, keys);
     f.keysFile = path;
     const notCompared = [...common.onlyIn.copy.map((c) => `${c} (copy)`), ...common.onlyIn.production.map((c) => `${c} (production)`)];
     if (notCompared.length) ctx.note(`columns not compared (only one side has them with that type): ${notCompared.join(", ")}`);
-    f.diff = {
-      table: diff.table,
-      columns: common.columns,
-      columnsNotCompared: notCompared,
-      copyRows: diff.copyRows,
-      productionRows: diff.productionRows,
-      missing: diff.missing.length,
-      changed: diff.changed.length,
-      added: diff.added.length,
-      sample: { missing: diff.missing.slice(0, SAMPLE).map(showKey), changed: diff.changed.slice(0, SAMPLE).map((x) => showKey(x.key)), added: diff.added.slice(0, SAMPLE).map(showKey) },
-      buckets: diff.buckets,
-      dependents: dependents.map((d) => ({ table: d.table, via: d.via, missing: d.keys.length, sample: d.keys.slice(0, SAMPLE).map(showKey) })),
-      blocked,
-      readyAt: new Date().toISOString(),
-    };
+    f.diff = reportedDiff(diff, common.columns, notCompared, dependents, blocked);
     const dep = dependents.filter((d) => d.keys.length > 0);
     if (dep.length && !req.includeDependents) {
       ctx.note(`${dep.reduce((n, d) => n + d.keys.length, 0)} dependent rows are missing too (${dep.map((d) => `${d.table} ${d.keys.length}`).join(", ")}): add --include-dependents to write them back with the table's rows`);
@@ -322,16 +212,6 @@ export const diffStep: Step = {
     return { detail: `${diff.table}: ${diff.missing.length} missing, ${diff.changed.length} changed, ${diff.added.length} added since (copy ${diff.copyRows} rows, production ${diff.productionRows})${depText}${blocked.length ? `; ${blocked.length} blocked by missing parents` : ""}` };
   },
 };
-
-function readKeys(f: DeletionFacts): KeysFile {
-  if (!f.keysFile || !existsSync(f.keysFile)) throw new DrError("INTERNAL", "the diff's key list is gone", { hint: "run the recovery again (the diff step recreates it)" });
-  return JSON.parse(readFileSync(f.keysFile, "utf8")) as KeysFile;
-}
-
-async function invariantState(ctx: StepContext, c: ClientBase): Promise<{ results: CheckResult[]; held: Record<string, boolean> }> {
-  const results = await invariantChecks(c, invariantsFor(ctx.config));
-  return { results, held: Object.fromEntries(results.map((r) => [r.name, r.ok])) };
-}
 
 export const applyStep: Step = {
   id: "apply",
@@ -356,34 +236,10 @@ export const applyStep: Step = {
         hint: req.includeDependents ? `recover ${[...new Set(blocked.map((b) => b.parent))].join(", ")} first` : "add --include-dependents, or recover the parent table first",
       });
     }
-    const keys = readKeys(f);
-    // The rows, again from the copy (it does not change; the journal holds no row contents).
-    const { plan, productionAt } = await withBothSides(ctx, async ({ copy, prodTables, columnsOf, ep }) => {
-      await beginSnapshot(copy);
-      const out: ApplyTable[] = [];
-      const table = await prodTables.info(req.table);
-      const columns = await columnsOf(req.table);
-      const step: ApplyTable = { table, columns, insert: (await fetchRows(copy, table, columns, keys.table.missing)).rows };
-      if (req.revertChanged && keys.table.changed.length) {
-        const changed = await fetchRows(copy, table, columns, keys.table.changed.map((x) => x.key));
-        // fetchRows returns rows in no particular order: match hashes by key.
-        const hashOf = new Map(keys.table.changed.map((x) => [x.key, x.productionHash]));
-        step.revert = { rows: changed.rows, keys: changed.keys, hashes: changed.keys.map((k) => hashOf.get(k)!) };
-      }
-      out.push(step);
-      if (req.includeDependents) {
-        for (const [name, k] of Object.entries(keys.dependents)) {
-          if (k.length === 0) continue;
-          const t = await prodTables.info(name);
-          const cols = await columnsOf(name);
-          out.push({ table: t, columns: cols, insert: (await fetchRows(copy, t, cols, k)).rows });
-        }
-      }
-      await copy.query("commit");
-      return { plan: out, productionAt: ep.production };
-    });
+    const keys = readKeys(f.keysFile);
+    const { plan, productionAt } = await withBothSides(ctx, async (sides) => ({ plan: await writeBackPlan(sides, req, keys), productionAt: sides.ep.production }));
     const result = await withClient(productionAt, async (production) => {
-      f.invariantsBefore = (await invariantState(ctx, production)).held;
+      f.invariantsBefore = (await invariantState(production, invariantsFor(ctx.config))).held;
       return applyRecovery(production, plan, { actorSetting: ctx.config.recovery.audit.actorSetting, actor: `fp-dr recover-table ${ctx.record.runId}` });
     });
     const mine = result.tables[0];
@@ -424,54 +280,9 @@ export const verifyAppliedStep: Step = {
     const f = deletionFacts(ctx);
     if (!f.applied) return { detail: "nothing was written: production unchanged" };
     const req = f.request!;
-    const keys = readKeys(f);
-    const checks: CheckResult[] = [];
-    const timed = async (name: string, kind: CheckResult["kind"], fn: () => Promise<{ ok: boolean; detail: string }>) => {
-      const t = Date.now();
-      const r = await fn().catch((e: unknown) => ({ ok: false, detail: `check failed to run: ${(e as Error).message.split("\n")[0]}` }));
-      checks.push({ name, kind, ...r, durationMs: Date.now() - t });
-    };
-    await withBothSides(ctx, async ({ copy, production, copyTables, prodTables, columnsOf }) => {
-      await beginSnapshot(copy);
-      await beginSnapshot(production);
-      const written: [string, string[]][] = [[req.table, [...keys.table.missing, ...(req.revertChanged ? keys.table.changed.map((x) => x.key) : [])]]];
-      if (req.includeDependents) written.push(...Object.entries(keys.dependents));
-      for (const [name, k] of written) {
-        if (k.length === 0) continue;
-        const columns = await columnsOf(name);
-        await timed(`the ${k.length} recovered rows of ${name} are in production as they were before the deletion`, "content", async () => {
-          const [a, b] = [await rowHashes(copy, await copyTables.info(name), columns, k), await rowHashes(production, await prodTables.info(name), columns, k)];
-          const absent = k.filter((x) => !b.has(x));
-          const differ = k.filter((x) => b.has(x) && b.get(x) !== a.get(x));
-          const outcome = f.applied!.tables.find((t) => t.table === name);
-          const leftAlone = (outcome?.changedSince ?? 0) + (outcome?.alreadyBack ?? 0);
-          const ok = absent.length === 0 && differ.length <= leftAlone;
-          return { ok, detail: ok ? `${k.length - differ.length} identical${differ.length ? `, ${differ.length} changed by others since the diff (left alone)` : ""}` : `${absent.length} absent${absent.length ? ` (e.g. ${absent.slice(0, 5).map(showKey).join(", ")})` : ""}, ${differ.length} different` };
-        });
-      }
-      const table = await prodTables.info(req.table);
-      await timed(`the ${keys.table.added.length} rows of ${req.table} written since the deletion are kept`, "content", async () => {
-        const present = await presentKeys(production, table, keys.table.added);
-        const gone = keys.table.added.filter((k) => !present.has(k));
-        const rows = Number((await production.query<{ n: string }>(`select count(*) as n from ${table.sql}`)).rows[0].n);
-        const mine = f.applied!.tables[0];
-        return {
-          ok: gone.length === 0,
-          detail: `${present.size} of ${keys.table.added.length} present${gone.length ? ` (gone: ${gone.slice(0, 5).map(showKey).join(", ")} — deleted by the application since?)` : ""}; ${req.table} has ${rows} rows (${f.diff!.productionRows} at the diff + ${mine.inserted} written back)`,
-        };
-      });
-      await production.query("commit");
-      await copy.query("commit");
-      const schemas = [...new Set(written.map(([t]) => t.split(".")[0]))];
-      checks.push(await foreignKeyOrphans(production, schemas));
-      const after = await invariantState(ctx, production);
-      for (const r of after.results) {
-        const before = f.invariantsBefore?.[r.name];
-        if (r.ok) checks.push({ ...r, detail: before === false ? `${r.detail}; did not hold before the apply: fixed by it` : r.detail });
-        else if (before === false) checks.push({ ...r, ok: true, detail: `${r.detail}; did not hold before the apply either (not caused by it)` });
-        else checks.push({ ...r, detail: `${r.detail}; held before the apply: broken by it` });
-      }
-    });
+    const keys = readKeys(f.keysFile);
+    const applied = { request: req, keys, applied: f.applied, productionRowsAtDiff: f.diff!.productionRows, invariantsBefore: f.invariantsBefore };
+    const checks = await withBothSides(ctx, (sides) => checkApplied(sides, applied, invariantsFor(ctx.config)));
     const ok = checks.every((c) => c.ok);
     ctx.record.verification = { ok, checks: checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
     if (!ok) {
