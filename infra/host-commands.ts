@@ -5,33 +5,16 @@
 // them in the tests.
 import { hostPaths } from "./cloud-init/host-spec";
 import { shellQuote } from "./cloud-init/scripts";
-import { formatTargetTime, targetArgs, type RestoreTarget } from "../automation/pgbackrest/options";
+import { formatTargetTime, targetArgs } from "../automation/pgbackrest/options";
+import { pointInTime, targetOfRequest, type RestoreRequest } from "./config/requests";
 
 const cluster = `${hostPaths.pgVersion}-${hostPaths.clusterName}`;
 
 /** The remote command line: the script arrives on stdin. */
 export const remoteShell = "bash -s";
 
-export interface RestoreRequestSpec {
-  stanza: string;
-  requestId: string;
-  /** Backup label; default the newest (for a time target: the newest before it). */
-  set?: string;
-  /** ISO 8601 recovery target (with offset). At most one of the three targets. */
-  targetTime?: string;
-  /** LSN recovery target, e.g. 0/9000060. */
-  targetLsn?: string;
-  /** Restore point name (pg_create_restore_point). */
-  targetName?: string;
-  /**
-   * promote: recover to the target and open read-write; pause: recover to the target and stay
-   * there read-only until opened (pg_promote); standby: keep replaying from the repository.
-   */
-  mode: "promote" | "pause" | "standby";
-  repo: 1 | 2;
-  /** Restore even over a running, non-empty primary. */
-  allowOverwrite: boolean;
-}
+/** A restore request (./config/requests.ts) as the host runs it: with the stanza, without the timeout. */
+export type RestoreRequestSpec = Omit<RestoreRequest, "timeout"> & { stanza: string };
 
 /**
  * A recovery target time in the one form pgBackRest 2.45 accepts for choosing the backup set
@@ -42,28 +25,12 @@ export function pgbackrestTargetTime(iso: string): string {
   return formatTargetTime(pointInTime(iso));
 }
 
-function pointInTime(iso: string): Date {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) throw new Error(`not a point in time: ${iso}`);
-  return d;
-}
-
-/** The request's recovery target: a standby replays everything; else time, LSN, name, or the set alone. */
-function requestTarget(r: RestoreRequestSpec): RestoreTarget {
-  if (r.mode === "standby") return { kind: "latest" };
-  if (r.targetTime) return { kind: "time", time: pointInTime(r.targetTime) };
-  if (r.targetLsn) return { kind: "lsn", lsn: r.targetLsn };
-  if (r.targetName) return { kind: "name", name: r.targetName };
-  // A backup set alone: the database as that backup left it.
-  return { kind: "immediate" };
-}
-
 /** pgBackRest's arguments for a restore request. */
 export function restoreArguments(r: RestoreRequestSpec): string[] {
   const args = [`--stanza=${r.stanza}`, `--repo=${r.repo}`, "--delta"];
   if (r.set) args.push(`--set=${r.set}`);
   // The mode is the target action; a standby takes none.
-  args.push(...targetArgs(requestTarget(r), { asStandby: true, action: r.mode === "standby" ? undefined : r.mode }));
+  args.push(...targetArgs(targetOfRequest(r), { asStandby: true, action: r.mode === "standby" ? undefined : r.mode }));
   args.push("restore");
   return args;
 }

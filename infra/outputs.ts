@@ -3,7 +3,7 @@
 // import, so automation can load this file without loading the Pulumi SDK.
 import { z } from "zod";
 import { DrError } from "../automation/core/errors";
-import { fenceModes } from "./config/schema";
+import { fenceModes } from "./config/requests";
 
 const repositoryOutput = z.object({
   bucket: z.string(),

@@ -6,7 +6,6 @@
 import { z } from "zod";
 import {
   alertThresholds,
-  duration,
   escalation,
   objectives,
   pgbackrestTuning,
@@ -15,6 +14,7 @@ import {
 } from "../../automation/config/common";
 import { siteRoles } from "../../automation/config/schema";
 import { isWorldOpen, parseCidr } from "../network/cidr";
+import { drill, fence, restoreRequest } from "./requests";
 
 /** Names that end up in resource names and DNS labels. */
 export const identifier = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "lowercase letters, digits and dashes, starting with a letter");
@@ -279,79 +279,6 @@ export const databaseObjects = z
   })
   .strict()
   .prefault({});
-
-/** pgBackRest backup set label, e.g. 20250830-010000F or 20250830-010000F_20250830-063000I. */
-const backupSetLabel = z.string().regex(/^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/, "a pgBackRest backup label such as 20250830-010000F");
-/** Request ids: the trigger of the restore command, a tag of a fenced host. */
-export const requestId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$/, "letters, digits, '.', '_', ':' and '-'");
-
-/** What the host does once recovery reaches the request's target. */
-export const restoreModes = ["promote", "pause", "standby"] as const;
-
-export const restoreRequest = z
-  .object({
-    /** Changing the id re-runs the restore (it is the command's trigger). */
-    requestId,
-    /** Backup set to restore; default the newest (for targetTime: the newest before it). */
-    set: backupSetLabel.optional(),
-    /**
-     * Recovery targets, at most one (none: the end of the backup set, pgBackRest --type=immediate):
-     * a point in time (ISO 8601 with offset; pgBackRest --type=time, handed over in its own
-     * "YYYY-MM-DD HH:MM:SS.ffffff+00" form), an LSN (--type=lsn, e.g. 0/9000060) or a restore
-     * point created with pg_create_restore_point (--type=name; drills restore to one).
-     */
-    targetTime: z.iso.datetime({ offset: true }).optional(),
-    targetLsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, "a PostgreSQL LSN such as 0/9000060").optional(),
-    targetName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/, "a restore point name: letters, digits, '.', '_', ':' and '-', at most 63 characters").optional(),
-    /**
-     * At the target: "promote" opens the cluster for writes by itself (--target-action=promote);
-     * "pause" keeps it read-only, paused at the target, until the automation has verified it
-     * and opens it (pg_promote) (--target-action=pause); "standby" takes no target: it replays
-     * every archived WAL segment from the repository and keeps waiting for more, read-only
-     * (--type=standby; the secondary's warm standby, and a failover to the latest data).
-     * Default promote.
-     */
-    mode: z.enum(restoreModes).default("promote"),
-    /** Repository to restore from (1 = this region's). */
-    repo: z.union([z.literal(1), z.literal(2)]).default(1),
-    /** How long the restore may take before Pulumi gives up. Default 4h (the corruption RTO). */
-    timeout: duration.default(4 * 3600),
-    /** Restore over a running primary. Default false: the automation fences first. */
-    allowOverwrite: z.boolean().default(false),
-  })
-  .strict();
-
-/** How a fenced host is kept from taking writes (see `fence`). */
-export const fenceModes = ["isolate", "stop"] as const;
-
-/**
- * Fencing: set by the automation on a site it fails away from (and by `dr incident` on a
- * compromised one). "isolate": the host's only security group becomes the isolation group (no
- * ingress, no egress: nothing reaches PostgreSQL, the host reaches nothing, not even SSM).
- * "stop": isolated as well, and the instance is stopped (aws.ec2transitgateway.InstanceState).
- * Nothing is deleted or replaced: the data volume, its snapshots and the repository stay as
- * evidence. Removing the key restores the normal security groups; a stopped host stays stopped
- * until someone starts it (a human decision after a failover or an incident).
- */
-export const fence = z
-  .object({
-    /** Default isolate. */
-    mode: z.enum(fenceModes).default("isolate"),
-    /** Who fenced the site (a failover run's or an incident's request id); tagged on the instance. */
-    requestId,
-  })
-  .strict();
-
-export const drill = z
-  .object({
-    /** Drill id, also the stack name suffix (drill-<id>). */
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,24}$/, "lowercase letters, digits and dashes"),
-    /** When the drill's resources may be destroyed by the sweeper (tag fp-dr:expires-at). */
-    expiresAt: z.iso.datetime({ offset: true }),
-    /** Smaller than production: a drill measures restore and verification, not load. */
-    instanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, "an EC2 instance type such as t3.large").default("t3.large"),
-  })
-  .strict();
 
 /** Keys whose values must be Pulumi secrets (`pulumi config set --secret fp-dr:<key>`). */
 export const secretKeys = ["repoCipherPass", "adminPassword", "appPassword", "backupPassword", "verifierPassword", "sshPrivateKey"] as const;

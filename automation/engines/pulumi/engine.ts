@@ -13,6 +13,7 @@
 // inside the VPC, reading the S3 repositories, a command on a host) comes in through ./access.ts
 // injectables; without them the engine says so instead of pretending.
 import { hostPaths } from "../../../infra/cloud-init/host-spec";
+import { requestEntries, requestForTarget } from "../../../infra/config/requests";
 import { parseSiteOutputs, type SiteOutputs } from "../../../infra/outputs";
 import { readCatalog, type RepoCatalog } from "../../backups/catalog";
 import { verifyRepositories } from "../../backups/verify";
@@ -41,10 +42,7 @@ import {
   configValue,
   connectionConfig,
   drillConfigEntries,
-  fenceEntries,
   hostReachable,
-  restoreModeFor,
-  restoreRequestEntries,
   siteNameInStack,
   stackOfRole,
   type SiteConnectionConfig,
@@ -323,7 +321,7 @@ export class PulumiEngine implements Engine {
   async restore(req: EngineRestoreRequest): Promise<EngineRestoreResult> {
     const stack = this.stackOf(req.site);
     try {
-      const target = restoreModeFor(req.target);
+      const target = requestForTarget(req.target);
       // 1. Pre-flight when the repositories are readable from here: the set that will be used.
       const plan = this.o.repositories ? await this.planRestore(req) : undefined;
       const set = req.set ?? plan?.set.label;
@@ -336,7 +334,7 @@ export class PulumiEngine implements Engine {
       const requestId = this.newRequestId("restore");
       await this.ops.setConfig(
         stack,
-        restoreRequestEntries({ requestId, set, ...target, repo, allowOverwrite: req.overwrite, timeoutSeconds: this.settings.restoreTimeout }),
+        requestEntries("restore", { requestId, set, ...target, repo, allowOverwrite: req.overwrite, timeout: this.settings.restoreTimeout }),
         { path: true },
       );
       // 4. Only the restore command runs (it re-runs because its trigger, the request, changed).
@@ -400,7 +398,7 @@ export class PulumiEngine implements Engine {
       const config = read?.config ?? (await this.selectedConfig(stack));
       const name = siteNameInStack(config);
       const requestId = this.newRequestId("fence");
-      await this.ops.setConfig(stack, fenceEntries(requestId, "isolate"), { path: true });
+      await this.ops.setConfig(stack, requestEntries("fence", { mode: "isolate", requestId }), { path: true });
       await this.ops.up(stack, { targets: fenceUrns(stack, name, "isolate"), message: `fp-dr: fence ${site} ${requestId}`, onOutput: this.o.onOutput });
       return { site, outcome: "isolated", detail: `${region}: the host's security groups were replaced by the isolation group (request ${requestId})` };
     } catch (e) {

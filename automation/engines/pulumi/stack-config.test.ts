@@ -17,45 +17,46 @@ import { pulumiJournalDir } from "../../core/state-dirs";
 import { drillLocalPorts } from "../../../infra/config/ports";
 import { parseStackConfig } from "../../../infra/config/load";
 import type { RestoreTarget } from "../../pgbackrest/options";
-import { configValue, connectionConfig, drillConfigEntries, fenceEntries, restoreModeFor, restoreRequestEntries, siteNameInStack } from "./stack-config";
+import { requestEntries, requestForTarget, storedForm } from "../../../infra/config/requests";
+import { configValue, connectionConfig, drillConfigEntries, siteNameInStack } from "./stack-config";
 import type { ConfigEntries, StoredConfig } from "./stack-ops";
 import { tempDir } from "../../../test/harness/temp-dir";
 
 const isCode = (code: string) => (e: unknown) => e instanceof DrError && e.code === code;
 
 test("restore targets: latest replays as a standby; time, lsn, name and immediate pause read-only at the target", () => {
-  assert.deepEqual(restoreModeFor({ kind: "latest" }), { mode: "standby" });
-  assert.deepEqual(restoreModeFor({ kind: "time", time: new Date("2025-09-01T03:59:30Z") }), { mode: "pause", targetTime: "2025-09-01T03:59:30.000Z" });
-  assert.deepEqual(restoreModeFor({ kind: "lsn", lsn: "0/5000060" }), { mode: "pause", targetLsn: "0/5000060" });
-  assert.deepEqual(restoreModeFor({ kind: "name", name: "before-migration" }), { mode: "pause", targetName: "before-migration" });
-  assert.deepEqual(restoreModeFor({ kind: "immediate" }), { mode: "pause" });
-  assert.deepEqual(restoreRequestEntries({ requestId: "r-1", set: "20250830-010000F", mode: "promote", repo: 2, allowOverwrite: false }), {
+  assert.deepEqual(requestForTarget({ kind: "latest" }), { mode: "standby" });
+  assert.deepEqual(requestForTarget({ kind: "time", time: new Date("2025-09-01T03:59:30Z") }), { mode: "pause", targetTime: "2025-09-01T03:59:30.000Z" });
+  assert.deepEqual(requestForTarget({ kind: "lsn", lsn: "0/5000060" }), { mode: "pause", targetLsn: "0/5000060" });
+  assert.deepEqual(requestForTarget({ kind: "name", name: "before-migration" }), { mode: "pause", targetName: "before-migration" });
+  assert.deepEqual(requestForTarget({ kind: "immediate" }), { mode: "pause" });
+  assert.deepEqual(requestEntries("restore", { requestId: "r-1", set: "20250830-010000F", mode: "promote", repo: 2, allowOverwrite: false }), {
     "fp-dr:restore.requestId": { value: "r-1" },
     "fp-dr:restore.mode": { value: "promote" },
     "fp-dr:restore.repo": { value: "2" },
     "fp-dr:restore.allowOverwrite": { value: "false" },
     "fp-dr:restore.set": { value: "20250830-010000F" },
   });
-  assert.deepEqual(restoreRequestEntries({ requestId: "r-2", ...restoreModeFor({ kind: "name", name: "fp-dr-drill-x" }), repo: 1, allowOverwrite: true }), {
+  assert.deepEqual(requestEntries("restore", { requestId: "r-2", ...requestForTarget({ kind: "name", name: "fp-dr-drill-x" }), repo: 1, allowOverwrite: true }), {
     "fp-dr:restore.requestId": { value: "r-2" },
     "fp-dr:restore.mode": { value: "pause" },
     "fp-dr:restore.repo": { value: "1" },
     "fp-dr:restore.allowOverwrite": { value: "true" },
     "fp-dr:restore.targetName": { value: "fp-dr-drill-x" },
   });
-  assert.deepEqual(restoreRequestEntries({ requestId: "r-3", ...restoreModeFor({ kind: "lsn", lsn: "0/5000060" }), repo: 1, allowOverwrite: false })["fp-dr:restore.targetLsn"], { value: "0/5000060" });
+  assert.deepEqual(requestEntries("restore", { requestId: "r-3", ...requestForTarget({ kind: "lsn", lsn: "0/5000060" }), repo: 1, allowOverwrite: false })["fp-dr:restore.targetLsn"], { value: "0/5000060" });
 });
 
 test("what the engine writes is what infra's stack config accepts: every restore target, and both fence modes", () => {
   const primary = storedConfigFromStackFile("Pulumi.primary.yaml");
   const targets: RestoreTarget[] = [{ kind: "latest" }, { kind: "time", time: new Date("2025-09-01T03:59:30Z") }, { kind: "lsn", lsn: "0/5000060" }, { kind: "name", name: "fp-dr-drill-20250901t040000z-ab12" }];
   for (const target of targets) {
-    const entries = restoreRequestEntries({ requestId: "restore-20250901t120000z-0001", set: target.kind === "latest" ? undefined : "20250830-010000F", ...restoreModeFor(target), repo: 1, allowOverwrite: true, timeoutSeconds: 14400 });
+    const entries = requestEntries("restore", { requestId: "restore-20250901t120000z-0001", set: target.kind === "latest" ? undefined : "20250830-010000F", ...requestForTarget(target), repo: 1, allowOverwrite: true, timeout: 14400 });
     const c = parseStackConfig(rawWithEntries(primary, entries));
     assert.equal(c.restore?.mode, target.kind === "latest" ? "standby" : "pause", target.kind);
   }
   for (const mode of ["isolate", "stop"] as const) {
-    const c = parseStackConfig(rawWithEntries(primary, fenceEntries("fence-20250901t120000z-0001", mode)));
+    const c = parseStackConfig(rawWithEntries(primary, requestEntries("fence", { requestId: "fence-20250901t120000z-0001", mode })));
     assert.deepEqual(c.fence, { mode, requestId: "fence-20250901t120000z-0001" });
   }
 });
@@ -71,13 +72,8 @@ function rawWithEntries(stored: StoredConfig, entries: ConfigEntries) {
       if (v.secret) secret.add(k.slice(6));
     }
   }
-  for (const [path, { value }] of Object.entries(entries)) {
-    const parts = path.slice(6).split(".");
-    let at = values;
-    for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
-    // --path stores integers and true/false typed, everything else as strings.
-    at[parts[parts.length - 1]] = /^\d+$/.test(value) ? Number(value) : value === "true" ? true : value === "false" ? false : value;
-  }
+  // As Pulumi keeps --path entries, over what the stack had under the same key.
+  for (const [k, v] of Object.entries(storedForm(entries))) values[k] = { ...(values[k] as object | undefined), ...(v as object) };
   // A restore request needs the host reachable (it is, once the engine restores).
   (values.access as Record<string, unknown>).hostReachable = true;
   return { values, secret };

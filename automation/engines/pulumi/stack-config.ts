@@ -1,75 +1,17 @@
-// The stack config the engine writes and reads, as pure functions: the restore request, the
-// fence request, a drill stack's config (the template stack's config with the drill
-// overrides, its own port forwards among them), and the few values the engine reads back
-// (site name, access ports, credentials).
+// The stack config the engine writes and reads, as pure functions: a drill stack's config (the
+// template stack's config with the drill overrides, its own port forwards among them), and the
+// few values the engine reads back (site name, access ports, credentials). The requests it
+// writes (restore, fence, the drill block) are infra/config/requests.ts.
 // Keys and shapes are those of infra/config/schema.ts; values are written with `--path`, where
 // Pulumi stores "true"/"false" as booleans and integers as numbers, everything else as strings.
 import { drillLocalPorts, localPortsFor } from "../../../infra/config/ports";
 import type { DrConfig } from "../../config/schema";
 import { DrError } from "../../core/errors";
-import type { RestoreTarget } from "../../pgbackrest/options";
-import type { RestoreRequestSpec } from "../../../infra/host-commands";
+import { requestEntries } from "../../../infra/config/requests";
 import type { ConfigEntries, StoredConfig } from "./stack-ops";
 
 export const ns = "fp-dr";
 const key = (name: string) => `${ns}:${name}`;
-
-/** What infra's restore request (fp-dr:restore) can express: infra's own type, less the stanza. */
-export type RestoreRequestConfig = Omit<RestoreRequestSpec, "stanza"> & {
-  /** Seconds the remote command may run. */
-  timeoutSeconds?: number;
-};
-
-type RestoreMode = Pick<RestoreRequestConfig, "mode" | "targetTime" | "targetLsn" | "targetName">;
-
-/**
- * How a restore target maps onto infra's request (infra/host-commands.ts restoreArguments).
- * Nothing opens for writes by itself: openForWrites does that, after verification.
- * - latest: "standby" (pgBackRest --type=standby): the host replays every archived WAL segment
- *   and stays read-only.
- * - time, lsn, name: "pause" with the target (--type=time|lsn|name --target-action=pause): the
- *   host recovers to the target and stays there, read-only and paused.
- * - immediate: "pause" without a target (--type=immediate): the end of the backup set.
- */
-export function restoreModeFor(target: RestoreTarget): RestoreMode {
-  switch (target.kind) {
-    case "latest":
-      return { mode: "standby" };
-    case "time":
-      return { mode: "pause", targetTime: target.time.toISOString() };
-    case "lsn":
-      return { mode: "pause", targetLsn: target.lsn };
-    case "name":
-      return { mode: "pause", targetName: target.name };
-    case "immediate":
-      return { mode: "pause" };
-  }
-}
-
-/** fp-dr:restore as path entries; the caller removes the old key first so no field survives. */
-export function restoreRequestEntries(r: RestoreRequestConfig): ConfigEntries {
-  const e: ConfigEntries = {
-    [key("restore.requestId")]: { value: r.requestId },
-    [key("restore.mode")]: { value: r.mode },
-    [key("restore.repo")]: { value: String(r.repo) },
-    [key("restore.allowOverwrite")]: { value: String(r.allowOverwrite) },
-  };
-  if (r.set) e[key("restore.set")] = { value: r.set };
-  if (r.targetTime) e[key("restore.targetTime")] = { value: r.targetTime };
-  if (r.targetLsn) e[key("restore.targetLsn")] = { value: r.targetLsn };
-  if (r.targetName) e[key("restore.targetName")] = { value: r.targetName };
-  if (r.timeoutSeconds !== undefined) e[key("restore.timeout")] = { value: `${Math.ceil(r.timeoutSeconds)}s` };
-  return e;
-}
-
-/**
- * fp-dr:fence (infra/config/schema.ts): "isolate" makes the isolation group (no ingress, no
- * egress) the host's only security group; "stop" also stops the instance. Nothing is deleted.
- * Update the resources of fenceUrns (./urns.ts) for the same mode.
- */
-export function fenceEntries(requestId: string, mode: "isolate" | "stop" = "isolate"): ConfigEntries {
-  return { [key("fence.mode")]: { value: mode }, [key("fence.requestId")]: { value: requestId } };
-}
 
 /** The value of a key as structured data: objectValue, else JSON-looking text parsed, else the text. */
 export function configValue(config: StoredConfig, fullKey: string): unknown {
@@ -210,9 +152,7 @@ export function drillConfigEntries(template: StoredConfig, drill: DrillOverrides
     flatten(fullKey, value, out, true);
   }
   out[key("role")] = { value: "drill" };
-  out[key("drill.id")] = { value: drill.id };
-  out[key("drill.expiresAt")] = { value: drill.expiresAt };
-  if (drill.instanceType) out[key("drill.instanceType")] = { value: drill.instanceType };
+  Object.assign(out, requestEntries("drill", drill));
   out[key("access.hostReachable")] = { value: "false" };
   const ports = drillLocalPorts(drill.id);
   out[key("access.ssh.localPort")] = { value: String(ports.ssh) };
