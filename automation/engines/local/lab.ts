@@ -26,6 +26,14 @@ export interface LabStep {
 
 export const noStep: LabStep = () => () => undefined;
 
+export interface LabUpOptions {
+  scale?: number;
+  /** Skip the first full backups (tests that make their own). */
+  skipBackup?: boolean;
+  step?: LabStep;
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
 export interface SiteStatus {
   name: string;
   role: string;

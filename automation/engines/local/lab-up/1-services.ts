@@ -10,12 +10,11 @@ import { freePort } from "../../../system/ports";
 import { makeServiceDir, serviceUser } from "../../../system/service-user";
 import { checkDependencies } from "../dependencies";
 import { startDns } from "../dns";
-import type { LabStep } from "../lab";
+import type { LabStep, LabUpOptions } from "../lab";
 import { LabLayout } from "../layout";
 import { startObjectStore } from "../object-store";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "../secrets";
 import { readLabState, writeLabState } from "../state";
-import type { LabUpOptions } from "./index";
 
 /** Starts the lab's services and writes lab.json; says whether the lab is new. */
 export async function startServices(config: DrConfig, opts: LabUpOptions, step: LabStep): Promise<{ fresh: boolean }> {

@@ -4,10 +4,9 @@
 // as it is.
 import type { Client } from "pg";
 import { quoteIdent, quoteLiteral } from "../../../postgres/client";
-import type { Lab, LabStep } from "../lab";
+import type { Lab, LabStep, LabUpOptions } from "../lab";
 import { createSampleDatabase } from "../sample-data/generate";
 import type { LabSecrets } from "../secrets";
-import type { LabUpOptions } from "./index";
 
 /** False when the primary is fenced: nothing more is done to the lab. */
 export async function prepareDatabase(lab: Lab, fresh: boolean, opts: LabUpOptions, step: LabStep): Promise<boolean> {

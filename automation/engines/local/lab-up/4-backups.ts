@@ -2,8 +2,7 @@
 // caller makes its own, a first full backup to each repository (after recording the manifest
 // the restores are verified against).
 import { recordManifest } from "../../../verify/manifest";
-import type { Lab, LabStep } from "../lab";
-import type { LabUpOptions } from "./index";
+import type { Lab, LabStep, LabUpOptions } from "../lab";
 
 export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep): Promise<void> {
   const primary = lab.site("primary");

@@ -6,19 +6,11 @@
 //   4. backups    the stanza in both repositories, archiving checked, a first full backup to each
 // An isolated primary (evidence of an incident) stops it after phase 2, a fenced one after 3.
 import type { DrConfig } from "../../../config/schema";
-import { Lab, noStep, type LabStep } from "../lab";
+import { Lab, noStep, type LabStep, type LabUpOptions } from "../lab";
 import { startServices } from "./1-services";
 import { startPrimary } from "./2-primary";
 import { prepareDatabase } from "./3-database";
 import { firstBackups } from "./4-backups";
-
-export interface LabUpOptions {
-  scale?: number;
-  /** Skip the first full backups (tests that make their own). */
-  skipBackup?: boolean;
-  step?: LabStep;
-  onProgress?: (done: number, total: number, label: string) => void;
-}
 
 export async function bringUpLab(config: DrConfig, opts: LabUpOptions = {}): Promise<Lab> {
   const step: LabStep = opts.step ?? noStep;
