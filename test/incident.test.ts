@@ -28,7 +28,7 @@ import { backup } from "../automation/commands/backup";
 import { incidentIsolate, incidentPreserve, incidentRestore } from "../automation/commands/incident";
 import { runnerDepsFor } from "../automation/commands/run-context";
 import type { RunRecord } from "../automation/core/run-record";
-import { resumeRun } from "../automation/core/runner";
+import { resumeRun } from "../automation/plans/runner";
 import type { LabSecrets } from "../automation/engines/local/secrets";
 import { checkChain, readCustody } from "../automation/incident/custody";
 import { securityPlan } from "../automation/plans/incident";

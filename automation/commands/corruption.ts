@@ -5,7 +5,7 @@ import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { formatMs, table } from "../core/output";
 import type { RunRecord } from "../core/run-record";
-import { startRun } from "../core/runner";
+import { startRun } from "../plans/runner";
 import { checkTarget, resolveCheckTarget } from "../corruption/check";
 import { corruptionExitCode, type CorruptionReport } from "../corruption/report";
 import { corruptionPlan } from "../plans/corruption";

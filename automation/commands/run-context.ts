@@ -2,7 +2,7 @@
 // and someone to confirm destructive steps when a terminal is there.
 import { createInterface } from "node:readline/promises";
 import type { Deps } from "./deps";
-import type { RunnerDeps } from "../core/runner";
+import type { RunnerDeps } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { LocalEngine } from "../engines/local/engine";

@@ -9,7 +9,7 @@
 import { DrError, isDrError } from "../core/errors";
 import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
-import type { Step, StepContext } from "../core/plan";
+import type { Step, StepContext } from "./plan";
 import { checkTarget, resolveCheckTarget } from "../corruption/check";
 import { rebuildIndexes, reindexStatement, type IndexToRebuild, type RebuiltIndex } from "../corruption/reindex";
 import type { Classification, CorruptionReport } from "../corruption/report";

@@ -7,7 +7,7 @@
 // needs to exist); the damaged site keeps serving until the pre-flight has passed.
 // The runbook's step 4, `pg_resetwal`, has no equivalent here: it discards WAL and with it
 // committed transactions, and leaves the damage where it is (see corruption-steps.ts).
-import type { Plan } from "../core/plan";
+import type { Plan } from "./plan";
 import { detectStep, drainStep, recheckRestoredStep, recheckStep, reindexStep } from "./corruption-steps";
 import { assessStep, bringUpStep, fenceStep, firstWriteStep, openStep, postChecksStep, swapDnsStep } from "./failover-steps";
 import { reportStep } from "./report-step";

@@ -17,7 +17,7 @@ import type { DrConfig } from "../config/schema";
 import { DrError, isDrError } from "../core/errors";
 import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
-import type { Step, StepContext } from "../core/plan";
+import type { Step, StepContext } from "./plan";
 import type { Engine } from "../engines/engine";
 import { applyRecovery, type ApplyResult } from "../deletion/apply";
 import { openBothSides, type BothSides } from "../deletion/both-sides";

@@ -1,6 +1,6 @@
 // Runbook §6, Accidental Data Deletion Recovery, as a plan: the runner journals, locks, times
 // and reports it like every other recovery. `dr recover-table` starts it.
-import type { Plan } from "../core/plan";
+import type { Plan } from "./plan";
 import { applyStep, createScratchStep, diffStep, locateStep, removeScratchStep, restoreScratchStep, verifyAppliedStep } from "./deletion-steps";
 import { reportStep } from "./report-step";
 

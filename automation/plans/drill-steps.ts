@@ -4,7 +4,7 @@
 import { DrError } from "../core/errors";
 import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
-import type { Step } from "../core/plan";
+import type { Step } from "./plan";
 import { fingerprintSnapshot } from "../verify/fingerprint";
 import { writeReadRoundTrip } from "../verify/checks";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";

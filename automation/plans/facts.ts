@@ -2,7 +2,7 @@
 // what the killed one had found). Typed accessors over StepContext.facts.
 import type { FenceResult } from "../engines/engine";
 import type { TableFingerprint } from "../verify/fingerprint";
-import type { StepContext } from "../core/plan";
+import type { StepContext } from "./plan";
 
 export interface Facts {
   /** Site that held the primary role when the run was declared. */

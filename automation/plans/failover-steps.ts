@@ -2,7 +2,7 @@
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import { withClient } from "../postgres/client";
-import type { Step, StepContext } from "../core/plan";
+import type { Step, StepContext } from "./plan";
 import { checkHealth } from "../postgres/health";
 import { facts } from "./facts";
 import { targetOf } from "./restore-steps";

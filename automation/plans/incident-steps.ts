@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
-import type { Step, StepContext } from "../core/plan";
+import type { Step, StepContext } from "./plan";
 import type { CredentialRotation, IsolationResult } from "../incident/types";
 import { describeIsolation, describePreservation, describeRepositoryRotation, isolateSite, preserveSite, reusedDetail, rotateDatabase, rotateRepository, type IncidentRef } from "./incident-actions";
 import { actor, appendCustody, checkChain, lastEntry, readCustody, CUSTODY_FILE, type CustodyAction } from "../incident/custody";

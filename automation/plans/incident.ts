@@ -4,7 +4,7 @@
 // the report whatever happened. Run by the same runner as a failover (journal, lock, resume);
 // the failover's own steps are reused, wrapped so that each one is written into the chain of
 // custody as it happens.
-import type { Plan } from "../core/plan";
+import type { Plan } from "./plan";
 import { bringUpStep, firstWriteStep, openStep, postChecksStep, swapDnsStep } from "./failover-steps";
 import { assessIncidentStep, custodyStep, isolateStep, preserveStep, restoreSummary, rotateDatabaseStep, rotateRepositoryStep, verifySummary, withCustody } from "./incident-steps";
 import { reportStep } from "./report-step";

@@ -1,5 +1,5 @@
 // The recovery plans, as the runbook tells them. `dr plan show <scenario>` prints these.
-import type { Plan, Step } from "../core/plan";
+import type { Plan, Step } from "./plan";
 import type { RunScenario } from "../core/run-record";
 import { createDrillSiteStep, destroyDrillSiteStep, drillOpenStep, restorePointStep } from "./drill-steps";
 import { assessStep, bringUpStep, fenceStep, firstWriteStep, openStep, postChecksStep, swapDnsStep } from "./failover-steps";

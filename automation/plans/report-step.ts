@@ -1,7 +1,7 @@
 // The last step of every plan: measure RTO/RPO against the objectives and write the report
 // (JSON, Markdown, self-contained HTML). It runs after a failure too: a failed run is the one
 // whose report matters most.
-import type { Step } from "../core/plan";
+import type { Step } from "./plan";
 import { measure } from "../core/measure";
 import { writeReports } from "../report/store";
 import { reportsDir } from "../core/state-dirs";

@@ -3,7 +3,7 @@
 // over for the next older one (plus WAL to the same target), and the run says so.
 import { DrError } from "../core/errors";
 import { withClient } from "../postgres/client";
-import type { Step, StepContext } from "../core/plan";
+import type { Step, StepContext } from "./plan";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
 import { invariantsFor } from "../verify/invariants";

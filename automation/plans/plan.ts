@@ -3,8 +3,8 @@
 // (on resume) skips them; a plan never sequences anything itself.
 import type { DrConfig } from "../config/schema";
 import type { Engine } from "../engines/engine";
-import type { Output } from "./output";
-import type { RunRecord, RunScenario } from "./run-record";
+import type { Output } from "../core/output";
+import type { RunRecord, RunScenario } from "../core/run-record";
 
 export interface RunOptions {
   /** Walk the checks, print what would happen, change nothing. */

@@ -6,14 +6,14 @@ import { backOff } from "exponential-backoff";
 import { randomBytes } from "node:crypto";
 import type { DrConfig } from "../config/schema";
 import type { Engine } from "../engines/engine";
-import { DrError, isDrError } from "./errors";
-import { checkFault, checkInjectedFailure } from "./faults";
-import type { Journal } from "./journal";
-import { acquireLock } from "./lock";
-import type { Output } from "./output";
+import { DrError, isDrError } from "../core/errors";
+import { checkFault, checkInjectedFailure } from "../core/faults";
+import type { Journal } from "../core/journal";
+import { acquireLock } from "../core/lock";
+import type { Output } from "../core/output";
 import type { Plan, RunOptions, Step, StepContext } from "./plan";
-import type { RunRecord, StepRecord } from "./run-record";
-import { measure } from "./measure";
+import type { RunRecord, StepRecord } from "../core/run-record";
+import { measure } from "../core/measure";
 
 export interface RunnerDeps {
   engine: Engine;
