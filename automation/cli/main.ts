@@ -14,7 +14,7 @@ import { recoverTable, renderRecoverTable } from "../commands/recover-table";
 import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../commands/corruption";
 import { renderRestore, restore } from "../commands/restore";
 import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
-import { benchCommand, renderBench } from "../commands/bench";
+import { benchCommand, renderBench } from "../bench/command";
 import { renderVerifySite, verifySite } from "../commands/verify";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";

@@ -1,12 +1,12 @@
 // `dr bench` (`npm run bench`): the runbook's pg_dump/psql, pgBackRest and a raw copy of the
 // data directory, side by side on one generated database, in a lab of the benchmark's own.
 // Not a test: it measures. The recipe is automation/bench/run.ts.
-import type { Deps } from "./deps";
+import type { Deps } from "../commands/deps";
 import { formatBytes, formatMs, table } from "../core/output";
-import { runBench, type BenchOptions } from "../bench/run";
-import { BENCH_HEAD, benchTableRows, formatBufferSize, TUNE_BACKUP_HEAD, TUNE_RESTORE_HEAD, tuneBackupRows, tuneRestoreRows } from "../bench/table";
-import { describeSetting } from "../bench/tune";
-import type { BenchResult } from "../bench/types";
+import { runBench, type BenchOptions } from "./run";
+import { BENCH_HEAD, benchTableRows, formatBufferSize, TUNE_BACKUP_HEAD, TUNE_RESTORE_HEAD, tuneBackupRows, tuneRestoreRows } from "./table";
+import { describeSetting } from "./tune";
+import type { BenchResult } from "./types";
 
 export async function benchCommand(deps: Deps, opts: BenchOptions = {}): Promise<BenchResult> {
   return runBench(deps, opts);
