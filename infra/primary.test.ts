@@ -9,7 +9,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildMetricData } from "../automation/postgres/publish-metrics";
+import { buildMetricData } from "./alarms/publish-metrics";
 import type { HealthMetrics } from "../automation/postgres/health-types";
 import { eventMetricCatalogue, healthMetricCatalogue } from "./alarms/metrics";
 import { backupBucketName } from "./naming";

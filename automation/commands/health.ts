@@ -11,7 +11,7 @@ import type { BackupSet } from "../pgbackrest/info";
 import { analyze, type AnalyzeReport } from "../postgres/analyze";
 import { checkHealth } from "../postgres/health";
 import type { HealthReport } from "../postgres/health-types";
-import { publishHealth } from "../postgres/publish-metrics";
+import { publishHealth } from "../../infra/alarms/publish-metrics";
 import { updateStatistics, type StatisticsReport } from "../postgres/statistics";
 
 

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PutMetricDataCommand, type CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { buildMetricData, publishHealth } from "./publish-metrics";
-import type { HealthReport } from "./health-types";
+import type { HealthReport } from "../../automation/postgres/health-types";
 
 const report: HealthReport = {
   site: "primary",

@@ -3,8 +3,8 @@
 // alarms in infra watch (infra/alarms/metrics.ts), so a renamed metric cannot silently leave
 // an alarm without data.
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum, type PutMetricDataCommandInput } from "@aws-sdk/client-cloudwatch";
-import { healthMetricCatalogue, metricNamespace, siteDimensions, type HealthMetricName } from "../../infra/alarms/metrics";
-import type { HealthReport } from "./health-types";
+import { healthMetricCatalogue, metricNamespace, siteDimensions, type HealthMetricName } from "./metrics";
+import type { HealthReport } from "../../automation/postgres/health-types";
 
 export interface PublishOptions {
   /** The environment the site belongs to (dr config `environment`): the Environment dimension. */
