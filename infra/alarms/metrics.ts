@@ -1,5 +1,5 @@
 // The metric catalogue: the one definition of what the PostgreSQL hosts publish to CloudWatch
-// and what the alarms watch. `dr health --publish` (automation/postgres/publish-metrics.ts)
+// and what the alarms watch. `dr health --publish` (./publish-metrics.ts)
 // builds its PutMetricData request from these constants, the systemd units rendered by
 // infra/cloud-init publish the event metrics named here, and infra/alarms/table.ts points
 // every alarm at one of them. No Pulumi import: automation/ loads this file at run time.
