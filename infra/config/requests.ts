@@ -137,13 +137,21 @@ export function pointInTime(iso: string): Date {
 /** `--path` config entries ("fp-dr:restore.repo" → "2"): every value as text, as the CLI takes it. */
 export type PathEntries = Record<string, { value: string }>;
 
+/** The order entries are written in (the CLI invocation the contract test pins). */
+const fieldOrder: { [K in Kind]: (keyof z.input<(typeof schemas)[K]>)[] } = {
+  restore: ["requestId", "mode", "repo", "allowOverwrite", "set", "targetTime", "targetLsn", "targetName", "timeout"],
+  fence: ["mode", "requestId"],
+  drill: ["id", "expiresAt", "instanceType"],
+};
+
 /**
  * A request as `--path` entries under fp-dr:<kind>. Durations are written as seconds ("14400s"),
  * everything else as text. The caller removes the old key first so no field survives.
  */
 export function requestEntries<K extends Kind>(kind: K, r: z.input<(typeof schemas)[K]>): PathEntries {
   const e: PathEntries = {};
-  for (const [field, v] of Object.entries(r)) {
+  for (const field of fieldOrder[kind] as string[]) {
+    const v = (r as Record<string, unknown>)[field];
     if (v === undefined) continue;
     e[`fp-dr:${kind}.${field}`] = { value: field === "timeout" && typeof v === "number" ? `${Math.ceil(v)}s` : String(v) };
   }
