@@ -4,7 +4,7 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "../config/load";
+import { parseConfig } from "../core/load-config";
 import type { PgbackrestTuning } from "../config/common";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";

@@ -1,7 +1,7 @@
 // `dr config show|validate`: the effective configuration, and a check that lists every problem.
 import { stringify } from "yaml";
 import type { Deps } from "./deps";
-import { loadConfig } from "../config/load";
+import { loadConfig } from "../core/load-config";
 import type { DrConfig } from "../config/schema";
 
 export async function showConfig(deps: Deps): Promise<{ source: string; config: DrConfig; yaml: string }> {

@@ -1,6 +1,6 @@
 // What every command receives: the validated configuration and the output channel. Commands
 // never read process.argv or call process.exit; the entry point does.
-import { loadConfig } from "../config/load";
+import { loadConfig } from "../core/load-config";
 import type { DrConfig } from "../config/schema";
 import { Output } from "../core/output";
 

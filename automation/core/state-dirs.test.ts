@@ -3,7 +3,7 @@
 // journal, so that pulumi reports and incidents never land in a lab directory.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseConfig } from "../config/load";
+import { parseConfig } from "./load-config";
 import { incidentsRoot, journalFor, reportsDir, runLockPath } from "./state-dirs";
 
 test("local engine: journal, lock, reports and incidents under the lab directory", () => {

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import test, { describe } from "node:test";
-import { parseConfig } from "../config/load";
+import { parseConfig } from "../core/load-config";
 import { DrError } from "../core/errors";
 import { Journal } from "../core/journal";
 import { acquireLock } from "../core/lock";

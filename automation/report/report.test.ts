@@ -11,7 +11,7 @@ import { PassThrough } from "node:stream";
 import test from "node:test";
 import { reportList, reportShow, renderReportList, renderReportShow } from "../commands/report";
 import { reportsDir } from "../core/state-dirs";
-import { parseConfig } from "../config/load";
+import { parseConfig } from "../core/load-config";
 import { DrError } from "../core/errors";
 import { Output } from "../core/output";
 import { clearSecrets, registerSecret } from "../core/redact";

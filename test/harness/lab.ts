@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { spawnSync } from "node:child_process";
 import type { Deps } from "../../automation/commands/deps";
-import { parseConfig } from "../../automation/config/load";
+import { parseConfig } from "../../automation/core/load-config";
 import type { DrConfig, DrConfigInput } from "../../automation/config/schema";
 import { Output } from "../../automation/core/output";
 import { Lab } from "../../automation/engines/local/lab";

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { parseConfig } from "../../config/load";
+import { parseConfig } from "../../core/load-config";
 import type { DrConfig } from "../../config/schema";
 import type { SiteOutputs } from "../../../infra/outputs";
 import { testSecrets } from "../../../infra/testing/mocks";

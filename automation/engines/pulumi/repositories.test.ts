@@ -19,7 +19,7 @@ import { after, before, describe, test } from "node:test";
 import { parseSiteOutputs, type SiteOutputs } from "../../../infra/outputs";
 import { readCatalog } from "../../backups/catalog";
 import { verifyRepositories } from "../../backups/verify";
-import { parseConfig } from "../../config/load";
+import { parseConfig } from "../../core/load-config";
 import type { DrConfig, PulumiRepositorySettings } from "../../config/schema";
 import { DrError } from "../../core/errors";
 import { redact } from "../../core/redact";

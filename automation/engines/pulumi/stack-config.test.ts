@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig } from "../../config/load";
+import { loadConfig } from "../../core/load-config";
 import { DrError } from "../../core/errors";
 import { storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
 import { assertNoAutoRefresh, openLocalWorkspace } from "./local-workspace";

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test, { after } from "node:test";
-import { DrError } from "../core/errors";
-import { loadConfig, parseConfig } from "./load";
+import { DrError } from "./errors";
+import { loadConfig, parseConfig } from "./load-config";
 
 const dir = mkdtempSync(join(tmpdir(), "fp-dr-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

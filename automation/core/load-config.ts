@@ -4,9 +4,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
-import { DrError } from "../core/errors";
-import { formatIssues } from "./common";
-import { drConfigSchema, type DrConfig } from "./schema";
+import { DrError } from "./errors";
+import { formatIssues } from "../config/common";
+import { drConfigSchema, type DrConfig } from "../config/schema";
 
 /** Environment variables that override config fields (path in the config → variable). */
 export const envOverrides: Record<string, string[]> = {
