@@ -60,6 +60,8 @@ export interface EngineRestoreResult {
   replayLsn?: string;
   lastCommitAt?: string;
   timings: { restoreFilesMs: number; recoveryMs: number };
+  /** Leftover processes of an earlier, killed restore that were ended before this one began. */
+  ended?: string[];
 }
 
 /** The incident an isolate/preserve acts for: its id and the directory that holds its evidence. */
