@@ -5,10 +5,11 @@
 // names the holder (pid, its start time, run, since) and every pgBackRest process the restore
 // started. Taking the lock: a live holder refuses it; a dead holder's leftovers — the recorded
 // processes and anything else still writing into the directory — are ended first, and said so.
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { DrError } from "../core/errors";
+import { redact } from "../core/redact";
 import { describeProcess, endProcesses, foreignWriters, processInfo } from "../system/leftovers";
 
 interface Pid {
@@ -72,10 +73,11 @@ export async function takeRestoreLock(dataDir: string, serverPid: number | undef
     dataDir,
     host: hostname(),
     runId: process.env.FP_DR_RUN_ID || undefined,
-    command: me.argv.slice(1).join(" ").slice(0, 300),
+    command: redact(me.argv.slice(1).join(" ")).slice(0, 300),
     since: new Date().toISOString(),
     children: [],
   };
+  mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
   const tmp = writeTemp(path, holder);
   let previous: RestoreLockHolder | undefined;
   try {
