@@ -2,12 +2,22 @@
 // down, recovery not started) and, on the way back, right after the gate. `dr resume` finishes
 // each run to the same result as an uninterrupted one: verified, DNS on the new site, writes
 // through the service name; finished steps are not redone.
+// And a run killed while its pgBackRest restore is still copying (stopped with SIGSTOP, as a
+// long copy looks): a second restore into that target is refused with nothing changed, opening
+// it is refused, and `dr resume` ends the leftover copy before it restores, so the new primary's
+// data stays whole.
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { restore } from "../automation/commands/restore";
+import { checkCorruption, renderCorruptionReport } from "../automation/commands/corruption";
 import type { RunRecord } from "../automation/core/run-record";
-import { drSync } from "./harness/cli";
+import { LocalEngine } from "../automation/engines/local/engine";
+import { readRestoreLock, restoreLockPath } from "../automation/restore/target-lock";
+import { isRestoreInto, processInfo } from "../automation/system/leftovers";
+import { drAsync, drSync } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
@@ -57,4 +67,118 @@ test("killed right after the gate, failing back: nothing before the kill is redo
   const run = killAndResume("kill-after:verify", "secondary", "primary");
   for (const s of run.steps) assert.equal(s.attempts, 1, `${s.id} ran ${s.attempts} times`);
   assert.equal(await t.lab.activeSite(), "primary");
+});
+
+/** Every file under `dir` with its size and modification time: what "nothing changed" compares. */
+function snapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = statSync(p);
+        out.push(`${p} ${st.size} ${st.mtimeMs}`);
+      }
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("a restore left copying by a killed run: a second restore and open are refused, resume ends it first, the new primary stays whole", async () => {
+  const dataDir = t.lab.layout.dataDir("secondary");
+  const mark = join(t.dir, "stopped-restore.pids");
+  const running = drAsync(t.dir, ["failover", "--scenario", "datacenter", "--yes", "--json"], { FP_DR_FAULT: "stop-during:restore", FP_DR_FAULT_MARK: mark });
+  let stopped: number[] = [];
+  try {
+    await waitFor("the restore to be stopped mid-copy", () => existsSync(mark) && readFileSync(mark, "utf8").endsWith("\n"));
+    stopped = readFileSync(mark, "utf8").split("\n").filter(Boolean).map(Number);
+    const copy = stopped.map((pid) => processInfo(pid)!);
+    assert.ok(copy.every((p) => p?.state === "T"), "the copy is stopped, not finished");
+    assert.ok(copy.some((p) => isRestoreInto(p, dataDir)), copy.map((p) => p.argv.join(" ")).join("\n"));
+    const holder = readRestoreLock(restoreLockPath(dataDir));
+    assert.ok(holder && processInfo(holder.pid), "the running failover holds the target's lock");
+    assert.ok(holder.children.some((c) => c.pid === stopped[0]), "the lock records the pgBackRest process it started");
+    assert.match(holder.runId ?? "", /^datacenter-/);
+
+    // A second restore into the same target: refused before anything is touched.
+    const before = snapshot(dataDir);
+    await assert.rejects(restore(t.deps(), { to: "secondary", overwrite: true }), (e: { code?: string }) => e.code === "RESTORE_TARGET_LOCKED");
+    assert.deepEqual(snapshot(dataDir), before, "the refused restore changed nothing");
+    assert.ok(stopped.every((pid) => processInfo(pid)?.state === "T"), "the running restore was left alone");
+    // Opening the site while the copy is alive there: refused.
+    await assert.rejects(new LocalEngine(() => t.lab).openForWrites("secondary"), (e: { code?: string; message: string }) => e.code === "FOREIGN_WRITER" && e.message.includes(`pid ${stopped[0]}`));
+
+    // kill -9 of dr: its pgBackRest processes stay behind, stopped mid-copy.
+    process.kill(holder.pid, "SIGKILL");
+    assert.equal((await running).signal, "SIGKILL");
+    assert.ok(stopped.every((pid) => processInfo(pid)?.state === "T"), "the copy outlived the run");
+
+    const runId = newestRun();
+    const resumed = drSync(t.dir, ["resume", runId, "--json"]);
+    assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout.slice(0, 2000));
+    const run = JSON.parse(resumed.stdout) as RunRecord;
+    assert.equal(run.status, "succeeded");
+    assert.equal(await t.lab.activeSite(), "secondary");
+    for (const pid of stopped) {
+      assert.equal(processInfo(pid), undefined, `leftover pid ${pid} was ended`);
+      assert.ok(run.notes.some((n) => n.includes(`ended pid ${pid}`)), `the run says it ended pid ${pid}: ${run.notes.join(" | ")}`);
+    }
+    assert.equal(existsSync(restoreLockPath(dataDir)), false, "the resumed restore released the lock");
+  } finally {
+    // Whatever a failing run left: continued and killed, never left stopped behind.
+    for (const pid of stopped) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone, as it should be
+      }
+    }
+  }
+
+  // The new primary's data stays whole: commits through the service name are all there after
+  // a checkpoint, and every page reads back clean.
+  const app = await t.lab.connectService();
+  try {
+    for (let i = 0; i < 200; i++) await app.query("insert into fp_dr.heartbeat (at, writer) values (now(), 'after the leftover')");
+  } finally {
+    await app.end();
+  }
+  const c = await t.lab.connect("secondary");
+  try {
+    await c.query("checkpoint");
+    await new Promise((r) => setTimeout(r, 2000));
+    const n = (await c.query("select count(*)::int n from fp_dr.heartbeat where writer = 'after the leftover'")).rows[0].n;
+    assert.equal(n, 200);
+  } finally {
+    await c.end();
+  }
+  const report = await checkCorruption(t.deps(), { site: "secondary" });
+  assert.equal(report.classification, "clean", renderCorruptionReport(report));
+});
+
+test("open refuses while a process other than the server writes into the data directory", async () => {
+  const site = (await t.lab.activeSite())!;
+  const dataDir = t.lab.layout.dataDir(site);
+  const engine = new LocalEngine(() => t.lab);
+  // A real process holding a file in the data directory open for writing.
+  const writer = spawn("sh", ["-c", 'exec 3>>"$1/fp-dr-foreign-writer"; exec sleep 300', "sh", dataDir], { stdio: "ignore" });
+  try {
+    await waitFor("the writer to open its file", () => readdirSync(`/proc/${writer.pid}/fd`).length > 3 && existsSync(join(dataDir, "fp-dr-foreign-writer")), 10_000);
+    await assert.rejects(engine.openForWrites(site), (e: { code?: string; message: string; hint?: string }) => e.code === "FOREIGN_WRITER" && e.message.includes(`pid ${writer.pid}`) && /end those processes/.test(e.hint ?? ""));
+  } finally {
+    writer.kill("SIGKILL");
+  }
+  await new Promise((r) => writer.once("exit", r));
+  rmSync(join(dataDir, "fp-dr-foreign-writer"), { force: true });
+  await engine.openForWrites(site);
 });

@@ -17,6 +17,10 @@ export const errorCatalogue = {
   CLUSTER_STOP_FAILED: { exit: 4, retryable: true },
   CLUSTER_RUNNING: { exit: 5, retryable: false },
   CLUSTER_NOT_EMPTY: { exit: 5, retryable: false },
+  /** A restore into that data directory is running (its lock names a live holder). */
+  RESTORE_TARGET_LOCKED: { exit: 5, retryable: true },
+  /** A process other than the server writes into the data directory (a leftover restore). */
+  FOREIGN_WRITER: { exit: 5, retryable: false },
   STORE_UNREACHABLE: { exit: 4, retryable: true },
   REPO_UNKNOWN: { exit: 2, retryable: false },
   BACKUP_UNKNOWN: { exit: 5, retryable: false },

@@ -6,9 +6,13 @@
 //     stays in shared buffers) are named offline (pg_checksums) and online (amcheck): the table
 //     as table damage, the index as index damage, and the table's own intact index is not
 //     blamed for its table;
+//   - a table file cut short under the running server (every remaining page clean, the state a
+//     leftover restore leaves: "unexpected data beyond EOF" on the next insert) is named, from
+//     shared buffers and from the catalog's page count, and the check leaves no object behind;
 //   - damage in a database's own catalog (pg_class) is named offline, and online (the database
 //     cannot even be opened) it is table damage: a restore, never a REINDEX.
 import assert from "node:assert/strict";
+import { truncateSync } from "node:fs";
 import { invertInPage } from "../../test/harness/damage";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -17,6 +21,7 @@ import { startScratchCluster, type ScratchCluster } from "../postgres/scratch";
 import { parseRelationFile } from "./messages";
 import { readOfflineCatalog } from "./catalog-files";
 import { checkTarget, type CheckTarget } from "./check";
+import { checkFileLengths } from "./file-length";
 
 let s: ScratchCluster;
 let paths: Record<string, string>;
@@ -71,6 +76,43 @@ test("a clean cluster is clean online, every relation read (also with the parent
   assert.ok(r.scope.tables > 60 && r.scope.indexes > 100 && r.scope.sequences === 1, JSON.stringify(r.scope));
   const thorough = await checkTarget(online(), { parentCheck: true });
   assert.equal(thorough.classification, "clean", "bt_index_parent_check with rootdescend agrees");
+});
+
+test("a table file cut short under the running server: named from shared buffers and the catalog, nothing left behind", async () => {
+  await sql("create database cut");
+  try {
+    await sql("create table public.payments (id int primary key, memo text); insert into public.payments select g, md5(g::text) from generate_series(1, 3000) g", "cut");
+    await sql("vacuum analyze public.payments", "cut");
+    await sql("checkpoint", "cut");
+    const [{ file, pages }] = await sql<{ file: string; pages: number }>(
+      `select pg_relation_filepath('public.payments') file, (select relpages from pg_class where oid = 'public.payments'::regclass) pages`,
+      "cut",
+    );
+    assert.ok(pages > 10, `payments has ${pages} pages`);
+    // What a leftover restore does: the file goes back to an older, shorter version, while the
+    // server still caches its later pages (clean, after the checkpoint).
+    truncateSync(join(s.cluster.spec.dataDir, file), 2 * 8192);
+
+    const r = await checkTarget(online());
+    assert.equal(r.classification, "table", JSON.stringify(r.findings));
+    const cut = r.findings.filter((f) => f.database === "cut");
+    assert.deepEqual(cut.map((f) => [f.relation, f.kind, f.problem, f.blocks, f.by, f.file]), [["public.payments", "table", "page-unreadable", [2], "file-length", file]]);
+    assert.match(cut[0].detail, /ends at block 2 but shared buffers hold block \d+/);
+    assert.equal(r.complete, true, JSON.stringify(r.notChecked));
+
+    const c = new Client(s.connection("cut"));
+    await c.connect();
+    try {
+      const seen = await checkFileLengths(c, false);
+      assert.deepEqual(seen.short.map((x) => [x.witness, x.blocks, x.expected]), [["shared buffers", 2, pages], ["catalog", 2, pages]]);
+      const left = (await c.query("select (select count(*) from pg_extension where extname = 'pg_buffercache')::int ext, (select count(*) from pg_namespace where nspname like 'fp_dr%')::int ns")).rows[0];
+      assert.deepEqual(left, { ext: 0, ns: 0 }, "pg_buffercache was used inside a rolled-back transaction");
+    } finally {
+      await c.end();
+    }
+  } finally {
+    await sql("drop database cut");
+  }
 });
 
 test("the stopped copy's own catalog names every relation file as the server does", async () => {

@@ -15,6 +15,7 @@
 // cached clean page is found once the page is read again (after a restart, or offline).
 import type { ClientBase, ClientConfig } from "pg";
 import { errorText, withClient } from "../postgres/client";
+import { checkFileLengths, describeShort } from "./file-length";
 import { interpretServerError, parseRelationFile } from "./messages";
 import { severityOf, type CorruptionFinding, type NotChecked, type RelationKind } from "./report";
 
@@ -190,6 +191,27 @@ async function checkDatabase(c: ClientBase, database: string, result: OnlineResu
         await c.query(sql, [r.oid, false]).catch((e2: unknown) => attribute(r, by, e2));
       }
     }
+  }
+  // Files cut short under the running server read clean page by page: compare their lengths.
+  const lengths = await checkFileLengths(c, result.inRecovery);
+  if (lengths.notSeen) result.notChecked.push({ database, relation: "(cached pages against file lengths)", reason: lengths.notSeen });
+  for (const short of lengths.short) {
+    const r = rels.find((x) => x.oid === short.oid);
+    if (!r) continue;
+    const kind = kindOf[r.relkind] ?? "unknown";
+    found.push({
+      database,
+      relation: r.name,
+      kind,
+      table: r.table ?? undefined,
+      catalog: r.catalog,
+      problem: "page-unreadable",
+      blocks: [short.blocks],
+      file: r.file ?? undefined,
+      detail: describeShort(short),
+      severity: severityOf(kind),
+      by: "file-length",
+    });
   }
   result.findings.push(...found);
 }

@@ -36,7 +36,8 @@ export interface CorruptionFinding {
   detail: string;
   severity: Severity;
   /** What found it. */
-  by: "verify_heapam" | "bt_index_check" | "bt_index_parent_check" | "read" | "pg_checksums";
+  /** file-length: the file is shorter than the pages shared buffers or the catalog hold for it. */
+  by: "verify_heapam" | "bt_index_check" | "bt_index_parent_check" | "read" | "pg_checksums" | "file-length";
 }
 
 export type Classification = "clean" | "index-only" | "table";

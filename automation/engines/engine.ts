@@ -61,6 +61,8 @@ export interface EngineRestoreResult {
   replayLsn?: string;
   lastCommitAt?: string;
   timings: { restoreFilesMs: number; recoveryMs: number };
+  /** Leftover processes of an earlier, killed restore that were ended before this one began. */
+  ended?: string[];
 }
 
 export interface Engine {

@@ -20,7 +20,7 @@ export class Pgbackrest {
   constructor(readonly opts: PgbackrestClientOptions) {}
 
   /** Runs `pgbackrest --config … --stanza … <args>` and maps failures. */
-  async exec(args: string[], extra: { timeoutMs?: number; onLine?: (line: string) => void } = {}): Promise<RunResult> {
+  async exec(args: string[], extra: { timeoutMs?: number; onLine?: (line: string) => void; onSpawn?: (pid: number) => void } = {}): Promise<RunResult> {
     const command = args[args.length - 1];
     const argv = [`--config=${this.opts.configPath}`, `--stanza=${this.opts.stanza}`, ...args];
     try {
@@ -28,6 +28,7 @@ export class Pgbackrest {
         as: this.opts.user,
         timeoutMs: extra.timeoutMs,
         onLine: extra.onLine ? (l) => extra.onLine!(l) : undefined,
+        onSpawn: extra.onSpawn,
       });
     } catch (e) {
       if (!(e instanceof CommandFailed)) throw e;
@@ -55,8 +56,8 @@ export class Pgbackrest {
     return this.exec(["--log-level-console=info", ...backupArgs(o)], { onLine });
   }
 
-  restore(o: RestoreOptions, onLine?: (line: string) => void): Promise<RunResult> {
-    return this.exec(["--log-level-console=info", ...restoreArgs(o)], { onLine });
+  restore(o: RestoreOptions, onLine?: (line: string) => void, onSpawn?: (pid: number) => void): Promise<RunResult> {
+    return this.exec(["--log-level-console=info", ...restoreArgs(o)], { onLine, onSpawn });
   }
 
   /** Verify checksums and WAL continuity; returns pgBackRest's text report (it also fails with code 104 on errors). */

@@ -76,6 +76,8 @@ export const restoreStep: Step = {
         continue;
       }
       const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true });
+      // Already printed by the restore; kept in the run record for the report.
+      for (const line of r.ended ?? []) ctx.record.notes.push(`before restoring into ${f.targetSite}: ${line}`);
       f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
       f.restoredLastCommitAt = await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt);
       f.verified = undefined;

@@ -98,6 +98,8 @@ export async function resumeRun(runId: string, planFor: (record: RunRecord) => P
 async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise<RunRecord> {
   const { out, journal } = deps;
   const options = record.options as unknown as RunOptions;
+  // Named in what the run leaves behind (a restore's target lock), so a leftover points to its run.
+  process.env.FP_DR_RUN_ID = record.runId;
   const lock = options.dryRun ? undefined : acquireLock(deps.lockPath, { runId: record.runId, scenario: record.scenario });
   if (lock?.tookOverFrom && lock.tookOverFrom.runId !== record.runId) {
     record.notes.push(`took over the lock from run ${lock.tookOverFrom.runId} (pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host} is gone)`);

@@ -2,13 +2,14 @@
 // down the files, start the cluster, wait for recovery by polling the server itself, and open
 // for writes only when asked. Each phase is timed through the Output's steps.
 import { DrError } from "../core/errors";
-import { checkFault } from "../core/faults";
+import { checkFault, checkStopFault } from "../core/faults";
 import { withClient } from "../postgres/client";
 import type { Output } from "../core/output";
 import type { Pgbackrest } from "../pgbackrest/client";
 import type { Cluster } from "../postgres/cluster";
 import { lsnSegment } from "../backups/archive";
 import type { RestorePlan } from "./plan";
+import { refuseForeignWriters, takeRestoreLock, type HeldRestoreLock } from "./target-lock";
 
 /** What an engine provides to restore into one destination. */
 export interface RestoreDestinationHandle {
@@ -33,9 +34,22 @@ export interface RestoreResult {
   opened: boolean;
   timings: { restoreFilesMs: number; recoveryMs: number; openMs?: number; totalMs: number };
   bytes: number;
+  /** Leftover processes (of a killed restore) ended before this one started. */
+  ended: string[];
 }
 
+/** The restore holds its target's lock throughout; what a killed restore left running there is ended first, and said. */
 export async function executeRestore(plan: RestorePlan, handle: RestoreDestinationHandle, out: Output, opts: { recoveryTimeoutMs?: number } = {}): Promise<RestoreResult> {
+  const lock = await takeRestoreLock(plan.destination.dataDir, handle.cluster.postmasterPid());
+  for (const line of lock.ended) out.warn(line);
+  try {
+    return { ...(await restoreLocked(plan, handle, out, opts, lock)), ended: lock.ended };
+  } finally {
+    lock.release();
+  }
+}
+
+async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle, out: Output, opts: { recoveryTimeoutMs?: number }, lock: HeldRestoreLock): Promise<Omit<RestoreResult, "ended">> {
   const started = Date.now();
   const { cluster, pgbackrest } = handle;
 
@@ -57,6 +71,9 @@ export async function executeRestore(plan: RestorePlan, handle: RestoreDestinati
         asStandby: plan.target.kind === "latest",
         databases: plan.databases,
         delta: plan.destination.willOverwrite,
+      }, undefined, (pid) => {
+        lock.recordChild(pid);
+        checkStopFault("restore", pid);
       }),
     () => `${(plan.set.size / 1024 / 1024).toFixed(0)} MB`,
   );
@@ -151,6 +168,7 @@ async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: n
 
 /** Ends recovery: resume from a pause at the target, or promote a standby. */
 export async function openForWrites(cluster: Cluster, standby: boolean): Promise<void> {
+  refuseForeignWriters(cluster.spec.dataDir, cluster.postmasterPid(), `open ${cluster.spec.dataDir} for writes`);
   await withClient(cluster.connection("postgres"), async (c) => {
     const inRecovery = (await c.query("select pg_is_in_recovery() r")).rows[0].r;
     if (!inRecovery) return;

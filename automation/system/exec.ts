@@ -16,6 +16,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called with each complete line of stdout / stderr as it arrives (already redacted). */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /** Called with the child's pid once it runs (a restore records it in its target's lock). */
+  onSpawn?: (pid: number) => void;
   /** Bytes written to stdin, then closed. */
   input?: string | Buffer;
   /** Exit codes that are not failures. */
@@ -73,6 +75,7 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
       gid: switched ? opts.as!.gid : undefined,
       stdio: ["pipe", "pipe", "pipe"],
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const partial = { stdout: "", stderr: "" };

@@ -22,6 +22,7 @@ import { Lab } from "./lab";
 import type { Pgbackrest } from "../../pgbackrest/client";
 import { FENCE_MARKER, isolatedFor } from "./markers";
 import { labDestination, labRestoreHandle } from "./restore-target";
+import { refuseForeignWriters } from "../../restore/target-lock";
 
 
 export class LocalEngine implements Engine {
@@ -120,11 +121,13 @@ export class LocalEngine implements Engine {
   async restore(req: EngineRestoreRequest): Promise<EngineRestoreResult> {
     const plan = await this.planRestore(req);
     const r = await executeRestore(plan, labRestoreHandle(this.lab, req.site), this.out);
-    return { site: req.site, set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, timings: r.timings };
+    return { site: req.site, set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, timings: r.timings, ended: r.ended };
   }
 
   async openForWrites(site: string): Promise<void> {
     const cluster = this.lab.site(site).cluster;
+    // Also when already promoted: the step that opens the site must not pass while a leftover writes there.
+    refuseForeignWriters(cluster.spec.dataDir, cluster.postmasterPid(), `open ${site} for writes`);
     const state = await recoveryState(cluster);
     if (!state.inRecovery) return;
     // A standby (restored to latest) is promoted; a cluster paused at a target is resumed.
