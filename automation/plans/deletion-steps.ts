@@ -24,7 +24,7 @@ import { beginSnapshot, blockedRows, diffByKey, fetchRows, missingDependents, pr
 import { locateDeletion, type RecoveryPoint } from "../deletion/locate";
 import { commonColumns, dependentTables, describeTable, foreignKeys, showKey, type ForeignKey, type TableInfo } from "../deletion/table";
 import { foreignKeyOrphans, invariantChecks, type CheckResult } from "../verify/checks";
-import { invariantsFor } from "../commands/verify";
+import { invariantsFor } from "../verify/invariants-in-force";
 import { facts, type Facts } from "./facts";
 
 
@@ -328,7 +328,7 @@ function readKeys(f: DeletionFacts): KeysFile {
 }
 
 async function invariantState(ctx: StepContext, c: ClientBase): Promise<{ results: CheckResult[]; held: Record<string, boolean> }> {
-  const results = await invariantChecks(c, invariantsFor({ config: ctx.config, out: ctx.out }));
+  const results = await invariantChecks(c, invariantsFor(ctx));
   return { results, held: Object.fromEntries(results.map((r) => [r.name, r.ok])) };
 }
 

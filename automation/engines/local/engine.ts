@@ -11,6 +11,7 @@ import { readCatalog, type RepoCatalog } from "../../backups/catalog";
 import { verifyRepositories } from "../../backups/verify";
 import { planRestore, type RestorePlan } from "../../restore/plan";
 import { recordManifest } from "../../verify/manifest";
+import { invariantsFor } from "../../verify/invariants-in-force";
 import { executeRestore, openForWrites, recoveryState } from "../../restore/run";
 import type { CredentialRotation, Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, IncidentContext, IsolationResult, PreservationResult, SiteEndpoint, SiteProbe } from "../engine";
 import { isolateLabSite, isolatedFor } from "../../incident/lab-isolate";
@@ -167,7 +168,7 @@ export class LocalEngine implements Engine {
     const lab = this.lab;
     const c = await lab.connect(site);
     try {
-      await recordManifest(c, `before the first ${type} backup on the new timeline`);
+      await recordManifest(c, `before the first ${type} backup on the new timeline`, invariantsFor(lab));
       // Just promoted, pg_control may still name the old timeline until the end-of-recovery
       // checkpoint completes; pgBackRest refuses such a backup ([058]). Checkpoint first.
       await c.query("checkpoint");

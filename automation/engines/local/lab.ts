@@ -11,6 +11,7 @@ import { Pgbackrest } from "../../pgbackrest/client";
 import { Cluster } from "../../postgres/cluster";
 import { quoteIdent, quoteLiteral } from "../../postgres/client";
 import { recordManifest } from "../../verify/manifest";
+import { invariantsFor } from "../../verify/invariants-in-force";
 import { freePort } from "../../system/ports";
 import { makeServiceDir, serviceUser, type ServiceUser } from "../../system/service-user";
 import { checkDependencies } from "./dependencies";
@@ -348,7 +349,7 @@ export class Lab {
       if (!sets.some((s) => s.type === "full")) {
         const c = await lab.connect("primary");
         try {
-          await recordManifest(c, "before the first full backup");
+          await recordManifest(c, "before the first full backup", invariantsFor(lab));
         } finally {
           await c.end();
         }
