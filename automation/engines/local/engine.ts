@@ -20,7 +20,8 @@ import { rotateLabDatabaseCredentials, rotateLabRepositoryAccess } from "../../i
 import { waitForAnswer } from "./dns";
 import { Lab } from "./lab";
 import type { Pgbackrest } from "../../pgbackrest/client";
-import { FENCE_MARKER } from "./fence";
+import { FENCE_MARKER, pinGuardedArchiving } from "./fence";
+import { siteArchiveCommand } from "./site";
 import { labDestination, labRestoreHandle } from "./restore-target";
 
 
@@ -74,10 +75,11 @@ export class LocalEngine implements Engine {
       writeFileSync(p, f === FENCE_MARKER ? `fenced at ${new Date().toISOString()} by fp-dr: this site lost the primary role; do not remove standby.signal\n` : "");
       if (lab.user.switched) chownSync(p, lab.user.uid, lab.user.gid);
     }
+    pinGuardedArchiving(dataDir, siteArchiveCommand(lab.ctx, s.configPath), lab.user);
     return {
       site,
       outcome: already && !wasRunning ? "already-fenced" : "stopped",
-      detail: `${wasRunning ? "stopped (immediate)" : "was not running"}; standby.signal written, so a restart comes back read-only`,
+      detail: `${wasRunning ? "stopped (immediate)" : "was not running"}; standby.signal written, so a restart comes back read-only; its archive_command refuses while fenced`,
     };
   }
 

@@ -21,6 +21,8 @@ import { objectStoreInfo, probeObjectStore, startObjectStore, stopObjectStore } 
 import { createSampleDatabase } from "./sample-data/generate";
 import { loadRunning, readAcks, stopLoad } from "./load";
 import { FENCE_MARKER } from "./fence";
+import { splitBrainFindings } from "./split-brain";
+import type { HealthFinding } from "../../postgres/health-types";
 import { isolatedFor } from "../../incident/lab-isolate";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
@@ -63,6 +65,8 @@ export interface LabStatus {
   objectStore: { running: boolean; endpoint?: string };
   dns: { running: boolean; port?: number };
   load: { running: boolean; acknowledged: number };
+  /** Critical findings across sites: a fenced site that runs, a second writable primary. */
+  alerts: HealthFinding[];
 }
 
 export class Lab {
@@ -291,6 +295,11 @@ export class Lab {
       await primary.cluster.init(siteServerSettings(lab.ctx, primary.configPath));
       done();
     }
+    // A fenced primary (it lost the role in a failover) must not run: status would call it critical.
+    if (existsSync(`${layout.dataDir("primary")}/${FENCE_MARKER}`)) {
+      step("the primary site is fenced since a failover: left stopped")();
+      return lab;
+    }
     done = step("start the primary cluster");
     await primary.cluster.start();
     done(`${primary.address}:${primary.port}`);
@@ -300,9 +309,9 @@ export class Lab {
 
     const admin = await lab.connect("primary", "postgres");
     try {
-      // A fenced primary (after a failover) comes back read-only; leave the lab as it is.
+      // A primary in recovery (a standby.signal left by hand) takes no writes: set up nothing.
       if ((await admin.query("select pg_is_in_recovery() as r")).rows[0].r) {
-        step("the primary site is fenced (read-only since a failover): nothing to set up")();
+        step("the primary site is in recovery (read-only): nothing to set up")();
         return lab;
       }
       const exists = await admin.query("select 1 from pg_database where datname = $1", [state.database]);
@@ -399,6 +408,7 @@ export class Lab {
       objectStore: { running: store?.running ?? false, endpoint: store?.endpoint },
       dns: { running: dnsInfo.running, port: this.state.dns.port },
       load: { running: loadRunning(this), acknowledged: readAcks(this).length },
+      alerts: splitBrainFindings(sites),
     };
   }
 
