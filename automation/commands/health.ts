@@ -2,6 +2,8 @@
 // (default: the one the service name answers with), or on a site's own host against its local
 // cluster (config `host:`; what the host's health timer runs). Health grades every finding with
 // the runbook's alert severities; the exit status is the worst of them (0 ok, 1 warning, 2 critical).
+// On the lab it also looks across sites: a fenced site that runs, or a second writable primary
+// (split brain), is critical whichever site was asked about.
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { Deps } from "../cli/context";
 import { DrError } from "../core/errors";

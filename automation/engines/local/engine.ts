@@ -1,6 +1,7 @@
 // The local engine: recovery plans acting on the lab. Bringing a site up prepares its cluster
 // directory; fencing stops the old primary and leaves a standby.signal so that, restarted, it
-// comes back read-only; the DNS swap changes the lab's answer for the service name; a drill
+// comes back read-only, and a marker that makes its archive_command refuse (no diverged WAL in
+// the shared repositories); the DNS swap changes the lab's answer for the service name; a drill
 // site is a new cluster on a free loopback address, removed afterwards.
 import { existsSync, writeFileSync, chownSync } from "node:fs";
 import { join } from "node:path";
@@ -60,7 +61,8 @@ export class LocalEngine implements Engine {
   /**
    * Stops the site (immediately: an outage does not wait for checkpoints) and leaves a
    * standby.signal and a marker in its data directory: started again by anyone, it comes up
-   * in recovery and refuses writes. Works on a crashed site too, since the files are reachable.
+   * in recovery and refuses writes; even promoted by hand, it archives nothing while the marker
+   * is there. Works on a crashed site too, since the files are reachable.
    */
   async fence(site: string): Promise<FenceResult> {
     const lab = this.lab;
