@@ -1,12 +1,13 @@
 // Scenario: the `dr` command as an operator runs it (a real subprocess against a real lab).
 // Proves: every command answers --json with one parseable document; failures print one line
 // with a stable code, a hint line and a non-zero exit; an invalid config lists every problem
-// with its field path; and no secret (passwords, cipher passphrases, S3 keys) ever appears in
+// with its field path; `dr config show` lists the invariants in force; and no secret (passwords, cipher passphrases, S3 keys) ever appears in
 // output, errors, or any log the lab writes.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { sampleInvariants } from "../automation/verify/invariants";
 import { drSync } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
 
@@ -36,6 +37,20 @@ describe("dr command line", () => {
     const status = JSON.parse(dr(["lab", "status", "--json"]).stdout);
     assert.equal(status.activeSite, "primary");
     assert.equal(status.objectStore.running, true);
+  });
+
+  test("config show lists the invariants in force: the lab's built-in ones, or the configured ones instead", () => {
+    const j = JSON.parse(dr(["config", "show", "--json"]).stdout);
+    assert.equal(j.invariantsInForce.origin, "built-in (the lab's sample database)");
+    assert.deepEqual(j.invariantsInForce.invariants.map((i: { name: string }) => i.name), sampleInvariants.map((i) => i.name));
+    const text = dr(["config", "show"]).stdout;
+    assert.match(text, new RegExp(`^# invariants in force .*: ${sampleInvariants.length}, built-in \\(the lab's sample database\\)$`, "m"));
+    assert.match(text, /^# {3}- every household has a client \(expect 0\): select count\(\*\)::int from app\.households h /m);
+    const own = join(t.dir, "own-invariants.yaml");
+    writeFileSync(own, "verification:\n  invariants:\n    - { name: no negative balances, sql: select count(*) from app.accounts where balance < 0, expect: 0 }\n");
+    const configured = JSON.parse(dr(["--config", own, "config", "show", "--json"]).stdout);
+    assert.equal(configured.invariantsInForce.origin, "configured (verification.invariants)");
+    assert.deepEqual(configured.invariantsInForce.invariants.map((i: { name: string }) => i.name), ["no negative balances"]);
   });
 
   test("a failure: one line with the code, a hint line, non-zero exit; --json carries the same", () => {

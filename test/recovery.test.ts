@@ -6,15 +6,26 @@
 //     fails verification and is passed over for the previous one plus WAL (stated in the
 //     run), the RPO stays within the archive settings, no acknowledged commit older than the
 //     RPO is lost, DNS answers the secondary and writes succeed through it;
-//   - the old primary, restarted after the failover, cannot take writes and is reported.
+//   - the source's own data breaking a built-in invariant (a household without a client, which
+//     the schema allows) warns at the gate ("violated at the source, not a restore defect", in
+//     the report) and the failover completes without falling back to an older set; a copy
+//     that differs from the manifest recorded at its source still fails the gate;
+//   - the old primary, restarted after the failover, cannot take writes and is reported
+//     critical by `dr health` and `dr lab status`; with its standby.signal removed (two
+//     writable primaries) both report split brain and exit non-zero, and none of its WAL
+//     reaches the shared repositories (it stays in its pg_wal).
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { backup } from "../automation/commands/backup";
 import { labStatus } from "../automation/commands/lab";
 import { failover } from "../automation/commands/recover";
 import { readAcks, startLoad, stopLoad } from "../automation/engines/local/load";
+import { FENCE_MARKER } from "../automation/engines/local/markers";
+import { run as runCommand } from "../automation/system/exec";
+import { invariantsFor } from "../automation/verify/invariants";
+import { SOURCE_VIOLATION, verifyDatabase } from "../automation/verify/checks";
 import { drAsync } from "./harness/cli";
 import { tamperWithBackupSet } from "./harness/damage";
 import { startTestLab, type TestLab } from "./harness/lab";
@@ -81,6 +92,11 @@ describe("datacenter failover under continuous writes", () => {
   let tampered: string;
 
   test("a tampered newest backup is passed over; RPO within the archive settings; no commit older than it lost", async () => {
+    // The source's own data breaks the built-in invariant "every household has a client" (the
+    // schema allows it); the manifest recorded before the next backup says so.
+    const src = await t.lab.connect("primary");
+    await src.query("insert into app.households (name, region, advisor, risk_profile, annual_income, created_at) values ('no client yet', 'west', 'adv-001', 'balanced', 0, now())");
+    await src.end();
     // Two sets offsite: the full from `lab up` and a newer incremental, which we tamper with.
     const taken = await backup(t.deps(), { type: "incr", repo: 2, reason: "before the outage" });
     tampered = taken.backups[0].set.label;
@@ -99,6 +115,14 @@ describe("datacenter failover under continuous writes", () => {
     assert.deepEqual(f.excludedSets, [tampered], "the tampered set was refused");
     assert.notEqual(f.restore?.set, tampered);
     assert.ok(run.notes.some((n) => n.includes(tampered) && /falling back/.test(n)), "the run says so");
+    // The gate warned about the source's data and blamed no backup: no other set passed over.
+    const household = run.verification?.checks.find((c) => c.name === "invariant: every household has a client");
+    assert.equal(household?.ok, true, JSON.stringify(run.verification));
+    assert.match(household!.detail, new RegExp(`expected 0, got 1: ${SOURCE_VIOLATION} \\(recorded at the source with the manifest "before incr backup"`));
+    assert.ok(run.notes.some((n) => n.includes("every household has a client") && n.includes(SOURCE_VIOLATION)), "the run notes the warning");
+    assert.ok(!run.notes.some((n) => /verification of .* failed/.test(n)), `no fallback for the gate: ${run.notes.join(" | ")}`);
+    const reportJson = readFileSync((run.facts as { reports: { json: string } }).reports.json, "utf8");
+    assert.ok(reportJson.includes(SOURCE_VIOLATION), "recorded in the run report");
 
     // RPO: bounded by archive_timeout (10 s in the lab) plus the async push.
     const rpo = run.measurements.rpo;
@@ -145,5 +169,87 @@ describe("datacenter failover under continuous writes", () => {
     assert.equal(primary.fenced, true);
     assert.equal(primary.inRecovery, true);
     assert.equal(status.activeSite, "secondary", "no split brain: the service name stays on the new primary");
+    // Read-only, but a fenced site must stay down: critical in status and health, exit 2.
+    assert.deepEqual(status.alerts.map((a) => [a.check, a.severity]), [["fenced-site-running", "critical"]]);
+    for (const args of [["lab", "status", "--json"], ["health", "--json"]]) {
+      const r = await drAsync(t.dir, args);
+      assert.equal(r.code, 2, `dr ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      const found = JSON.parse(r.stdout).alerts ?? JSON.parse(r.stdout).findings;
+      assert.ok(found.some((f: { check: string; severity: string; message: string }) => f.check === "fenced-site-running" && f.severity === "critical" && /site primary is fenced/.test(f.message)), r.stdout);
+    }
+  });
+
+  test("a restored copy that differs from the manifest recorded at its source still fails the gate", async () => {
+    const c = await t.lab.connect("secondary");
+    try {
+      // A balance that no longer matches its ledger: the source held this invariant at backup time.
+      await c.query("begin");
+      await c.query("update app.accounts set balance = balance + 1 where account_id = (select min(account_id) from app.accounts)");
+      const r = await verifyDatabase(c, { kind: "manifest" }, { invariants: invariantsFor(t.config), amcheck: false });
+      const balance = r.checks.find((x) => x.name === "invariant: account balances equal the sum of their ledger entries")!;
+      assert.equal(balance.ok, false, balance.detail);
+      assert.equal(balance.warning, undefined);
+      assert.equal(r.ok, false, "the gate blocks (and the plan falls back to an older set)");
+      assert.equal(r.checks.find((x) => x.name === "invariant: every household has a client")?.warning, true, "while the source's own violation still only warns");
+    } finally {
+      await c.query("rollback").catch(() => undefined);
+      await c.end();
+    }
+  });
+
+  test("the old primary with standby.signal removed takes writes: split brain is critical, and its WAL stays local", async () => {
+    const lab = t.lab;
+    const old = lab.site("primary");
+    const dataDir = lab.layout.dataDir("primary");
+    const stanza = lab.state.stanza;
+    const archived = async (repo: 1 | 2) => {
+      const r = await runCommand("pgbackrest", [`--config=${lab.site("secondary").configPath}`, `--repo=${repo}`, "--recurse", "--log-level-console=warn", "repo-ls", `archive/${stanza}`], { as: lab.user, timeoutMs: 60_000 });
+      return r.stdout.split("\n").filter((l) => /\/00000001[0-9A-F]{16}/.test(l)).sort();
+    };
+    const before = { repo1: await archived(1), repo2: await archived(2) };
+    assert.ok(before.repo1.length > 0 && before.repo2.length > 0, "timeline 1 was archived before the failover");
+
+    await old.cluster.stop("fast");
+    rmSync(join(dataDir, "standby.signal"));
+    await old.cluster.start();
+    const c = await lab.connect("primary");
+    let segment: string;
+    try {
+      assert.equal((await c.query("select pg_is_in_recovery() r")).rows[0].r, false, "two writable primaries");
+      await c.query("insert into fp_dr.heartbeat (at, writer) values (now(), 'split brain')");
+      segment = (await c.query("select pg_walfile_name(pg_current_wal_lsn()) s")).rows[0].s;
+      await c.query("select pg_switch_wal()");
+      // The archiver acted on the segment (refused, or pushed): poll its own counters, bounded.
+      const deadline = Date.now() + 30_000;
+      const counters = async () => (await c.query<{ failed: number; archived: number }>("select failed_count::int failed, archived_count::int archived from pg_stat_archiver")).rows[0];
+      while ((await counters()).failed + (await counters()).archived === 0) {
+        assert.ok(Date.now() < deadline, "the archiver never acted on the diverged segment");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      // Nothing of the diverged timeline-1 WAL reached either repository; it waits in pg_wal.
+      assert.deepEqual({ repo1: await archived(1), repo2: await archived(2) }, before);
+      assert.equal((await counters()).archived, 0, "nothing archived since the restart");
+    } finally {
+      await c.end();
+    }
+
+    const status = await labStatus(t.deps());
+    const brain = status.alerts.find((a) => a.check === "split-brain");
+    assert.equal(brain?.severity, "critical");
+    assert.match(brain!.message, /2 sites accept writes \(primary, secondary\); the service name answers secondary/);
+    for (const args of [["lab", "status", "--json"], ["health", "--json"]]) {
+      const r = await drAsync(t.dir, args);
+      assert.equal(r.code, 2, `dr ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /split brain: 2 sites accept writes/);
+    }
+    assert.match(readFileSync(lab.site("primary").cluster.logFile, "utf8"), /fp-dr: this site is fenced/);
+
+    assert.ok(existsSync(join(dataDir, "pg_wal", segment)), "the diverged segment is still in pg_wal");
+    assert.ok(existsSync(join(dataDir, "pg_wal", "archive_status", `${segment}.ready`)), "and still waits to be archived");
+    assert.ok(existsSync(join(dataDir, FENCE_MARKER)));
+
+    // Back to the fenced state for whatever runs after.
+    await old.cluster.stop("immediate");
+    writeFileSync(join(dataDir, "standby.signal"), "");
   });
 });

@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
-import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, renderLabStatus, renderLabUp } from "../commands/lab";
+import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
 import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
 import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } from "../commands/recover";
 import { renderReportList, renderReportShow, reportList, reportShow } from "../commands/report";
@@ -142,9 +142,9 @@ Examples:
     .action(action(labLoadStop, (r) => `write load stopped; ${r.acknowledged} commits acknowledged`));
   lab
     .command("status")
-    .description("sites, which one the service name answers with, object store and DNS")
+    .description("sites, which one the service name answers with, object store and DNS; exit 2 on split brain or a fenced site running")
     .addHelpText("after", "\nExample:\n  $ dr lab status --json")
-    .action(action(labStatus, renderLabStatus));
+    .action(action(labStatus, renderLabStatus, labStatusExitCode));
   lab
     .command("down")
     .description("stop every lab process; --purge also deletes the lab directory and its backups")

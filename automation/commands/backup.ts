@@ -10,6 +10,7 @@ import { verifyRepositories, type RepoVerifyReport } from "../backups/verify";
 import type { BackupType } from "../pgbackrest/options";
 import { recordManifest } from "../verify/manifest";
 import { siteAccess } from "./site-access";
+import { invariantsFor } from "../verify/invariants";
 
 export type RepoChoice = 1 | 2 | "all";
 
@@ -21,7 +22,7 @@ export async function backup(deps: Deps, opts: { type: BackupType; repo?: RepoCh
   const site = await siteAccess(deps);
   for (const repo of reposOf(opts.repo)) await site.probeRepo?.(repo);
   // The manifest travels inside the backup: what a failover verifies against when the source is gone.
-  await deps.out.timed("record the verification manifest (schema, row counts)", () => recordManifest(site.connection, `before ${opts.type} backup`));
+  await deps.out.timed("record the verification manifest (schema, row counts)", () => recordManifest(site.connection, `before ${opts.type} backup`, invariantsFor(deps.config)));
   const backups = await takeBackup(site.pgbackrest, deps.out, { type: opts.type, repos: reposOf(opts.repo), reason: opts.reason });
   return { site: site.name, backups };
 }
@@ -42,7 +43,7 @@ export interface ManifestRecorded {
  */
 export async function backupManifest(deps: Deps, opts: { reason?: string } = {}): Promise<ManifestRecorded> {
   const site = await siteAccess(deps);
-  const m = await deps.out.timed(`record the verification manifest on ${site.name}`, () => recordManifest(site.connection, opts.reason ?? "before a backup"));
+  const m = await deps.out.timed(`record the verification manifest on ${site.name}`, () => recordManifest(site.connection, opts.reason ?? "before a backup", invariantsFor(deps.config)));
   return { site: site.name, takenAt: m.takenAt, label: m.label, schemaObjects: m.schema.length, tables: Object.keys(m.tables).length, rows: Object.values(m.tables).reduce((n, r) => n + r, 0) };
 }
 

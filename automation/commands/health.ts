@@ -2,6 +2,8 @@
 // (default: the one the service name answers with), or on a site's own host against its local
 // cluster (config `host:`; what the host's health timer runs). Health grades every finding with
 // the runbook's alert severities; the exit status is the worst of them (0 ok, 1 warning, 2 critical).
+// On the lab it also looks across sites: a fenced site that runs, or a second writable primary
+// (split brain), is critical whichever site was asked about.
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
@@ -10,7 +12,7 @@ import { siteAccess } from "./site-access";
 import type { BackupSet } from "../pgbackrest/info";
 import { analyze, type AnalyzeReport } from "../postgres/analyze";
 import { checkHealth } from "../postgres/health";
-import type { HealthReport } from "../postgres/health-types";
+import { worstOf, type HealthFinding, type HealthReport } from "../postgres/health-types";
 import { publishHealth } from "../../infra/alarms/publish-metrics";
 import { updateStatistics, type StatisticsReport } from "../postgres/statistics";
 
@@ -33,6 +35,14 @@ export async function healthCommand(deps: Deps, opts: { site?: string; publish?:
   const report: HealthResult = await deps.out.timed(`health of ${name}`, () =>
     checkHealth({ site: name, connection: site.connection, thresholds: deps.config.alerts, logPath: site.logPath, backups: backupFacts(sets) }),
   );
+  // One site healthy on its own says nothing of a second primary beside it: look across sites.
+  const conflicts: HealthFinding[] = await (site.siteConflicts?.() ?? Promise.resolve([])).catch((e: Error) => [
+    { check: "split-brain", severity: "warning" as const, message: `could not look across sites for a second primary: ${e.message.split("\n")[0]}` },
+  ]);
+  if (conflicts.length) {
+    report.findings.push(...conflicts);
+    report.worst = worstOf(report.findings);
+  }
   if (opts.publish) {
     const region = deps.config.sites[name]?.region ?? process.env.AWS_REGION;
     if (!region) {

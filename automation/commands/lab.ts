@@ -52,6 +52,11 @@ export async function labLoadStop(deps: Deps): Promise<{ acknowledged: number }>
   return { acknowledged: readAcks(lab).length };
 }
 
+/** Exit status of `dr lab status`: 2 when a site conflict (split brain, a fenced site running) is critical. */
+export function labStatusExitCode(s: LabStatus): number {
+  return s.alerts.some((a) => a.severity === "critical") ? 2 : 0;
+}
+
 export function renderLabStatus(s: LabStatus): string {
   const rows = s.sites.map((x) => [x.name, x.role, `${x.address}:${x.port}`, x.state + (x.fenced ? " (FENCED)" : ""), x.inRecovery === undefined ? "" : x.inRecovery ? "in recovery" : "primary", x.serves ? "←" : ""]);
   return [
@@ -60,6 +65,7 @@ export function renderLabStatus(s: LabStatus): string {
     `DNS ${s.serviceName} → ${s.answer ?? "(no answer)"}${s.activeSite ? ` (${s.activeSite})` : ""}; DNS server ${s.dns.running ? `up on port ${s.dns.port}` : "down"}`,
     `offsite object store ${s.objectStore.running ? `up at ${s.objectStore.endpoint}` : "down"}`,
     `write load ${s.load.running ? "running" : "stopped"} (${s.load.acknowledged} commits acknowledged)`,
+    ...s.alerts.map((a) => `${a.severity.toUpperCase()}: ${a.message}`),
   ].join("\n");
 }
 

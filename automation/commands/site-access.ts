@@ -11,5 +11,5 @@ export async function siteAccess(deps: Deps, site?: string): Promise<SiteAccess>
   const lab = Lab.open(deps.config);
   const name = site ?? (await lab.activeSite().catch(() => undefined)) ?? "primary";
   const s = lab.site(name);
-  return { name, connection: s.cluster.connection(lab.state.database), pgbackrest: s.pgbackrest, logPath: s.cluster.logFile, probeRepo: (repo) => lab.probeRepo(repo) };
+  return { name, connection: s.cluster.connection(lab.state.database), pgbackrest: s.pgbackrest, logPath: s.cluster.logFile, probeRepo: (repo) => lab.probeRepo(repo), siteConflicts: async () => (await lab.status()).alerts };
 }

@@ -31,7 +31,7 @@ export async function verifySite(deps: Deps, opts: { site?: string; against?: st
 
 export function renderVerifySite(r: VerifySiteResult): string {
   return [
-    table(["check", "result", "detail", "took"], r.checks.map((c) => [c.name, c.ok ? "pass" : "FAIL", c.detail, formatMs(c.durationMs)])),
+    table(["check", "result", "detail", "took"], r.checks.map((c) => [c.name, c.ok ? (c.warning ? "warn" : "pass") : "FAIL", c.detail, formatMs(c.durationMs)])),
     `verdict: ${r.ok ? "VERIFIED" : "NOT VERIFIED"} — ${r.site}${r.against ? ` against ${r.against}` : ""} (${r.database}), ${formatMs(r.durationMs)}`,
   ].join("\n");
 }

@@ -6,6 +6,8 @@ export interface CheckResult {
   ok: boolean;
   detail: string;
   durationMs: number;
+  /** Passed, but worth a look: an invariant the source had already broken. */
+  warning?: boolean;
   /** Mismatches, corrupt indexes, orphan counts … for --json and reports. */
   findings?: unknown[];
 }

@@ -5,13 +5,15 @@
 //   - schema equal to the source (columns, types, constraints, indexes)
 //   - amcheck on every btree index (structural corruption)
 //   - no foreign-key orphans (the runbook's "orphaned records")
-//   - the configured invariants (e.g. ledger sums equal account balances)
+//   - the configured invariants (e.g. ledger sums equal account balances); one the source had
+//     already broken (same data at the source, or recorded with the manifest at backup time) is
+//     a warning, not a failure: the copy is faithful, and an older backup holds the same data
 import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
 import type { CheckResult } from "./check-result";
 import { fingerprintSnapshot, type TableFingerprint } from "./fingerprint";
 import { quoteIdent } from "../postgres/client";
-import { compareWithManifest, MANIFEST_CHECK_NAME } from "./manifest";
+import { compareWithManifest, invariantValue, MANIFEST_CHECK_NAME, newestManifest } from "./manifest";
 import { appSchemas, schemaSignature } from "./schema-signature";
 
 export interface VerifyOptions {
@@ -125,19 +127,49 @@ export async function foreignKeyOrphans(c: ClientBase, schemas: string[]): Promi
   });
 }
 
-export async function invariantChecks(c: ClientBase, invariants: Invariant[]): Promise<CheckResult[]> {
+export const SOURCE_VIOLATION = "violated at the source, not a restore defect";
+
+/** Why a violated invariant is the source's own data; undefined when that is not known. */
+export type SourceVerdict = (inv: Invariant) => Promise<string | undefined>;
+
+export async function invariantChecks(c: ClientBase, invariants: Invariant[], atSource?: SourceVerdict): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   for (const inv of invariants) {
     out.push(
       await timed(`invariant: ${inv.name}`, "invariant", async () => {
-        const r = await c.query({ text: inv.sql, rowMode: "array" });
-        const got = r.rows[0]?.[0];
-        const ok = String(got) === String(inv.expect);
-        return { ok, detail: ok ? `holds (${String(got)})` : `expected ${String(inv.expect)}, got ${String(got)}` };
+        const got = await invariantValue(c, inv);
+        if (got === String(inv.expect)) return { ok: true, detail: `holds (${got})` };
+        const detail = `expected ${String(inv.expect)}, got ${String(got)}`;
+        const why = await atSource?.(inv);
+        return why ? { ok: true, warning: true, detail: `${detail}: ${SOURCE_VIOLATION} (${why})` } : { ok: false, detail };
       }),
     );
   }
   return out;
+}
+
+/**
+ * How the gate tells the source's own data from a defect of the copy, per reference: the live
+ * source gives the same violation; the copy's content equals the source's at the restore point;
+ * the manifest recorded the violation at backup time. Without a reference nothing is known.
+ */
+function sourceVerdict(ref: Reference, restored: ClientBase, contentEqual: boolean): SourceVerdict | undefined {
+  if (ref.kind === "source") {
+    return async (inv) => {
+      const there = await invariantValue(ref.client, inv);
+      return there === String(inv.expect) ? undefined : `the source gives ${String(there)}`;
+    };
+  }
+  if (ref.kind === "recorded") return contentEqual ? async () => "the copy's content equals the source's at the restore point" : undefined;
+  if (ref.kind === "manifest") {
+    let manifest: ReturnType<typeof newestManifest> | undefined;
+    return async (inv) => {
+      const m = await (manifest ??= newestManifest(restored));
+      const recorded = m?.invariants?.find((x) => x.name === inv.name);
+      return recorded && !recorded.holds && recorded.error === undefined ? `recorded at the source with the manifest "${m!.label}" of ${m!.takenAt}: ${String(recorded.got)}` : undefined;
+    };
+  }
+  return undefined;
 }
 
 /** Writes, reads back and removes a row: proves an opened database takes writes. */
@@ -184,7 +216,8 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   }
   if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas));
   checks.push(await foreignKeyOrphans(restored, schemas));
-  checks.push(...(await invariantChecks(restored, opts.invariants ?? [])));
+  const contentEqual = checks.some((c) => c.kind === "content" && c.ok);
+  checks.push(...(await invariantChecks(restored, opts.invariants ?? [], sourceVerdict(ref, restored, contentEqual))));
   if (opts.roundTrip) checks.push(await writeReadRoundTrip(restored));
   return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t };
 }

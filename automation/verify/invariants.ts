@@ -37,8 +37,24 @@ export const sampleInvariants: Invariant[] = [
   },
 ];
 
+export interface InvariantsInForce {
+  origin: "configured (verification.invariants)" | "built-in (the lab's sample database)" | "none";
+  invariants: Invariant[];
+}
+
+/**
+ * The invariants the gate checks and every manifest records: the configured ones, or, when none
+ * are configured on the lab, the sample database's built-in set. `dr config show` lists them
+ * with where they come from, so that an operator sees what can fail (or warn at) the gate.
+ */
+export function invariantsInForce(config: DrConfig): InvariantsInForce {
+  const configured = config.verification.invariants;
+  if (configured.length > 0) return { origin: "configured (verification.invariants)", invariants: configured };
+  if (config.engine === "local") return { origin: "built-in (the lab's sample database)", invariants: sampleInvariants };
+  return { origin: "none", invariants: [] };
+}
+
 /** The invariants a run verifies: the configured ones, else on the lab the sample database's. */
 export function invariantsFor(config: DrConfig): Invariant[] {
-  const configured = config.verification.invariants;
-  return configured.length > 0 ? configured : config.engine === "local" ? sampleInvariants : [];
+  return invariantsInForce(config).invariants;
 }

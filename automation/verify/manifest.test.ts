@@ -7,6 +7,7 @@ import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
 import { startScratchCluster, type ScratchCluster } from "../postgres/scratch";
+import { SOURCE_VIOLATION, verifyDatabase } from "./checks";
 import { compareWithManifest, newestManifest, recordManifest } from "./manifest";
 
 describe("verification manifest", () => {
@@ -68,6 +69,73 @@ describe("verification manifest", () => {
       await assert.rejects(newestManifest(other), /permission denied/);
     } finally {
       await other.end();
+    }
+  });
+});
+
+// The gate's source-or-copy question on a real cluster: an invariant the source broke when the
+// manifest was taken warns (the copy is faithful); one that held then and fails now blocks.
+describe("invariants recorded with the manifest", () => {
+  let scratch: ScratchCluster;
+  let c: Client;
+  const noNegative = { name: "no negative balances", sql: "select count(*)::int from public.accounts where balance < 0", expect: 0 };
+  const noEmpty = { name: "no empty names", sql: "select count(*)::int from public.accounts where name = ''", expect: 0 };
+
+  before(async () => {
+    scratch = await startScratchCluster();
+    c = new Client(scratch.connection());
+    await c.connect();
+    await c.query("create table public.accounts (id int primary key, name text not null, balance numeric not null)");
+    await c.query("insert into public.accounts values (1, 'a', 10), (2, 'b', -5)");
+  });
+  after(async () => {
+    await c?.end().catch(() => undefined);
+    await scratch?.destroy();
+  });
+
+  it("records each invariant as the source has it; one that cannot run is recorded, not thrown", async () => {
+    const broken = { name: "broken query", sql: "select count(*) from public.nowhere", expect: 0 };
+    const m = await recordManifest(c, "before full backup", [noNegative, noEmpty, broken]);
+    assert.deepEqual(m.invariants?.map((i) => [i.name, i.holds, i.got]), [
+      ["no negative balances", false, "1"],
+      ["no empty names", true, "0"],
+      ["broken query", false, undefined],
+    ]);
+    assert.match(m.invariants![2].error!, /does not exist/);
+    assert.deepEqual((await newestManifest(c))?.invariants, m.invariants, "read back from the database as recorded");
+  });
+
+  it("a violation recorded at the source warns and passes; one the source did not have fails", async () => {
+    await c.query("insert into public.accounts values (3, '', 1)");
+    const r = await verifyDatabase(c, { kind: "manifest" }, { invariants: [noNegative, noEmpty], amcheck: false });
+    const check = (name: string) => r.checks.find((x) => x.name === `invariant: ${name}`)!;
+    assert.equal(check(noNegative.name).ok, true);
+    assert.equal(check(noNegative.name).warning, true);
+    assert.match(check(noNegative.name).detail, new RegExp(`${SOURCE_VIOLATION} \\(recorded at the source with the manifest "before full backup"`));
+    assert.equal(check(noEmpty.name).ok, false, "held at the source: the copy differs from it");
+    assert.equal(check(noEmpty.name).warning, undefined);
+    assert.equal(r.ok, false);
+  });
+
+  it("a schema change keeps the recorded invariants with the manifest it records", async () => {
+    await c.query("alter table public.accounts add column note text");
+    const m = await newestManifest(c);
+    assert.equal(m?.label, "after ALTER TABLE");
+    assert.equal(m?.invariants?.find((i) => i.name === noNegative.name)?.holds, false);
+  });
+
+  it("without a reference a violation fails; a live source giving the same violation makes it a warning", async () => {
+    assert.equal((await verifyDatabase(c, undefined, { invariants: [noNegative], amcheck: false })).ok, false);
+    const source = new Client(scratch.connection());
+    await source.connect();
+    try {
+      // The same database as the source: it gives the same violation, so it is the source's.
+      const r = await verifyDatabase(c, source, { invariants: [noNegative], amcheck: false });
+      const check = r.checks.find((x) => x.kind === "invariant")!;
+      assert.equal(check.warning, true);
+      assert.match(check.detail, /the source gives 1/);
+    } finally {
+      await source.end();
     }
   });
 });

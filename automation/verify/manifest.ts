@@ -7,7 +7,10 @@
 // A schema change after the backup is legitimate too: an event trigger records a new manifest
 // row (same counts, new signature) in the same transaction as every DDL command, so the newest
 // manifest a restored copy holds always describes the schema it should have.
+// The invariants in force are evaluated on the source with the manifest: a copy that breaks one
+// the source already broke is the source's data (a warning), not a restore defect (a block).
 import type { ClientBase } from "pg";
+import type { Invariant } from "../config/common";
 import { withClient, type DbTarget } from "../postgres/client";
 import type { CheckResult } from "./check-result";
 import { APP_SCHEMAS_PREDICATE, appSchemas, SCHEMA_SIGNATURE_SQL, schemaSignature } from "./schema-signature";
@@ -17,6 +20,16 @@ export interface Manifest {
   label: string;
   schema: string[];
   tables: Record<string, number>;
+  /** The invariants as the source had them when the manifest was taken (absent: not recorded). */
+  invariants?: InvariantAtSource[];
+}
+
+/** One invariant evaluated on the source: the value it gave, or why it could not run. */
+export interface InvariantAtSource {
+  name: string;
+  holds: boolean;
+  got?: string;
+  error?: string;
 }
 
 const APP_SCHEMAS = `array(select nspname::text from pg_namespace where ${APP_SCHEMAS_PREDICATE})`;
@@ -25,7 +38,7 @@ const APP_SCHEMAS = `array(select nspname::text from pg_namespace where ${APP_SC
  * Installed once per version, not before every backup: re-running the DDL would fire the
  * trigger on its own CREATE statements and record junk manifests. Bump it when the DDL changes.
  */
-const DDL_VERSION = "fp-dr manifest v2";
+const DDL_VERSION = "fp-dr manifest v3";
 
 const DDL = `create schema if not exists fp_dr;
   create table if not exists fp_dr.backup_manifest (
@@ -34,6 +47,7 @@ const DDL = `create schema if not exists fp_dr;
     label text not null,
     schema_signature text[] not null,
     table_rows jsonb not null);
+  alter table fp_dr.backup_manifest add column if not exists source_invariants jsonb;
   create or replace function fp_dr.schema_signature(text[]) returns text[] language sql stable
     as $fn$ select coalesce(array_agg(line order by line), '{}') from (${SCHEMA_SIGNATURE_SQL}) x $fn$;
   -- security definer: the application's migrations (run as its own role) must never fail for
@@ -47,9 +61,10 @@ const DDL = `create schema if not exists fp_dr;
        and not exists (select 1 from pg_event_trigger_ddl_commands() where coalesce(schema_name, '') not like 'pg_temp%') then
       return;
     end if;
-    insert into fp_dr.backup_manifest (label, schema_signature, table_rows)
+    insert into fp_dr.backup_manifest (label, schema_signature, table_rows, source_invariants)
     select 'after ' || tg_tag, fp_dr.schema_signature(${APP_SCHEMAS}),
-           coalesce((select table_rows from fp_dr.backup_manifest order by id desc limit 1), '{}');
+           coalesce(last.table_rows, '{}'), last.source_invariants
+      from (select 1) one left join (select table_rows, source_invariants from fp_dr.backup_manifest order by id desc limit 1) last on true;
   exception when others then
     raise warning 'fp-dr: could not record the schema manifest: %', sqlerrm;
   end $fn$;
@@ -71,11 +86,36 @@ async function exactCounts(c: ClientBase, schemas: string[]): Promise<Record<str
   return out;
 }
 
+/** The first value of an invariant's query, as text (null when it returned no row). */
+export async function invariantValue(c: ClientBase, inv: Invariant): Promise<string | null> {
+  const r = await c.query({ text: inv.sql, rowMode: "array" });
+  const got = r.rows[0]?.[0];
+  return got === undefined || got === null ? null : String(got);
+}
+
+/**
+ * Each invariant on the source. One that cannot run is recorded as such and never stops the
+ * backup: the manifest is evidence, the backup is what matters.
+ */
+async function invariantsAtSource(c: ClientBase, invariants: Invariant[]): Promise<InvariantAtSource[]> {
+  const out: InvariantAtSource[] = [];
+  for (const inv of invariants) {
+    try {
+      const got = await invariantValue(c, inv);
+      out.push({ name: inv.name, holds: got === String(inv.expect), got: got ?? undefined });
+    } catch (e) {
+      out.push({ name: inv.name, holds: false, error: (e as Error).message.split("\n")[0] });
+    }
+  }
+  return out;
+}
+
 /**
  * Writes a manifest on the primary (before a backup); `label` says why (e.g. "before incr
  * backup"). `target` is an open client (left open) or the settings to connect with.
+ * `invariants`: those in force, evaluated here and recorded with the manifest.
  */
-export async function recordManifest(target: DbTarget, label: string): Promise<Manifest> {
+export async function recordManifest(target: DbTarget, label: string, invariants: Invariant[] = []): Promise<Manifest> {
   return withClient(
     target,
     async (c) => {
@@ -84,8 +124,14 @@ export async function recordManifest(target: DbTarget, label: string): Promise<M
       const schemas = await appSchemas(c);
       const schema = await schemaSignature(c, schemas);
       const tables = await exactCounts(c, schemas);
-      const r = await c.query("insert into fp_dr.backup_manifest (label, schema_signature, table_rows) values ($1, $2, $3) returning taken_at", [label, schema, JSON.stringify(tables)]);
-      return { takenAt: new Date(r.rows[0].taken_at).toISOString(), label, schema, tables };
+      const atSource = await invariantsAtSource(c, invariants);
+      const r = await c.query("insert into fp_dr.backup_manifest (label, schema_signature, table_rows, source_invariants) values ($1, $2, $3, $4) returning taken_at", [
+        label,
+        schema,
+        JSON.stringify(tables),
+        JSON.stringify(atSource),
+      ]);
+      return { takenAt: new Date(r.rows[0].taken_at).toISOString(), label, schema, tables, invariants: atSource };
     },
     "dr-manifest",
   );
@@ -96,10 +142,11 @@ export async function newestManifest(c: ClientBase): Promise<Manifest | undefine
   // Only "no table" means no manifest; any other error (a timeout, a lost connection) is an
   // error, never a pass of the gate.
   if ((await c.query("select to_regclass('fp_dr.backup_manifest') t")).rows[0].t === null) return undefined;
-  const r = await c.query("select taken_at, label, schema_signature, table_rows from fp_dr.backup_manifest order by id desc limit 1");
+  // A manifest of version 2 has no source_invariants column: nothing recorded about them.
+  const r = await c.query("select taken_at, label, schema_signature, table_rows, to_jsonb(m) -> 'source_invariants' as invariants from fp_dr.backup_manifest m order by id desc limit 1");
   const row = r.rows[0];
   if (!row) return undefined;
-  return { takenAt: new Date(row.taken_at).toISOString(), label: row.label, schema: row.schema_signature, tables: row.table_rows };
+  return { takenAt: new Date(row.taken_at).toISOString(), label: row.label, schema: row.schema_signature, tables: row.table_rows, invariants: row.invariants ?? undefined };
 }
 
 export const MANIFEST_CHECK_NAME = "schema and tables match the manifest recorded with the last backup";

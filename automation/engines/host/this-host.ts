@@ -4,6 +4,7 @@
 // Debian's cluster, reached over its Unix socket with peer authentication (the units run as
 // the postgres OS user), and pgBackRest reads the package's configuration file.
 import type { ClientConfig } from "pg";
+import type { HealthFinding } from "../../postgres/health-types";
 import type { DrConfig } from "../../config/schema";
 import { DrError } from "../../core/errors";
 import { Pgbackrest } from "../../pgbackrest/client";
@@ -22,6 +23,11 @@ export interface SiteAccess {
    * out): the lab's object store; a site's own host has none.
    */
   probeRepo?: (repo: 1 | 2) => Promise<void>;
+  /**
+   * Findings across sites (split brain, a fenced site running) where every site is visible:
+   * the lab. A site's own host sees only itself.
+   */
+  siteConflicts?: () => Promise<HealthFinding[]>;
 }
 
 /** The site this host serves, or undefined when this machine is not a site's host. */

@@ -1,6 +1,7 @@
 // The local engine: recovery plans acting on the lab. Bringing a site up prepares its cluster
 // directory; fencing stops the old primary and leaves a standby.signal so that, restarted, it
-// comes back read-only; the DNS swap changes the lab's answer for the service name; a drill
+// comes back read-only, and a marker that makes its archive_command refuse (no diverged WAL in
+// the shared repositories); the DNS swap changes the lab's answer for the service name; a drill
 // site is a new cluster on a free loopback address, removed afterwards.
 import { existsSync, writeFileSync, chownSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { readCatalog, type RepoCatalog } from "../../backups/catalog";
 import { verifyRepositories } from "../../backups/verify";
 import { planRestore, type RestorePlan } from "../../restore/plan";
 import { recordManifest } from "../../verify/manifest";
+import { invariantsFor } from "../../verify/invariants";
 import { executeRestore, openForWrites, recoveryState } from "../../restore/run";
 import type { Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, SiteEndpoint, SiteProbe } from "../engine";
 import type { CredentialRotation, IncidentContext, IsolationResult, PreservationResult } from "../../incident/types";
@@ -21,6 +23,8 @@ import { waitForAnswer } from "./dns";
 import { Lab } from "./lab";
 import type { Pgbackrest } from "../../pgbackrest/client";
 import { FENCE_MARKER, isolatedFor } from "./markers";
+import { pinGuardedArchiving } from "./fence-archive";
+import { siteArchiveCommand } from "./site";
 import { labDestination, labRestoreHandle } from "./restore-target";
 import { refuseForeignWriters } from "../../restore/target-lock";
 
@@ -60,7 +64,8 @@ export class LocalEngine implements Engine {
   /**
    * Stops the site (immediately: an outage does not wait for checkpoints) and leaves a
    * standby.signal and a marker in its data directory: started again by anyone, it comes up
-   * in recovery and refuses writes. Works on a crashed site too, since the files are reachable.
+   * in recovery and refuses writes; even promoted by hand, it archives nothing while the marker
+   * is there. Works on a crashed site too, since the files are reachable.
    */
   async fence(site: string): Promise<FenceResult> {
     const lab = this.lab;
@@ -75,10 +80,11 @@ export class LocalEngine implements Engine {
       writeFileSync(p, f === FENCE_MARKER ? `fenced at ${new Date().toISOString()} by fp-dr: this site lost the primary role; do not remove standby.signal\n` : "");
       if (lab.user.switched) chownSync(p, lab.user.uid, lab.user.gid);
     }
+    pinGuardedArchiving(dataDir, siteArchiveCommand(lab.ctx, s.configPath), lab.user);
     return {
       site,
       outcome: already && !wasRunning ? "already-fenced" : "stopped",
-      detail: `${wasRunning ? "stopped (immediate)" : "was not running"}; standby.signal written, so a restart comes back read-only`,
+      detail: `${wasRunning ? "stopped (immediate)" : "was not running"}; standby.signal written, so a restart comes back read-only; its archive_command refuses while fenced`,
     };
   }
 
@@ -171,7 +177,7 @@ export class LocalEngine implements Engine {
     const lab = this.lab;
     const c = await lab.connect(site);
     try {
-      await recordManifest(c, `before the first ${type} backup on the new timeline`);
+      await recordManifest(c, `before the first ${type} backup on the new timeline`, invariantsFor(lab.config));
       // Just promoted, pg_control may still name the old timeline until the end-of-recovery
       // checkpoint completes; pgBackRest refuses such a backup ([058]). Checkpoint first.
       await c.query("checkpoint");

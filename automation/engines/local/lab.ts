@@ -15,6 +15,8 @@ import { labDir } from "../../core/state-dirs";
 import { objectStoreInfo, probeObjectStore, stopObjectStore } from "./object-store";
 import { loadRunning, readAcks, stopLoad } from "./load";
 import { FENCE_MARKER } from "./markers";
+import { splitBrainFindings } from "./split-brain";
+import type { HealthFinding } from "../../postgres/health-types";
 import { loadSecrets, type LabSecrets } from "./secrets";
 import { labSite, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";
@@ -56,6 +58,8 @@ export interface LabStatus {
   objectStore: { running: boolean; endpoint?: string };
   dns: { running: boolean; port?: number };
   load: { running: boolean; acknowledged: number };
+  /** Critical findings across sites: a fenced site that runs, a second writable primary. */
+  alerts: HealthFinding[];
 }
 
 export class Lab {
@@ -238,6 +242,7 @@ export class Lab {
       objectStore: { running: store?.running ?? false, endpoint: store?.endpoint },
       dns: { running: dnsInfo.running, port: this.state.dns.port },
       load: { running: loadRunning(this), acknowledged: readAcks(this).length },
+      alerts: splitBrainFindings(sites),
     };
   }
 

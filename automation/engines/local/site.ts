@@ -8,6 +8,7 @@ import { archiveCommands, renderPgbackrestConf, type PgbackrestConfigSpec } from
 import { Pgbackrest } from "../../pgbackrest/client";
 import { Cluster } from "../../postgres/cluster";
 import type { ServiceUser } from "../../system/service-user";
+import { refuseWhenFenced } from "./fence-archive";
 import type { LabLayout } from "./layout";
 import type { LabSecrets } from "./secrets";
 import type { LabState } from "./state";
@@ -84,12 +85,17 @@ export function writeSitePgbackrestConf(ctx: SiteContext, site: string, spec = s
   return path;
 }
 
+/** The site's archive_command: pgBackRest's archive-push, refused while the site is fenced. */
+export function siteArchiveCommand(ctx: SiteContext, configPath: string): string {
+  return refuseWhenFenced(archiveCommands(configPath, ctx.state.stanza).archive_command);
+}
+
 /** PostgreSQL settings for a lab site: archiving through pgBackRest, what health checks read. */
 export function siteServerSettings(ctx: SiteContext, configPath: string): Record<string, string | number | boolean> {
   return {
     wal_level: "replica",
     archive_mode: "on",
-    archive_command: archiveCommands(configPath, ctx.state.stanza).archive_command,
+    archive_command: siteArchiveCommand(ctx, configPath),
     // A partly filled segment is archived after this long, which bounds the RPO of an outage.
     archive_timeout: ctx.state.archiveTimeoutSeconds,
     max_wal_senders: 10,

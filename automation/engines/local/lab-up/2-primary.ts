@@ -2,11 +2,12 @@
 // cluster initialised (data checksums on) and started; the secondary is left provisioned and
 // empty, waiting for a restore. A site isolated for an incident is left exactly as it is.
 import type { Lab, LabStep } from "../lab";
-import { isolatedFor } from "../markers";
+import { existsSync } from "node:fs";
+import { FENCE_MARKER, isolatedFor } from "../markers";
 import { siteServerSettings, writeSitePgbackrestConf } from "../site";
 import { makeServiceDir } from "../../../system/service-user";
 
-/** False when the primary is isolated (evidence): nothing more is done to the lab. */
+/** False when the primary is isolated (evidence) or fenced: nothing more is done to the lab. */
 export async function startPrimary(lab: Lab, step: LabStep): Promise<boolean> {
   const { layout, state, user } = lab;
   let done: (detail?: string) => void;
@@ -28,6 +29,11 @@ export async function startPrimary(lab: Lab, step: LabStep): Promise<boolean> {
     done = step("initialise the primary cluster (data checksums on)");
     await primary.cluster.init(siteServerSettings(lab.ctx, primary.configPath));
     done();
+  }
+  // A fenced primary (it lost the role in a failover) must not run: status would call it critical.
+  if (existsSync(`${layout.dataDir("primary")}/${FENCE_MARKER}`)) {
+    step("the primary site is fenced since a failover: left stopped")();
+    return false;
   }
   done = step("start the primary cluster");
   await primary.cluster.start();

@@ -1,22 +1,21 @@
 // Lab up, phase 3: on the primary, the roles and the application database, fp-dr's own schema
 // (the heartbeat the write load commits; RPO is measured with it) and, on a new or empty lab,
-// the sample financial-planning database. A fenced primary (read-only since a failover) is left
-// as it is.
+// the sample financial-planning database. A primary in recovery (read-only) is left as it is.
 import type { Client } from "pg";
 import { quoteIdent, quoteLiteral } from "../../../postgres/client";
 import type { Lab, LabStep, LabUpOptions } from "../lab";
 import { createSampleDatabase } from "../sample-data/generate";
 import type { LabSecrets } from "../secrets";
 
-/** False when the primary is fenced: nothing more is done to the lab. */
+/** False when the primary is in recovery: nothing more is done to the lab. */
 export async function prepareDatabase(lab: Lab, fresh: boolean, opts: LabUpOptions, step: LabStep): Promise<boolean> {
   const { state, secrets } = lab;
   let done: (detail?: string) => void;
   const admin = await lab.connect("primary", "postgres");
   try {
-    // A fenced primary (after a failover) comes back read-only; leave the lab as it is.
+    // A primary in recovery (a standby.signal left by hand) takes no writes: set up nothing.
     if ((await admin.query("select pg_is_in_recovery() as r")).rows[0].r) {
-      step("the primary site is fenced (read-only since a failover): nothing to set up")();
+      step("the primary site is in recovery (read-only): nothing to set up")();
       return false;
     }
     const exists = await admin.query("select 1 from pg_database where datname = $1", [state.database]);

@@ -2,6 +2,7 @@
 // caller makes its own, a first full backup to each repository (after recording the manifest
 // the restores are verified against).
 import { recordManifest } from "../../../verify/manifest";
+import { invariantsFor } from "../../../verify/invariants";
 import type { Lab, LabStep, LabUpOptions } from "../lab";
 
 export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep): Promise<void> {
@@ -16,7 +17,7 @@ export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep):
     if (!sets.some((s) => s.type === "full")) {
       const c = await lab.connect("primary");
       try {
-        await recordManifest(c, "before the first full backup");
+        await recordManifest(c, "before the first full backup", invariantsFor(lab.config));
       } finally {
         await c.end();
       }

@@ -4,7 +4,7 @@
 //   2. primary    site directories and pgBackRest configuration; the primary initialised and started
 //   3. database   roles, the application database, fp-dr's heartbeat schema, the sample data
 //   4. backups    the stanza in both repositories, archiving checked, a first full backup to each
-// An isolated primary (evidence of an incident) stops it after phase 2, a fenced one after 3.
+// An isolated (evidence of an incident) or fenced primary stops it after phase 2, one in recovery after 3.
 import type { DrConfig } from "../../../config/schema";
 import { Lab, noStep, type LabStep, type LabUpOptions } from "../lab";
 import { startServices } from "./1-services";
