@@ -99,8 +99,12 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
   const { out, journal } = deps;
   const options = record.options as unknown as RunOptions;
   const lock = options.dryRun ? undefined : acquireLock(deps.lockPath, { runId: record.runId, scenario: record.scenario });
-  if (lock?.tookOverFrom && lock.tookOverFrom.runId !== record.runId) {
-    record.notes.push(`took over the lock from run ${lock.tookOverFrom.runId} (pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host} is gone)`);
+  if (lock?.tookOverFrom) {
+    // Never silent: a dead holder may have left work half done (its own run: this resume).
+    const h = lock.tookOverFrom;
+    const text = `took over the lock from ${h.runId === record.runId ? "this run's earlier process" : `run ${h.runId}`} (pid ${h.pid} on ${h.host} is gone)`;
+    if (h.runId !== record.runId) record.notes.push(text);
+    out.warn(text);
   }
   const ctx: StepContext = {
     engine: deps.engine,
