@@ -54,7 +54,7 @@ export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now
     steps: plan.steps.map((s) => ({ id: s.id, name: s.name, status: "pending", attempts: 0 })),
     facts: {},
     measurements: {
-      rto: { objective: obj.rto, basis: "declaration → first successful write through the service name" },
+      rto: { objective: obj.rto, basis: `${options.outageAt ? "outage" : "declaration"} → first successful write through the service name` },
       rpo: { objective: obj.rpo, basis: "outage time → newest committed transaction present after restore" },
     },
     notes: [],
