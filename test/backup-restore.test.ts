@@ -16,6 +16,8 @@ import { restore } from "../automation/commands/restore";
 import { verifySite } from "../automation/commands/verify";
 import { DrError } from "../automation/core/errors";
 import { LocalEngine } from "../automation/engines/local/engine";
+import { bytesUnder } from "../automation/restore/disk-space";
+import { lsnBytes } from "../automation/backups/archive";
 import { startObjectStore, stopObjectStore } from "../automation/engines/local/object-store";
 import { drAsync } from "./harness/cli";
 import { tamperWithBackupSet } from "./harness/damage";
@@ -104,6 +106,10 @@ describe("backup and restore", () => {
     assert.equal(r.dryRun, false);
     assert.equal(r.plan.repo, 2);
     assert.equal(r.result?.inRecovery, true, "read-only until asked to open");
+    // The plan's disk figure covers what the restore really used, pg_wal included.
+    const used = bytesUnder(t.lab.layout.dataDir("secondary"));
+    assert.ok(used <= r.plan.estimate.diskBytes, `used ${used} bytes, plan said ${r.plan.estimate.diskBytes}`);
+    console.log(`restore used ${used} bytes on disk (set ${r.plan.estimate.bytes}); the plan asked for ${r.plan.estimate.diskBytes}`);
     const v = await verifySite(t.deps(), { site: "secondary", against: "primary" });
     const content = v.checks.find((c) => c.kind === "content");
     assert.ok(content?.ok, content?.detail);
@@ -248,11 +254,14 @@ describe("plans refuse what would only fail after copying: nothing written, no s
     await c.end();
     await archiveNow(t.lab);
     const r = await restore(t.deps(), { scratch: true, repo: 1, targetName: "fp-dr-plan-probe", dryRun: true });
-    const at = (l: string) => l.split("/").reduce((n, x) => n * 2n ** 32n + BigInt(`0x${x}`), 0n);
+    const at = lsnBytes;
     // pg_create_restore_point() returns the end of its record; the plan finds where it starts.
     const found = /at LSN (\S+) \(segment/.exec(r.plan.checks.find((x) => x.name === "target")!.detail)?.[1];
     assert.ok(found && at(found) < at(lsn) && at(lsn) - at(found) < 256n, `found at ${found}, created ending at ${lsn}`);
     assert.ok(at(r.plan.set.lsnStop!) <= at(lsn), `the set ends (${r.plan.set.lsnStop}) before the restore point (${lsn})`);
+    // A set taken after the point could never reach it: refused when asked for by name.
+    const later = await backup(t.deps(), { type: "incr", repo: 1, reason: "after the restore point" });
+    await rejectsWith(restore(t.deps(), { scratch: true, repo: 1, targetName: "fp-dr-plan-probe", set: later.backups[0].set.label, dryRun: true }), "TARGET_BEFORE_WINDOW", /is before the end of backup/);
   });
 
   test("site names constructor and __proto__ are not sites", async () => {

@@ -9,7 +9,7 @@ import type { Pgbackrest } from "../pgbackrest/client";
 import type { BackupSet } from "../pgbackrest/info";
 import { checkRestorePointName, formatTargetTime, type RestoreTarget } from "../pgbackrest/options";
 import type { ClusterState } from "../postgres/cluster";
-import { lsnSegment, segmentName, segmentNumber } from "../backups/archive";
+import { lsnBytes, lsnSegment, segmentName, segmentNumber } from "../backups/archive";
 import { readCatalog, walGapsFor, type RepoCatalog } from "../backups/catalog";
 import { findRestorePoint, type FoundRestorePoint } from "../backups/restore-points";
 import { bytesNeeded } from "./disk-space";
@@ -119,6 +119,11 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
   // The backup set: the one asked for, or the newest that can reach the target.
   const set = chooseSet(usable, request, cat, now, point?.lsn);
   checks.push({ name: "backup set", ok: true, detail: `${set.label} (${set.type}, finished ${set.stoppedAt.toISOString()})` });
+  if (point && set.lsnStop && lsnBytes(set.lsnStop) > lsnBytes(point.lsn)) {
+    throw new DrError("TARGET_BEFORE_WINDOW", `restore point ${JSON.stringify(point.name)} (LSN ${point.lsn}) is before the end of backup ${set.label} (LSN ${set.lsnStop})`, {
+      hint: "recovery could never reach it from that set: leave --set out (the plan picks the newest set before the point) or choose an older set",
+    });
+  }
 
   // 4. The target lies inside the restorable window.
   const target = describeTarget(request.target);
