@@ -6,14 +6,21 @@
 //   - bad inputs stop before anything is touched: unknown set, target before the window or in
 //     the future, a WAL gap, the object store down
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, renameSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { backup, backupList, backupVerify } from "../automation/commands/backup";
+import { backup, backupList, backupVerify, renderVerify } from "../automation/commands/backup";
+import { FELL_BACK_EXIT } from "../automation/commands/recover";
 import { restore } from "../automation/commands/restore";
 import { verifySite } from "../automation/commands/verify";
 import { DrError } from "../automation/core/errors";
+import { LocalEngine } from "../automation/engines/local/engine";
+import { bytesUnder } from "../automation/restore/disk-space";
+import { lsnBytes } from "../automation/backups/archive";
 import { startObjectStore, stopObjectStore } from "../automation/engines/local/object-store";
+import { drAsync } from "./harness/cli";
+import { tamperWithBackupSet } from "./harness/damage";
 import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
@@ -99,6 +106,10 @@ describe("backup and restore", () => {
     assert.equal(r.dryRun, false);
     assert.equal(r.plan.repo, 2);
     assert.equal(r.result?.inRecovery, true, "read-only until asked to open");
+    // The plan's disk figure covers what the restore really used, pg_wal included.
+    const used = bytesUnder(t.lab.layout.dataDir("secondary"));
+    assert.ok(used <= r.plan.estimate.diskBytes, `used ${used} bytes, plan said ${r.plan.estimate.diskBytes}`);
+    console.log(`restore used ${used} bytes on disk (set ${r.plan.estimate.bytes}); the plan asked for ${r.plan.estimate.diskBytes}`);
     const v = await verifySite(t.deps(), { site: "secondary", against: "primary" });
     const content = v.checks.find((c) => c.kind === "content");
     assert.ok(content?.ok, content?.detail);
@@ -186,7 +197,11 @@ describe("bad inputs stop before anything is touched", () => {
     renameSync(join(segDir, victim), join(t.dir, victim));
     try {
       const beforeFiles = snapshot(t.dir);
-      await rejectsWith(restore(t.deps(), { to: "secondary", overwrite: true, repo: 1 }), "WAL_GAP", new RegExp(victim.slice(0, 24)));
+      const e = await rejectsWith(restore(t.deps(), { to: "secondary", overwrite: true, repo: 1 }), "WAL_GAP", new RegExp(victim.slice(0, 24)));
+      assert.match(e.hint!, /--repo 2/, "dr restore can choose the other repository");
+      // A failover plans through the engine and has no --repo: its hint does not offer one.
+      const f = await rejectsWith(new LocalEngine(() => t.lab).planRestore({ site: "secondary", repo: 1, target: { kind: "latest" }, overwrite: true }), "WAL_GAP");
+      assert.doesNotMatch(f.hint!, /--repo/);
       assertUnchanged(beforeFiles, snapshot(t.dir));
     } finally {
       renameSync(join(t.dir, victim), join(segDir, victim));
@@ -202,5 +217,129 @@ describe("bad inputs stop before anything is touched", () => {
     } finally {
       await startObjectStore({ dir: t.lab.layout.objectStoreDir, bucket: t.config.repositories.offsite.bucket, accessKey: t.lab.secrets.s3AccessKey, secretKey: t.lab.secrets.s3SecretKey });
     }
+  });
+});
+
+describe("plans refuse what would only fail after copying: nothing written, no site registered", () => {
+  /** The lab as a restore could leave it: site directories, lab.json, the secondary's files, the repositories. */
+  const labFiles = () => ({ sites: readdirSync(join(t.dir, "sites")).sort(), state: readFileSync(join(t.dir, "lab.json"), "utf8"), files: snapshot(t.dir, ["sites/secondary", "repos", "objectstore/data"]) });
+  const unchanged = (before: ReturnType<typeof labFiles>) => {
+    const after = labFiles();
+    assert.deepEqual(after.sites, before.sites, "no site directory was created");
+    assert.equal(after.state, before.state, "lab.json says the same");
+    assertUnchanged(before.files, after.files);
+    assert.deepEqual(t.lab.siteNames().sort(), ["primary", "secondary"], "no site registered in lab.json");
+  };
+
+  before(async () => {
+    await t.lab.site("secondary").cluster.stop();
+    await archiveNow(t.lab);
+  });
+
+  test("a target LSN beyond the archived WAL, an unknown or quoted restore point name, an unknown database", async () => {
+    const before = labFiles();
+    await rejectsWith(restore(t.deps(), { scratch: true, repo: 1, targetLsn: "FF/0" }), "TARGET_IN_FUTURE", /beyond the newest archived WAL/);
+    await rejectsWith(restore(t.deps(), { scratch: true, repo: 1, targetName: "no-such-point" }), "TARGET_UNKNOWN", /no restore point named "no-such-point"/);
+    const injected = await rejectsWith(restore(t.deps(), { scratch: true, repo: 2, targetName: "x'; archive_command = 'touch /tmp/fp-dr-pwned" }), "TARGET_INVALID", /quote/);
+    assert.match(injected.hint!, /--target-lsn/);
+    await rejectsWith(restore(t.deps(), { scratch: true, repo: 1, database: "no_such_db" }), "TARGET_UNKNOWN", /holds no database named "no_such_db"/);
+    await rejectsWith(restore(t.deps(), { scratch: true, repo: 1, database: "postgres" }), "TARGET_INVALID", /system databases/);
+    unchanged(before);
+    assert.equal(existsSync("/tmp/fp-dr-pwned"), false);
+  });
+
+  test("a restore point that exists is found in the archive and picks the set before it", async () => {
+    const c = await t.lab.connect("primary");
+    const lsn = (await c.query("select pg_create_restore_point('fp-dr-plan-probe')::text l")).rows[0].l as string;
+    await c.end();
+    await archiveNow(t.lab);
+    const r = await restore(t.deps(), { scratch: true, repo: 1, targetName: "fp-dr-plan-probe", dryRun: true });
+    const at = lsnBytes;
+    // pg_create_restore_point() returns the end of its record; the plan finds where it starts.
+    const found = /at LSN (\S+) \(segment/.exec(r.plan.checks.find((x) => x.name === "target")!.detail)?.[1];
+    assert.ok(found && at(found) < at(lsn) && at(lsn) - at(found) < 256n, `found at ${found}, created ending at ${lsn}`);
+    assert.ok(at(r.plan.set.lsnStop!) <= at(lsn), `the set ends (${r.plan.set.lsnStop}) before the restore point (${lsn})`);
+    // A set taken after the point could never reach it: refused when asked for by name.
+    const later = await backup(t.deps(), { type: "incr", repo: 1, reason: "after the restore point" });
+    await rejectsWith(restore(t.deps(), { scratch: true, repo: 1, targetName: "fp-dr-plan-probe", set: later.backups[0].set.label, dryRun: true }), "TARGET_BEFORE_WINDOW", /is before the end of backup/);
+  });
+
+  test("site names constructor and __proto__ are not sites", async () => {
+    const before = labFiles();
+    await rejectsWith(restore(t.deps(), { to: "constructor", overwrite: true }), "SITE_UNKNOWN");
+    await rejectsWith(restore(t.deps(), { to: "__proto__", overwrite: true }), "SITE_UNKNOWN");
+    assert.throws(() => t.lab.addSite("constructor", "scratch"), (e: unknown) => e instanceof DrError && e.code === "SITE_UNKNOWN" && /reserved/.test(e.message));
+    assert.throws(() => t.lab.addSite("__proto__", "scratch"), (e: unknown) => e instanceof DrError && e.code === "SITE_UNKNOWN");
+    await rejectsWith(t.lab.removeSite("nowhere"), "SITE_UNKNOWN");
+    unchanged(before);
+  });
+
+  test("no room for the set and its WAL on the destination's filesystem", async () => {
+    const dataDir = t.lab.layout.dataDir("secondary");
+    const before = labFiles();
+    // A 20 MB filesystem over the (stopped) secondary's data directory: it looks empty and small.
+    const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=20m,mode=0700", "tmpfs", dataDir], { encoding: "utf8" });
+    assert.equal(mount.status, 0, mount.stderr);
+    try {
+      const e = await rejectsWith(restore(t.deps(), { to: "secondary", repo: 1 }), "SPACE_INSUFFICIENT", /has room for 20\.0 MB .* the restore needs/);
+      assert.ok((e.details?.neededBytes as number) > 20 * 1024 * 1024);
+      assert.deepEqual(readdirSync(dataDir), [], "nothing was written to it");
+    } finally {
+      spawnSync("umount", [dataDir]);
+    }
+    unchanged(before);
+  });
+
+  test("a scratch site whose restore fails is removed again", async () => {
+    const before = labFiles();
+    process.env.FP_DR_FAULT = "fail-in:restore-scratch";
+    try {
+      await rejectsWith(restore(t.deps(), { scratch: true, repo: 1 }), "INTERNAL", /injected failure/);
+    } finally {
+      process.env.FP_DR_FAULT = "";
+    }
+    unchanged(before);
+  });
+
+  test("restoring over a site's data asks first: without a terminal it needs --yes", async () => {
+    const before = labFiles();
+    await rejectsWith(restore(t.deps(), { to: "secondary", repo: 1, overwrite: true }), "NOT_CONFIRMED", /restore over secondary/);
+    unchanged(before);
+  });
+});
+
+describe("a corrupt newest offsite set is visible", () => {
+  let label: string;
+  let victim: string;
+
+  before(async () => {
+    const taken = await backup(t.deps(), { type: "incr", repo: 2, reason: "to be damaged" });
+    label = taken.backups[0].set.label;
+    victim = tamperWithBackupSet(t.lab, label);
+  });
+
+  test("`dr backup verify` names the damaged file", async () => {
+    const v = await backupVerify(t.deps(), { repo: 2 });
+    assert.equal(v.ok, false);
+    const set = v.repos[0].sets.find((s) => s.label === label)!;
+    const file = victim.split(`/${label}/`)[1].replace(/\._S3rver_object$/, "");
+    assert.deepEqual(set.invalidFiles, [`${file} (invalid checksum)`]);
+    assert.match(renderVerify(v), new RegExp(file.replace(/[./]/g, "\\$&")));
+  });
+
+  test("`dr restore` of the corrupt set stops before copying, naming the set and the one to use", async () => {
+    const sitesBefore = readdirSync(join(t.dir, "sites")).sort();
+    const e = await rejectsWith(restore(t.deps(), { scratch: true, repo: 2 }), "BACKUP_INVALID", new RegExp(`backup set ${label} in repo2 failed pgBackRest verify: .*bad checksums: pg_data/`));
+    assert.match(e.hint!, /--set \d{8}-\d{6}F/);
+    assert.deepEqual(t.lab.siteNames().sort(), ["primary", "secondary"]);
+    assert.deepEqual(readdirSync(join(t.dir, "sites")).sort(), sitesBefore, "no scratch site left behind");
+  });
+
+  test("a drill that had to fall back exits with its own status and says so on its first line", async () => {
+    const r = await drAsync(t.dir, ["drill"]);
+    assert.equal(r.code, FELL_BACK_EXIT, r.stdout + r.stderr);
+    const first = r.stdout.split("\n")[0];
+    assert.match(first, new RegExp(`^drill drill-\\S+ FELL BACK: backup set ${label} failed pgBackRest verify \\(.*pg_data/.*\\); restored \\S+ instead`));
+    assert.match(r.stdout, /drill run .*: SUCCEEDED/);
   });
 });

@@ -84,6 +84,25 @@ describe("dr command line", () => {
     assert.match(r.stderr, /hint: /);
   });
 
+  test("smaller refusals: an unknown site to remove, an empty --config, a bad FP_DR_ENGINE, a huge argument", () => {
+    const nowhere = dr(["lab", "remove-site", "nowhere"]);
+    assert.equal(nowhere.code, 2);
+    assert.match(nowhere.stderr, /error\[SITE_UNKNOWN\]: no site named nowhere/);
+    const empty = dr(["--config", "", "lab", "status"]);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /error\[CONFIG_INVALID\]: --config was given an empty file name/);
+    const engine = dr(["lab", "status"], { FP_DR_ENGINE: "bogus" });
+    assert.equal(engine.code, 2);
+    assert.match(engine.stderr, /FP_DR_ENGINE from the environment is invalid[\s\S]*engine: .*\(set by FP_DR_ENGINE\)/);
+    const huge = "x".repeat(100_000);
+    for (const args of [["lab", "remove-site", huge], ["backup", "full", "--repo", huge]]) {
+      const r = dr(args);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.length < 1000, `${args[0]} ${args[1]}: ${r.stderr.length} characters of error`);
+      assert.match(r.stderr, /…\(1000\d\d characters\)/);
+    }
+  });
+
   test("every command has --help with examples", () => {
     const commands = [
       ["lab", "up"], ["lab", "drill"], ["lab", "failover-demo"], ["lab", "load", "start"], ["backup", "incr"], ["backup", "list"], ["backup", "verify"],

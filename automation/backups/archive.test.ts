@@ -2,7 +2,7 @@
 // (and only holes) across a timeline switch.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { findGaps, lsnSegment, segmentName, segmentNumber, type ArchivedSegment } from "./archive";
+import { findGaps, lsnBytes, lsnSegment, segmentName, segmentNumber, type ArchivedSegment } from "./archive";
 
 const seg = (name: string): ArchivedSegment => ({ name, ...segmentNumber(name), size: 1, archivedAt: new Date(0) });
 
@@ -12,6 +12,9 @@ test("segment names, numbers and LSNs agree", () => {
   assert.equal(segmentName(1, 256 + 255), "0000000100000001000000FF");
   assert.equal(lsnSegment("0/3000028"), 3);
   assert.equal(lsnSegment("1/FF000000"), 256 + 255);
+  assert.ok(lsnBytes("0/11000028") < lsnBytes("0/11000090"), "within a segment");
+  assert.ok(lsnBytes("0/FFFFFFFF") < lsnBytes("1/0"), "across the 32-bit halves (a string comparison gets this wrong)");
+  assert.equal(lsnBytes("1/0"), 2n ** 32n);
 });
 
 test("a continuous range has no gaps, even across a timeline switch", () => {

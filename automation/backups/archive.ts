@@ -35,6 +35,12 @@ export function lsnSegment(lsn: string): number {
   return hi * SEGMENTS_PER_XLOGID + Math.floor(lo / WAL_SEGMENT_BYTES);
 }
 
+/** An LSN as a byte position in the WAL stream, for ordering two of them. */
+export function lsnBytes(lsn: string): bigint {
+  const [hi, lo] = lsn.split("/");
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+}
+
 /** Every archived WAL segment of an archive id (e.g. "15-1") in one repository, in order. */
 export async function listArchivedSegments(pgb: Pgbackrest, repo: 1 | 2, archiveId: string): Promise<ArchivedSegment[]> {
   const result = await pgb.exec([`--repo=${repo}`, "--recurse", "--output=json", "repo-ls", `archive/${pgb.opts.stanza}/${archiveId}`]);

@@ -35,3 +35,28 @@ test("a flipped byte: the set is invalid with the reason", () => {
   assert.equal(r.sets[0].checksumInvalid, 1);
   assert.match(r.sets[0].detail, /1 with bad checksums/);
 });
+
+// Captured from pgBackRest 2.45 with --log-level-console=info after a byte flip in the offsite store.
+const named = `2026-12-06 11:17:16.772 P00   INFO: verify command begin 2.45: --log-level-console=info --output=text --repo=2 --set=20261206-111708F_20261206-111714I --stanza=fp --verbose
+2026-12-06 11:17:18.705 P02   INFO: invalid checksum '20261206-111708F_20261206-111714I/pg_data/base/16386/1255.lz4'
+2026-12-06 11:17:18.928 P00   INFO: stanza: fp
+                                    status: error
+                                      archiveId: 15-1, total WAL checked: 8, total valid WAL: 8
+                                        missing: 0, checksum invalid: 0, size invalid: 0, other: 0
+                                      backup: 20261206-111708F_20261206-111714I, status: invalid, total files checked: 1344, total valid files: 1343
+                                        missing: 0, checksum invalid: 1, size invalid: 0, other: 0
+stanza: fp
+status: error
+  archiveId: 15-1, total WAL checked: 8, total valid WAL: 8
+    missing: 0, checksum invalid: 0, size invalid: 0, other: 0
+  backup: 20261206-111708F_20261206-111714I, status: invalid, total files checked: 1344, total valid files: 1343
+    missing: 0, checksum invalid: 1, size invalid: 0, other: 0
+2026-12-06 11:17:18.928 P00   INFO: verify command end: completed successfully (2157ms)
+`;
+
+test("with pgBackRest's info lines: the damaged file is named, and the repeated report counts once", () => {
+  const r = parseVerifyText(named);
+  assert.equal(r.sets.length, 1);
+  assert.deepEqual(r.sets[0].invalidFiles, ["pg_data/base/16386/1255.lz4 (invalid checksum)"]);
+  assert.match(r.sets[0].detail, /1 with bad checksums: pg_data\/base\/16386\/1255\.lz4 \(invalid checksum\)/);
+});

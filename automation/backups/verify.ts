@@ -16,6 +16,8 @@ export interface SetVerdict {
   checksumInvalid: number;
   sizeInvalid: number;
   other: number;
+  /** The files that failed, relative to the set (pg_data/…), each with what was wrong. */
+  invalidFiles: string[];
   detail: string;
 }
 
@@ -33,10 +35,21 @@ export interface RepoVerifyReport {
 }
 
 const COUNTS = /missing: (\d+), checksum invalid: (\d+), size invalid: (\d+), other: (\d+)/;
+/** pgBackRest's info log line for each bad file: `invalid checksum '<set>/pg_data/base/1/1255.lz4'`. */
+const INVALID_FILE = /INFO: (invalid checksum|invalid size|file missing|invalid result[^']*) '([^'/]+)\/([^']+)'/;
+const NAMED = 5;
 
-/** Parses `pgbackrest verify --output=text --verbose`. */
+/**
+ * Parses `pgbackrest verify --output=text --verbose`, with its info log lines when asked for
+ * (nameFiles): they name each invalid file, and repeat the report, so a set counts once.
+ */
 export function parseVerifyText(text: string): { status: string; sets: SetVerdict[]; archive?: { id: string; checked: number; valid: number; problems: number } } {
   const lines = text.split("\n").map((l) => l.trim());
+  const invalid = new Map<string, string[]>();
+  for (const l of lines) {
+    const m = INVALID_FILE.exec(l);
+    if (m) invalid.set(m[2], [...(invalid.get(m[2]) ?? []), `${m[3]} (${m[1]})`]);
+  }
   const status = /^status: (\w+)/.exec(lines.find((l) => l.startsWith("status:")) ?? "")?.[1] ?? "unknown";
   const sets: SetVerdict[] = [];
   let archive: { id: string; checked: number; valid: number; problems: number } | undefined;
@@ -44,7 +57,9 @@ export function parseVerifyText(text: string): { status: string; sets: SetVerdic
     const counts = COUNTS.exec(lines[i + 1] ?? "");
     const [missing, checksumInvalid, sizeInvalid, other] = counts ? counts.slice(1).map(Number) : [0, 0, 0, 0];
     const b = /^backup: ([^,]+), status: ([^,]+), total files checked: (\d+), total valid files: (\d+)/.exec(lines[i]);
-    if (b) {
+    if (b && !sets.some((s) => s.label === b[1])) {
+      const files = invalid.get(b[1]) ?? [];
+      const named = files.length ? `: ${files.slice(0, NAMED).join(", ")}${files.length > NAMED ? ` and ${files.length - NAMED} more` : ""}` : "";
       const ok = b[2] === "valid" && missing + checksumInvalid + sizeInvalid + other === 0;
       const problems = [missing && `${missing} missing`, checksumInvalid && `${checksumInvalid} with bad checksums`, sizeInvalid && `${sizeInvalid} with wrong sizes`, other && `${other} other errors`].filter(Boolean);
       sets.push({
@@ -57,7 +72,8 @@ export function parseVerifyText(text: string): { status: string; sets: SetVerdic
         checksumInvalid,
         sizeInvalid,
         other,
-        detail: ok ? `${b[3]} files, all valid` : `${b[2]}: ${problems.join(", ") || "see the pgBackRest log"}`,
+        invalidFiles: files,
+        detail: ok ? `${b[3]} files, all valid` : `${b[2]}: ${problems.join(", ") || "see the pgBackRest log"}${named}`,
       });
     }
     const a = /^archiveId: ([^,]+), total WAL checked: (\d+), total valid WAL: (\d+)/.exec(lines[i]);
@@ -75,7 +91,7 @@ export async function verifyRepositories(pgb: Pgbackrest, opts: { repos: (1 | 2)
       if (opts.set && !cat.sets.some((s) => s.label === opts.set)) {
         throw new DrError("BACKUP_UNKNOWN", `backup set ${opts.set} is not in repo${repo}`, { hint: "`dr backup list` shows the sets" });
       }
-      const parsed = parseVerifyText((await pgb.verify({ repo, set: opts.set })).stdout);
+      const parsed = parseVerifyText((await pgb.verify({ repo, set: opts.set, nameFiles: true })).stdout);
       // Continuity from the oldest set's first WAL segment to the newest archived one.
       const oldest = cat.sets.find((s) => !s.error && s.walStart);
       const last = cat.segments[cat.segments.length - 1];

@@ -31,7 +31,7 @@ export interface UsableRestore {
 export async function measuredRestore(deps: Deps, lab: Lab, repo: 1 | 2, set?: string): Promise<Measured<UsableRestore>> {
   await emptySite(lab, "secondary");
   return measure(async () => {
-    const result = await restore(deps, { to: "secondary", repo, set, overwrite: true });
+    const result = await restore(deps, { to: "secondary", repo, set, overwrite: true, yes: true });
     const usable = await untilUsable(() => lab.connect("secondary"));
     return { restore: result, firstQueryMs: usable.ms };
   });

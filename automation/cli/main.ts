@@ -16,6 +16,7 @@ import { renderRestore, restore } from "../commands/restore";
 import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
 import { benchCommand, renderBench } from "../bench/command";
 import { renderVerifySite, verifySite } from "../commands/verify";
+import { clipLongWords } from "../core/clip";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
 
@@ -78,6 +79,8 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON document and nothing else")
     .option("-v, --verbose", "more detail, stack traces on failure")
     .exitOverride()
+    // commander's own errors quote the offending argument too
+    .configureOutput({ writeErr: (text) => process.stderr.write(clipLongWords(text)) })
     .addHelpText(
       "after",
       `
@@ -197,6 +200,7 @@ Examples:
     .addOption(new Option("--repo <n>", "1 (primary region) or 2 (offsite); default 2, or 1 for the primary").argParser(repoNumber))
     .option("--dry-run", "check feasibility and print the plan; change nothing")
     .option("--overwrite", "allowed to stop the destination and restore over it (delta)")
+    .option("--yes", "do not ask before restoring over a site's data (--overwrite)")
     .option("--open", "open for writes (promote) after recovery")
     .addHelpText(
       "after",
@@ -204,6 +208,7 @@ Examples:
 Examples:
   $ dr restore --dry-run
   $ dr restore --to secondary --open
+  $ dr restore --to secondary --overwrite --yes
   $ dr restore --scratch --target-time "2026-11-26T03:14:00Z" --database financial_planning`,
     )
     .action(action(restore, renderRestore));

@@ -127,11 +127,29 @@ export function renderPlan(p: ReturnType<typeof describePlan>): string {
   ].join("\n");
 }
 
+/**
+ * A drill that succeeded only by passing over damaged sets: the newest backup would not have
+ * restored, which monitoring must see (the drill is the monthly proof that backups restore).
+ * The reason, or undefined when the drill restored what it tried first.
+ */
+export function drillFellBack(r: RunRecord): string | undefined {
+  const excluded = (r.facts as { excludedSets?: string[] }).excludedSets ?? [];
+  if (r.scenario !== "drill" || r.dryRun || r.status !== "succeeded" || excluded.length === 0) return undefined;
+  const restored = (r.facts as { restore?: { set: string } }).restore?.set;
+  const why = r.notes.filter((n) => excluded.some((x) => n.includes(x))).map((n) => n.replace(/; (falling back|restoring the previous set).*$/, ""));
+  return `drill ${r.runId} FELL BACK: ${why.join("; ") || `set${excluded.length > 1 ? "s" : ""} ${excluded.join(", ")} failed verification`}; restored ${restored ?? "an older set"} instead`;
+}
+
+/** Exit status of a drill that had to fall back (see drillFellBack). */
+export const FELL_BACK_EXIT = 10;
+
 export function renderRun(r: RunRecord): string {
   const { rto, rpo } = r.measurements;
   const m = (x: typeof rto) => (x.achieved === undefined ? "not measured" : `${formatDuration(x.achieved)} vs objective ${formatDuration(x.objective)} — ${x.pass ? "PASS" : "FAIL"}`);
   const reports = (r.facts as { reports?: { html: string; markdown: string } }).reports;
+  const fellBack = drillFellBack(r);
   const lines = [
+    ...(fellBack ? [fellBack] : []),
     table(
       ["step", "status", "took", "detail"],
       r.steps.map((s) => [s.name, r.dryRun ? "would run" : s.forced ? "FORCED" : s.status, s.durationMs === undefined || r.dryRun ? "" : formatMs(s.durationMs), s.detail ?? ""]),
@@ -155,10 +173,11 @@ export function renderRun(r: RunRecord): string {
   return lines.join("\n");
 }
 
-/** Exit status: 0 only when the run succeeded and met its objectives. */
+/** Exit status: 0 only when the run succeeded and met its objectives (and a drill restored its first choice). */
 export function runExitCode(r: RunRecord): number {
   if (r.dryRun) return r.status === "succeeded" ? 0 : 6;
   if (r.status !== "succeeded") return 6;
   const { rto, rpo } = r.measurements;
-  return rto.pass === false || rpo.pass === false ? 9 : 0;
+  if (rto.pass === false || rpo.pass === false) return 9;
+  return drillFellBack(r) ? FELL_BACK_EXIT : 0;
 }

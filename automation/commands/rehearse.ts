@@ -34,7 +34,7 @@ export async function rehearse(deps: Deps, opts: { scale?: number } = {}): Promi
   } finally {
     await c.end();
   }
-  const restored = await restore(deps, { to: "secondary", repo: 2, overwrite: true });
+  const restored = await restore(deps, { to: "secondary", repo: 2, overwrite: true, yes: true });
   const verification = await verifySite(deps, { site: "secondary", against: "primary" });
   return {
     ok: verification.ok,

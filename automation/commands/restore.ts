@@ -3,13 +3,19 @@
 // the plan on --dry-run, otherwise carries it out and waits for recovery.
 import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
+import { checkInjectedFailure } from "../core/faults";
 import { parseInstant } from "../core/instant";
 import { formatBytes, table } from "../core/output";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { Lab } from "../engines/local/lab";
 import { labDestination, labRestoreHandle } from "../engines/local/restore-target";
+import { checkSiteName } from "../engines/local/site-name";
 import { planRestore, type RestorePlan } from "../restore/plan";
 import { executeRestore, type RestoreResult } from "../restore/run";
+import { freeBytesAt } from "../restore/disk-space";
+import { verifyChosenSet } from "../restore/verify-set";
+import { confirmOrRefuse } from "./incident";
+import { terminalConfirm } from "./run-context";
 
 export interface RestoreCommandOptions {
   set?: string;
@@ -27,6 +33,8 @@ export interface RestoreCommandOptions {
   dryRun?: boolean;
   overwrite?: boolean;
   open?: boolean;
+  /** Do not ask before overwriting a site's data directory. */
+  yes?: boolean;
 }
 
 export interface RestoreCommandResult {
@@ -56,6 +64,7 @@ export function parseTarget(o: Pick<RestoreCommandOptions, "targetTime" | "targe
 export async function restore(deps: Deps, opts: RestoreCommandOptions): Promise<RestoreCommandResult> {
   const target = parseTarget(opts);
   const lab = Lab.open(deps.config);
+  if (opts.to !== undefined) checkSiteName(opts.to);
   if (opts.scratch && opts.to) throw new DrError("USAGE", "give either --to SITE or --scratch, not both", { hint: "--scratch makes a new throwaway cluster" });
   const source = lab.site("primary");
 
@@ -69,21 +78,34 @@ export async function restore(deps: Deps, opts: RestoreCommandOptions): Promise<
   // The offsite store answers at once or not at all; pgBackRest would retry for minutes.
   await lab.probeRepo(repo);
 
+  const scratchDir = lab.layout.dataDir(scratchName ?? "");
   const destination = opts.scratch
-    ? { name: scratchName!, kind: "scratch" as const, dataDir: lab.layout.dataDir(scratchName!), address: "(next free lab address)", port: lab.state.port, state: "absent" as const, serving: false }
+    ? { name: scratchName!, kind: "scratch" as const, dataDir: scratchDir, address: "(next free lab address)", port: lab.state.port, state: "absent" as const, serving: false, space: { freeBytes: freeBytesAt(scratchDir), reusableBytes: 0 } }
     : await labDestination(lab, siteName);
-  const plan = await deps.out.timed("plan the restore (repository, set, target window, WAL continuity)", () =>
+  const plan = await deps.out.timed("plan the restore (repository, set, target, WAL continuity, databases, disk space)", () =>
     planRestore({
       pgb: source.pgbackrest,
       destination,
       request: { set: opts.set, target, repo, databases: opts.database ? [opts.database] : undefined, overwrite: opts.overwrite, open: opts.open },
+      repoChoosable: true,
     }),
   );
+  plan.checks.push(await deps.out.timed(`verify backup set ${plan.set.label} (checksum of every file)`, () => verifyChosenSet(source.pgbackrest, plan)));
   if (opts.dryRun) return { dryRun: true, plan };
+  if (plan.destination.willOverwrite) {
+    await confirmOrRefuse(deps, `restore over ${plan.destination.name} (${plan.destination.existing?.length ?? 0} entries in ${plan.destination.dataDir}${plan.destination.willStop ? "; it is stopped first" : ""})`, opts.yes, terminalConfirm());
+  }
 
-  const name = opts.scratch ? lab.addSite(scratchName!, "scratch").name : siteName;
-  const result = await executeRestore(plan, labRestoreHandle(lab, name), deps.out);
-  return { dryRun: false, plan, result };
+  if (!opts.scratch) return { dryRun: false, plan, result: await executeRestore(plan, labRestoreHandle(lab, siteName), deps.out) };
+  // A scratch site exists only for this restore: a failed one is removed, not left behind.
+  const name = lab.addSite(scratchName!, "scratch").name;
+  try {
+    checkInjectedFailure("restore-scratch");
+    return { dryRun: false, plan, result: await executeRestore(plan, labRestoreHandle(Lab.open(deps.config), name), deps.out) };
+  } catch (e) {
+    await Lab.open(deps.config).removeSite(name).catch((r: Error) => deps.out.warn(`could not remove the scratch site ${name}: ${r.message}`));
+    throw e;
+  }
 }
 
 export function renderRestore(r: RestoreCommandResult): string {
@@ -100,7 +122,7 @@ export function renderRestore(r: RestoreCommandResult): string {
         ["overwrites", p.destination.willOverwrite ? `yes: ${p.destination.existing?.length ?? 0} entries in ${p.destination.dataDir}${p.destination.willStop ? "; the cluster will be stopped first" : ""}` : "nothing (destination empty)"],
         ["databases", p.databases?.join(", ") ?? "all"],
         ["estimate", p.estimate.basis],
-        ["size", formatBytes(p.estimate.bytes)],
+        ["size", `${formatBytes(p.estimate.bytes)}; needs ${formatBytes(p.estimate.diskBytes)} of disk with the WAL it replays`],
         ["opens for writes", p.open ? "yes (promote after recovery)" : "no (stays read-only; --open to promote)"],
       ],
     ),

@@ -18,7 +18,7 @@ export async function engineFor(deps: Deps): Promise<Engine> {
 }
 
 /** A yes/no question on the terminal; absent when nobody is there to answer. */
-function terminalConfirm(): ((q: string) => Promise<boolean>) | undefined {
+export function terminalConfirm(): ((q: string) => Promise<boolean>) | undefined {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
   return async (question) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr });

@@ -41,9 +41,12 @@ export const scenarioNames = ["corruption", "hardware", "datacenter", "security"
 export type ScenarioName = (typeof scenarioNames)[number];
 
 /** RTO / RPO of one scenario, in seconds. */
+/** An objective of zero cannot be met by any recovery and would fail every run: refused. */
+const positiveDuration = duration.refine((s) => s > 0, "must be longer than zero");
+
 export const objective = z.object({
-  rto: duration.describe("recovery time objective"),
-  rpo: duration.describe("recovery point objective"),
+  rto: positiveDuration.describe("recovery time objective"),
+  rpo: positiveDuration.describe("recovery point objective"),
   priority: z.enum(["critical", "high", "medium", "low"]).optional(),
 });
 export type Objective = z.infer<typeof objective>;

@@ -2,6 +2,7 @@
 // code (scripts and alerts match on it), a one-line lowercase message, a hint saying what to
 // do next, and whether trying again can help. Causes are wrapped with context
 // ("while restoring to secondary: …") instead of being swallowed.
+import { clipLongWords } from "./clip";
 import { redact } from "./redact";
 
 /** The catalogue: code → exit status and whether a retry can help. Codes never change meaning. */
@@ -21,6 +22,8 @@ export const errorCatalogue = {
   RESTORE_TARGET_LOCKED: { exit: 5, retryable: true },
   /** A process other than the server writes into the data directory (a leftover restore). */
   FOREIGN_WRITER: { exit: 5, retryable: false },
+  /** The destination's filesystem cannot hold the restore (set plus the WAL it replays). */
+  SPACE_INSUFFICIENT: { exit: 5, retryable: false },
   STORE_UNREACHABLE: { exit: 4, retryable: true },
   REPO_UNKNOWN: { exit: 2, retryable: false },
   BACKUP_UNKNOWN: { exit: 5, retryable: false },
@@ -30,6 +33,8 @@ export const errorCatalogue = {
   TARGET_BEFORE_WINDOW: { exit: 5, retryable: false },
   TARGET_IN_FUTURE: { exit: 5, retryable: false },
   TARGET_INVALID: { exit: 2, retryable: false },
+  /** A restore point name or database the backup and its WAL do not hold. */
+  TARGET_UNKNOWN: { exit: 5, retryable: false },
   DELETION_NOT_FOUND: { exit: 5, retryable: false },
   WAL_GAP: { exit: 6, retryable: false },
   ARCHIVE_FAILED: { exit: 6, retryable: true },
@@ -77,10 +82,10 @@ export class DrError extends Error {
   readonly details?: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, init: DrErrorInit = {}) {
-    super(redact(message), { cause: init.cause });
+    super(clipLongWords(redact(message)), { cause: init.cause });
     this.name = "DrError";
     this.code = code;
-    this.hint = init.hint === undefined ? undefined : redact(init.hint);
+    this.hint = init.hint === undefined ? undefined : clipLongWords(redact(init.hint));
     this.retryable = errorCatalogue[code].retryable;
     this.exitCode = errorCatalogue[code].exit;
     this.details = init.details;

@@ -74,3 +74,27 @@ test("a host section must name a configured site, and says where", () => {
   );
   assert.equal(parseConfig({ host: { site: "secondary" } }).host?.socketDir, "/var/run/postgresql");
 });
+
+test("--config '' is an error, not the lab default; an empty FP_DR_CONFIG counts as unset", () => {
+  assert.throws(() => loadConfig({ path: "", cwd: dir, env: {} }), (e: unknown) => e instanceof DrError && e.code === "CONFIG_INVALID" && /empty file name/.test(e.message));
+  assert.equal(loadConfig({ cwd: dir, env: { FP_DR_CONFIG: "" } }).source, undefined);
+});
+
+test("a bad value from the environment names the variable, not only the field", () => {
+  assert.throws(
+    () => loadConfig({ cwd: dir, env: { FP_DR_ENGINE: "bogus" } }),
+    (e: unknown) =>
+      e instanceof DrError &&
+      /^embedded default configuration with FP_DR_ENGINE from the environment is invalid/.test(e.message) &&
+      ((e.details?.problems ?? []) as string[]).some((p) => /^engine: .*\(set by FP_DR_ENGINE\)$/.test(p)),
+  );
+});
+
+test("an objective of zero is refused", () => {
+  for (const o of [{ rto: 0, rpo: "1h" }, { rto: "1h", rpo: "0s" }]) {
+    assert.throws(
+      () => parseConfig({ objectives: { datacenter: o } }),
+      (e: unknown) => e instanceof DrError && ((e.details?.problems ?? []) as string[]).some((p) => /^objectives\.datacenter\.(rto|rpo): must be longer than zero/.test(p)),
+    );
+  }
+});

@@ -40,11 +40,19 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
   cur[path[path.length - 1]] = value;
 }
 
-/** Parses and validates a config object; throws CONFIG_INVALID listing every problem. */
-export function parseConfig(raw: unknown, source = "configuration"): DrConfig {
+/**
+ * Parses and validates a config object; throws CONFIG_INVALID listing every problem. A field
+ * set by an environment variable (`fromEnv`: field path → variable) is blamed on the variable.
+ */
+export function parseConfig(raw: unknown, source = "configuration", fromEnv: Record<string, string> = {}): DrConfig {
   const result = drConfigSchema.safeParse(raw ?? {});
   if (!result.success) {
-    const problems = formatIssues(result.error);
+    const problems = formatIssues(result.error).map((p) => {
+      const variable = Object.entries(fromEnv).find(([path]) => p.startsWith(`${path}:`))?.[1];
+      return variable ? `${p} (set by ${variable})` : p;
+    });
+    const vars = [...new Set(problems.map((p) => /\(set by (\w+)\)$/.exec(p)?.[1]).filter(Boolean))];
+    if (vars.length) source = `${source} with ${vars.join(", ")} from the environment`;
     throw new DrError("CONFIG_INVALID", `${source} is invalid (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`, {
       hint: "fix each field listed above; `dr config show --json` prints the effective configuration",
       details: { problems },
@@ -56,7 +64,10 @@ export function parseConfig(raw: unknown, source = "configuration"): DrConfig {
 export function loadConfig(opts: { path?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): LoadedConfig {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const explicit = opts.path ?? env.FP_DR_CONFIG;
+  if (opts.path === "") {
+    throw new DrError("CONFIG_INVALID", "--config was given an empty file name", { hint: "name a file, or leave --config out to use ./dr.config.yaml or the embedded lab default" });
+  }
+  const explicit = opts.path ?? (env.FP_DR_CONFIG || undefined);
   const candidate = explicit ? resolve(cwd, explicit) : resolve(cwd, "dr.config.yaml");
   let raw: Record<string, unknown> = {};
   let source: string | undefined;
@@ -80,10 +91,12 @@ export function loadConfig(opts: { path?: string; env?: NodeJS.ProcessEnv; cwd?:
       hint: "pass an existing file with --config, or omit it to use the embedded lab default",
     });
   }
+  const fromEnv: Record<string, string> = {};
   for (const [name, path] of Object.entries(envOverrides)) {
     const value = env[name];
     if (value === undefined || value === "") continue;
     setPath(raw, path, path[path.length - 1] === "scale" ? Number(value) : value);
+    fromEnv[path.join(".")] = name;
   }
-  return { config: parseConfig(raw, source ?? "embedded default configuration"), source };
+  return { config: parseConfig(raw, source ?? "embedded default configuration", fromEnv), source };
 }

@@ -1,5 +1,6 @@
 // RTO and RPO of a run, from what its steps recorded:
-//   RTO achieved = first successful write through the service name − declaration
+//   RTO achieved = first successful write through the service name − outage (--outage-at;
+//                  the declaration when not given): the business was down from the outage
 //   RPO achieved = outage time − newest committed transaction present after the restore
 // (a drill measures against its restore point instead of an outage). Both are compared with
 // the scenario's objectives (config; the runbook's table by default).
@@ -9,7 +10,7 @@ export function measure(record: RunRecord): void {
   const f = record.facts as { firstWriteAt?: string; restoredLastCommitAt?: string; rpoReferenceAt?: string };
   const { rto, rpo } = record.measurements;
   if (f.firstWriteAt) {
-    rto.achieved = (Date.parse(f.firstWriteAt) - Date.parse(record.declaredAt)) / 1000;
+    rto.achieved = (Date.parse(f.firstWriteAt) - Date.parse(record.outageAt ?? record.declaredAt)) / 1000;
     rto.pass = rto.achieved <= rto.objective;
   }
   if (f.restoredLastCommitAt) {

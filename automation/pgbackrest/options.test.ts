@@ -2,6 +2,7 @@
 // decides which backup is restored and where; a wrong one is a wrong restore).
 import assert from "node:assert/strict";
 import test from "node:test";
+import { DrError } from "../core/errors";
 import { backupArgs, formatTargetTime, restoreArgs, verifyArgs } from "./options";
 
 test("backup: type, start-fast, repository, annotations", () => {
@@ -54,4 +55,11 @@ test("restore latest as a standby (read-only until opened); lsn and name targets
 test("verify and target time formatting", () => {
   assert.deepEqual(verifyArgs({ repo: 1, set: "X" }), ["--repo=1", "--set=X", "--output=text", "--verbose", "verify"]);
   assert.equal(formatTargetTime(new Date("2026-01-02T03:04:05.006Z")), "2026-01-02 03:04:05.006000+00");
+});
+
+test("a restore point name that would break out of postgresql.auto.conf's quotes never reaches pgBackRest", () => {
+  assert.deepEqual(restoreArgs({ pgPath: "/d", target: { kind: "name", name: "fp-dr-drill-1" } }).slice(1, 3), ["--type=name", "--target=fp-dr-drill-1"]);
+  for (const name of ["x'; archive_command = 'rm -rf /", "back\\slash", "two\nlines", " padded", "", "n".repeat(64)]) {
+    assert.throws(() => restoreArgs({ pgPath: "/d", target: { kind: "name", name } }), (e: unknown) => e instanceof DrError && e.code === "TARGET_INVALID" && /--target-lsn/.test(e.hint ?? ""), JSON.stringify(name));
+  }
 });

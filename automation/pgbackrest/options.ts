@@ -1,5 +1,6 @@
 // Typed pgBackRest command options and their argv. Only options we use are modelled; each maps
 // to exactly one documented command-line option, so the argv is predictable and testable.
+import { DrError } from "../core/errors";
 
 export type BackupType = "full" | "diff" | "incr";
 
@@ -44,6 +45,8 @@ export interface RestoreOptions extends CommonOptions {
 
 export interface VerifyOptions extends CommonOptions {
   set?: string;
+  /** Also print pgBackRest's log lines naming each invalid file (they are logged at info). */
+  nameFiles?: boolean;
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -87,11 +90,31 @@ export function targetArgs(target: RestoreTarget, o: { action?: TargetAction; as
       args.push("--type=lsn", `--target=${target.lsn}`);
       break;
     case "name":
+      checkRestorePointName(target.name);
       args.push("--type=name", `--target=${target.name}`);
       break;
   }
   if (target.kind !== "latest") args.push(`--target-action=${o.action ?? "promote"}`);
   return args;
+}
+
+/**
+ * pgBackRest writes the name into postgresql.auto.conf between single quotes without escaping
+ * them: a quote or backslash would end the value early and let the rest be read as settings.
+ * PostgreSQL cuts restore point names at 63 bytes.
+ */
+export function checkRestorePointName(name: string): void {
+  const why = name.length === 0 ? "it is empty"
+    : /['\\]/.test(name) ? "it holds a quote or backslash, which pgBackRest writes unescaped into postgresql.auto.conf"
+    : /[\u0000-\u001f\u007f]/.test(name) ? "it holds a control character"
+    : name.trim() !== name ? "it starts or ends with white space"
+    : Buffer.byteLength(name) > 63 ? "it is longer than the 63 bytes PostgreSQL keeps of a restore point name"
+    : undefined;
+  if (why) {
+    throw new DrError("TARGET_INVALID", `refusing restore point name ${JSON.stringify(name)}: ${why}`, {
+      hint: "restore to the restore point's LSN instead (--target-lsn; pg_create_restore_point() returned it)",
+    });
+  }
 }
 
 export function restoreArgs(o: RestoreOptions): string[] {
@@ -106,5 +129,5 @@ export function restoreArgs(o: RestoreOptions): string[] {
 }
 
 export function verifyArgs(o: VerifyOptions): string[] {
-  return [...repoArgs(o), ...(o.set ? [`--set=${o.set}`] : []), "--output=text", "--verbose", "verify"];
+  return [...repoArgs(o), ...(o.set ? [`--set=${o.set}`] : []), ...(o.nameFiles ? ["--log-level-console=info"] : []), "--output=text", "--verbose", "verify"];
 }

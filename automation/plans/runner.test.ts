@@ -11,6 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import test, { describe } from "node:test";
 import { parseConfig } from "../core/load-config";
 import { DrError } from "../core/errors";
@@ -108,9 +109,12 @@ describe("one run at a time", () => {
       mkdirSync(join(dir, "journal"), { recursive: true });
       writeFileSync(deps.lockPath, JSON.stringify({ runId: "drill-old-1", scenario: "drill", pid: dead, host: hostname(), since: "x", renewedAt: new Date().toISOString() }));
       const plan: Plan = { scenario: "drill", title: "t", runbook: "t", steps: [{ id: "a", name: "a", run: async () => undefined }] };
-      const r = await startRun(plan, deps, opts);
+      const printed: string[] = [];
+      const stderr = new Writable({ write: (c, _e, cb) => void (printed.push(String(c)), cb()) });
+      const r = await startRun(plan, { ...deps, out: new Output({ json: false, stderr, stdout: stderr }) }, opts);
       assert.equal(r.status, "succeeded");
       assert.ok(r.notes.some((n) => /took over the lock from run drill-old-1/.test(n)));
+      assert.match(printed.join(""), /warning: took over the lock from run drill-old-1 \(pid \d+ on .* is gone\)/, "the takeover is said out loud, not only recorded");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

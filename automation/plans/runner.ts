@@ -54,7 +54,7 @@ export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now
     steps: plan.steps.map((s) => ({ id: s.id, name: s.name, status: "pending", attempts: 0 })),
     facts: {},
     measurements: {
-      rto: { objective: obj.rto, basis: "declaration → first successful write through the service name" },
+      rto: { objective: obj.rto, basis: `${options.outageAt ? "outage" : "declaration"} → first successful write through the service name` },
       rpo: { objective: obj.rpo, basis: "outage time → newest committed transaction present after restore" },
     },
     notes: [],
@@ -101,8 +101,12 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
   // Named in what the run leaves behind (a restore's target lock), so a leftover points to its run.
   process.env.FP_DR_RUN_ID = record.runId;
   const lock = options.dryRun ? undefined : acquireLock(deps.lockPath, { runId: record.runId, scenario: record.scenario });
-  if (lock?.tookOverFrom && lock.tookOverFrom.runId !== record.runId) {
-    record.notes.push(`took over the lock from run ${lock.tookOverFrom.runId} (pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host} is gone)`);
+  if (lock?.tookOverFrom) {
+    // Never silent: a dead holder may have left work half done (its own run: this resume).
+    const h = lock.tookOverFrom;
+    const text = `took over the lock from ${h.runId === record.runId ? "this run's earlier process" : `run ${h.runId}`} (pid ${h.pid} on ${h.host} is gone)`;
+    if (h.runId !== record.runId) record.notes.push(text);
+    out.warn(text);
   }
   const ctx: StepContext = {
     engine: deps.engine,

@@ -7,10 +7,12 @@ import { DrError } from "../core/errors";
 import { formatBytes } from "../core/output";
 import type { Pgbackrest } from "../pgbackrest/client";
 import type { BackupSet } from "../pgbackrest/info";
-import { formatTargetTime, type RestoreTarget } from "../pgbackrest/options";
+import { checkRestorePointName, formatTargetTime, type RestoreTarget } from "../pgbackrest/options";
 import type { ClusterState } from "../postgres/cluster";
-import { lsnSegment, segmentName, segmentNumber } from "../backups/archive";
+import { lsnBytes, lsnSegment, segmentName, segmentNumber } from "../backups/archive";
 import { readCatalog, walGapsFor, type RepoCatalog } from "../backups/catalog";
+import { findRestorePoint, type FoundRestorePoint } from "../backups/restore-points";
+import { bytesNeeded } from "./disk-space";
 
 /** Where a restore goes: a named site or a scratch cluster. */
 export interface RestoreDestination {
@@ -24,6 +26,8 @@ export interface RestoreDestination {
   serving: boolean;
   /** Top-level entries in a non-empty data directory (for "what would be overwritten"). */
   existing?: string[];
+  /** Room on the destination's filesystem: free, plus what the files being overwritten use. Unknown: not checked. */
+  space?: { freeBytes: number; reusableBytes: number };
 }
 
 export interface RestoreRequest {
@@ -55,7 +59,8 @@ export interface RestorePlan {
   destination: RestoreDestination & { willStop: boolean; willOverwrite: boolean };
   databases?: string[];
   open: boolean;
-  estimate: { bytes: number; seconds: number; basis: string };
+  /** bytes: the set; diskBytes: what the destination needs for it and the WAL it replays. */
+  estimate: { bytes: number; diskBytes: number; seconds: number; basis: string };
   checks: PlanCheck[];
   /** Stream position the replay must reach for a "latest" restore. */
   endSegment: number;
@@ -71,12 +76,15 @@ export interface PlanInputs {
   now?: Date;
   /** Measured throughput from an earlier restore on this lab, if any. */
   bytesPerSecond?: number;
+  /** The caller can pick the repository (`dr restore --repo`); a failover cannot. */
+  repoChoosable?: boolean;
 }
 
 export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
   const { pgb, destination: dest, request } = inputs;
   const now = inputs.now ?? new Date();
   const checks: PlanCheck[] = [];
+  if (request.target.kind === "name") checkRestorePointName(request.target.name);
 
   // 1. Never restore over live data; never over a running or non-empty cluster unless told.
   if (dest.serving && dest.state === "running") {
@@ -105,9 +113,17 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     throw new DrError("BACKUP_NONE", `repo${request.repo} holds no usable backup`, { hint: "take one with `dr backup full`" });
   }
 
-  // 3. The backup set: the one asked for, or the newest that can reach the target.
-  const set = chooseSet(usable, request, cat, now);
+  // 3. A named target must be in the archived WAL: find it (its position picks the set).
+  const located = request.target.kind === "name" ? await locateRestorePoint(pgb, request.repo, cat, usable, request.target.name) : undefined;
+  const point = located && "lsn" in located ? located : undefined;
+  // The backup set: the one asked for, or the newest that can reach the target.
+  const set = chooseSet(usable, request, cat, now, point?.lsn);
   checks.push({ name: "backup set", ok: true, detail: `${set.label} (${set.type}, finished ${set.stoppedAt.toISOString()})` });
+  if (point && set.lsnStop && lsnBytes(set.lsnStop) > lsnBytes(point.lsn)) {
+    throw new DrError("TARGET_BEFORE_WINDOW", `restore point ${JSON.stringify(point.name)} (LSN ${point.lsn}) is before the end of backup ${set.label} (LSN ${set.lsnStop})`, {
+      hint: "recovery could never reach it from that set: leave --set out (the plan picks the newest set before the point) or choose an older set",
+    });
+  }
 
   // 4. The target lies inside the restorable window.
   const target = describeTarget(request.target);
@@ -127,16 +143,25 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
       });
     }
   }
-  checks.push({ name: "target", ok: true, detail: target.description });
+  if (request.target.kind === "lsn") {
+    const last = cat.segments[cat.segments.length - 1];
+    if (!last || lsnSegment(request.target.lsn) > last.number) {
+      throw new DrError("TARGET_IN_FUTURE", `target LSN ${request.target.lsn} is beyond the newest archived WAL (${last?.name ?? "none"}) in repo${request.repo}`, {
+        hint: "WAL after that point has not reached this repository; choose an earlier LSN or wait for archiving (`dr backup list` shows the newest segment)",
+      });
+    }
+  }
+  const where = point ? ` at LSN ${point.lsn} (segment ${point.segment})` : located && "unverified" in located ? ` (not looked up: ${located.unverified})` : "";
+  checks.push({ name: "target", ok: true, detail: target.description + where });
 
   // 5. The WAL from the set to the target is all there, without a gap.
-  const endSegment = endSegmentFor(request.target, cat) ?? segmentNumber(set.walStop ?? set.walStart ?? "000000010000000000000000").number;
+  const endSegment = (point ? lsnSegment(point.lsn) : endSegmentFor(request.target, cat)) ?? segmentNumber(set.walStop ?? set.walStart ?? "000000010000000000000000").number;
   const gaps = walGapsFor(cat, set, endSegment);
   if (gaps.length > 0) {
     const g = gaps[0];
     const tl = cat.segments[cat.segments.length - 1].timeline;
     throw new DrError("WAL_GAP", `WAL gap in repo${request.repo}: segment${g.missingTo > g.missingFrom ? "s" : ""} ${segmentName(tl, g.missingFrom)}${g.missingTo > g.missingFrom ? `..${segmentName(tl, g.missingTo)}` : ""} missing after ${g.after}`, {
-      hint: "the restore cannot replay past the gap: choose a target before it, restore from the other repository (--repo), or take a new full backup",
+      hint: `the restore cannot replay past the gap: choose a target before it, ${inputs.repoChoosable ? `restore from the other repository (--repo ${request.repo === 1 ? 2 : 1}), ` : ""}or take a new full backup (\`dr backup full\`)`,
       details: { gaps },
     });
   }
@@ -144,8 +169,25 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
   const walTo = request.target.kind === "latest" ? cat.walMax ?? "" : segmentName(cat.segments[cat.segments.length - 1]?.timeline ?? 1, endSegment);
   checks.push({ name: "wal", ok: true, detail: `continuous from ${walFrom} to ${walTo}` });
 
-  const bytesPerSecond = inputs.bytesPerSecond ?? ASSUMED_RESTORE_BYTES_PER_SECOND;
+  // 6. Only databases the set holds (pgBackRest would find out after the destination was prepared).
+  if (request.databases?.length) await checkDatabases(pgb, request.repo, set, request.databases);
+
+  // 7. Room for the set and the WAL it replays on the destination's filesystem.
   const bytes = set.size;
+  const walSegments = set.walStart ? Math.max(1, endSegment - segmentNumber(set.walStart).number + 1) : 0;
+  const diskBytes = bytesNeeded(bytes, walSegments);
+  if (dest.space) {
+    const room = dest.space.freeBytes + dest.space.reusableBytes;
+    if (room < diskBytes) {
+      throw new DrError("SPACE_INSUFFICIENT", `${dest.name} has room for ${formatBytes(room)} at ${dest.dataDir}; the restore needs ${formatBytes(diskBytes)} (set ${formatBytes(bytes)} plus ${walSegments} WAL segments to replay)`, {
+        hint: "free space on that filesystem, restore to another site, or choose a later set (less WAL to replay)",
+        details: { freeBytes: dest.space.freeBytes, reusableBytes: dest.space.reusableBytes, neededBytes: diskBytes },
+      });
+    }
+    checks.push({ name: "disk space", ok: true, detail: `needs ${formatBytes(diskBytes)}, has ${formatBytes(room)}` });
+  } else checks.push({ name: "disk space", ok: true, detail: `needs ${formatBytes(diskBytes)}; the destination's free space is not visible from here` });
+
+  const bytesPerSecond = inputs.bytesPerSecond ?? ASSUMED_RESTORE_BYTES_PER_SECOND;
   const seconds = bytes / bytesPerSecond;
   return {
     repo: request.repo,
@@ -153,12 +195,13 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     chain: chainOf(set, cat.sets),
     target,
     targetSpec: request.target,
-    wal: { from: walFrom, to: walTo, segments: set.walStart ? Math.max(1, endSegment - segmentNumber(set.walStart).number + 1) : 0 },
+    wal: { from: walFrom, to: walTo, segments: walSegments },
     destination: { ...dest, willStop: dest.state === "running", willOverwrite: dest.state === "running" || dest.state === "stopped" },
     databases: request.databases,
     open: request.open === true,
     estimate: {
       bytes,
+      diskBytes,
       seconds,
       basis: `${formatBytes(bytes)} at ${formatBytes(bytesPerSecond)}/s (${inputs.bytesPerSecond ? "measured on this lab" : "assumed"}), ≈ ${formatDuration(seconds)} plus WAL replay`,
     },
@@ -167,7 +210,7 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
   };
 }
 
-function chooseSet(sets: BackupSet[], request: RestoreRequest, cat: RepoCatalog, now: Date): BackupSet {
+function chooseSet(sets: BackupSet[], request: RestoreRequest, cat: RepoCatalog, now: Date, pointLsn?: string): BackupSet {
   if (request.set) {
     const s = cat.sets.find((x) => x.label === request.set);
     if (!s) {
@@ -178,7 +221,7 @@ function chooseSet(sets: BackupSet[], request: RestoreRequest, cat: RepoCatalog,
     if (s.error) throw new DrError("BACKUP_INVALID", `backup set ${s.label} is marked as having errors`, { hint: "choose another set (`dr backup list`)" });
     return s;
   }
-  const t = request.target;
+  const t = pointLsn ? { kind: "lsn" as const, lsn: pointLsn } : request.target;
   if (t.kind === "time") {
     const before = sets.filter((s) => s.stoppedAt <= t.time);
     if (before.length === 0) {
@@ -192,7 +235,7 @@ function chooseSet(sets: BackupSet[], request: RestoreRequest, cat: RepoCatalog,
   if (t.kind === "lsn") {
     const target = lsnSegment(t.lsn);
     const before = sets.filter((s) => s.lsnStop && lsnSegment(s.lsnStop) <= target);
-    if (before.length === 0) throw new DrError("TARGET_BEFORE_WINDOW", `target LSN ${t.lsn} is before the end of the oldest backup`, { hint: "choose a later LSN" });
+    if (before.length === 0) throw new DrError("TARGET_BEFORE_WINDOW", `target ${pointLsn ? `restore point at LSN ${t.lsn}` : `LSN ${t.lsn}`} is before the end of the oldest backup`, { hint: "choose a later target" });
     return before[before.length - 1];
   }
   return sets[sets.length - 1];
@@ -231,5 +274,43 @@ function describeTarget(t: RestoreTarget): RestorePlan["target"] {
       return { kind: "lsn", value: t.lsn, description: `LSN ${t.lsn}` };
     case "name":
       return { kind: "name", value: t.name, description: `restore point "${t.name}"` };
+  }
+}
+
+/**
+ * Finds a restore point in the WAL the usable sets can replay (from the oldest one's start).
+ * Reading the archive needs a pgBackRest configuration whose pg1-path holds a cluster (archive-get
+ * checks its system id); where there is none (an operator's machine on AWS), the name is not
+ * looked up and the plan says so.
+ */
+async function locateRestorePoint(pgb: Pgbackrest, repo: 1 | 2, cat: RepoCatalog, usable: BackupSet[], name: string): Promise<FoundRestorePoint | { unverified: string }> {
+  const from = usable[0].walStart ? segmentNumber(usable[0].walStart).number : 0;
+  let found: FoundRestorePoint | undefined;
+  try {
+    found = await findRestorePoint(pgb, repo, cat.segments.filter((s) => s.number >= from), name);
+  } catch (e) {
+    if (!(e instanceof DrError)) throw e;
+    return { unverified: e.message.split("\n")[0] };
+  }
+  if (!found) {
+    throw new DrError("TARGET_UNKNOWN", `no restore point named ${JSON.stringify(name)} in the WAL archived in repo${repo} since ${usable[0].label}`, {
+      hint: "check the name (pg_create_restore_point() on the primary); its WAL must be archived (`dr backup list` shows the newest segment)",
+    });
+  }
+  return found;
+}
+
+/** System databases always come back; others must be in the set (pgBackRest's own list of it). */
+async function checkDatabases(pgb: Pgbackrest, repo: 1 | 2, set: BackupSet, wanted: string[]): Promise<void> {
+  const info = await pgb.info({ repo, set: set.label });
+  const entry = info.backup.find((b) => b.label === set.label) as { "database-ref"?: { name: string }[] } | undefined;
+  const held = (entry?.["database-ref"] ?? []).map((d) => d.name);
+  for (const db of wanted) {
+    if (["postgres", "template0", "template1"].includes(db)) {
+      throw new DrError("TARGET_INVALID", `--database ${db}: system databases are always restored`, { hint: `name an application database: ${held.filter((d) => d !== "postgres").join(", ") || "(none in this set)"}` });
+    }
+    if (!held.includes(db)) {
+      throw new DrError("TARGET_UNKNOWN", `backup set ${set.label} holds no database named ${JSON.stringify(db)}`, { hint: `databases in that set: ${held.join(", ") || "(none listed)"}` });
+    }
   }
 }

@@ -27,6 +27,7 @@ import { pinGuardedArchiving } from "./fence-archive";
 import { siteArchiveCommand } from "./site";
 import { labDestination, labRestoreHandle } from "./restore-target";
 import { refuseForeignWriters } from "../../restore/target-lock";
+import { siteEntry } from "./site-name";
 
 
 export class LocalEngine implements Engine {
@@ -91,7 +92,7 @@ export class LocalEngine implements Engine {
   /** Prepares the site; a site the lab does not have yet (a replacement host) is added. */
   async bringUp(site: string): Promise<SiteEndpoint> {
     let lab = this.lab;
-    if (!lab.state.sites[site]) {
+    if (!siteEntry(lab.state.sites, site)) {
       lab.addSite(site, "secondary");
       lab = this.lab;
     }
@@ -118,7 +119,8 @@ export class LocalEngine implements Engine {
     const lab = this.lab;
     await lab.probeRepo(req.repo);
     return planRestore({
-      pgb: lab.site(req.site).pgbackrest,
+      // The repositories' reader: its pg1-path holds a cluster, which reading the archive needs.
+      pgb: repositoryReader(lab),
       destination: await labDestination(lab, req.site),
       request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite, databases: req.databases },
     });
@@ -165,12 +167,13 @@ export class LocalEngine implements Engine {
   async createDrillSite(id: string): Promise<SiteEndpoint> {
     const lab = this.lab;
     const name = `drill-${id}`;
-    if (!lab.state.sites[name]) lab.addSite(name, "drill");
+    if (!siteEntry(lab.state.sites, name)) lab.addSite(name, "drill");
     return this.endpoint(name);
   }
 
   async destroyDrillSite(id: string): Promise<void> {
-    await this.lab.removeSite(`drill-${id}`);
+    const lab = this.lab;
+    if (siteEntry(lab.state.sites, `drill-${id}`)) await lab.removeSite(`drill-${id}`);
   }
 
   async startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }> {

@@ -20,6 +20,7 @@ import type { HealthFinding } from "../../postgres/health-types";
 import { loadSecrets, type LabSecrets } from "./secrets";
 import { labSite, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";
+import { checkSiteName, siteEntry } from "./site-name";
 
 export interface LabStep {
   /** Called when a named step starts; the returned function is called when it ends. */
@@ -117,10 +118,12 @@ export class Lab {
   }
 
   site(name: string): LabSite {
-    if (!this.state.sites[name]) {
-      throw new DrError("SITE_UNKNOWN", `no site named ${name} in the lab`, { hint: `sites: ${this.siteNames().join(", ")}` });
-    }
+    if (!siteEntry(this.state.sites, name)) throw this.unknownSite(name);
     return labSite(this.ctx, name);
+  }
+
+  private unknownSite(name: string): DrError {
+    return new DrError("SITE_UNKNOWN", `no site named ${name} in the lab`, { hint: `sites: ${this.siteNames().join(", ")}` });
   }
 
   /** The site the service name currently answers with. */
@@ -167,7 +170,8 @@ export class Lab {
    * address block, recorded in lab.json so that status and `down` know about it.
    */
   addSite(name: string, role: "scratch" | "drill" | "secondary"): LabSite {
-    if (this.state.sites[name]) throw new DrError("SITE_UNKNOWN", `a site named ${name} already exists`, { hint: "choose another name" });
+    checkSiteName(name);
+    if (siteEntry(this.state.sites, name)) throw new DrError("SITE_UNKNOWN", `a site named ${name} already exists`, { hint: "choose another name" });
     const used = new Set(Object.values(this.state.sites).map((s) => s.address));
     const base = this.state.sites.primary.address.split(".").slice(0, 3).join(".");
     let n = 10;
@@ -182,8 +186,8 @@ export class Lab {
 
   /** Stops a scratch or drill site and removes its files. Never the primary or secondary. */
   async removeSite(name: string): Promise<void> {
-    const entry = this.state.sites[name];
-    if (!entry) return;
+    const entry = siteEntry(this.state.sites, name);
+    if (!entry) throw this.unknownSite(name);
     if (entry.role === "primary" || entry.role === "secondary") {
       throw new DrError("SITE_UNKNOWN", `refusing to remove site ${name}: it is the ${entry.role}`, { hint: "only scratch and drill sites can be removed" });
     }

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import type { RestoreDestination } from "../../restore/plan";
 import type { RestoreDestinationHandle } from "../../restore/run";
+import { bytesUnder, freeBytesAt } from "../../restore/disk-space";
 import { makeServiceDir } from "../../system/service-user";
 import type { Lab } from "./lab";
 import { siteServerSettings, writeSitePgbackrestConf } from "./site";
@@ -25,6 +26,7 @@ export async function labDestination(lab: Lab, siteName: string): Promise<Restor
     state: site.cluster.state(),
     serving,
     existing: existsSync(dataDir) ? readdirSync(dataDir) : undefined,
+    space: { freeBytes: freeBytesAt(dataDir), reusableBytes: bytesUnder(dataDir) },
   };
 }
 
