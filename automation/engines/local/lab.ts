@@ -20,6 +20,7 @@ import { objectStoreInfo, probeObjectStore, startObjectStore, stopObjectStore } 
 import { createSampleDatabase } from "./sample-data/generate";
 import { loadRunning, readAcks, stopLoad } from "./load";
 import { FENCE_MARKER } from "./fence";
+import { currentRole } from "./site-role";
 import { isolatedFor } from "../../incident/lab-isolate";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
@@ -42,7 +43,10 @@ export interface LabUpOptions {
 
 export interface SiteStatus {
   name: string;
+  /** The role it plays now (site-role.ts): primary, isolated, fenced, … */
   role: string;
+  /** What lab.json says it was built as. */
+  builtAs: string;
   address: string;
   port: number;
   state: string;
@@ -386,8 +390,9 @@ export class Lab {
         }
       }
       const fenced = existsSync(`${this.layout.dataDir(name)}/${FENCE_MARKER}`);
-      sites.push({ name, role: s.role, address: s.address, port: s.port, state, inRecovery, serves: answer === s.address, fenced });
+      sites.push({ name, role: s.role, builtAs: s.role, address: s.address, port: s.port, state, inRecovery, serves: answer === s.address, fenced });
     }
+    for (const x of sites) x.role = currentRole({ built: x.builtAs, isolated: isolatedFor(this.layout.dataDir(x.name)) !== undefined, fenced: x.fenced, serves: x.serves, state: x.state, inRecovery: x.inRecovery, anotherServes: sites.some((o) => o !== x && o.serves) });
     return {
       dir: this.layout.root,
       up: sites.some((s) => s.state === "running"),
