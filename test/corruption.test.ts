@@ -94,6 +94,16 @@ describe("index-only corruption", () => {
     assert.equal(fixed.measurements.rto.pass, true);
     assert.equal(corruptionRunExitCode(fixed), 0);
     await primarySql("select bt_index_check('app.ledger_account_posted_idx', true)");
+
+    // One verdict, one exit code: the server still counts the failures detection read in the
+    // damaged index, but they predate the REINDEX: info, not a warning, and exit 0.
+    const after = await checkCorruption(t.deps(), { site: "primary" });
+    assert.equal(after.classification, "clean", renderCorruptionReport(after));
+    assert.ok(after.checksumFailures.some((c) => c.count > 0), "the server's counter still holds the repaired damage");
+    assert.deepEqual(after.warnings, []);
+    assert.match((after.info ?? []).join("\n"), new RegExp(`before the REINDEX of app\\.ledger_account_posted_idx \\(run ${fixed.runId}\\).*already repaired`));
+    assert.match(renderCorruptionReport(after), /info: .*already repaired[\s\S]*verdict: CLEAN/);
+    assert.equal(corruptionExitCode(after), 0);
   });
 });
 
@@ -125,8 +135,17 @@ describe("table corruption", () => {
     assert.equal(await t.lab.activeSite(), "primary", "the dry run changed nothing");
     assert.equal(t.lab.site("primary").cluster.state(), "running");
 
-    const run = await recoverCorruption(t.deps(), { yes: true });
+    // Alert thresholds under which the new primary's health is critical (its disk is over 1 %
+    // used): the post-checks step must say so with a warning mark, never a ✓.
+    const deps = t.deps();
+    const run = await recoverCorruption({ ...deps, config: { ...deps.config, alerts: { ...deps.config.alerts, diskUsagePercent: 1 } } }, { yes: true });
     assert.equal(run.status, "succeeded", JSON.stringify(run.error));
+    const post = run.steps.find((s) => s.id === "post-checks")!;
+    assert.match(post.detail!, /health critical \(disk .* full/);
+    assert.equal(post.warning, true);
+    const shown = t.captured.join("").split("\n").filter((l) => l.includes("post-checks:"));
+    assert.ok(shown.length > 0 && shown.every((l) => !l.includes("✓")) && shown.some((l) => l.startsWith("! ")), shown.join("\n"));
+    assert.match(post.detail!, /archived through/, "the new timeline's first segment was archived before health was judged");
     const f = run.facts as CorruptionFacts;
     assert.equal(f.path, "restore");
     assert.equal(f.targetSite, "secondary");

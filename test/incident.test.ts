@@ -16,7 +16,13 @@
 //     store): it is refused and the next older clean one is used, and the run/report say so;
 //   - the new site holds data up to incident time − margin only;
 //   - the old app and superuser passwords and the old S3 key no longer work, the new ones do;
-//   - DNS moved only after the gate (custody and step times), the chain of custody is intact.
+//   - DNS moved only after the gate (custody and step times), the chain of custody is intact;
+//   - the attacker broke archiving and committed after a WAL switch: isolate's push of the WAL
+//     written so far is bounded and recorded as not done; no archived commit lies after the
+//     recovery point, so the restore goes to the end of the archived WAL, says so, and the RPO
+//     (run and report) is measured from the last commit restored;
+//   - `dr lab status` shows the new site as primary and the old one as isolated;
+//   - on a site whose archiving works, isolate pushes the last commit into the repository first.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -86,14 +92,25 @@ before(async () => {
   tampered = (await backup(t.deps(), { type: "incr", repo: 2, reason: "to be tampered with" })).backups[0].set.label;
   tamperWithBackupSet(t.lab, tampered);
   await mark("B2");
-  // The recovery point lies between B2 and C; the incident is 3 s after it.
+  // B2 is the last commit the repository will ever hold.
+  await archiveNow(t.lab);
+  // The recovery point lies after B2; the incident is 3 s after it.
   await sleep(1200);
   targetTime = new Date().toISOString();
   await sleep(1200);
-  await mark("C");
   incidentTime = new Date(Date.parse(targetTime) + 3000).toISOString();
-  // The WAL holding C (the first commit after the recovery point) is archived before the incident.
-  await archiveNow(t.lab);
+  // The attack: archiving broken first, then C committed after a WAL switch. The segment
+  // holding C (the first commit after the recovery point) never reaches the repository, so
+  // no archived commit lies beyond the recovery point: replay to it could never stop there.
+  const attacker = await t.lab.connect("primary");
+  try {
+    await attacker.query("alter system set archive_command = '/bin/false'");
+    await attacker.query("select pg_reload_conf()");
+    await attacker.query("select pg_switch_wal()");
+    for (let i = 0; i < 5; i++) await attacker.query("insert into public.incident_marks (phase) values ('C')");
+  } finally {
+    await attacker.end();
+  }
   while (Date.now() < Date.parse(incidentTime)) await sleep(100);
   // After the incident: the attacker parks data in a tablespace outside the data directory.
   makeServiceDir(attackerDir(), t.lab.user);
@@ -147,6 +164,14 @@ describe("security incident on the lab", () => {
     assert.equal(site.cluster.postmasterPid(), pidBefore, "the same postmaster");
     const original = readFileSync(join(r.dir, "isolation", "primary", "pg_hba.conf.original"), "utf8");
     assert.match(original, /scram-sha-256/, "the original pg_hba.conf is kept as evidence");
+    // Before archiving went off, what was written was pushed (bounded): the attacker broke
+    // archiving, so the push is recorded as not done, in the result and the chain of custody.
+    const push = r.isolation!.walPush!;
+    assert.equal(push.archived, false, push.detail);
+    assert.ok(push.waitedMs >= 9000 && push.waitedMs < 20_000, `bounded wait: ${push.waitedMs} ms`);
+    assert.match(r.detail, /NOT pushed/);
+    const entry = readCustody(r.dir)!.entries.find((e) => e.action === "isolate")!;
+    assert.equal((entry.data as { walPush: { archived: boolean } }).walPush.archived, false, "custody records the push");
   });
 
   test("preserve: the evidence copy matches its SHA-256 sums; custody says who took what, when", async () => {
@@ -226,8 +251,27 @@ describe("security incident on the lab", () => {
 
     const c = await t.lab.connect(f.targetSite!);
     const phases = (await c.query<{ phase: string; n: number }>("select phase, count(*)::int n from public.incident_marks group by phase order by phase")).rows;
+    const b2 = (await c.query<{ at: Date }>("select max(at) at from public.incident_marks where phase = 'B2'")).rows[0].at;
     await c.end();
     assert.deepEqual(phases, [{ phase: "A", n: 5 }, { phase: "B1", n: 5 }, { phase: "B2", n: 5 }], "rows before the recovery point present, rows after it absent");
+
+    // No commit after the recovery point was archived: the restore went to the end of the
+    // archived WAL (the newest point before the incident it reaches), said so, and measured the RPO from it.
+    const point = (run.facts as { recoveryPoint?: { kind: string; lastArchivedCommitAt?: string } }).recoveryPoint!;
+    assert.equal(point.kind, "end-of-archive");
+    const lastArchived = Date.parse(point.lastArchivedCommitAt!);
+    assert.ok(lastArchived >= b2.getTime() && lastArchived < Date.parse(targetTime), `last archived commit ${point.lastArchivedCommitAt}: after B2 (${b2.toISOString()}), before the recovery point ${targetTime}`);
+    assert.match(run.steps.find((s) => s.id === "assess")!.detail!, /END OF THE ARCHIVED WAL/);
+    assert.ok(run.notes.some((n) => /holds no commit after the recovery point.*RPO measured from it/.test(n)), run.notes.join("\n"));
+    const restored = (run.facts as { restoredLastCommitAt?: string }).restoredLastCommitAt!;
+    assert.equal(restored, point.lastArchivedCommitAt, "the restored copy ends with the last archived commit");
+    assert.match(run.steps.find((s) => s.id === "restore")!.detail!, new RegExp(`last commit ${restored.replace(/[.]/g, "\\.")}`));
+    const rpo = run.measurements.rpo.achieved!;
+    assert.ok(Math.abs(rpo - (Date.parse(incidentTime) - lastArchived) / 1000) < 0.01, `RPO ${rpo} s = incident time − last restored commit`);
+    // The report carries the measured RPO (not "not measured") and the restored point's last commit.
+    const md = renderMarkdown(run);
+    assert.match(md, /\*\*RPO\*\* achieved \d/);
+    assert.ok(md.includes(restored), "the report names the restored point's last commit");
   });
 
   test("the old credentials no longer work, the new ones do", async () => {
@@ -264,5 +308,29 @@ describe("security incident on the lab", () => {
     assert.deepEqual((restore.data as { excludedSets: string[] }).excludedSets, [tampered], "custody names the refused set");
     assert.equal(checkChain(custody).ok, true);
     assert.ok(run.notes.some((n) => n.startsWith("chain of custody")));
+    const assess = custody.entries.filter((e) => e.action === "assess").pop()!;
+    assert.match(assess.summary, /no commit after the recovery point/, "custody says where the restore went and why");
+  });
+
+  test("lab status: the roles follow what happened (the new site is the primary, the old one isolated)", async () => {
+    const status = await t.lab.status();
+    const roles = Object.fromEntries(status.sites.map((x) => [x.name, x.role]));
+    assert.equal(roles[`incident-${ID}`], "primary");
+    assert.equal(roles.primary, "isolated");
+    assert.equal(status.sites.find((x) => x.name === "primary")!.builtAs, "primary", "what it was built as is kept");
+  });
+
+  test("isolate pushes the WAL already written before it turns archiving off", async () => {
+    const site = `incident-${ID}`;
+    const c = await t.lab.connect(site, t.lab.state.database);
+    const written = (await c.query<{ at: Date }>("insert into public.incident_marks (phase) values ('D') returning clock_timestamp() at")).rows[0].at;
+    await c.end();
+    const r = await incidentIsolate(t.deps(), { site, incidentId: "t2", incidentTime: new Date().toISOString(), yes: true });
+    assert.equal(r.isolation?.walPush?.archived, true, r.detail);
+    assert.match(readCustody(r.dir)!.entries.find((e) => e.action === "isolate")!.summary, /pushed to the repositories/);
+    // The commit made just before isolation is in the repository, read back from the archived WAL.
+    const engine = (await runnerDepsFor(t.deps())).engine;
+    const archived = await engine.lastArchivedCommit(2, (await engine.catalog(2)).segments);
+    assert.ok(Date.parse(archived.commit!.at) >= written.getTime(), `last archived commit ${archived.commit?.at}, D written ${written.toISOString()}`);
   });
 });

@@ -8,6 +8,8 @@ import type { RunRecord } from "../core/run-record";
 import { startRun } from "../plans/runner";
 import { checkTarget, resolveCheckTarget } from "../corruption/check";
 import { corruptionExitCode, type CorruptionReport } from "../corruption/report";
+import { lastRepair } from "../corruption/repairs";
+import { reportsDir } from "../core/state-dirs";
 import { corruptionPlan } from "../plans/corruption";
 import type { CorruptionFacts } from "../plans/corruption-steps";
 import { finishRun, ownRepoOrOffsite, renderRun, runExitCode, runOptions } from "./recover";
@@ -32,7 +34,7 @@ export async function checkCorruption(deps: Deps, opts: CheckCorruptionOptions =
   const target = await resolveCheckTarget(engine, deps.config, site, { offline: opts.offline, dataDir: opts.dataDir });
   return deps.out.timed(
     `check ${site} for corruption (${target.mode === "online" ? "amcheck, every page read through the server" : "pg_checksums over the stopped data directory"})`,
-    () => checkTarget(target, { parentCheck: opts.parentCheck }),
+    () => checkTarget(target, { parentCheck: opts.parentCheck, repaired: lastRepair(reportsDir(deps.config), site) }),
     (r) => `${r.classification}, ${r.findings.length} finding(s)`,
   );
 }
@@ -50,6 +52,7 @@ export function renderCorruptionReport(r: CorruptionReport): string {
   }
   for (const n of r.notChecked) lines.push(`not checked: ${n.database ? `${n.database}: ` : ""}${n.relation}: ${n.reason}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
+  for (const i of r.info ?? []) lines.push(`info: ${i}`);
   for (const c of r.checksumFailures) lines.push(`server counters: ${c.count} checksum failure(s) in ${c.database}${c.lastAt ? `, last at ${c.lastAt}` : ""}`);
   const s = r.scope;
   const read = r.mode === "online" ? `${s.tables} tables, ${s.indexes} btree indexes, ${s.sequences} sequences in ${s.databases.join(", ")}` : `${s.files ?? "?"} files, ${s.blocks ?? "?"} blocks (${s.tables} tables, ${s.indexes} indexes, ${s.sequences} sequences named by the copy's catalog)`;

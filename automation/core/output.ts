@@ -12,6 +12,8 @@ export interface StepRecord {
   startedAt: string;
   durationMs: number;
   ok: boolean;
+  /** Done, with something that needs a look (shown as "!", not ✓). */
+  warning?: boolean;
   detail?: string;
 }
 
@@ -63,19 +65,20 @@ export class Output {
    * Starts a timed step; call the returned function when it ends. Every step is recorded with
    * its duration, so a command can report exactly what it did and how long each part took.
    */
-  step(label: string): (detail?: string, ok?: boolean) => void {
+  step(label: string): (detail?: string, ok?: boolean | "warning") => void {
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
     if (!this.json && !this.live) this.err.write(this.pc.cyan("… ") + redact(label) + "\n");
     // On a terminal, a live line with the elapsed time until the step ends (or a real
     // progress bar replaces it, see progress()).
     if (this.live) this.startBar(`${this.pc.cyan("…")} ${redact(label)} {duration_formatted}`, 1, 0, label);
-    return (detail?: string, ok = true) => {
+    return (detail?: string, outcome: boolean | "warning" = true) => {
       this.stopProgress();
       const durationMs = Date.now() - started;
-      this.steps.push({ label, startedAt, durationMs, ok, detail: detail === undefined ? undefined : redact(detail) });
+      const ok = outcome !== false;
+      this.steps.push({ label, startedAt, durationMs, ok, ...(outcome === "warning" ? { warning: true } : {}), detail: detail === undefined ? undefined : redact(detail) });
       if (!this.json) {
-        const mark = ok ? this.pc.green("✓") : this.pc.red("✗");
+        const mark = outcome === "warning" ? this.pc.yellow("!") : ok ? this.pc.green("✓") : this.pc.red("✗");
         const extra = detail ? this.pc.dim(` — ${redact(detail)}`) : "";
         this.err.write(`${mark} ${redact(label)} ${this.pc.dim(`(${formatMs(durationMs)})`)}${extra}\n`);
       }

@@ -19,6 +19,8 @@ export interface StepRecord {
   detail?: string;
   /** True when the step was run with --force past a failed gate. */
   forced?: boolean;
+  /** Done, but what it found needs a look (its detail says what): never shown as a plain ✓. */
+  warning?: boolean;
 }
 
 export interface Measurement {

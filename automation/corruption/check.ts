@@ -4,6 +4,7 @@
 import type { ClientConfig } from "pg";
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
+import { countedBeforeRepair, type Repair } from "./repairs";
 import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { serviceUser, type ServiceUser } from "../system/service-user";
@@ -49,10 +50,10 @@ export async function resolveCheckTarget(engine: Engine, config: DrConfig, site:
 }
 
 /** Runs the check and builds the report. Throws CORRUPTION_CHECK_FAILED when nothing could be read. */
-export async function checkTarget(target: CheckTarget, opts: OnlineOptions = {}): Promise<CorruptionReport> {
+export async function checkTarget(target: CheckTarget, opts: OnlineOptions & { repaired?: Repair } = {}): Promise<CorruptionReport> {
   const started = Date.now();
   const checkedAt = new Date(started).toISOString();
-  let report: Omit<CorruptionReport, "classification" | "advice" | "complete">;
+  let report: Omit<CorruptionReport, "classification" | "advice" | "complete"> & { info: string[] };
   if (target.mode === "online") {
     const r = await checkOnline(target.admin, opts);
     const warnings: string[] = [];
@@ -67,10 +68,13 @@ export async function checkTarget(target: CheckTarget, opts: OnlineOptions = {})
       notChecked: r.notChecked,
       checksumFailures: r.checksumFailures,
       warnings,
+      info: [],
     };
     if (report.findings.length === 0 && r.checksumFailures.length > 0) {
       const n = r.checksumFailures.reduce((s, x) => s + x.count, 0);
-      warnings.push(`the server counted ${n} checksum failure(s) (last at ${r.checksumFailures.map((x) => x.lastAt).filter(Boolean).sort().pop() ?? "unknown"}) that no relation shows now: a damaged page may sit under a clean cached copy, or was rewritten since; check offline after a clean stop`);
+      const last = r.checksumFailures.map((x) => x.lastAt).filter(Boolean).sort().pop() ?? "unknown";
+      if (countedBeforeRepair(r.checksumFailures, opts.repaired)) report.info.push(`the server counted ${n} checksum failure(s) (last at ${last}), all before ${opts.repaired!.what} at ${opts.repaired!.at}: damage already repaired`);
+      else warnings.push(`the server counted ${n} checksum failure(s) (last at ${last}) that no relation shows now: a damaged page may sit under a clean cached copy, or was rewritten since; check offline after a clean stop`);
     }
   } else {
     const r = await checkOffline(target.dataDir, target.user);
@@ -91,6 +95,7 @@ export async function checkTarget(target: CheckTarget, opts: OnlineOptions = {})
       notChecked: [],
       checksumFailures: [],
       warnings: [],
+      info: [],
     };
   }
   const classification = classify(report.findings);

@@ -72,6 +72,8 @@ export interface CorruptionReport {
   /** pg_stat_database.checksum_failures (online): failures the server met since its stats reset. */
   checksumFailures: { database: string; count: number; lastAt?: string }[];
   warnings: string[];
+  /** What is worth knowing but needs nothing done (counters from damage already repaired). */
+  info?: string[];
   /** Every relation with storage was read. */
   complete: boolean;
   /** What to do next, in one line. */

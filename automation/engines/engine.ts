@@ -4,6 +4,8 @@
 //   pulumi — the AWS sites through the Automation API (LocalWorkspace on this repo's project)
 import type { ClientConfig } from "pg";
 import type { RestoreTarget } from "../pgbackrest/options";
+import type { ArchivedCommit } from "../backups/archived-commits";
+import type { ArchivedSegment } from "../backups/archive";
 import type { RepoCatalog } from "../backups/catalog";
 import type { RestorePlan } from "../restore/plan";
 import type { CredentialRotation, IncidentContext, IsolationResult, PreservationResult } from "../incident/types";
@@ -76,6 +78,8 @@ export interface Engine {
   bringUp(site: string): Promise<SiteEndpoint>;
   /** What a repository holds: sets, archived WAL, restorable window (pre-flight reads it). */
   catalog(repo: 1 | 2): Promise<RepoCatalog>;
+  /** The newest commit in these archived segments of the repository (at or before an LSN), read from the WAL itself. */
+  lastArchivedCommit(repo: 1 | 2, segments: ArchivedSegment[], opts?: { upToLsn?: string }): Promise<ArchivedCommit>;
   /** pgBackRest verify of one backup set (checksums of every file): a tampered set fails. */
   verifyBackup(repo: 1 | 2, set: string): Promise<{ ok: boolean; detail: string }>;
   /** Every check a restore needs, without touching anything (the dry run's plan). */

@@ -37,6 +37,8 @@ export interface IsolationResult {
   terminated: TerminatedSession[];
   /** What the site looked like before it was changed (originals of the files replaced, sessions). */
   evidence: EvidenceFile[];
+  /** The WAL already written, pushed to the repositories before archiving was turned off (lab). */
+  walPush?: { segment?: string; archived: boolean; waitedMs: number; detail: string };
 }
 
 export interface PreservationResult {

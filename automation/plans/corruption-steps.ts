@@ -11,6 +11,7 @@ import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "./plan";
 import { checkTarget, resolveCheckTarget } from "../corruption/check";
+import { repairOf } from "../corruption/repairs";
 import { rebuildIndexes, reindexStatement, type IndexToRebuild, type RebuiltIndex } from "../corruption/reindex";
 import type { Classification, CorruptionReport } from "../corruption/report";
 import { facts, type Facts } from "./facts";
@@ -149,7 +150,8 @@ export const recheckStep: Step = {
   },
   async run(ctx) {
     const f = corruptionFacts(ctx);
-    const r = await checkTarget(await resolveCheckTarget(ctx.engine, ctx.config, f.sourceSite!));
+    // The same verdict `dr check corruption` gives afterwards: counters from the damage just repaired are info.
+    const r = await checkTarget(await resolveCheckTarget(ctx.engine, ctx.config, f.sourceSite!), { repaired: repairOf(ctx.record) });
     f.recheck = { site: r.site, classification: r.classification, findings: r.findings.length, complete: r.complete };
     if (r.classification !== "clean") {
       throw new DrError("GATE_FAILED", `still damaged after REINDEX: ${summary(r)}`, {

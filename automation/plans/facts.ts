@@ -3,6 +3,7 @@
 import type { FenceResult } from "../engines/engine";
 import type { TableFingerprint } from "../verify/fingerprint";
 import type { StepContext } from "./plan";
+import type { RecoveryPoint } from "./recovery-point";
 
 export interface Facts {
   /** Site that held the primary role when the run was declared. */
@@ -18,6 +19,8 @@ export interface Facts {
     /** outage − newest archived WAL, the RPO the archive implies (seconds). */
     impliedRpoSeconds?: number;
   };
+  /** Where a time-bounded restore stops: the target time, or the end of the archived WAL when no commit after the target is archived. */
+  recoveryPoint?: RecoveryPoint;
   fence?: FenceResult;
   /** Sets refused (failed verification) and passed over for an older one. */
   excludedSets?: string[];

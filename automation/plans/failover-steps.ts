@@ -4,6 +4,7 @@ import { DrError } from "../core/errors";
 import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "./plan";
 import { checkHealth } from "../postgres/health";
+import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
 import { facts } from "./facts";
 import { targetOf } from "./restore-steps";
 
@@ -138,6 +139,9 @@ export const firstWriteStep: Step = {
   },
 };
 
+/** The first segment of a new timeline reaches the repository within seconds; beyond this, archiving is broken. */
+const FIRST_ARCHIVE_WAIT_MS = 30_000;
+
 export const postChecksStep: Step = {
   id: "post-checks",
   name: "post-checks: health, new timeline, archiving and a first full backup",
@@ -145,13 +149,20 @@ export const postChecksStep: Step = {
   async run(ctx) {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
+    // Health reads archiving: in the first seconds of a new timeline nothing of it is archived
+    // yet, so the first segment is pushed and waited for (bounded) before health is judged.
+    const { timeline, archived } = await withClient(ep.admin, async (c) => ({
+      timeline: parseInt((await c.query("select pg_walfile_name(pg_current_wal_lsn()) w")).rows[0].w.slice(0, 8), 16),
+      archived: await archiveThrough(c, { timeoutMs: FIRST_ARCHIVE_WAIT_MS }),
+    }));
     const health = await checkHealth({ site: f.targetSite!, connection: ep.admin, thresholds: ctx.config.alerts, expectRole: "primary" });
-    const timeline = await withClient(ep.admin, async (c) => parseInt((await c.query("select pg_walfile_name(pg_current_wal_lsn()) w")).rows[0].w.slice(0, 8), 16));
     // A full backup proves archiving works on the new timeline (it waits for its WAL).
     const backup = await ctx.engine.startBackup(f.targetSite!, "full");
     f.firstBackup = backup.label;
     const bad = health.findings.filter((x) => x.severity === "critical").map((x) => x.message);
     if (bad.length) ctx.note(`health after failover: ${bad.join("; ")}`);
-    return { detail: `health ${health.worst}; timeline ${timeline}; first full backup ${backup.label ?? "started"}` };
+    const archiving = archived.archived ? `timeline ${timeline} archived through ${archived.segment}` : `timeline ${timeline}: ${describeArchiveWait(archived)}`;
+    // Never a plain ✓ beside a critical finding: the step is marked with a warning.
+    return { detail: `health ${health.worst}${bad.length ? ` (${bad.join("; ")})` : ""}; ${archiving}; first full backup ${backup.label ?? "started"}`, warning: health.worst === "critical" || !archived.archived };
   },
 };

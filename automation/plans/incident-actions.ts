@@ -67,7 +67,7 @@ export async function isolateSite(engine: Engine, ref: IncidentRef, by: Actor, r
     site: ref.site,
     summary: `${ref.site} ${result.outcome}: ${result.detail}`,
     evidence: result.evidence,
-    data: { outcome: result.outcome, running: result.running, terminated: result.terminated, isolatedAt: result.at, engine: engine.name },
+    data: { outcome: result.outcome, running: result.running, terminated: result.terminated, isolatedAt: result.at, engine: engine.name, walPush: result.walPush },
   });
 }
 
@@ -106,7 +106,7 @@ export function reusedDetail(what: string, e: CustodyEntry): string {
 
 /** What ISOLATE does to the compromised site, for dry runs and plan explanations. */
 export function describeIsolation(engineName: string, site: string): string {
-  return `${site}: ${engineName === "local" ? "replace pg_hba.conf by reject-all (keep the original), reload, terminate every session, turn archiving off; the server keeps running" : "swap its security groups for the isolation group, terminate every session"}`;
+  return `${site}: ${engineName === "local" ? "push the WAL written so far to the repositories (a switch, a bounded wait), replace pg_hba.conf by reject-all (keep the original), reload, terminate every session, turn archiving off; the server keeps running" : "swap its security groups for the isolation group, terminate every session"}`;
 }
 
 /** What PRESERVE takes of the compromised site, for dry runs and plan explanations. */

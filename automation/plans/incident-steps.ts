@@ -10,6 +10,7 @@ import type { CredentialRotation, IsolationResult } from "../incident/types";
 import { describeIsolation, describePreservation, describeRepositoryRotation, isolateSite, preserveSite, reusedDetail, rotateDatabase, rotateRepository, type IncidentRef } from "./incident-actions";
 import { actor, appendCustody, checkChain, lastEntry, readCustody, CUSTODY_FILE, type CustodyAction } from "../incident/custody";
 import { facts, type Facts } from "./facts";
+import { chooseRecoveryPoint, type RecoveryPoint } from "./recovery-point";
 
 /** The incident a security run recovers from (id, directory, compromised site) and its recovery point. */
 export interface SecurityIncident extends IncidentRef {
@@ -145,20 +146,31 @@ async function assessIncident(ctx: StepContext, record: boolean): Promise<{ deta
       hint: "every backup is newer than the recovery point: nothing can be trusted to predate the attacker; check the incident time, or restore by hand from an older copy",
     });
   }
-  if (!cat.newestWalAt || cat.newestWalAt < target) {
-    throw new DrError("TARGET_IN_FUTURE", `the archived WAL in repo${f.repo} ends at ${cat.newestWalAt?.toISOString() ?? "nothing"}, before the recovery point ${i.targetTime}`, {
-      hint: "the compromised site was cut off before it archived that far: choose an earlier --incident-time or a larger --margin",
+  if (!cat.newestWalAt || cat.segments.length === 0) {
+    throw new DrError("TARGET_IN_FUTURE", `repo${f.repo} holds no archived WAL`, {
+      hint: "the compromised site never archived: nothing after its backups can be restored; check archiving and the repository",
     });
   }
-  const impliedRpo = (Date.parse(i.incidentTime) - target.getTime()) / 1000;
+  // Coverage is judged by the commits the archive holds, not by when its files arrived.
+  const point = await ctx.engine.lastArchivedCommit(f.repo!, cat.segments).then(
+    (archived) => chooseRecoveryPoint(i.targetTime, archived),
+    // (without pg_waldump or a pg_control to read it with, the operator's machine cannot read the WAL: say so)
+    (e: Error): RecoveryPoint => ({ kind: "time", why: `the archived WAL could not be read (${e.message.split("\n")[0]}): replay to ${i.targetTime}, which fails if the archive holds no commit after it` }),
+  );
+  const reached = point.kind === "end-of-archive" && point.lastArchivedCommitAt ? new Date(point.lastArchivedCommitAt) : target;
+  const impliedRpo = (Date.parse(i.incidentTime) - reached.getTime()) / 1000;
+  const walEnd = `archived WAL's last commit ${point.lastArchivedCommitAt ?? "not found"}`;
   if (record) {
+    f.recoveryPoint = point;
     f.assessment = { primaryReachable: probe.reachable, primaryMode: probe.mode, newestSet: before[before.length - 1].label, newestWalAt: cat.newestWalAt.toISOString(), impliedRpoSeconds: impliedRpo };
     f.setsAfterTarget = after;
     if (after.length) ctx.note(`backup sets newer than the recovery point are not trusted and were not considered: ${after.join(", ")}`);
-    appendCustody(i.dir, { action: "assess", site: i.site, by: by(ctx), runId: ctx.record.runId, summary: `recovery point ${i.targetTime}; candidates ${before.map((s) => s.label).reverse().join(", ")}; ignored as newer: ${after.join(", ") || "none"}`, data: { targetTime: i.targetTime, candidates: before.map((s) => s.label), ignored: after, newestWalAt: cat.newestWalAt.toISOString(), compromisedSite: { reachable: probe.reachable, mode: probe.mode } } });
+    if (point.kind === "end-of-archive") ctx.note(`${point.why}; RPO measured from it`);
+    else if (!point.lastArchivedCommitAt) ctx.note(point.why);
+    appendCustody(i.dir, { action: "assess", site: i.site, by: by(ctx), runId: ctx.record.runId, summary: `recovery point ${i.targetTime}; ${point.why}; candidates ${before.map((s) => s.label).reverse().join(", ")}; ignored as newer: ${after.join(", ") || "none"}`, data: { targetTime: i.targetTime, recoveryPoint: point, candidates: before.map((s) => s.label), ignored: after, newestWalAt: cat.newestWalAt.toISOString(), compromisedSite: { reachable: probe.reachable, mode: probe.mode } } });
   }
   return {
-    detail: `${i.site} ${probe.reachable ? `still answers (${probe.mode})` : "does not answer (isolated)"}; recovery point ${i.targetTime} (incident ${i.incidentTime} − ${formatDuration(i.marginSeconds)}); candidates newest first: ${before.map((s) => s.label).reverse().join(", ")}; ${after.length} newer set(s) ignored; WAL archived to ${cat.newestWalAt.toISOString()}; implied RPO ${formatDuration(impliedRpo)} (objective ${formatDuration(ctx.record.measurements.rpo.objective)})`,
+    detail: `${i.site} ${probe.reachable ? `still answers (${probe.mode})` : "does not answer (isolated)"}; recovery point ${i.targetTime} (incident ${i.incidentTime} − ${formatDuration(i.marginSeconds)}); candidates newest first: ${before.map((s) => s.label).reverse().join(", ")}; ${after.length} newer set(s) ignored; ${walEnd}; ${point.kind === "end-of-archive" ? "restore to the END OF THE ARCHIVED WAL" : `restore to ${i.targetTime}`}; implied RPO ${formatDuration(impliedRpo)} (objective ${formatDuration(ctx.record.measurements.rpo.objective)})`,
   };
 }
 
@@ -214,7 +226,8 @@ export function withCustody(step: Step, action: CustodyAction, summary: (ctx: St
 
 export const restoreSummary = (ctx: StepContext): string => {
   const f = incidentFacts(ctx);
-  return `${f.targetSite} restored from repo${f.restore?.repo} set ${f.restore?.set} to ${f.incident?.targetTime}${f.excludedSets?.length ? `; refused (failed verification): ${f.excludedSets.join(", ")}` : ""}`;
+  const to = f.recoveryPoint?.kind === "end-of-archive" ? `the end of the archived WAL (last commit ${f.restoredLastCommitAt ?? "unknown"}; recovery point ${f.incident?.targetTime})` : f.incident?.targetTime;
+  return `${f.targetSite} restored from repo${f.restore?.repo} set ${f.restore?.set} to ${to}${f.excludedSets?.length ? `; refused (failed verification): ${f.excludedSets.join(", ")}` : ""}`;
 };
 export const verifySummary = (ctx: StepContext, detail: string | undefined): string =>
   `${incidentFacts(ctx).targetSite}: ${detail ?? "verified"} (${(ctx.record.verification?.checks ?? []).map((c) => `${c.name} ${c.ok ? "ok" : "FAILED"}`).join(", ")})`;

@@ -32,7 +32,7 @@ export interface StepContext {
 }
 
 /** What a step's action may ask of the runner. */
-export type StepOutcome = void | { detail?: string; goto?: string };
+export type StepOutcome = void | { detail?: string; goto?: string; warning?: boolean };
 
 export interface Step {
   /** Stable id (journal, fault injection): "fence-primary". */

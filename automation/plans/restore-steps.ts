@@ -10,10 +10,14 @@ import { invariantsFor } from "../verify/invariants";
 import { facts } from "./facts";
 
 
-/** The restore target of this run: a named restore point (drills), a time, or the end of WAL. */
+/**
+ * The restore target of this run: a named restore point (drills), a time, or the end of WAL
+ * (also for a time that no archived commit lies beyond: recovery-point.ts).
+ */
 export function targetOf(ctx: StepContext): RestoreTarget {
   const f = facts(ctx);
   if (f.restorePoint) return { kind: "name", name: f.restorePoint.name };
+  if (f.recoveryPoint?.kind === "end-of-archive") return { kind: "latest" };
   if (ctx.options.targetTime) return { kind: "time", time: new Date(ctx.options.targetTime) };
   return { kind: "latest" };
 }
@@ -23,8 +27,10 @@ async function candidateSet(ctx: StepContext): Promise<string> {
   const f = facts(ctx);
   const cat = await ctx.engine.catalog(f.repo!);
   const excluded = new Set(f.excludedSets ?? []);
+  // A set newer than the target time is never a candidate, also when the restore goes to the end of the archive.
   const target = targetOf(ctx);
-  const usable = cat.sets.filter((s) => !s.error && !excluded.has(s.label) && (target.kind !== "time" || s.stoppedAt <= target.time));
+  const bound = target.kind === "time" ? target.time : f.recoveryPoint && ctx.options.targetTime ? new Date(ctx.options.targetTime) : undefined;
+  const usable = cat.sets.filter((s) => !s.error && !excluded.has(s.label) && (!bound || s.stoppedAt <= bound));
   const set = usable[usable.length - 1];
   if (!set) {
     throw new DrError("BACKUP_NONE", `no usable backup left in repo${f.repo} (passed over: ${[...excluded].join(", ") || "none"})`, {
@@ -47,6 +53,19 @@ async function newestCommitPresent(ctx: StepContext, site: string, replayed: str
   });
   const candidates = [replayed ? Date.parse(replayed) : NaN, heartbeat ? heartbeat.getTime() : NaN].filter((x) => !Number.isNaN(x));
   return candidates.length ? new Date(Math.max(...candidates)).toISOString() : undefined;
+}
+
+/**
+ * When the replay applied no commit (the set ended after the last one) and no heartbeat says
+ * more: the newest commit in the archived WAL up to where the replay ended is the newest the
+ * copy holds (it is in the set or was replayed).
+ */
+async function lastCommitInWal(ctx: StepContext, replayLsn: string | undefined): Promise<string | undefined> {
+  if (!replayLsn) return undefined;
+  const repo = facts(ctx).repo!;
+  const cat = await ctx.engine.catalog(repo);
+  // A measurement, not a condition of the restore: a WAL this machine cannot read leaves the RPO unmeasured.
+  return (await ctx.engine.lastArchivedCommit(repo, cat.segments, { upToLsn: replayLsn }).catch(() => undefined))?.commit?.at;
 }
 
 export const restoreStep: Step = {
@@ -79,9 +98,9 @@ export const restoreStep: Step = {
       // Already printed by the restore; kept in the run record for the report.
       for (const line of r.ended ?? []) ctx.record.notes.push(`before restoring into ${f.targetSite}: ${line}`);
       f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
-      f.restoredLastCommitAt = await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt);
+      f.restoredLastCommitAt = (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn));
       f.verified = undefined;
-      return { detail: `${set} from repo${r.repo}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s, ends at ${r.replayLsn} (last commit ${r.lastCommitAt ?? "none"})` };
+      return { detail: `${set} from repo${r.repo}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };
     }
   },
 };

@@ -202,10 +202,11 @@ async function runStep(step: Step, rec: StepRecord, ctx: StepContext, deps: Runn
         },
       });
       if (outcome && outcome.detail) rec.detail = outcome.detail;
+      if (outcome && outcome.warning) rec.warning = true;
       rec.status = "done";
       rec.durationMs = Date.now() - started;
       rec.finishedAt = new Date().toISOString();
-      finish(rec.detail);
+      finish(rec.detail, rec.warning ? "warning" : true);
       return outcome;
     }
     rec.status = "done";

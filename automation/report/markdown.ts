@@ -78,7 +78,7 @@ export function renderMarkdown(input: RunRecord): string {
       ["#", "step", "start", "duration", "status", "attempts", "detail"],
       r.steps.map((s, i) => {
         const d = stepSeconds(s);
-        const status = s.status === "failed" ? "**FAILED**" : s.status;
+        const status = s.status === "failed" ? "**FAILED**" : s.warning ? `${s.status} **WARNING**` : s.status;
         return [
           String(i + 1),
           md(s.name),

@@ -17,6 +17,7 @@ const stepShape = {
   attempts: z.number().int().nonnegative(),
   detail: z.string().optional(),
   forced: z.boolean().optional(),
+  warning: z.boolean().optional(),
 };
 const stepRecord = z.looseObject(stepShape);
 

@@ -9,6 +9,8 @@ import { Client } from "pg";
 import { DrError } from "../../core/errors";
 import { Output } from "../../core/output";
 import { readCatalog, type RepoCatalog } from "../../backups/catalog";
+import { lastArchivedCommit, type ArchivedCommit } from "../../backups/archived-commits";
+import type { ArchivedSegment } from "../../backups/archive";
 import { verifyRepositories } from "../../backups/verify";
 import { planRestore, type RestorePlan } from "../../restore/plan";
 import { recordManifest } from "../../verify/manifest";
@@ -104,6 +106,14 @@ export class LocalEngine implements Engine {
     const lab = this.lab;
     await lab.probeRepo(repo);
     return readCatalog(repositoryReader(lab), repo);
+  }
+
+  async lastArchivedCommit(repo: 1 | 2, segments: ArchivedSegment[], opts: { upToLsn?: string } = {}): Promise<ArchivedCommit> {
+    const lab = this.lab;
+    await lab.probeRepo(repo);
+    // Any site's data directory holds the same database's pg_control (an isolated one too: it is only read).
+    const pgPath = lab.siteNames().map((n) => lab.layout.dataDir(n)).find((d) => existsSync(join(d, "global", "pg_control")));
+    return lastArchivedCommit(repositoryReader(lab), repo, segments, { ...opts, pgPath });
   }
 
   async verifyBackup(repo: 1 | 2, set: string): Promise<{ ok: boolean; detail: string }> {

@@ -14,7 +14,8 @@ import { LabLayout } from "./layout";
 import { labDir } from "../../core/state-dirs";
 import { objectStoreInfo, probeObjectStore, stopObjectStore } from "./object-store";
 import { loadRunning, readAcks, stopLoad } from "./load";
-import { FENCE_MARKER } from "./markers";
+import { FENCE_MARKER, isolatedFor } from "./markers";
+import { currentRole } from "./site-role";
 import { splitBrainFindings } from "./split-brain";
 import type { HealthFinding } from "../../postgres/health-types";
 import { loadSecrets, type LabSecrets } from "./secrets";
@@ -39,7 +40,10 @@ export interface LabUpOptions {
 
 export interface SiteStatus {
   name: string;
+  /** The role it plays now (site-role.ts): primary, isolated, fenced, … */
   role: string;
+  /** What lab.json says it was built as. */
+  builtAs: string;
   address: string;
   port: number;
   state: string;
@@ -234,8 +238,9 @@ export class Lab {
         }
       }
       const fenced = existsSync(`${this.layout.dataDir(name)}/${FENCE_MARKER}`);
-      sites.push({ name, role: s.role, address: s.address, port: s.port, state, inRecovery, serves: answer === s.address, fenced });
+      sites.push({ name, role: s.role, builtAs: s.role, address: s.address, port: s.port, state, inRecovery, serves: answer === s.address, fenced });
     }
+    for (const x of sites) x.role = currentRole({ built: x.builtAs, isolated: isolatedFor(this.layout.dataDir(x.name)) !== undefined, fenced: x.fenced, serves: x.serves, state: x.state, inRecovery: x.inRecovery, anotherServes: sites.some((o) => o !== x && o.serves) });
     return {
       dir: this.layout.root,
       up: sites.some((s) => s.state === "running"),

@@ -9,6 +9,8 @@ import type { HealthFinding } from "../../postgres/health-types";
 export interface SiteRoleView {
   name: string;
   role: string;
+  /** What lab.json says the site was built as (roles in status follow what happened to it). */
+  builtAs?: string;
   state: string;
   /** undefined: running but its mode could not be read. */
   inRecovery?: boolean;
@@ -27,7 +29,8 @@ export function splitBrainFindings(sites: SiteRoleView[]): HealthFinding[] {
       message: `site ${s.name} is fenced (it lost the primary role in a failover) but running, ${mode(s)}: stop it (\`pg_ctl stop\`) and keep it down until it is rebuilt`,
     });
   }
-  const writable = sites.filter((s) => (s.role === "primary" || s.role === "secondary") && s.state === "running" && s.inRecovery === false);
+  const serviceSite = (s: SiteRoleView) => ["primary", "secondary"].includes(s.builtAs ?? s.role);
+  const writable = sites.filter((s) => serviceSite(s) && s.state === "running" && s.inRecovery === false);
   if (writable.length > 1) {
     const serving = writable.find((s) => s.serves)?.name;
     findings.push({

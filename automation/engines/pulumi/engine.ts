@@ -16,6 +16,8 @@ import { hostPaths } from "../../../infra/cloud-init/host-spec";
 import { requestEntries, requestForTarget } from "../../../infra/config/requests";
 import { parseSiteOutputs, type SiteOutputs } from "../../../infra/outputs";
 import { readCatalog, type RepoCatalog } from "../../backups/catalog";
+import { lastArchivedCommit, type ArchivedCommit } from "../../backups/archived-commits";
+import type { ArchivedSegment } from "../../backups/archive";
 import { verifyRepositories } from "../../backups/verify";
 import type { DrConfig, SiteRole } from "../../config/schema";
 import { DrError, withContext } from "../../core/errors";
@@ -268,6 +270,10 @@ export class PulumiEngine implements Engine {
 
   async catalog(repo: 1 | 2): Promise<RepoCatalog> {
     return readCatalog(await this.pgbackrest(`reading repo${repo}`), repo);
+  }
+
+  async lastArchivedCommit(repo: 1 | 2, segments: ArchivedSegment[], opts: { upToLsn?: string } = {}): Promise<ArchivedCommit> {
+    return lastArchivedCommit(await this.pgbackrest(`reading the archived WAL of repo${repo}`), repo, segments, opts);
   }
 
   async verifyBackup(repo: 1 | 2, set: string): Promise<{ ok: boolean; detail: string }> {

@@ -15,6 +15,7 @@ import type { Lab } from "../lab";
 import { DrError } from "../../../core/errors";
 import { connect, errorText } from "../../../postgres/client";
 import { withConsole } from "../../../incident/console";
+import { pushWrittenWal } from "../../../incident/push-wal";
 import { writeEvidence } from "../../../incident/evidence";
 import { OTHER_SESSIONS as OTHERS, SESSION_COLUMNS, TERMINATE_SQL } from "../../../incident/sessions";
 import { ISOLATION_HEADER, isolatedFor } from "../markers";
@@ -45,6 +46,8 @@ export async function isolateLabSite(lab: Lab, siteName: string, incident: Incid
   const evidence: EvidenceFile[] = [];
   const already = isolatedFor(dataDir);
   const running = site.cluster.state() === "running";
+  // 0. Before anything is cut: what the site has written goes to the repositories (bounded).
+  const walPush = running && !already ? await pushWrittenWal(() => lab.connect(siteName, "postgres")) : undefined;
 
   // 1. The originals, before they are replaced (kept from the first attempt on a rerun).
   if (!already) {
@@ -121,11 +124,12 @@ export async function isolateLabSite(lab: Lab, siteName: string, incident: Incid
     return {
       site: siteName,
       outcome: already ? "already-isolated" : "isolated",
-      detail: `${already ? "was isolated already (checked again)" : "pg_hba.conf rejects every network connection (reloaded)"}; ${terminated.length} session(s) terminated; archiving off (last archived WAL ${archiver?.last_archived_wal ?? "none"}); server left running`,
+      detail: `${already ? "was isolated already (checked again)" : "pg_hba.conf rejects every network connection (reloaded)"}; ${terminated.length} session(s) terminated; ${walPush ? `${walPush.detail}; ` : ""}archiving off (last archived WAL ${archiver?.last_archived_wal ?? "none"}); server left running`,
       at,
       running: true,
       terminated,
       evidence,
+      walPush,
     };
   });
 }
