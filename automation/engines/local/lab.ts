@@ -22,6 +22,7 @@ import { loadRunning, readAcks, stopLoad } from "./load";
 import { FENCE_MARKER } from "./fence";
 import { isolatedFor } from "../../incident/lab-isolate";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
+import { ensureStanza } from "./stanza";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";
 
@@ -339,9 +340,9 @@ export class Lab {
     }
 
     done = step("create the pgBackRest stanza in both repositories and check archiving");
-    await primary.pgbackrest.stanzaCreate();
+    const stanza = await ensureStanza(primary.pgbackrest, (text) => step(text)());
     await primary.pgbackrest.check();
-    done();
+    done(stanza);
 
     if (!opts.skipBackup) {
       const sets = await primary.pgbackrest.sets({ repo: 2 });
