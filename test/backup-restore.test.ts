@@ -5,16 +5,24 @@
 //   - --dry-run changes nothing (files and clusters untouched)
 //   - bad inputs stop before anything is touched: unknown set, target before the window or in
 //     the future, a WAL gap, the object store down
+//   - a store that freezes mid-restore fails it within a bound, naming the store, and leaves the
+//     site marked half-restored with the run id; a stale postmaster.pid is cleared, a live one
+//     refused; `lab up` on an existing lab does not need pgBackRest's archive lock
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, renameSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { backup, backupList, backupVerify } from "../automation/commands/backup";
 import { restore } from "../automation/commands/restore";
 import { verifySite } from "../automation/commands/verify";
 import { DrError } from "../automation/core/errors";
-import { startObjectStore, stopObjectStore } from "../automation/engines/local/object-store";
-import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
+import { objectStoreInfo, startObjectStore, stopObjectStore } from "../automation/engines/local/object-store";
+import { labStatus, renderLabStatus } from "../automation/commands/lab";
+import { Output } from "../automation/core/output";
+import { Lab } from "../automation/engines/local/lab";
+import { inspectPidFile } from "../automation/postgres/pid-file";
+import { archiveNow, capture, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
 
@@ -201,6 +209,114 @@ describe("bad inputs stop before anything is touched", () => {
       assertUnchanged(beforeFiles, snapshot(t.dir));
     } finally {
       await startObjectStore({ dir: t.lab.layout.objectStoreDir, bucket: t.config.repositories.offsite.bucket, accessKey: t.lab.secrets.s3AccessKey, secretKey: t.lab.secrets.s3SecretKey });
+    }
+  });
+});
+
+describe("bounded waits and leftovers of earlier work", () => {
+  /** Files under the directory (stops counting at `enough`). */
+  const countFiles = (dir: string, enough: number): number => {
+    let n = 0;
+    const walk = (d: string) => {
+      for (const e of existsSync(d) ? readdirSync(d, { withFileTypes: true }) : []) {
+        if (n >= enough) return;
+        if (e.isDirectory()) walk(join(d, e.name));
+        else n++;
+      }
+    };
+    walk(dir);
+    return n;
+  };
+
+  test("the offsite store frozen mid-restore: the restore fails within the stall bound naming the store, and lab status says half-restored with the run id", async (tc) => {
+    const secondary = t.lab.site("secondary").cluster;
+    await secondary.stop();
+    rmSync(secondary.spec.dataDir, { recursive: true, force: true });
+    // Short bounds for the test: pgBackRest's io-timeout 2 s, our own stall bound 5 s.
+    const config = { ...t.config, pgbackrest: { ...t.config.pgbackrest, ioTimeout: 2, stallTimeout: 5 } };
+    const captured: string[] = [];
+    const deps = { config, out: new Output({ json: false, stdout: capture(captured), stderr: capture(captured) }) };
+    const store = objectStoreInfo(t.lab.layout.objectStoreDir)!;
+    assert.ok(store.pid, "the store runs");
+    let frozenAt = 0;
+    // Freeze the store once pgBackRest has laid down some files: SIGSTOP keeps its sockets open
+    // and silent, as a store host that hangs does (the hardest case: no error, no answer).
+    const watch = setInterval(() => {
+      if (!frozenAt && countFiles(join(secondary.spec.dataDir, "base"), 30) >= 30) {
+        process.kill(store.pid!, "SIGSTOP");
+        frozenAt = Date.now();
+      }
+    }, 10);
+    try {
+      const e = await rejectsWith(restore(deps, { to: "secondary", repo: 2 }), "STORE_UNREACHABLE", /s3\.lab\.fp\.internal/);
+      const failedAfterMs = Date.now() - frozenAt;
+      assert.ok(frozenAt > 0, "the store was frozen mid-restore");
+      assert.ok(failedAfterMs < 30_000, `failed ${failedAfterMs} ms after the store froze`);
+      const runId = /half-restored \(run (restore-[^,]+),/.exec(e.message)?.[1];
+      assert.ok(runId, e.message);
+      const site = (await labStatus(t.deps())).sites.find((s) => s.name === "secondary")!;
+      assert.equal(site.state, "half-restored");
+      assert.equal(site.restore?.mark.runId, runId);
+      assert.match(renderLabStatus(await labStatus(t.deps())), new RegExp(`secondary .*half-restored \\(run ${runId}\\)`));
+      assert.match(captured.join(""), /copied in \d+ files/, "progress was shown");
+      tc.diagnostic(`store frozen → restore failed after ${failedAfterMs} ms: ${e.message}`);
+    } finally {
+      clearInterval(watch);
+      process.kill(store.pid!, "SIGCONT");
+    }
+  });
+
+  test("a stale postmaster.pid naming a live process that is no postmaster is recognised and cleared; the restore proceeds and that process is not signalled", async () => {
+    const secondary = t.lab.site("secondary").cluster;
+    const pidFile = join(secondary.spec.dataDir, "postmaster.pid");
+    const stranger = spawn("sleep", ["300"], { stdio: "ignore" });
+    try {
+      writeFileSync(pidFile, `${stranger.pid}\n${secondary.spec.dataDir}\n1700000000\n${secondary.spec.port}\n/tmp\n*\n  1234567     12345\nready\n`);
+      assert.deepEqual(inspectPidFile(secondary.spec.dataDir), { kind: "stale", pid: stranger.pid, why: `process ${stranger.pid} is not a postmaster of this data directory` });
+      assert.equal(secondary.state(), "stopped");
+      const r = await restore(t.deps(), { to: "secondary", repo: 1, overwrite: true });
+      assert.equal(r.result?.inRecovery, true);
+      assert.match(t.captured.join(""), /removed a stale postmaster\.pid: process \d+ is not a postmaster/);
+      assert.equal(stranger.exitCode, null, "the unrelated process was left alone");
+      assert.equal((await labStatus(t.deps())).sites.find((s) => s.name === "secondary")?.state, "running", "no longer half-restored");
+    } finally {
+      stranger.kill();
+    }
+  });
+
+  test("a live postmaster is still refused; a pid file naming no process is stale", async () => {
+    const secondary = t.lab.site("secondary").cluster;
+    const pid = secondary.postmasterPid();
+    assert.ok(pid, "the restored secondary runs");
+    await rejectsWith(secondary.clearStalePidFile(), "CLUSTER_RUNNING", new RegExp(`postmaster pid ${pid}`));
+    assert.ok(existsSync(join(secondary.spec.dataDir, "postmaster.pid")));
+    await rejectsWith(restore(t.deps(), { to: "secondary", repo: 1 }), "CLUSTER_RUNNING");
+    // Killed hard, the postmaster leaves its pid file naming a process that is gone.
+    process.kill(pid, "SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(inspectPidFile(secondary.spec.dataDir), { kind: "stale", pid, why: `no process ${pid} exists` });
+    assert.match((await secondary.clearStalePidFile()) ?? "", /no process/);
+    assert.equal(existsSync(join(secondary.spec.dataDir, "postmaster.pid")), false);
+  });
+
+  test("Lab.up on an existing lab while archive-push holds pgBackRest's archive lock: the stanza step does not need it", async (tc) => {
+    const lockFile = join(t.lab.layout.pgbackrestDir, "lock", `${t.lab.state.stanza}-archive.lock`);
+    const user = t.lab.user;
+    // The lock exactly as the async archive-push holds it while it ships a batch (flock on the
+    // same file, by the service user), released a few seconds later as a batch ends.
+    const holder = spawn("flock", ["-n", lockFile, "sleep", "10"], { stdio: "ignore", uid: user.switched ? user.uid : undefined, gid: user.switched ? user.gid : undefined });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(spawnSync("flock", ["-n", lockFile, "true"]).status, 1, "the archive lock is held");
+      const steps: { label: string; detail?: string }[] = [];
+      const started = Date.now();
+      await Lab.up(t.config, { skipBackup: true, step: (label) => (detail) => steps.push({ label, detail }) });
+      const stanza = steps.find((s) => /pgBackRest stanza/.test(s.label));
+      assert.match(stanza?.detail ?? "", /stanza already in both repositories/);
+      tc.diagnostic(`lab up with the archive lock held: ${Date.now() - started} ms`);
+    } finally {
+      holder.kill();
     }
   });
 });

@@ -10,6 +10,7 @@ import { Lab } from "../engines/local/lab";
 import { labDestination, labRestoreHandle } from "../engines/local/restore-target";
 import { planRestore, type RestorePlan } from "../restore/plan";
 import { executeRestore, type RestoreResult } from "../restore/run";
+import { newRunId } from "../core/runner";
 
 export interface RestoreCommandOptions {
   set?: string;
@@ -82,7 +83,7 @@ export async function restore(deps: Deps, opts: RestoreCommandOptions): Promise<
   if (opts.dryRun) return { dryRun: true, plan };
 
   const name = opts.scratch ? lab.addSite(scratchName!, "scratch").name : siteName;
-  const result = await executeRestore(plan, labRestoreHandle(lab, name), deps.out);
+  const result = await executeRestore(plan, labRestoreHandle(lab, name), deps.out, { runId: newRunId("restore") });
   return { dryRun: false, plan, result };
 }
 

@@ -23,6 +23,7 @@ import { FENCE_MARKER } from "./fence";
 import { isolatedFor } from "../../incident/lab-isolate";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
 import { ensureStanza } from "./stanza";
+import { restoreMarkState, type RestoreMarkState } from "../../restore/half-restored";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";
 
@@ -51,6 +52,8 @@ export interface SiteStatus {
   serves: boolean;
   /** Lost the primary role in a failover: restarted, it comes back read-only. */
   fenced: boolean;
+  /** A restore into the site under way, or one that ended without finishing (half-restored). */
+  restore?: RestoreMarkState;
 }
 
 export interface LabStatus {
@@ -387,7 +390,8 @@ export class Lab {
         }
       }
       const fenced = existsSync(`${this.layout.dataDir(name)}/${FENCE_MARKER}`);
-      sites.push({ name, role: s.role, address: s.address, port: s.port, state, inRecovery, serves: answer === s.address, fenced });
+      const restore = restoreMarkState(this.layout.dataDir(name));
+      sites.push({ name, role: s.role, address: s.address, port: s.port, state: restore?.state ?? state, inRecovery, serves: answer === s.address, fenced, restore });
     }
     return {
       dir: this.layout.root,
