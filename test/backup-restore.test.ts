@@ -22,6 +22,7 @@ import { labStatus, renderLabStatus } from "../automation/commands/lab";
 import { Output } from "../automation/core/output";
 import { Lab } from "../automation/engines/local/lab";
 import { inspectPidFile } from "../automation/postgres/pid-file";
+import { DR_CLI } from "./harness/cli";
 import { archiveNow, capture, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
@@ -264,6 +265,37 @@ describe("bounded waits and leftovers of earlier work", () => {
       clearInterval(watch);
       process.kill(store.pid!, "SIGCONT");
     }
+  });
+
+  test("Ctrl-C during `dr restore`: pgBackRest is ended, the interruption is printed, and the site is reported half-restored with the run id", async (tc) => {
+    const secondary = t.lab.site("secondary").cluster;
+    rmSync(secondary.spec.dataDir, { recursive: true, force: true });
+    const child = spawn(process.execPath, [DR_CLI, "restore", "--to", "secondary", "--repo", "2"], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_FAULT: "" } });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    const watch = setInterval(() => {
+      if (countFiles(join(secondary.spec.dataDir, "base"), 30) >= 30) {
+        clearInterval(watch);
+        child.kill("SIGINT");
+      }
+    }, 10);
+    const code = await exited;
+    clearInterval(watch);
+    assert.equal(code, 130, stderr);
+    const runId = /error\[INTERRUPTED\]: interrupted by SIGINT while restoring \S+ into secondary; secondary is left half-restored \(run (restore-[^,]+),/.exec(stderr)?.[1];
+    assert.ok(runId, stderr);
+    const site = (await labStatus(t.deps())).sites.find((s) => s.name === "secondary")!;
+    assert.equal(site.state, "half-restored");
+    assert.equal(site.restore?.mark.runId, runId);
+    assert.equal(site.restore?.mark.failed?.reason, "interrupted by SIGINT");
+    const pgbackrest = (command: string) => spawnSync("pgrep", ["-f", `pg1-path=${secondary.spec.dataDir} .*${command}$`]).stdout.toString().trim();
+    assert.equal(pgbackrest("restore"), "", "the pgBackRest restore was ended");
+    // Its worker processes (restore:local) end by themselves; ending them at once is the run's
+    // process-group clean-up. Wait for them so that no later test shares the directory.
+    const interruptedAt = Date.now();
+    while (pgbackrest("restore:local") && Date.now() - interruptedAt < 120_000) await new Promise((r) => setTimeout(r, 200));
+    tc.diagnostic(`pgBackRest workers outlived the interrupted restore by ${Date.now() - interruptedAt} ms`);
   });
 
   test("a stale postmaster.pid naming a live process that is no postmaster is recognised and cleared; the restore proceeds and that process is not signalled", async () => {
