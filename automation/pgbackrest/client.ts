@@ -55,7 +55,8 @@ export class Pgbackrest {
     } catch (e) {
       if (!(e instanceof CommandFailed)) throw e;
       if (e.code === "TIMEOUT") {
-        throw new DrError("TIMEOUT", redact(`pgbackrest ${command} ${e.message.replace(/^\S+ /, "")}`), {
+        // "pgbackrest made no progress for 60s: <last log line>": the bound is the news.
+        throw new DrError("TIMEOUT", `pgbackrest ${command} ${e.message.replace(/^\S+ /, "").replace(/: .*$/s, "")}`, {
           hint: "the repository's store stopped answering, or the command hung; `dr lab status` shows the store",
           cause: e,
           details: { command },
