@@ -5,9 +5,12 @@
 //   - --dry-run changes nothing (files and clusters untouched)
 //   - bad inputs stop before anything is touched: unknown set, target before the window or in
 //     the future, a WAL gap, the object store down
+//   - a store that freezes mid-restore fails it within a bound, naming the store, and leaves the
+//     site marked half-restored with the run id; a stale postmaster.pid is cleared, a live one
+//     refused; `lab up` on an existing lab does not need pgBackRest's archive lock
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { backup, backupList, backupVerify, renderVerify } from "../automation/commands/backup";
@@ -18,10 +21,14 @@ import { DrError } from "../automation/core/errors";
 import { LocalEngine } from "../automation/engines/local/engine";
 import { bytesUnder } from "../automation/restore/disk-space";
 import { lsnBytes } from "../automation/backups/archive";
-import { startObjectStore, stopObjectStore } from "../automation/engines/local/object-store";
-import { drAsync } from "./harness/cli";
+import { objectStoreInfo, startObjectStore, stopObjectStore } from "../automation/engines/local/object-store";
+import { labStatus, renderLabStatus } from "../automation/commands/lab";
+import { Output } from "../automation/core/output";
+import { bringUpLab } from "../automation/engines/local/lab-up";
+import { inspectPidFile } from "../automation/postgres/pid-file";
+import { DR_CLI, drAsync } from "./harness/cli";
 import { tamperWithBackupSet } from "./harness/damage";
-import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
+import { archiveNow, capture, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
 
@@ -317,6 +324,9 @@ describe("a corrupt newest offsite set is visible", () => {
     label = taken.backups[0].set.label;
     victim = tamperWithBackupSet(t.lab, label);
   });
+  // The damaged set stays (backups are never deleted); a new full set makes the newest one sound
+  // again for the scenarios after this block.
+  after(() => backup(t.deps(), { type: "full", repo: 2, reason: "a sound newest set after the damage" }));
 
   test("`dr backup verify` names the damaged file", async () => {
     const v = await backupVerify(t.deps(), { repo: 2 });
@@ -341,5 +351,144 @@ describe("a corrupt newest offsite set is visible", () => {
     const first = r.stdout.split("\n")[0];
     assert.match(first, new RegExp(`^drill drill-\\S+ FELL BACK: backup set ${label} failed pgBackRest verify \\(.*pg_data/.*\\); restored \\S+ instead`));
     assert.match(r.stdout, /drill run .*: SUCCEEDED/);
+  });
+});
+
+describe("bounded waits and leftovers of earlier work", () => {
+  /** Files under the directory (stops counting at `enough`). */
+  const countFiles = (dir: string, enough: number): number => {
+    let n = 0;
+    const walk = (d: string) => {
+      for (const e of existsSync(d) ? readdirSync(d, { withFileTypes: true }) : []) {
+        if (n >= enough) return;
+        if (e.isDirectory()) walk(join(d, e.name));
+        else n++;
+      }
+    };
+    walk(dir);
+    return n;
+  };
+
+  test("the offsite store frozen mid-restore: the restore fails within the stall bound naming the store, and lab status says half-restored with the run id", async (tc) => {
+    const secondary = t.lab.site("secondary").cluster;
+    await secondary.stop();
+    rmSync(secondary.spec.dataDir, { recursive: true, force: true });
+    // Short bounds for the test: pgBackRest's io-timeout 2 s, our own stall bound 5 s.
+    const config = { ...t.config, pgbackrest: { ...t.config.pgbackrest, ioTimeout: 2, stallTimeout: 5 } };
+    const captured: string[] = [];
+    const deps = { config, out: new Output({ json: false, stdout: capture(captured), stderr: capture(captured) }) };
+    const store = objectStoreInfo(t.lab.layout.objectStoreDir)!;
+    assert.ok(store.pid, "the store runs");
+    let frozenAt = 0;
+    // Freeze the store once pgBackRest has laid down some files: SIGSTOP keeps its sockets open
+    // and silent, as a store host that hangs does (the hardest case: no error, no answer).
+    const watch = setInterval(() => {
+      if (!frozenAt && countFiles(join(secondary.spec.dataDir, "base"), 30) >= 30) {
+        process.kill(store.pid!, "SIGSTOP");
+        frozenAt = Date.now();
+      }
+    }, 10);
+    try {
+      const e = await rejectsWith(restore(deps, { to: "secondary", repo: 2 }), "STORE_UNREACHABLE", /s3\.lab\.fp\.internal/);
+      const failedAfterMs = Date.now() - frozenAt;
+      assert.ok(frozenAt > 0, "the store was frozen mid-restore");
+      assert.ok(failedAfterMs < 30_000, `failed ${failedAfterMs} ms after the store froze`);
+      const runId = /half-restored \(run (restore-[^,]+),/.exec(e.message)?.[1];
+      assert.ok(runId, e.message);
+      const site = (await labStatus(t.deps())).sites.find((s) => s.name === "secondary")!;
+      assert.equal(site.state, "half-restored");
+      assert.equal(site.restore?.mark.runId, runId);
+      assert.match(renderLabStatus(await labStatus(t.deps())), new RegExp(`secondary .*half-restored \\(run ${runId}\\)`));
+      assert.match(captured.join(""), /copied in \d+ files/, "progress was shown");
+      tc.diagnostic(`store frozen → restore failed after ${failedAfterMs} ms: ${e.message}`);
+    } finally {
+      clearInterval(watch);
+      process.kill(store.pid!, "SIGCONT");
+    }
+  });
+
+  test("Ctrl-C during `dr restore`: pgBackRest is ended, the interruption is printed, and the site is reported half-restored with the run id", async (tc) => {
+    const secondary = t.lab.site("secondary").cluster;
+    rmSync(secondary.spec.dataDir, { recursive: true, force: true });
+    const child = spawn(process.execPath, [DR_CLI, "restore", "--to", "secondary", "--repo", "2"], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_FAULT: "" } });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    const watch = setInterval(() => {
+      if (countFiles(join(secondary.spec.dataDir, "base"), 30) >= 30) {
+        clearInterval(watch);
+        child.kill("SIGINT");
+      }
+    }, 10);
+    const code = await exited;
+    clearInterval(watch);
+    assert.equal(code, 130, stderr);
+    const runId = /error\[INTERRUPTED\]: interrupted by SIGINT while restoring \S+ into secondary; secondary is left half-restored \(run (restore-[^,]+),/.exec(stderr)?.[1];
+    assert.ok(runId, stderr);
+    const site = (await labStatus(t.deps())).sites.find((s) => s.name === "secondary")!;
+    assert.equal(site.state, "half-restored");
+    assert.equal(site.restore?.mark.runId, runId);
+    assert.equal(site.restore?.mark.failed?.reason, "interrupted by SIGINT");
+    const pgbackrest = (command: string) => spawnSync("pgrep", ["-f", `pg1-path=${secondary.spec.dataDir} .*${command}$`]).stdout.toString().trim();
+    assert.equal(pgbackrest("restore"), "", "the pgBackRest restore was ended");
+    // Its worker processes (restore:local) end by themselves; ending them at once is the run's
+    // process-group clean-up. Wait for them so that no later test shares the directory.
+    const interruptedAt = Date.now();
+    while (pgbackrest("restore:local") && Date.now() - interruptedAt < 120_000) await new Promise((r) => setTimeout(r, 200));
+    tc.diagnostic(`pgBackRest workers outlived the interrupted restore by ${Date.now() - interruptedAt} ms`);
+  });
+
+  test("a stale postmaster.pid naming a live process that is no postmaster is recognised and cleared; the restore proceeds and that process is not signalled", async () => {
+    const secondary = t.lab.site("secondary").cluster;
+    const pidFile = join(secondary.spec.dataDir, "postmaster.pid");
+    const stranger = spawn("sleep", ["300"], { stdio: "ignore" });
+    try {
+      writeFileSync(pidFile, `${stranger.pid}\n${secondary.spec.dataDir}\n1700000000\n${secondary.spec.port}\n/tmp\n*\n  1234567     12345\nready\n`);
+      assert.deepEqual(inspectPidFile(secondary.spec.dataDir), { kind: "stale", pid: stranger.pid, why: `process ${stranger.pid} is not a postmaster of this data directory` });
+      assert.equal(secondary.state(), "stopped");
+      const r = await restore(t.deps(), { to: "secondary", repo: 1, overwrite: true, yes: true });
+      assert.equal(r.result?.inRecovery, true);
+      assert.match(t.captured.join(""), /removed a stale postmaster\.pid: process \d+ is not a postmaster/);
+      assert.equal(stranger.exitCode, null, "the unrelated process was left alone");
+      assert.equal((await labStatus(t.deps())).sites.find((s) => s.name === "secondary")?.state, "running", "no longer half-restored");
+    } finally {
+      stranger.kill();
+    }
+  });
+
+  test("a live postmaster is still refused; a pid file naming no process is stale", async () => {
+    const secondary = t.lab.site("secondary").cluster;
+    const pid = secondary.postmasterPid();
+    assert.ok(pid, "the restored secondary runs");
+    await rejectsWith(secondary.clearStalePidFile(), "CLUSTER_RUNNING", new RegExp(`postmaster pid ${pid}`));
+    assert.ok(existsSync(join(secondary.spec.dataDir, "postmaster.pid")));
+    await rejectsWith(restore(t.deps(), { to: "secondary", repo: 1 }), "CLUSTER_RUNNING");
+    // Killed hard, the postmaster leaves its pid file naming a process that is gone.
+    process.kill(pid, "SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(inspectPidFile(secondary.spec.dataDir), { kind: "stale", pid, why: `no process ${pid} exists` });
+    assert.match((await secondary.clearStalePidFile()) ?? "", /no process/);
+    assert.equal(existsSync(join(secondary.spec.dataDir, "postmaster.pid")), false);
+  });
+
+  test("Lab.up on an existing lab while archive-push holds pgBackRest's archive lock: the stanza step does not need it", async (tc) => {
+    const lockFile = join(t.lab.layout.pgbackrestDir, "lock", `${t.lab.state.stanza}-archive.lock`);
+    const user = t.lab.user;
+    // The lock exactly as the async archive-push holds it while it ships a batch (flock on the
+    // same file, by the service user), released a few seconds later as a batch ends.
+    const holder = spawn("flock", ["-n", lockFile, "sleep", "10"], { stdio: "ignore", uid: user.switched ? user.uid : undefined, gid: user.switched ? user.gid : undefined });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(spawnSync("flock", ["-n", lockFile, "true"]).status, 1, "the archive lock is held");
+      const steps: { label: string; detail?: string }[] = [];
+      const started = Date.now();
+      await bringUpLab(t.config, { skipBackup: true, step: (label) => (detail) => steps.push({ label, detail }) });
+      const stanza = steps.find((s) => /pgBackRest stanza/.test(s.label));
+      assert.match(stanza?.detail ?? "", /stanza already in both repositories/);
+      tc.diagnostic(`lab up with the archive lock held: ${Date.now() - started} ms`);
+    } finally {
+      holder.kill();
+    }
   });
 });

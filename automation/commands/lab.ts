@@ -58,7 +58,7 @@ export function labStatusExitCode(s: LabStatus): number {
 }
 
 export function renderLabStatus(s: LabStatus): string {
-  const rows = s.sites.map((x) => [x.name, x.role, `${x.address}:${x.port}`, x.state + (x.fenced ? " (FENCED)" : ""), x.inRecovery === undefined ? "" : x.inRecovery ? "in recovery" : "primary", x.serves ? "←" : ""]);
+  const rows = s.sites.map((x) => [x.name, x.role, `${x.address}:${x.port}`, x.state + (x.restore ? ` (run ${x.restore.mark.runId})` : "") + (x.fenced ? " (FENCED)" : ""), x.inRecovery === undefined ? "" : x.inRecovery ? "in recovery" : "primary", x.serves ? "←" : ""]);
   return [
     `lab ${s.dir}: ${s.up ? "up" : "down"}`,
     table(["site", "role", "address", "cluster", "mode", s.serviceName], rows),

@@ -16,6 +16,7 @@ import { freeBytesAt } from "../restore/disk-space";
 import { verifyChosenSet } from "../restore/verify-set";
 import { confirmOrRefuse } from "./incident";
 import { terminalConfirm } from "./run-context";
+import { newRunId } from "../core/run-id";
 
 export interface RestoreCommandOptions {
   set?: string;
@@ -96,12 +97,13 @@ export async function restore(deps: Deps, opts: RestoreCommandOptions): Promise<
     await confirmOrRefuse(deps, `restore over ${plan.destination.name} (${plan.destination.existing?.length ?? 0} entries in ${plan.destination.dataDir}${plan.destination.willStop ? "; it is stopped first" : ""})`, opts.yes, terminalConfirm());
   }
 
-  if (!opts.scratch) return { dryRun: false, plan, result: await executeRestore(plan, labRestoreHandle(lab, siteName), deps.out) };
+  const runId = newRunId("restore");
+  if (!opts.scratch) return { dryRun: false, plan, result: await executeRestore(plan, labRestoreHandle(lab, siteName), deps.out, { runId }) };
   // A scratch site exists only for this restore: a failed one is removed, not left behind.
   const name = lab.addSite(scratchName!, "scratch").name;
   try {
     checkInjectedFailure("restore-scratch");
-    return { dryRun: false, plan, result: await executeRestore(plan, labRestoreHandle(Lab.open(deps.config), name), deps.out) };
+    return { dryRun: false, plan, result: await executeRestore(plan, labRestoreHandle(Lab.open(deps.config), name), deps.out, { runId }) };
   } catch (e) {
     await Lab.open(deps.config).removeSite(name).catch((r: Error) => deps.out.warn(`could not remove the scratch site ${name}: ${r.message}`));
     throw e;

@@ -157,6 +157,17 @@ export const pgbackrestTuning = z
     bufferSize: z.number().int().min(16384).default(1048576),
     archiveAsync: z.boolean().default(true),
     archivePushQueueMax: z.string().optional(),
+    /**
+     * How long a repository read or write may make no progress before pgBackRest gives up on it
+     * (io-timeout; it retries a few times first). Bounds restores, backups and WAL archiving
+     * when a store dies. Default 20s (pgBackRest's own is 60s).
+     */
+    ioTimeout: duration.default(20),
+    /**
+     * fp-dr's own deadline on top: a restore or backup that copies no file for this long is
+     * ended and reported with the store it was reading. Default 60s.
+     */
+    stallTimeout: duration.default(60),
   })
   .strict()
   .prefault({});

@@ -60,6 +60,8 @@ export const errorCatalogue = {
   RUN_FINISHED: { exit: 2, retryable: false },
   GATE_FAILED: { exit: 9, retryable: false },
   NOT_CONFIRMED: { exit: 9, retryable: false },
+  /** The operator stopped the command (Ctrl-C, SIGTERM) while it was changing something. */
+  INTERRUPTED: { exit: 130, retryable: false },
   INTERNAL: { exit: 70, retryable: false },
 } as const;
 

@@ -54,6 +54,8 @@ export interface EngineRestoreRequest {
    * (pulumi: infra's restore request has no such field).
    */
   databases?: string[];
+  /** The run restoring (named by a destination it leaves half-restored). */
+  runId?: string;
 }
 
 export interface EngineRestoreResult {

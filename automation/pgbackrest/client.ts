@@ -14,24 +14,57 @@ export interface PgbackrestClientOptions {
   user: ServiceUser;
   /** Binary (default: pgbackrest on PATH). */
   bin?: string;
+  /**
+   * Our own deadline (ms): a restore or backup that logs no finished file for this long is
+   * ended; any other command must finish within it. Default 60 s (config pgbackrest.stallTimeout).
+   */
+  stallTimeoutMs?: number;
 }
+
+export interface ExecExtra {
+  /** Total deadline (default: the stall bound, unless the command streams progress). */
+  timeoutMs?: number;
+  /** Deadline without output (commands that log every file they copy). */
+  idleTimeoutMs?: number;
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Called with the child's pid once it runs (a restore records it in its target's lock). */
+  onSpawn?: (pid: number) => void;
+}
+
+/** A backup also waits silently for its start checkpoint and for the last WAL to be archived. */
+const BACKUP_SILENT_WAITS_MS = 120_000;
 
 export class Pgbackrest {
   constructor(readonly opts: PgbackrestClientOptions) {}
 
-  /** Runs `pgbackrest --config … --stanza … <args>` and maps failures. */
-  async exec(args: string[], extra: { timeoutMs?: number; onLine?: (line: string) => void; onSpawn?: (pid: number) => void } = {}): Promise<RunResult> {
+  get stallTimeoutMs(): number {
+    return this.opts.stallTimeoutMs ?? 60_000;
+  }
+
+  /** Runs `pgbackrest --config … --stanza … <args>` within its deadline and maps failures. */
+  async exec(args: string[], extra: ExecExtra = {}): Promise<RunResult> {
     const command = args[args.length - 1];
     const argv = [`--config=${this.opts.configPath}`, `--stanza=${this.opts.stanza}`, ...args];
     try {
       return await run(this.opts.bin ?? "pgbackrest", argv, {
         as: this.opts.user,
-        timeoutMs: extra.timeoutMs,
+        timeoutMs: extra.timeoutMs ?? (extra.idleTimeoutMs ? undefined : this.stallTimeoutMs),
+        idleTimeoutMs: extra.idleTimeoutMs,
+        signal: extra.signal,
         onLine: extra.onLine ? (l) => extra.onLine!(l) : undefined,
         onSpawn: extra.onSpawn,
       });
     } catch (e) {
       if (!(e instanceof CommandFailed)) throw e;
+      if (e.code === "TIMEOUT") {
+        // "pgbackrest made no progress for 60s: <last log line>": the bound is the news.
+        throw new DrError("TIMEOUT", `pgbackrest ${command} ${e.message.replace(/^\S+ /, "").replace(/: .*$/s, "")}`, {
+          hint: "the repository's store stopped answering, or the command hung; `dr lab status` shows the store",
+          cause: e,
+          details: { command },
+        });
+      }
       const mapping = mapPgbackrestError(e.result.code, command);
       const lines = pgbackrestErrorLines(e.result.stderr + "\n" + e.result.stdout);
       const what = lines.length ? lines.join("; ") : e.message;
@@ -52,17 +85,23 @@ export class Pgbackrest {
     return this.exec(["--archive-timeout=60", "check"], { timeoutMs });
   }
 
+  /** At detail level pgBackRest logs every file it copies: that output is the progress signal. */
   backup(o: BackupOptions, onLine?: (line: string) => void): Promise<RunResult> {
-    return this.exec(["--log-level-console=info", ...backupArgs(o)], { onLine });
+    return this.exec(["--log-level-console=detail", ...backupArgs(o)], { onLine, idleTimeoutMs: this.stallTimeoutMs + BACKUP_SILENT_WAITS_MS });
   }
 
-  restore(o: RestoreOptions, onLine?: (line: string) => void, onSpawn?: (pid: number) => void): Promise<RunResult> {
-    return this.exec(["--log-level-console=info", ...restoreArgs(o)], { onLine, onSpawn });
+  /** Each restored file is logged with its size and the percentage done (restore/progress.ts reads it). */
+  restore(o: RestoreOptions, extra: Pick<ExecExtra, "onLine" | "signal" | "onSpawn"> = {}): Promise<RunResult> {
+    return this.exec(["--log-level-console=detail", ...restoreArgs(o)], { ...extra, idleTimeoutMs: this.stallTimeoutMs });
   }
 
-  /** Verify checksums and WAL continuity; returns pgBackRest's text report (it also fails with code 104 on errors). */
+  /**
+   * Verify checksums and WAL continuity; returns pgBackRest's text report (it also fails with
+   * code 104 on errors). It logs nothing while it reads every file: io-timeout bounds each read,
+   * an hour the whole.
+   */
   verify(o: VerifyOptions = {}): Promise<RunResult> {
-    return this.exec(verifyArgs(o));
+    return this.exec(verifyArgs(o), { timeoutMs: 3600_000 });
   }
 
   async info(o: { repo?: 1 | 2; set?: string } = {}): Promise<StanzaInfo> {

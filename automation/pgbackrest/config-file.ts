@@ -53,7 +53,7 @@ export interface PgbackrestConfigSpec {
   archiveAsync?: boolean;
   /** Expire after each backup (default y). Hosts that may not delete set n; expire runs elsewhere. */
   expireAuto?: boolean;
-  /** Seconds an S3 request may make no progress before pgBackRest gives up on it (io-timeout). Default: pgBackRest's, 60. */
+  /** Seconds an S3 request may make no progress before pgBackRest gives up on it (io-timeout). Default: tuning.ioTimeout. */
   ioTimeout?: number;
   /** File log detail (default info). */
   logLevelFile?: "info" | "detail" | "debug";
@@ -62,6 +62,8 @@ export interface PgbackrestConfigSpec {
 }
 
 type Value = string | number | boolean | undefined;
+
+const DB_TIMEOUT_SECONDS = 600;
 
 function line(key: string, value: Value): string | undefined {
   if (value === undefined) return undefined;
@@ -121,7 +123,11 @@ export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
     // background process ships batches to both repositories in parallel.
     line("archive-async", archiveAsync ? true : undefined),
     line("archive-push-queue-max", archiveAsync ? t.archivePushQueueMax : undefined),
-    line("io-timeout", spec.ioTimeout),
+    line("io-timeout", spec.ioTimeout ?? t.ioTimeout),
+    // pgBackRest waits this long on a query (db-timeout) and on its worker processes
+    // (protocol-timeout, which must exceed db-timeout): 10 minutes rather than its 30.
+    line("db-timeout", DB_TIMEOUT_SECONDS),
+    line("protocol-timeout", DB_TIMEOUT_SECONDS + 30),
     line("spool-path", spec.spoolPath),
     line("log-path", spec.logPath),
     line("lock-path", spec.lockPath),

@@ -153,7 +153,7 @@ export const restoreScratchStep: Step = {
       return undefined;
     });
     // 2. PITR into the copy: only the application's database, from the site's repository.
-    const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, target: { kind: "time", time: new Date(point) }, overwrite: true, databases: [ctx.config.database] });
+    const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, target: { kind: "time", time: new Date(point) }, overwrite: true, databases: [ctx.config.database], runId: ctx.record.runId });
     if (ctx.engine.name !== "local") ctx.note(`the ${ctx.engine.name} engine restores every database into the copy (no --db-include there); only ${ctx.config.database} is read`);
     // 3. The copy must not hold anything committed after the point.
     if (r.lastCommitAt && Date.parse(r.lastCommitAt) > Date.parse(point)) {

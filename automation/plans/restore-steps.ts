@@ -94,7 +94,7 @@ export const restoreStep: Step = {
         ctx.note(`backup set ${set} failed pgBackRest verify (${check.detail}); falling back to the next older set plus WAL`);
         continue;
       }
-      const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true });
+      const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId });
       // Already printed by the restore; kept in the run record for the report.
       for (const line of r.ended ?? []) ctx.record.notes.push(`before restoring into ${f.targetSite}: ${line}`);
       f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };

@@ -3,7 +3,7 @@
 // retryable, stops at a failed gate unless forced, always runs the clean-up steps, and can
 // pick a killed run up where it stopped without redoing finished steps.
 import { backOff } from "exponential-backoff";
-import { randomBytes } from "node:crypto";
+import { newRunId } from "../core/run-id";
 import type { DrConfig } from "../config/schema";
 import type { Engine } from "../engines/engine";
 import { DrError, isDrError } from "../core/errors";
@@ -30,11 +30,6 @@ export interface RunnerDeps {
 
 const MAX_GOTOS = 5;
 const NOT_RUN = "not run: an earlier step failed";
-
-export function newRunId(scenario: string, now = new Date()): string {
-  const ts = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "z").toLowerCase();
-  return `${scenario}-${ts}-${randomBytes(2).toString("hex")}`;
-}
 
 export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now = new Date()): RunRecord {
   const objectiveScenario = plan.scenario === "drill" ? "datacenter" : plan.scenario;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { DrError } from "../core/errors";
 import { pgBin, run, type RunResult } from "../system/exec";
 import { quoteLiteral } from "./client";
+import { clearStalePidFile, inspectPidFile } from "./pid-file";
 import { makeServiceDir, type ServiceUser } from "../system/service-user";
 
 export interface ClusterSpec {
@@ -43,25 +44,15 @@ export class Cluster {
     return this.postmasterPid() !== undefined ? "running" : "stopped";
   }
 
-  /** The postmaster's pid when postmaster.pid names a live process. */
+  /** The postmaster's pid when postmaster.pid names a live postmaster of this directory (pid-file.ts). */
   postmasterPid(): number | undefined {
-    const pidFile = join(this.spec.dataDir, "postmaster.pid");
-    if (!existsSync(pidFile)) return undefined;
-    const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-    if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      // EPERM means it exists but belongs to another user (the service user): alive.
-      if ((e as NodeJS.ErrnoException).code !== "EPERM") return undefined;
-    }
-    // A killed postmaster whose parent never reaps it lingers as a zombie: it is dead.
-    try {
-      if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) return undefined;
-    } catch {
-      // no /proc: trust the signal test
-    }
-    return pid;
+    const pidFile = inspectPidFile(this.spec.dataDir);
+    return pidFile.kind === "live" ? pidFile.pid : undefined;
+  }
+
+  /** Removes a stale postmaster.pid (returns why it was stale); CLUSTER_RUNNING if the server lives. */
+  clearStalePidFile(): Promise<string | undefined> {
+    return clearStalePidFile(this.spec.dataDir);
   }
 
   /**
@@ -121,6 +112,8 @@ export class Cluster {
 
   async start(timeoutSeconds = 120): Promise<void> {
     if (this.state() === "running") return;
+    // A stale pid file naming another live process would make the server refuse to start.
+    await this.clearStalePidFile();
     await this.pgCtl(["start", "-w", "-t", String(timeoutSeconds), "-l", this.logFile], "CLUSTER_START_FAILED", timeoutSeconds);
   }
 

@@ -10,6 +10,8 @@ import type { Cluster } from "../postgres/cluster";
 import { lsnSegment } from "../backups/archive";
 import type { RestorePlan } from "./plan";
 import { refuseForeignWriters, takeRestoreLock, type HeldRestoreLock } from "./target-lock";
+import { restoreFiles } from "./files";
+import { newRunId } from "../core/run-id";
 
 /** What an engine provides to restore into one destination. */
 export interface RestoreDestinationHandle {
@@ -20,6 +22,8 @@ export interface RestoreDestinationHandle {
   prepare(): Promise<void>;
   /** Server settings the restored cluster must run with at this destination. */
   serverSettings(): Record<string, string | number | boolean>;
+  /** Proves the repository's store answers (STORE_UNREACHABLE naming it otherwise). */
+  probeRepo?(repo: 1 | 2): Promise<void>;
 }
 
 export interface RestoreResult {
@@ -39,7 +43,7 @@ export interface RestoreResult {
 }
 
 /** The restore holds its target's lock throughout; what a killed restore left running there is ended first, and said. */
-export async function executeRestore(plan: RestorePlan, handle: RestoreDestinationHandle, out: Output, opts: { recoveryTimeoutMs?: number } = {}): Promise<RestoreResult> {
+export async function executeRestore(plan: RestorePlan, handle: RestoreDestinationHandle, out: Output, opts: { recoveryTimeoutMs?: number; runId?: string } = {}): Promise<RestoreResult> {
   const lock = await takeRestoreLock(plan.destination.dataDir, handle.cluster.postmasterPid());
   for (const line of lock.ended) out.warn(line);
   try {
@@ -49,34 +53,20 @@ export async function executeRestore(plan: RestorePlan, handle: RestoreDestinati
   }
 }
 
-async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle, out: Output, opts: { recoveryTimeoutMs?: number }, lock: HeldRestoreLock): Promise<Omit<RestoreResult, "ended">> {
+async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle, out: Output, opts: { recoveryTimeoutMs?: number; runId?: string }, lock: HeldRestoreLock): Promise<Omit<RestoreResult, "ended">> {
   const started = Date.now();
-  const { cluster, pgbackrest } = handle;
+  const { cluster } = handle;
 
   // Fence the destination first when the plan says it will be overwritten.
   if (plan.destination.willStop) await out.timed(`stop ${plan.destination.name}`, () => cluster.stop("fast"));
   await handle.prepare();
 
-  // pgBackRest lays down the files (delta only when overwriting).
+  // pgBackRest lays down the files (delta only when overwriting), bounded, marked until done.
   const filesStarted = Date.now();
-  await out.timed(
-    `restore ${plan.set.label} from repo${plan.repo} into ${plan.destination.name}`,
-    () =>
-      pgbackrest.restore({
-        repo: plan.repo,
-        set: plan.set.label,
-        pgPath: plan.destination.dataDir,
-        target: plan.targetSpec,
-        targetAction: "pause",
-        asStandby: plan.target.kind === "latest",
-        databases: plan.databases,
-        delta: plan.destination.willOverwrite,
-      }, undefined, (pid) => {
-        lock.recordChild(pid);
-        checkStopFault("restore", pid);
-      }),
-    () => `${(plan.set.size / 1024 / 1024).toFixed(0)} MB`,
-  );
+  await restoreFiles(plan, handle, out, opts.runId ?? newRunId("restore"), (pid) => {
+    lock.recordChild(pid);
+    checkStopFault("restore", pid);
+  });
   const restoreFilesMs = Date.now() - filesStarted;
   // Tests kill the process here: files laid down, recovery not started (a resume must cope).
   checkFault("during", "restore");

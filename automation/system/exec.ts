@@ -14,6 +14,10 @@ export interface RunOptions {
   cwd?: string;
   /** Milliseconds before the process is killed. */
   timeoutMs?: number;
+  /** Milliseconds without a byte of output before the process is killed (it stalled). */
+  idleTimeoutMs?: number;
+  /** Aborting it kills the process (an operator's Ctrl-C reaches a restore this way). */
+  signal?: AbortSignal;
   /** Called with each complete line of stdout / stderr as it arrives (already redacted). */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   /** Called with the child's pid once it runs (a restore records it in its target's lock). */
@@ -74,6 +78,7 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
       uid: switched ? opts.as!.uid : undefined,
       gid: switched ? opts.as!.gid : undefined,
       stdio: ["pipe", "pipe", "pipe"],
+      signal: opts.signal,
     });
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out: Buffer[] = [];
@@ -81,6 +86,7 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
     const partial = { stdout: "", stderr: "" };
     const feed = (stream: "stdout" | "stderr", chunk: Buffer) => {
       (stream === "stdout" ? out : err).push(chunk);
+      idle?.refresh();
       if (!opts.onLine) return;
       const text = partial[stream] + chunk.toString("utf8");
       const lines = text.split("\n");
@@ -89,17 +95,19 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
     };
     child.stdout.on("data", (c: Buffer) => feed("stdout", c));
     child.stderr.on("data", (c: Buffer) => feed("stderr", c));
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
-    if (opts.timeoutMs) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-      }, opts.timeoutMs);
-    }
+    let timedOut: string | undefined;
+    const expire = (why: string) => () => {
+      timedOut = why;
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    };
+    const timer = opts.timeoutMs ? setTimeout(expire(`timed out after ${Math.round(opts.timeoutMs / 1000)}s`), opts.timeoutMs) : undefined;
+    const idle = opts.idleTimeoutMs ? setTimeout(expire(`made no progress for ${Math.round(opts.idleTimeoutMs / 1000)}s`), opts.idleTimeoutMs) : undefined;
+    const clearTimers = () => [timer, idle].forEach((t) => t && clearTimeout(t));
     child.on("error", (e: NodeJS.ErrnoException) => {
-      if (timer) clearTimeout(timer);
+      clearTimers();
+      // An abort ends the process; its close event reports the outcome.
+      if (e.name === "AbortError") return;
       const missing = e.code === "ENOENT";
       reject(
         new DrError(missing ? "DEPENDENCY_MISSING" : opts.errorCode ?? "INTERNAL", missing ? `${file} is not installed or not on PATH` : `could not start ${file}: ${e.message}`, {
@@ -109,7 +117,7 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
       );
     });
     child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
+      clearTimers();
       if (opts.onLine) {
         if (partial.stdout) opts.onLine(redact(partial.stdout), "stdout");
         if (partial.stderr) opts.onLine(redact(partial.stderr), "stderr");
@@ -123,7 +131,7 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
       const ok = [0, ...(opts.okCodes ?? [])].includes(result.code) && !timedOut;
       if (ok) return resolvePromise(result);
       const lastLine = lastMeaningfulLine(result.stderr) ?? lastMeaningfulLine(result.stdout) ?? "no output";
-      const why = timedOut ? `timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)}s` : `exited with ${result.code}`;
+      const why = timedOut ?? (opts.signal?.aborted ? "was interrupted" : `exited with ${result.code}`);
       reject(new CommandFailed(timedOut ? "TIMEOUT" : opts.errorCode ?? "INTERNAL", `${basename(file)} ${why}: ${lastLine}`, result, opts.hint));
     });
     if (opts.input !== undefined) child.stdin.end(opts.input);

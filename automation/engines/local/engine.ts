@@ -138,7 +138,7 @@ export class LocalEngine implements Engine {
 
   async restore(req: EngineRestoreRequest): Promise<EngineRestoreResult> {
     const plan = await this.planRestore(req);
-    const r = await executeRestore(plan, labRestoreHandle(this.lab, req.site), this.out);
+    const r = await executeRestore(plan, labRestoreHandle(this.lab, req.site), this.out, { runId: req.runId });
     return { site: req.site, set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, timings: r.timings, ended: r.ended };
   }
 

@@ -20,6 +20,7 @@ import { splitBrainFindings } from "./split-brain";
 import type { HealthFinding } from "../../postgres/health-types";
 import { loadSecrets, type LabSecrets } from "./secrets";
 import { labSite, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
+import { restoreMarkState, type RestoreMarkState } from "../../restore/half-restored";
 import { readLabState, writeLabState, type LabState } from "./state";
 import { checkSiteName, siteEntry } from "./site-name";
 
@@ -51,6 +52,8 @@ export interface SiteStatus {
   serves: boolean;
   /** Lost the primary role in a failover: restarted, it comes back read-only. */
   fenced: boolean;
+  /** A restore into the site under way, or one that ended without finishing (half-restored). */
+  restore?: RestoreMarkState;
 }
 
 export interface LabStatus {
@@ -238,7 +241,8 @@ export class Lab {
         }
       }
       const fenced = existsSync(`${this.layout.dataDir(name)}/${FENCE_MARKER}`);
-      sites.push({ name, role: s.role, builtAs: s.role, address: s.address, port: s.port, state, inRecovery, serves: answer === s.address, fenced });
+      const restore = restoreMarkState(this.layout.dataDir(name));
+      sites.push({ name, role: s.role, builtAs: s.role, address: s.address, port: s.port, state: restore?.state ?? state, inRecovery, serves: answer === s.address, fenced, restore });
     }
     for (const x of sites) x.role = currentRole({ built: x.builtAs, isolated: isolatedFor(this.layout.dataDir(x.name)) !== undefined, fenced: x.fenced, serves: x.serves, state: x.state, inRecovery: x.inRecovery, anotherServes: sites.some((o) => o !== x && o.serves) });
     return {

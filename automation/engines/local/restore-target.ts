@@ -56,5 +56,6 @@ export function labRestoreHandle(lab: Lab, siteName: string): RestoreDestination
         ...(archives ? {} : { archive_mode: "off" }),
       };
     },
+    probeRepo: (repo) => lab.probeRepo(repo),
   };
 }

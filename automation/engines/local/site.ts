@@ -131,6 +131,6 @@ export function labSite(ctx: SiteContext, name: string): LabSite {
       user: ctx.user,
       password: ctx.secrets.superuserPassword,
     }),
-    pgbackrest: new Pgbackrest({ configPath, stanza: ctx.state.stanza, user: ctx.user }),
+    pgbackrest: new Pgbackrest({ configPath, stanza: ctx.state.stanza, user: ctx.user, stallTimeoutMs: ctx.config.pgbackrest.stallTimeout * 1000 }),
   };
 }

@@ -4,13 +4,14 @@
 import { recordManifest } from "../../../verify/manifest";
 import { invariantsFor } from "../../../verify/invariants";
 import type { Lab, LabStep, LabUpOptions } from "../lab";
+import { ensureStanza } from "../stanza";
 
 export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep): Promise<void> {
   const primary = lab.site("primary");
   let done = step("create the pgBackRest stanza in both repositories and check archiving");
-  await primary.pgbackrest.stanzaCreate();
+  const stanza = await ensureStanza(primary.pgbackrest, (text) => step(text)());
   await primary.pgbackrest.check();
-  done();
+  done(stanza);
 
   if (!opts.skipBackup) {
     const sets = await primary.pgbackrest.sets({ repo: 2 });
