@@ -24,6 +24,7 @@ import { isolatedFor } from "../../incident/lab-isolate";
 import { generateSecrets, loadSecrets, saveSecrets, type LabSecrets } from "./secrets";
 import { labSite, siteServerSettings, writeSitePgbackrestConf, type LabSite, type SiteContext } from "./site";
 import { readLabState, writeLabState, type LabState } from "./state";
+import { ensureStandby } from "./standby";
 
 export interface LabStep {
   /** Called when a named step starts; the returned function is called when it ends. */
@@ -359,6 +360,7 @@ export class Lab {
         }
       }
     }
+    if (config.standby.enabled) await ensureStandby(lab, step);
     return lab;
   }
 

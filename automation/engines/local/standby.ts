@@ -1,0 +1,145 @@
+// The lab's secondary as a warm standby (config `standby.enabled`), as production runs it: it is
+// bootstrapped by `pgbackrest restore --type=standby` from the offsite repository (repo2),
+// replays WAL fetched from that repository by archive-get and, with `standby.streaming`, also
+// streams from the primary (its own replication role and secret, a physical slot, a pg_hba
+// entry with scram). When the stream breaks, the startup process falls back to the archive by
+// itself; nothing here has to notice. `dr lab up` builds it, or upgrades an older lab.
+import { chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { quoteLiteral } from "../../postgres/client";
+import { readRecoveryState, waitForState } from "../../postgres/recovery-state";
+import { FENCE_MARKER } from "./fence";
+import type { Lab, LabStep } from "./lab";
+import { labRestoreHandle } from "./restore-target";
+import { saveSecrets } from "./secrets";
+
+/** The role the standby streams as, and the physical slot that keeps its WAL on the primary. */
+export const REPLICATION_ROLE = "fp_replication";
+export const STANDBY_SITE = "secondary";
+export const slotName = (site: string) => `fp_standby_${site}`;
+/** A standby that is away longer keeps at most this much WAL on the primary; it then catches up from the archive. */
+const MAX_SLOT_WAL_KEEP = "1GB";
+const STANDBY_READY_MS = 120_000;
+
+/** archive-get from the offsite repository only: the standby region's copy of the WAL. */
+function restoreCommand(lab: Lab, site: string): string {
+  return `pgbackrest --config=${lab.layout.pgbackrestConf(site)} --stanza=${lab.state.stanza} --repo=2 archive-get %f "%p"`;
+}
+
+/** The password file the standby's walreceiver reads (0600, the service user's): no password in any setting. */
+function passfile(lab: Lab, site: string): string {
+  return join(lab.layout.siteDir(site), "replication.pgpass");
+}
+
+/** The standby's server settings: the site's own, plus where its stream comes from when streaming is on. */
+export function standbySettings(lab: Lab, site = STANDBY_SITE): Record<string, string | number | boolean> {
+  const primary = lab.site("primary");
+  const stream = lab.config.standby.streaming
+    ? {
+        primary_conninfo: `host=${primary.address} port=${primary.port} user=${REPLICATION_ROLE} passfile=${passfile(lab, site)} application_name=${site}`,
+        primary_slot_name: slotName(site),
+      }
+    : { primary_conninfo: "", primary_slot_name: "" };
+  return { ...labRestoreHandle(lab, site).serverSettings(), ...stream, restore_command: restoreCommand(lab, site), wal_retrieve_retry_interval: "1s" };
+}
+
+/** The replication role's secret: generated once per lab, added to an older lab's secrets.json. */
+function replicationPassword(lab: Lab): string {
+  if (!lab.secrets.replicationPassword) {
+    lab.secrets.replicationPassword = randomBytes(24).toString("base64url");
+    saveSecrets(lab.layout.secretsFile, lab.secrets);
+  }
+  return lab.secrets.replicationPassword;
+}
+
+/** On the primary: the replication role (password kept current), the slot, the pg_hba entry. */
+async function preparePrimary(lab: Lab, site: string): Promise<void> {
+  const password = replicationPassword(lab);
+  const c = await lab.connect("primary", "postgres");
+  try {
+    const exists = (await c.query("select 1 from pg_roles where rolname = $1", [REPLICATION_ROLE])).rowCount;
+    await c.query(`${exists ? "alter" : "create"} role ${REPLICATION_ROLE} with replication login password ${quoteLiteral(password)}`);
+    await c.query("select pg_create_physical_replication_slot($1) where not exists (select 1 from pg_replication_slots where slot_name = $1)", [slotName(site)]);
+    await c.query(`alter system set max_slot_wal_keep_size = ${quoteLiteral(MAX_SLOT_WAL_KEEP)}`);
+    // The walreceiver connects from 127.0.0.1 whatever the site's address (libpq binds no source
+    // address), so the entry names the loopback block, the lab's network.
+    addHbaEntry(lab, "primary", `host    replication  ${REPLICATION_ROLE}  127.0.0.0/8  scram-sha-256`);
+    await c.query("select pg_reload_conf()");
+  } finally {
+    await c.end();
+  }
+}
+
+/** Puts a line first in the site's pg_hba.conf (once), so it is matched before the general ones. */
+function addHbaEntry(lab: Lab, site: string, line: string): void {
+  const path = join(lab.layout.dataDir(site), "pg_hba.conf");
+  const lines = readFileSync(path, "utf8").split("\n");
+  if (lines.includes(line)) return;
+  const at = lines.findIndex((l) => l.trim() !== "" && !l.startsWith("#"));
+  lines.splice(at < 0 ? lines.length : at, 0, line);
+  writeFileSync(path, lines.join("\n"));
+}
+
+function writePassfile(lab: Lab, site: string): void {
+  const primary = lab.site("primary");
+  const path = passfile(lab, site);
+  writeFileSync(path, `${primary.address}:${primary.port}:replication:${REPLICATION_ROLE}:${replicationPassword(lab)}\n`, { mode: 0o600 });
+  if (lab.user.switched) chownSync(path, lab.user.uid, lab.user.gid);
+}
+
+export type StandbyOutcome = "built" | "started" | "running" | "skipped";
+
+/**
+ * Makes the secondary a running standby of the primary: built from the offsite repository when
+ * its directory is empty, reconfigured and started when it already is a standby. A secondary
+ * that holds a cluster that is not a standby (a restored copy, a promoted site) or that was
+ * fenced is left as it is: nothing is ever restored over it here.
+ */
+export async function ensureStandby(lab: Lab, step: LabStep, site = STANDBY_SITE): Promise<{ outcome: StandbyOutcome; detail: string }> {
+  const s = lab.site(site);
+  const dataDir = lab.layout.dataDir(site);
+  const state = s.cluster.state();
+  const isStandby = existsSync(join(dataDir, "standby.signal")) && !existsSync(join(dataDir, FENCE_MARKER));
+  if ((state === "stopped" || state === "running") && !isStandby) {
+    const detail = `${site} holds a cluster that is not a standby (restored, promoted or fenced): left as it is`;
+    step(`warm standby: ${detail}`)();
+    return { outcome: "skipped", detail };
+  }
+  if (!(await lab.pgbackrestOf("primary").sets({ repo: 2 })).some((b) => b.type === "full")) {
+    const detail = "no full backup in the offsite repository yet to build it from";
+    step(`warm standby: ${detail}`)();
+    return { outcome: "skipped", detail };
+  }
+  let done = step(`prepare the primary for ${site}'s stream (role ${REPLICATION_ROLE}, slot ${slotName(site)}, pg_hba scram)`);
+  await preparePrimary(lab, site);
+  done();
+  const handle = labRestoreHandle(lab, site);
+  let outcome: StandbyOutcome = state === "running" ? "running" : "started";
+  if (state === "absent" || state === "empty") {
+    done = step(`build ${site} as a standby from the offsite repository (pgbackrest restore --type=standby --repo=2)`);
+    await handle.prepare();
+    await s.pgbackrest.restore({ repo: 2, target: { kind: "latest" }, asStandby: true, pgPath: dataDir, recoveryOptions: { restore_command: restoreCommand(lab, site) } });
+    done();
+    outcome = "built";
+  }
+  writePassfile(lab, site);
+  s.cluster.writeSettings(standbySettings(lab, site));
+  done = step(`start ${site} as a standby (${lab.config.standby.streaming ? "streaming from the primary, " : ""}archive-get from the offsite repository)`);
+  if (s.cluster.state() === "running") await s.cluster.psql("select pg_reload_conf()");
+  else await s.cluster.start();
+  const ready = await waitForState(
+    s.cluster.connection("postgres"),
+    `${site} accepting read-only connections${lab.config.standby.streaming ? " and streaming" : ""}`,
+    (r) => r.role === "standby" && (!lab.config.standby.streaming || r.source === "stream"),
+    STANDBY_READY_MS,
+    250,
+  );
+  done(`${ready.source}, replayed to ${ready.replayLsn}`);
+  return { outcome, detail: `${site} ${outcome}: standby via ${ready.source}, replayed to ${ready.replayLsn}` };
+}
+
+/** The standby's state now (for status and tests). */
+export async function standbyState(lab: Lab, site = STANDBY_SITE) {
+  return readRecoveryState(lab.site(site).cluster.connection("postgres"));
+}
