@@ -16,6 +16,7 @@ import { renderRestore, restore } from "../commands/restore";
 import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
 import { benchCommand, renderBench } from "../commands/bench";
 import { renderVerifySite, verifySite } from "../commands/verify";
+import { renderStatus, status, statusExitCode } from "../commands/status";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "./context";
 
@@ -271,6 +272,12 @@ Examples:
   )
     .addHelpText("after", "\nExamples:\n  $ dr recover corruption --dry-run\n  $ dr recover corruption --reindex --yes")
     .action(action(recoverCorruption, renderCorruptionRun, corruptionRunExitCode));
+
+  program
+    .command("status")
+    .description("DR posture: each site's role, the standby's source and lag, RPO now, backups, DNS, last drill; exit 0 ok, 1 warning, 2 critical")
+    .addHelpText("after", "\nExamples:\n  $ dr status\n  $ dr status --json")
+    .action(action(status, renderStatus, statusExitCode));
 
   program
     .command("verify")
