@@ -8,18 +8,29 @@
 //   - failover by promotion under the write load: the target is never fenced, the source comes
 //     from the recorded topology (not DNS), every acknowledged commit is accounted for.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { failover } from "../automation/commands/recover";
+import { status, statusExitCode, type DrStatus } from "../automation/commands/status";
 import { Lab } from "../automation/engines/local/lab";
+import { readAcks, startLoad, stopLoad } from "../automation/engines/local/load";
+import { FENCE_MARKER } from "../automation/engines/local/fence";
 import { REPLICATION_ROLE, standbyState } from "../automation/engines/local/standby";
 import { waitForState, waitUntilReplayed } from "../automation/postgres/recovery-state";
+import { drAsync } from "./harness/cli";
 import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
+// Small thresholds, so that lag crosses them in seconds: warning above 3 s, critical above 6 s,
+// and a failover restores instead of promoting above 3 s.
+const settings = { standby: { enabled: true, streaming: true, maxLag: "3s", warnLag: "3s", catchUpTimeout: "60s" }, alerts: { replicationLag: "6s" } };
+let configFile: string;
 
 before(async () => {
-  t = await startTestLab({ standby: { enabled: true, streaming: true, maxLag: "3s", warnLag: "2s", catchUpTimeout: "60s" }, alerts: { replicationLag: "4s" } });
+  t = await startTestLab(settings);
+  configFile = join(t.dir, "dr.config.yaml");
+  writeFileSync(configFile, JSON.stringify({ ...settings, lab: { dir: t.dir, scale: 0.05 } }));
 });
 after(async () => {
   await t?.destroy();
@@ -83,5 +94,131 @@ describe("warm standby", () => {
       await cutStream(lab, false);
     }
     await waitForState(standby, "the stream coming back", (s) => s.source === "stream", 20_000);
+  });
+});
+
+/** Commits on the primary and waits until the standby replayed it; returns when that commit happened. */
+async function commitReplayed(lab: Lab): Promise<number> {
+  const lsn = await writeAndSwitch(lab);
+  const s = await waitUntilReplayed(lab.site("secondary").cluster.connection("postgres"), lsn, 10_000);
+  return Date.parse(s.lastReplayAt!);
+}
+
+async function setReplayPaused(lab: Lab, paused: boolean): Promise<void> {
+  const c = await lab.connect("secondary", "postgres");
+  try {
+    await c.query(paused ? "select pg_wal_replay_pause()" : "select pg_wal_replay_resume()");
+  } finally {
+    await c.end();
+  }
+}
+
+describe("dr status", () => {
+  test("exit 0 with the standby streaming, 1 then 2 as its lag crosses the thresholds, 0 again once it caught up", async () => {
+    const lab = t.lab;
+    const ok = await status(t.deps());
+    assert.equal(statusExitCode(ok), 0, JSON.stringify(ok.findings));
+    assert.deepEqual(ok.sites.map((s) => [s.site, s.role]), [["primary", "primary"], ["secondary", "standby"]]);
+    assert.equal(ok.sites[1].standby?.source, "stream");
+    assert.equal(ok.rpoNow.seconds, 0, ok.rpoNow.basis);
+    assert.equal(ok.service.site, "primary");
+    assert.ok(ok.repos.every((r) => r.reachable && r.newestSet && r.window), "newest backup and window per repository");
+
+    const replayedAt = await commitReplayed(lab);
+    await setReplayPaused(lab, true);
+    const seen: [number, number][] = [];
+    try {
+      await writeAndSwitch(lab);
+      // Poll until the lag is past the critical threshold; every verdict must match the lag it reports.
+      for (let last: DrStatus | undefined; !last || (last.sites[1].standby?.lagSeconds ?? 0) <= 7; ) {
+        last = await status(t.deps());
+        const lag = last.sites[1].standby!.lagSeconds!;
+        assert.ok(lag > 0 && Math.abs(lag - (Date.parse(last.checkedAt) - replayedAt) / 1000) < 0.5, `lag ${lag} is the age of the last replayed commit`);
+        seen.push([lag, statusExitCode(last)]);
+        if (lag > 6) assert.equal(statusExitCode(last), 2, JSON.stringify(last.findings));
+        else if (lag > 3) assert.equal(statusExitCode(last), 1, JSON.stringify(last.findings));
+        if (lag < 2.5) assert.equal(statusExitCode(last), 0, JSON.stringify(last.findings));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.ok(seen.some(([, c]) => c === 1) && seen.some(([, c]) => c === 2), `saw ${JSON.stringify(seen)}`);
+      // The command line says the same with its exit code.
+      const cli = await drAsync(t.dir, ["status", "--json"], { FP_DR_CONFIG: configFile });
+      assert.equal(cli.code, 2, cli.stderr);
+      assert.equal(JSON.parse(cli.stdout).verdict, "critical");
+
+      // A failover now would not promote a standby this far behind: it says it would restore, and why.
+      const dry = await failover(t.deps(), { scenario: "datacenter", dryRun: true });
+      assert.equal(dry.facts.path, "restore");
+      assert.match(String(dry.facts.pathReason), /secondary is .* behind, over the limit of 3s/);
+      assert.ok(dry.notes.some((n) => /restore path: .*over the limit/.test(n)));
+      assert.ok(dry.steps.some((s) => s.id === "restore"), "the restore plan");
+    } finally {
+      await setReplayPaused(lab, false);
+    }
+    await commitReplayed(lab);
+    assert.equal(statusExitCode(await status(t.deps())), 0);
+  });
+});
+
+describe("failover by promotion", () => {
+  test("a dry run picks promotion for a usable standby, and restore with --from-backup", async () => {
+    const dry = await failover(t.deps(), { scenario: "datacenter", dryRun: true });
+    assert.equal(dry.status, "succeeded", dry.error?.message);
+    assert.equal(dry.facts.path, "promote");
+    assert.deepEqual(dry.steps.map((s) => s.id), ["assess", "fence", "catch-up", "gate", "promote", "swap-dns", "first-write", "post-checks", "report"]);
+    assert.match(dry.steps[0].detail!, /path: promote secondary/);
+    const forced = await failover(t.deps(), { scenario: "datacenter", dryRun: true, fromBackup: true });
+    assert.equal(forced.facts.path, "restore");
+    assert.match(String(forced.facts.pathReason), /--from-backup/);
+  });
+
+  test("under the write load, with DNS already answering the standby: the primary is fenced, the standby promoted, no acknowledged commit lost", async () => {
+    let lab = t.lab;
+    await startLoad(lab, { fresh: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    const outageAt = new Date().toISOString();
+    process.kill(lab.site("primary").cluster.postmasterPid()!, "SIGKILL");
+    // Automatic DNS failover (or a confused operator) already points the service name at the
+    // standby: the plan must still take its source from the recorded topology.
+    await lab.pointServiceAt("secondary");
+    const run = await failover(t.deps(), { scenario: "datacenter", yes: true, outageAt });
+    await new Promise((r) => setTimeout(r, 1500));
+    lab = t.lab;
+    await stopLoad(lab);
+    assert.equal(run.status, "succeeded", `${run.error?.message}\n${t.captured.join("")}`);
+    const f = run.facts as { sourceSite: string; targetSite: string; path: string; fence: { site: string }; catchUp: unknown };
+    assert.equal(f.path, "promote");
+    assert.equal(f.sourceSite, "primary");
+    assert.equal(f.fence.site, "primary", "the old primary was fenced");
+    assert.ok(existsSync(join(lab.layout.dataDir("primary"), FENCE_MARKER)));
+    assert.ok(!existsSync(join(lab.layout.dataDir("secondary"), FENCE_MARKER)), "the target is never fenced");
+    assert.equal((await standbyState(lab)).role, "primary");
+    assert.equal(await lab.activeSite(), "secondary");
+    assert.ok(run.verification?.ok && run.verification.checks.length >= 4, "the O(1) gate ran");
+
+    const acks = readAcks(lab);
+    const before = acks.filter((a) => a.at.getTime() <= Date.parse(outageAt));
+    const c = await lab.connect("secondary");
+    const present = new Set<string>();
+    try {
+      const r = await c.query<{ id: string; at: Date }>("select id, at from fp_dr.heartbeat where id = any($1::bigint[])", [acks.map((a) => a.id)]);
+      for (const row of r.rows) present.add(`${row.id}@${row.at.toISOString()}`);
+    } finally {
+      await c.end();
+    }
+    const lost = before.filter((a) => !present.has(`${a.id}@${a.at.toISOString()}`));
+    assert.ok(before.length > 5, `the load committed before the outage (${before.length})`);
+    assert.equal(lost.length, 0, `acknowledged commits lost: ${JSON.stringify(lost)}`);
+    assert.ok(acks.some((a) => a.at.getTime() > Date.parse(run.facts.firstWriteAt as string)), "the load writes to the new primary through the service name");
+    assert.ok(run.measurements.rto.achieved! < 30, `RTO ${run.measurements.rto.achieved}`);
+    t.captured.push(`promotion failover: RTO ${run.measurements.rto.achieved}s, RPO ${run.measurements.rpo.achieved}s; steps ${run.steps.map((s) => `${s.id} ${s.durationMs}ms`).join(", ")}\n`);
+    console.log(t.captured[t.captured.length - 1]);
+
+    // Nothing protects the new primary yet: dr status says so (critical).
+    const after = await status(t.deps());
+    assert.equal(after.sites[0].site, "secondary");
+    assert.equal(after.sites[0].role, "primary");
+    assert.equal(after.sites[1].role, "fenced");
+    assert.equal(statusExitCode(after), 2);
   });
 });

@@ -291,10 +291,11 @@ Examples:
   recoveryOptions(
     program
       .command("failover")
-      .description("fail over: assess, fence, bring up, restore, verify (gate), open, swap DNS, post-checks, report")
+      .description("fail over: promote the warm standby when it is usable (assess, fence, catch up, gate, promote), else restore (bring up, restore, verify); then swap DNS, first write, post-checks, report")
       .addOption(new Option("--scenario <name>", "datacenter (offsite repo, standby region) or hardware (replacement host, site repo)").choices(["datacenter", "hardware"]).makeOptionMandatory())
       .option("--target-time <time>", "restore to this point in time instead of the end of the archived WAL (ISO 8601 with zone)")
-      .option("--outage-at <time>", "when the outage began (RPO is measured from it; default: now; ISO 8601 with zone)"),
+      .option("--outage-at <time>", "when the outage began (RPO is measured from it; default: now; ISO 8601 with zone)")
+      .option("--from-backup", "restore from the offsite repository even when the standby could be promoted"),
   )
     .addHelpText("after", "\nExamples:\n  $ dr failover --scenario datacenter --dry-run\n  $ dr failover --scenario datacenter --yes --outage-at 2026-11-26T03:02:00Z")
     .action(action(failover, renderRun, runExitCode));

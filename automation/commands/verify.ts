@@ -4,6 +4,7 @@ import type { Deps } from "../cli/context";
 import type { Invariant } from "../config/common";
 import { table, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";
+import { recordVerification } from "../engines/local/standby";
 import { sampleInvariants } from "../engines/local/sample-data/invariants";
 import { verifyDatabase, type VerifyReport } from "../verify/checks";
 
@@ -29,6 +30,7 @@ export async function verifySite(deps: Deps, opts: { site?: string; against?: st
     const report = await deps.out.timed(`verify ${site}${against ? ` against ${against}` : ""}`, () =>
       verifyDatabase(restored, source, { invariants: invariantsFor(deps), amcheck: deps.config.verification.amcheck }),
     );
+    recordVerification(lab, site, report);
     return { site, against, database: lab.state.database, ...report };
   } finally {
     await restored.end();

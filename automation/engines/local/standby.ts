@@ -143,3 +143,29 @@ export async function ensureStandby(lab: Lab, step: LabStep, site = STANDBY_SITE
 export async function standbyState(lab: Lab, site = STANDBY_SITE) {
   return readRecoveryState(lab.site(site).cluster.connection("postgres"));
 }
+
+/**
+ * The last full verification of a site (`dr verify --site`: amcheck, orphans, invariants, content),
+ * kept beside the site so that a failover by promotion can show its result and age: the O(size)
+ * checks run ahead of time on the standby, never on the failover's critical path.
+ */
+export interface VerificationRecord {
+  at: string;
+  ok: boolean;
+  checks: number;
+  failed: string[];
+}
+
+function verificationFile(lab: Lab, site: string): string {
+  return join(lab.layout.siteDir(site), "last-verification.json");
+}
+
+export function recordVerification(lab: Lab, site: string, report: { ok: boolean; checks: { name: string; ok: boolean }[] }): void {
+  const record: VerificationRecord = { at: new Date().toISOString(), ok: report.ok, checks: report.checks.length, failed: report.checks.filter((c) => !c.ok).map((c) => c.name) };
+  writeFileSync(verificationFile(lab, site), JSON.stringify(record) + "\n");
+}
+
+export function lastVerification(lab: Lab, site: string): VerificationRecord | undefined {
+  const path = verificationFile(lab, site);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as VerificationRecord) : undefined;
+}
