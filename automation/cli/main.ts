@@ -17,6 +17,7 @@ import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStati
 import { benchCommand, renderBench } from "../commands/bench";
 import { renderVerifySite, verifySite } from "../commands/verify";
 import { renderStatus, status, statusExitCode } from "../commands/status";
+import { switchover } from "../commands/switchover";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "./context";
 
@@ -299,6 +300,14 @@ Examples:
   )
     .addHelpText("after", "\nExamples:\n  $ dr failover --scenario datacenter --dry-run\n  $ dr failover --scenario datacenter --yes --outage-at 2026-11-26T03:02:00Z")
     .action(action(failover, renderRun, runExitCode));
+  program
+    .command("switchover")
+    .description("planned role change with zero data loss: clean shutdown, demotion token, promote the standby, DNS, old primary back as a standby")
+    .requiredOption("--to <site>", "the standby to promote")
+    .option("--dry-run", "walk the pre-checks and print the plan; change nothing")
+    .option("--yes", "do not ask before destructive steps")
+    .addHelpText("after", "\nExamples:\n  $ dr switchover --to secondary --dry-run\n  $ dr switchover --to secondary --yes")
+    .action(action(switchover, renderRun, runExitCode));
   recoveryOptions(program.command("drill").description("monthly DR drill: restore offsite into a throwaway site, verify, measure, destroy"))
     .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr drill --json")
     .action(action(drill, renderRun, runExitCode));

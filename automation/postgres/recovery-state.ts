@@ -50,7 +50,7 @@ export async function readRecoveryState(target: DbTarget): Promise<RecoveryState
     const standby = row.standby as boolean;
     // On a primary the timeline is that of its current WAL file; a standby's is the one it replays.
     const timeline = standby
-      ? Number(row.received_tli ?? row.checkpoint_timeline)
+      ? await standbyTimeline(c, row.replay_lsn, Math.max(Number(row.received_tli ?? 0), Number(row.checkpoint_timeline)))
       : parseInt((await c.query("select pg_walfile_name(pg_current_wal_lsn()) w")).rows[0].w.slice(0, 8), 16);
     const streaming = row.receiver === "streaming";
     return {
@@ -65,6 +65,25 @@ export async function readRecoveryState(target: DbTarget): Promise<RecoveryState
       streamingFrom: streaming ? row.sender ?? undefined : undefined,
     };
   });
+}
+
+/**
+ * The timeline a standby replays. PostgreSQL 15 shows it nowhere once the stream is gone (the
+ * last restartpoint may still be on an older one), so it is read from the history files in
+ * pg_wal: timeline N begins at the switch point on the last line of N.history, and a standby
+ * following the latest timeline is on the highest one whose switch point it has replayed.
+ */
+async function standbyTimeline(c: ClientBase, replayLsn: string | null, known: number): Promise<number> {
+  if (!replayLsn) return known;
+  const r = await c.query<{ tli: string; content: string }>(
+    "select substr(name, 1, 8) tli, pg_read_file('pg_wal/' || name) content from pg_ls_waldir() where name ~ '^[0-9A-F]{8}[.]history$'",
+  );
+  let timeline = known;
+  for (const { tli, content } of r.rows) {
+    const last = content.trim().split("\n").pop()?.split(/\s+/)[1];
+    if (last && lsnDiff(replayLsn, last) >= 0) timeline = Math.max(timeline, parseInt(tli, 16));
+  }
+  return timeline;
 }
 
 /** Bytes between two LSNs (a − b), as PostgreSQL computes it. */

@@ -7,8 +7,10 @@
 import { chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { DrError } from "../../core/errors";
 import { quoteLiteral } from "../../postgres/client";
-import { readRecoveryState, waitForState } from "../../postgres/recovery-state";
+import { pgBin, run } from "../../system/exec";
+import { readRecoveryState, waitForState, type RecoveryState } from "../../postgres/recovery-state";
 import { FENCE_MARKER } from "./fence";
 import type { Lab, LabStep } from "./lab";
 import { labRestoreHandle } from "./restore-target";
@@ -33,8 +35,8 @@ function passfile(lab: Lab, site: string): string {
 }
 
 /** The standby's server settings: the site's own, plus where its stream comes from when streaming is on. */
-export function standbySettings(lab: Lab, site = STANDBY_SITE): Record<string, string | number | boolean> {
-  const primary = lab.site("primary");
+export function standbySettings(lab: Lab, site = STANDBY_SITE, upstream = "primary"): Record<string, string | number | boolean> {
+  const primary = lab.site(upstream);
   const stream = lab.config.standby.streaming
     ? {
         primary_conninfo: `host=${primary.address} port=${primary.port} user=${REPLICATION_ROLE} passfile=${passfile(lab, site)} application_name=${site}`,
@@ -53,10 +55,10 @@ function replicationPassword(lab: Lab): string {
   return lab.secrets.replicationPassword;
 }
 
-/** On the primary: the replication role (password kept current), the slot, the pg_hba entry. */
-async function preparePrimary(lab: Lab, site: string): Promise<void> {
+/** On the primary (`upstream`): the replication role (password kept current), the slot, the pg_hba entry. */
+async function preparePrimary(lab: Lab, site: string, upstream = "primary"): Promise<void> {
   const password = replicationPassword(lab);
-  const c = await lab.connect("primary", "postgres");
+  const c = await lab.connect(upstream, "postgres");
   try {
     const exists = (await c.query("select 1 from pg_roles where rolname = $1", [REPLICATION_ROLE])).rowCount;
     await c.query(`${exists ? "alter" : "create"} role ${REPLICATION_ROLE} with replication login password ${quoteLiteral(password)}`);
@@ -64,7 +66,7 @@ async function preparePrimary(lab: Lab, site: string): Promise<void> {
     await c.query(`alter system set max_slot_wal_keep_size = ${quoteLiteral(MAX_SLOT_WAL_KEEP)}`);
     // The walreceiver connects from 127.0.0.1 whatever the site's address (libpq binds no source
     // address), so the entry names the loopback block, the lab's network.
-    addHbaEntry(lab, "primary", `host    replication  ${REPLICATION_ROLE}  127.0.0.0/8  scram-sha-256`);
+    addHbaEntry(lab, upstream, `host    replication  ${REPLICATION_ROLE}  127.0.0.0/8  scram-sha-256`);
     await c.query("select pg_reload_conf()");
   } finally {
     await c.end();
@@ -81,8 +83,8 @@ function addHbaEntry(lab: Lab, site: string, line: string): void {
   writeFileSync(path, lines.join("\n"));
 }
 
-function writePassfile(lab: Lab, site: string): void {
-  const primary = lab.site("primary");
+function writePassfile(lab: Lab, site: string, upstream = "primary"): void {
+  const primary = lab.site(upstream);
   const path = passfile(lab, site);
   writeFileSync(path, `${primary.address}:${primary.port}:replication:${REPLICATION_ROLE}:${replicationPassword(lab)}\n`, { mode: 0o600 });
   if (lab.user.switched) chownSync(path, lab.user.uid, lab.user.gid);
@@ -139,6 +141,26 @@ export async function ensureStandby(lab: Lab, step: LabStep, site = STANDBY_SITE
   return { outcome, detail: `${site} ${outcome}: standby via ${ready.source}, replayed to ${ready.replayLsn}` };
 }
 
+/**
+ * Restarts a cleanly shut down former primary as a standby of `upstream` (switchover): no
+ * rebuild, since it holds no WAL beyond its shutdown checkpoint, which the new primary replayed
+ * before it was promoted; it follows the new timeline from the stream or the archive.
+ */
+export async function restartAsStandby(lab: Lab, site: string, upstream: string, timeoutMs = STANDBY_READY_MS): Promise<RecoveryState> {
+  const s = lab.site(site);
+  await preparePrimary(lab, site, upstream);
+  writePassfile(lab, site, upstream);
+  s.cluster.writeSettings(standbySettings(lab, site, upstream));
+  const signal = join(lab.layout.dataDir(site), "standby.signal");
+  writeFileSync(signal, "");
+  if (lab.user.switched) chownSync(signal, lab.user.uid, lab.user.gid);
+  await s.cluster.start();
+  const ready = await waitForState(s.cluster.connection("postgres"), `${site} streaming from ${upstream}`, (r) => r.role === "standby" && (!lab.config.standby.streaming || r.source === "stream"), timeoutMs, 250);
+  // The slot it kept for its former standby would hold WAL back here for nothing.
+  await s.cluster.psql(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = ${quoteLiteral(slotName(upstream))}`);
+  return ready;
+}
+
 /** The standby's state now (for status and tests). */
 export async function standbyState(lab: Lab, site = STANDBY_SITE) {
   return readRecoveryState(lab.site(site).cluster.connection("postgres"));
@@ -168,4 +190,18 @@ export function recordVerification(lab: Lab, site: string, report: { ok: boolean
 export function lastVerification(lab: Lab, site: string): VerificationRecord | undefined {
   const path = verificationFile(lab, site);
   return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as VerificationRecord) : undefined;
+}
+
+/**
+ * The demotion token of a cleanly shut down site: its shutdown checkpoint's LSN, read with
+ * pg_controldata. A standby that has replayed past it holds every commit the site ever made.
+ */
+export async function shutdownToken(lab: Lab, site: string): Promise<{ lsn: string; timeline: number }> {
+  const out = (await run(pgBin("pg_controldata"), ["-D", lab.layout.dataDir(site)], { as: lab.user, errorCode: "QUERY_FAILED" })).stdout;
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, "m").exec(out)?.[1].trim();
+  const state = field("Database cluster state");
+  if (state !== "shut down") {
+    throw new DrError("STANDBY_UNUSABLE", `${site} was not shut down cleanly (pg_controldata says "${state}"): no demotion token`, { hint: "start it again and rerun the switchover, or fail over instead" });
+  }
+  return { lsn: field("Latest checkpoint location")!, timeline: Number(field("Latest checkpoint's TimeLineID")) };
 }
