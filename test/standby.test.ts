@@ -1,5 +1,6 @@
 // Scenario: the secondary as a warm standby (standby.enabled), on one shared lab. Proves:
-//   - `dr lab up` builds the secondary from the offsite repository as a standby that streams;
+//   - `dr lab up` builds the secondary from the offsite repository as a standby that streams,
+//     and upgrades an older lab (empty secondary, no replication secret);
 //   - with the stream cut (pg_hba rejects its role, walsender terminated) it keeps replaying
 //     from the offsite archive, and streams again once allowed;
 //   - `dr status` exit codes follow the standby's lag across the configured thresholds;
@@ -10,7 +11,7 @@
 //   - failover by promotion under the write load: the target is never fenced, the source comes
 //     from the recorded topology (not DNS), every acknowledged commit is accounted for.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { failover } from "../automation/commands/recover";
@@ -86,6 +87,24 @@ describe("warm standby", () => {
     for (const file of [join(lab.layout.dataDir("secondary"), "fp-dr.conf"), join(lab.layout.dataDir("secondary"), "postgresql.auto.conf"), lab.site("secondary").cluster.logFile, lab.site("primary").cluster.logFile]) {
       assert.ok(!readFileSync(file, "utf8").includes(secrets.replicationPassword), `${file} holds no replication password`);
     }
+  });
+
+  test("an older lab (an empty secondary, no replication secret) is upgraded by dr lab up", async () => {
+    let lab = t.lab;
+    // What a lab built before the standby looks like: the secondary an empty directory, secrets.json without the role's password.
+    await lab.site("secondary").cluster.stop("immediate");
+    rmSync(lab.layout.dataDir("secondary"), { recursive: true, force: true });
+    const secrets = JSON.parse(readFileSync(lab.layout.secretsFile, "utf8"));
+    const oldPassword = secrets.replicationPassword;
+    delete secrets.replicationPassword;
+    writeFileSync(lab.layout.secretsFile, JSON.stringify(secrets), { mode: 0o600 });
+    await Lab.up(t.config);
+    lab = t.lab;
+    assert.notEqual(lab.secrets.replicationPassword, undefined);
+    assert.notEqual(lab.secrets.replicationPassword, oldPassword, "a new secret, set on the role");
+    const s = await standbyState(lab);
+    assert.equal(s.role, "standby");
+    assert.equal(s.source, "stream", "streams with the new secret");
   });
 
   test("with the stream cut it keeps replaying from the offsite archive, and streams again when allowed", async () => {
