@@ -8,10 +8,11 @@
 //     when its lag is over the limit or with --from-backup;
 //   - switchover to the standby and back under the write load: the demotion token replayed
 //     before promotion, no acknowledged commit lost, no rebuild, the original topology back;
+//     killed right after the promotion, `dr resume` finishes it without promoting again;
 //   - failover by promotion under the write load: the target is never fenced, the source comes
 //     from the recorded topology (not DNS), every acknowledged commit is accounted for.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { failover } from "../automation/commands/recover";
@@ -225,6 +226,26 @@ describe("switchover", () => {
     assert.equal(st.service.site, "primary");
     t.captured.push(`switchover: ${acks.length} commits acknowledged, 0 lost; write downtime ${downtimes.join(" ms, ")} ms\n`);
     console.log(t.captured[t.captured.length - 1]);
+  });
+});
+
+describe("switchover, killed and resumed", () => {
+  test("killed right after the promotion: dr resume finishes it without promoting again; then back", async () => {
+    const env = { FP_DR_CONFIG: configFile };
+    const killed = await drAsync(t.dir, ["switchover", "--to", "secondary", "--yes", "--json"], { ...env, FP_DR_FAULT: "kill-after:promote" });
+    assert.equal(killed.signal, "SIGKILL", killed.stderr);
+    const runId = readdirSync(join(t.dir, "journal")).filter((f) => /^switchover-.*\.json$/.test(f)).sort().pop()!.replace(/\.json$/, "");
+    const resumed = await drAsync(t.dir, ["resume", runId, "--json"], env);
+    assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout.slice(0, 2000));
+    const run = JSON.parse(resumed.stdout) as { status: string; notes: string[]; steps: { id: string; attempts: number }[] };
+    assert.equal(run.status, "succeeded");
+    assert.ok(run.notes.some((n) => n.startsWith("resumed at")));
+    assert.deepEqual(Object.fromEntries(run.steps.map((s) => [s.id, s.attempts])), { "pre-check": 1, shutdown: 1, token: 1, promote: 1, "swap-dns": 1, "first-write": 1, demote: 1, report: 1 });
+    const st = await status(t.deps());
+    assert.deepEqual(st.sites.map((s) => [s.site, s.role, s.standby?.source]), [["secondary", "primary", undefined], ["primary", "standby", "stream"]]);
+    assert.equal(st.service.site, "secondary");
+    const back = await switchover(t.deps(), { to: "primary", yes: true });
+    assert.equal(back.status, "succeeded", back.error?.message);
   });
 });
 
