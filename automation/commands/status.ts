@@ -91,7 +91,7 @@ export async function status(deps: Deps): Promise<DrStatus> {
   let standbyRpo: number | undefined;
   if (standbyState?.role === "standby" && standbyLine.role === "standby") {
     const sinceReplay = standbyState.lastReplayAt ? (now.getTime() - Date.parse(standbyState.lastReplayAt)) / 1000 : undefined;
-    const lag = primaryState ? lagBehind(standbyState, primaryState.replayLsn, now) : undefined;
+    const lag = primaryState ? lagBehind(standbyState, primaryState, now) : undefined;
     standbyLine.standby = {
       source: standbyState.source!,
       receiveLsn: standbyState.receiveLsn,

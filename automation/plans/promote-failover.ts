@@ -57,7 +57,7 @@ export async function choosePath(engine: Engine, config: DrConfig, pair: { sourc
   let lagSeconds: number | undefined;
   const probe = await engine.probe(pair.source);
   if (probe.reachable && probe.mode === "primary") {
-    lagSeconds = lagBehind(standby, (await readRecoveryState((await engine.endpoint(pair.source)).admin)).replayLsn).seconds;
+    lagSeconds = lagBehind(standby, await readRecoveryState((await engine.endpoint(pair.source)).admin)).seconds;
   } else if (newest && lsnSegment(standby.replayLsn) < newest.number && cat?.newestWalAt && standby.lastReplayAt) {
     // The primary is gone: the standby is behind by what the archive holds that it has not replayed.
     lagSeconds = Math.max(0, (cat.newestWalAt.getTime() - Date.parse(standby.lastReplayAt)) / 1000);

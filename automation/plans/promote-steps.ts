@@ -71,7 +71,7 @@ async function assessStandby(ctx: StepContext): Promise<{ detail: string }> {
   let lag: { bytes?: number; seconds?: number } = {};
   if (probe.reachable && probe.mode === "primary") {
     const primary = await readRecoveryState((await ctx.engine.endpoint(f.sourceSite!)).admin);
-    lag = lagBehind(s, primary.replayLsn);
+    lag = lagBehind(s, primary);
   }
   f.standby = { replayLsn: s.replayLsn, source: s.source, timeline: s.timeline, lagSeconds: lag.seconds, lagBytes: lag.bytes };
   f.assessment = { primaryReachable: probe.reachable, primaryMode: probe.mode };

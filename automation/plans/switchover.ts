@@ -54,7 +54,7 @@ async function precheck(ctx: StepContext): Promise<{ detail: string }> {
       hint: "a switchover needs the stream; `dr status` shows why it is missing",
     });
   }
-  const lag = lagBehind(target, source.replayLsn);
+  const lag = lagBehind(target, source);
   if (lag.seconds > ctx.config.standby.warnLag) {
     throw new DrError("STANDBY_UNUSABLE", `${f.targetSite} is ${formatDuration(lag.seconds)} behind (limit ${formatDuration(ctx.config.standby.warnLag)}): the primary would be down while it catches up`, {
       hint: "wait until `dr status` is ok, then rerun",

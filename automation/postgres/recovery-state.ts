@@ -95,10 +95,16 @@ export function lsnDiff(a: string, b: string): number {
   return Number(v(a) - v(b));
 }
 
-/** The standby's lag behind a primary whose current WAL position is `primaryLsn`. */
-export function lagBehind(standby: RecoveryState, primaryLsn: string, now = new Date()): Lag {
-  const bytes = Math.max(0, lsnDiff(primaryLsn, standby.replayLsn));
+/**
+ * The standby's lag behind a primary (its state: current WAL position, last commit). In time it
+ * is the age of the last transaction replayed, but only while the primary has committed after
+ * it: WAL without commits (a checkpoint, an idle database's segment switch) loses no data, and
+ * on an idle database the last replayed commit may be hours old.
+ */
+export function lagBehind(standby: RecoveryState, primary: Pick<RecoveryState, "replayLsn" | "lastReplayAt">, now = new Date()): Lag {
+  const bytes = Math.max(0, lsnDiff(primary.replayLsn, standby.replayLsn));
   if (bytes === 0 || !standby.lastReplayAt) return { bytes, seconds: 0 };
+  if (primary.lastReplayAt && Date.parse(primary.lastReplayAt) <= Date.parse(standby.lastReplayAt)) return { bytes, seconds: 0 };
   return { bytes, seconds: Math.max(0, (now.getTime() - Date.parse(standby.lastReplayAt)) / 1000) };
 }
 

@@ -113,9 +113,13 @@ export async function ensureStandby(lab: Lab, step: LabStep, site = STANDBY_SITE
     step(`warm standby: ${detail}`)();
     return { outcome: "skipped", detail };
   }
-  let done = step(`prepare the primary for ${site}'s stream (role ${REPLICATION_ROLE}, slot ${slotName(site)}, pg_hba scram)`);
-  await preparePrimary(lab, site);
-  done();
+  let done: (detail?: string) => void;
+  // Without the stream, no slot: an unused one would hold WAL back on the primary.
+  if (lab.config.standby.streaming) {
+    done = step(`prepare the primary for ${site}'s stream (role ${REPLICATION_ROLE}, slot ${slotName(site)}, pg_hba scram)`);
+    await preparePrimary(lab, site);
+    done();
+  }
   const handle = labRestoreHandle(lab, site);
   let outcome: StandbyOutcome = state === "running" ? "running" : "started";
   if (state === "absent" || state === "empty") {
@@ -125,7 +129,7 @@ export async function ensureStandby(lab: Lab, step: LabStep, site = STANDBY_SITE
     done();
     outcome = "built";
   }
-  writePassfile(lab, site);
+  if (lab.config.standby.streaming) writePassfile(lab, site);
   s.cluster.writeSettings(standbySettings(lab, site));
   done = step(`start ${site} as a standby (${lab.config.standby.streaming ? "streaming from the primary, " : ""}archive-get from the offsite repository)`);
   if (s.cluster.state() === "running") await s.cluster.psql("select pg_reload_conf()");
@@ -148,8 +152,10 @@ export async function ensureStandby(lab: Lab, step: LabStep, site = STANDBY_SITE
  */
 export async function restartAsStandby(lab: Lab, site: string, upstream: string, timeoutMs = STANDBY_READY_MS): Promise<RecoveryState> {
   const s = lab.site(site);
-  await preparePrimary(lab, site, upstream);
-  writePassfile(lab, site, upstream);
+  if (lab.config.standby.streaming) {
+    await preparePrimary(lab, site, upstream);
+    writePassfile(lab, site, upstream);
+  }
   s.cluster.writeSettings(standbySettings(lab, site, upstream));
   const signal = join(lab.layout.dataDir(site), "standby.signal");
   writeFileSync(signal, "");
