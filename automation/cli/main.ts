@@ -17,6 +17,8 @@ import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStati
 import { benchCommand, renderBench } from "../bench/command";
 import { renderVerifySite, verifySite } from "../commands/verify";
 import { clipLongWords } from "../core/clip";
+import { renderStatus, status, statusExitCode } from "../commands/status";
+import { switchover } from "../commands/switchover";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
 
@@ -278,6 +280,12 @@ Examples:
     .action(action(recoverCorruption, renderCorruptionRun, corruptionRunExitCode));
 
   program
+    .command("status")
+    .description("DR posture: each site's role, the standby's source and lag, RPO now, backups, DNS, last drill; exit 0 ok, 1 warning, 2 critical")
+    .addHelpText("after", "\nExamples:\n  $ dr status\n  $ dr status --json")
+    .action(action(status, renderStatus, statusExitCode));
+
+  program
     .command("verify")
     .description("the gate: compare a restored site with its source; amcheck, orphans, invariants")
     .option("--site <name>", "the restored site (default: secondary)")
@@ -289,13 +297,22 @@ Examples:
   recoveryOptions(
     program
       .command("failover")
-      .description("fail over: assess, fence, bring up, restore, verify (gate), open, swap DNS, post-checks, report")
+      .description("fail over: promote the warm standby when it is usable (assess, fence, catch up, gate, promote), else restore (bring up, restore, verify); then swap DNS, first write, post-checks, report")
       .addOption(new Option("--scenario <name>", "datacenter (offsite repo, standby region) or hardware (replacement host, site repo)").choices(["datacenter", "hardware"]).makeOptionMandatory())
       .option("--target-time <time>", "restore to this point in time instead of the end of the archived WAL (ISO 8601 with zone)")
-      .option("--outage-at <time>", "when the outage began (RPO is measured from it; default: now; ISO 8601 with zone)"),
+      .option("--outage-at <time>", "when the outage began (RPO is measured from it; default: now; ISO 8601 with zone)")
+      .option("--from-backup", "restore from the offsite repository even when the standby could be promoted"),
   )
     .addHelpText("after", "\nExamples:\n  $ dr failover --scenario datacenter --dry-run\n  $ dr failover --scenario datacenter --yes --outage-at 2026-11-26T03:02:00Z")
     .action(action(failover, renderRun, runExitCode));
+  program
+    .command("switchover")
+    .description("planned role change with zero data loss: clean shutdown, demotion token, promote the standby, DNS, old primary back as a standby")
+    .requiredOption("--to <site>", "the standby to promote")
+    .option("--dry-run", "walk the pre-checks and print the plan; change nothing")
+    .option("--yes", "do not ask before destructive steps")
+    .addHelpText("after", "\nExamples:\n  $ dr switchover --to secondary --dry-run\n  $ dr switchover --to secondary --yes")
+    .action(action(switchover, renderRun, runExitCode));
   recoveryOptions(program.command("drill").description("monthly DR drill: restore offsite into a throwaway site, verify, measure, destroy"))
     .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr drill --json")
     .action(action(drill, renderRun, runExitCode));

@@ -5,7 +5,7 @@
 import type { Deps } from "./deps";
 import type { RunRecord } from "../core/run-record";
 import { Lab } from "../engines/local/lab";
-import { readAcks, startLoad, stopLoad, loadRunning } from "../engines/local/load";
+import { loadRunning, missingAcks, readAcks, startLoad, stopLoad } from "../engines/local/load";
 import { labUp } from "./lab";
 import { drill, failover, renderRun, runExitCode } from "./recover";
 
@@ -46,19 +46,7 @@ export async function failoverDemo(deps: Deps, opts: { scale?: number; loadSecon
   const outage = Date.parse(outageAt);
   const before = acks.filter((a) => a.at.getTime() <= outage);
   const target = (run.facts as { targetSite?: string }).targetSite ?? "secondary";
-  // An acknowledged commit survived when the same row (id and commit time) is there: ids alone
-  // are not enough, since the new primary's sequence hands out ids the lost commits had.
-  const present = new Set<string>();
-  if (run.status === "succeeded") {
-    const c = await lab.connect(target);
-    try {
-      const r = await c.query<{ id: string; at: Date }>("select id, at from fp_dr.heartbeat where id = any($1::bigint[])", [acks.map((a) => a.id)]);
-      for (const row of r.rows) present.add(`${row.id}@${row.at.toISOString()}`);
-    } finally {
-      await c.end();
-    }
-  }
-  const lost = before.filter((a) => !present.has(`${a.id}@${a.at.toISOString()}`));
+  const lost = run.status === "succeeded" ? await missingAcks(lab, target, before) : before;
   return {
     run,
     outageAt,

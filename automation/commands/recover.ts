@@ -11,6 +11,8 @@ import type { RunRecord, RunScenario } from "../core/run-record";
 import { resumeRun, startRun } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
+import { choosePath, promoteFailoverPlan, promotes } from "../plans/promote-failover";
+import { failoverPair } from "./topology";
 import { writeReports } from "../report/store";
 import { reportsDir } from "../core/state-dirs";
 import { runnerDepsFor } from "./run-context";
@@ -41,7 +43,7 @@ export function runOptions(o: RecoverOptions): RunOptions {
 export function finishRun(deps: Deps, record: RunRecord): RunRecord {
   if (record.dryRun) {
     const f = record.facts as { restoreEstimateSeconds?: number; estimatedRtoSeconds?: number };
-    f.estimatedRtoSeconds = planFor(record.scenario).steps.reduce((n, s) => n + (s.id === "restore" && f.restoreEstimateSeconds !== undefined ? f.restoreEstimateSeconds : s.estimateSeconds ?? 0), 0);
+    f.estimatedRtoSeconds = planOfRun(record).steps.reduce((n, s) => n + (s.id === "restore" && f.restoreEstimateSeconds !== undefined ? f.restoreEstimateSeconds : s.estimateSeconds ?? 0), 0);
     return record;
   }
   (record.facts as { reports?: unknown }).reports = writeReports(record, reportsDir(deps.config));
@@ -62,14 +64,20 @@ export async function ownRepoOrOffsite(engine: Engine): Promise<{ repo: 1 | 2; f
   }
 }
 
-export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "datacenter" | "hardware" }): Promise<RunRecord> {
+export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "datacenter" | "hardware"; fromBackup?: boolean }): Promise<RunRecord> {
   const rdeps = await runnerDepsFor(deps);
   const options = runOptions(opts);
-  const source = (await rdeps.engine.activeSite()) ?? "primary";
+  // Source and target from the recorded topology, never from the DNS answer.
+  const pair = failoverPair(deps.config);
+  const choice = await choosePath(rdeps.engine, deps.config, pair, opts);
+  const facts: Record<string, unknown> = { sourceSite: pair.source, path: choice.path, pathReason: choice.why };
+  if (choice.path === "promote") {
+    const record = await startRun(promoteFailoverPlan(opts.scenario), rdeps, options, { ...facts, targetSite: pair.target, repo: 2 });
+    return finishRun(deps, record);
+  }
   let repo: 1 | 2 = opts.scenario === "datacenter" ? 2 : 1;
-  const facts: Record<string, unknown> = { sourceSite: source };
   if (opts.scenario === "datacenter") {
-    facts.targetSite = source === "secondary" ? "primary" : "secondary";
+    facts.targetSite = pair.target;
   } else {
     // Hardware: a replacement host in the same region, from the site's own repository, or
     // the offsite one when that cannot be read.
@@ -80,8 +88,14 @@ export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "d
   }
   facts.repo = repo;
   const record = await startRun(planFor(opts.scenario), rdeps, options, facts);
+  record.notes.push(`restore path: ${choice.why}`);
   if (facts.repoFallback) record.notes.push(String(facts.repoFallback));
   return finishRun(deps, record);
+}
+
+/** The plan a run follows: a failover that chose promotion continues on that plan. */
+function planOfRun(r: RunRecord) {
+  return promotes(r.scenario, r.facts) ? promoteFailoverPlan(r.scenario) : planFor(r.scenario);
 }
 
 export async function drill(deps: Deps, opts: RecoverOptions = {}): Promise<RunRecord> {
@@ -101,7 +115,7 @@ export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; f
       const o = r.options as unknown as RunOptions;
       if (opts.yes) o.yes = true;
       if (opts.force) o.force = true;
-      return planFor(r.scenario);
+      return planOfRun(r);
     },
     rdeps,
   );
@@ -157,6 +171,7 @@ export function renderRun(r: RunRecord): string {
   ];
   if (r.dryRun) {
     const est = (r.facts as { estimatedRtoSeconds?: number }).estimatedRtoSeconds ?? 0;
+    lines.push(...r.notes.map((n) => `note: ${n}`));
     lines.push(
       `dry run of ${r.scenario}: ${r.steps.length} steps checked, nothing changed`,
       `estimated RTO ≈ ${formatDuration(est)} (objective ${formatDuration(r.measurements.rto.objective)})`,

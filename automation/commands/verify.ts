@@ -4,6 +4,7 @@ import type { Deps } from "./deps";
 import { table, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";
 import { invariantsFor } from "../verify/invariants";
+import { recordVerification } from "../engines/local/standby";
 import { verifyDatabase, type VerifyReport } from "../verify/checks";
 
 export interface VerifySiteResult extends VerifyReport {
@@ -22,6 +23,7 @@ export async function verifySite(deps: Deps, opts: { site?: string; against?: st
     const report = await deps.out.timed(`verify ${site}${against ? ` against ${against}` : ""}`, () =>
       verifyDatabase(restored, source, { invariants: invariantsFor(deps.config), amcheck: deps.config.verification.amcheck }),
     );
+    recordVerification(lab, site, report);
     return { site, against, database: lab.state.database, ...report };
   } finally {
     await restored.end();

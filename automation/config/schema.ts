@@ -290,6 +290,25 @@ export const drConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The secondary as a warm standby (lab: bootstrapped by `dr lab up` from the offsite
+     * repository). Opt-in for now: off, the secondary is an empty site waiting for a restore.
+     */
+    standby: z
+      .object({
+        /** Keep the secondary as a standby. Default false (a later change makes it the default). */
+        enabled: z.boolean().default(false),
+        /** Stream from the primary as well as replaying the offsite archive. Default true. */
+        streaming: z.boolean().default(true),
+        /** Beyond this lag a failover restores from backup instead of promoting. Default 1h (the runbook's replication alert). */
+        maxLag: duration.default(3600),
+        /** `dr status` warns above this lag (critical above alerts.replicationLag). Default 5m. */
+        warnLag: duration.default(300),
+        /** How long a failover waits for the standby to replay everything obtainable. Default 5m. */
+        catchUpTimeout: duration.default(300),
+      })
+      .strict()
+      .prefault({}),
     reports: z.object({ dir: z.string().optional() }).strict().prefault({}),
     /** The pulumi engine (AWS sites through the Automation API); defaults need no file. */
     pulumi: pulumiSettings.prefault({}),

@@ -39,6 +39,7 @@ export const errorCatalogue = {
   WAL_GAP: { exit: 6, retryable: false },
   ARCHIVE_FAILED: { exit: 6, retryable: true },
   RESTORE_FAILED: { exit: 6, retryable: false },
+  STANDBY_UNUSABLE: { exit: 6, retryable: false },
   RECOVERY_TIMEOUT: { exit: 6, retryable: true },
   PGBACKREST_FAILED: { exit: 6, retryable: false },
   PGBACKREST_LOCKED: { exit: 6, retryable: true },

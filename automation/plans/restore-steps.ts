@@ -45,7 +45,7 @@ async function candidateSet(ctx: StepContext): Promise<string> {
  * newest heartbeat row (written every second or faster on the primary), whichever is later.
  * Replay timestamps alone say nothing when the replayed WAL held no commit.
  */
-async function newestCommitPresent(ctx: StepContext, site: string, replayed: string | undefined): Promise<string | undefined> {
+export async function newestCommitPresent(ctx: StepContext, site: string, replayed: string | undefined): Promise<string | undefined> {
   const ep = await ctx.engine.endpoint(site);
   const heartbeat = await withClient(ep.admin, async (c) => {
     const r = await c.query("select max(at) as at from fp_dr.heartbeat").catch(() => undefined);

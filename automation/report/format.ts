@@ -10,6 +10,7 @@ const scenarioTitles: Record<RunScenario, string> = {
   deletion: "Table recovery",
   security: "Security incident recovery",
   corruption: "Corruption recovery",
+  switchover: "Switchover",
 };
 
 export function scenarioTitle(s: RunScenario): string {

@@ -1,6 +1,7 @@
 // Start / stop the lab's write load (load-daemon.ts) and read what it committed.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Client } from "pg";
 import { daemonStatus, startDaemon, stopDaemon } from "./daemon";
 import type { LabLayout } from "./layout";
 import type { LabSecrets } from "./secrets";
@@ -66,4 +67,21 @@ export function readAcks(lab: Lab): Ack[] {
       const [id, at] = l.split(" ");
       return { id: Number(id), at: new Date(at) };
     });
+}
+
+/**
+ * The acknowledged commits a site does not hold. A commit survived when the same row (id and
+ * commit time) is there: ids alone are not enough, since a new primary's sequence hands out
+ * ids the lost commits had.
+ */
+export async function missingAcks(lab: { connect(site: string): Promise<Client> }, site: string, acks: Ack[]): Promise<Ack[]> {
+  const key = (id: number | string, at: Date) => `${id}@${at.toISOString()}`;
+  const c = await lab.connect(site);
+  try {
+    const r = await c.query<{ id: string; at: Date }>("select id, at from fp_dr.heartbeat where id = any($1::bigint[])", [acks.map((a) => a.id)]);
+    const present = new Set(r.rows.map((row) => key(row.id, row.at)));
+    return acks.filter((a) => !present.has(key(a.id, a.at)));
+  } finally {
+    await c.end();
+  }
 }

@@ -19,6 +19,8 @@ export const labSecretsSchema = z.object({
   /** The offsite object store's key pair (the lab store checks the key id only). */
   s3AccessKey: z.string().min(16),
   s3SecretKey: z.string().min(32),
+  /** The standby's replication role (streaming from the primary); added to older labs by `dr lab up`. */
+  replicationPassword: z.string().min(16).optional(),
 });
 export type LabSecrets = z.infer<typeof labSecretsSchema>;
 
@@ -35,11 +37,12 @@ export function generateSecrets(): LabSecrets {
     repo2CipherPass: token(48),
     s3AccessKey: `FPDRLAB${randomBytes(8).toString("hex").toUpperCase()}`,
     s3SecretKey: token(30),
+    replicationPassword: token(24),
   };
 }
 
 export function registerAll(s: LabSecrets): void {
-  for (const v of Object.values(s)) registerSecret(v);
+  for (const v of Object.values(s)) if (v) registerSecret(v);
 }
 
 export function saveSecrets(path: string, s: LabSecrets): void {

@@ -72,7 +72,10 @@ export function sitePgbackrestSpec(ctx: SiteContext, site: string, dataDir = ctx
       },
     ],
     logPath: `${layout.pgbackrestDir}/log`,
-    lockPath: `${layout.pgbackrestDir}/lock`,
+    // One lock directory per site, as each site is a host of its own: archive-push on the primary
+    // and archive-get on a standby take the same stanza "archive" lock, and a shared directory
+    // makes one fail while the other runs.
+    lockPath: `${layout.pgbackrestDir}/lock/${site}`,
     spoolPath: `${layout.pgbackrestDir}/spool-${site}`,
     tuning: config.pgbackrest,
   };

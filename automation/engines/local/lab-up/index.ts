@@ -4,6 +4,7 @@
 //   2. primary    site directories and pgBackRest configuration; the primary initialised and started
 //   3. database   roles, the application database, fp-dr's heartbeat schema, the sample data
 //   4. backups    the stanza in both repositories, archiving checked, a first full backup to each
+//   then, with standby.enabled, the secondary built as a warm standby (../standby.ts)
 // An isolated (evidence of an incident) or fenced primary stops it after phase 2, one in recovery after 3.
 import type { DrConfig } from "../../../config/schema";
 import { Lab, noStep, type LabStep, type LabUpOptions } from "../lab";
@@ -11,6 +12,7 @@ import { startServices } from "./1-services";
 import { startPrimary } from "./2-primary";
 import { prepareDatabase } from "./3-database";
 import { firstBackups } from "./4-backups";
+import { ensureStandby } from "../standby";
 
 export async function bringUpLab(config: DrConfig, opts: LabUpOptions = {}): Promise<Lab> {
   const step: LabStep = opts.step ?? noStep;
@@ -19,5 +21,6 @@ export async function bringUpLab(config: DrConfig, opts: LabUpOptions = {}): Pro
   if (!(await startPrimary(lab, step))) return lab;
   if (!(await prepareDatabase(lab, fresh, opts, step))) return lab;
   await firstBackups(lab, opts, step);
+  if (config.standby.enabled) await ensureStandby(lab, step);
   return lab;
 }
