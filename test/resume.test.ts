@@ -112,7 +112,7 @@ test("a restore left copying by a killed run: a second restore and open are refu
 
     // A second restore into the same target: refused before anything is touched.
     const before = snapshot(dataDir);
-    await assert.rejects(restore(t.deps(), { to: "secondary", overwrite: true }), (e: { code?: string }) => e.code === "RESTORE_TARGET_LOCKED");
+    await assert.rejects(restore(t.deps(), { to: "secondary", overwrite: true, yes: true }), (e: { code?: string }) => e.code === "RESTORE_TARGET_LOCKED");
     assert.deepEqual(snapshot(dataDir), before, "the refused restore changed nothing");
     assert.ok(stopped.every((pid) => processInfo(pid)?.state === "T"), "the running restore was left alone");
     // Opening the site while the copy is alive there: refused.
