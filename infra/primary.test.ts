@@ -89,7 +89,7 @@ test("the host requires IMDSv2, encrypts its volumes, is termination-protected a
   assert.equal(ofType(h, "aws:ebs/volume:Volume")[0].inputs.finalSnapshot, true);
 });
 
-test("the host writes to its backup prefixes in both regions, reads the offsite repository, never deletes", () => {
+test("the host writes to its backup prefixes in both regions (a delete marker for expire at most), never destroys a version", () => {
   const doc = hostPolicyOf(h);
   const allows = assertHostCannotDelete(doc);
   const own = `arn:aws:s3:::${backupBucketName("production", "eu-central-1", testAccountId)}/pgbackrest/*`;
@@ -97,7 +97,8 @@ test("the host writes to its backup prefixes in both regions, reads the offsite 
   for (const resource of [own, offsite]) {
     const s = allows.find((x) => x.Resource === resource);
     assert.ok(s, `no grant on ${resource}`);
-    assert.deepEqual(s.Action, ["s3:GetObject", "s3:PutObject"]);
+    // DeleteObject: the scheduled expire of each repository; the bucket is versioned and locked.
+    assert.deepEqual(s.Action, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]);
   }
   const kms = allows.filter((s) => String(s.Action).includes("kms:"));
   assert.deepEqual(kms.map((s) => s.Resource).sort(), [`arn:aws:kms:eu-central-1:${testAccountId}:key/*`, `arn:aws:kms:eu-west-1:${testAccountId}:key/*`]);

@@ -7,10 +7,11 @@ import type { Deps } from "../cli/context";
 import { DrError } from "../core/errors";
 import { formatBytes, formatMs, table } from "../core/output";
 import { siteAccess } from "./site-access";
-import type { BackupSet } from "../pgbackrest/info";
+import { repositoryBackupAges } from "../backups/repository-age";
+import { toBackupSet, type BackupSet, type StanzaInfo } from "../pgbackrest/info";
 import { analyze, type AnalyzeReport } from "../postgres/analyze";
 import { checkHealth } from "../postgres/health";
-import type { HealthReport } from "../postgres/health-types";
+import { worstOf, type HealthReport } from "../postgres/health-types";
 import { publishHealth } from "../postgres/publish-metrics";
 import { updateStatistics, type StatisticsReport } from "../postgres/statistics";
 
@@ -29,10 +30,18 @@ export interface HealthResult extends HealthReport {
 export async function healthCommand(deps: Deps, opts: { site?: string; publish?: boolean } = {}): Promise<HealthResult> {
   const site = await siteAccess(deps, opts.site);
   const name = site.name;
-  const sets = await site.pgbackrest.sets().catch(() => [] as BackupSet[]);
+  const info = await site.pgbackrest.info().catch(() => undefined as StanzaInfo | undefined);
+  const sets = (info?.backup ?? []).map(toBackupSet);
   const report: HealthResult = await deps.out.timed(`health of ${name}`, () =>
     checkHealth({ site: name, connection: site.connection, thresholds: deps.config.alerts, logPath: site.logPath, backups: backupFacts(sets) }),
   );
+  if (info) {
+    // Each repository on its own: the newest set of either would hide a starved offsite copy.
+    const perRepo = repositoryBackupAges(info, deps.config.alerts.anyBackupAge, new Date(report.checkedAt));
+    report.findings.push(...perRepo.findings);
+    Object.assign(report.metrics, perRepo.metrics);
+    report.worst = worstOf(report.findings);
+  }
   if (opts.publish) {
     const region = deps.config.sites[name]?.region ?? process.env.AWS_REGION;
     if (!region) {

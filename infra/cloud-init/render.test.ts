@@ -117,27 +117,51 @@ test("timers follow the shared schedules; backups and maintenance run only on th
   const spec = sampleHostSpec();
   const units = new Map(renderUnits(spec).map((u) => [u.name, u.content]));
   const calendar = (id: string) => /OnCalendar=(.*)/.exec(units.get(`fp-dr-${id}.timer`) ?? "")?.[1];
-  assert.equal(calendar("backup-full"), spec.schedules.fullBackup);
-  assert.equal(calendar("backup-incr"), spec.schedules.incrementalBackup);
-  assert.equal(calendar("verify"), spec.schedules.verify);
+  for (const repo of [1, 2]) {
+    assert.equal(calendar(`backup-full-repo${repo}`), spec.schedules.fullBackup);
+    assert.equal(calendar(`backup-incr-repo${repo}`), spec.schedules.incrementalBackup);
+    assert.equal(calendar(`expire-repo${repo}`), spec.schedules.expire);
+  }
+  assert.equal(calendar("verify-repo1"), spec.schedules.verify);
   assert.equal(calendar("health"), spec.schedules.healthPublish);
   assert.equal(calendar("maintenance"), spec.maintenanceSchedule);
-  assert.match(units.get("fp-dr-backup-full.service")!, /^ExecStart=\/usr\/bin\/pgbackrest --stanza=fp --type=full backup$/m);
-  assert.match(units.get("fp-dr-backup-incr.service")!, /^ExecStart=\/usr\/bin\/pgbackrest --stanza=fp --type=incr backup$/m);
-  assert.match(units.get("fp-dr-verify.service")!, /--repo=1 verify[\s\S]*--repo=2 verify/);
   assert.match(units.get("fp-dr-health.service")!, /^ExecStart=\/usr\/local\/bin\/dr health --publish --site primary$/m);
   // Each backup first records the manifest its restore is verified against; a failure there never stops the backup.
-  for (const [id, kind] of [["backup-full", "full"], ["backup-incr", "incremental"]]) {
+  for (const [id, kind] of [["backup-full-repo1", "full"], ["backup-incr-repo2", "incremental"]]) {
     const unit = units.get(`fp-dr-${id}.service`)!;
     assert.match(unit, new RegExp(`^ExecStartPre=-/usr/local/bin/dr backup manifest --reason "before the scheduled ${kind} backup"$`, "m"));
     assert.match(unit, /^Environment=FP_DR_CONFIG=\/etc\/fp-dr\/dr\.config\.yaml$/m);
     assert.ok(unit.indexOf("ExecCondition=") < unit.indexOf("ExecStartPre=") && unit.indexOf("ExecStartPre=") < unit.indexOf("ExecStart="), "writer check, then manifest, then backup");
   }
-  for (const id of ["backup-full", "backup-incr", "maintenance"]) {
+  for (const id of ["backup-full-repo1", "backup-full-repo2", "backup-incr-repo1", "backup-incr-repo2", "expire-repo1", "expire-repo2", "maintenance"]) {
     assert.match(units.get(`fp-dr-${id}.service`)!, new RegExp(`^ExecCondition=${hostPaths.isWriter}$`, "m"));
   }
-  assert.match(units.get("fp-dr-backup-full.service")!, /^ExecStartPost=\S+fp-dr-event BackupCompleted$/m);
+  assert.doesNotMatch(units.get("fp-dr-verify-repo1.service")!, /ExecCondition=/, "the standby verifies its own region's repository too");
+  assert.match(units.get("fp-dr-backup-full-repo2.service")!, /^ExecStartPost=\S+fp-dr-event BackupCompleted$/m);
   assert.match(units.get("fp-dr-maintenance.service")!, /^ExecStartPost=\S+fp-dr-event MaintenanceCompleted$/m);
+});
+
+test("every repository gets its own backups and expire; verify reads only this region's repository", () => {
+  const execs = (spec: ReturnType<typeof sampleHostSpec>) =>
+    renderUnits(spec)
+      .flatMap((u) => u.content.split("\n"))
+      .filter((l) => l.startsWith("ExecStart=") && l.includes("pgbackrest"))
+      .map((l) => l.slice("ExecStart=".length))
+      .sort();
+  const lock = "/usr/bin/flock /run/lock/fp-dr-pgbackrest.lock /usr/bin/pgbackrest --stanza=fp";
+  assert.deepEqual(execs(sampleHostSpec()), [
+    `${lock} --repo=1 --type=full backup`,
+    `${lock} --repo=1 --type=incr backup`,
+    `${lock} --repo=1 expire`,
+    `${lock} --repo=2 --type=full backup`,
+    `${lock} --repo=2 --type=incr backup`,
+    `${lock} --repo=2 expire`,
+    "/usr/bin/pgbackrest --stanza=fp --repo=1 verify",
+  ]);
+  // No command line without --repo: pgBackRest would take repo1 alone and starve the offsite copy.
+  for (const line of execs(sampleHostSpec())) assert.match(line, / --repo=[12] /);
+  // A site with one repository has no repo2 jobs.
+  assert.ok(!execs(sampleHostSpec({ repo2: undefined })).some((l) => l.includes("--repo=2")));
 });
 
 test("a drill host only publishes health: no backups, verification or maintenance", () => {
