@@ -4,8 +4,8 @@
 // The application network and DNS settings are deliberately left in, to prove the drill
 // overrides drop them. Proves: no DNS records; no route, peering or security-group rule from
 // the application network; nothing object-locked or protected to stand in the way of
-// destroying it (it reads the region's production bucket and writes nothing); smaller
-// instance; drill id and expiry on every resource; the host's hardening still holds; its SSH
+// destroying it (it reads the region's production bucket and writes nothing); production's
+// instance type (its RTO is the one a failover would see); drill id and expiry on every resource; the host's hardening still holds; its SSH
 // goes through its own port forward, derived from the drill id.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -79,7 +79,7 @@ test("safe to destroy: no bucket, no key, nothing locked; the host only reads pr
 });
 
 test("a smaller instance without termination protection, still hardened", () => {
-  assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: false, instanceType: "t3.large" });
+  assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: false, instanceType: "r6i.xlarge" });
 });
 
 test("every resource carries the drill id and expiry (provider default tags)", () => {

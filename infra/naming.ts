@@ -42,6 +42,14 @@ export function hostRoleArnPattern(environment: string, accountId: string, parti
   return `arn:${partition}:iam::${accountId}:role/${environmentPrefix(environment)}-*-host`;
 }
 
+/**
+ * The environment's break-glass role: the only principal the backup keys' policy lets schedule
+ * deletion, disable the key or change its policy. Assumed by hand, with its own approval.
+ */
+export function breakGlassRoleName(environment: string): string {
+  return `${environmentPrefix(environment)}-break-glass`;
+}
+
 /** CloudWatch alarm name; the secondary's DNS health check refers to the primary's by name. */
 export function alarmName(environment: string, site: string, alarmId: string): string {
   return `${siteName(environment, site)}-${alarmId}`;

@@ -24,6 +24,7 @@ import {
   assertRunbookAlarms,
   hostPolicyOf,
   ingressRules,
+  assertBackupKeysGuarded,
 } from "./testing/invariants";
 
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.primary.yaml"), testSecrets);
@@ -197,4 +198,9 @@ test("the outputs are the shared SiteOutputs the automation reads", () => {
   assert.equal(site.alarms.length, ofType(h, "aws:cloudwatch/metricAlarm:MetricAlarm").length);
   assert.ok(site.topics?.critical.endsWith(":fp-dr-production-primary-critical"));
   assert.equal(site.dns, undefined);
+});
+
+test("the backup key: only the break-glass role may delete, disable or re-policy it, and trying pages the critical topic", () => {
+  const keys = assertBackupKeysGuarded(h, { environment: "production", accountId: testAccountId });
+  assert.deepEqual(keys.map((k) => k.region), ["eu-central-1"]);
 });

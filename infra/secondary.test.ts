@@ -20,6 +20,7 @@ import {
   assertNoWorldOpenAdminPorts,
   assertRunbookAlarms,
   hostPolicyOf,
+  assertBackupKeysGuarded,
 } from "./testing/invariants";
 
 const primaryRegion = "eu-central-1";
@@ -95,7 +96,10 @@ test("network and host invariants hold here too", () => {
   assertIsolationGroup(h);
   // Termination protection is the primary's; the standby is replaceable from the repository.
   assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: false, instanceType: "r6i.xlarge" });
-  assertHostCannotDelete(hostPolicyOf(h));
+  // A standby (not the active site) reads the production repositories and writes none of them.
+  const actions = assertHostCannotDelete(hostPolicyOf(h)).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+  assert.ok(actions.includes("s3:GetObject"));
+  for (const a of ["s3:PutObject", "s3:DeleteObject", "kms:GenerateDataKey"]) assert.ok(!actions.includes(a), `the standby may ${a}`);
 });
 
 test("alarms, and Incident Manager with the runbook's escalation matrix", () => {
@@ -168,4 +172,9 @@ test("the outputs are the shared SiteOutputs, with the DNS the automation swaps"
   assert.equal(site.repositories.repo2?.region, primaryRegion);
   assert.equal(site.restore?.requestId, "standby-2025-09-01");
   assert.ok(site.incidentManager?.responsePlans.critical.endsWith("secondary-critical"));
+});
+
+test("the backup key: only the break-glass role may delete, disable or re-policy it, and trying pages the critical topic", () => {
+  const keys = assertBackupKeysGuarded(h, { environment: "production", accountId: testAccountId });
+  assert.deepEqual(keys.map((k) => k.region), ["eu-west-1"]);
 });

@@ -16,6 +16,7 @@ import { DatabaseObjects } from "./database-objects";
 import { Escalation } from "./escalation";
 import { FailoverDns } from "./failover-dns";
 import { HostReady, type SshConnection } from "./host-ready";
+import { KeyTamperAlarm } from "./key-tamper-alarm";
 import { Network } from "./network";
 import { PostgresHost } from "./postgres-host";
 import { Restore } from "./restore";
@@ -84,9 +85,12 @@ export class Site extends pulumi.ComponentResource {
 
     // 3. The PostgreSQL host.
     const repoPath = cfg.repository.path;
+    // A standby reads the production repositories; it writes them (archives, backs up, expires)
+    // only once it is the active site: the failover's DNS swap sets that and updates this policy.
+    const writes = plan.writesRepositories;
     const policy = pulumi.all([accountId, partition, repo1Bucket, repo2Bucket ?? ""]).apply(([account, part, b1, b2]) => {
-      const repositories: HostRepositoryAccess[] = [{ bucket: b1, region: plan.region, path: repoPath, write: plan.writer }];
-      if (offsite && b2) repositories.push({ bucket: b2, region: offsite.region, path: repoPath, write: plan.writer });
+      const repositories: HostRepositoryAccess[] = [{ bucket: b1, region: plan.region, path: repoPath, write: writes }];
+      if (offsite && b2) repositories.push({ bucket: b2, region: offsite.region, path: repoPath, write: writes });
       return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl });
     });
     const clientCidrs = [...app.cidrs, ...(app.peering ? [app.peering.cidr] : []), cfg.network.vpcCidr];
@@ -159,6 +163,9 @@ export class Site extends pulumi.ComponentResource {
           },
           parent,
         );
+      }
+      if (repository) {
+        new KeyTamperAlarm(n("key-tamper"), { keyArn: repository.kmsKeyArn, topicArn: topics.arns.critical, accountId }, parent);
       }
       alarms = new RunbookAlarms(
         n("alarms"),

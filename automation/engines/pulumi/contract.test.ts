@@ -162,7 +162,8 @@ test("datacenter failover with the primary region down: fence touches nothing; b
     timeout: "14400s",
   });
 
-  // Swap DNS on the stack that owns it: only the two failover records are updated; then the
+  // Swap DNS on the stack that owns it: only the two failover records, and the standby host's
+  // permissions (now the active site, it may write the repositories), are updated; then the
   // answer is polled until it is the secondary.
   const dns = await engine.swapDns("secondary");
   assert.deepEqual(cli.take(), [
@@ -172,6 +173,7 @@ test("datacenter failover with the primary region down: fence touches nothing; b
       "up", "--yes", "--skip-preview", "--message", "fp-dr: point db.fp.internal at secondary",
       "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-primary",
       "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-secondary",
+      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:iam/rolePolicy:RolePolicy::secondary-host-role-policy",
       "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
     ],
     ...outputCalls("secondary"),

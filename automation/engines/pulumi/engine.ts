@@ -5,7 +5,8 @@
 //   restore          write a new restore request (fp-dr:restore), `up --target` its command
 //   fence            only if the old primary's region answers: fp-dr:fence, `up --target` the instance
 //   swapDns          fp-dr:dns.activeSite on the stack that owns DNS, `up --target` the two
-//                    failover records, then poll the service name's answer (bounded)
+//                    failover records and its host's permissions (write only while active),
+//                    then poll the service name's answer (bounded)
 //   createDrillSite  stack drill-<id>: the template stack's config + drill overrides, `up`
 //   destroyDrillSite destroy + stack rm (idempotent; also after a failed drill)
 //   isolate          the fence, plus live sessions ended over SQL
@@ -62,7 +63,7 @@ import {
   type SiteConnectionConfig,
 } from "./stack-config";
 import type { ConfigEntries, RawOutputs, StackOps, StoredConfig } from "./stack-ops";
-import { dnsRecordUrns, fenceUrns, restoreUrns } from "./urns";
+import { activeSiteUrns, fenceUrns, restoreUrns } from "./urns";
 
 /** The parts of the dr config the engine reads. */
 export type PulumiEngineConfig = Pick<DrConfig, "sites" | "serviceName" | "pulumi">;
@@ -431,7 +432,7 @@ export class PulumiEngine implements Engine {
       const serviceName = (configValue(config, "fp-dr:dns") as { serviceName?: string } | undefined)?.serviceName ?? this.o.config.serviceName;
       // 2. Force the answer to the site, and update the two records only.
       await this.ops.setConfig(stack, { "fp-dr:dns.activeSite": { value: role } }, { path: true });
-      const up = await this.ops.up(stack, { targets: dnsRecordUrns(stack, siteNameInStack(config)), message: `fp-dr: point ${serviceName} at ${site}`, onOutput: this.o.onOutput });
+      const up = await this.ops.up(stack, { targets: activeSiteUrns(stack, siteNameInStack(config)), message: `fp-dr: point ${serviceName} at ${site}`, onOutput: this.o.onOutput });
       // 3. The address it must answer: the site's host (a targeted update leaves it as it was).
       const target = this.stackOf(site) === stack ? await this.siteOutputs(stack, up.outputs) : await this.siteOutputs(this.stackOf(site));
       return await this.waitForAnswer(serviceName, target.privateIp);
