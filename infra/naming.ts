@@ -50,6 +50,15 @@ export function breakGlassRoleName(environment: string): string {
   return `${environmentPrefix(environment)}-break-glass`;
 }
 
+/**
+ * The repository passphrase's escrow in Secrets Manager: declared by the primary stack with a
+ * replica of the same name in the secondary region, so each host (and an operator) reads it in
+ * its own region, and it survives the loss of the Pulumi backend or its secrets key.
+ */
+export function cipherPassSecretName(environment: string): string {
+  return `${namePrefix}/${environment}/repository-cipher-pass`;
+}
+
 /** CloudWatch alarm name; the secondary's DNS health check refers to the primary's by name. */
 export function alarmName(environment: string, site: string, alarmId: string): string {
   return `${siteName(environment, site)}-${alarmId}`;

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { buildMetricData } from "../automation/postgres/publish-metrics";
 import type { HealthMetrics } from "../automation/postgres/health-types";
 import { eventMetricCatalogue, healthMetricCatalogue } from "./alarms/metrics";
+import { cipherPassPlaceholder } from "./cloud-init/host-spec";
 import { backupBucketName } from "./naming";
 import { parseSiteOutputs, type SiteOutputs } from "./outputs";
 import { configFromStackFile, iniValues, installMocks, isSecretValue, ofType, plainStrings, settle, testAccountId, testSecrets, unsecret, userDataFiles, type Registered } from "./testing/mocks";
@@ -108,14 +109,15 @@ test("the host writes to its backup prefixes in both regions (a delete marker fo
   assert.deepEqual(metrics?.Condition, { StringEquals: { "cloudwatch:namespace": "FpDr" } });
 });
 
-test("repo1 is this region's bucket and repo2 the secondary region's bucket, both encrypted with the secret passphrase", () => {
+test("repo1 is this region's bucket and repo2 the secondary region's bucket, both encrypted with the escrowed passphrase", () => {
   const conf = iniValues(files.get("/etc/fp-dr/pgbackrest.conf.staged")!);
   assert.equal(conf.get("repo1-s3-bucket"), backupBucketName("production", "eu-central-1", testAccountId));
   assert.equal(conf.get("repo1-s3-region"), "eu-central-1");
   assert.equal(conf.get("repo2-s3-bucket"), backupBucketName("production", "eu-west-1", testAccountId));
   assert.equal(conf.get("repo2-s3-region"), "eu-west-1");
-  assert.equal(conf.get("repo1-cipher-pass"), testSecrets.repoCipherPass);
-  assert.equal(conf.get("repo2-cipher-pass"), testSecrets.repoCipherPass);
+  // Not the passphrase: the bootstrap puts in the one it reads from Secrets Manager.
+  assert.equal(conf.get("repo1-cipher-pass"), cipherPassPlaceholder);
+  assert.equal(conf.get("repo2-cipher-pass"), cipherPassPlaceholder);
   assert.equal(conf.get("process-max"), "4");
   const pg = iniValues(files.get("/etc/fp-dr/postgresql.conf")!);
   assert.equal(pg.get("archive_command"), "'pgbackrest --stanza=fp archive-push %p'");
@@ -203,4 +205,19 @@ test("the outputs are the shared SiteOutputs the automation reads", () => {
 test("the backup key: only the break-glass role may delete, disable or re-policy it, and trying pages the critical topic", () => {
   const keys = assertBackupKeysGuarded(h, { environment: "production", accountId: testAccountId });
   assert.deepEqual(keys.map((k) => k.region), ["eu-central-1"]);
+});
+
+test("the repository passphrase is escrowed in Secrets Manager, replicated to the secondary region, readable by the host in its region only", () => {
+  const [escrow] = ofType(h, "aws:secretsmanager/secret:Secret");
+  assert.ok(escrow, "no escrow secret");
+  assert.equal(escrow.inputs.name, "fp-dr/production/repository-cipher-pass");
+  assert.equal(escrow.region, "eu-central-1");
+  assert.deepEqual(escrow.inputs.replicas, [{ region: "eu-west-1" }]);
+  assert.equal(escrow.inputs.recoveryWindowInDays, 30);
+  const [version] = ofType(h, "aws:secretsmanager/secretVersion:SecretVersion");
+  assert.ok(isSecretValue(version.inputs.secretString), "the passphrase stays a Pulumi secret");
+  assert.equal(unsecret(version.inputs.secretString), testSecrets.repoCipherPass);
+  const read = hostPolicyOf(h).Statement.find((s) => s.Action === "secretsmanager:GetSecretValue");
+  assert.equal(read?.Resource, `arn:aws:secretsmanager:eu-central-1:${testAccountId}:secret:fp-dr/production/repository-cipher-pass-??????`);
+  assert.match(files.get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region 'eu-central-1' --secret-id 'fp-dr\/production\/repository-cipher-pass'/);
 });

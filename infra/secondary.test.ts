@@ -178,3 +178,10 @@ test("the backup key: only the break-glass role may delete, disable or re-policy
   const keys = assertBackupKeysGuarded(h, { environment: "production", accountId: testAccountId });
   assert.deepEqual(keys.map((k) => k.region), ["eu-west-1"]);
 });
+
+test("the standby reads the escrowed passphrase from the replica in its own region, and declares no secret of its own", () => {
+  assert.equal(ofType(h, "aws:secretsmanager/secret:Secret").length, 0, "the primary stack owns the escrow");
+  const read = hostPolicyOf(h).Statement.find((s) => s.Action === "secretsmanager:GetSecretValue");
+  assert.equal(read?.Resource, `arn:aws:secretsmanager:eu-west-1:${testAccountId}:secret:fp-dr/production/repository-cipher-pass-??????`);
+  assert.match(userDataFiles(instance).get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region 'eu-west-1'/);
+});

@@ -7,17 +7,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { gunzipSync } from "node:zlib";
-import { writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { tempDir } from "../../test/harness/temp-dir";
 import { parse } from "yaml";
 import { objectives as objectivesSchema } from "../../automation/config/common";
 import { drConfigSchema } from "../../automation/config/schema";
 import { sampleHostSpec } from "../testing/sample-host-spec";
-import { hostPaths } from "./host-spec";
+import { cipherPassPlaceholder, hostPaths } from "./host-spec";
 import { renderPgbackrestConf } from "./pgbackrest-conf";
 import { archiveTimeoutSeconds, renderCreateclusterConf, renderPgHba, renderPostgresqlConf } from "./postgresql-conf";
-import { dataDevicePath, renderBootstrap, renderEventScript, renderIsWriterScript } from "./scripts";
+import { dataDevicePath, renderBootstrap, renderEventScript, renderInstallPgbackrestConfScript, renderIsWriterScript } from "./scripts";
 import { renderUnits } from "./systemd";
 import { renderCloudConfig, renderDrConfig, renderFiles, renderUserDataBase64, userDataLimitBytes } from "./user-data";
 
@@ -94,7 +94,7 @@ test("pgbackrest.conf: repo1 is this region's bucket, repo2 the other region's, 
     assert.equal(conf.get(`repo${n}-type`), "s3");
     assert.equal(conf.get(`repo${n}-s3-key-type`), "auto");
     assert.equal(conf.get(`repo${n}-cipher-type`), "aes-256-cbc");
-    assert.equal(conf.get(`repo${n}-cipher-pass`), spec.cipherPass);
+    assert.equal(conf.get(`repo${n}-cipher-pass`), cipherPassPlaceholder, "the bootstrap fills in the escrowed passphrase");
     assert.equal(conf.get(`repo${n}-retention-full`), "7");
   }
   assert.equal(conf.get("expire-auto"), "n");
@@ -109,8 +109,32 @@ test("a drill's pgbackrest.conf reads one repository and pushes nothing", () => 
   assert.equal(conf.has("archive-async"), false);
 });
 
-test("a passphrase with a newline is refused (it would inject options)", () => {
-  assert.throws(() => renderPgbackrestConf(sampleHostSpec({ cipherPass: "abc\nrepo1-type=posix" })), /single line/);
+test("the escrowed passphrase goes into pgbackrest.conf literally, owner-only; a multi-line one is refused (it would inject options)", () => {
+  const dir = tempDir("fp-dr-install-conf-");
+  const staged = join(dir, "pgbackrest.conf.staged");
+  const target = join(dir, "pgbackrest.conf");
+  const script = join(dir, "install");
+  writeFileSync(script, renderInstallPgbackrestConfScript(), { mode: 0o700 });
+  writeFileSync(staged, renderPgbackrestConf(sampleHostSpec()), { mode: 0o600 });
+  const owner = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
+  // Characters that sed, bash's pattern substitution (& in bash 5.2) or quoting would mangle.
+  const pass = `a&b\\c/d'e"f$g*h?[i]&&`;
+  const r = spawnSync(script, [staged, target, owner], { input: `${pass}\n`, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout + r.stderr, "", "the script prints nothing (no secret in the bootstrap log)");
+  const conf = settings(readFileSync(target, "utf8"), "=");
+  for (const n of [1, 2]) assert.equal(conf.get(`repo${n}-cipher-pass`), pass);
+  assert.equal(statSync(target).mode & 0o777, 0o640);
+  const twoLines = spawnSync(script, [staged, target, owner], { input: "abc\nrepo1-type=posix\n", encoding: "utf8" });
+  assert.equal(twoLines.status, 1);
+  assert.match(twoLines.stderr, /single line/);
+  const none = spawnSync(script, [staged, target, owner], { input: "", encoding: "utf8" });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /no repository passphrase/);
+  // Unencrypted repositories: no placeholder, nothing read.
+  writeFileSync(staged, renderPgbackrestConf(sampleHostSpec({ cipherPassSecret: undefined })));
+  assert.equal(spawnSync(script, [staged, target, owner], { input: "", encoding: "utf8" }).status, 0);
+  assert.ok(!readFileSync(target, "utf8").includes("cipher-pass"));
 });
 
 test("timers follow the shared schedules; backups and maintenance run only on the writer and publish their events", () => {
@@ -214,14 +238,17 @@ test("the bootstrap installs Node.js 20 for dr from NodeSource (Debian 12's is 1
   assert.match(renderBootstrap(sampleHostSpec({ architecture: "arm64" })), /\/latest\/debian_arm64\/amazon-ssm-agent\.deb/);
 });
 
-test("the passphrase is in exactly one file, root-only, and nowhere in scripts or logs", () => {
-  const spec = sampleHostSpec();
+test("the passphrase is in no file of the user data: the bootstrap reads it from its region's copy of the escrow", () => {
+  const spec = sampleHostSpec({ site: "secondary", role: "secondary", region: "eu-west-1", cipherPassSecret: { name: "fp-dr/production/repository-cipher-pass", region: "eu-west-1" } });
   const files = renderFiles(spec);
-  const holding = files.filter((f) => f.content.includes(spec.cipherPass!));
-  assert.deepEqual(
-    holding.map((f) => [f.path, f.permissions, f.secret]),
-    [[hostPaths.pgbackrestConfStaged, "0600", true]],
-  );
+  assert.deepEqual(files.filter((f) => f.content.includes(cipherPassPlaceholder)).map((f) => [f.path, f.permissions]), [
+    [hostPaths.pgbackrestConfStaged, "0600"],
+    [hostPaths.installPgbackrestConf, "0700"],
+  ]);
+  const boot = renderBootstrap(spec);
+  assert.match(boot, /aws secretsmanager get-secret-value --region 'eu-west-1' --secret-id 'fp-dr\/production\/repository-cipher-pass' --query SecretString --output text/);
+  assert.match(boot, new RegExp(`\\| ${hostPaths.installPgbackrestConf} ${hostPaths.pgbackrestConfStaged} ${hostPaths.pgbackrestConf} postgres`));
+  assert.doesNotMatch(boot, /echo "\$pass"|set -x/);
 });
 
 test("the cloud-config writes every file, runs the bootstrap, and fits EC2's user-data limit", () => {

@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import { amiArchitecture } from "../ami";
 import type { HostSpec } from "../cloud-init/host-spec";
 import type { SitePlan } from "../config/resolve";
-import { alarmName, backupBucketName, childName, hostRoleName } from "../naming";
+import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName } from "../naming";
 import type { SiteOutputs } from "../outputs";
 import { hostPolicy, type HostRepositoryAccess } from "../policies/documents";
 import { BackupRepository } from "./backup-repository";
@@ -17,6 +17,7 @@ import { Escalation } from "./escalation";
 import { FailoverDns } from "./failover-dns";
 import { HostReady, type SshConnection } from "./host-ready";
 import { KeyTamperAlarm } from "./key-tamper-alarm";
+import { PassphraseEscrow } from "./passphrase-escrow";
 import { Network } from "./network";
 import { PostgresHost } from "./postgres-host";
 import { Restore } from "./restore";
@@ -83,6 +84,17 @@ export class Site extends pulumi.ComponentResource {
     const offsite = plan.offsite;
     const repo2Bucket = offsite ? (offsite.bucket ? pulumi.output(offsite.bucket) : accountId.apply((a) => backupBucketName(plan.environment, offsite.region, a))) : undefined;
 
+    // 2b. The repository passphrase, escrowed where hosts and operators read it without the
+    //     Pulumi backend: the primary declares it, replicated to the other region.
+    const cipherSecret = cfg.repository.cipher ? { name: cipherPassSecretName(plan.environment), region: plan.region } : undefined;
+    if (cipherSecret && plan.role === "primary" && cfg.repoCipherPass !== undefined) {
+      new PassphraseEscrow(
+        n("passphrase"),
+        { secretName: cipherSecret.name, passphrase: secret(cfg.repoCipherPass)!, replicaRegions: offsite ? [offsite.region] : [], protect: plan.protect },
+        parent,
+      );
+    }
+
     // 3. The PostgreSQL host.
     const repoPath = cfg.repository.path;
     // A standby reads the production repositories; it writes them (archives, backs up, expires)
@@ -91,12 +103,12 @@ export class Site extends pulumi.ComponentResource {
     const policy = pulumi.all([accountId, partition, repo1Bucket, repo2Bucket ?? ""]).apply(([account, part, b1, b2]) => {
       const repositories: HostRepositoryAccess[] = [{ bucket: b1, region: plan.region, path: repoPath, write: writes }];
       if (offsite && b2) repositories.push({ bucket: b2, region: offsite.region, path: repoPath, write: writes });
-      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl });
+      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl, cipherPassSecret: cipherSecret });
     });
     const clientCidrs = [...app.cidrs, ...(app.peering ? [app.peering.cidr] : []), cfg.network.vpcCidr];
     const spec: pulumi.Output<Omit<HostSpec, "dataVolumeId">> = pulumi
-      .all([repo1Bucket, repo2Bucket ?? "", secret(cfg.repoCipherPass) ?? ""])
-      .apply(([b1, b2, cipherPass]) => ({
+      .all([repo1Bucket, repo2Bucket ?? ""])
+      .apply(([b1, b2]) => ({
         role: plan.role,
         environment: plan.environment,
         site: plan.site,
@@ -106,7 +118,7 @@ export class Site extends pulumi.ComponentResource {
         serviceName: cfg.dns?.serviceName ?? "db.fp.internal",
         repo1: { bucket: b1, region: plan.region, path: repoPath, retention: cfg.repository.retention },
         repo2: offsite && b2 ? { bucket: b2, region: offsite.region, path: repoPath, retention: cfg.repository.retention } : undefined,
-        cipherPass: cfg.repository.cipher ? cipherPass : undefined,
+        cipherPassSecret: cipherSecret,
         writer: plan.writer,
         objectives: cfg.objectives,
         schedules: cfg.schedules,

@@ -111,6 +111,8 @@ export function hostPolicy(args: {
   repositories: HostRepositoryAccess[];
   /** s3://bucket/key of the toolkit, if it comes from S3. */
   toolkitUrl?: string;
+  /** The escrowed repository passphrase: read in the host's own region only. */
+  cipherPassSecret?: { name: string; region: string };
 }): PolicyDocument {
   const partition = args.partition ?? "aws";
   const s3 = (bucket: string) => `arn:${partition}:s3:::${bucket}`;
@@ -174,6 +176,16 @@ export function hostPolicy(args: {
       Resource: "*",
     },
   );
+  if (args.cipherPassSecret) {
+    const { name, region } = args.cipherPassSecret;
+    statements.push({
+      Sid: "ReadRepositoryPassphrase",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      // Secrets Manager appends six random characters to a secret's ARN.
+      Resource: `arn:${partition}:secretsmanager:${region}:${args.accountId}:secret:${name}-??????`,
+    });
+  }
   const toolkit = args.toolkitUrl ? /^s3:\/\/([^/]+)\/(.+)$/.exec(args.toolkitUrl) : null;
   if (toolkit) {
     statements.push({ Sid: "ReadToolkit", Effect: "Allow", Action: "s3:GetObject", Resource: `${s3(toolkit[1])}/${toolkit[2]}` });
