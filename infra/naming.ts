@@ -27,6 +27,18 @@ export function backupBucketName(environment: string, region: string, accountId:
   return name;
 }
 
+/** The Pulumi state backend's bucket (bootstrap stack), in a region; the replica's in the other. */
+export function stateBucketName(environment: string, region: string, accountId: string): string {
+  const name = `${environmentPrefix(environment)}-pulumi-state-${region}-${accountId}`;
+  if (name.length > 63) throw new Error(`bucket name ${name} is longer than 63 characters; shorten the environment name`);
+  return name;
+}
+
+/** KMS alias of the Pulumi secrets provider's key (awskms://), in both regions. */
+export function secretsKeyAlias(environment: string): string {
+  return `alias/${environmentPrefix(environment)}-pulumi-secrets`;
+}
+
 /** KMS alias of the backup key in a region; the host policy matches it with kms:ResourceAliases. */
 export function backupKeyAlias(environment: string): string {
   return `alias/${environmentPrefix(environment)}-backups`;
