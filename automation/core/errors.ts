@@ -34,6 +34,8 @@ export const errorCatalogue = {
   PGBACKREST_FAILED: { exit: 6, retryable: false },
   PGBACKREST_LOCKED: { exit: 6, retryable: true },
   QUERY_FAILED: { exit: 4, retryable: false },
+  /** A brief table lock was not granted within lock_timeout (a long transaction holds a conflicting one); already retried. */
+  TABLES_LOCKED: { exit: 4, retryable: false },
   CORRUPTION_CHECK_FAILED: { exit: 4, retryable: false },
   SAMPLE_DATA_EXISTS: { exit: 5, retryable: false },
   DNS_FAILED: { exit: 4, retryable: true },
