@@ -8,7 +8,9 @@
 // database objects through an explicit provider; outputs match the shared SiteOutputs type.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { monthlyCost, readmeUsage, renderCostTable } from "./cost/estimate";
 import { buildMetricData } from "../automation/postgres/publish-metrics";
 import type { HealthMetrics } from "../automation/postgres/health-types";
 import { eventMetricCatalogue, healthMetricCatalogue } from "./alarms/metrics";
@@ -220,4 +222,10 @@ test("the repository passphrase is escrowed in Secrets Manager, replicated to th
   const read = hostPolicyOf(h).Statement.find((s) => s.Action === "secretsmanager:GetSecretValue");
   assert.equal(read?.Resource, `arn:aws:secretsmanager:eu-central-1:${testAccountId}:secret:fp-dr/production/repository-cipher-pass-??????`);
   assert.match(files.get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region 'eu-central-1' --secret-id 'fp-dr\/production\/repository-cipher-pass'/);
+});
+
+test("the README's monthly cost table of the primary stack is what its declared resources cost", () => {
+  const table = renderCostTable("primary", monthlyCost(h.resources, readmeUsage(true)));
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+  assert.ok(readme.includes(table), `README.md must hold this table (regenerate it from this test):\n${table}`);
 });

@@ -8,7 +8,9 @@
 // standby is read-only).
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { monthlyCost, readmeUsage, renderCostTable } from "./cost/estimate";
 import { alarmName, backupBucketName } from "./naming";
 import { parseSiteOutputs } from "./outputs";
 import { configFromStackFile, iniValues, installMocks, ofType, settle, standbySecrets, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
@@ -184,4 +186,10 @@ test("the standby reads the escrowed passphrase from the replica in its own regi
   const read = hostPolicyOf(h).Statement.find((s) => s.Action === "secretsmanager:GetSecretValue");
   assert.equal(read?.Resource, `arn:aws:secretsmanager:eu-west-1:${testAccountId}:secret:fp-dr/production/repository-cipher-pass-??????`);
   assert.match(userDataFiles(instance).get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region 'eu-west-1'/);
+});
+
+test("the README's monthly cost table of the secondary stack is what its declared resources cost", () => {
+  const table = renderCostTable("secondary", monthlyCost(h.resources, readmeUsage(false)));
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+  assert.ok(readme.includes(table), `README.md must hold this table (regenerate it from this test):\n${table}`);
 });
