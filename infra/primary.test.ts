@@ -88,6 +88,15 @@ test("private subnets in two availability zones, endpoints for S3 and SSM", () =
   for (const svc of ["s3", "ssm", "ssmmessages", "ec2messages", "monitoring"]) assert.ok(endpoints.includes(`com.amazonaws.eu-central-1.${svc}`), svc);
 });
 
+test("this region's repository traffic stays off the NAT gateway: the S3 gateway endpoint serves the host's subnet", () => {
+  const s3 = ofType(h, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => e.inputs.serviceName === "com.amazonaws.eu-central-1.s3")!;
+  assert.equal(s3.inputs.vpcEndpointType, "Gateway");
+  const hostSubnet = String(instance.inputs.subnetId);
+  const association = ofType(h, "aws:ec2/routeTableAssociation:RouteTableAssociation").find((a) => a.inputs.subnetId === hostSubnet);
+  assert.ok(association, "the host's subnet has no route table");
+  assert.ok((s3.inputs.routeTableIds as string[]).includes(String(association.inputs.routeTableId)), "the gateway endpoint is not on the host's route table: S3 would go through NAT");
+});
+
 test("the host requires IMDSv2, encrypts its volumes, is termination-protected and sized from config", () => {
   assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: true, instanceType: "r6i.xlarge" });
   assert.equal(ofType(h, "aws:ebs/volume:Volume")[0].inputs.finalSnapshot, true);
