@@ -44,6 +44,7 @@ test("a drill declares no DNS record and no health check", () => {
   assert.ok(h.resources.length > 20, "the drill stack declared almost nothing");
   assert.equal(h.resources.filter((r) => r.type.startsWith("aws:route53/")).length, 0);
   assert.equal(h.resources.filter((r) => r.type === "pulumi:pulumi:StackReference").length, 0);
+  assert.equal(ofType(h, "aws:scheduler/schedule:Schedule").length, 0, "a drill does not schedule drills (the secondary stack does)");
 });
 
 test("no route from the application network: no peering, no route to it, no rule admitting it", () => {

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { monthlyCost, readmeUsage, renderCostTable } from "./cost/estimate";
+import type { PolicyDocument } from "./policies/documents";
 import { alarmName, backupBucketName } from "./naming";
 import { parseSiteOutputs } from "./outputs";
 import { configFromStackFile, iniValues, installMocks, ofType, settle, standbySecrets, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
@@ -192,4 +193,35 @@ test("the README's monthly cost table of the secondary stack is what its declare
   const table = renderCostTable("secondary", monthlyCost(h.resources, readmeUsage(false)));
   const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
   assert.ok(readme.includes(table), `README.md must hold this table (regenerate it from this test):\n${table}`);
+});
+
+test("the drill runs on schedule: EventBridge Scheduler starts a Fargate task running dr drill, with a role bounded to drill-tagged resources", () => {
+  const [schedule] = ofType(h, "aws:scheduler/schedule:Schedule");
+  assert.ok(schedule, "no drill schedule");
+  assert.equal(schedule.region, "eu-west-1");
+  assert.equal(schedule.inputs.scheduleExpression, "cron(0 4 1 * ? *)", "schedules.drill, the runbook's monthly drill");
+  const target = schedule.inputs.target as { arn: string; roleArn: string; retryPolicy: { maximumRetryAttempts: number }; ecsParameters: { launchType: string; taskDefinitionArn: string; networkConfiguration: { assignPublicIp: boolean; subnets: string[] } } };
+  assert.equal(target.ecsParameters.launchType, "FARGATE");
+  assert.equal(target.ecsParameters.networkConfiguration.assignPublicIp, false);
+  assert.equal(target.retryPolicy.maximumRetryAttempts, 0);
+  const [task] = ofType(h, "aws:ecs/taskDefinition:TaskDefinition");
+  const [container] = JSON.parse(String(task.inputs.containerDefinitions)) as { image: string; command: string[]; environment: { name: string; value: string }[] }[];
+  assert.deepEqual(container.command, ["dr", "drill", "--yes", "--json"]);
+  assert.equal(container.image, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fp-dr:0.1.0");
+  assert.ok(container.environment.some((e) => e.name === "FP_DR_ENGINE" && e.value === "pulumi"));
+
+  const policy = JSON.parse(String(ofType(h, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name.endsWith("drill-runner-task-policy"))!.inputs.policy)) as PolicyDocument;
+  const sid = (s: string) => policy.Statement.find((x) => x.Sid === s)!;
+  assert.deepEqual(sid("CreateOnlyTaggedDrillResources").Condition, { StringEquals: { "aws:RequestTag/fp-dr:role": "drill" } });
+  assert.deepEqual(sid("ChangeOnlyDrillResources").Condition, { StringEquals: { "aws:ResourceTag/fp-dr:role": "drill" } });
+  const deny = sid("NeverTouchUntaggedResources");
+  assert.equal(deny.Effect, "Deny");
+  for (const a of ["ec2:TerminateInstances", "ec2:DeleteVolume", "ec2:StopInstances", "ec2:ModifyInstanceAttribute", "ec2:AuthorizeSecurityGroupIngress"]) assert.ok((deny.Action as string[]).includes(a), a);
+  // Production's backups: read, never written or deleted; state: drill stacks' only.
+  const all = policy.Statement.filter((s) => s.Effect === "Allow");
+  const backupGrants = all.filter((s) => JSON.stringify(s.Resource).includes("pgbackrest"));
+  assert.deepEqual(backupGrants.map((s) => s.Action), [["s3:GetObject", "s3:ListBucket"]]);
+  for (const r of [sid("PulumiStateWriteDrillStacksOnly").Resource].flat() as string[]) assert.match(r, /\/\.pulumi\/(stacks|history|backups)\/fp-dr\/drill-\*$|\/\.pulumi\/locks\/\*$/);
+  assert.equal(sid("DrillHostRolesOnly").Resource, `arn:aws:iam::${testAccountId}:role/fp-dr-production-drill-*`);
+  assert.ok(!all.some((s) => [s.Action].flat().some((a) => a === "*" || a === "ec2:*" || a === "iam:*" || a === "s3:*")), "no wildcard service grants");
 });

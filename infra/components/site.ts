@@ -8,11 +8,13 @@ import * as aws from "@pulumi/aws";
 import { amiArchitecture } from "../ami";
 import type { HostSpec } from "../cloud-init/host-spec";
 import type { SitePlan } from "../config/resolve";
-import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName } from "../naming";
+import { schedulerCron } from "../drills/calendar";
+import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName, secretsKeyAlias, stateBucketName } from "../naming";
 import type { SiteOutputs } from "../outputs";
 import { hostPolicy, type HostRepositoryAccess } from "../policies/documents";
 import { BackupRepository } from "./backup-repository";
 import { DatabaseObjects } from "./database-objects";
+import { DrillRunner } from "./drill-runner";
 import { Escalation } from "./escalation";
 import { FailoverDns } from "./failover-dns";
 import { HostReady, type SshConnection } from "./host-ready";
@@ -211,6 +213,30 @@ export class Site extends pulumi.ComponentResource {
           secondaryAddress: host.privateIp,
           primaryAlarmName: alarmName(plan.environment, offsite.site, "database-unavailable"),
           primaryAlarmRegion: offsite.region,
+        },
+        parent,
+      );
+    }
+
+    // 5b. The scheduled drill runner (secondary stack): drills restore from this region's repository.
+    if (plan.role === "secondary" && cfg.drillRunner && offsite) {
+      const r = cfg.drillRunner;
+      new DrillRunner(
+        n("drill-runner"),
+        {
+          environment: plan.environment,
+          region: plan.region,
+          accountId,
+          subnetIds: network.privateSubnetIds,
+          vpcId: network.vpcId,
+          image: r.image,
+          cpu: r.cpu,
+          memoryMiB: r.memoryMiB,
+          scheduleExpression: schedulerCron(cfg.schedules.drill),
+          stateBucket: r.stateBucket ? pulumi.output(r.stateBucket) : accountId.apply((a) => stateBucketName(plan.environment, offsite.region, a)),
+          backupBuckets: [repo1Bucket],
+          cipherPassSecretName: cipherPassSecretName(plan.environment),
+          secretsKeyAlias: secretsKeyAlias(plan.environment),
         },
         parent,
       );

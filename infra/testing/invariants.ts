@@ -145,7 +145,8 @@ export function assertHostsHardened(h: Harness, expect: { dataVolumeGiB: number;
 
 /** The host role's inline policy, parsed. */
 export function hostPolicyOf(h: Harness): PolicyDocument {
-  const policies = ofType(h, "aws:iam/rolePolicy:RolePolicy");
+  // The host's role policy (PostgresHost "<site>-host-role-policy"); other roles have their own.
+  const policies = ofType(h, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.endsWith("-host-role-policy"));
   assert.equal(policies.length, 1, "one host role policy");
   return JSON.parse(String(unsecret(policies[0].inputs.policy))) as PolicyDocument;
 }
