@@ -195,8 +195,9 @@ test("the README's monthly cost table of the secondary stack is what its declare
   assert.ok(readme.includes(table), `README.md must hold this table (regenerate it from this test):\n${table}`);
 });
 
-test("the drill runs on schedule: EventBridge Scheduler starts a Fargate task running dr drill, with a role bounded to drill-tagged resources", () => {
-  const [schedule] = ofType(h, "aws:scheduler/schedule:Schedule");
+test("the drill runs on schedule and expired drills are reaped: EventBridge Scheduler starts Fargate tasks running dr drill / dr drill reap, with a role bounded to drill-tagged resources", () => {
+  const schedules = ofType(h, "aws:scheduler/schedule:Schedule");
+  const schedule = schedules.find((x) => x.inputs.name === "fp-dr-production-drill")!;
   assert.ok(schedule, "no drill schedule");
   assert.equal(schedule.region, "eu-west-1");
   assert.equal(schedule.inputs.scheduleExpression, "cron(0 4 1 * ? *)", "schedules.drill, the runbook's monthly drill");
@@ -204,9 +205,14 @@ test("the drill runs on schedule: EventBridge Scheduler starts a Fargate task ru
   assert.equal(target.ecsParameters.launchType, "FARGATE");
   assert.equal(target.ecsParameters.networkConfiguration.assignPublicIp, false);
   assert.equal(target.retryPolicy.maximumRetryAttempts, 0);
-  const [task] = ofType(h, "aws:ecs/taskDefinition:TaskDefinition");
-  const [container] = JSON.parse(String(task.inputs.containerDefinitions)) as { image: string; command: string[]; environment: { name: string; value: string }[] }[];
+  const containerOf = (family: string) =>
+    (JSON.parse(String(ofType(h, "aws:ecs/taskDefinition:TaskDefinition").find((t) => t.inputs.family === family)!.inputs.containerDefinitions)) as { image: string; command: string[]; environment: { name: string; value: string }[] }[])[0];
+  const container = containerOf("fp-dr-production-drill");
   assert.deepEqual(container.command, ["dr", "drill", "--yes", "--json"]);
+  // The reaper: hourly, the same image and role, destroying drill stacks past their expiry.
+  const reaper = schedules.find((x) => x.inputs.name === "fp-dr-production-drill-reap")!;
+  assert.equal(reaper.inputs.scheduleExpression, "rate(1 hour)");
+  assert.deepEqual(containerOf("fp-dr-production-drill-reap").command, ["dr", "drill", "reap", "--json"]);
   assert.equal(container.image, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fp-dr:0.1.0");
   assert.ok(container.environment.some((e) => e.name === "FP_DR_ENGINE" && e.value === "pulumi"));
 

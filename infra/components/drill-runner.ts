@@ -1,6 +1,7 @@
 // The monthly drill, run by AWS rather than by someone remembering: EventBridge Scheduler starts
 // an ECS Fargate task in this (the secondary) region on `schedules.drill`, running `dr drill`
-// on the pulumi engine. Its task role can create and destroy drill-tagged resources only
+// on the pulumi engine, and hourly `dr drill reap`, which destroys drill stacks past their
+// expiry. Their task role can create and destroy drill-tagged resources only
 // (infra/drills/runner-policy.ts); the scheduler's role can start only this task.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -57,34 +58,44 @@ export class DrillRunner extends pulumi.ComponentResource {
       },
       parent,
     );
-    const taskDefinition = new aws.ecs.TaskDefinition(
-      n("task"),
-      {
-        family: `fp-dr-${args.environment}-drill`,
-        requiresCompatibilities: ["FARGATE"],
-        networkMode: "awsvpc",
-        cpu: String(args.cpu ?? 1024),
-        memory: String(args.memoryMiB ?? 2048),
-        executionRoleArn: execution.arn,
-        taskRoleArn: task.arn,
-        containerDefinitions: logs.name.apply((group) =>
-          JSON.stringify([
-            {
-              name: "dr-drill",
-              image: args.image,
-              essential: true,
-              command: ["dr", "drill", "--yes", "--json"],
-              environment: [
-                { name: "FP_DR_ENGINE", value: "pulumi" },
-                { name: "FP_DR_ENVIRONMENT", value: args.environment },
-                { name: "AWS_REGION", value: args.region },
-              ],
-              logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": group, "awslogs-region": args.region, "awslogs-stream-prefix": "drill" } },
-            },
-          ]),
+    // Two jobs on the same image and role: the drill on its calendar, and the reaper hourly,
+    // which destroys drill stacks past their fp-dr:expires-at (a drill whose runner died or
+    // whose destroy failed), so nothing a drill creates outlives its expiry by much.
+    const jobs = [
+      { id: "drill", command: ["dr", "drill", "--yes", "--json"], schedule: args.scheduleExpression, description: "fp-dr: the runbook's monthly DR drill" },
+      { id: "reap", command: ["dr", "drill", "reap", "--json"], schedule: "rate(1 hour)", description: "fp-dr: destroy drill sites past their expiry" },
+    ];
+    const taskDefinitions = jobs.map(
+      (job) =>
+        new aws.ecs.TaskDefinition(
+          n(`${job.id}-task`),
+          {
+            family: `fp-dr-${args.environment}-${job.id === "drill" ? "drill" : "drill-reap"}`,
+            requiresCompatibilities: ["FARGATE"],
+            networkMode: "awsvpc",
+            cpu: String(args.cpu ?? 1024),
+            memory: String(args.memoryMiB ?? 2048),
+            executionRoleArn: execution.arn,
+            taskRoleArn: task.arn,
+            containerDefinitions: logs.name.apply((group) =>
+              JSON.stringify([
+                {
+                  name: "dr",
+                  image: args.image,
+                  essential: true,
+                  command: job.command,
+                  environment: [
+                    { name: "FP_DR_ENGINE", value: "pulumi" },
+                    { name: "FP_DR_ENVIRONMENT", value: args.environment },
+                    { name: "AWS_REGION", value: args.region },
+                  ],
+                  logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": group, "awslogs-region": args.region, "awslogs-stream-prefix": job.id } },
+                },
+              ]),
+            ),
+          },
+          parent,
         ),
-      },
-      parent,
     );
     // Out to the AWS and Pulumi APIs (HTTPS) and nothing in.
     const sg = new aws.ec2.SecurityGroup(
@@ -106,42 +117,45 @@ export class DrillRunner extends pulumi.ComponentResource {
       n("scheduler-policy"),
       {
         role: schedulerRole.id,
-        policy: pulumi.all([taskDefinition.arnWithoutRevision, cluster.arn, execution.arn, task.arn]).apply(([td, clusterArn, exec, taskRole]) =>
+        policy: pulumi.all([pulumi.all(taskDefinitions.map((t) => t.arnWithoutRevision)), cluster.arn, execution.arn, task.arn]).apply(([tds, clusterArn, exec, taskRole]) =>
           JSON.stringify({
             Version: "2012-10-17",
             Statement: [
-              { Sid: "RunTheDrillTask", Effect: "Allow", Action: "ecs:RunTask", Resource: [`${td}:*`, td], Condition: { ArnEquals: { "ecs:cluster": clusterArn } } },
-              { Sid: "PassItsRoles", Effect: "Allow", Action: "iam:PassRole", Resource: [exec, taskRole] },
+              { Sid: "RunTheDrillTasks", Effect: "Allow", Action: "ecs:RunTask", Resource: tds.flatMap((td) => [td, `${td}:*`]), Condition: { ArnEquals: { "ecs:cluster": clusterArn } } },
+              { Sid: "PassTheirRoles", Effect: "Allow", Action: "iam:PassRole", Resource: [exec, taskRole] },
             ],
           }),
         ),
       },
       parent,
     );
-    const schedule = new aws.scheduler.Schedule(
-      n("schedule"),
-      {
-        name: `fp-dr-${args.environment}-drill`,
-        description: "fp-dr: the runbook's monthly DR drill",
-        scheduleExpression: args.scheduleExpression,
-        scheduleExpressionTimezone: "UTC",
-        flexibleTimeWindow: { mode: "OFF" },
-        target: {
-          arn: cluster.arn,
-          roleArn: schedulerRole.arn,
-          // One attempt: a failed drill is a finding to read, not something to repeat blindly.
-          retryPolicy: { maximumRetryAttempts: 0 },
-          ecsParameters: {
-            taskDefinitionArn: taskDefinition.arn,
-            launchType: "FARGATE",
-            taskCount: 1,
-            networkConfiguration: { subnets: args.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
+    const schedules = jobs.map(
+      (job, i) =>
+        new aws.scheduler.Schedule(
+          n(`${job.id}-schedule`),
+          {
+            name: `fp-dr-${args.environment}-${job.id === "drill" ? "drill" : "drill-reap"}`,
+            description: job.description,
+            scheduleExpression: job.schedule,
+            scheduleExpressionTimezone: "UTC",
+            flexibleTimeWindow: { mode: "OFF" },
+            target: {
+              arn: cluster.arn,
+              roleArn: schedulerRole.arn,
+              // One attempt: a failed drill is a finding to read, not something to repeat blindly.
+              retryPolicy: { maximumRetryAttempts: 0 },
+              ecsParameters: {
+                taskDefinitionArn: taskDefinitions[i].arn,
+                launchType: "FARGATE",
+                taskCount: 1,
+                networkConfiguration: { subnets: args.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
+              },
+            },
           },
-        },
-      },
-      parent,
+          parent,
+        ),
     );
-    this.scheduleName = schedule.name;
+    this.scheduleName = schedules[0].name;
     this.registerOutputs({ scheduleName: this.scheduleName });
   }
 }

@@ -8,7 +8,8 @@
 //                    failover records and its host's permissions (write only while active),
 //                    then poll the service name's answer (bounded)
 //   createDrillSite  stack drill-<id>: the template stack's config + drill overrides, `up`
-//   destroyDrillSite destroy + stack rm (idempotent; also after a failed drill)
+//   destroyDrillSite destroy + stack rm (idempotent; also after a failed drill or destroy)
+//   listDrillSites   the drill-<id> stacks and their expiry (dr drill list / reap)
 //   isolate          the fence, plus live sessions ended over SQL
 //   preserve         EC2 CreateSnapshots of the host's volumes (AWS SDK, not a stack resource)
 //   rotateDatabase…  SCRAM rotation over SQL; the new passwords become the stack's secrets
@@ -64,6 +65,7 @@ import {
 } from "./stack-config";
 import type { ConfigEntries, RawOutputs, StackOps, StoredConfig } from "./stack-ops";
 import { activeSiteUrns, fenceUrns, restoreUrns } from "./urns";
+import { listDrillStacks, type DrillStack } from "./drill-stacks";
 
 /** The parts of the dr config the engine reads. */
 export type PulumiEngineConfig = Pick<DrConfig, "sites" | "serviceName" | "pulumi">;
@@ -513,6 +515,11 @@ export class PulumiEngine implements Engine {
     } catch (e) {
       throw withContext(`creating drill site ${site} (stack ${stack})`, e);
     }
+  }
+
+  /** The drill stacks in the backend, with their expiry (./drill-stacks.ts). */
+  listDrillSites(): Promise<DrillStack[]> {
+    return listDrillStacks(this.ops, this.settings.drillStackPrefix, this.now());
   }
 
   async destroyDrillSite(id: string): Promise<void> {
