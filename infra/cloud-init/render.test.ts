@@ -18,7 +18,7 @@ import { cipherPassPlaceholder, hostPaths } from "./host-spec";
 import { renderPgbackrestConf } from "./pgbackrest-conf";
 import { archiveTimeoutSeconds, renderCreateclusterConf, renderPgHba, renderPostgresqlConf } from "./postgresql-conf";
 import { dataDevicePath, renderBootstrap, renderEventScript, renderInstallPgbackrestConfScript, renderIsWriterScript } from "./scripts";
-import { renderUnits } from "./systemd";
+import { backupUnit, renderUnits } from "./systemd";
 import { renderCloudConfig, renderDrConfig, renderFiles, renderUserDataBase64, userDataLimitBytes } from "./user-data";
 
 /** "key = value" / "key=value" lines of a rendered file as a map (last one wins, like the parsers). */
@@ -184,6 +184,9 @@ test("every repository gets its own backups and expire; verify reads only this r
   ]);
   // No command line without --repo: pgBackRest would take repo1 alone and starve the offsite copy.
   for (const line of execs(sampleHostSpec())) assert.match(line, / --repo=[12] /);
+  // The unit the failover's post-checks start exists under that name.
+  const names = renderUnits(sampleHostSpec()).map((u) => u.name);
+  for (const t of ["full", "incr"] as const) assert.ok(names.includes(backupUnit(t, 1)) && names.includes(backupUnit(t, 2)), backupUnit(t, 1));
   // A site with one repository has no repo2 jobs.
   assert.ok(!execs(sampleHostSpec({ repo2: undefined })).some((l) => l.includes("--repo=2")));
 });

@@ -45,6 +45,14 @@ export interface Job {
  */
 export const repositoryLock = "/run/lock/fp-dr-pgbackrest.lock";
 
+/**
+ * The unit of one scheduled backup: what the failover's post-checks start on the new primary
+ * (repo1, its own region's repository, the one reachable when the other region is down).
+ */
+export function backupUnit(type: "full" | "incr", repo: 1 | 2): string {
+  return `fp-dr-backup-${type}-repo${repo}.service`;
+}
+
 export function jobs(spec: HostSpec): Job[] {
   const pgbackrest = `/usr/bin/pgbackrest --stanza=${spec.stanza}`;
   const queued = `/usr/bin/flock ${repositoryLock} ${pgbackrest}`;
@@ -57,7 +65,7 @@ export function jobs(spec: HostSpec): Job[] {
       const where = repo === 1 ? "this region's repository" : "the other region's repository";
       list.push(
         {
-          id: `backup-full-repo${repo}`,
+          id: backupUnit("full", repo).replace(/^fp-dr-|\.service$/g, ""),
           description: `fp-dr full backup to repo${repo}, ${where} (runbook: daily)`,
           calendar: spec.schedules.fullBackup,
           pre: manifest("before the scheduled full backup"),
@@ -68,7 +76,7 @@ export function jobs(spec: HostSpec): Job[] {
           timeoutSeconds: 12 * 3600,
         },
         {
-          id: `backup-incr-repo${repo}`,
+          id: backupUnit("incr", repo).replace(/^fp-dr-|\.service$/g, ""),
           description: `fp-dr incremental backup to repo${repo}, ${where} (runbook: every 6 hours)`,
           calendar: spec.schedules.incrementalBackup,
           pre: manifest("before the scheduled incremental backup"),

@@ -66,6 +66,7 @@ import {
 import type { ConfigEntries, RawOutputs, StackOps, StoredConfig } from "./stack-ops";
 import { activeSiteUrns, fenceUrns, restoreUrns } from "./urns";
 import { listDrillStacks, type DrillStack } from "./drill-stacks";
+import { backupUnit } from "../../../infra/cloud-init/systemd";
 
 /** The parts of the dr config the engine reads. */
 export type PulumiEngineConfig = Pick<DrConfig, "sites" | "serviceName" | "pulumi">;
@@ -548,11 +549,12 @@ export class PulumiEngine implements Engine {
   async startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }> {
     if (!this.o.hostCommands) {
       throw new DrError("DEPENDENCY_MISSING", `starting a backup on ${site} needs a command on its host, which Pulumi cannot run on demand`, {
-        hint: `run \`sudo systemctl start fp-dr-backup-${type}.service\` on the host (SSM), or give the pulumi engine a host command runner`,
+        hint: `run \`sudo systemctl start ${backupUnit(type, 1)}\` on the host (SSM), or give the pulumi engine a host command runner`,
       });
     }
     const outputs = await this.siteOutputs(this.stackOf(site));
-    await this.o.hostCommands(site, outputs, ["sudo", "systemctl", "start", "--no-block", `fp-dr-backup-${type}.service`]);
+    // The host's own region's repository (repo1): reachable even when the other region is down.
+    await this.o.hostCommands(site, outputs, ["sudo", "systemctl", "start", "--no-block", backupUnit(type, 1)]);
     return {};
   }
 
