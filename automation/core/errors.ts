@@ -13,6 +13,8 @@ export const errorCatalogue = {
   LAB_NOT_UP: { exit: 3, retryable: false },
   SITE_UNKNOWN: { exit: 2, retryable: false },
   SITE_UNREACHABLE: { exit: 4, retryable: true },
+  /** A command run on a site's host (SSM Run Command) ended in failure. */
+  HOST_COMMAND_FAILED: { exit: 6, retryable: false },
   CLUSTER_START_FAILED: { exit: 4, retryable: true },
   CLUSTER_STOP_FAILED: { exit: 4, retryable: true },
   CLUSTER_RUNNING: { exit: 5, retryable: false },

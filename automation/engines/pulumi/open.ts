@@ -1,12 +1,14 @@
 // The pulumi engine from the dr config: the LocalWorkspace adapter on this repository's
 // project (backend, secrets provider and CLI from `pulumi:` in the config or the environment)
 // and the engine on top, with pgBackRest access to the S3 repositories when pgbackrest is
-// installed (./repositories.ts), and SSM port forwards to the hosts (./ssm-access.ts). The CLI wiring calls this; tests build PulumiEngine directly.
+// installed (./repositories.ts), SSM port forwards to the hosts (./ssm-access.ts) and SSM Run
+// Command on them (./ssm-commands.ts). The CLI wiring calls this; tests build PulumiEngine directly.
 import type { DrConfig } from "../../config/schema";
 import { PulumiEngine, type PulumiEngineOptions } from "./engine";
 import { openLocalWorkspace, type PulumiCli } from "./local-workspace";
 import { onPath, pulumiRepositories } from "./repositories";
 import { describeForward, ssmPortForwardAccess } from "./ssm-access";
+import { ssmRunCommand } from "./ssm-commands";
 
 export interface OpenPulumiEngineOptions extends Omit<PulumiEngineOptions, "ops" | "config"> {
   /** A CLI double (contract tests); default: the real `pulumi`. */
@@ -26,5 +28,7 @@ export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineO
   // Sites with access.via=ssm are reached through Session Manager port forwards, opened on first
   // use and reported; others at their private address (dr inside the VPC, or a bastion).
   const access = engine.access ?? ssmPortForwardAccess({ onOpened: (f) => onAccess?.(describeForward(f)) });
-  return new PulumiEngine({ ...engine, access, repositories, ops, config });
+  // Commands on a host (the post-checks' first backup) through SSM Run Command.
+  const hostCommands = engine.hostCommands ?? ssmRunCommand();
+  return new PulumiEngine({ ...engine, access, hostCommands, repositories, ops, config });
 }
