@@ -4,8 +4,8 @@
 // The application network and DNS settings are deliberately left in, to prove the drill
 // overrides drop them. Proves: no DNS records; no route, peering or security-group rule from
 // the application network; nothing object-locked or protected to stand in the way of
-// destroying it (it reads the region's production bucket and writes nothing); smaller
-// instance; drill id and expiry on every resource; the host's hardening still holds; its SSH
+// destroying it (it reads the region's production bucket and writes nothing); production's
+// instance type (its RTO is the one a failover would see); drill id and expiry on every resource; the host's hardening still holds; its SSH
 // goes through its own port forward, derived from the drill id.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -44,6 +44,7 @@ test("a drill declares no DNS record and no health check", () => {
   assert.ok(h.resources.length > 20, "the drill stack declared almost nothing");
   assert.equal(h.resources.filter((r) => r.type.startsWith("aws:route53/")).length, 0);
   assert.equal(h.resources.filter((r) => r.type === "pulumi:pulumi:StackReference").length, 0);
+  assert.equal(ofType(h, "aws:scheduler/schedule:Schedule").length, 0, "a drill does not schedule drills (the secondary stack does)");
 });
 
 test("no route from the application network: no peering, no route to it, no rule admitting it", () => {
@@ -79,7 +80,7 @@ test("safe to destroy: no bucket, no key, nothing locked; the host only reads pr
 });
 
 test("a smaller instance without termination protection, still hardened", () => {
-  assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: false, instanceType: "t3.large" });
+  assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: false, instanceType: "r6i.xlarge" });
 });
 
 test("every resource carries the drill id and expiry (provider default tags)", () => {

@@ -27,6 +27,18 @@ export function backupBucketName(environment: string, region: string, accountId:
   return name;
 }
 
+/** The Pulumi state backend's bucket (bootstrap stack), in a region; the replica's in the other. */
+export function stateBucketName(environment: string, region: string, accountId: string): string {
+  const name = `${environmentPrefix(environment)}-pulumi-state-${region}-${accountId}`;
+  if (name.length > 63) throw new Error(`bucket name ${name} is longer than 63 characters; shorten the environment name`);
+  return name;
+}
+
+/** KMS alias of the Pulumi secrets provider's key (awskms://), in both regions. */
+export function secretsKeyAlias(environment: string): string {
+  return `alias/${environmentPrefix(environment)}-pulumi-secrets`;
+}
+
 /** KMS alias of the backup key in a region; the host policy matches it with kms:ResourceAliases. */
 export function backupKeyAlias(environment: string): string {
   return `alias/${environmentPrefix(environment)}-backups`;
@@ -40,6 +52,23 @@ export function hostRoleName(environment: string, site: string): string {
 /** Matches every site's host role of the environment (bucket policies deny them deletes). */
 export function hostRoleArnPattern(environment: string, accountId: string, partition = "aws"): string {
   return `arn:${partition}:iam::${accountId}:role/${environmentPrefix(environment)}-*-host`;
+}
+
+/**
+ * The environment's break-glass role: the only principal the backup keys' policy lets schedule
+ * deletion, disable the key or change its policy. Assumed by hand, with its own approval.
+ */
+export function breakGlassRoleName(environment: string): string {
+  return `${environmentPrefix(environment)}-break-glass`;
+}
+
+/**
+ * The repository passphrase's escrow in Secrets Manager: declared by the primary stack with a
+ * replica of the same name in the secondary region, so each host (and an operator) reads it in
+ * its own region, and it survives the loss of the Pulumi backend or its secrets key.
+ */
+export function cipherPassSecretName(environment: string): string {
+  return `${namePrefix}/${environment}/repository-cipher-pass`;
 }
 
 /** CloudWatch alarm name; the secondary's DNS health check refers to the primary's by name. */

@@ -8,10 +8,13 @@
 // database objects through an explicit provider; outputs match the shared SiteOutputs type.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { monthlyCost, readmeUsage, renderCostTable } from "./cost/estimate";
 import { buildMetricData } from "./alarms/publish-metrics";
 import type { HealthMetrics } from "../automation/postgres/health-types";
 import { eventMetricCatalogue, healthMetricCatalogue } from "./alarms/metrics";
+import { cipherPassPlaceholder } from "./cloud-init/host-spec";
 import { backupBucketName } from "./naming";
 import { parseSiteOutputs, type SiteOutputs } from "./outputs";
 import { configFromStackFile, iniValues, installMocks, isSecretValue, ofType, plainStrings, settle, testAccountId, testSecrets, unsecret, userDataFiles, type Registered } from "./testing/mocks";
@@ -24,6 +27,7 @@ import {
   assertRunbookAlarms,
   hostPolicyOf,
   ingressRules,
+  assertBackupKeysGuarded,
 } from "./testing/invariants";
 
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.primary.yaml"), testSecrets);
@@ -84,12 +88,21 @@ test("private subnets in two availability zones, endpoints for S3 and SSM", () =
   for (const svc of ["s3", "ssm", "ssmmessages", "ec2messages", "monitoring"]) assert.ok(endpoints.includes(`com.amazonaws.eu-central-1.${svc}`), svc);
 });
 
+test("this region's repository traffic stays off the NAT gateway: the S3 gateway endpoint serves the host's subnet", () => {
+  const s3 = ofType(h, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => e.inputs.serviceName === "com.amazonaws.eu-central-1.s3")!;
+  assert.equal(s3.inputs.vpcEndpointType, "Gateway");
+  const hostSubnet = String(instance.inputs.subnetId);
+  const association = ofType(h, "aws:ec2/routeTableAssociation:RouteTableAssociation").find((a) => a.inputs.subnetId === hostSubnet);
+  assert.ok(association, "the host's subnet has no route table");
+  assert.ok((s3.inputs.routeTableIds as string[]).includes(String(association.inputs.routeTableId)), "the gateway endpoint is not on the host's route table: S3 would go through NAT");
+});
+
 test("the host requires IMDSv2, encrypts its volumes, is termination-protected and sized from config", () => {
   assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: true, instanceType: "r6i.xlarge" });
   assert.equal(ofType(h, "aws:ebs/volume:Volume")[0].inputs.finalSnapshot, true);
 });
 
-test("the host writes to its backup prefixes in both regions, reads the offsite repository, never deletes", () => {
+test("the host writes to its backup prefixes in both regions (a delete marker for expire at most), never destroys a version", () => {
   const doc = hostPolicyOf(h);
   const allows = assertHostCannotDelete(doc);
   const own = `arn:aws:s3:::${backupBucketName("production", "eu-central-1", testAccountId)}/pgbackrest/*`;
@@ -97,7 +110,8 @@ test("the host writes to its backup prefixes in both regions, reads the offsite 
   for (const resource of [own, offsite]) {
     const s = allows.find((x) => x.Resource === resource);
     assert.ok(s, `no grant on ${resource}`);
-    assert.deepEqual(s.Action, ["s3:GetObject", "s3:PutObject"]);
+    // DeleteObject: the scheduled expire of each repository; the bucket is versioned and locked.
+    assert.deepEqual(s.Action, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]);
   }
   const kms = allows.filter((s) => String(s.Action).includes("kms:"));
   assert.deepEqual(kms.map((s) => s.Resource).sort(), [`arn:aws:kms:eu-central-1:${testAccountId}:key/*`, `arn:aws:kms:eu-west-1:${testAccountId}:key/*`]);
@@ -106,14 +120,15 @@ test("the host writes to its backup prefixes in both regions, reads the offsite 
   assert.deepEqual(metrics?.Condition, { StringEquals: { "cloudwatch:namespace": "FpDr" } });
 });
 
-test("repo1 is this region's bucket and repo2 the secondary region's bucket, both encrypted with the secret passphrase", () => {
+test("repo1 is this region's bucket and repo2 the secondary region's bucket, both encrypted with the escrowed passphrase", () => {
   const conf = iniValues(files.get("/etc/fp-dr/pgbackrest.conf.staged")!);
   assert.equal(conf.get("repo1-s3-bucket"), backupBucketName("production", "eu-central-1", testAccountId));
   assert.equal(conf.get("repo1-s3-region"), "eu-central-1");
   assert.equal(conf.get("repo2-s3-bucket"), backupBucketName("production", "eu-west-1", testAccountId));
   assert.equal(conf.get("repo2-s3-region"), "eu-west-1");
-  assert.equal(conf.get("repo1-cipher-pass"), testSecrets.repoCipherPass);
-  assert.equal(conf.get("repo2-cipher-pass"), testSecrets.repoCipherPass);
+  // Not the passphrase: the bootstrap puts in the one it reads from Secrets Manager.
+  assert.equal(conf.get("repo1-cipher-pass"), cipherPassPlaceholder);
+  assert.equal(conf.get("repo2-cipher-pass"), cipherPassPlaceholder);
   assert.equal(conf.get("process-max"), "4");
   const pg = iniValues(files.get("/etc/fp-dr/postgresql.conf")!);
   assert.equal(pg.get("archive_command"), "'pgbackrest --stanza=fp archive-push %p'");
@@ -196,4 +211,30 @@ test("the outputs are the shared SiteOutputs the automation reads", () => {
   assert.equal(site.alarms.length, ofType(h, "aws:cloudwatch/metricAlarm:MetricAlarm").length);
   assert.ok(site.topics?.critical.endsWith(":fp-dr-production-primary-critical"));
   assert.equal(site.dns, undefined);
+});
+
+test("the backup key: only the break-glass role may delete, disable or re-policy it, and trying pages the critical topic", () => {
+  const keys = assertBackupKeysGuarded(h, { environment: "production", accountId: testAccountId });
+  assert.deepEqual(keys.map((k) => k.region), ["eu-central-1"]);
+});
+
+test("the repository passphrase is escrowed in Secrets Manager, replicated to the secondary region, readable by the host in its region only", () => {
+  const [escrow] = ofType(h, "aws:secretsmanager/secret:Secret");
+  assert.ok(escrow, "no escrow secret");
+  assert.equal(escrow.inputs.name, "fp-dr/production/repository-cipher-pass");
+  assert.equal(escrow.region, "eu-central-1");
+  assert.deepEqual(escrow.inputs.replicas, [{ region: "eu-west-1" }]);
+  assert.equal(escrow.inputs.recoveryWindowInDays, 30);
+  const [version] = ofType(h, "aws:secretsmanager/secretVersion:SecretVersion");
+  assert.ok(isSecretValue(version.inputs.secretString), "the passphrase stays a Pulumi secret");
+  assert.equal(unsecret(version.inputs.secretString), testSecrets.repoCipherPass);
+  const read = hostPolicyOf(h).Statement.find((s) => s.Action === "secretsmanager:GetSecretValue");
+  assert.equal(read?.Resource, `arn:aws:secretsmanager:eu-central-1:${testAccountId}:secret:fp-dr/production/repository-cipher-pass-??????`);
+  assert.match(files.get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region 'eu-central-1' --secret-id 'fp-dr\/production\/repository-cipher-pass'/);
+});
+
+test("the README's monthly cost table of the primary stack is what its declared resources cost", () => {
+  const table = renderCostTable("primary", monthlyCost(h.resources, readmeUsage(true)));
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+  assert.ok(readme.includes(table), `README.md must hold this table (regenerate it from this test):\n${table}`);
 });

@@ -8,7 +8,10 @@
 // standby is read-only).
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { monthlyCost, readmeUsage, renderCostTable } from "./cost/estimate";
+import type { PolicyDocument } from "./policies/documents";
 import { alarmName, backupBucketName } from "./naming";
 import { parseSiteOutputs } from "./outputs";
 import { configFromStackFile, iniValues, installMocks, ofType, settle, standbySecrets, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
@@ -20,6 +23,7 @@ import {
   assertNoWorldOpenAdminPorts,
   assertRunbookAlarms,
   hostPolicyOf,
+  assertBackupKeysGuarded,
 } from "./testing/invariants";
 
 const primaryRegion = "eu-central-1";
@@ -95,7 +99,10 @@ test("network and host invariants hold here too", () => {
   assertIsolationGroup(h);
   // Termination protection is the primary's; the standby is replaceable from the repository.
   assertHostsHardened(h, { dataVolumeGiB: 500, terminationProtection: false, instanceType: "r6i.xlarge" });
-  assertHostCannotDelete(hostPolicyOf(h));
+  // A standby (not the active site) reads the production repositories and writes none of them.
+  const actions = assertHostCannotDelete(hostPolicyOf(h)).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+  assert.ok(actions.includes("s3:GetObject"));
+  for (const a of ["s3:PutObject", "s3:DeleteObject", "kms:GenerateDataKey"]) assert.ok(!actions.includes(a), `the standby may ${a}`);
 });
 
 test("alarms, and Incident Manager with the runbook's escalation matrix", () => {
@@ -168,4 +175,59 @@ test("the outputs are the shared SiteOutputs, with the DNS the automation swaps"
   assert.equal(site.repositories.repo2?.region, primaryRegion);
   assert.equal(site.restore?.requestId, "standby-2025-09-01");
   assert.ok(site.incidentManager?.responsePlans.critical.endsWith("secondary-critical"));
+});
+
+test("the backup key: only the break-glass role may delete, disable or re-policy it, and trying pages the critical topic", () => {
+  const keys = assertBackupKeysGuarded(h, { environment: "production", accountId: testAccountId });
+  assert.deepEqual(keys.map((k) => k.region), ["eu-west-1"]);
+});
+
+test("the standby reads the escrowed passphrase from the replica in its own region, and declares no secret of its own", () => {
+  assert.equal(ofType(h, "aws:secretsmanager/secret:Secret").length, 0, "the primary stack owns the escrow");
+  const read = hostPolicyOf(h).Statement.find((s) => s.Action === "secretsmanager:GetSecretValue");
+  assert.equal(read?.Resource, `arn:aws:secretsmanager:eu-west-1:${testAccountId}:secret:fp-dr/production/repository-cipher-pass-??????`);
+  assert.match(userDataFiles(instance).get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region 'eu-west-1'/);
+});
+
+test("the README's monthly cost table of the secondary stack is what its declared resources cost", () => {
+  const table = renderCostTable("secondary", monthlyCost(h.resources, readmeUsage(false)));
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+  assert.ok(readme.includes(table), `README.md must hold this table (regenerate it from this test):\n${table}`);
+});
+
+test("the drill runs on schedule and expired drills are reaped: EventBridge Scheduler starts Fargate tasks running dr drill / dr drill reap, with a role bounded to drill-tagged resources", () => {
+  const schedules = ofType(h, "aws:scheduler/schedule:Schedule");
+  const schedule = schedules.find((x) => x.inputs.name === "fp-dr-production-drill")!;
+  assert.ok(schedule, "no drill schedule");
+  assert.equal(schedule.region, "eu-west-1");
+  assert.equal(schedule.inputs.scheduleExpression, "cron(0 4 1 * ? *)", "schedules.drill, the runbook's monthly drill");
+  const target = schedule.inputs.target as { arn: string; roleArn: string; retryPolicy: { maximumRetryAttempts: number }; ecsParameters: { launchType: string; taskDefinitionArn: string; networkConfiguration: { assignPublicIp: boolean; subnets: string[] } } };
+  assert.equal(target.ecsParameters.launchType, "FARGATE");
+  assert.equal(target.ecsParameters.networkConfiguration.assignPublicIp, false);
+  assert.equal(target.retryPolicy.maximumRetryAttempts, 0);
+  const containerOf = (family: string) =>
+    (JSON.parse(String(ofType(h, "aws:ecs/taskDefinition:TaskDefinition").find((t) => t.inputs.family === family)!.inputs.containerDefinitions)) as { image: string; command: string[]; environment: { name: string; value: string }[] }[])[0];
+  const container = containerOf("fp-dr-production-drill");
+  assert.deepEqual(container.command, ["dr", "drill", "--yes", "--json"]);
+  // The reaper: hourly, the same image and role, destroying drill stacks past their expiry.
+  const reaper = schedules.find((x) => x.inputs.name === "fp-dr-production-drill-reap")!;
+  assert.equal(reaper.inputs.scheduleExpression, "rate(1 hour)");
+  assert.deepEqual(containerOf("fp-dr-production-drill-reap").command, ["dr", "drill", "reap", "--json"]);
+  assert.equal(container.image, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fp-dr:0.1.0");
+  assert.ok(container.environment.some((e) => e.name === "FP_DR_ENGINE" && e.value === "pulumi"));
+
+  const policy = JSON.parse(String(ofType(h, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name.endsWith("drill-runner-task-policy"))!.inputs.policy)) as PolicyDocument;
+  const sid = (s: string) => policy.Statement.find((x) => x.Sid === s)!;
+  assert.deepEqual(sid("CreateOnlyTaggedDrillResources").Condition, { StringEquals: { "aws:RequestTag/fp-dr:role": "drill" } });
+  assert.deepEqual(sid("ChangeOnlyDrillResources").Condition, { StringEquals: { "aws:ResourceTag/fp-dr:role": "drill" } });
+  const deny = sid("NeverTouchUntaggedResources");
+  assert.equal(deny.Effect, "Deny");
+  for (const a of ["ec2:TerminateInstances", "ec2:DeleteVolume", "ec2:StopInstances", "ec2:ModifyInstanceAttribute", "ec2:AuthorizeSecurityGroupIngress"]) assert.ok((deny.Action as string[]).includes(a), a);
+  // Production's backups: read, never written or deleted; state: drill stacks' only.
+  const all = policy.Statement.filter((s) => s.Effect === "Allow");
+  const backupGrants = all.filter((s) => JSON.stringify(s.Resource).includes("pgbackrest"));
+  assert.deepEqual(backupGrants.map((s) => s.Action), [["s3:GetObject", "s3:ListBucket"]]);
+  for (const r of [sid("PulumiStateWriteDrillStacksOnly").Resource].flat() as string[]) assert.match(r, /\/\.pulumi\/(stacks|history|backups)\/fp-dr\/drill-\*$|\/\.pulumi\/locks\/\*$/);
+  assert.equal(sid("DrillHostRolesOnly").Resource, `arn:aws:iam::${testAccountId}:role/fp-dr-production-drill-*`);
+  assert.ok(!all.some((s) => [s.Action].flat().some((a) => a === "*" || a === "ec2:*" || a === "iam:*" || a === "s3:*")), "no wildcard service grants");
 });

@@ -1,6 +1,7 @@
 // The `dr` command line: parsing only. Each command calls one exported function from
 // automation/commands with its dependencies; the result is printed as JSON (--json) or for
 // people. Failures: one line, a hint line, a stable code, a non-zero exit.
+import { drillDestroy, drillList, drillReap, reapExitCode, renderDrillList, renderReap } from "../commands/drill-stacks";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
@@ -313,9 +314,16 @@ Examples:
     .option("--yes", "do not ask before destructive steps")
     .addHelpText("after", "\nExamples:\n  $ dr switchover --to secondary --dry-run\n  $ dr switchover --to secondary --yes")
     .action(action(switchover, renderRun, runExitCode));
-  recoveryOptions(program.command("drill").description("monthly DR drill: restore offsite into a throwaway site, verify, measure, destroy"))
-    .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr drill --json")
+  const drillCommand = recoveryOptions(program.command("drill").description("monthly DR drill: restore offsite into a throwaway site, verify, measure, destroy"))
+    .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr drill --json\n  $ dr drill list\n  $ dr drill destroy 20250901t040000z")
     .action(action(drill, renderRun, runExitCode));
+  drillCommand.command("list").description("drill sites left in the backend, with their expiry (pulumi engine)").action(action(drillList, renderDrillList));
+  drillCommand
+    .command("destroy")
+    .argument("<id>", "the drill id (drill-<id>), from `dr drill list`")
+    .description("destroy a drill site and remove its stack; run it again after a failed destroy")
+    .action(action(drillDestroy, (r) => `drill-${r.destroyed} destroyed`));
+  drillCommand.command("reap").description("destroy every drill site past its expiry (scheduled beside the drill on AWS)").action(action(drillReap, renderReap, reapExitCode));
   program
     .command("resume")
     .argument("<run-id>", "a run that was interrupted or failed (`dr report list`)")

@@ -9,7 +9,8 @@ import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { formatBytes, formatMs, table } from "../core/output";
 import { siteAccess } from "./site-access";
-import type { BackupSet } from "../pgbackrest/info";
+import { repositoryBackupAges } from "../backups/repository-age";
+import { toBackupSet, type BackupSet, type StanzaInfo } from "../pgbackrest/info";
 import { analyze, type AnalyzeReport } from "../postgres/analyze";
 import { checkHealth } from "../postgres/health";
 import { worstOf, type HealthFinding, type HealthReport } from "../postgres/health-types";
@@ -31,10 +32,18 @@ export interface HealthResult extends HealthReport {
 export async function healthCommand(deps: Deps, opts: { site?: string; publish?: boolean } = {}): Promise<HealthResult> {
   const site = await siteAccess(deps, opts.site);
   const name = site.name;
-  const sets = await site.pgbackrest.sets().catch(() => [] as BackupSet[]);
+  const info = await site.pgbackrest.info().catch(() => undefined as StanzaInfo | undefined);
+  const sets = (info?.backup ?? []).map(toBackupSet);
   const report: HealthResult = await deps.out.timed(`health of ${name}`, () =>
     checkHealth({ site: name, connection: site.connection, thresholds: deps.config.alerts, logPath: site.logPath, backups: backupFacts(sets) }),
   );
+  if (info) {
+    // Each repository on its own: the newest set of either would hide a starved offsite copy.
+    const perRepo = repositoryBackupAges(info, deps.config.alerts.anyBackupAge, new Date(report.checkedAt));
+    report.findings.push(...perRepo.findings);
+    Object.assign(report.metrics, perRepo.metrics);
+    report.worst = worstOf(report.findings);
+  }
   // One site healthy on its own says nothing of a second primary beside it: look across sites.
   const conflicts: HealthFinding[] = await (site.siteConflicts?.() ?? Promise.resolve([])).catch((e: Error) => [
     { check: "split-brain", severity: "warning" as const, message: `could not look across sites for a second primary: ${e.message.split("\n")[0]}` },

@@ -12,7 +12,7 @@ export async function engineFor(deps: Deps): Promise<Engine> {
   if (deps.config.engine === "pulumi") {
     // Loaded only here: the Pulumi SDK and the AWS clients cost every other command ~0.9 s.
     const { openPulumiEngine } = await import("../engines/pulumi/open");
-    return openPulumiEngine(deps.config, { onOutput: (line) => deps.out.debug(line) });
+    return openPulumiEngine(deps.config, { onOutput: (line) => deps.out.debug(line), onAccess: (line) => deps.out.info(line) });
   }
   return new LocalEngine(() => Lab.open(deps.config), deps.out);
 }

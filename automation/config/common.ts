@@ -110,8 +110,14 @@ export const schedules = z
     fullBackup: z.string().min(1).default("*-*-* 01:00:00"),
     /** Runbook: incremental every 6 hours. */
     incrementalBackup: z.string().min(1).default("*-*-* 00/6:30:00"),
-    /** Runbook: backup integrity verification daily. */
-    verify: z.string().min(1).default("*-*-* 03:00:00"),
+    /**
+     * `pgbackrest verify` of the host's own region's repository (every file of every set is
+     * read back): weekly, since a daily full read of a growing repository costs more than the
+     * week it protects; the drill and every restore also verify the set they use.
+     */
+    verify: z.string().min(1).default("Sun *-*-* 03:00:00"),
+    /** `pgbackrest expire` of each repository, after the nightly full backups (keeps retention). */
+    expire: z.string().min(1).default("*-*-* 05:00:00"),
     /** Health metrics published every minute (feeds the alarms). */
     healthPublish: z.string().min(1).default("*-*-* *:*:00"),
     /** Runbook: monthly DR drill. */

@@ -14,6 +14,8 @@ export const errorCatalogue = {
   LAB_NOT_UP: { exit: 3, retryable: false },
   SITE_UNKNOWN: { exit: 2, retryable: false },
   SITE_UNREACHABLE: { exit: 4, retryable: true },
+  /** A command run on a site's host (SSM Run Command) ended in failure. */
+  HOST_COMMAND_FAILED: { exit: 6, retryable: false },
   CLUSTER_START_FAILED: { exit: 4, retryable: true },
   CLUSTER_STOP_FAILED: { exit: 4, retryable: true },
   CLUSTER_RUNNING: { exit: 5, retryable: false },
@@ -44,6 +46,8 @@ export const errorCatalogue = {
   PGBACKREST_FAILED: { exit: 6, retryable: false },
   PGBACKREST_LOCKED: { exit: 6, retryable: true },
   QUERY_FAILED: { exit: 4, retryable: false },
+  /** A brief table lock was not granted within lock_timeout (a long transaction holds a conflicting one); already retried. */
+  TABLES_LOCKED: { exit: 4, retryable: false },
   CORRUPTION_CHECK_FAILED: { exit: 4, retryable: false },
   SAMPLE_DATA_EXISTS: { exit: 5, retryable: false },
   DNS_FAILED: { exit: 4, retryable: true },

@@ -9,11 +9,13 @@ import { fingerprintSnapshot } from "../verify/fingerprint";
 import { writeReadRoundTrip } from "../verify/checks";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";
+import { beginWithShareLock } from "./share-lock";
 
 
 /**
  * Takes a restore point and the fingerprints of the data at exactly that point: a brief SHARE
- * lock on the user tables (milliseconds: writers wait, readers do not) makes the restore point
+ * lock on the user tables (milliseconds: writers wait, readers do not; never more than its
+ * lock_timeout when a long transaction is in the way) makes the restore point
  * and an exported snapshot coincide; the fingerprints are then read from that snapshot while
  * the primary carries on. Then the WAL is switched and archived, so the point is offsite.
  */
@@ -34,8 +36,9 @@ export const restorePointStep: Step = {
     const point = await withClient(ep.admin, async (a) => {
       const schemas = await appSchemas(a);
       const tables = (await a.query<{ t: string }>(`select format('%I.%I', n.nspname, c.relname) t from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r','p') and n.nspname = any($1)`, [schemas])).rows.map((r) => r.t);
-      await a.query("begin isolation level repeatable read");
-      if (tables.length) await a.query(`lock table ${tables.join(", ")} in share mode`);
+      // Bounded by lock_timeout and retried a few times: a long transaction on production must
+      // not make every writer queue behind this request (./share-lock.ts).
+      await beginWithShareLock(a, tables);
       const r = await a.query("select pg_export_snapshot() s, pg_create_restore_point($1)::text lsn, clock_timestamp() at, (pg_last_committed_xact()).timestamp last_commit", [name]);
       const { s: snapshot, lsn, at, last_commit } = r.rows[0];
       // A second session reads the fingerprints from the exported snapshot; the lock is

@@ -34,6 +34,10 @@ export interface HealthMetrics {
   FullBackupAgeSeconds?: number;
   /** Seconds since the newest successful backup of any type finished. */
   BackupAgeSeconds?: number;
+  /** The same for repo1 alone (this region's repository): each repository is alarmed on its own. */
+  Repo1BackupAgeSeconds?: number;
+  /** The same for repo2 alone (the other region's: what the standby, failovers and drills restore from). */
+  Repo2BackupAgeSeconds?: number;
   ReplicationLagSeconds?: number;
   SlowQueries?: number;
   LongTransactions?: number;

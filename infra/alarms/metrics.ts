@@ -38,6 +38,8 @@ export const healthMetricCatalogue: { [K in keyof Required<HealthMetrics>]: Metr
   ArchiveFailures: { unit: "Count", description: "failed WAL archive attempts" },
   FullBackupAgeSeconds: { unit: "Seconds", description: "seconds since the newest successful full backup finished" },
   BackupAgeSeconds: { unit: "Seconds", description: "seconds since the newest successful backup of any type finished" },
+  Repo1BackupAgeSeconds: { unit: "Seconds", description: "seconds since the newest successful backup in repo1 (this region's repository) finished" },
+  Repo2BackupAgeSeconds: { unit: "Seconds", description: "seconds since the newest successful backup in repo2 (the other region's repository) finished" },
   ReplicationLagSeconds: { unit: "Seconds", description: "replay lag of the standby" },
   SlowQueries: { unit: "Count", description: "queries running longer than the slow-query threshold" },
   LongTransactions: { unit: "Count", description: "transactions open longer than the long-transaction threshold" },

@@ -64,6 +64,17 @@ test("silence is failure for liveness and backups, not for metrics that only som
   assert.equal(missing("database-unavailable"), "breaching");
   assert.equal(missing("backup-failure"), "breaching");
   assert.equal(missing("full-backup-failure"), "breaching");
+  assert.equal(missing("repo1-backup-failure"), "breaching");
+  assert.equal(missing("repo2-backup-failure"), "breaching");
   assert.equal(missing("replication-lag"), "notBreaching");
   for (const a of table.filter((x) => x.severity === "info")) assert.equal(a.notifyOnOk, false, `${a.id}: an event has nothing to clear`);
+});
+
+test("backup age is alarmed per repository, on the metric dr health publishes for it", () => {
+  const repo = (n: number) => table.find((a) => a.id === `repo${n}-backup-failure`)!;
+  assert.deepEqual([repo(1).metric, repo(2).metric], ["Repo1BackupAgeSeconds", "Repo2BackupAgeSeconds"]);
+  for (const n of [1, 2]) {
+    assert.equal(repo(n).runbookAlert, "backup-failure");
+    assert.equal(repo(n).threshold, alertThresholds.parse({}).anyBackupAge);
+  }
 });

@@ -141,6 +141,24 @@ export function alarmTable(t: AlertThresholds): AlarmSpec[] {
       treatMissingData: "breaching",
       notifyOnOk: true,
     },
+    // Each repository on its own: the newest set of either would hide a starved offsite copy.
+    ...([1, 2] as const).map(
+      (repo): AlarmSpec => ({
+        id: `repo${repo}-backup-failure`,
+        runbookAlert: "backup-failure",
+        severity: "critical",
+        description: `no successful backup in repo${repo} (${repo === 1 ? "this region's repository" : "the other region's: what the standby, failovers and drills restore from"}) within the incremental schedule plus slack`,
+        ...health(repo === 1 ? "Repo1BackupAgeSeconds" : "Repo2BackupAgeSeconds"),
+        statistic: "Maximum",
+        comparison: "GreaterThanThreshold",
+        threshold: t.anyBackupAge,
+        periodSeconds: 300,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        treatMissingData: "breaching",
+        notifyOnOk: true,
+      }),
+    ),
     {
       id: "full-backup-failure",
       runbookAlert: "backup-failure",

@@ -23,6 +23,8 @@ export const hostPaths = {
   /** Written root-only by cloud-init, installed for postgres by the bootstrap script. */
   pgbackrestConfStaged: "/etc/fp-dr/pgbackrest.conf.staged",
   pgbackrestConf: "/etc/pgbackrest/pgbackrest.conf",
+  /** Installs pgbackrest.conf from the staged file with the passphrase read from stdin. */
+  installPgbackrestConf: "/usr/local/sbin/fp-dr-install-pgbackrest-conf",
   /** Debian's pg_ctlcluster writes the server's stderr here (no log collector). */
   serverLog: `/var/log/postgresql/postgresql-${pgVersion}-${clusterName}.log`,
   socketDir: "/var/run/postgresql",
@@ -36,6 +38,9 @@ export const hostPaths = {
   sslCert: "/etc/ssl/certs/ssl-cert-snakeoil.pem",
   sslKey: "/etc/ssl/private/ssl-cert-snakeoil.key",
 } as const;
+
+/** Stands for the passphrase in the staged pgbackrest.conf; the bootstrap puts the escrowed one in. */
+export const cipherPassPlaceholder = "@FP_DR_REPO_CIPHER_PASS@";
 
 /** One pgBackRest S3 repository. */
 export interface RepositorySpec {
@@ -58,8 +63,11 @@ export interface HostSpec {
   repo1: RepositorySpec;
   /** repo2: the offsite bucket in the other region; none for a drill. */
   repo2?: RepositorySpec;
-  /** pgBackRest repository passphrase (a Pulumi secret); undefined = repositories unencrypted. */
-  cipherPass?: string;
+  /**
+   * Where the host reads the repository passphrase (Secrets Manager, its own region's copy);
+   * undefined = repositories unencrypted. The passphrase itself is never in user data.
+   */
+  cipherPassSecret?: { name: string; region: string };
   /** Archive WAL and run scheduled backups and maintenance (false for a drill). */
   writer: boolean;
   objectives: Objectives;

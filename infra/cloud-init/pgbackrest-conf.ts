@@ -1,10 +1,11 @@
 // pgbackrest.conf of a site's host: repo1 is this region's bucket, repo2 the offsite bucket in
 // the other region (written directly, so the offsite copy does not wait on replication), both
-// reached with the instance role (IMDSv2) and encrypted with the passphrase from the stack's
-// secret. The file is rendered into user data at deploy; nothing here is ever logged.
+// reached with the instance role (IMDSv2) and encrypted with the passphrase escrowed in Secrets
+// Manager. The file is rendered into user data with a placeholder for the passphrase, which the
+// bootstrap reads from its region's copy of the secret; user data never holds it.
 // The text itself comes from the one renderer the lab uses too (automation/pgbackrest).
 import { renderPgbackrestConf as renderConf, type RepoSpec } from "../../automation/pgbackrest/config-file";
-import { hostPaths, type HostSpec, type RepositorySpec } from "./host-spec";
+import { cipherPassPlaceholder, hostPaths, type HostSpec, type RepositorySpec } from "./host-spec";
 
 function repo(index: 1 | 2, r: RepositorySpec, spec: HostSpec): RepoSpec {
   return {
@@ -20,7 +21,8 @@ function repo(index: 1 | 2, r: RepositorySpec, spec: HostSpec): RepoSpec {
       // Temporary credentials of the instance profile, fetched through IMDSv2.
       keyType: "auto",
     },
-    cipherPass: spec.cipherPass,
+    // A placeholder: the bootstrap fills in the passphrase it reads from Secrets Manager.
+    cipherPass: spec.cipherPassSecret ? cipherPassPlaceholder : undefined,
     retentionFull: r.retention.full,
     retentionDiff: r.retention.diff,
   };

@@ -7,18 +7,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { gunzipSync } from "node:zlib";
-import { writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { tempDir } from "../../test/harness/temp-dir";
 import { parse } from "yaml";
 import { objectives as objectivesSchema } from "../../automation/config/common";
 import { drConfigSchema } from "../../automation/config/schema";
 import { sampleHostSpec } from "../testing/sample-host-spec";
-import { hostPaths } from "./host-spec";
+import { cipherPassPlaceholder, hostPaths } from "./host-spec";
 import { renderPgbackrestConf } from "./pgbackrest-conf";
 import { archiveTimeoutSeconds, renderCreateclusterConf, renderPgHba, renderPostgresqlConf } from "./postgresql-conf";
-import { dataDevicePath, renderBootstrap, renderEventScript, renderIsWriterScript } from "./scripts";
-import { renderUnits } from "./systemd";
+import { dataDevicePath, renderBootstrap, renderEventScript, renderInstallPgbackrestConfScript, renderIsWriterScript } from "./scripts";
+import { backupUnit, renderUnits } from "./systemd";
 import { renderCloudConfig, renderDrConfig, renderFiles, renderUserDataBase64, userDataLimitBytes } from "./user-data";
 
 /** "key = value" / "key=value" lines of a rendered file as a map (last one wins, like the parsers). */
@@ -94,7 +94,7 @@ test("pgbackrest.conf: repo1 is this region's bucket, repo2 the other region's, 
     assert.equal(conf.get(`repo${n}-type`), "s3");
     assert.equal(conf.get(`repo${n}-s3-key-type`), "auto");
     assert.equal(conf.get(`repo${n}-cipher-type`), "aes-256-cbc");
-    assert.equal(conf.get(`repo${n}-cipher-pass`), spec.cipherPass);
+    assert.equal(conf.get(`repo${n}-cipher-pass`), cipherPassPlaceholder, "the bootstrap fills in the escrowed passphrase");
     assert.equal(conf.get(`repo${n}-retention-full`), "7");
   }
   assert.equal(conf.get("expire-auto"), "n");
@@ -109,35 +109,86 @@ test("a drill's pgbackrest.conf reads one repository and pushes nothing", () => 
   assert.equal(conf.has("archive-async"), false);
 });
 
-test("a passphrase with a newline is refused (it would inject options)", () => {
-  assert.throws(() => renderPgbackrestConf(sampleHostSpec({ cipherPass: "abc\nrepo1-type=posix" })), /single line/);
+test("the escrowed passphrase goes into pgbackrest.conf literally, owner-only; a multi-line one is refused (it would inject options)", () => {
+  const dir = tempDir("fp-dr-install-conf-");
+  const staged = join(dir, "pgbackrest.conf.staged");
+  const target = join(dir, "pgbackrest.conf");
+  const script = join(dir, "install");
+  writeFileSync(script, renderInstallPgbackrestConfScript(), { mode: 0o700 });
+  writeFileSync(staged, renderPgbackrestConf(sampleHostSpec()), { mode: 0o600 });
+  const owner = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
+  // Characters that sed, bash's pattern substitution (& in bash 5.2) or quoting would mangle.
+  const pass = `a&b\\c/d'e"f$g*h?[i]&&`;
+  const r = spawnSync(script, [staged, target, owner], { input: `${pass}\n`, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout + r.stderr, "", "the script prints nothing (no secret in the bootstrap log)");
+  const conf = settings(readFileSync(target, "utf8"), "=");
+  for (const n of [1, 2]) assert.equal(conf.get(`repo${n}-cipher-pass`), pass);
+  assert.equal(statSync(target).mode & 0o777, 0o640);
+  const twoLines = spawnSync(script, [staged, target, owner], { input: "abc\nrepo1-type=posix\n", encoding: "utf8" });
+  assert.equal(twoLines.status, 1);
+  assert.match(twoLines.stderr, /single line/);
+  const none = spawnSync(script, [staged, target, owner], { input: "", encoding: "utf8" });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /no repository passphrase/);
+  // Unencrypted repositories: no placeholder, nothing read.
+  writeFileSync(staged, renderPgbackrestConf(sampleHostSpec({ cipherPassSecret: undefined })));
+  assert.equal(spawnSync(script, [staged, target, owner], { input: "", encoding: "utf8" }).status, 0);
+  assert.ok(!readFileSync(target, "utf8").includes("cipher-pass"));
 });
 
 test("timers follow the shared schedules; backups and maintenance run only on the writer and publish their events", () => {
   const spec = sampleHostSpec();
   const units = new Map(renderUnits(spec).map((u) => [u.name, u.content]));
   const calendar = (id: string) => /OnCalendar=(.*)/.exec(units.get(`fp-dr-${id}.timer`) ?? "")?.[1];
-  assert.equal(calendar("backup-full"), spec.schedules.fullBackup);
-  assert.equal(calendar("backup-incr"), spec.schedules.incrementalBackup);
-  assert.equal(calendar("verify"), spec.schedules.verify);
+  for (const repo of [1, 2]) {
+    assert.equal(calendar(`backup-full-repo${repo}`), spec.schedules.fullBackup);
+    assert.equal(calendar(`backup-incr-repo${repo}`), spec.schedules.incrementalBackup);
+    assert.equal(calendar(`expire-repo${repo}`), spec.schedules.expire);
+  }
+  assert.equal(calendar("verify-repo1"), spec.schedules.verify);
   assert.equal(calendar("health"), spec.schedules.healthPublish);
   assert.equal(calendar("maintenance"), spec.maintenanceSchedule);
-  assert.match(units.get("fp-dr-backup-full.service")!, /^ExecStart=\/usr\/bin\/pgbackrest --stanza=fp --type=full backup$/m);
-  assert.match(units.get("fp-dr-backup-incr.service")!, /^ExecStart=\/usr\/bin\/pgbackrest --stanza=fp --type=incr backup$/m);
-  assert.match(units.get("fp-dr-verify.service")!, /--repo=1 verify[\s\S]*--repo=2 verify/);
   assert.match(units.get("fp-dr-health.service")!, /^ExecStart=\/usr\/local\/bin\/dr health --publish --site primary$/m);
   // Each backup first records the manifest its restore is verified against; a failure there never stops the backup.
-  for (const [id, kind] of [["backup-full", "full"], ["backup-incr", "incremental"]]) {
+  for (const [id, kind] of [["backup-full-repo1", "full"], ["backup-incr-repo2", "incremental"]]) {
     const unit = units.get(`fp-dr-${id}.service`)!;
     assert.match(unit, new RegExp(`^ExecStartPre=-/usr/local/bin/dr backup manifest --reason "before the scheduled ${kind} backup"$`, "m"));
     assert.match(unit, /^Environment=FP_DR_CONFIG=\/etc\/fp-dr\/dr\.config\.yaml$/m);
     assert.ok(unit.indexOf("ExecCondition=") < unit.indexOf("ExecStartPre=") && unit.indexOf("ExecStartPre=") < unit.indexOf("ExecStart="), "writer check, then manifest, then backup");
   }
-  for (const id of ["backup-full", "backup-incr", "maintenance"]) {
+  for (const id of ["backup-full-repo1", "backup-full-repo2", "backup-incr-repo1", "backup-incr-repo2", "expire-repo1", "expire-repo2", "maintenance"]) {
     assert.match(units.get(`fp-dr-${id}.service`)!, new RegExp(`^ExecCondition=${hostPaths.isWriter}$`, "m"));
   }
-  assert.match(units.get("fp-dr-backup-full.service")!, /^ExecStartPost=\S+fp-dr-event BackupCompleted$/m);
+  assert.doesNotMatch(units.get("fp-dr-verify-repo1.service")!, /ExecCondition=/, "the standby verifies its own region's repository too");
+  assert.match(units.get("fp-dr-backup-full-repo2.service")!, /^ExecStartPost=\S+fp-dr-event BackupCompleted$/m);
   assert.match(units.get("fp-dr-maintenance.service")!, /^ExecStartPost=\S+fp-dr-event MaintenanceCompleted$/m);
+});
+
+test("every repository gets its own backups and expire; verify reads only this region's repository", () => {
+  const execs = (spec: ReturnType<typeof sampleHostSpec>) =>
+    renderUnits(spec)
+      .flatMap((u) => u.content.split("\n"))
+      .filter((l) => l.startsWith("ExecStart=") && l.includes("pgbackrest"))
+      .map((l) => l.slice("ExecStart=".length))
+      .sort();
+  const lock = "/usr/bin/flock /run/lock/fp-dr-pgbackrest.lock /usr/bin/pgbackrest --stanza=fp";
+  assert.deepEqual(execs(sampleHostSpec()), [
+    `${lock} --repo=1 --type=full backup`,
+    `${lock} --repo=1 --type=incr backup`,
+    `${lock} --repo=1 expire`,
+    `${lock} --repo=2 --type=full backup`,
+    `${lock} --repo=2 --type=incr backup`,
+    `${lock} --repo=2 expire`,
+    "/usr/bin/pgbackrest --stanza=fp --repo=1 verify",
+  ]);
+  // No command line without --repo: pgBackRest would take repo1 alone and starve the offsite copy.
+  for (const line of execs(sampleHostSpec())) assert.match(line, / --repo=[12] /);
+  // The unit the failover's post-checks start exists under that name.
+  const names = renderUnits(sampleHostSpec()).map((u) => u.name);
+  for (const t of ["full", "incr"] as const) assert.ok(names.includes(backupUnit(t, 1)) && names.includes(backupUnit(t, 2)), backupUnit(t, 1));
+  // A site with one repository has no repo2 jobs.
+  assert.ok(!execs(sampleHostSpec({ repo2: undefined })).some((l) => l.includes("--repo=2")));
 });
 
 test("a drill host only publishes health: no backups, verification or maintenance", () => {
@@ -190,14 +241,17 @@ test("the bootstrap installs Node.js 20 for dr from NodeSource (Debian 12's is 1
   assert.match(renderBootstrap(sampleHostSpec({ architecture: "arm64" })), /\/latest\/debian_arm64\/amazon-ssm-agent\.deb/);
 });
 
-test("the passphrase is in exactly one file, root-only, and nowhere in scripts or logs", () => {
-  const spec = sampleHostSpec();
+test("the passphrase is in no file of the user data: the bootstrap reads it from its region's copy of the escrow", () => {
+  const spec = sampleHostSpec({ site: "secondary", role: "secondary", region: "eu-west-1", cipherPassSecret: { name: "fp-dr/production/repository-cipher-pass", region: "eu-west-1" } });
   const files = renderFiles(spec);
-  const holding = files.filter((f) => f.content.includes(spec.cipherPass!));
-  assert.deepEqual(
-    holding.map((f) => [f.path, f.permissions, f.secret]),
-    [[hostPaths.pgbackrestConfStaged, "0600", true]],
-  );
+  assert.deepEqual(files.filter((f) => f.content.includes(cipherPassPlaceholder)).map((f) => [f.path, f.permissions]), [
+    [hostPaths.pgbackrestConfStaged, "0600"],
+    [hostPaths.installPgbackrestConf, "0700"],
+  ]);
+  const boot = renderBootstrap(spec);
+  assert.match(boot, /aws secretsmanager get-secret-value --region 'eu-west-1' --secret-id 'fp-dr\/production\/repository-cipher-pass' --query SecretString --output text/);
+  assert.match(boot, new RegExp(`\\| ${hostPaths.installPgbackrestConf} ${hostPaths.pgbackrestConfStaged} ${hostPaths.pgbackrestConf} postgres`));
+  assert.doesNotMatch(boot, /echo "\$pass"|set -x/);
 });
 
 test("the cloud-config writes every file, runs the bootstrap, and fits EC2's user-data limit", () => {

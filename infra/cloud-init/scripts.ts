@@ -3,7 +3,7 @@
 // start the timers), the event publisher behind the information alerts, and the writer check
 // the backup units use. Bash, checked with `bash -n` by the tests.
 import { eventMetricCatalogue, metricNamespace, siteDimensions } from "../alarms/metrics";
-import { hostPaths, type HostSpec } from "./host-spec";
+import { cipherPassPlaceholder, hostPaths, type HostSpec } from "./host-spec";
 import { renderUnits } from "./systemd";
 
 /** Single-quotes a word for bash. */
@@ -71,9 +71,21 @@ if [ ! -d /etc/postgresql/${p.pgVersion}/${p.clusterName} ]; then
   pg_createcluster ${p.pgVersion} ${p.clusterName} --datadir=${p.dataDir}
 fi
 
-# 5. pgBackRest's configuration (holds the passphrase: postgres-only) and its directories.
+# 5. pgBackRest's configuration (holds the passphrase: postgres-only) and its directories. The
+#    passphrase comes from this region's copy of the escrowed secret (a replica may lag the
+#    primary's first write: retried for 5 minutes); it is never printed.
 install -d -o postgres -g postgres -m 0750 /etc/pgbackrest ${p.spool} ${p.pgbackrestLog}
-install -o postgres -g postgres -m 0640 ${p.pgbackrestConfStaged} ${p.pgbackrestConf}
+${
+  spec.cipherPassSecret
+    ? `for attempt in $(seq 1 30); do
+  pass=$(aws secretsmanager get-secret-value --region ${shellQuote(spec.cipherPassSecret.region)} --secret-id ${shellQuote(spec.cipherPassSecret.name)} --query SecretString --output text) && break
+  [ "$attempt" -lt 30 ] || { echo "cannot read the repository passphrase from Secrets Manager" >&2; exit 1; }
+  sleep 10
+done
+printf '%s\n' "$pass" | ${p.installPgbackrestConf} ${p.pgbackrestConfStaged} ${p.pgbackrestConf} postgres
+unset pass`
+    : `${p.installPgbackrestConf} ${p.pgbackrestConfStaged} ${p.pgbackrestConf} postgres </dev/null`
+}
 rm -f ${p.pgbackrestConfStaged}
 
 # 6. The fp-dr toolkit (dr health --publish).
@@ -118,6 +130,36 @@ case "\${1:-}" in
 esac
 exec aws cloudwatch put-metric-data --region ${shellQuote(spec.region)} --namespace ${shellQuote(metricNamespace)} \\
   --metric-name "$1" --value 1 --unit Count --dimensions ${shellQuote(dims)}
+`;
+}
+
+/**
+ * Installs pgbackrest.conf from the staged file (args: staged, target, owner), with the
+ * placeholder replaced by the passphrase on stdin (one line; none needed when the file has no
+ * placeholder). Written 0640 for the owner through a temporary file, so a reader never sees
+ * half a file; the passphrase is never echoed.
+ */
+export function renderInstallPgbackrestConfScript(): string {
+  return `#!/bin/bash
+# fp-dr: installs pgbackrest.conf with the repository passphrase read from stdin.
+set -euo pipefail
+# bash 5.2 would expand "&" in a replacement to the match; the passphrase is taken literally.
+shopt -u patsub_replacement 2>/dev/null || true
+staged=$1 target=$2 owner=$3
+conf=$(<"$staged")
+placeholder=${shellQuote(cipherPassPlaceholder)}
+if [[ $conf == *"$placeholder"* ]]; then
+  IFS= read -r pass || true
+  [ -n "\${pass:-}" ] || { echo "no repository passphrase on stdin" >&2; exit 1; }
+  if IFS= read -r _; then echo "the repository passphrase must be a single line" >&2; exit 1; fi
+  conf=\${conf//"$placeholder"/$pass}
+fi
+umask 077
+tmp=$(mktemp "$target.XXXXXX")
+printf '%s\n' "$conf" >"$tmp"
+chown "$owner:$owner" "$tmp"
+chmod 0640 "$tmp"
+mv -f "$tmp" "$target"
 `;
 }
 

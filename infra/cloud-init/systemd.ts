@@ -1,11 +1,15 @@
-// systemd services and timers for the runbook's automated schedule: full backup daily,
-// incremental every 6 hours, verification daily, health metrics every minute, maintenance
-// daily. Calendars come from the shared `schedules` config. Backups and maintenance run only
-// where PostgreSQL is the writer (ExecCondition), so a standby's timers skip cleanly; each
-// successful run publishes its event metric for the information alerts (ExecStartPost runs
-// only after ExecStart succeeded). Before each backup, `dr backup manifest` records the schema
-// and row counts a restore of it is verified against when the source is gone; its failure is
-// logged and ignored ("-"): a backup without a manifest is still a backup.
+// systemd services and timers for the automated schedule, from one job table: a full backup
+// daily and an incremental every 6 hours to EACH repository (pgBackRest without --repo backs
+// up to repo1 only, and the offsite repo2 is the one the standby, a datacenter failover and
+// every drill restore from), expire of each repository after the nightly fulls, verify of the
+// host's own region's repository weekly (never the other region's: that read would cross the
+// region boundary), health metrics every minute, maintenance daily. Calendars come from the
+// shared `schedules` config. Backups, expire and maintenance run only where PostgreSQL is the
+// writer (ExecCondition), so a standby's timers skip cleanly; each successful run publishes its
+// event metric for the information alerts (ExecStartPost runs only after ExecStart succeeded).
+// Before each backup, `dr backup manifest` records the schema and row counts a restore of it is
+// verified against when the source is gone; its failure is logged and ignored ("-"): a backup
+// without a manifest is still a backup.
 import type { EventMetricName } from "../alarms/metrics";
 import { hostPaths, type HostSpec } from "./host-spec";
 
@@ -15,10 +19,11 @@ export interface SystemdUnit {
   content: string;
 }
 
-interface Job {
+export interface Job {
   id: string;
   description: string;
   calendar: string;
+  /** Exact command lines (systemd syntax: the first word is an absolute path). */
   exec: string[];
   /** Run before exec; a leading "-" makes a failure non-fatal. */
   pre?: string[];
@@ -33,40 +38,70 @@ interface Job {
   successExitStatus?: number[];
 }
 
+/**
+ * Backups and expire of one stanza take pgBackRest's backup lock and fail at once when another
+ * holds it; timers of both repositories fire together, so they queue on this lock instead
+ * (bounded by each unit's TimeoutStartSec). /run/lock is world-writable on Debian.
+ */
+export const repositoryLock = "/run/lock/fp-dr-pgbackrest.lock";
+
+/**
+ * The unit of one scheduled backup: what the failover's post-checks start on the new primary
+ * (repo1, its own region's repository, the one reachable when the other region is down).
+ */
+export function backupUnit(type: "full" | "incr", repo: 1 | 2): string {
+  return `fp-dr-backup-${type}-repo${repo}.service`;
+}
+
 export function jobs(spec: HostSpec): Job[] {
   const pgbackrest = `/usr/bin/pgbackrest --stanza=${spec.stanza}`;
+  const queued = `/usr/bin/flock ${repositoryLock} ${pgbackrest}`;
   const drEnv = [`FP_DR_CONFIG=${hostPaths.drConfig}`];
   const manifest = (why: string) => [`-/usr/local/bin/dr backup manifest --reason "${why}"`];
   const list: Job[] = [];
   if (spec.writer) {
+    const repos = spec.repo2 ? ([1, 2] as const) : ([1] as const);
+    for (const repo of repos) {
+      const where = repo === 1 ? "this region's repository" : "the other region's repository";
+      list.push(
+        {
+          id: backupUnit("full", repo).replace(/^fp-dr-|\.service$/g, ""),
+          description: `fp-dr full backup to repo${repo}, ${where} (runbook: daily)`,
+          calendar: spec.schedules.fullBackup,
+          pre: manifest("before the scheduled full backup"),
+          exec: [`${queued} --repo=${repo} --type=full backup`],
+          env: drEnv,
+          writerOnly: true,
+          event: "BackupCompleted",
+          timeoutSeconds: 12 * 3600,
+        },
+        {
+          id: backupUnit("incr", repo).replace(/^fp-dr-|\.service$/g, ""),
+          description: `fp-dr incremental backup to repo${repo}, ${where} (runbook: every 6 hours)`,
+          calendar: spec.schedules.incrementalBackup,
+          pre: manifest("before the scheduled incremental backup"),
+          exec: [`${queued} --repo=${repo} --type=incr backup`],
+          env: drEnv,
+          writerOnly: true,
+          event: "BackupCompleted",
+          timeoutSeconds: 6 * 3600,
+        },
+        {
+          id: `expire-repo${repo}`,
+          description: `fp-dr expire of repo${repo} to its retention (hosts have expire-auto off)`,
+          calendar: spec.schedules.expire,
+          exec: [`${queued} --repo=${repo} expire`],
+          writerOnly: true,
+          timeoutSeconds: 3600,
+        },
+      );
+    }
     list.push(
       {
-        id: "backup-full",
-        description: "fp-dr full backup (runbook: daily)",
-        calendar: spec.schedules.fullBackup,
-        pre: manifest("before the scheduled full backup"),
-        exec: [`${pgbackrest} --type=full backup`],
-        env: drEnv,
-        writerOnly: true,
-        event: "BackupCompleted",
-        timeoutSeconds: 12 * 3600,
-      },
-      {
-        id: "backup-incr",
-        description: "fp-dr incremental backup (runbook: every 6 hours)",
-        calendar: spec.schedules.incrementalBackup,
-        pre: manifest("before the scheduled incremental backup"),
-        exec: [`${pgbackrest} --type=incr backup`],
-        env: drEnv,
-        writerOnly: true,
-        event: "BackupCompleted",
-        timeoutSeconds: 6 * 3600,
-      },
-      {
-        id: "verify",
-        description: "fp-dr backup integrity verification (runbook: daily)",
+        id: "verify-repo1",
+        description: "fp-dr verify of this region's repository (repo1; the other region's host verifies its own)",
         calendar: spec.schedules.verify,
-        exec: [`${pgbackrest} --repo=1 verify`, ...(spec.repo2 ? [`${pgbackrest} --repo=2 verify`] : [])],
+        exec: [`${pgbackrest} --repo=1 verify`],
         writerOnly: false,
         timeoutSeconds: 12 * 3600,
       },

@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { hostPaths, type HostSpec } from "./host-spec";
 import { renderPgbackrestConf } from "./pgbackrest-conf";
 import { renderCreateclusterConf, renderPgHba, renderPostgresqlConf } from "./postgresql-conf";
-import { renderBootstrap, renderEventScript, renderIsWriterScript } from "./scripts";
+import { renderBootstrap, renderEventScript, renderInstallPgbackrestConfScript, renderIsWriterScript } from "./scripts";
 import { renderUnits } from "./systemd";
 
 export interface RenderedFile {
@@ -14,8 +14,6 @@ export interface RenderedFile {
   content: string;
   /** Octal mode string as cloud-init takes it. */
   permissions: string;
-  /** Holds a secret (pgbackrest.conf with the passphrase). */
-  secret?: boolean;
 }
 
 /** The `dr` configuration on the host: what `dr health --publish` reads (shared thresholds). */
@@ -30,7 +28,7 @@ export function renderDrConfig(spec: HostSpec): string {
     serviceName: spec.serviceName,
     sites,
     repositories: {
-      local: { type: "s3", bucket: spec.repo1.bucket, region: spec.repo1.region, retention: spec.repo1.retention, cipher: spec.cipherPass !== undefined },
+      local: { type: "s3", bucket: spec.repo1.bucket, region: spec.repo1.region, retention: spec.repo1.retention, cipher: spec.cipherPassSecret !== undefined },
       ...(spec.repo2
         ? {
             offsite: {
@@ -39,7 +37,7 @@ export function renderDrConfig(spec: HostSpec): string {
               uriStyle: "host",
               path: spec.repo2.path,
               retention: spec.repo2.retention,
-              cipher: spec.cipherPass !== undefined,
+              cipher: spec.cipherPassSecret !== undefined,
             },
           }
         : {}),
@@ -60,7 +58,8 @@ export function renderFiles(spec: HostSpec): RenderedFile[] {
     { path: p.createclusterConf, content: renderCreateclusterConf(), permissions: "0644" },
     { path: p.postgresqlConf, content: renderPostgresqlConf(spec), permissions: "0644" },
     { path: p.pgHba, content: renderPgHba(spec), permissions: "0644" },
-    { path: p.pgbackrestConfStaged, content: renderPgbackrestConf(spec), permissions: "0600", secret: spec.cipherPass !== undefined },
+    { path: p.pgbackrestConfStaged, content: renderPgbackrestConf(spec), permissions: "0600" },
+    { path: p.installPgbackrestConf, content: renderInstallPgbackrestConfScript(), permissions: "0700" },
     { path: p.drConfig, content: renderDrConfig(spec), permissions: "0644" },
     { path: p.event, content: renderEventScript(spec), permissions: "0755" },
     { path: p.isWriter, content: renderIsWriterScript(), permissions: "0755" },

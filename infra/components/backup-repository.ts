@@ -5,8 +5,9 @@
 // leave on the retention horizon.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { backupKeyAlias, childName } from "../naming";
+import { backupKeyAlias, breakGlassRoleName, childName } from "../naming";
 import { bucketPolicy } from "../policies/documents";
+import { backupKeyPolicy, maxKeyDeletionWindowDays } from "../policies/key-policy";
 
 export interface BackupRepositoryArgs {
   /** Physical bucket name (derived in infra/naming.ts so the other region's stack knows it). Required. */
@@ -37,9 +38,23 @@ export class BackupRepository extends pulumi.ComponentResource {
     const parent = { parent: this };
     const days = args.retentionDays ?? 35;
 
+    const partition = args.partition ?? "aws";
     const key = new aws.kms.Key(
       n("key"),
-      { description: `fp-dr ${args.environment} backup repository key`, enableKeyRotation: true, deletionWindowInDays: 30 },
+      {
+        description: `fp-dr ${args.environment} backup repository key`,
+        enableKeyRotation: true,
+        // The longest AWS allows; the policy's deny is what outlasts the object lock.
+        deletionWindowInDays: maxKeyDeletionWindowDays,
+        policy: pulumi
+          .all([args.accountId, partition])
+          .apply(([accountId, part]) =>
+            JSON.stringify(backupKeyPolicy({ accountId, partition: part, breakGlassRoleArn: `arn:${part}:iam::${accountId}:role/${breakGlassRoleName(args.environment)}` })),
+          ),
+        // The deployer is not the break-glass role, so it cannot change this policy later; KMS
+        // refuses such a policy unless told that this lock-out is intended.
+        bypassPolicyLockoutSafetyCheck: true,
+      },
       { parent: this, protect },
     );
     // Host policies match the key by alias (kms:ResourceAliases), in this region and the other.
@@ -67,7 +82,7 @@ export class BackupRepository extends pulumi.ComponentResource {
       {
         bucket: bucket.id,
         policy: pulumi
-          .all([bucket.arn, args.accountId, args.partition ?? "aws"])
+          .all([bucket.arn, args.accountId, partition])
           .apply(([bucketArn, accountId, partition]) => JSON.stringify(bucketPolicy({ bucketArn, environment: args.environment, accountId, partition }))),
       },
       // S3 evaluates a new policy against the public access block: put the block first.

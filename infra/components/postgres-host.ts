@@ -2,8 +2,8 @@
 // role's credentials with a token), an encrypted gp3 data volume that outlives the instance
 // (a replaced host adopts the cluster on it), a least-privilege instance role (write its
 // repository prefixes, read the offsite one, never delete), and cloud-init rendered by the
-// pure functions of infra/cloud-init. The user data carries the repository passphrase, so
-// it is a Pulumi secret from end to end. A fenced host keeps everything; only its security
+// pure functions of infra/cloud-init. The user data no longer carries the repository
+// passphrase (the host reads it from Secrets Manager) but stays a Pulumi secret all the same. A fenced host keeps everything; only its security
 // groups (chosen by the caller) and, for a stop, its power state change.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -57,7 +57,7 @@ export class PostgresHost extends pulumi.ComponentResource {
   readonly privateIp: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
   readonly dataVolumeId: pulumi.Output<string>;
-  /** gzip+base64 cloud-config; secret (holds the repository passphrase). */
+  /** gzip+base64 cloud-config; kept secret (it describes the host's access). */
   readonly userData: pulumi.Output<string>;
 
   constructor(name: string, args: PostgresHostArgs, opts?: pulumi.ComponentResourceOptions) {

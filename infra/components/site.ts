@@ -8,14 +8,18 @@ import * as aws from "@pulumi/aws";
 import { amiArchitecture } from "../ami";
 import type { HostSpec } from "../cloud-init/host-spec";
 import type { SitePlan } from "../config/resolve";
-import { alarmName, backupBucketName, childName, hostRoleName } from "../naming";
+import { schedulerCron } from "../drills/calendar";
+import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName, secretsKeyAlias, stateBucketName } from "../naming";
 import type { SiteOutputs } from "../outputs";
 import { hostPolicy, type HostRepositoryAccess } from "../policies/documents";
 import { BackupRepository } from "./backup-repository";
 import { DatabaseObjects } from "./database-objects";
+import { DrillRunner } from "./drill-runner";
 import { Escalation } from "./escalation";
 import { FailoverDns } from "./failover-dns";
 import { HostReady, type SshConnection } from "./host-ready";
+import { KeyTamperAlarm } from "./key-tamper-alarm";
+import { PassphraseEscrow } from "./passphrase-escrow";
 import { Network } from "./network";
 import { PostgresHost } from "./postgres-host";
 import { Restore } from "./restore";
@@ -82,17 +86,31 @@ export class Site extends pulumi.ComponentResource {
     const offsite = plan.offsite;
     const repo2Bucket = offsite ? (offsite.bucket ? pulumi.output(offsite.bucket) : accountId.apply((a) => backupBucketName(plan.environment, offsite.region, a))) : undefined;
 
+    // 2b. The repository passphrase, escrowed where hosts and operators read it without the
+    //     Pulumi backend: the primary declares it, replicated to the other region.
+    const cipherSecret = cfg.repository.cipher ? { name: cipherPassSecretName(plan.environment), region: plan.region } : undefined;
+    if (cipherSecret && plan.role === "primary" && cfg.repoCipherPass !== undefined) {
+      new PassphraseEscrow(
+        n("passphrase"),
+        { secretName: cipherSecret.name, passphrase: secret(cfg.repoCipherPass)!, replicaRegions: offsite ? [offsite.region] : [], protect: plan.protect },
+        parent,
+      );
+    }
+
     // 3. The PostgreSQL host.
     const repoPath = cfg.repository.path;
+    // A standby reads the production repositories; it writes them (archives, backs up, expires)
+    // only once it is the active site: the failover's DNS swap sets that and updates this policy.
+    const writes = plan.writesRepositories;
     const policy = pulumi.all([accountId, partition, repo1Bucket, repo2Bucket ?? ""]).apply(([account, part, b1, b2]) => {
-      const repositories: HostRepositoryAccess[] = [{ bucket: b1, region: plan.region, path: repoPath, write: plan.writer }];
-      if (offsite && b2) repositories.push({ bucket: b2, region: offsite.region, path: repoPath, write: plan.writer });
-      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl });
+      const repositories: HostRepositoryAccess[] = [{ bucket: b1, region: plan.region, path: repoPath, write: writes }];
+      if (offsite && b2) repositories.push({ bucket: b2, region: offsite.region, path: repoPath, write: writes });
+      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl, cipherPassSecret: cipherSecret });
     });
     const clientCidrs = [...app.cidrs, ...(app.peering ? [app.peering.cidr] : []), cfg.network.vpcCidr];
     const spec: pulumi.Output<Omit<HostSpec, "dataVolumeId">> = pulumi
-      .all([repo1Bucket, repo2Bucket ?? "", secret(cfg.repoCipherPass) ?? ""])
-      .apply(([b1, b2, cipherPass]) => ({
+      .all([repo1Bucket, repo2Bucket ?? ""])
+      .apply(([b1, b2]) => ({
         role: plan.role,
         environment: plan.environment,
         site: plan.site,
@@ -102,7 +120,7 @@ export class Site extends pulumi.ComponentResource {
         serviceName: cfg.dns?.serviceName ?? "db.fp.internal",
         repo1: { bucket: b1, region: plan.region, path: repoPath, retention: cfg.repository.retention },
         repo2: offsite && b2 ? { bucket: b2, region: offsite.region, path: repoPath, retention: cfg.repository.retention } : undefined,
-        cipherPass: cfg.repository.cipher ? cipherPass : undefined,
+        cipherPassSecret: cipherSecret,
         writer: plan.writer,
         objectives: cfg.objectives,
         schedules: cfg.schedules,
@@ -160,6 +178,9 @@ export class Site extends pulumi.ComponentResource {
           parent,
         );
       }
+      if (repository) {
+        new KeyTamperAlarm(n("key-tamper"), { keyArn: repository.kmsKeyArn, topicArn: topics.arns.critical, accountId }, parent);
+      }
       alarms = new RunbookAlarms(
         n("alarms"),
         {
@@ -192,6 +213,30 @@ export class Site extends pulumi.ComponentResource {
           secondaryAddress: host.privateIp,
           primaryAlarmName: alarmName(plan.environment, offsite.site, "database-unavailable"),
           primaryAlarmRegion: offsite.region,
+        },
+        parent,
+      );
+    }
+
+    // 5b. The scheduled drill runner (secondary stack): drills restore from this region's repository.
+    if (plan.role === "secondary" && cfg.drillRunner && offsite) {
+      const r = cfg.drillRunner;
+      new DrillRunner(
+        n("drill-runner"),
+        {
+          environment: plan.environment,
+          region: plan.region,
+          accountId,
+          subnetIds: network.privateSubnetIds,
+          vpcId: network.vpcId,
+          image: r.image,
+          cpu: r.cpu,
+          memoryMiB: r.memoryMiB,
+          scheduleExpression: schedulerCron(cfg.schedules.drill),
+          stateBucket: r.stateBucket ? pulumi.output(r.stateBucket) : accountId.apply((a) => stateBucketName(plan.environment, offsite.region, a)),
+          backupBuckets: [repo1Bucket],
+          cipherPassSecretName: cipherPassSecretName(plan.environment),
+          secretsKeyAlias: secretsKeyAlias(plan.environment),
         },
         parent,
       );

@@ -78,8 +78,12 @@ export const drill = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,24}$/, "lowercase letters, digits and dashes"),
     /** When the drill's resources may be destroyed by the sweeper (tag fp-dr:expires-at). */
     expiresAt: z.iso.datetime({ offset: true }),
-    /** Smaller than production: a drill measures restore and verification, not load. */
-    instanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, "an EC2 instance type such as t3.large").default("t3.large"),
+    /**
+     * Default: the site's production instance type (host.instanceType), so the drill's restore
+     * and verification times are the ones a failover would see; set a smaller one to save cost,
+     * knowing its RTO then says less.
+     */
+    instanceType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, "an EC2 instance type such as t3.large").optional(),
   })
   .strict();
 

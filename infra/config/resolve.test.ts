@@ -17,6 +17,7 @@ test("primary: protected writer, database objects, no DNS", () => {
   assert.equal(p.terminationProtection, true);
   assert.equal(p.protect, true);
   assert.equal(p.writer, true);
+  assert.equal(p.writesRepositories, true);
   assert.equal(p.ownsRepository, true);
   assert.equal(p.databaseObjects, true);
   assert.equal(p.dns, false);
@@ -33,6 +34,15 @@ test("secondary: owns DNS and Incident Manager, no termination protection, no da
   assert.equal(s.offsite?.site, "primary");
 });
 
+test("the standby reads the production repositories until it is the active site, then writes them", () => {
+  const raw = file("secondary");
+  const writes = (activeSite: string) => {
+    raw.values.dns = { ...(raw.values.dns as object), activeSite };
+    return resolveSite(parseStackConfig(raw)).writesRepositories;
+  };
+  assert.deepEqual([writes("auto"), writes("primary"), writes("secondary")], [false, false, true]);
+});
+
 test("drill: the secondary's config with drill overrides", () => {
   const raw = file("secondary");
   raw.values.role = "drill";
@@ -40,8 +50,11 @@ test("drill: the secondary's config with drill overrides", () => {
   raw.values.incidentManager = { enabled: false };
   const d = resolveSite(parseStackConfig(raw));
   assert.equal(d.site, "drill-20250901t040000");
-  assert.equal(d.instanceType, "t3.large");
-  assert.deepEqual([d.dns, d.alarms, d.incidentManager, d.databaseObjects, d.writer, d.ownsRepository, d.protect, d.terminationProtection], [false, false, false, false, false, false, false, false]);
+  // The production instance type by default: the drill's RTO is the one a failover would see.
+  assert.equal(d.instanceType, parseStackConfig(raw).host.instanceType);
+  raw.values.drill = { id: "20250901t040000", expiresAt: "2025-09-01T10:00:00Z", instanceType: "t3.large" };
+  assert.equal(resolveSite(parseStackConfig(raw)).instanceType, "t3.large", "smaller only when asked");
+  assert.deepEqual([d.dns, d.alarms, d.incidentManager, d.databaseObjects, d.writer, d.writesRepositories, d.ownsRepository, d.protect, d.terminationProtection], [false, false, false, false, false, false, false, false, false]);
   assert.deepEqual(d.application, { cidrs: [], securityGroupIds: [], peering: undefined });
   assert.equal(d.offsite, undefined);
   assert.equal(d.tags["fp-dr:drill-id"], "20250901t040000");

@@ -1,6 +1,6 @@
 // From a validated stack config to the plan of one site: what the role implies. A drill is the
 // secondary program with drill overrides (own isolated network, no DNS, no alarms or paging,
-// smaller instance, drill tags, nothing protected, no bucket of its own: it reads the region's
+// the production instance type unless told otherwise, drill tags, nothing protected, no bucket of its own: it reads the region's
 // production repository; its own port forwards). Pure, so the role rules are tested without
 // Pulumi.
 import type { StackConfig } from "./schema";
@@ -22,6 +22,12 @@ export interface SitePlan {
   protect: boolean;
   /** The host archives WAL and runs scheduled backups (not a drill). */
   writer: boolean;
+  /**
+   * The host may write the production repositories: the primary, and the secondary only while
+   * it is the active site (dns.activeSite, set by the failover's DNS swap); a standby and a
+   * drill read them.
+   */
+  writesRepositories: boolean;
   /** The stack creates this region's backup bucket and key (not a drill). */
   ownsRepository: boolean;
   alarms: boolean;
@@ -64,10 +70,11 @@ export function resolveSite(config: StackConfig): SitePlan {
     site,
     region: config.region,
     offsite: !drill && config.offsite ? { region: config.offsite.region, site: config.offsite.site ?? otherSite[role], bucket: config.offsite.bucket } : undefined,
-    instanceType: drill && config.drill ? config.drill.instanceType : config.host.instanceType,
+    instanceType: (drill ? config.drill?.instanceType : undefined) ?? config.host.instanceType,
     terminationProtection: role === "primary",
     protect: config.protect ?? !drill,
     writer: !drill,
+    writesRepositories: role === "primary" || (role === "secondary" && config.dns?.activeSite === "secondary"),
     ownsRepository: !drill,
     alarms: !drill,
     incidentManager: !drill && config.incidentManager.enabled,

@@ -280,6 +280,23 @@ export const databaseObjects = z
   .strict()
   .prefault({});
 
+/**
+ * The scheduled drill runner (secondary stack): EventBridge Scheduler starts an ECS Fargate task
+ * on `schedules.drill` running `dr drill` with a role bounded to drill-tagged resources.
+ */
+export const drillRunner = z
+  .object({
+    /** Container image with the fp-dr toolkit, the Pulumi CLI and this project (dr drill runs in it). Required. */
+    image: z.string().min(1),
+    /** Fargate CPU units. Default 1024. */
+    cpu: z.number().int().default(1024),
+    /** Fargate memory (MiB). Default 2048. */
+    memoryMiB: z.number().int().default(2048),
+    /** The Pulumi state bucket; default the bootstrap stack's in the primary region (infra/naming.ts). */
+    stateBucket: z.string().optional(),
+  })
+  .strict();
+
 /** Keys whose values must be Pulumi secrets (`pulumi config set --secret fp-dr:<key>`). */
 export const secretKeys = ["repoCipherPass", "adminPassword", "appPassword", "backupPassword", "verifierPassword", "sshPrivateKey"] as const;
 export type SecretKey = (typeof secretKeys)[number];
@@ -319,6 +336,8 @@ export const stackConfigSchema = z
     access,
     databaseObjects,
     restore: restoreRequest.optional(),
+    /** The scheduled drill runner; declared by the secondary stack only. Default none. */
+    drillRunner: drillRunner.optional(),
     /** Fencing of this site's host (isolation or stop); absent: the host serves normally. */
     fence: fence.optional(),
     drill: drill.optional(),

@@ -19,9 +19,14 @@ export interface PolicyDocument {
   Statement: Statement[];
 }
 
-/** Actions that destroy or unprotect backups; denied to every host role by the bucket policy. */
+/**
+ * Actions that destroy or unprotect backups; denied to every host role by the bucket policy.
+ * Not s3:DeleteObject: in these versioned, object-locked buckets it only writes a delete
+ * marker, the object-locked version stays readable until the lock and the noncurrent-version
+ * lifecycle end (retention days), and the writer's scheduled `pgbackrest expire` needs it.
+ * A host can hide a current object, never destroy a version.
+ */
 export const destructiveS3Actions = [
-  "s3:DeleteObject",
   "s3:DeleteObjectVersion",
   "s3:DeleteObjectTagging",
   "s3:DeleteObjectVersionTagging",
@@ -94,7 +99,8 @@ export interface HostRepositoryAccess {
 }
 
 /**
- * The PostgreSQL host's permissions: list/read/write its repository prefixes (never delete),
+ * The PostgreSQL host's permissions: list/read/write its repository prefixes (a writer may
+ * also delete the current version, for its scheduled expire: a delete marker, never a version),
  * use the backup keys only through S3 of their region, publish metrics to our namespace only,
  * talk to SSM (administration without SSH from the network), read the toolkit tarball.
  */
@@ -105,6 +111,8 @@ export function hostPolicy(args: {
   repositories: HostRepositoryAccess[];
   /** s3://bucket/key of the toolkit, if it comes from S3. */
   toolkitUrl?: string;
+  /** The escrowed repository passphrase: read in the host's own region only. */
+  cipherPassSecret?: { name: string; region: string };
 }): PolicyDocument {
   const partition = args.partition ?? "aws";
   const s3 = (bucket: string) => `arn:${partition}:s3:::${bucket}`;
@@ -122,7 +130,7 @@ export function hostPolicy(args: {
       {
         Sid: `${r.write ? "ReadWrite" : "Read"}Repository${i + 1}`,
         Effect: "Allow",
-        Action: r.write ? ["s3:GetObject", "s3:PutObject"] : ["s3:GetObject"],
+        Action: r.write ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject"],
         Resource: `${s3(r.bucket)}/${prefix}/*`,
       },
     );
@@ -168,6 +176,16 @@ export function hostPolicy(args: {
       Resource: "*",
     },
   );
+  if (args.cipherPassSecret) {
+    const { name, region } = args.cipherPassSecret;
+    statements.push({
+      Sid: "ReadRepositoryPassphrase",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      // Secrets Manager appends six random characters to a secret's ARN.
+      Resource: `arn:${partition}:secretsmanager:${region}:${args.accountId}:secret:${name}-??????`,
+    });
+  }
   const toolkit = args.toolkitUrl ? /^s3:\/\/([^/]+)\/(.+)$/.exec(args.toolkitUrl) : null;
   if (toolkit) {
     statements.push({ Sid: "ReadToolkit", Effect: "Allow", Action: "s3:GetObject", Resource: `${s3(toolkit[1])}/${toolkit[2]}` });

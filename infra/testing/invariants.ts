@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { isWorldOpen } from "../network/cidr";
 import { destructiveS3Actions, type PolicyDocument, type Statement } from "../policies/documents";
+import { keyDestructiveActions } from "../policies/key-policy";
 import { ofType, unsecret, type Harness, type Registered } from "./mocks";
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -48,7 +49,7 @@ export function assertBucketsProtected(h: Harness, expect: { lockMode: string; l
     assert.deepEqual(asArray(tls.Resource).sort(), [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/*`]);
     const deletes = doc.Statement.find((s) => s.Effect === "Deny" && asArray(s.Action).includes("s3:DeleteObjectVersion"));
     assert.ok(deletes, `${name}: hosts are not denied deletes`);
-    for (const a of ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning"]) assert.ok(asArray(deletes.Action).includes(a), `${name}: ${a}`);
+    for (const a of ["s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning"]) assert.ok(asArray(deletes.Action).includes(a), `${name}: ${a}`);
     assert.match(String(deletes.Condition?.ArnLike?.["aws:PrincipalArn"]), /:role\/fp-dr-production-\*-host$/);
 
     const lifecycle = byBucket(h, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", name);
@@ -144,12 +145,16 @@ export function assertHostsHardened(h: Harness, expect: { dataVolumeGiB: number;
 
 /** The host role's inline policy, parsed. */
 export function hostPolicyOf(h: Harness): PolicyDocument {
-  const policies = ofType(h, "aws:iam/rolePolicy:RolePolicy");
+  // The host's role policy (PostgresHost "<site>-host-role-policy"); other roles have their own.
+  const policies = ofType(h, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.endsWith("-host-role-policy"));
   assert.equal(policies.length, 1, "one host role policy");
   return JSON.parse(String(unsecret(policies[0].inputs.policy))) as PolicyDocument;
 }
 
-/** The host may never delete, never use wildcards on S3 or KMS. */
+/**
+ * The host may never destroy a backup version, never use wildcards on S3 or KMS. The one delete
+ * it has, a writer's s3:DeleteObject for expire, only writes a marker in a versioned, locked bucket.
+ */
 export function assertHostCannotDelete(doc: PolicyDocument): Statement[] {
   const allows = doc.Statement.filter((s) => s.Effect === "Allow");
   assert.ok(allows.length > 0);
@@ -157,12 +162,51 @@ export function assertHostCannotDelete(doc: PolicyDocument): Statement[] {
     for (const a of asArray(s.Action)) {
       assert.ok(!/^s3:\*|^kms:\*|^\*$/.test(a), `${s.Sid}: wildcard action ${a}`);
       if (a.startsWith("s3:") || a.startsWith("kms:")) {
-        assert.ok(!/Delete|BypassGovernance|PutLifecycle|PutBucket|PutObjectRetention|ScheduleKeyDeletion|DisableKey/.test(a), `${s.Sid}: ${a} lets the host destroy backups`);
+        assert.ok(a === "s3:DeleteObject" || !/Delete|BypassGovernance|PutLifecycle|PutBucket|PutObjectRetention|ScheduleKeyDeletion|DisableKey/.test(a), `${s.Sid}: ${a} lets the host destroy backups`);
       }
       assert.ok(!destructiveS3Actions.includes(a), `${s.Sid}: ${a}`);
     }
   }
   return allows;
+}
+
+/**
+ * Every backup key: only the break-glass role may schedule its deletion, disable it or change
+ * its policy; the longest deletion window AWS allows; and an EventBridge rule on those calls
+ * for this key publishing to the critical topic, which admits EventBridge.
+ */
+export function assertBackupKeysGuarded(h: Harness, expect: { environment: string; accountId: string }): Registered[] {
+  const keys = ofType(h, "aws:kms/key:Key");
+  assert.ok(keys.length > 0, "no backup key declared");
+  const rules = ofType(h, "aws:cloudwatch/eventRule:EventRule");
+  const targets = ofType(h, "aws:cloudwatch/eventTarget:EventTarget");
+  const topics = ofType(h, "aws:sns/topic:Topic");
+  for (const key of keys) {
+    assert.equal(key.inputs.deletionWindowInDays, 30, `${key.name}: the longest pending-deletion window`);
+    const doc = JSON.parse(String(key.inputs.policy)) as PolicyDocument;
+    const deny = doc.Statement.find((s) => s.Effect === "Deny" && asArray(s.Action).includes("kms:ScheduleKeyDeletion"));
+    assert.ok(deny, `${key.name}: nothing denies ScheduleKeyDeletion`);
+    assert.equal(deny.Principal, "*");
+    assert.deepEqual([...asArray(deny.Action)].sort(), [...keyDestructiveActions].sort());
+    assert.deepEqual(deny.Condition, { ArnNotEquals: { "aws:PrincipalArn": `arn:aws:iam::${expect.accountId}:role/fp-dr-${expect.environment}-break-glass` } });
+    assert.ok(!doc.Statement.some((s) => s.Effect === "Allow" && s.Principal === "*"), `${key.name}: no allow to everyone`);
+    const keyArn = `arn:aws:kms:${key.region}:${expect.accountId}:key/${key.id}`;
+    const rule = rules.find((r) => JSON.stringify(JSON.parse(String(r.inputs.eventPattern)).detail?.resources?.ARN) === JSON.stringify([keyArn]));
+    assert.ok(rule, `${key.name}: no EventBridge rule watches it`);
+    const pattern = JSON.parse(String(rule.inputs.eventPattern)) as { detail: { eventName: string[] } };
+    assert.ok(pattern.detail.eventName.includes("ScheduleKeyDeletion") && pattern.detail.eventName.includes("DisableKey"));
+    const target = targets.find((t) => t.inputs.rule === rule.id || t.inputs.rule === rule.inputs.name || String(t.inputs.rule).startsWith(rule.name));
+    assert.ok(target, `${key.name}: the rule has no target`);
+    const topic = topics.find((t) => String(target.inputs.arn).endsWith(`:${t.inputs.name}`));
+    assert.ok(topic && String(topic.inputs.name).endsWith("-critical"), `${key.name}: the rule must page the critical topic, not ${String(target.inputs.arn)}`);
+    const topicPolicy = ofType(h, "aws:sns/topicPolicy:TopicPolicy").find((p) => p.inputs.arn === target.inputs.arn);
+    assert.ok(topicPolicy, "the critical topic has no policy admitting EventBridge");
+    const admits = (JSON.parse(String(topicPolicy.inputs.policy)) as PolicyDocument).Statement.find(
+      (s) => s.Effect === "Allow" && typeof s.Principal === "object" && s.Principal.Service === "events.amazonaws.com",
+    );
+    assert.ok(admits, "EventBridge may not publish to the critical topic");
+  }
+  return keys;
 }
 
 /** Resources grouped by type, for readable failure messages. */

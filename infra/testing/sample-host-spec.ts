@@ -13,7 +13,7 @@ export function sampleHostSpec(overrides: Partial<HostSpec> = {}): HostSpec {
     serviceName: "db.fp.internal",
     repo1: { bucket: "fp-dr-production-pgbackrest-eu-central-1-123456789012", region: "eu-central-1", path: "/pgbackrest", retention: retention.parse({}) },
     repo2: { bucket: "fp-dr-production-pgbackrest-eu-west-1-123456789012", region: "eu-west-1", path: "/pgbackrest", retention: retention.parse({}) },
-    cipherPass: "correct-horse-battery-staple-0123456789",
+    cipherPassSecret: { name: "fp-dr/production/repository-cipher-pass", region: "eu-central-1" },
     writer: true,
     objectives: objectives.parse({}),
     schedules: schedules.parse({}),

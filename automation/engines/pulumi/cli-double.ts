@@ -130,6 +130,9 @@ export class RecordingPulumiCli implements PulumiCli {
       this.stacks.delete(name);
       return `Stack '${name}' has been removed!\n`;
     }
+    if (a === "stack" && b === "ls") {
+      return JSON.stringify([...this.stacks].map(([name, st]) => ({ name, current: false, updateInProgress: false, resourceCount: st.resources }))) + "\n";
+    }
     if (a === "stack" && b === "output") {
       const s = this.existing(this.stackArg(args));
       const show = args.includes("--show-secrets");

@@ -10,6 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DrError } from "../../core/errors";
 import type { SiteDatabase, SiteAccess } from "./access";
+import { reapExpiredDrills } from "./drill-stacks";
 import { RecordingPulumiCli } from "./cli-double";
 import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider, storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
 import { PulumiEngine } from "./engine";
@@ -162,7 +163,8 @@ test("datacenter failover with the primary region down: fence touches nothing; b
     timeout: "14400s",
   });
 
-  // Swap DNS on the stack that owns it: only the two failover records are updated; then the
+  // Swap DNS on the stack that owns it: only the two failover records, and the standby host's
+  // permissions (now the active site, it may write the repositories), are updated; then the
   // answer is polled until it is the secondary.
   const dns = await engine.swapDns("secondary");
   assert.deepEqual(cli.take(), [
@@ -172,6 +174,7 @@ test("datacenter failover with the primary region down: fence touches nothing; b
       "up", "--yes", "--skip-preview", "--message", "fp-dr: point db.fp.internal at secondary",
       "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-primary",
       "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-secondary",
+      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:iam/rolePolicy:RolePolicy::secondary-host-role-policy",
       "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
     ],
     ...outputCalls("secondary"),
@@ -331,7 +334,7 @@ test("drill: a drill-<id> stack from the secondary's config, two-phase up, targe
   assert.deepEqual(cli.take(), createDrillCalls);
   // The secondary's DNS, restore request, paging, Incident Manager and offsite repository stay behind.
   const config = cli.stacks.get(drill)!.config;
-  for (const k of ["dns", "restore", "incidentManager", "alerting", "escalation", "offsite", "protect"]) assert.equal(config[`fp-dr:${k}`], undefined, k);
+  for (const k of ["dns", "restore", "incidentManager", "alerting", "escalation", "offsite", "protect", "drillRunner"]) assert.equal(config[`fp-dr:${k}`], undefined, k);
   assert.equal(config["fp-dr:adminPassword"].secret, true);
 
   await engine.restore({ site: drill, repo: 2, target: restorePoint, overwrite: true });
@@ -393,6 +396,53 @@ test("a drill whose creation fails half way resumes without redoing phase one, a
   ]);
   await engine.destroyDrillSite(drillId);
   assert.deepEqual(cli.take(), destroyDrillCalls);
+});
+
+test("drill stacks left behind: listed with their expiry, destroyed by id also after a failed destroy, and reaped only when expired", async () => {
+  w = await world({ primaryRegionUp: true });
+  const { cli, engine } = w;
+  // A drill running now, and one whose runner died a month ago (its expiry long past).
+  const stale = "20250801t040000z";
+  await engine.createDrillSite(stale);
+  const drillConfig = cli.stacks.get(`drill-${stale}`)!.config["fp-dr:drill"];
+  drillConfig.objectValue = { ...(drillConfig.objectValue as object), expiresAt: "2025-08-01T16:00:00.000Z" };
+  await engine.createDrillSite(drillId);
+  cli.take();
+
+  const listed = await engine.listDrillSites();
+  assert.deepEqual(listed, [
+    { id: stale, stack: `drill-${stale}`, expiresAt: "2025-08-01T16:00:00.000Z", expired: true },
+    { id: drillId, stack: drill, expiresAt: "2025-09-02T00:00:00.000Z", expired: false },
+  ]);
+  assert.deepEqual(cli.take(), [
+    ["stack", "ls", "--json", "--non-interactive"],
+    ["config", "--show-secrets", "--json", "--stack", `drill-${stale}`, "--non-interactive"],
+    ["config", "--show-secrets", "--json", "--stack", drill, "--non-interactive"],
+  ]);
+
+  // dr drill destroy <id>: the destroy fails (a dependency AWS had not released yet) ...
+  cli.failNext((a) => a[0] === "destroy", "error: update failed\n\n  aws:ec2:Vpc (drill-20250801t040000z-network-vpc):\n    error: deleting EC2 VPC: DependencyViolation\n");
+  await assert.rejects(engine.destroyDrillSite(stale), (e: unknown) => e instanceof DrError && e.code === "PULUMI_FAILED" && /DependencyViolation/.test(e.message));
+  assert.ok(cli.stacks.has(`drill-${stale}`), "a failed destroy leaves the stack to try again");
+  cli.take();
+  // ... and the same command again finishes it: destroy, then stack rm.
+  await engine.destroyDrillSite(stale);
+  const staleStack = `drill-${stale}`;
+  assert.deepEqual(cli.take(), [
+    ["destroy", "--yes", "--skip-preview", "--exec-kind", "auto.local", "--stack", staleStack, "--non-interactive"],
+    historyCall(staleStack),
+    ["stack", "rm", "--yes", staleStack, "--non-interactive"],
+  ]);
+  assert.equal(cli.stacks.has(staleStack), false);
+
+  // The reaper: another stale drill goes, the running one stays.
+  await engine.createDrillSite(stale);
+  cli.stacks.get(staleStack)!.config["fp-dr:drill"].objectValue = { id: stale, expiresAt: "2025-08-01T16:00:00.000Z" };
+  cli.take();
+  const reaped = await reapExpiredDrills(engine);
+  assert.deepEqual(reaped, { destroyed: [stale], kept: [drillId], failed: [] });
+  assert.deepEqual([...cli.stacks.keys()].filter((k) => k.startsWith("drill-")), [drill]);
+  assert.ok(!cli.take().some((c) => c[0] === "destroy" && c.includes(drill)), "the running drill is never destroyed by the reaper");
 });
 
 test("a concurrent update maps to STACK_LOCKED (retryable) on Pulumi Cloud and on a self-managed backend", async () => {

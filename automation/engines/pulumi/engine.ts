@@ -5,9 +5,11 @@
 //   restore          write a new restore request (fp-dr:restore), `up --target` its command
 //   fence            only if the old primary's region answers: fp-dr:fence, `up --target` the instance
 //   swapDns          fp-dr:dns.activeSite on the stack that owns DNS, `up --target` the two
-//                    failover records, then poll the service name's answer (bounded)
+//                    failover records and its host's permissions (write only while active),
+//                    then poll the service name's answer (bounded)
 //   createDrillSite  stack drill-<id>: the template stack's config + drill overrides, `up`
-//   destroyDrillSite destroy + stack rm (idempotent; also after a failed drill)
+//   destroyDrillSite destroy + stack rm (idempotent; also after a failed drill or destroy)
+//   listDrillSites   the drill-<id> stacks and their expiry (dr drill list / reap)
 // The security-incident methods (isolate, preserve, credential rotation) are ./incident.ts.
 // What Pulumi cannot do alone (a network path to the private hosts, SQL, the DNS answer from
 // inside the VPC, reading the S3 repositories, a command on a host) comes in through ./access.ts
@@ -50,7 +52,9 @@ import {
   type SiteConnectionConfig,
 } from "./stack-config";
 import type { RawOutputs, StackOps, StoredConfig } from "./stack-ops";
-import { dnsRecordUrns, fenceUrns, restoreUrns } from "./urns";
+import { activeSiteUrns, fenceUrns, restoreUrns } from "./urns";
+import { listDrillStacks, type DrillStack } from "./drill-stacks";
+import { backupUnit } from "../../../infra/cloud-init/systemd";
 
 /** The parts of the dr config the engine reads. */
 export type PulumiEngineConfig = Pick<DrConfig, "sites" | "serviceName" | "pulumi">;
@@ -428,7 +432,7 @@ export class PulumiEngine implements Engine {
       const serviceName = (configValue(config, "fp-dr:dns") as { serviceName?: string } | undefined)?.serviceName ?? this.o.config.serviceName;
       // 2. Force the answer to the site, and update the two records only.
       await this.ops.setConfig(stack, { "fp-dr:dns.activeSite": { value: role } }, { path: true });
-      const up = await this.ops.up(stack, { targets: dnsRecordUrns(stack, siteNameInStack(config)), message: `fp-dr: point ${serviceName} at ${site}`, onOutput: this.o.onOutput });
+      const up = await this.ops.up(stack, { targets: activeSiteUrns(stack, siteNameInStack(config)), message: `fp-dr: point ${serviceName} at ${site}`, onOutput: this.o.onOutput });
       // 3. The address it must answer: the site's host (a targeted update leaves it as it was).
       const target = this.stackOf(site) === stack ? await this.siteOutputs(stack, up.outputs) : await this.siteOutputs(this.stackOf(site));
       return await this.waitForAnswer(serviceName, target.privateIp);
@@ -511,6 +515,11 @@ export class PulumiEngine implements Engine {
     }
   }
 
+  /** The drill stacks in the backend, with their expiry (./drill-stacks.ts). */
+  listDrillSites(): Promise<DrillStack[]> {
+    return listDrillStacks(this.ops, this.settings.drillStackPrefix, this.now());
+  }
+
   async destroyDrillSite(id: string): Promise<void> {
     const stack = this.drillStack(id);
     try {
@@ -537,11 +546,12 @@ export class PulumiEngine implements Engine {
   async startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }> {
     if (!this.o.hostCommands) {
       throw new DrError("DEPENDENCY_MISSING", `starting a backup on ${site} needs a command on its host, which Pulumi cannot run on demand`, {
-        hint: `run \`sudo systemctl start fp-dr-backup-${type}.service\` on the host (SSM), or give the pulumi engine a host command runner`,
+        hint: `run \`sudo systemctl start ${backupUnit(type, 1)}\` on the host (SSM), or give the pulumi engine a host command runner`,
       });
     }
     const outputs = await this.siteOutputs(this.stackOf(site));
-    await this.o.hostCommands(site, outputs, ["sudo", "systemctl", "start", "--no-block", `fp-dr-backup-${type}.service`]);
+    // The host's own region's repository (repo1): reachable even when the other region is down.
+    await this.o.hostCommands(site, outputs, ["sudo", "systemctl", "start", "--no-block", backupUnit(type, 1)]);
     return {};
   }
 

@@ -191,6 +191,10 @@ export class LocalWorkspaceStackOps implements StackOps {
     await this.call(`destroying stack ${name}`, name, () => s.destroy({ onOutput: opts.onOutput }));
   }
 
+  async listStacks(): Promise<string[]> {
+    return (await this.call("listing the stacks", "*", () => this.workspace.listStacks())).map((st) => st.name);
+  }
+
   async removeStack(name: string): Promise<void> {
     await this.call(`removing stack ${name}`, name, () => this.workspace.removeStack(name));
     this.stacks.delete(name);

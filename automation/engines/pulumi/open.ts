@@ -1,24 +1,34 @@
 // The pulumi engine from the dr config: the LocalWorkspace adapter on this repository's
 // project (backend, secrets provider and CLI from `pulumi:` in the config or the environment)
 // and the engine on top, with pgBackRest access to the S3 repositories when pgbackrest is
-// installed (./repositories.ts). The CLI wiring calls this; tests build PulumiEngine directly.
+// installed (./repositories.ts), SSM port forwards to the hosts (./ssm-access.ts) and SSM Run
+// Command on them (./ssm-commands.ts). The CLI wiring calls this; tests build PulumiEngine directly.
 import type { DrConfig } from "../../config/schema";
 import { PulumiEngine, type PulumiEngineOptions } from "./engine";
 import { openLocalWorkspace, type PulumiCli } from "./local-workspace";
 import { onPath, pulumiRepositories } from "./repositories";
+import { describeForward, ssmPortForwardAccess } from "./ssm-access";
+import { ssmRunCommand } from "./ssm-commands";
 
 export interface OpenPulumiEngineOptions extends Omit<PulumiEngineOptions, "ops" | "config"> {
   /** A CLI double (contract tests); default: the real `pulumi`. */
   pulumiCommand?: PulumiCli;
   /** Extra environment for the CLI (e.g. AWS_PROFILE). */
   envVars?: Record<string, string>;
+  /** Told what the default access opened (the SSM port forwards), one line each. */
+  onAccess?: (line: string) => void;
 }
 
 export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineOptions = {}): Promise<PulumiEngine> {
-  const { pulumiCommand, envVars, ...engine } = opts;
+  const { pulumiCommand, envVars, onAccess, ...engine } = opts;
   const p = config.pulumi;
   const ops = await openLocalWorkspace({ workDir: p.workDir, command: p.command, backendUrl: p.backendUrl, secretsProvider: p.secretsProvider, pulumiCommand, envVars });
   // Without pgbackrest here the engine's pre-flight refuses honestly (DEPENDENCY_MISSING).
   const repositories = engine.repositories ?? (p.repositories.enabled && onPath("pgbackrest") ? pulumiRepositories({ ops, config }) : undefined);
-  return new PulumiEngine({ ...engine, repositories, ops, config });
+  // Sites with access.via=ssm are reached through Session Manager port forwards, opened on first
+  // use and reported; others at their private address (dr inside the VPC, or a bastion).
+  const access = engine.access ?? ssmPortForwardAccess({ onOpened: (f) => onAccess?.(describeForward(f)) });
+  // Commands on a host (the post-checks' first backup) through SSM Run Command.
+  const hostCommands = engine.hostCommands ?? ssmRunCommand();
+  return new PulumiEngine({ ...engine, access, hostCommands, repositories, ops, config });
 }

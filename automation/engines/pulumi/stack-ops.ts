@@ -69,4 +69,6 @@ export interface StackOps {
   destroy(stack: string, opts?: { onOutput?: (text: string) => void }): Promise<void>;
   /** Removes the stack and its config from the backend; it must hold no resources. */
   removeStack(stack: string): Promise<void>;
+  /** Names of the project's stacks in the backend (`pulumi stack ls --json`). */
+  listStacks(): Promise<string[]>;
 }

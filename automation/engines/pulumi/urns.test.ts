@@ -9,7 +9,7 @@ import { join } from "node:path";
 import * as mocksModule from "@pulumi/pulumi/runtime/mocks";
 import * as settingsModule from "@pulumi/pulumi/runtime/settings";
 import { configFromStackFile, installMocks, settle, standbySecrets } from "../../../infra/testing/mocks";
-import { dnsRecordUrns, fenceUrns, instanceUrn, restoreUrns } from "./urns";
+import { activeSiteUrns, dnsRecordUrns, fenceUrns, instanceUrn, restoreUrns } from "./urns";
 
 interface MockMonitorLike {
   getRegisteredResources(): Map<string, unknown>;
@@ -43,7 +43,7 @@ before(async () => {
 test("the program registers the URNs the engine targets (DNS records, restore command, host instance, its stopped state)", () => {
   assert.ok(urns.length > 40, `only ${urns.length} resources registered`);
   assert.deepEqual(fenceUrns("secondary", "secondary", "isolate"), [instanceUrn("secondary", "secondary")]);
-  for (const u of [...dnsRecordUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), ...fenceUrns("secondary", "secondary", "stop")]) {
+  for (const u of [...activeSiteUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), ...fenceUrns("secondary", "secondary", "stop")]) {
     assert.ok(urns.includes(u), `${u} is not a resource of the program; near misses:\n  ${urns.filter((x) => x.endsWith(u.split("::").pop()!)).join("\n  ")}`);
   }
 });

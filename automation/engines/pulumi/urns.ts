@@ -18,6 +18,7 @@ export const resourceTypes = {
   remoteCommand: "command:remote:Command",
   ec2Instance: "aws:ec2/instance:Instance",
   ec2InstanceState: "aws:ec2transitgateway/instanceState:InstanceState",
+  iamRolePolicy: "aws:iam/rolePolicy:RolePolicy",
 } as const;
 
 /**
@@ -37,6 +38,15 @@ export function urn(stack: string, typeChain: readonly string[], name: string): 
 export function dnsRecordUrns(stack: string, site: string): string[] {
   const chain = [resourceTypes.site, resourceTypes.failoverDns, resourceTypes.route53Record];
   return [urn(stack, chain, `${site}-dns-primary`), urn(stack, chain, `${site}-dns-secondary`)];
+}
+
+/**
+ * What moving the service name to a site updates: the two records, and the permissions of the
+ * DNS stack's host, which may write the production repositories only while it is the active
+ * site (a standby reads them; promoted, it archives and backs up into them).
+ */
+export function activeSiteUrns(stack: string, site: string): string[] {
+  return [...dnsRecordUrns(stack, site), urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.iamRolePolicy], `${site}-host-role-policy`)];
 }
 
 /**
