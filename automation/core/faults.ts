@@ -3,9 +3,9 @@
 // exactly as a dead operator laptop or an OOM kill would. Unset in real use.
 //   FP_DR_FAULT=kill-before:<step-id> | kill-after:<step-id> | kill-during:<step-id>
 //              | fail-in:<step-id>   (the step throws, as a failed command would)
+// (stop-during:<what>, which freezes a child process, is system/stop-fault.ts.)
 import { writeFileSync } from "node:fs";
 import { DrError } from "./errors";
-import { allProcesses, withDescendants } from "../system/leftovers";
 
 export function checkFault(when: "before" | "after" | "during", stepId: string): void {
   const spec = process.env.FP_DR_FAULT;
@@ -22,18 +22,4 @@ export function checkInjectedFailure(stepId: string): void {
   if (process.env.FP_DR_FAULT === `fail-in:${stepId}`) {
     throw new DrError("INTERNAL", `injected failure in step ${stepId} (FP_DR_FAULT)`, { hint: "unset FP_DR_FAULT: it is for tests" });
   }
-}
-
-/**
- * FP_DR_FAULT=stop-during:<what>: shortly after the child `pid` starts, it and everything it
- * started are stopped (SIGSTOP), as a copy that takes very long looks from outside; this process
- * waits on it as it would. FP_DR_FAULT_MARK receives the stopped pids, one per line.
- */
-export function checkStopFault(what: string, pid: number): void {
-  if (process.env.FP_DR_FAULT !== `stop-during:${what}`) return;
-  setTimeout(() => {
-    const pids = [...withDescendants([pid], allProcesses())];
-    for (const p of pids) process.kill(p, "SIGSTOP");
-    if (process.env.FP_DR_FAULT_MARK) writeFileSync(process.env.FP_DR_FAULT_MARK, pids.join("\n") + "\n");
-  }, 300);
 }

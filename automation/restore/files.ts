@@ -8,7 +8,7 @@ import type { Output } from "../core/output";
 import { clearRestoreMark, markFailed, markRestoring } from "./half-restored";
 import { RestoreProgress } from "./progress";
 import type { RestorePlan } from "./plan";
-import type { RestoreDestinationHandle } from "./run";
+import type { RestoreDestinationHandle } from "./destination";
 import { describeProcess, endProcesses, foreignWriters } from "../system/leftovers";
 
 export async function restoreFiles(plan: RestorePlan, handle: RestoreDestinationHandle, out: Output, runId: string, onSpawn?: (pid: number) => void): Promise<void> {

@@ -2,29 +2,17 @@
 // down the files, start the cluster, wait for recovery by polling the server itself, and open
 // for writes only when asked. Each phase is timed through the Output's steps.
 import { DrError } from "../core/errors";
-import { checkFault, checkStopFault } from "../core/faults";
+import { checkFault } from "../core/faults";
+import { checkStopFault } from "../system/stop-fault";
 import { withClient } from "../postgres/client";
 import type { Output } from "../core/output";
-import type { Pgbackrest } from "../pgbackrest/client";
 import type { Cluster } from "../postgres/cluster";
 import { lsnSegment } from "../backups/archive";
 import type { RestorePlan } from "./plan";
 import { refuseForeignWriters, takeRestoreLock, type HeldRestoreLock } from "./target-lock";
 import { restoreFiles } from "./files";
 import { newRunId } from "../core/run-id";
-
-/** What an engine provides to restore into one destination. */
-export interface RestoreDestinationHandle {
-  cluster: Cluster;
-  /** pgBackRest configured for the destination (pg1-path = its data directory). */
-  pgbackrest: Pgbackrest;
-  /** Creates directories and configuration before pgBackRest runs. */
-  prepare(): Promise<void>;
-  /** Server settings the restored cluster must run with at this destination. */
-  serverSettings(): Record<string, string | number | boolean>;
-  /** Proves the repository's store answers (STORE_UNREACHABLE naming it otherwise). */
-  probeRepo?(repo: 1 | 2): Promise<void>;
-}
+import type { RestoreDestinationHandle } from "./destination";
 
 export interface RestoreResult {
   destination: string;

@@ -2,7 +2,7 @@
 // plan) and how to prepare and configure it (for the run).
 import { existsSync, readdirSync } from "node:fs";
 import type { RestoreDestination } from "../../restore/plan";
-import type { RestoreDestinationHandle } from "../../restore/run";
+import type { RestoreDestinationHandle } from "../../restore/destination";
 import { bytesUnder, freeBytesAt } from "../../restore/disk-space";
 import { makeServiceDir } from "../../system/service-user";
 import type { Lab } from "./lab";
