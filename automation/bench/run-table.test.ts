@@ -1,0 +1,120 @@
+// Proves the end-to-end part of the benchmark's result and its tables, on recorded runs (no
+// timing is asserted): a run record's steps are kept with whether they are part of the RTO and
+// their parts (the restore's files and replay, the gate's checks); the switchover's write
+// downtime is last old write → first new write; a sweep prints RTO against size and seconds per
+// GB per step, and how each path's RTO moved from the smallest database to the largest.
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import type { RunRecord, StepRecord } from "../core/run-record";
+import { benchRun } from "./runs";
+import { runStepRows, runSummaryRows, sweepGrowth, sweepRtoRows, sweepStepRows } from "./run-table";
+import { writeDowntimeMs } from "./standby-figures";
+import type { BenchResult, BenchRun } from "./types";
+
+const at = (s: number) => new Date(Date.UTC(2026, 11, 6, 12, 0, 0) + s * 1000).toISOString();
+
+function step(id: string, from: number, to: number): StepRecord {
+  return { id, name: `${id} step`, status: "done", startedAt: at(from), finishedAt: at(to), durationMs: (to - from) * 1000, attempts: 1, detail: `${id} detail` };
+}
+
+/** A restore-path failover as the runner records it: outage at 0, declared at 0.5, first write at 30. */
+const restoreRecord: RunRecord = {
+  runId: "datacenter-r1",
+  scenario: "datacenter",
+  objectiveScenario: "datacenter",
+  environment: "lab",
+  engine: "local",
+  declaredAt: at(0.5),
+  outageAt: at(0),
+  status: "succeeded",
+  dryRun: false,
+  forced: false,
+  options: {},
+  steps: [step("assess", 0.5, 1), step("restore", 1, 21), step("verify", 21, 29), step("first-write", 29, 30.01), step("post-checks", 30.01, 40), step("report", 40, 40.1)],
+  facts: { path: "restore", pathReason: "--from-backup: restoring as asked", restore: { set: "s", repo: 2, filesMs: 12_000, recoveryMs: 5_000 }, firstWriteAt: at(30) },
+  measurements: { rto: { achieved: 30, objective: 14400, basis: "" }, rpo: { achieved: 4.2, objective: 3600, basis: "" } },
+  verification: { ok: true, checks: [{ name: "amcheck", ok: true, detail: "", durationMs: 5000 }, { name: "row counts", ok: true, detail: "", durationMs: 3000 }] },
+  notes: [],
+};
+
+function result(scale: number, gb: number, promoteRto: number, restoreRto: number, restoreStepMs: number): BenchResult {
+  const run = (id: string, rto: number, steps: BenchRun["steps"], extra: Partial<BenchRun> = {}): BenchRun => ({ id, label: id, runId: `${id}-${scale}`, scenario: "datacenter", status: "succeeded", rtoSeconds: rto, rpoSeconds: 0.1, steps, ...extra });
+  const s = (id: string, ms: number): BenchRun["steps"][number] => ({ id, name: `${id} step`, status: "done", durationMs: ms, inRto: true });
+  return {
+    scale,
+    database: "fp",
+    databaseBytes: gb * 1024 ** 3,
+    machine: { cpus: 2, cpuModel: "x", memoryBytes: 1, kernel: "k" },
+    loadAverage: { atStart: 1, atEnd: 1 },
+    pgbackrest: { compressType: "lz4", processMax: 2, bufferSize: 1048576 } as BenchResult["pgbackrest"],
+    labDir: "/tmp/x",
+    kept: false,
+    startedAt: at(0),
+    totalMs: 1,
+    rows: [{ id: "raw-copy", label: "raw copy", kind: "copy", method: "raw", wallMs: restoreRto * 250 }],
+    runs: [
+      run("switchover-1", 1.5, [s("promote", 300)], { writeDowntimeMs: 900 }),
+      run("failover-promote", promoteRto, [s("promote", 400)], { path: "promote" }),
+      run("failover-restore", restoreRto, [s("restore", restoreStepMs)], { path: "restore" }),
+    ],
+    notes: [],
+  };
+}
+
+describe("bench: runs kept from their records", () => {
+  it("keeps every step, marks those the RTO is made of, and the parts each recorded", () => {
+    const r = benchRun(restoreRecord, { id: "failover-restore", label: "by restore", commits: { acknowledged: 120, lost: 3 } });
+    assert.equal(r.path, "restore");
+    assert.equal(r.detectionMs, 500);
+    assert.deepEqual(r.steps.map((s) => [s.id, s.inRto]), [["assess", true], ["restore", true], ["verify", true], ["first-write", true], ["post-checks", false], ["report", false]]);
+    assert.deepEqual(r.steps[1].sub, [{ name: "files", ms: 12_000 }, { name: "replay", ms: 5_000 }, { name: "other", ms: 3_000 }]);
+    assert.deepEqual(r.steps[2].sub, [{ name: "amcheck", ms: 5000 }, { name: "row counts", ms: 3000 }]);
+    assert.equal(r.steps[0].sub, undefined);
+    const cells = runStepRows(r);
+    assert.deepEqual(cells[1], ["restore step", "20.0s", "yes", "12.0s files\n5.0s replay\n3.0s other", "restore detail"]);
+    assert.equal(cells[4][2], "");
+    assert.deepEqual(runSummaryRows([r])[0], ["by restore", "restore", "30.00s", "4.20s", "500ms", "3 of 120", "", "datacenter-r1"]);
+  });
+
+  it("puts no step in the RTO of a run that never wrote", () => {
+    const failed = { ...restoreRecord, status: "failed" as const, measurements: { ...restoreRecord.measurements, rto: { objective: 1, basis: "" } } };
+    assert.ok(benchRun(failed, { id: "x", label: "x" }).steps.every((s) => !s.inRto));
+  });
+});
+
+describe("bench: switchover write downtime", () => {
+  const row = (s: number, writer: string) => ({ at: new Date(at(s)), writer });
+  it("runs from the last write the old primary acknowledged to the first the new one did", () => {
+    const rows = [row(0, "127.0.77.1/32"), row(0.1, "127.0.77.1/32"), row(0.2, "127.0.77.1/32"), row(1.45, "127.0.77.2/32"), row(1.55, "127.0.77.2/32")];
+    assert.equal(writeDowntimeMs(rows, "127.0.77.1", "127.0.77.2"), 1250);
+  });
+  it("is unknown until the new primary wrote, or when no old write is in view", () => {
+    assert.equal(writeDowntimeMs([row(0, "127.0.77.1")], "127.0.77.1", "127.0.77.2"), undefined);
+    assert.equal(writeDowntimeMs([row(1, "127.0.77.2")], "127.0.77.1", "127.0.77.2"), undefined);
+  });
+});
+
+describe("bench: a --scales sweep", () => {
+  const sweep = [result(1, 0.05, 1.0, 10, 4_000), result(20, 1, 1.1, 40, 30_000), result(80, 4, 1.2, 160, 120_000)];
+
+  it("prints RTO against size: promotion beside restore, their ratio and the raw copy", () => {
+    const rows = sweepRtoRows(sweep);
+    assert.deepEqual(rows[1], ["20", "1.0 GB", "1.10s", "40.00s", "36×", "", "10.0s", "4.0×", "900ms"]);
+    assert.equal(rows.length, 3);
+  });
+
+  it("prints every step's time and seconds per GB at each scale", () => {
+    const rows = sweepStepRows(sweep);
+    assert.deepEqual(rows.find((r) => r[0] === "failover-restore"), ["failover-restore", "restore step", "4.0s (80.0 s/GB)", "30.0s (30.0 s/GB)", "2m0s (30.0 s/GB)"]);
+    assert.deepEqual(rows.find((r) => r[0] === "failover-promote"), ["failover-promote", "promote step", "400ms (8.0 s/GB)", "400ms (0.4 s/GB)", "400ms (0.1 s/GB)"]);
+    assert.equal(rows[0][0], "measurement");
+  });
+
+  it("says how each path's RTO moved from the smallest database to the largest", () => {
+    const lines = sweepGrowth([sweep[2], sweep[0]]);
+    assert.match(lines[0], /^promotion RTO at scale 80 ÷ at scale 1: 1\.2× \(4\.0 GB ÷ 51\.2 MB = 80× the data\)$/);
+    assert.match(lines[1], /^restore RTO at scale 80 ÷ at scale 1: 16× /);
+    assert.match(lines[2], /^drill RTO .*not measured/);
+    assert.deepEqual(sweepGrowth([sweep[0]]), []);
+  });
+});
