@@ -4,7 +4,7 @@
 import type { Deps } from "../commands/deps";
 import { formatBytes, formatMs, table } from "../core/output";
 import { runBench, type BenchOptions } from "./run";
-import { RUNS_HEAD, runStepRows, runSummaryRows, STEPS_HEAD, SWEEP_RTO_HEAD, sweepGrowth, sweepRtoRows, sweepStepHead, sweepStepRows } from "./run-table";
+import { RUNS_HEAD, runOf, SIDE_BY_SIDE_HEAD, sideBySideRows, runStepRows, runSummaryRows, STEPS_HEAD, SWEEP_RTO_HEAD, sweepGrowth, sweepRtoRows, sweepStepHead, sweepStepRows } from "./run-table";
 import { runSweep } from "./sweep";
 import { BENCH_HEAD, benchTableRows, formatBufferSize, TUNE_BACKUP_HEAD, TUNE_RESTORE_HEAD, tuneBackupRows, tuneRestoreRows } from "./table";
 import { describeSetting } from "./tune";
@@ -37,6 +37,9 @@ function renderRuns(r: BenchResult): string[] {
   const lines = ["", "end to end, under the write load (RTO per step; parts: the restore's files and replay, the gate's checks)", table(RUNS_HEAD, runSummaryRows(r.runs))];
   const l = r.replayLag;
   if (l) lines.push(`standby replay lag under the load (${l.source ?? "?"}; ${l.samples} samples over ${formatMs(l.windowMs)}): median ${formatBytes(l.medianBytes)} / ${l.medianSeconds.toFixed(2)}s, max ${formatBytes(l.maxBytes)} / ${l.maxSeconds.toFixed(2)}s`);
+  const promote = runOf(r, "failover-promote");
+  const restore = runOf(r, "failover-restore");
+  if (promote && restore) lines.push("", "datacenter failover, the same database: by promotion beside by restore (RTO per step)", table(SIDE_BY_SIDE_HEAD, sideBySideRows(promote, restore)));
   for (const run of r.runs) lines.push("", `${run.label} (run ${run.runId}${run.pathReason ? `; ${run.pathReason}` : ""})`, table(STEPS_HEAD, runStepRows(run)));
   return lines;
 }

@@ -7,14 +7,14 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { RunRecord, StepRecord } from "../core/run-record";
 import { benchRun } from "./runs";
-import { runStepRows, runSummaryRows, sweepGrowth, sweepRtoRows, sweepStepRows } from "./run-table";
+import { mergeOrder, runStepRows, runSummaryRows, sideBySideRows, sweepGrowth, sweepRtoRows, sweepStepRows } from "./run-table";
 import { writeDowntimeMs } from "./standby-figures";
 import type { BenchResult, BenchRun } from "./types";
 
 const at = (s: number) => new Date(Date.UTC(2026, 11, 6, 12, 0, 0) + s * 1000).toISOString();
 
 function step(id: string, from: number, to: number): StepRecord {
-  return { id, name: `${id} step`, status: "done", startedAt: at(from), finishedAt: at(to), durationMs: (to - from) * 1000, attempts: 1, detail: `${id} detail` };
+  return { id, name: `${id} step`, status: "done", startedAt: at(from), finishedAt: at(to), durationMs: Math.round((to - from) * 1000), attempts: 1, detail: `${id} detail` };
 }
 
 /** A restore-path failover as the runner records it: outage at 0, declared at 0.5, first write at 30. */
@@ -79,6 +79,29 @@ describe("bench: runs kept from their records", () => {
   it("puts no step in the RTO of a run that never wrote", () => {
     const failed = { ...restoreRecord, status: "failed" as const, measurements: { ...restoreRecord.measurements, rto: { objective: 1, basis: "" } } };
     assert.ok(benchRun(failed, { id: "x", label: "x" }).steps.every((s) => !s.inRto));
+  });
+});
+
+describe("bench: failover by promotion beside failover by restore", () => {
+  it("orders both plans' steps around the ones they share", () => {
+    const promote = ["assess", "fence", "catch-up", "gate", "promote", "swap-dns", "first-write", "post-checks", "report"];
+    const restore = ["assess", "fence", "bring-up", "restore", "verify", "open", "swap-dns", "first-write", "post-checks", "report"];
+    assert.deepEqual(mergeOrder(promote, restore), ["assess", "fence", "catch-up", "gate", "promote", "bring-up", "restore", "verify", "open", "swap-dns", "first-write", "post-checks", "report"]);
+    assert.deepEqual(mergeOrder(["a"], ["b", "c"]), ["a", "b", "c"]);
+  });
+
+  it("prints each step's time on each path, what is after the RTO, and both RTOs", () => {
+    const restore = benchRun(restoreRecord, { id: "failover-restore", label: "r" });
+    const promote = benchRun(
+      { ...restoreRecord, steps: [step("assess", 0.1, 0.2), step("promote", 0.2, 0.5), step("first-write", 0.5, 0.61), step("report", 0.61, 0.7)], facts: { firstWriteAt: at(0.6) }, declaredAt: at(0.1), measurements: { rto: { achieved: 0.6, objective: 1, basis: "" }, rpo: { achieved: 0, objective: 1, basis: "" } } },
+      { id: "failover-promote", label: "p" },
+    );
+    const rows = sideBySideRows(promote, restore);
+    assert.deepEqual(rows[0], ["outage → declared", "100ms", "500ms"]);
+    assert.deepEqual(rows.find((r) => r[0] === "promote step"), ["promote step", "300ms", "—"]);
+    assert.deepEqual(rows.find((r) => r[0] === "restore step"), ["restore step", "—", "20.0s"]);
+    assert.deepEqual(rows.find((r) => r[0] === "report step"), ["report step", "90ms (after RTO)", "100ms (after RTO)"]);
+    assert.deepEqual(rows.at(-2), ["RTO: outage → first write through the service name", "0.60s", "30.00s"]);
   });
 });
 

@@ -38,6 +38,39 @@ export function runStepRows(run: BenchRun): string[][] {
   return run.steps.map((s) => [s.name, s.durationMs === undefined ? s.status : formatMs(s.durationMs), s.inRto ? "yes" : "", parts(s), s.detail ?? ""]);
 }
 
+/** Step ids of two plans in one order: each one's own steps where they fall between the shared ones. */
+export function mergeOrder(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = [];
+  let j = 0;
+  for (const id of a) {
+    const k = b.indexOf(id, j);
+    if (k >= 0) {
+      out.push(...b.slice(j, k));
+      j = k + 1;
+    }
+    out.push(id);
+  }
+  return [...out, ...b.slice(j)];
+}
+
+export const SIDE_BY_SIDE_HEAD = ["step", "by promotion", "by restore"];
+
+/** Failover by promotion beside failover by restore, step by step, then their RTO. */
+export function sideBySideRows(promote: BenchRun, restore: BenchRun): string[][] {
+  const cell = (run: BenchRun, id: string) => {
+    const s = run.steps.find((x) => x.id === id);
+    if (!s) return "—";
+    return `${s.durationMs === undefined ? s.status : formatMs(s.durationMs)}${s.inRto ? "" : " (after RTO)"}`;
+  };
+  const name = (id: string) => (promote.steps.find((s) => s.id === id) ?? restore.steps.find((s) => s.id === id))!.name;
+  return [
+    ["outage → declared", ...[promote, restore].map((r) => (r.detectionMs === undefined ? "" : formatMs(r.detectionMs)))],
+    ...mergeOrder(promote.steps.map((s) => s.id), restore.steps.map((s) => s.id)).map((id) => [name(id), cell(promote, id), cell(restore, id)]),
+    ["RTO: outage → first write through the service name", seconds(promote.rtoSeconds), seconds(restore.rtoSeconds)],
+    ["RPO", seconds(promote.rpoSeconds), seconds(restore.rpoSeconds)],
+  ];
+}
+
 /** A run of `id` in a result, if it ran. */
 export function runOf(r: BenchResult, id: string): BenchRun | undefined {
   return r.runs.find((x) => x.id === id);
