@@ -36,7 +36,7 @@ function renderRuns(r: BenchResult): string[] {
   if (r.runs.length === 0) return [];
   const lines = ["", "end to end, under the write load (RTO per step; parts: the restore's files and replay, the gate's checks)", table(RUNS_HEAD, runSummaryRows(r.runs))];
   const l = r.replayLag;
-  if (l) lines.push(`standby replay lag under the load (${l.source ?? "?"}; ${l.samples} samples over ${formatMs(l.windowMs)}): median ${formatBytes(l.medianBytes)} / ${l.medianSeconds.toFixed(2)}s, max ${formatBytes(l.maxBytes)} / ${l.maxSeconds.toFixed(2)}s`);
+  if (l) lines.push(`standby replay lag under the load (${l.source ?? "?"}; ${l.samples} samples over ${formatMs(l.windowMs)}): replay_lag median ${formatMs(l.medianReplayMs)}, max ${formatMs(l.maxReplayMs)}; WAL behind median ${formatBytes(l.medianBytes)}, max ${formatBytes(l.maxBytes)}; dr status lag max ${l.maxSeconds.toFixed(2)}s`);
   const promote = runOf(r, "failover-promote");
   const restore = runOf(r, "failover-restore");
   if (promote && restore) lines.push("", "datacenter failover, the same database: by promotion beside by restore (RTO per step)", table(SIDE_BY_SIDE_HEAD, sideBySideRows(promote, restore)));

@@ -52,6 +52,7 @@ function result(scale: number, gb: number, promoteRto: number, restoreRto: numbe
     startedAt: at(0),
     totalMs: 1,
     rows: [{ id: "raw-copy", label: "raw copy", kind: "copy", method: "raw", wallMs: restoreRto * 250 }],
+    replayLag: { samples: 25, source: "stream", medianReplayMs: 12, maxReplayMs: 30, medianBytes: 0, maxBytes: 400, medianSeconds: 0, maxSeconds: 0.1, windowMs: 5000 },
     runs: [
       run("switchover-1", 1.5, [s("promote", 300)], { writeDowntimeMs: 900 }),
       run("failover-promote", promoteRto, [s("promote", 400)], { path: "promote" }),
@@ -106,14 +107,14 @@ describe("bench: failover by promotion beside failover by restore", () => {
 });
 
 describe("bench: switchover write downtime", () => {
-  const row = (s: number, writer: string) => ({ at: new Date(at(s)), writer });
-  it("runs from the last write the old primary acknowledged to the first the new one did", () => {
-    const rows = [row(0, "127.0.77.1/32"), row(0.1, "127.0.77.1/32"), row(0.2, "127.0.77.1/32"), row(1.45, "127.0.77.2/32"), row(1.55, "127.0.77.2/32")];
-    assert.equal(writeDowntimeMs(rows, "127.0.77.1", "127.0.77.2"), 1250);
+  const ack = (id: number, s: number) => ({ id, at: new Date(at(s)) });
+  it("runs from the last write acknowledged before the old primary's shutdown to the first after it", () => {
+    const acks = [ack(1, 0), ack(2, 0.1), ack(3, 0.2), ack(4, 1.45), ack(5, 1.55)];
+    assert.equal(writeDowntimeMs(acks, at(0.7)), 1250);
   });
-  it("is unknown until the new primary wrote, or when no old write is in view", () => {
-    assert.equal(writeDowntimeMs([row(0, "127.0.77.1")], "127.0.77.1", "127.0.77.2"), undefined);
-    assert.equal(writeDowntimeMs([row(1, "127.0.77.2")], "127.0.77.1", "127.0.77.2"), undefined);
+  it("is unknown until a write came after the shutdown, or when none came before", () => {
+    assert.equal(writeDowntimeMs([ack(1, 0)], at(0.7)), undefined);
+    assert.equal(writeDowntimeMs([ack(1, 1)], at(0.7)), undefined);
   });
 });
 
@@ -122,7 +123,7 @@ describe("bench: a --scales sweep", () => {
 
   it("prints RTO against size: promotion beside restore, their ratio and the raw copy", () => {
     const rows = sweepRtoRows(sweep);
-    assert.deepEqual(rows[1], ["20", "1.0 GB", "1.10s", "40.00s", "36×", "", "10.0s", "4.0×", "900ms"]);
+    assert.deepEqual(rows[1], ["20", "1.0 GB", "1.10s", "40.00s", "36×", "", "10.0s", "4.0×", "900ms", "12ms"]);
     assert.equal(rows.length, 3);
   });
 

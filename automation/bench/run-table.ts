@@ -76,7 +76,7 @@ export function runOf(r: BenchResult, id: string): BenchRun | undefined {
   return r.runs.find((x) => x.id === id);
 }
 
-export const SWEEP_RTO_HEAD = ["scale", "database", "promotion RTO", "restore RTO", "restore ÷ promotion", "drill RTO", "raw copy", "restore ÷ raw copy", "switchover downtime (max)"];
+export const SWEEP_RTO_HEAD = ["scale", "database", "promotion RTO", "restore RTO", "restore ÷ promotion", "drill RTO", "raw copy", "restore ÷ raw copy", "switchover downtime (max)", "standby replay_lag (median)"];
 
 /** RTO against database size, one line per scale: promotion should stay flat, restore grow. */
 export function sweepRtoRows(results: readonly BenchResult[]): string[][] {
@@ -95,6 +95,7 @@ export function sweepRtoRows(results: readonly BenchResult[]): string[][] {
       copyMs === undefined ? "" : formatMs(copyMs),
       formatRatio(ratio(restore === undefined ? undefined : restore * 1000, copyMs)),
       downtimes.length ? formatMs(Math.max(...downtimes)) : "",
+      r.replayLag ? formatMs(r.replayLag.medianReplayMs) : "",
     ];
   });
 }

@@ -1,8 +1,7 @@
 // Figures of the warm standby under the lab's write load: how far its replay trails the primary,
-// and how long writes stop in a switchover (read from the rows the load wrote: each heartbeat
-// carries the address of the server that committed it, so the last write the old primary
-// acknowledged and the first the new one did are both in the new primary's table).
+// and how long writes stop in a switchover (from the commits the load saw acknowledged).
 import type { Lab } from "../engines/local/lab";
+import type { Ack } from "../engines/local/load";
 import { lagBehind, readRecoveryState } from "../postgres/recovery-state";
 import type { ReplayLag } from "./types";
 
@@ -11,53 +10,60 @@ function median(xs: number[]): number {
   return s.length === 0 ? 0 : s[Math.floor(s.length / 2)];
 }
 
-/** Samples the standby's lag behind the primary every `everyMs` for `windowMs`. */
+/**
+ * Samples the standby's lag every `everyMs` for `windowMs`: the primary's own view
+ * (pg_stat_replication.replay_lag: from a WAL flush on the primary to the standby's report that
+ * it replayed it, and the bytes between the primary's WAL and the standby's replay), and the
+ * standby's state (its WAL source, and lag in seconds as `dr status` computes it).
+ */
 export async function sampleReplayLag(lab: Lab, standby: string, primary: string, windowMs = 5000, everyMs = 200): Promise<ReplayLag> {
   const bytes: number[] = [];
   const seconds: number[] = [];
+  const replayMs: number[] = [];
   let source: string | undefined;
   const started = Date.now();
-  while (Date.now() - started < windowMs) {
-    // The primary first: a standby read after it can only be closer, never ahead.
-    const p = await readRecoveryState(lab.site(primary).cluster.connection("postgres"));
-    const s = await readRecoveryState(lab.site(standby).cluster.connection("postgres"));
-    const lag = lagBehind(s, p);
-    bytes.push(lag.bytes);
-    seconds.push(lag.seconds);
-    source = s.source;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return { samples: bytes.length, source, medianBytes: median(bytes), maxBytes: Math.max(0, ...bytes), medianSeconds: median(seconds), maxSeconds: Math.max(0, ...seconds), windowMs: Date.now() - started };
-}
-
-export interface HeartbeatRow {
-  at: Date;
-  /** The committing server's address (inet_server_addr, possibly with a /32). */
-  writer: string;
-}
-
-/**
- * Last write acknowledged by `from` → first write acknowledged by `to`, in ms, from heartbeat
- * rows in commit order; undefined when `to` has not written yet. Pure.
- */
-export function writeDowntimeMs(rows: readonly HeartbeatRow[], from: string, to: string): number | undefined {
-  const host = (w: string) => w.split("/")[0];
-  const first = rows.findIndex((r) => host(r.writer) === to);
-  if (first < 0) return undefined;
-  const lastOld = rows
-    .slice(0, first)
-    .reverse()
-    .find((r) => host(r.writer) === from);
-  return lastOld === undefined ? undefined : rows[first].at.getTime() - lastOld.at.getTime();
-}
-
-/** The heartbeat rows committed since `since`, on `site`, in commit order. */
-export async function heartbeatsSince(lab: Lab, site: string, since: Date): Promise<HeartbeatRow[]> {
-  const c = await lab.connect(site);
+  const c = await lab.connect(primary, "postgres");
   try {
-    const r = await c.query<{ at: Date; writer: string }>("select at, writer from fp_dr.heartbeat where at >= $1 order by at", [since]);
-    return r.rows;
+    while (Date.now() - started < windowMs) {
+      const r = await c.query<{ ms: number | null; bytes: string | null }>(
+        "select extract(epoch from replay_lag) * 1000 as ms, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text as bytes from pg_stat_replication where application_name = $1",
+        [standby],
+      );
+      const s = await readRecoveryState(lab.site(standby).cluster.connection("postgres"));
+      const p = await readRecoveryState(lab.site(primary).cluster.connection("postgres"));
+      source = s.source;
+      seconds.push(lagBehind(s, p).seconds);
+      if (r.rows[0]) {
+        bytes.push(Number(r.rows[0].bytes ?? 0));
+        // null once the standby has replayed everything and the primary is idle: no lag.
+        replayMs.push(Number(r.rows[0].ms ?? 0));
+      }
+      await new Promise((res) => setTimeout(res, everyMs));
+    }
   } finally {
     await c.end();
   }
+  return {
+    samples: seconds.length,
+    source,
+    medianReplayMs: median(replayMs),
+    maxReplayMs: Math.max(0, ...replayMs),
+    medianBytes: median(bytes),
+    maxBytes: Math.max(0, ...bytes),
+    medianSeconds: median(seconds),
+    maxSeconds: Math.max(0, ...seconds),
+    windowMs: Date.now() - started,
+  };
+}
+
+/**
+ * Last write acknowledged before `cut` → first acknowledged after it, in ms; undefined when
+ * none came after. With `cut` the moment the old primary finished its clean shutdown, the
+ * first is the old primary's last write and the second the new primary's first. Pure.
+ */
+export function writeDowntimeMs(acks: readonly Ack[], cut: string): number | undefined {
+  const t = Date.parse(cut);
+  const last = acks.filter((a) => a.at.getTime() <= t).pop();
+  const first = acks.find((a) => a.at.getTime() > t);
+  return last === undefined || first === undefined ? undefined : first.at.getTime() - last.at.getTime();
 }

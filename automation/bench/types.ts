@@ -131,8 +131,13 @@ export interface BenchRun {
 export interface ReplayLag {
   samples: number;
   source?: string;
+  /** pg_stat_replication.replay_lag on the primary: WAL flushed there → replayed on the standby. */
+  medianReplayMs: number;
+  maxReplayMs: number;
+  /** Bytes of WAL between the primary's position and the standby's replay. */
   medianBytes: number;
   maxBytes: number;
+  /** The standby's lag as `dr status` computes it: the age of its last replayed commit while behind. */
   medianSeconds: number;
   maxSeconds: number;
   /** How long it was sampled. */
