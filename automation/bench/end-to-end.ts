@@ -67,7 +67,8 @@ export async function endToEnd(bench: Deps, lab: Lab): Promise<EndToEnd> {
     const v = await measure(() => verifySite(bench, { site: "secondary", noSource: true }));
     rows.push({ id: "standby-verify", label: "dr verify of the standby, ahead of time (off the RTO)", kind: "restore", method: "pgbackrest", wallMs: v.wallMs, detail: v.value.ok ? "passed" : "FAILED" });
 
-    // 5. Switchover to the standby and back: zero loss, write downtime from the load's own rows.
+    // 5. Switchover to the standby and back: commits lost and write downtime, from what the load
+    //    saw acknowledged.
     for (const [i, [from, to]] of [["primary", "secondary"], ["secondary", "primary"]].entries()) {
       await sleep(1500);
       const s = succeeded(`switchover to ${to}`, await out.timed(`end to end: dr switchover --to ${to} (under load)`, () => switchover(bench, { to, yes: true })));

@@ -36,7 +36,7 @@ export async function sampleReplayLag(lab: Lab, standby: string, primary: string
       if (r.rows[0]) {
         bytes.push(Number(r.rows[0].bytes ?? 0));
         // null once the standby has replayed everything and the primary is idle: no lag.
-        replayMs.push(Number(r.rows[0].ms ?? 0));
+        replayMs.push(Math.round(Number(r.rows[0].ms ?? 0) * 10) / 10);
       }
       await new Promise((res) => setTimeout(res, everyMs));
     }
