@@ -29,6 +29,8 @@ export function benchConfig(base: DrConfig, dir: string, scale: number, tuning: 
       database: base.database,
       pgbackrest: tuning,
       lab: { dir, scale, serviceUser: base.lab.serviceUser, addresses: BENCH_ADDRESSES, port: 0 },
+      // The secondary becomes a streaming standby once the benchmark has a backup to build it from.
+      standby: { enabled: true, streaming: true },
     },
     "benchmark configuration",
   );

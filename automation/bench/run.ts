@@ -11,8 +11,7 @@ import { formatBytes, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";
 import { bringUpLab } from "../engines/local/lab-up";
 import { applyChurn } from "../engines/local/sample-data";
-import { startLoad, stopLoad } from "../engines/local/load";
-import { drill, failover } from "../commands/recover";
+import { endToEnd } from "./end-to-end";
 import { benchConfig, benchWorkDir, databaseBytes, makeBenchDir } from "./bench-lab";
 import { measuredBackup, measuredRestore } from "./ours";
 import { withRatios } from "./ratios";
@@ -21,7 +20,7 @@ import { provisionRunbookTarget, runbookBackup, runbookRestore } from "./runbook
 import { recordManifest } from "../verify/manifest";
 import { measure } from "./sampler";
 import { runTune } from "./tune";
-import type { BenchMeasurement, BenchResult, TuneResult } from "./types";
+import type { BenchMeasurement, BenchResult, BenchRun, ReplayLag, TuneResult } from "./types";
 
 export const DEFAULT_BENCH_SCALE = 20;
 /** The change before the incremental backup: ~1 % of the rows. */
@@ -34,6 +33,8 @@ export interface BenchOptions {
   keep?: boolean;
   /** Also run the restore under a matrix of pgBackRest settings. */
   tune?: boolean;
+  /** A sweep: the whole benchmark once per scale (sweep.ts); `scale` is then ignored. */
+  scales?: number[];
 }
 
 export const BENCH_NOTES = [
@@ -42,6 +43,8 @@ export const BENCH_NOTES = [
   "peak RSS: highest sum of VmRSS over the processes the step started (pg_dump, gzip, psql, pgbackrest and its workers, cp), sampled every 100 ms, or a single process's VmHWM if higher; PostgreSQL server processes (backends, recovery) and the object store daemon are not counted",
   "restores run until usable: files laid down, server started, WAL replayed to the end of the archive (pgBackRest) or the whole SQL script applied (runbook), then a first query answered; the runbook's restored database has no planner statistics yet (no ANALYZE), ours has the primary's",
   "repo2 is the lab's S3-compatible store (s3rver, one Node process) over TLS on loopback; real S3 adds network latency and bandwidth limits and removes that single-process bottleneck",
+  "end to end, under the write load (a heartbeat every 100 ms through the service name): the secondary is built as a streaming standby; switchover there and back (write downtime: the last commit the load saw acknowledged before the old primary's clean shutdown ended to the first after it, i.e. the old primary's last to the new one's first); failover by promotion (primary killed with SIGKILL); then failover by restore (--from-backup) of the same database: the promoted secondary killed, the old primary's fenced site restored from the offsite repository (the newest set there is the full backup the promotion's post-checks took)",
+  "RTO runs from the kill to the first write through the service name; 'in RTO' marks the steps it is made of; the standby's full verification (amcheck, orphans, invariants) runs ahead of time, off the RTO, as it would on a schedule",
   "the raw copy is of the restored secondary, stopped cleanly (never the running primary), without pg_wal's contents, which backups do not carry: the bytes a restore lays down; it includes fsync of every file, as pgBackRest's restore and PostgreSQL's recovery make their files durable too",
 ];
 
@@ -64,6 +67,8 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
   const rows: BenchMeasurement[] = [];
   let tune: TuneResult | undefined;
   let dbBytes = 0;
+  let runs: BenchRun[] = [];
+  let replayLag: ReplayLag | undefined;
   try {
     // 1. A lab of its own at the chosen scale, without first backups: those are measured below.
     out.info(`benchmark lab: ${dir} (scale ${scale}; the operator's lab is not touched)`);
@@ -159,9 +164,13 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
       stop.check();
     }
 
-    // 9. End to end, at this scale: the monthly drill, then a datacenter failover under a write
-    //    load (the primary's postmaster killed), with their RTO/RPO — beside the runbook's restore.
-    rows.push(...(await endToEnd(bench, lab)));
+    // 9. End to end, at this scale, under the write load: the standby, the drill, switchovers,
+    //    failover by promotion and by restore, each run's steps kept (see end-to-end.ts); their
+    //    RTOs join the table beside the runbook's restore and the raw copy.
+    const e2e = await endToEnd(bench, lab);
+    rows.push(...e2e.rows, ...e2e.runs.filter((r) => RTO_ROWS[r.id]).map(rtoRow));
+    runs = e2e.runs;
+    replayLag = e2e.replayLag;
     stop.check();
   } finally {
     stop.dispose();
@@ -183,42 +192,22 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
     totalMs: Date.now() - started,
     rows: withRatios(rows),
     tune,
+    runs,
+    replayLag,
     notes: BENCH_NOTES,
   };
 }
 
-/**
- * The drill and a datacenter failover on the benchmark lab, timed as the runs measure them:
- * the drill's RTO (declaration → its copy verified and writable) and the failover's RTO
- * (declaration → first write through the service name) and RPO (outage → newest commit kept).
- */
-async function endToEnd(bench: Deps, lab: Lab): Promise<BenchMeasurement[]> {
-  const out = bench.out;
-  // The restores above left the secondary restored and running: back to a provisioned, empty site.
-  await lab.site("secondary").cluster.stop("immediate");
-  rmSync(lab.layout.dataDir("secondary"), { recursive: true, force: true });
-  await out.timed("start the write load through the service name", () => startLoad(lab, { fresh: true }));
-  const rows: BenchMeasurement[] = [];
-  const d = await out.timed("end to end: dr drill", () => drill(bench, {}));
-  if (d.status !== "succeeded") throw new DrError("INTERNAL", `the benchmark's drill failed: ${d.error?.message}`, { hint: "see its report" });
-  rows.push({ id: "drill", label: "dr drill: restore point → verified, writable copy (RTO)", kind: "restore", method: "pgbackrest", wallMs: Math.round((d.measurements.rto.achieved ?? 0) * 1000), detail: `RPO ${d.measurements.rpo.achieved?.toFixed(1)} s; run ${d.runId}` });
-  // Long enough for the load's WAL to have been archived at least once, then the outage.
-  await new Promise((r) => setTimeout(r, (lab.state.archiveTimeoutSeconds + 3) * 1000));
-  const pid = lab.site("primary").cluster.postmasterPid();
-  const outageAt = new Date().toISOString();
-  if (pid) process.kill(pid, "SIGKILL");
-  const f = await out.timed("end to end: dr failover --scenario datacenter (primary killed under load)", () => failover(bench, { scenario: "datacenter", yes: true, outageAt }));
-  await stopLoad(Lab.open(bench.config));
-  if (f.status !== "succeeded") throw new DrError("INTERNAL", `the benchmark's failover failed: ${f.error?.message}`, { hint: "see its report" });
-  rows.push({
-    id: "failover",
-    label: "dr failover datacenter: outage → first write via DNS (RTO)",
-    kind: "restore",
-    method: "pgbackrest",
-    wallMs: Math.round((f.measurements.rto.achieved ?? 0) * 1000),
-    detail: `RPO ${f.measurements.rpo.achieved?.toFixed(1)} s (archive_timeout ${lab.state.archiveTimeoutSeconds} s); objectives RTO ${f.measurements.rto.objective} s, RPO ${f.measurements.rpo.objective} s; run ${f.runId}`,
-  });
-  return rows;
+/** The runs whose RTO is a row of the main table, with what that RTO spans. */
+const RTO_ROWS: Record<string, string> = {
+  drill: "dr drill: restore point → verified, writable copy (RTO)",
+  "failover-promote": "dr failover datacenter by promotion: outage → first write via DNS (RTO)",
+  "failover-restore": "dr failover datacenter by restore: outage → first write via DNS (RTO)",
+};
+
+function rtoRow(r: BenchRun): BenchMeasurement {
+  const lost = r.commits ? `; ${r.commits.lost} of ${r.commits.acknowledged} acknowledged commits lost` : "";
+  return { id: r.id, label: RTO_ROWS[r.id], kind: "restore", method: "pgbackrest", wallMs: Math.round((r.rtoSeconds ?? 0) * 1000), detail: `RPO ${r.rpoSeconds?.toFixed(1)} s${lost}; run ${r.runId}` };
 }
 
 function repoName(repo: 1 | 2): string {

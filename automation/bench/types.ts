@@ -92,6 +92,58 @@ export interface TuneResult {
   recommendation?: TuneRecommendation;
 }
 
+/** One step of a run (drill, failover, switchover) as its run record timed it. */
+export interface BenchStep {
+  id: string;
+  name: string;
+  status: string;
+  durationMs?: number;
+  /** The step ended before the run's RTO did (outage → first write / writable copy). */
+  inRto: boolean;
+  detail?: string;
+  /** Named parts of the step: the restore's files and replay, each check of a gate. */
+  sub?: { name: string; ms: number }[];
+}
+
+/** A whole run of a plan, kept from its run record before the benchmark lab is removed. */
+export interface BenchRun {
+  /** drill, failover-promote, failover-restore, switchover-1, … */
+  id: string;
+  label: string;
+  runId: string;
+  scenario: string;
+  /** Failovers: the path the plan took (promote, restore) and why. */
+  path?: string;
+  pathReason?: string;
+  status: string;
+  rtoSeconds?: number;
+  rpoSeconds?: number;
+  /** From the outage to the declaration (the kill and the operator's command). */
+  detectionMs?: number;
+  steps: BenchStep[];
+  /** Acknowledged commits of the write load missing on the new primary, and how many were acknowledged before. */
+  commits?: { acknowledged: number; lost: number };
+  /** Switchovers: last write acknowledged on the old primary → first write acknowledged on the new. */
+  writeDowntimeMs?: number;
+}
+
+/** The standby's replay lag behind the primary, sampled under the lab's write load. */
+export interface ReplayLag {
+  samples: number;
+  source?: string;
+  /** pg_stat_replication.replay_lag on the primary: WAL flushed there → replayed on the standby. */
+  medianReplayMs: number;
+  maxReplayMs: number;
+  /** Bytes of WAL between the primary's position and the standby's replay. */
+  medianBytes: number;
+  maxBytes: number;
+  /** The standby's lag as `dr status` computes it: the age of its last replayed commit while behind. */
+  medianSeconds: number;
+  maxSeconds: number;
+  /** How long it was sampled. */
+  windowMs: number;
+}
+
 export interface BenchResult {
   scale: number;
   database: string;
@@ -107,5 +159,13 @@ export interface BenchResult {
   totalMs: number;
   rows: BenchRow[];
   tune?: TuneResult;
+  /** The drill, the switchovers and both failovers, step by step. */
+  runs: BenchRun[];
+  replayLag?: ReplayLag;
   notes: string[];
+}
+
+/** `--scales`: one benchmark per scale, in the order given. */
+export interface BenchSweep {
+  scales: BenchResult[];
 }

@@ -378,9 +378,10 @@ Examples:
     .command("bench")
     .description("benchmark: runbook pg_dump/psql vs pgBackRest vs raw copy, side by side (not a test)")
     .option("--scale <n>", "database scale (default 20 ≈ 1 GB)", positiveNumber)
+    .option("--scales <list>", "a sweep: the whole benchmark once per scale, e.g. 1,20,80; prints RTO and seconds per GB per step against size", (v: string) => v.split(",").map((x) => positiveNumber(x.trim())))
     .option("--keep", "keep the benchmark lab afterwards")
     .option("--tune", "also restore under a matrix of pgBackRest settings (compress-type, process-max, buffer-size)")
-    .addHelpText("after", "\nExamples:\n  $ npm run bench\n  $ dr bench --scale 4 --json\n  $ dr bench --tune")
+    .addHelpText("after", "\nExamples:\n  $ npm run bench\n  $ dr bench --scale 4 --json\n  $ dr bench --tune\n  $ dr bench --scales 1,20,80")
     .action(action(benchCommand, renderBench));
 
   return program;

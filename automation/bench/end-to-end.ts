@@ -1,0 +1,112 @@
+// The plans end to end on the benchmark lab, under the lab's write load, as the runs measure
+// them, with every step kept (the lab and its journals are removed afterwards):
+//   the secondary built as a warm standby from the offsite repository; the monthly drill;
+//   the standby's replay lag; a switchover to the standby and back (write downtime, commits
+//   lost); a datacenter failover by promotion (the primary killed); then, the secondary now
+//   primary, a second datacenter failover by restore (it killed, `--from-backup`) onto the old
+//   primary's site: promotion and restore side by side on the same database.
+import { rmSync } from "node:fs";
+import type { Deps } from "../commands/deps";
+import { drill, failover } from "../commands/recover";
+import { switchover } from "../commands/switchover";
+import { verifySite } from "../commands/verify";
+import { DrError } from "../core/errors";
+import { formatMs } from "../core/output";
+import type { RunRecord } from "../core/run-record";
+import { Lab } from "../engines/local/lab";
+import { missingAcks, readAcks, startLoad, stopLoad, type Ack } from "../engines/local/load";
+import { ensureStandby } from "../engines/local/standby";
+import { benchRun } from "./runs";
+import { measure } from "./sampler";
+import { sampleReplayLag, writeDowntimeMs } from "./standby-figures";
+import type { BenchMeasurement, BenchRun, ReplayLag } from "./types";
+
+export interface EndToEnd {
+  rows: BenchMeasurement[];
+  runs: BenchRun[];
+  replayLag?: ReplayLag;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function succeeded(what: string, r: RunRecord): RunRecord {
+  if (r.status !== "succeeded") throw new DrError("INTERNAL", `the benchmark's ${what} failed: ${r.error?.message}`, { hint: `see its report (run ${r.runId}; --keep keeps the lab)` });
+  return r;
+}
+
+/** Acknowledged before `at` and missing on `site`. */
+async function lostOn(lab: Lab, site: string, acks: Ack[], at: string): Promise<{ acknowledged: number; lost: Ack[] }> {
+  const before = acks.filter((a) => a.at.getTime() <= Date.parse(at));
+  return { acknowledged: before.length, lost: await missingAcks(lab, site, before) };
+}
+
+export async function endToEnd(bench: Deps, lab: Lab): Promise<EndToEnd> {
+  const out = bench.out;
+  const rows: BenchMeasurement[] = [];
+  const runs: BenchRun[] = [];
+
+  // 1. The restores above left the secondary restored (in recovery): emptied, then built as a
+  //    warm standby from the offsite repository, until it streams.
+  await lab.site("secondary").cluster.stop("immediate");
+  rmSync(lab.layout.dataDir("secondary"), { recursive: true, force: true });
+  const built = await out.timed("warm standby: pgbackrest restore --type=standby ← repo2, until it streams", () => measure(() => ensureStandby(lab, (l) => out.step(`  ${l}`))), (m) => formatMs(m.wallMs));
+  if (built.value.outcome !== "built") throw new DrError("INTERNAL", `the benchmark's standby was not built: ${built.value.detail}`, { hint: "run with --keep and read `dr status`" });
+  rows.push({ id: "standby-build", label: "standby bootstrap: restore --type=standby ← repo2, until streaming", kind: "restore", method: "pgbackrest", wallMs: built.wallMs, peakRssBytes: built.peakRssBytes, detail: built.value.detail });
+
+  await out.timed("start the write load through the service name", () => startLoad(lab, { fresh: true }));
+  try {
+    // 2. The monthly drill: restore point → throwaway site → verified, writable copy.
+    const d = succeeded("drill", await out.timed("end to end: dr drill", () => drill(bench, {})));
+    runs.push(benchRun(d, { id: "drill", label: "dr drill: restore point → verified, writable copy" }));
+
+    // 3. How far the standby trails the primary under the load.
+    const replayLag = await out.timed("standby replay lag under the write load (5 s of samples)", () => sampleReplayLag(lab, "secondary", "primary"), (l) => `replay_lag median ${formatMs(l.medianReplayMs)}, max ${formatMs(l.maxReplayMs)}; ${l.maxBytes} bytes behind at most`);
+
+    // 4. The O(size) checks, ahead of time on the standby (amcheck runs on a hot standby): the
+    //    promotion's gate shows their age instead of repeating them on the critical path.
+    const v = await measure(() => verifySite(bench, { site: "secondary", noSource: true }));
+    rows.push({ id: "standby-verify", label: "dr verify of the standby, ahead of time (off the RTO)", kind: "restore", method: "pgbackrest", wallMs: v.wallMs, detail: v.value.ok ? "passed" : "FAILED" });
+
+    // 5. Switchover to the standby and back: commits lost and write downtime, from what the load
+    //    saw acknowledged.
+    for (const [i, [from, to]] of [["primary", "secondary"], ["secondary", "primary"]].entries()) {
+      await sleep(1500);
+      const s = succeeded(`switchover to ${to}`, await out.timed(`end to end: dr switchover --to ${to} (under load)`, () => switchover(bench, { to, yes: true })));
+      await sleep(1500);
+      const acks = readAcks(lab);
+      const c = await lostOn(lab, to, acks, new Date().toISOString());
+      const downtime = writeDowntimeMs(acks, (s.facts as { shutdownAt: string }).shutdownAt);
+      runs.push(benchRun(s, { id: `switchover-${i + 1}`, label: `dr switchover ${from} → ${to}`, commits: { acknowledged: c.acknowledged, lost: c.lost.length }, writeDowntimeMs: downtime }));
+    }
+
+    // 6. Datacenter failover by promotion: the primary's postmaster killed under the load.
+    //    Long enough first for the load's WAL to have been archived at least once.
+    await sleep((lab.state.archiveTimeoutSeconds + 3) * 1000);
+    let outageAt = kill(lab, "primary");
+    const p = succeeded("failover by promotion", await out.timed("end to end: dr failover --scenario datacenter (primary killed; promotion)", () => failover(bench, { scenario: "datacenter", yes: true, outageAt })));
+    await sleep(1500);
+    const lostP = await lostOn(lab, "secondary", readAcks(lab), outageAt);
+    runs.push(benchRun(p, { id: "failover-promote", label: "dr failover datacenter by promotion", commits: { acknowledged: lostP.acknowledged, lost: lostP.lost.length } }));
+
+    // 7. The same failover by restore, on the same database: the secondary (now primary) killed,
+    //    the old primary's fenced site restored from the offsite repository.
+    await sleep((lab.state.archiveTimeoutSeconds + 3) * 1000);
+    outageAt = kill(lab, "secondary");
+    const r = succeeded("failover by restore", await out.timed("end to end: dr failover --scenario datacenter --from-backup (secondary killed; restore)", () => failover(bench, { scenario: "datacenter", yes: true, outageAt, fromBackup: true })));
+    await sleep(1500);
+    const known = new Set(lostP.lost.map((a) => a.id));
+    const lostR = await lostOn(lab, "primary", readAcks(lab), outageAt);
+    runs.push(benchRun(r, { id: "failover-restore", label: "dr failover datacenter by restore (--from-backup)", commits: { acknowledged: lostR.acknowledged, lost: lostR.lost.filter((a) => !known.has(a.id)).length } }));
+    return { rows, runs, replayLag };
+  } finally {
+    await stopLoad(Lab.open(bench.config)).catch(() => undefined);
+  }
+}
+
+/** SIGKILL to a site's postmaster; the outage's time. */
+function kill(lab: Lab, site: string): string {
+  const pid = Lab.open(lab.config).site(site).cluster.postmasterPid();
+  const at = new Date().toISOString();
+  if (pid) process.kill(pid, "SIGKILL");
+  return at;
+}
