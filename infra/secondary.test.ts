@@ -52,7 +52,7 @@ test("no provider and no resource in the primary region", () => {
   assert.ok(subnets.length > 0 && subnets.every((z) => z.startsWith("eu-west-1")));
 });
 
-test("the failover records: PRIMARY health-checked on the primary's alarm, SECONDARY on this host", () => {
+test("the failover records: PRIMARY health-checked on the primary's alarm; in steady state both forced to the current primary", () => {
   const records = ofType(h, "aws:route53/record:Record");
   assert.equal(records.length, 2);
   const byRole = new Map(records.map((r) => [(r.inputs.failoverRoutingPolicies as { type: string }[])[0].type, r]));
@@ -74,7 +74,9 @@ test("the failover records: PRIMARY health-checked on the primary's alarm, SECON
   assert.equal(primary.healthCheckId, checks[0].id);
   assert.equal(secondary.healthCheckId, undefined);
   assert.deepEqual(primary.records, [primaryAddress], "the primary's address comes from its stack outputs");
-  assert.deepEqual(secondary.records, [(outputs.privateIp as string)]);
+  // activeSite primary (the shipped steady state): the SECONDARY record answers the primary
+  // too, so a failing health check alone never moves clients to the unpromoted standby.
+  assert.deepEqual(secondary.records, [primaryAddress], "automatic failover is opt-in: the standby is not an answer in steady state");
 });
 
 test("this region's bucket is the one the primary's repo2 names, with every protection", () => {
@@ -163,7 +165,7 @@ test("the outputs are the shared SiteOutputs, with the DNS the automation swaps"
   const site = parseSiteOutputs(outputs);
   assert.equal(site.role, "secondary");
   assert.equal(site.dns?.serviceName, "db.fp.internal");
-  assert.equal(site.dns?.activeSite, "auto");
+  assert.equal(site.dns?.activeSite, "primary");
   assert.equal(site.dns?.primaryAddress, primaryAddress);
   assert.equal(site.repositories.repo2?.region, primaryRegion);
   assert.equal(site.restore?.requestId, "standby-2025-09-01");
