@@ -58,7 +58,8 @@ export function renderPostgresqlConf(spec: HostSpec): string {
 
 /**
  * pg_hba.conf: local peer for the OS users, TLS + SCRAM for everyone on the network, and only
- * from the application's ranges and the site's own VPC. Anything else has no line: rejected.
+ * from the application's ranges and the site's own VPC; replication only from the other site's
+ * VPC, as the replication role. Anything else has no line: rejected.
  */
 export function renderPgHba(spec: HostSpec): string {
   const lines = [
@@ -77,6 +78,11 @@ export function renderPgHba(spec: HostSpec): string {
     for (const role of [spec.roles.backup, spec.roles.verifier]) {
       lines.push(`hostssl   all             ${role.padEnd(15)} ${cidr.padEnd(23)} scram-sha-256`);
     }
+  }
+  // The stream: the replication role, from the other site's VPC only (either site may be the
+  // primary the other streams from, so both carry the line).
+  if (spec.replication) {
+    lines.push(`hostssl   replication     ${spec.replication.role.padEnd(15)} ${spec.replication.peerCidr.padEnd(23)} scram-sha-256`);
   }
   return lines.join("\n") + "\n";
 }

@@ -31,7 +31,7 @@ mocks.MockMonitor.prototype.newUrn = function (parent: string, type: string, nam
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "..", "..", "Pulumi.secondary.yaml"), standbySecrets, {
   "fp-dr:fence": { mode: "stop", requestId: "fence-20250901t120000z-0001" },
 });
-installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: "10.20.7.42", role: "primary" } } });
+installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: "10.20.7.42", role: "primary", vpcId: "vpc-0a1b2c3d4e5f60718" } } });
 let urns: string[] = [];
 
 before(async () => {
