@@ -4,6 +4,8 @@
 import type { DemotionToken } from "../postgres/controldata";
 
 export interface StandbyRoles {
+  /** Whether the site carries a fence in force (as recorded, without asking the site). */
+  fenced?(site: string): Promise<boolean>;
   /** Promote the site's standby; resolves once it takes writes. */
   promote(site: string): Promise<{ detail: string }>;
   /** Clean ("fast") shutdown of the site's PostgreSQL: every WAL record reaches a connected standby. */

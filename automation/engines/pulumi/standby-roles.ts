@@ -82,6 +82,11 @@ export class PulumiStandbyRoles implements StandbyRoles {
     }
   }
 
+  /** Whether the site's stack holds a fence in force (its last update's outputs; no cloud is asked). */
+  async fenced(site: string): Promise<boolean> {
+    return (await this.d.siteOutputs(this.d.stackOf(site))).fence !== undefined;
+  }
+
   async stopCleanly(site: string): Promise<void> {
     const outputs = await this.d.siteOutputs(this.d.stackOf(site));
     await this.host(`stopping ${site}`)(site, outputs, ["sudo", "systemctl", "stop", cluster]);
