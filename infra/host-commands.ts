@@ -155,14 +155,19 @@ echo "streaming from ${s.primaryHost} through slot ${s.slot}"
  */
 export function promoteSql(o: { waitSeconds: number; slot?: string }): string {
   const slot = o.slot
-    ? `SELECT pg_create_physical_replication_slot(${sqlString(o.slot)}) WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = ${sqlString(o.slot)});\n`
+    ? `DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = ${sqlString(o.slot)}) THEN
+    PERFORM pg_create_physical_replication_slot(${sqlString(o.slot)});
+  END IF;
+END $$;
+`
     : "";
   return `SELECT CASE WHEN pg_is_in_recovery() THEN pg_promote(true, ${Math.ceil(o.waitSeconds)}) ELSE true END AS promoted \\gset
 \\if :promoted
 \\else
 DO $$ BEGIN RAISE EXCEPTION 'promotion did not finish within ${Math.ceil(o.waitSeconds)} s'; END $$;
 \\endif
-${slot}SELECT 'primary on timeline ' || timeline_id FROM pg_control_checkpoint();
+${slot}SELECT 'primary on timeline ' || ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int;
 `;
 }
 

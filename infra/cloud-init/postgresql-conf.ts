@@ -42,6 +42,7 @@ export function renderPostgresqlConf(spec: HostSpec): string {
     ["archive_timeout", `${archiveTimeoutSeconds(spec.objectives)}`, "seconds: half the smallest RPO objective"],
     ["max_wal_senders", "10"],
     ["hot_standby", "on", "a standby answers read-only queries (verification, health)"],
+    ["track_commit_timestamp", "on", "the recovery-state query and a failover's RPO read the last commit's time"],
     ["shared_preload_libraries", confString("pg_stat_statements"), "slow-query analysis"],
     ["pg_stat_statements.track", "all"],
     ["log_min_duration_statement", `${Math.round(spec.alerts.slowQuery * 1000)}`, "milliseconds: the slow-query alert's threshold"],
