@@ -103,18 +103,22 @@ export interface StandbyStreamSpec {
   slot: string;
   /** application_name the primary sees (pg_stat_replication): the standby's site. */
   application: string;
+  /** The primary's port. Default 5432 (tests use their own). */
+  port?: number;
+  /** The passfile. Default replicationPassfile (the host's; tests use their own). */
+  passfile?: string;
 }
 
 /** libpq connection string of the stream (no password: it comes from the passfile). */
 export function primaryConninfo(s: Omit<StandbyStreamSpec, "password">): string {
-  return `host=${s.primaryHost} port=5432 user=${s.role} passfile=${replicationPassfile} sslmode=require application_name=${s.application}`;
+  return `host=${s.primaryHost} port=${s.port ?? 5432} user=${s.role} passfile=${s.passfile ?? replicationPassfile} sslmode=require application_name=${s.application}`;
 }
 
 /** A ~/.pgpass line for the replication pseudo-database (':' and '\' escaped). */
 export function replicationPassLine(s: StandbyStreamSpec): string {
   if (/[\r\n]/.test(s.password)) throw new Error("the replication password must be a single line");
   const esc = (v: string) => v.replace(/[\\:]/g, (c) => `\\${c}`);
-  return `${esc(s.primaryHost)}:5432:replication:${esc(s.role)}:${esc(s.password)}`;
+  return `${esc(s.primaryHost)}:${s.port ?? 5432}:replication:${esc(s.role)}:${esc(s.password)}`;
 }
 
 /**
@@ -135,7 +139,7 @@ SELECT pg_reload_conf();
  */
 export function standbyStreamScript(s: StandbyStreamSpec): string {
   return `set -euo pipefail
-passfile=${shellQuote(replicationPassfile)}
+passfile=${shellQuote(s.passfile ?? replicationPassfile)}
 sudo install -o postgres -g postgres -m 0600 /dev/null "$passfile"
 sudo -u postgres tee "$passfile" >/dev/null <<'FP_DR_PASS'
 ${replicationPassLine(s)}

@@ -1,6 +1,9 @@
 // `dr status` on the pulumi engine, through the recording Pulumi CLI double and real PostgreSQL:
 // a primary and a standby streaming from it (pg_basebackup, TLS, the stack's admin role) stand
-// in for the two AWS hosts, reached through the engine's access path. Proves: the roles, the
+// in for the two AWS hosts, reached through the engine's access path. The standby is pointed at
+// the primary by the infra's own stream SQL (standbyStreamSql: primary_conninfo with a 0600
+// passfile, the replication role with its own password, scram, the slot), applied with a
+// reload, and must then stream through the slot. Proves: the roles, the
 // standby's source and lag come from the recovery-state query on each site; the repositories
 // that cannot be read from here are reported unreachable (a warning, not a guess); a service
 // name answering the standby and a standby that is gone are critical. Then the promote SQL the
@@ -8,14 +11,15 @@
 // the slot the old primary will stream through, and is a no-op when run again.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { chownSync } from "node:fs";
+import { chownSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promoteSql } from "../../../infra/host-commands";
+import { promoteSql, replicationPassLine, standbyStreamSql } from "../../../infra/host-commands";
 import { status, statusExitCode } from "../../commands/status";
 import type { Deps } from "../../commands/deps";
 import type { DrConfig } from "../../config/schema";
 import { Cluster } from "../../postgres/cluster";
 import { withClient } from "../../postgres/client";
+import { readRecoveryState, waitForState } from "../../postgres/recovery-state";
 import { freePort, startScratchCluster, type ScratchCluster } from "../../postgres/scratch";
 import { pgBin, run } from "../../system/exec";
 import type { SiteAccess } from "./access";
@@ -42,17 +46,30 @@ before(async () => {
     await c.query("select pg_reload_conf()");
     // The stack's admin role (the automation connects as it on AWS).
     await c.query(`create role fp_admin login superuser password '${testSecrets.adminPassword}'`);
+    // What infra declares on the primary: the replication role (its own secret) and the slot.
+    await c.query(`create role fp_replication login replication password '${testSecrets.replicationPassword}'`);
+    await c.query("select pg_create_physical_replication_slot('fp_standby')");
   });
   // The standby: a base backup streamed from the primary, then streaming from it.
   const spec = { ...primary.cluster.spec, dataDir: join(primary.dir, "standby"), runDir: join(primary.dir, "run"), port: await freePort() };
   standby = new Cluster(spec);
-  await run(pgBin("pg_basebackup"), ["-h", "127.0.0.1", "-p", String(primary.cluster.spec.port), "-U", spec.user.name, "-D", spec.dataDir, "-X", "stream", "-R", "--checkpoint=fast"], {
+  await run(pgBin("pg_basebackup"), ["-h", "127.0.0.1", "-p", String(primary.cluster.spec.port), "-U", spec.user.name, "-D", spec.dataDir, "-X", "stream", "--checkpoint=fast"], {
     as: spec.user,
     env: { PGPASSWORD: primary.password },
     timeoutMs: 120_000,
   });
   standby.writeSettings({ port: spec.port, listen_addresses: "127.0.0.1", unix_socket_directories: spec.runDir }, "fp-dr.conf");
+  const own = (path: string, content: string) => {
+    writeFileSync(path, content, { mode: 0o600 });
+    if (spec.user.switched) chownSync(path, spec.user.uid, spec.user.gid);
+  };
+  own(join(spec.dataDir, "standby.signal"), "");
   await standby.start();
+  // The stream, as the host's stream command sets it up (the passfile, then the settings, reloaded).
+  const stream = { primaryHost: "127.0.0.1", port: primary.cluster.spec.port, role: "fp_replication", password: testSecrets.replicationPassword, slot: "fp_standby", application: "secondary", passfile: join(primary.dir, "replication.pgpass") };
+  own(stream.passfile, `${replicationPassLine(stream)}\n`);
+  await run(pgBin("psql"), ["-h", spec.runDir, "-p", String(spec.port), "-d", "postgres", "-XAtq", "-v", "ON_ERROR_STOP=1"], { as: spec.user, input: standbyStreamSql(stream), timeoutMs: 60_000 });
+  await waitForState(standby.connection("postgres"), "the standby streaming", (r) => r.source === "stream", 60_000, 100);
 });
 
 after(async () => {
@@ -85,6 +102,15 @@ const config = (): DrConfig => {
   return { ...c, standby: { ...c.standby, enabled: true }, reports: { ...c.reports, dir: join(primary.dir, "reports") } } as DrConfig;
 };
 const deps = (): Deps => ({ config: config() }) as unknown as Deps;
+
+test("the infra's stream SQL makes the standby stream through the slot as the replication role", async () => {
+  await withClient(primary.connection(), async (c) => {
+    const r = await c.query("select usename, application_name, state from pg_stat_replication");
+    assert.deepEqual(r.rows, [{ usename: "fp_replication", application_name: "secondary", state: "streaming" }]);
+    assert.deepEqual((await c.query("select slot_name, active from pg_replication_slots")).rows, [{ slot_name: "fp_standby", active: true }]);
+  });
+  assert.equal((await readRecoveryState(standby.connection("postgres"))).source, "stream");
+});
 
 test("status on AWS: roles and the standby's stream from each site through the access path; unreadable repositories are a warning", async () => {
   await withClient(primary.connection(), (c) => c.query("create table t(x int); insert into t values (1)"));
