@@ -1,4 +1,4 @@
-// What `dr status` observes on AWS (the pulumi engine): the configured pair; each site's fence
+// What `dr status` observes on AWS (the pulumi engine): the recorded pair (commands/topology.ts); each site's fence
 // from its stack outputs (the backend, no cloud call); its role and replay position from a
 // recovery-state query through the engine's access path (SSM port forward or the VPC); the S3
 // repositories through the operator's pgBackRest (engine.catalog); the service name's answer
@@ -7,10 +7,10 @@ import type { DrConfig } from "../config/schema";
 import type { Engine } from "../engines/engine";
 import type { RecoveryState } from "../postgres/recovery-state";
 import { readRole, type DrStatus, type Observed, type SiteStatusLine } from "./status-observed";
-import { failoverPair } from "./topology";
+import { recordedPair } from "./topology";
 
 export async function observePulumi(config: DrConfig, engine: Engine, now: Date): Promise<Observed> {
-  const pair = failoverPair(config);
+  const pair = await recordedPair(config, engine);
   const states = new Map<string, RecoveryState>();
   const sites: SiteStatusLine[] = [];
   for (const [name, recorded] of [[pair.source, "primary"], [pair.target, "standby"]] as const) {

@@ -8,14 +8,15 @@ import { startRun } from "../plans/runner";
 import { switchoverPlan } from "../plans/switchover";
 import { finishRun, runOptions, type RecoverOptions } from "./recover";
 import { runnerDepsFor } from "./run-context";
-import { failoverPair } from "./topology";
+import { recordedPair } from "./topology";
 
 export async function switchover(deps: Deps, opts: Pick<RecoverOptions, "dryRun" | "yes"> & { to: string }): Promise<RunRecord> {
-  const pair = failoverPair(deps.config);
+  const rdeps = await runnerDepsFor(deps);
+  const pair = await recordedPair(deps.config, rdeps.engine);
   if (opts.to === pair.source) throw new DrError("USAGE", `${opts.to} already is the primary`, { hint: `the standby is ${pair.target}` });
   if (opts.to !== pair.target || pair.targetFenced) {
     throw new DrError("STANDBY_UNUSABLE", `${opts.to} is not the standby of ${pair.source}${pair.targetFenced ? " (it is fenced)" : ""}`, { hint: "`dr status` shows the roles" });
   }
-  const record = await startRun(switchoverPlan, await runnerDepsFor(deps), runOptions(opts), { sourceSite: pair.source, targetSite: pair.target });
+  const record = await startRun(switchoverPlan, rdeps, runOptions(opts), { sourceSite: pair.source, targetSite: pair.target });
   return finishRun(deps, record);
 }

@@ -4,6 +4,11 @@
 import type { DemotionToken } from "../postgres/controldata";
 
 export interface StandbyRoles {
+  /**
+   * The site recorded as the current primary (pulumi: the DNS stack's forced activeSite, which
+   * every promotion sets), or undefined when nothing is recorded beyond the configured roles.
+   */
+  recordedPrimary?(): Promise<string | undefined>;
   /** Whether the site carries a fence in force (as recorded, without asking the site). */
   fenced?(site: string): Promise<boolean>;
   /** Promote the site's standby; resolves once it takes writes. */

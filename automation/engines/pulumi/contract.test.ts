@@ -15,6 +15,7 @@ import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider
 import { PulumiEngine } from "./engine";
 import { openLocalWorkspace } from "./local-workspace";
 import { drillLocalPorts } from "../../../infra/config/ports";
+import { recordedPair } from "../../commands/topology";
 
 const drillId = "20250901t040000z";
 const drill = `drill-${drillId}`;
@@ -492,6 +493,9 @@ const dnsSwapCalls = (to: string) => [
 test("failover by promotion, primary region down: the fence touches nothing; a promote request and an update of its command alone; then the DNS swap", async () => {
   w = await world({ primaryRegionUp: false });
   const { cli, engine, log } = w;
+  // Source and target from what the stacks record (the DNS stack's forced activeSite), never the answer.
+  assert.deepEqual(await recordedPair(drConfig(), engine), { source: "primary", target: "secondary", targetFenced: false });
+  cli.take();
   // The plan's order (plans/promote-failover.ts): fence, (catch up and gate over SQL), promote, DNS.
   assert.equal((await engine.fence("primary")).outcome, "unreachable");
   assert.deepEqual(cli.take(), []);
@@ -501,6 +505,8 @@ test("failover by promotion, primary region down: the fence touches nothing; a p
   assert.deepEqual(cli.stacks.get("secondary")!.config["fp-dr:promote"].objectValue, { requestId: "promote-20250901t120000z-0001", waitSeconds: 60 });
   await engine.swapDns("secondary");
   assert.deepEqual(cli.take(), dnsSwapCalls("secondary"));
+  // The promotion is recorded: the next failover or switchover goes the other way, whatever DNS answers.
+  assert.deepEqual(await recordedPair(drConfig(), engine), { source: "secondary", target: "primary", targetFenced: false });
   // The standby's restore request was not touched: promotion is not a restore.
   assert.equal((cli.stacks.get("secondary")!.config["fp-dr:restore"].objectValue as { requestId: string }).requestId, "standby-2025-09-01");
   assert.deepEqual(log, ["region.probe eu-central-1", "access.open secondary i-09f3e2d1c0b9a8765 ssh:2222 pg:15432", "db.waitForRecovery secondary promote 127.0.0.1:15432 as fp_admin"]);

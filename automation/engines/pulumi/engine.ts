@@ -146,6 +146,8 @@ export class PulumiEngine implements Engine {
       database: this.database,
       hostCommands: o.hostCommands,
       stackOf: (site) => this.stackOf(site),
+      dnsStack: () => this.dnsStack,
+      siteOfRole: (role) => Object.entries(this.o.config.sites).find(([, s]) => s.role === role)?.[0],
       selectedConfig: (stack) => this.selectedConfig(stack),
       siteOutputs: (stack) => this.siteOutputs(stack),
       endpointFrom: (site, outputs, c) => this.endpointFrom(site, outputs, connectionConfig(c)),

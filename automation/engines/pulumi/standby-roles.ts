@@ -32,6 +32,10 @@ export interface PulumiStandbyRolesDeps {
   database: SiteDatabase;
   hostCommands?: HostCommandRunner;
   stackOf(site: string): string;
+  /** The stack that owns the service name's records. */
+  dnsStack(): string;
+  /** The configured site with this role. */
+  siteOfRole(role: string): string | undefined;
   selectedConfig(stack: string): Promise<StoredConfig>;
   siteOutputs(stack: string): Promise<SiteOutputs>;
   endpointFrom(site: string, outputs: SiteOutputs, config: StoredConfig): Promise<SiteEndpoint>;
@@ -80,6 +84,16 @@ export class PulumiStandbyRoles implements StandbyRoles {
     } catch (e) {
       throw withContext(`promoting ${site} (stack ${stack})`, e);
     }
+  }
+
+  /**
+   * The DNS stack's config fp-dr:dns.activeSite (the role the automation last forced the
+   * service name to, after verifying it), as a site name. Config, not the DNS answer: Route 53
+   * may answer otherwise, and "auto" records nothing.
+   */
+  async recordedPrimary(): Promise<string | undefined> {
+    const active = (configValue(await this.d.ops.getAllConfig(this.d.dnsStack()), "fp-dr:dns") as { activeSite?: string } | undefined)?.activeSite ?? "primary";
+    return active === "auto" ? undefined : this.d.siteOfRole(active);
   }
 
   /** Whether the site's stack holds a fence in force (its last update's outputs; no cloud is asked). */
