@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { promoteScript, replicationPassLine, standbyStreamScript, standbyStreamSql } from "./host-commands";
 import { join } from "node:path";
 import { pgbackrestTargetTime, readyScript, restoreArguments, restoreScript, type RestoreRequestSpec } from "./host-commands";
 
@@ -41,6 +42,15 @@ test("target times reach pgBackRest as 'YYYY-MM-DD HH:MM:SS.ffffff+00' in UTC, w
   assert.throws(() => pgbackrestTargetTime("yesterday"), /not a point in time/);
 });
 
+test("the replication password goes only into the passfile line, escaped as libpq reads it", () => {
+  const spec = { primaryHost: "10.20.7.42", role: "fp_replication", password: "it's:a\\secret", slot: "fp_standby", application: "secondary" };
+  assert.equal(replicationPassLine(spec), "10.20.7.42:5432:replication:fp_replication:it's\\:a\\\\secret");
+  const script = standbyStreamScript(spec);
+  assert.equal(script.split(spec.password).length, 1, "never the raw password: only its escaped passfile form");
+  assert.doesNotMatch(standbyStreamSql(spec), /secret/);
+  assert.throws(() => replicationPassLine({ ...spec, password: "two\nlines" }), /single line/);
+});
+
 test("the scripts are valid bash", () => {
   const restores = [
     { ...base, set: "20250830-010000F" },
@@ -48,7 +58,9 @@ test("the scripts are valid bash", () => {
     { ...base, mode: "pause" as const, targetLsn: "0/9000060" },
     { ...base, mode: "standby" as const },
   ].map(restoreScript);
-  for (const script of [...restores, readyScript(), readyScript({ role: "fp_admin", password: "it's-a-secret" })]) {
+  const stream = standbyStreamScript({ primaryHost: "10.20.7.42", role: "fp_replication", password: "it's:a\\secret", slot: "fp_standby", application: "secondary" });
+  const promotes = [promoteScript({ requestId: "promote-1", waitSeconds: 60, slot: "fp_standby" }), promoteScript({ requestId: "promote-2", waitSeconds: 60 })];
+  for (const script of [...restores, readyScript(), readyScript({ role: "fp_admin", password: "it's-a-secret" }), stream, ...promotes]) {
     const r = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
   }

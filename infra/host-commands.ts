@@ -90,3 +90,96 @@ sudo -u postgres pg_isready
 ${sql}echo "host ready"
 `;
 }
+
+/** Where the standby's replication password lives: postgres's own 0600 passfile, never a setting. */
+export const replicationPassfile = `${hostPaths.dataMount}/.fp-replication.pgpass`;
+
+/** What a standby streams from: the primary's private address, the replication role, its slot. */
+export interface StandbyStreamSpec {
+  primaryHost: string;
+  role: string;
+  /** The replication role's password (a stack secret): written to the passfile only. */
+  password: string;
+  slot: string;
+  /** application_name the primary sees (pg_stat_replication): the standby's site. */
+  application: string;
+  /** The primary's port. Default 5432 (tests use their own). */
+  port?: number;
+  /** The passfile. Default replicationPassfile (the host's; tests use their own). */
+  passfile?: string;
+}
+
+/** libpq connection string of the stream (no password: it comes from the passfile). */
+export function primaryConninfo(s: Omit<StandbyStreamSpec, "password">): string {
+  return `host=${s.primaryHost} port=${s.port ?? 5432} user=${s.role} passfile=${s.passfile ?? replicationPassfile} sslmode=require application_name=${s.application}`;
+}
+
+/** A ~/.pgpass line for the replication pseudo-database (':' and '\' escaped). */
+export function replicationPassLine(s: StandbyStreamSpec): string {
+  if (/[\r\n]/.test(s.password)) throw new Error("the replication password must be a single line");
+  const esc = (v: string) => v.replace(/[\\:]/g, (c) => `\\${c}`);
+  return `${esc(s.primaryHost)}:${s.port ?? 5432}:replication:${esc(s.role)}:${esc(s.password)}`;
+}
+
+/**
+ * The SQL that points a standby at its primary: primary_conninfo and primary_slot_name are
+ * reloadable (PostgreSQL 13+), so the standby starts streaming without a restart; until the
+ * stream connects, and whenever it breaks, it keeps replaying from the archive.
+ */
+export function standbyStreamSql(s: Omit<StandbyStreamSpec, "password">): string {
+  return `ALTER SYSTEM SET primary_conninfo = ${sqlString(primaryConninfo(s))};
+ALTER SYSTEM SET primary_slot_name = ${sqlString(s.slot)};
+SELECT pg_reload_conf();
+`;
+}
+
+/**
+ * On the standby's host: the passfile (from a quoted heredoc, never a command line), then the
+ * stream settings, only while the cluster is a standby (a promoted site is left alone).
+ */
+export function standbyStreamScript(s: StandbyStreamSpec): string {
+  return `set -euo pipefail
+passfile=${shellQuote(s.passfile ?? replicationPassfile)}
+sudo install -o postgres -g postgres -m 0600 /dev/null "$passfile"
+sudo -u postgres tee "$passfile" >/dev/null <<'FP_DR_PASS'
+${replicationPassLine(s)}
+FP_DR_PASS
+state=$(sudo -u postgres psql -XAtq -c 'select pg_is_in_recovery()')
+if [ "$state" != "t" ]; then echo "not a standby: the stream settings are left as they are"; exit 0; fi
+sudo -u postgres psql -XAtq -v ON_ERROR_STOP=1 <<'FP_DR_SQL'
+${standbyStreamSql(s)}FP_DR_SQL
+echo "streaming from ${s.primaryHost} through slot ${s.slot}"
+`;
+}
+
+/**
+ * The SQL of a promotion: pg_promote waits until the server takes writes; then the slot the
+ * other site will stream through once it is reprotected (slots are not replicated, so the new
+ * primary needs its own). Idempotent: a server already out of recovery is not promoted again.
+ */
+export function promoteSql(o: { waitSeconds: number; slot?: string }): string {
+  const slot = o.slot
+    ? `DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = ${sqlString(o.slot)}) THEN
+    PERFORM pg_create_physical_replication_slot(${sqlString(o.slot)});
+  END IF;
+END $$;
+`
+    : "";
+  return `SELECT CASE WHEN pg_is_in_recovery() THEN pg_promote(true, ${Math.ceil(o.waitSeconds)}) ELSE true END AS promoted \\gset
+\\if :promoted
+\\else
+DO $$ BEGIN RAISE EXCEPTION 'promotion did not finish within ${Math.ceil(o.waitSeconds)} s'; END $$;
+\\endif
+${slot}SELECT 'primary on timeline ' || ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int;
+`;
+}
+
+/** The promote request on the host (its requestId is the command's trigger). */
+export function promoteScript(o: { requestId: string; waitSeconds: number; slot?: string }): string {
+  return `set -euo pipefail
+echo "fp-dr promote request ${o.requestId.replace(/[^A-Za-z0-9._:-]/g, "")}: start"
+sudo -u postgres psql -XAtq -v ON_ERROR_STOP=1 <<'FP_DR_SQL'
+${promoteSql(o)}FP_DR_SQL
+`;
+}

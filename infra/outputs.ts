@@ -55,6 +55,14 @@ export const siteOutputsSchema = z.object({
   /** The restore request last applied by this stack. */
   restore: z.object({ requestId: z.string(), command: z.string() }).optional(),
   drill: z.object({ id: z.string(), expiresAt: z.string() }).optional(),
+  /**
+   * The stream between the sites: the peering connection this stack requested (secondary: the
+   * primary stack accepts this id) or accepted, the replication role and slot; and, on a
+   * standby that streams, the primary it streams from.
+   */
+  replication: z.object({ peeringConnectionId: z.string(), role: z.string(), slot: z.string(), primaryHost: z.string().optional() }).optional(),
+  /** The promote request last applied by this stack. */
+  promote: z.object({ requestId: z.string() }).optional(),
   /** The fence in force (fp-dr:fence): the host is isolated, or isolated and stopped. */
   fence: z.object({ mode: z.enum(fenceModes), requestId: z.string() }).optional(),
   incidentManager: z

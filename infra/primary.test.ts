@@ -72,10 +72,14 @@ test("no security group opens 5432 or 22 to the world; PostgreSQL only from the 
   assertIsolationGroup(h);
   const pg = ingressRules(h).filter((r) => r.fromPort <= 5432 && 5432 <= r.toPort);
   assert.ok(pg.length > 0, "no rule admits the application");
-  for (const r of pg) assert.deepEqual(r.cidrs, ["10.10.0.0/16"], r.from);
+  // The application's network, and the standby site's VPC for the stream (nothing else).
+  for (const r of pg) assert.deepEqual(r.cidrs, [r.from.includes("replication") ? "10.30.0.0/16" : "10.10.0.0/16"], r.from);
+  assert.ok(pg.some((r) => r.from.includes("replication")), "the standby site may reach 5432 to stream");
   assert.ok(!ingressRules(h).some((r) => r.fromPort <= 22 && 22 <= r.toPort), "SSH must go through SSM");
-  // The application VPC is peered and routed both ways.
+  // The application VPC is peered and routed both ways; the secondary's peering is accepted here.
   assert.equal(ofType(h, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection").length, 1);
+  const accepted = ofType(h, "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter");
+  assert.deepEqual(accepted.map((a) => a.inputs.vpcPeeringConnectionId), ["pcx-0a1b2c3d4e5f60718"]);
   const routes = ofType(h, "aws:ec2/route:Route").map((r) => r.inputs.destinationCidrBlock);
   assert.ok(routes.includes("10.10.0.0/16") && routes.includes("10.20.0.0/16"));
 });
@@ -179,7 +183,7 @@ test("the primary stack holds no DNS record: the secondary owns them", () => {
   assert.equal(ofType(h, "aws:route53/healthCheck:HealthCheck").length, 0);
 });
 
-test("database objects: explicit provider settings, the three roles, both extensions, after the readiness gate", () => {
+test("database objects: explicit provider settings, the three roles and the replication role, both extensions, the standby's slot, after the readiness gate", () => {
   const providers = ofType(h, "pulumi:providers:postgresql");
   assert.equal(providers.length, 1);
   const p = providers[0].inputs;
@@ -188,7 +192,11 @@ test("database objects: explicit provider settings, the three roles, both extens
   assert.equal(p.host, "127.0.0.1");
   assert.equal(p.port, "15432");
   assert.equal(p.username, "fp_admin");
-  assert.deepEqual(ofType(h, "postgresql:index/role:Role").map((r) => r.inputs.name).sort(), ["fp_app", "fp_backup", "fp_verifier"]);
+  assert.deepEqual(ofType(h, "postgresql:index/role:Role").map((r) => r.inputs.name).sort(), ["fp_app", "fp_backup", "fp_replication", "fp_verifier"]);
+  const replication = ofType(h, "postgresql:index/role:Role").find((r) => r.inputs.name === "fp_replication")!.inputs;
+  assert.equal(String(replication.replication), "true");
+  assert.ok(isSecretValue(replication.password) && unsecret(replication.password) === testSecrets.replicationPassword, "its own secret, not the admin's");
+  assert.deepEqual(ofType(h, "postgresql:index/physicalReplicationSlot:PhysicalReplicationSlot").map((r) => r.inputs.name), ["fp_standby"]);
   assert.deepEqual(ofType(h, "postgresql:index/extension:Extension").map((r) => r.inputs.name).sort(), ["amcheck", "pg_stat_statements"]);
   assert.deepEqual(ofType(h, "postgresql:index/database:Database").map((r) => r.inputs.name), ["financial_planning"]);
   for (const r of h.resources.filter((x) => x.type.startsWith("postgresql:index/"))) assert.ok(r.provider?.includes("pulumi:providers:postgresql::"), `${r.name} uses the default provider`);

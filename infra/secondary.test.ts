@@ -14,7 +14,7 @@ import { monthlyCost, readmeUsage, renderCostTable } from "./cost/estimate";
 import type { PolicyDocument } from "./policies/documents";
 import { alarmName, backupBucketName } from "./naming";
 import { parseSiteOutputs } from "./outputs";
-import { configFromStackFile, iniValues, installMocks, ofType, settle, standbySecrets, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
+import { configFromStackFile, iniValues, installMocks, isSecretValue, ofType, settle, standbySecrets, testAccountId, unsecret, userDataFiles, type Registered } from "./testing/mocks";
 import {
   assertBucketsProtected,
   assertHostCannotDelete,
@@ -29,7 +29,7 @@ import {
 const primaryRegion = "eu-central-1";
 const primaryAddress = "10.20.7.42";
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.secondary.yaml"), standbySecrets);
-const h = installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: primaryAddress, role: "primary" } } });
+const h = installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: primaryAddress, role: "primary", vpcId: "vpc-0a1b2c3d4e5f60718" } } });
 let outputs: Record<string, unknown>;
 let instance: Registered;
 
@@ -56,7 +56,7 @@ test("no provider and no resource in the primary region", () => {
   assert.ok(subnets.length > 0 && subnets.every((z) => z.startsWith("eu-west-1")));
 });
 
-test("the failover records: PRIMARY health-checked on the primary's alarm, SECONDARY on this host", () => {
+test("the failover records: PRIMARY health-checked on the primary's alarm; in steady state both forced to the current primary", () => {
   const records = ofType(h, "aws:route53/record:Record");
   assert.equal(records.length, 2);
   const byRole = new Map(records.map((r) => [(r.inputs.failoverRoutingPolicies as { type: string }[])[0].type, r]));
@@ -78,7 +78,9 @@ test("the failover records: PRIMARY health-checked on the primary's alarm, SECON
   assert.equal(primary.healthCheckId, checks[0].id);
   assert.equal(secondary.healthCheckId, undefined);
   assert.deepEqual(primary.records, [primaryAddress], "the primary's address comes from its stack outputs");
-  assert.deepEqual(secondary.records, [(outputs.privateIp as string)]);
+  // activeSite primary (the shipped steady state): the SECONDARY record answers the primary
+  // too, so a failing health check alone never moves clients to the unpromoted standby.
+  assert.deepEqual(secondary.records, [primaryAddress], "automatic failover is opt-in: the standby is not an answer in steady state");
 });
 
 test("this region's bucket is the one the primary's repo2 names, with every protection", () => {
@@ -170,7 +172,7 @@ test("the outputs are the shared SiteOutputs, with the DNS the automation swaps"
   const site = parseSiteOutputs(outputs);
   assert.equal(site.role, "secondary");
   assert.equal(site.dns?.serviceName, "db.fp.internal");
-  assert.equal(site.dns?.activeSite, "auto");
+  assert.equal(site.dns?.activeSite, "primary");
   assert.equal(site.dns?.primaryAddress, primaryAddress);
   assert.equal(site.repositories.repo2?.region, primaryRegion);
   assert.equal(site.restore?.requestId, "standby-2025-09-01");
@@ -230,4 +232,34 @@ test("the drill runs on schedule and expired drills are reaped: EventBridge Sche
   for (const r of [sid("PulumiStateWriteDrillStacksOnly").Resource].flat() as string[]) assert.match(r, /\/\.pulumi\/(stacks|history|backups)\/fp-dr\/drill-\*$|\/\.pulumi\/locks\/\*$/);
   assert.equal(sid("DrillHostRolesOnly").Resource, `arn:aws:iam::${testAccountId}:role/fp-dr-production-drill-*`);
   assert.ok(!all.some((s) => [s.Action].flat().some((a) => a === "*" || a === "ec2:*" || a === "iam:*" || a === "s3:*")), "no wildcard service grants");
+});
+
+test("the standby streams: peering requested to the primary's VPC, route and 5432 to that VPC only, scram pg_hba for the replication role, conninfo from its own secret", () => {
+  const pcx = ofType(h, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection").filter((p) => p.name === "secondary-replication-peering");
+  assert.equal(pcx.length, 1);
+  assert.deepEqual([pcx[0].inputs.peerVpcId, pcx[0].inputs.peerRegion], ["vpc-0a1b2c3d4e5f60718", primaryRegion], "the primary's VPC from its stack outputs; accepted over there");
+  assert.equal(pcx[0].inputs.autoAccept, undefined, "cross-region peering is accepted by the primary stack, not here");
+  const route = ofType(h, "aws:ec2/route:Route").find((r) => r.name === "secondary-replication-route")!;
+  assert.deepEqual([route.inputs.destinationCidrBlock, route.inputs.vpcPeeringConnectionId], ["10.20.0.0/16", pcx[0].id]);
+  for (const type of ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"]) {
+    const rules = ofType(h, type).filter((r) => r.name.startsWith("secondary-replication-"));
+    assert.deepEqual(rules.map((r) => [r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort]), [["10.20.0.0/16", 5432, 5432]], type);
+  }
+  const files = userDataFiles(instance);
+  assert.match(files.get("/etc/fp-dr/pg_hba.conf")!, /^hostssl\s+replication\s+fp_replication\s+10\.20\.0\.0\/16\s+scram-sha-256$/m);
+  assert.doesNotMatch(files.get("/etc/fp-dr/pg_hba.conf")!, /replication\s+\S+\s+(?!10\.20\.0\.0\/16)\S+\s+scram/, "replication from nowhere else");
+  assert.match(files.get("/etc/fp-dr/postgresql.conf")!, /^track_commit_timestamp = on/m, "the recovery-state query reads the last commit time");
+  assert.equal(iniValues(files.get("/etc/fp-dr/pgbackrest.conf.staged")!).get("archive-push-queue-max"), "20GiB", "this site can become primary: its archive queue is bounded");
+  const stream = ofType(h, "command:remote:Command").filter((c) => c.name === "secondary-stream-conninfo");
+  assert.equal(stream.length, 1);
+  const s = stream[0].inputs;
+  assert.ok(isSecretValue(s.stdin), "the script carries the replication password: secret");
+  const script = unsecret<string>(s.stdin);
+  assert.match(script, new RegExp(`primary_conninfo = 'host=${primaryAddress.replace(/\./g, "\\.")} port=5432 user=fp_replication passfile=/var/lib/postgresql/\\.fp-replication\\.pgpass sslmode=require application_name=secondary'`));
+  assert.match(script, /primary_slot_name = 'fp_standby'/);
+  assert.ok(script.includes(`${primaryAddress}:5432:replication:fp_replication:${standbySecrets.replicationPassword}`), "the passfile line");
+  assert.doesNotMatch(script.split("FP_DR_PASS")[2] ?? "", new RegExp(standbySecrets.replicationPassword), "the password only in the passfile");
+  // Re-run after each restore (which rewrites the recovery settings), not on every up.
+  assert.deepEqual(s.triggers, [primaryAddress, "fp_replication", "fp_standby", "standby-2025-09-01", instance.id]);
+  assert.equal(parseSiteOutputs(outputs).replication?.primaryHost, primaryAddress);
 });

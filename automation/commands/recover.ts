@@ -12,7 +12,7 @@ import { resumeRun, startRun } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
 import { choosePath, promoteFailoverPlan, promotes } from "../plans/promote-failover";
-import { failoverPair } from "./topology";
+import { recordedPair } from "./topology";
 import { writeReports } from "../report/store";
 import { reportsDir } from "../core/state-dirs";
 import { runnerDepsFor } from "./run-context";
@@ -68,7 +68,7 @@ export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "d
   const rdeps = await runnerDepsFor(deps);
   const options = runOptions(opts);
   // Source and target from the recorded topology, never from the DNS answer.
-  const pair = failoverPair(deps.config);
+  const pair = await recordedPair(deps.config, rdeps.engine);
   const choice = await choosePath(rdeps.engine, deps.config, pair, opts);
   const facts: Record<string, unknown> = { sourceSite: pair.source, path: choice.path, pathReason: choice.why };
   if (choice.path === "promote") {

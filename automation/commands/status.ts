@@ -2,92 +2,72 @@
 // standby, fenced, down, unknown); for a standby where its WAL comes from and how far behind it
 // is; the RPO a failover would give if the primary died now; the newest backup and restorable
 // window of each repository; what the service name answers; the last drill. One verdict:
-// 0 ok, 1 warning, 2 critical, with the thresholds of the configuration.
+// 0 ok, 1 warning, 2 critical, with the thresholds of the configuration. What is observed
+// depends on the engine (the lab here, AWS in ./status-pulumi.ts); the judgement does not.
 import type { Deps } from "./deps";
 import { formatDuration } from "../config/common";
 import type { DrConfig } from "../config/schema";
-import { DrError } from "../core/errors";
 import { table } from "../core/output";
 import { listBackups } from "../backups/list";
 import { Lab } from "../engines/local/lab";
 import { isFenced, recordedTopology } from "../engines/local/topology";
-import { lagBehind, lsnDiff, readRecoveryState, type RecoveryState } from "../postgres/recovery-state";
+import { lagBehind, lsnDiff, type RecoveryState } from "../postgres/recovery-state";
 import { listReports } from "../report/store";
 import { reportsDir } from "../core/state-dirs";
+import type { Engine } from "../engines/engine";
+import { engineFor } from "./run-context";
+import { readRole, type DrStatus, type Observed, type SiteRole, type SiteStatusLine, type Verdict } from "./status-observed";
 
-export type SiteRole = "primary" | "standby" | "fenced" | "down" | "unknown";
-export type Verdict = "ok" | "warning" | "critical";
-
-export interface SiteStatusLine {
-  site: string;
-  /** The role the topology records for it (primary or standby). */
-  recorded: "primary" | "standby";
-  role: SiteRole;
-  address: string;
-  timeline?: number;
-  standby?: {
-    source: "stream" | "archive";
-    receiveLsn: string | null;
-    replayLsn: string;
-    lagBytes?: number;
-    lagSeconds?: number;
-    sinceReplaySeconds?: number;
-    paused: boolean;
-  };
-  error?: string;
-}
-
-export interface DrStatus {
-  checkedAt: string;
-  sites: SiteStatusLine[];
-  /** Seconds of commits a failover would lose if the primary died now (best source), and how that was judged. */
-  rpoNow: { seconds?: number; basis: string };
-  repos: { repo: 1 | 2; name: string; reachable: boolean; newestSet?: string; newestSetAt?: string; window?: { oldest: string; newest: string }; newestWalAt?: string; error?: string }[];
-  service: { name: string; answer?: string; site?: string };
-  lastDrill?: { runId: string; status: string; verdict: string; ageSeconds: number };
-  verdict: Verdict;
-  /** Why the verdict is not ok (and notes that do not change it), most severe first. */
-  findings: { severity: Verdict | "info"; message: string }[];
-}
+export type { DrStatus, Observed, SiteRole, SiteStatusLine, Verdict };
 
 /** A drill older than this (the runbook's monthly test, plus slack) is a warning. */
 const DRILL_MAX_AGE_SECONDS = 35 * 86400;
 
-export async function status(deps: Deps): Promise<DrStatus> {
-  if (deps.config.engine !== "local") {
-    throw new DrError("USAGE", "dr status reads the lab's sites; the pulumi engine is not covered yet", { hint: "use `dr health --site …` on each AWS site" });
-  }
-  const lab = Lab.open(deps.config);
+export async function status(deps: Deps, engine?: Engine): Promise<DrStatus> {
   const now = new Date();
-  const topology = recordedTopology(lab);
-  const findings: DrStatus["findings"] = [];
-  const add = (severity: Verdict | "info", message: string) => findings.push({ severity, message });
+  // The AWS side is loaded only when asked for (the Pulumi SDK costs every other command time).
+  const observed =
+    deps.config.engine === "local" ? await observeLab(deps, now) : await (await import("./status-pulumi")).observePulumi(deps.config, engine ?? (await engineFor(deps)), now);
+  return judge(deps.config, observed, now);
+}
 
+/** The lab: lab.json's topology and fence markers, the clusters themselves, both repositories. */
+async function observeLab(deps: Deps, now: Date): Promise<Observed> {
+  const lab = Lab.open(deps.config);
+  const topology = recordedTopology(lab);
   const states = new Map<string, RecoveryState>();
   const sites: SiteStatusLine[] = [];
   for (const [name, recorded] of [[topology.primary, "primary"], [topology.standby, "standby"]] as const) {
     const s = lab.site(name);
     const line: SiteStatusLine = { site: name, recorded, role: "down", address: s.address };
-    if (s.cluster.state() === "running") {
-      try {
-        const st = await readRecoveryState(s.cluster.connection("postgres"));
-        states.set(name, st);
-        line.timeline = st.timeline;
-        line.role = st.role === "standby" && isFenced(lab, name) ? "fenced" : st.role;
-      } catch (e) {
-        line.role = "unknown";
-        line.error = (e as Error).message.split("\n")[0];
-      }
-    } else if (isFenced(lab, name)) line.role = "fenced";
+    if (s.cluster.state() === "running") await readRole(line, states, s.cluster.connection("postgres"), isFenced(lab, name));
+    else if (isFenced(lab, name)) line.role = "fenced";
     sites.push(line);
   }
+  const listing = await listBackups(lab.pgbackrestOf(topology.primary), deps.config, { now, probe: (r) => lab.probeRepo(r) });
+  const repos = listing.repos.map((r) => {
+    const newest = r.sets.filter((s) => !s.error).pop();
+    return { repo: r.repo, name: r.name, reachable: r.reachable, newestSet: newest?.label, newestSetAt: newest?.stoppedAt.toISOString(), window: r.window, newestWalAt: r.wal.newestAt, error: r.error?.message };
+  });
+  const service: Observed["service"] = { name: lab.state.serviceName };
+  try {
+    service.answer = await lab.resolveService();
+    service.site = Object.entries(lab.state.sites).find(([, s]) => s.address === service.answer)?.[0];
+  } catch (e) {
+    service.error = (e as Error).message.split("\n")[0];
+  }
+  return { primary: topology.primary, standby: topology.standby, sites, states, repos, offsiteWalAgeSeconds: listing.repos.find((r) => r.repo === 2)?.wal.ageSeconds, service };
+}
 
-  const primaryState = states.get(topology.primary);
-  const primaryLine = sites[0];
-  if (primaryLine.role !== "primary") add("critical", `${topology.primary} (recorded primary) is ${primaryLine.role}${primaryLine.error ? `: ${primaryLine.error}` : ""}`);
+/** One verdict from what was observed, with the configured thresholds. */
+export function judge(config: DrConfig, o: Observed, now: Date): DrStatus {
+  const findings: DrStatus["findings"] = [];
+  const add = (severity: Verdict | "info", message: string) => findings.push({ severity, message });
+  const [primaryLine, standbyLine] = o.sites;
+  const primaryState = o.states.get(o.primary);
+  if (primaryLine.role !== "primary") add("critical", `${o.primary} (recorded primary) is ${primaryLine.role}${primaryLine.error ? `: ${primaryLine.error}` : ""}`);
 
-  const standbyLine = sites[1];
-  const standbyState = states.get(topology.standby);
+  const standbyState = o.states.get(o.standby);
   let standbyRpo: number | undefined;
   if (standbyState?.role === "standby" && standbyLine.role === "standby") {
     const sinceReplay = standbyState.lastReplayAt ? (now.getTime() - Date.parse(standbyState.lastReplayAt)) / 1000 : undefined;
@@ -101,43 +81,29 @@ export async function status(deps: Deps): Promise<DrStatus> {
       sinceReplaySeconds: sinceReplay,
       paused: standbyState.paused,
     };
-    const t = deps.config;
     const lagSeconds = lag?.seconds ?? sinceReplay;
-    if (lagSeconds !== undefined && lagSeconds > t.alerts.replicationLag) add("critical", `standby ${topology.standby} is ${formatDuration(lagSeconds)} behind (alert above ${formatDuration(t.alerts.replicationLag)})`);
-    else if (lagSeconds !== undefined && lagSeconds > t.standby.warnLag) add("warning", `standby ${topology.standby} is ${formatDuration(lagSeconds)} behind (warning above ${formatDuration(t.standby.warnLag)})`);
-    if (t.standby.streaming && standbyState.source === "archive") add("warning", `standby ${topology.standby} is not streaming: replaying from the offsite archive only`);
-    if (standbyState.paused) add("info", `standby ${topology.standby} has replay paused (its lag is judged by the thresholds)`);
+    if (lagSeconds !== undefined && lagSeconds > config.alerts.replicationLag) add("critical", `standby ${o.standby} is ${formatDuration(lagSeconds)} behind (alert above ${formatDuration(config.alerts.replicationLag)})`);
+    else if (lagSeconds !== undefined && lagSeconds > config.standby.warnLag) add("warning", `standby ${o.standby} is ${formatDuration(lagSeconds)} behind (warning above ${formatDuration(config.standby.warnLag)})`);
+    if (config.standby.streaming && standbyState.source === "archive") add("warning", `standby ${o.standby} is not streaming: replaying from the offsite archive only`);
+    if (standbyState.paused) add("info", `standby ${o.standby} has replay paused (its lag is judged by the thresholds)`);
     // What the standby already holds: everything up to what it received (streamed) or replayed.
     if (primaryState) {
       const held = standbyState.receiveLsn && lsnDiff(standbyState.receiveLsn, standbyState.replayLsn) > 0 ? standbyState.receiveLsn : standbyState.replayLsn;
       standbyRpo = lsnDiff(primaryState.replayLsn, held) <= 0 ? 0 : lag?.seconds;
     }
-  } else if (deps.config.standby.enabled) {
-    add("critical", `no usable standby: ${topology.standby} is ${standbyLine.role}${standbyLine.error ? ` (${standbyLine.error})` : ""}`);
+  } else if (config.standby.enabled) {
+    add("critical", `no usable standby: ${o.standby} is ${standbyLine.role}${standbyLine.error ? ` (${standbyLine.error})` : ""}`);
   } else {
-    add("info", `${topology.standby} is not a standby (standby.enabled is off): a failover restores from backup`);
+    add("info", `${o.standby} is not a standby (standby.enabled is off): a failover restores from backup`);
   }
 
-  const listing = await listBackups(lab.pgbackrestOf(topology.primary), deps.config, { now, probe: (r) => lab.probeRepo(r) });
-  const repos = listing.repos.map((r) => {
-    const newest = r.sets.filter((s) => !s.error).pop();
-    if (!r.reachable) add("warning", `repo${r.repo} (${r.name}) unreachable: ${r.error?.message.split("\n")[0]}`);
-    return { repo: r.repo, name: r.name, reachable: r.reachable, newestSet: newest?.label, newestSetAt: newest?.stoppedAt.toISOString(), window: r.window, newestWalAt: r.wal.newestAt, error: r.error?.message };
-  });
-  const offsite = listing.repos.find((r) => r.repo === 2);
-  const archiveRpo = primaryLine.role === "primary" ? offsite?.wal.ageSeconds : undefined;
-  const rpoNow = rpoEstimate(standbyRpo, archiveRpo);
+  for (const r of o.repos) if (!r.reachable) add("warning", `repo${r.repo} (${r.name}) unreachable: ${r.error?.split("\n")[0]}`);
+  const rpoNow = rpoEstimate(standbyRpo, primaryLine.role === "primary" ? o.offsiteWalAgeSeconds : undefined);
 
-  let answer: string | undefined;
-  try {
-    answer = await lab.resolveService();
-  } catch (e) {
-    add("critical", `the service name ${lab.state.serviceName} does not resolve: ${(e as Error).message.split("\n")[0]}`);
-  }
-  const answering = Object.entries(lab.state.sites).find(([, s]) => s.address === answer)?.[0];
-  if (answer && answering !== topology.primary) add("critical", `the service name answers ${answering ?? answer}, not the primary ${topology.primary}`);
+  if (o.service.error) add("critical", `the service name ${o.service.name} does not resolve: ${o.service.error}`);
+  if (o.service.answer && o.service.site !== o.primary) add("critical", `the service name answers ${o.service.site ?? o.service.answer}, not the primary ${o.primary}`);
 
-  const lastDrill = drillSummary(deps.config, now);
+  const lastDrill = drillSummary(config, now);
   if (!lastDrill) add("info", "no drill on record");
   else if (lastDrill.status !== "succeeded") add("warning", `the last drill ${lastDrill.runId} ${lastDrill.status}`);
   else if (lastDrill.ageSeconds > DRILL_MAX_AGE_SECONDS) add("warning", `the last drill is ${formatDuration(lastDrill.ageSeconds)} old`);
@@ -145,7 +111,7 @@ export async function status(deps: Deps): Promise<DrStatus> {
   const rank = { critical: 0, warning: 1, info: 2, ok: 3 } as const;
   findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
   const verdict: Verdict = findings.some((f) => f.severity === "critical") ? "critical" : findings.some((f) => f.severity === "warning") ? "warning" : "ok";
-  return { checkedAt: now.toISOString(), sites, rpoNow, repos, service: { name: lab.state.serviceName, answer, site: answering }, lastDrill, verdict, findings };
+  return { checkedAt: now.toISOString(), sites: o.sites, rpoNow, repos: o.repos, service: { name: o.service.name, answer: o.service.answer, site: o.service.site }, lastDrill, verdict, findings };
 }
 
 function rpoEstimate(standby: number | undefined, archive: number | undefined): DrStatus["rpoNow"] {

@@ -9,6 +9,7 @@ import type { ArchivedSegment } from "../backups/archive";
 import type { RepoCatalog } from "../backups/catalog";
 import type { RestorePlan } from "../restore/plan";
 import type { CredentialRotation, IncidentContext, IsolationResult, PreservationResult } from "../incident/types";
+import type { StandbyRoles } from "./standby-roles";
 
 export type EngineName = "local" | "pulumi";
 
@@ -71,6 +72,8 @@ export interface EngineRestoreResult {
 
 export interface Engine {
   readonly name: EngineName;
+  /** Promotion, switchover and reprotect where plans cannot act on the sites directly (pulumi). */
+  readonly standbyRoles?: StandbyRoles;
   /** Sites this environment knows, with their roles. */
   sites(): Promise<{ name: string; role: string }[]>;
   probe(site: string): Promise<SiteProbe>;

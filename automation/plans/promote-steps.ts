@@ -194,10 +194,12 @@ export const promoteStep: Step = {
   async run(ctx) {
     const f = promoteFacts(ctx);
     if (!f.verified && !ctx.record.forced) throw new DrError("GATE_FAILED", "refusing to promote a standby that did not pass the gate", { hint: "the gate step must pass first (or --force)" });
-    const s = await promote(await standbyEndpoint(ctx), 60);
+    // An engine that cannot reach the site with SQL alone promotes through its own request (pulumi).
+    const roles = ctx.engine.standbyRoles;
+    const detail = roles ? (await roles.promote(f.targetSite!)).detail : await promote(await standbyEndpoint(ctx), 60).then((s) => `${f.targetSite} is primary on timeline ${s.timeline} at ${s.replayLsn}`);
     f.promotedAt = new Date().toISOString();
     f.opened = true;
     f.restoredLastCommitAt = await newestCommitPresent(ctx, f.targetSite!, undefined);
-    return { detail: `${f.targetSite} is primary on timeline ${s.timeline} at ${s.replayLsn}` };
+    return { detail };
   },
 };

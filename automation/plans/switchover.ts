@@ -2,7 +2,8 @@
 // promotion tokens; Aurora's switchover). The primary is shut down cleanly, so that every WAL
 // record reaches the streaming standby; its shutdown checkpoint LSN is the demotion token; the
 // standby replays past exactly that point, then is promoted; DNS follows; the old primary comes
-// back as a standby of the new one without a rebuild. Lab engine only for now.
+// back as a standby of the new one without a rebuild. On an engine with standbyRoles (pulumi)
+// the host's shutdown, token, promotion and restart go through it; on the lab, through the lab.
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import type { Plan, Step, StepContext } from "./plan";
@@ -25,6 +26,7 @@ interface SwitchoverFacts extends Facts {
 
 const sf = (ctx: StepContext) => facts(ctx) as SwitchoverFacts;
 const lab = (ctx: StepContext) => Lab.open(ctx.config);
+const roles = (ctx: StepContext) => ctx.engine.standbyRoles;
 const admin = async (ctx: StepContext, site: string) => (await ctx.engine.endpoint(site)).admin;
 /** How long the standby may take to replay the token: it streamed everything before the shutdown. */
 const TOKEN_TIMEOUT_MS = 60_000;
@@ -70,13 +72,16 @@ const shutdownStep: Step = {
   destructive: true,
   estimateSeconds: 1,
   async done(ctx) {
-    return sf(ctx).shutdownAt !== undefined && lab(ctx).site(sf(ctx).sourceSite!).cluster.state() !== "running";
+    const f = sf(ctx);
+    if (f.shutdownAt === undefined) return false;
+    return roles(ctx) ? roles(ctx)!.isStopped(f.sourceSite!) : lab(ctx).site(f.sourceSite!).cluster.state() !== "running";
   },
   async run(ctx) {
     const f = sf(ctx);
     // fast: sessions are ended, the shutdown checkpoint is written, and the walsenders send it
     // all to the connected standby before the server exits.
-    await lab(ctx).site(f.sourceSite!).cluster.stop("fast");
+    if (roles(ctx)) await roles(ctx)!.stopCleanly(f.sourceSite!);
+    else await lab(ctx).site(f.sourceSite!).cluster.stop("fast");
     f.shutdownAt = new Date().toISOString();
     return { detail: `${f.sourceSite} shut down at ${f.shutdownAt}` };
   },
@@ -92,7 +97,7 @@ const tokenStep: Step = {
   },
   async run(ctx) {
     const f = sf(ctx);
-    f.token = await shutdownToken(lab(ctx), f.sourceSite!);
+    f.token = roles(ctx) ? await roles(ctx)!.shutdownToken(f.sourceSite!) : await shutdownToken(lab(ctx), f.sourceSite!);
     const started = Date.now();
     // Replayed past the token: pg_last_wal_replay_lsn is the end of the last record replayed,
     // so it is beyond the shutdown checkpoint record only once that record was replayed.
@@ -119,12 +124,17 @@ const promoteTargetStep: Step = {
   async run(ctx) {
     const f = sf(ctx);
     if (!f.verified) throw new DrError("GATE_FAILED", "refusing to promote before the standby replayed the demotion token", { hint: "the token step must pass first" });
-    const s = await promote(await admin(ctx, f.targetSite!), 60);
-    recordTopology(lab(ctx), { primary: f.targetSite!, standby: f.sourceSite! });
+    // The lab records the new pair; on AWS the DNS stack's activeSite (set by the next step) does.
+    const detail = roles(ctx)
+      ? (await roles(ctx)!.promote(f.targetSite!)).detail
+      : await promote(await admin(ctx, f.targetSite!), 60).then((s) => {
+          recordTopology(lab(ctx), { primary: f.targetSite!, standby: f.sourceSite! });
+          return `${f.targetSite} is primary on timeline ${s.timeline}`;
+        });
     f.opened = true;
     f.restoredLastCommitAt = await newestCommitPresent(ctx, f.targetSite!, undefined);
     f.rpoReferenceAt = f.shutdownAt;
-    return { detail: `${f.targetSite} is primary on timeline ${s.timeline}` };
+    return { detail };
   },
 };
 
@@ -137,7 +147,8 @@ const demoteStep: Step = {
   },
   async run(ctx) {
     const f = sf(ctx);
-    const s = await restartAsStandby(lab(ctx), f.sourceSite!, f.targetSite!);
+    if (roles(ctx)) await roles(ctx)!.restartAsStandby(f.sourceSite!, f.targetSite!);
+    const s = roles(ctx) ? await readRecoveryState(await admin(ctx, f.sourceSite!)) : await restartAsStandby(lab(ctx), f.sourceSite!, f.targetSite!);
     f.demoted = { source: s.source, timeline: s.timeline, replayLsn: s.replayLsn };
     return { detail: `${f.sourceSite} is a standby of ${f.targetSite} via ${s.source}, timeline ${s.timeline}` };
   },

@@ -76,6 +76,11 @@ export interface HostSpec {
   /** The alert thresholds: `dr health` judges with them, the alarms fire on them. */
   alerts: AlertThresholds;
   pgbackrest: PgbackrestTuning;
+  /**
+   * The stream: the replication role may log in from the other site's VPC only (pg_hba
+   * "replication" line, scram over TLS). None: no replication connection is accepted.
+   */
+  replication?: { role: string; peerCidr: string };
   /** Networks allowed to log in over TLS (application ranges, the site VPC). */
   clientCidrs: string[];
   roles: { app: string; backup: string; verifier: string; admin: string };

@@ -42,6 +42,7 @@ export function renderPostgresqlConf(spec: HostSpec): string {
     ["archive_timeout", `${archiveTimeoutSeconds(spec.objectives)}`, "seconds: half the smallest RPO objective"],
     ["max_wal_senders", "10"],
     ["hot_standby", "on", "a standby answers read-only queries (verification, health)"],
+    ["track_commit_timestamp", "on", "the recovery-state query and a failover's RPO read the last commit's time"],
     ["shared_preload_libraries", confString("pg_stat_statements"), "slow-query analysis"],
     ["pg_stat_statements.track", "all"],
     ["log_min_duration_statement", `${Math.round(spec.alerts.slowQuery * 1000)}`, "milliseconds: the slow-query alert's threshold"],
@@ -58,7 +59,8 @@ export function renderPostgresqlConf(spec: HostSpec): string {
 
 /**
  * pg_hba.conf: local peer for the OS users, TLS + SCRAM for everyone on the network, and only
- * from the application's ranges and the site's own VPC. Anything else has no line: rejected.
+ * from the application's ranges and the site's own VPC; replication only from the other site's
+ * VPC, as the replication role. Anything else has no line: rejected.
  */
 export function renderPgHba(spec: HostSpec): string {
   const lines = [
@@ -77,6 +79,11 @@ export function renderPgHba(spec: HostSpec): string {
     for (const role of [spec.roles.backup, spec.roles.verifier]) {
       lines.push(`hostssl   all             ${role.padEnd(15)} ${cidr.padEnd(23)} scram-sha-256`);
     }
+  }
+  // The stream: the replication role, from the other site's VPC only (either site may be the
+  // primary the other streams from, so both carry the line).
+  if (spec.replication) {
+    lines.push(`hostssl   replication     ${spec.replication.role.padEnd(15)} ${spec.replication.peerCidr.padEnd(23)} scram-sha-256`);
   }
   return lines.join("\n") + "\n";
 }

@@ -26,6 +26,11 @@ export interface DatabaseObjectsArgs {
   roles: { app: string; backup: string; verifier: string };
   /** Role passwords (secrets). Required. */
   passwords: { app: pulumi.Input<string>; backup: pulumi.Input<string>; verifier: pulumi.Input<string> };
+  /**
+   * The stream's role (REPLICATION, no other right; password: its own secret) and the physical
+   * slot the standby streams through (WAL is kept for it until it has received it). Default none.
+   */
+  replication?: { role: string; password: pulumi.Input<string>; slot: string };
   /** Resources the provider must wait for (the readiness gate). Default none. */
   ready?: pulumi.Input<pulumi.Resource>[];
 }
@@ -79,6 +84,12 @@ export class DatabaseObjects extends pulumi.ComponentResource {
       { database: db.name, role: verifier.name, schema: amcheckSchema.name, objectType: "function", privileges: ["EXECUTE"] },
       { ...o, dependsOn: [amcheck] },
     );
+
+    if (args.replication) {
+      const r = args.replication;
+      new postgresql.Role(n("replication"), { name: r.role, login: true, replication: true, password: r.password, connectionLimit: 5 }, o);
+      new postgresql.PhysicalReplicationSlot(n("slot"), { name: r.slot }, o);
+    }
 
     this.databaseName = db.name;
     this.registerOutputs({ databaseName: this.databaseName });

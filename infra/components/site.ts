@@ -22,7 +22,9 @@ import { KeyTamperAlarm } from "./key-tamper-alarm";
 import { PassphraseEscrow } from "./passphrase-escrow";
 import { Network } from "./network";
 import { PostgresHost } from "./postgres-host";
+import { ReplicationPath } from "./replication-path";
 import { Restore } from "./restore";
+import { Promote, StandbyStream } from "./standby-roles";
 import { RunbookAlarms } from "./runbook-alarms";
 import { SeverityTopics } from "./severity-topics";
 
@@ -126,7 +128,8 @@ export class Site extends pulumi.ComponentResource {
         schedules: cfg.schedules,
         maintenanceSchedule: cfg.maintenanceSchedule,
         alerts: cfg.alerts,
-        pgbackrest: cfg.pgbackrest,
+        pgbackrest: { ...cfg.pgbackrest, archivePushQueueMax: plan.archivePushQueueMax },
+        replication: plan.replication ? { role: plan.replication.role, peerCidr: plan.replication.peer.cidr } : undefined,
         clientCidrs,
         roles: { ...cfg.databaseObjects.roles, admin: cfg.access.postgres.username },
         toolkitUrl: cfg.host.toolkitUrl,
@@ -195,13 +198,17 @@ export class Site extends pulumi.ComponentResource {
       );
     }
 
+    // The primary's stack outputs (secondary): its address for DNS and the stream, its VPC.
+    let primaryStack: pulumi.StackReference | undefined;
+    const primaryOutput = (name: string) => {
+      primaryStack ??= new pulumi.StackReference(n("primary-stack"), { name: cfg.dns!.primary.stack! }, parent);
+      return primaryStack.requireOutput(name).apply((v) => String(v));
+    };
+    const primaryAddress = plan.role === "secondary" && cfg.dns ? (cfg.dns.primary.address ? pulumi.output(cfg.dns.primary.address) : primaryOutput("privateIp")) : undefined;
+
     // 5. Failover DNS (the secondary stack): the primary's address from its stack outputs.
     let dns: FailoverDns | undefined;
-    if (plan.dns && cfg.dns && offsite) {
-      const from = cfg.dns.primary;
-      const primaryAddress = from.address
-        ? pulumi.output(from.address)
-        : new pulumi.StackReference(n("primary-stack"), { name: from.stack! }, parent).requireOutput("privateIp").apply((v) => String(v));
+    if (plan.dns && cfg.dns && offsite && primaryAddress) {
       dns = new FailoverDns(
         n("dns"),
         {
@@ -242,8 +249,29 @@ export class Site extends pulumi.ComponentResource {
       );
     }
 
-    // 6. Once the host is reachable: readiness, then restore, then database objects.
+    // 5c. The path of the stream between the site VPCs: requested by the secondary, accepted by the primary.
+    let replicationPath: ReplicationPath | undefined;
+    const repl = plan.replication;
+    if (repl && (plan.role === "secondary" || repl.peer.peeringConnectionId)) {
+      replicationPath = new ReplicationPath(
+        n("replication"),
+        {
+          vpcId: network.vpcId,
+          routeTableId: network.privateRouteTableId,
+          databaseSecurityGroupId: network.databaseSecurityGroupId,
+          peerCidr: repl.peer.cidr,
+          ...(plan.role === "secondary"
+            ? { request: { peerVpcId: repl.peer.vpcId ? pulumi.output(repl.peer.vpcId) : primaryOutput("vpcId"), peerRegion: repl.peer.region } }
+            : { accept: { peeringConnectionId: repl.peer.peeringConnectionId! } }),
+        },
+        parent,
+      );
+    }
+
+    // 6. Once the host is reachable: readiness, then restore, its stream, a promotion, database objects.
     let restore: Restore | undefined;
+    let streamFrom: pulumi.Output<string> | undefined;
+    let promote: Promote | undefined;
     if (cfg.access.hostReachable) {
       const connection = sshConnection(plan, host.privateIp, secret(cfg.sshPrivateKey)!);
       const ready = new HostReady(
@@ -268,6 +296,32 @@ export class Site extends pulumi.ComponentResource {
           { parent: this, dependsOn: [ready] },
         );
       }
+      // A standby streams when the stream is on: from the primary its request names (reprotect),
+      // else (the secondary's standing standby) from the primary stack's address. Re-run after
+      // each restore, which rewrites the recovery settings.
+      const streamHost = cfg.restore?.primaryHost ? pulumi.output(cfg.restore.primaryHost) : plan.role === "secondary" ? primaryAddress : undefined;
+      if (repl && cfg.restore?.mode === "standby" && streamHost) {
+        streamFrom = streamHost;
+        const slot = cfg.restore.primarySlot ?? repl.slot;
+        new StandbyStream(
+          n("stream"),
+          {
+            connection,
+            stream: pulumi.all([streamHost, secret(cfg.replicationPassword)!]).apply(([primaryHost, password]) => ({
+              primaryHost,
+              password,
+              role: repl.role,
+              slot,
+              application: plan.site,
+            })),
+            triggers: [streamHost, repl.role, slot, cfg.restore.requestId, host.instanceId],
+          },
+          { parent: this, dependsOn: restore ? [restore] : [ready] },
+        );
+      }
+      if (cfg.promote) {
+        promote = new Promote(n("promote"), { connection, request: cfg.promote, slot: repl?.slot, instanceId: host.instanceId }, { parent: this, dependsOn: [ready] });
+      }
       if (plan.databaseObjects) {
         const viaSsm = cfg.access.via === "ssm";
         new DatabaseObjects(
@@ -282,6 +336,7 @@ export class Site extends pulumi.ComponentResource {
             database: cfg.database,
             roles: cfg.databaseObjects.roles,
             passwords: { app: secret(cfg.appPassword)!, backup: secret(cfg.backupPassword)!, verifier: secret(cfg.verifierPassword)! },
+            replication: repl ? { role: repl.role, password: secret(cfg.replicationPassword)!, slot: repl.slot } : undefined,
             ready: [ready.gate, ...(restore ? [restore.command] : [])],
           },
           parent,
@@ -304,11 +359,13 @@ export class Site extends pulumi.ComponentResource {
         topicArns: topics ? pulumi.output({ critical: topics.arns.critical, warning: topics.arns.warning, info: topics.arns.info }) : pulumi.output(undefined),
         alarmNames: pulumi.all(alarms?.alarmNames ?? []),
         dnsOut: dns ? pulumi.all({ healthCheckId: dns.healthCheckId, primary: dns.primaryAnswer, secondary: dns.secondaryAnswer }) : pulumi.output(undefined),
+        pcx: replicationPath?.peeringConnectionId ?? pulumi.output(undefined),
+        streamFrom: streamFrom ?? pulumi.output(undefined),
         im: escalation
           ? pulumi.all({ plan: escalation.escalationPlanArn, critical: escalation.responsePlanArns.critical, warning: escalation.responsePlanArns.warning })
           : pulumi.output(undefined),
       })
-      .apply(({ vpcId, instanceId, privateIp, dbSg, isolationSg, repo1, repo2, topicArns, alarmNames, dnsOut, im }): SiteOutputs => ({
+      .apply(({ vpcId, instanceId, privateIp, dbSg, isolationSg, repo1, repo2, topicArns, alarmNames, dnsOut, pcx, streamFrom, im }): SiteOutputs => ({
         environment: plan.environment,
         site: plan.site,
         role: plan.role,
@@ -336,6 +393,8 @@ export class Site extends pulumi.ComponentResource {
             }
           : {}),
         ...(restore ? { restore: { requestId: restore.requestId, command: restore.script } } : {}),
+        ...(pcx && repl ? { replication: { peeringConnectionId: pcx, role: repl.role, slot: repl.slot, ...(streamFrom ? { primaryHost: streamFrom } : {}) } } : {}),
+        ...(promote ? { promote: { requestId: promote.requestId } } : {}),
         ...(plan.fence ? { fence: { mode: plan.fence.mode, requestId: plan.fence.requestId } } : {}),
         ...(cfg.drill && plan.role === "drill" ? { drill: { id: cfg.drill.id, expiresAt: cfg.drill.expiresAt } } : {}),
         ...(im ? { incidentManager: { escalationPlanArn: im.plan, responsePlans: { critical: im.critical, warning: im.warning } } } : {}),

@@ -43,3 +43,13 @@ test("a request the schema refuses is refused on the way back", () => {
   assert.throws(() => readRequest("restore", storedForm(requestEntries("restore", { requestId: "has space" })).restore));
   assert.throws(() => readRequest("fence", { requestId: "f-1", mode: "delete" }));
 });
+
+test("a standby request pointing at a primary, and a promote request, come back as written", () => {
+  const standby = { requestId: "reprotect-20250901t130000z-0001", mode: "standby" as const, repo: 1 as const, allowOverwrite: true, primaryHost: "10.30.7.9", primarySlot: "fp_standby_primary", timeout: 14400 };
+  const read = readRequest("restore", storedForm(requestEntries("restore", standby)).restore);
+  assert.deepEqual(read, standby);
+  assert.deepEqual(targetOfRequest(read), { kind: "latest" });
+  const promote = { requestId: "promote-20250901t130000z-0002", waitSeconds: 60 };
+  assert.deepEqual(readRequest("promote", storedForm(requestEntries("promote", promote)).promote), promote);
+  assert.throws(() => readRequest("restore", { ...standby, primaryHost: "db.example" }), /IPv4|ipv4/i);
+});

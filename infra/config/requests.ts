@@ -2,6 +2,7 @@
 //   fp-dr:restore  restore the host's cluster (a new requestId re-runs the restore command)
 //   fp-dr:fence    keep a host from taking writes (failover, incident)
 //   fp-dr:drill    what makes a stack a drill site (id, expiry, size)
+//   fp-dr:promote  promote the site's standby (a new requestId runs pg_promote on the host once)
 // The engine turns a restore target into a request (requestForTarget) and writes it as `--path`
 // entries (requestEntries); Pulumi keeps those typed and nested (storedForm); the program reads
 // the stored value through the schema (readRequest); the host's restore command turns the
@@ -48,6 +49,28 @@ export const restoreRequest = z
     timeout: duration.default(4 * 3600),
     /** Restore over a running primary. Default false: the automation fences first. */
     allowOverwrite: z.boolean().default(false),
+    /**
+     * mode standby only: stream from this primary too (its private address, over the path
+     * between the site VPCs), as replication.role through replication.slot (primary_conninfo
+     * and primary_slot_name in the restored cluster's recovery settings). Absent: the standby
+     * replays from the archive alone. Reprotect writes it pointing at the new primary.
+     */
+    primaryHost: z.ipv4().optional(),
+    /** The physical slot on primaryHost (default the replication block's slot for this site). */
+    primarySlot: z.string().regex(/^[a-z0-9_]{1,63}$/, "a replication slot name: lowercase letters, digits and '_'").optional(),
+  })
+  .strict();
+
+/**
+ * Promotion of the site's standby (failover by promotion, switchover): the host's promote
+ * command runs once per requestId (pg_promote, waiting until the server takes writes).
+ */
+export const promoteRequest = z
+  .object({
+    /** Changing the id runs the promotion again (a no-op on a server already out of recovery). */
+    requestId,
+    /** How long pg_promote may take on the host. Default 60 s. */
+    waitSeconds: z.number().int().min(1).max(3600).default(60),
   })
   .strict();
 
@@ -90,8 +113,9 @@ export const drill = z
 export type RestoreRequest = z.output<typeof restoreRequest>;
 export type FenceRequest = z.output<typeof fence>;
 export type DrillRequest = z.output<typeof drill>;
+export type PromoteRequest = z.output<typeof promoteRequest>;
 
-const schemas = { restore: restoreRequest, fence, drill } as const;
+const schemas = { restore: restoreRequest, fence, drill, promote: promoteRequest } as const;
 type Kind = keyof typeof schemas;
 type RequestOf<K extends Kind> = z.output<(typeof schemas)[K]>;
 
@@ -143,9 +167,10 @@ export type PathEntries = Record<string, { value: string }>;
 
 /** The order entries are written in (the CLI invocation the contract test pins). */
 const fieldOrder: { [K in Kind]: (keyof z.input<(typeof schemas)[K]>)[] } = {
-  restore: ["requestId", "mode", "repo", "allowOverwrite", "set", "targetTime", "targetLsn", "targetName", "timeout"],
+  restore: ["requestId", "mode", "repo", "allowOverwrite", "set", "targetTime", "targetLsn", "targetName", "primaryHost", "primarySlot", "timeout"],
   fence: ["mode", "requestId"],
   drill: ["id", "expiresAt", "instanceType"],
+  promote: ["requestId", "waitSeconds"],
 };
 
 /**

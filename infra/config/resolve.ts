@@ -43,6 +43,17 @@ export interface SitePlan {
    * instance is stopped. Nothing is deleted.
    */
   fence?: StackConfig["fence"];
+  /**
+   * pgBackRest archive-push-queue-max of a site that can become primary: the configured size,
+   * else a quarter of the data volume (pg_wal lives on it; the queue must give up on WAL
+   * before the disk fills). None for a drill, which archives nothing.
+   */
+  archivePushQueueMax?: string;
+  /**
+   * The stream between the sites (primary: the role, slot and accepted peering; secondary: the
+   * requested peering and primary_conninfo of its standby). None: the standby replays the archive only.
+   */
+  replication?: { role: string; slot: string; peer: NonNullable<StackConfig["replication"]["peer"]> };
   /** Tags on every resource (provider default tags). */
   tags: Record<string, string>;
   config: StackConfig;
@@ -83,6 +94,11 @@ export function resolveSite(config: StackConfig): SitePlan {
     application: drill ? { cidrs: [], securityGroupIds: [], peering: undefined } : config.network.application,
     localPorts: localPortsFor({ role, drillId: config.drill?.id }, { ssh: config.access.ssh.localPort, postgres: config.access.postgres.localPort }),
     fence: config.fence,
+    archivePushQueueMax: drill ? undefined : config.pgbackrest.archivePushQueueMax ?? `${Math.max(1, Math.floor(config.host.dataVolumeGiB / 4))}GiB`,
+    replication:
+      !drill && config.replication.stream && config.replication.peer
+        ? { role: config.replication.role, slot: config.replication.slot, peer: config.replication.peer }
+        : undefined,
     tags,
     config,
   };

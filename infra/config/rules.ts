@@ -88,6 +88,44 @@ export function crossFieldIssues(raw: Obj): RuleIssue[] {
     if (restore.allowOverwrite === true && role === "drill") add(["restore", "allowOverwrite"], "a drill restores onto its own fresh host; overwrite makes no sense here");
   }
 
+  // A standby request may point at a primary; anything else never streams.
+  if (restore && present(restore.primaryHost) && restore.mode !== "standby") add(["restore", "primaryHost"], "only a standby (mode: standby) streams from a primary");
+  if (present(raw.promote) && access.hostReachable !== true) add(["promote"], "a promotion runs on the host: set access.hostReachable to true once the automation can reach it");
+
+  // DNS: forced to the current primary; Route 53's own failover only when opted in.
+  if (dns && dns.activeSite === "auto" && dns.automaticFailover !== true) {
+    add(["dns", "activeSite"], "\"auto\" lets Route 53 move the service name to an unpromoted, unfenced standby: set dns.automaticFailover: true to accept that risk, or name the current primary");
+  }
+
+  // Every site that can become primary archives asynchronously with a bounded queue (default
+  // from the data volume, infra/config/resolve.ts): when a repository is unreachable, WAL piles
+  // up in pg_wal until the disk is full and the primary stops; archive-push-queue-max drops WAL
+  // from the queue instead (the archive gets a gap the next backup closes; the database stays up).
+  if (role === "primary" || role === "secondary") {
+    const pgb = obj(raw.pgbackrest) ?? {};
+    if (pgb.archiveAsync === false) add(["pgbackrest", "archiveAsync"], `must be on for the ${role} role (it can become primary): archive-push-queue-max only bounds asynchronous archiving`);
+    if (present(pgb.archivePushQueueMax) && (typeof pgb.archivePushQueueMax !== "string" || !/^\d+(KiB|MiB|GiB|TiB)$/.test(pgb.archivePushQueueMax))) {
+      add(["pgbackrest", "archivePushQueueMax"], "a pgBackRest size such as 20GiB");
+    }
+  }
+
+  // The stream: its own secret, a peer network distinct from this one, and the primary side
+  // accepting the connection the secondary requested.
+  const repl = obj(raw.replication);
+  // A drill ignores the block (it is the secondary's file with overrides, and never streams).
+  if (repl?.stream === true && role !== "drill") {
+    if (!present(raw.replicationPassword)) add(["replicationPassword"], "required while replication.stream is on: openssl rand -base64 32 | pulumi config set --secret fp-dr:replicationPassword (the same on both stacks)");
+    const peer = obj(repl.peer);
+    if (!peer) add(["replication", "peer"], "required while replication.stream is on: the other site's VPC (cidr, region)");
+    else {
+      const myCidr = typeof obj(raw.network)?.vpcCidr === "string" ? (obj(raw.network)!.vpcCidr as string) : "10.20.0.0/16";
+      if (typeof peer.cidr === "string" && parseCidr(peer.cidr) && parseCidr(myCidr) && overlaps(myCidr, peer.cidr)) add(["replication", "peer", "cidr"], `overlaps the site's vpcCidr ${myCidr}; peered VPCs need distinct ranges`);
+      if (present(peer.region) && peer.region === raw.region) add(["replication", "peer", "region"], "must be the other region (the standby site's VPC is in the offsite region)");
+      if (present(offsite?.region) && present(peer.region) && peer.region !== offsite!.region) add(["replication", "peer", "region"], `must be the offsite region ${String(offsite!.region)}: the standby pairs with the other site`);
+      if (role === "secondary" && !present(peer.vpcId) && !present(obj(dns?.primary)?.stack)) add(["replication", "peer", "vpcId"], "required unless dns.primary.stack names the primary's stack (its output vpcId)");
+    }
+  }
+
   // Escalation contacts, when Incident Manager is declared.
   const im = obj(raw.incidentManager);
   if (im?.enabled === true) {

@@ -294,3 +294,40 @@ test("Pulumi's flat config map decodes like the stack file; secrets stay strings
   assert.ok(!("skipMetadataApiCheck" in raw.values));
   assert.equal(parseStackConfig(raw).role, "primary");
 });
+
+test("the stream: its own secret, a distinct peer VPC in the offsite region; the archive queue is bounded on every site that can be primary", () => {
+  const stream = (peer: string) => `${minimalPrimary}  fp-dr:replication:\n    stream: true\n${peer}`;
+  assert.deepEqual(problemsOf(stream("")), [
+    "fp-dr:replicationPassword (secret): required while replication.stream is on: openssl rand -base64 32 | pulumi config set --secret fp-dr:replicationPassword (the same on both stacks)",
+    "fp-dr:replication.peer: required while replication.stream is on: the other site's VPC (cidr, region)",
+  ]);
+  const withSecret = (peer: string) => `${stream(peer)}  fp-dr:replicationPassword:\n    secure: v1:placeholder-replication-password-0123\n`;
+  assert.deepEqual(problemsOf(withSecret("    peer: { cidr: 10.30.0.0/16, region: eu-west-1 }\n")), []);
+  assert.deepEqual(problemsOf(withSecret("    peer: { cidr: 10.20.128.0/17, region: eu-central-1 }\n")), [
+    "fp-dr:replication.peer.cidr: overlaps the site's vpcCidr 10.20.0.0/16; peered VPCs need distinct ranges",
+    "fp-dr:replication.peer.region: must be the other region (the standby site's VPC is in the offsite region)",
+    "fp-dr:replication.peer.region: must be the offsite region eu-west-1: the standby pairs with the other site",
+  ]);
+  assert.ok(problemsOf(withSecret("    peer: { cidr: 0.0.0.0/0, region: eu-west-1 }\n")).some((p) => p.startsWith("fp-dr:replication.peer.cidr: the database must never be reachable from the world")), "the peer is a source of connections: never the world");
+  // archive-push-queue-max: asynchronous archiving required, a size when given, else derived.
+  assert.deepEqual(problemsOf(`${minimalPrimary}  fp-dr:pgbackrest:\n    archiveAsync: false\n    archivePushQueueMax: lots\n`), [
+    "fp-dr:pgbackrest.archiveAsync: must be on for the primary role (it can become primary): archive-push-queue-max only bounds asynchronous archiving",
+    "fp-dr:pgbackrest.archivePushQueueMax: a pgBackRest size such as 20GiB",
+  ]);
+  assert.equal(resolveSite(parseStackConfig(rawFromStackFile(minimalPrimary))).archivePushQueueMax, "25GiB", "a quarter of the 100 GiB data volume");
+  assert.equal(resolveSite(parseStackConfig(rawFromStackFile(stackFile("secondary")))).archivePushQueueMax, "20GiB");
+  assert.equal(resolveSite(parseStackConfig(rawFromStackFile(stackFile("secondary")))).replication?.peer.cidr, "10.20.0.0/16");
+});
+
+test("DNS is forced to the current primary; Route 53's own failover only when opted in, knowing its risk", () => {
+  const secondary = stackFile("secondary");
+  assert.equal(parseStackConfig(rawFromStackFile(secondary)).dns?.activeSite, "primary");
+  const auto = secondary.replace("activeSite: primary", "activeSite: auto");
+  assert.deepEqual(problemsOf(auto), [
+    'fp-dr:dns.activeSite: "auto" lets Route 53 move the service name to an unpromoted, unfenced standby: set dns.automaticFailover: true to accept that risk, or name the current primary',
+  ]);
+  assert.deepEqual(problemsOf(auto.replace("activeSite: auto", "activeSite: auto\n    automaticFailover: true")), []);
+  // Only a standby request streams from a primary.
+  const paused = secondary.replace("    mode: standby\n    repo: 1\n", "    mode: pause\n    targetLsn: 0/9000060\n    primaryHost: 10.20.7.42\n    repo: 1\n");
+  assert.deepEqual(problemsOf(paused), ["fp-dr:restore.primaryHost: only a standby (mode: standby) streams from a primary"]);
+});

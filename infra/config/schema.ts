@@ -14,7 +14,7 @@ import {
 } from "../../automation/config/common";
 import { siteRoles } from "../../automation/config/schema";
 import { isWorldOpen, parseCidr } from "../network/cidr";
-import { drill, fence, restoreRequest } from "./requests";
+import { drill, fence, promoteRequest, restoreRequest } from "./requests";
 
 /** Names that end up in resource names and DNS labels. */
 export const identifier = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "lowercase letters, digits and dashes, starting with a letter");
@@ -189,10 +189,20 @@ export const dns = z
     /** TTL of the failover records; short so that a swap takes effect quickly. Default 30 s. */
     ttl: z.number().int().min(5).max(3600).default(30),
     /**
-     * "auto": Route 53 fails over on the primary's health check. "primary"/"secondary": both
-     * records answer that site (the automation's verified, forced swap).
+     * The current primary: both records answer that site, whatever the health check says (the
+     * automation's verified, forced swap sets it). Default "primary". "auto" hands the choice
+     * to Route 53's health check and needs automaticFailover: true (see its risk there).
      */
-    activeSite: z.enum(activeSites).default("auto"),
+    activeSite: z.enum(activeSites).default("primary"),
+    /**
+     * Opt in to Route 53 answering the secondary by itself when the primary's health check
+     * fails (activeSite "auto"). Default false. The risk: Route 53 moves the application to a
+     * standby that nobody fenced, caught up or promoted; it is still read-only (writes fail) or,
+     * if promoted later by hand, the old primary may come back and take writes too (split
+     * brain). A health check also fails on a partition that leaves the primary running. Keep it
+     * off unless the standby is promoted by the same signal and the old primary is fenced.
+     */
+    automaticFailover: z.boolean().default(false),
     /** Where the primary's address comes from: its stack's outputs, or a fixed address. */
     primary: z
       .object({
@@ -264,6 +274,41 @@ export const access = z
   .strict()
   .prefault({});
 
+/**
+ * The optional stream from the primary to the warm standby, over a path between the two site
+ * VPCs. The path is VPC peering with routes, not a Transit Gateway: two VPCs in two regions
+ * need one connection, no hourly attachment charges or per-GB processing fee beyond inter-region
+ * transfer, and nothing transitive (peering does not route to third networks, which is what we
+ * want for a replication path). Cross-region peering is requested by the secondary stack (it
+ * already reads the primary's outputs) and accepted by the primary stack, each stack touching
+ * only its own region. Without the stream the standby still replays from the archive.
+ */
+export const replication = z
+  .object({
+    /** Stream WAL from the primary to the standby (in addition to the archive). Default false. */
+    stream: z.boolean().default(false),
+    /** Replication role on every site that can be primary (password: secret replicationPassword). */
+    role: sqlIdentifier.default("fp_replication"),
+    /** Physical slot the standby of this pair streams through; on the primary. Default fp_standby. */
+    slot: z.string().regex(/^[a-z0-9_]{1,63}$/, "lowercase letters, digits and '_'").default("fp_standby"),
+    /** The other site's VPC: the only source allowed to replicate (pg_hba, security group, routes). */
+    peer: z
+      .object({
+        /** The other site VPC's range; must not overlap vpcCidr. */
+        cidr: sourceCidr,
+        /** Its region (cross-region peering). */
+        region: awsRegion,
+        /** Secondary stack: the primary's VPC id (requester side). Default: the primary stack's output vpcId (dns.primary.stack). */
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "a VPC id such as vpc-0123456789abcdef0").optional(),
+        /** Primary stack: the peering connection the secondary requested (its output), to accept. */
+        peeringConnectionId: z.string().regex(/^pcx-[0-9a-f]{8,17}$/, "a peering connection id such as pcx-0123456789abcdef0").optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .prefault({});
+
 export const databaseObjects = z
   .object({
     /** Declare the app database, roles and extensions. Default: on the primary only (the writer). */
@@ -298,7 +343,7 @@ export const drillRunner = z
   .strict();
 
 /** Keys whose values must be Pulumi secrets (`pulumi config set --secret fp-dr:<key>`). */
-export const secretKeys = ["repoCipherPass", "adminPassword", "appPassword", "backupPassword", "verifierPassword", "sshPrivateKey"] as const;
+export const secretKeys = ["repoCipherPass", "adminPassword", "appPassword", "backupPassword", "verifierPassword", "sshPrivateKey", "replicationPassword"] as const;
 export type SecretKey = (typeof secretKeys)[number];
 
 const secret = z.string().min(1, "must not be empty");
@@ -335,9 +380,12 @@ export const stackConfigSchema = z
     dns: dns.optional(),
     access,
     databaseObjects,
+    replication,
     restore: restoreRequest.optional(),
     /** The scheduled drill runner; declared by the secondary stack only. Default none. */
     drillRunner: drillRunner.optional(),
+    /** Promotion of this site's standby (written by the automation); absent: nothing to promote. */
+    promote: promoteRequest.optional(),
     /** Fencing of this site's host (isolation or stop); absent: the host serves normally. */
     fence: fence.optional(),
     drill: drill.optional(),
@@ -353,6 +401,12 @@ export const stackConfigSchema = z
     appPassword: secret.min(16, "must be at least 16 characters").optional(),
     backupPassword: secret.min(16, "must be at least 16 characters").optional(),
     verifierPassword: secret.min(16, "must be at least 16 characters").optional(),
+    /**
+     * Password of replication.role, its own secret (not the admin's): generate it once
+     * (`openssl rand -base64 32 | pulumi config set --secret fp-dr:replicationPassword`) with the
+     * same value on both stacks. Required while replication.stream is on.
+     */
+    replicationPassword: secret.min(24, "must be at least 24 characters").optional(),
     sshPrivateKey: secret.regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "an OpenSSH/PEM private key").optional(),
   })
   .strict();

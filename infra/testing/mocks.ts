@@ -18,6 +18,7 @@ export const testSecrets: Record<string, string> = {
   backupPassword: "test-backup-password-2c3d4e5f",
   verifierPassword: "test-verifier-password-3d4e5f6a",
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest-key-material-not-real\n-----END OPENSSH PRIVATE KEY-----",
+  replicationPassword: "test-replication-password-4e5f6a7b8c",
 };
 
 /** A standby's (secondary, drill): it declares no database roles, so it holds no role passwords. */
@@ -25,6 +26,7 @@ export const standbySecrets: Record<string, string> = {
   repoCipherPass: testSecrets.repoCipherPass,
   adminPassword: testSecrets.adminPassword,
   sshPrivateKey: testSecrets.sshPrivateKey,
+  replicationPassword: testSecrets.replicationPassword,
 };
 
 export interface Registered {

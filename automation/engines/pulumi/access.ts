@@ -184,5 +184,8 @@ export function pgSiteDatabase(opts: PgSiteDatabaseOptions = {}): SiteDatabase {
   };
 }
 
-/** Runs a command on a site's host (SSM Run Command, or SSH through the SiteAccess path). */
-export type HostCommandRunner = (site: string, outputs: SiteOutputs, argv: string[]) => Promise<{ stdout: string }>;
+/**
+ * Runs a command on a site's host (SSM Run Command, or SSH through the SiteAccess path); a
+ * non-zero exit rejects. `stdin` carries what must never be on a command line (a passfile line).
+ */
+export type HostCommandRunner = (site: string, outputs: SiteOutputs, argv: string[], stdin?: string) => Promise<{ stdout: string }>;

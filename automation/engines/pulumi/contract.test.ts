@@ -16,6 +16,7 @@ import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider
 import { PulumiEngine } from "./engine";
 import { openLocalWorkspace } from "./local-workspace";
 import { drillLocalPorts } from "../../../infra/config/ports";
+import { recordedPair } from "../../commands/topology";
 
 const drillId = "20250901t040000z";
 const drill = `drill-${drillId}`;
@@ -28,7 +29,21 @@ interface World {
   engine: PulumiEngine;
   /** What the injected pieces were asked to do. */
   log: string[];
+  /** What host commands received on stdin (never on their command line). */
+  stdin: string[];
 }
+
+/** pg_controldata of the primary after a clean shutdown (PostgreSQL 15's own wording). */
+const controldata = `pg_control version number:            1300
+Catalog version number:               202209061
+Database system identifier:           7412345678901234567
+Database cluster state:               shut down
+pg_control last modified:             Mon 01 Sep 2025 12:00:00 PM UTC
+Latest checkpoint location:           0/9000028
+Latest checkpoint's REDO location:    0/9000028
+Latest checkpoint's REDO WAL file:    000000010000000000000009
+Latest checkpoint's TimeLineID:       1
+`;
 
 let w: World;
 
@@ -39,6 +54,8 @@ async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
   cli.addStack("secondary", storedConfigFromStackFile("Pulumi.secondary.yaml"));
   const ops = await openLocalWorkspace({ workDir: repoRoot, pulumiCommand: cli, backendUrl, secretsProvider });
   const log: string[] = [];
+  const stdin: string[] = [];
+  const stopped = new Set<string>();
   let t = Date.UTC(2025, 8, 1, 12, 0, 0);
   let ids = 0;
   let swappedPolls = 0;
@@ -86,8 +103,17 @@ async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
       return [addresses.primary];
     },
     dnsPollMs: 5000,
+    // A command on a host: the switchover's stop, token and restart (SSM or SSH in production).
+    hostCommands: async (site, outputs, argv, input) => {
+      log.push(`host ${site} ${outputs.instanceId}: ${argv.join(" ")}${input === undefined ? "" : " <stdin>"}`);
+      if (input !== undefined) stdin.push(input);
+      if (argv.includes("stop")) stopped.add(site);
+      if (argv.includes("start")) stopped.delete(site);
+      if (argv[0] === "sh") return { stdout: stopped.has(site) ? "inactive\n" : "active\n" };
+      return { stdout: argv.some((a) => a.endsWith("/pg_controldata")) ? controldata : "" };
+    },
   });
-  return { cli, engine, log };
+  return { cli, engine, log, stdin };
 }
 
 const outputCalls = (stack: string) => [
@@ -259,6 +285,8 @@ const drillConfigCall = [
   "--plaintext", "fp-dr:repository.retention.days=35",
   "--plaintext", "fp-dr:pgbackrest.processMax=4",
   "--plaintext", "fp-dr:pgbackrest.compressType=lz4",
+  "--plaintext", "fp-dr:pgbackrest.archiveAsync=true",
+  "--plaintext", "fp-dr:pgbackrest.archivePushQueueMax=20GiB",
   "--plaintext", "fp-dr:access.via=ssm",
   "--plaintext", "fp-dr:access.hostReachable=false",
   "--plaintext", "fp-dr:access.ssh.user=admin",
@@ -481,4 +509,152 @@ test("secrets set through the CLI never appear in an error message", async () =>
     assert.ok(!e.message.includes(testSecrets.adminPassword), e.message);
     return true;
   });
+});
+
+const promoteCalls = (stack: string, id: string) => [
+  ["stack", "select", "--stack", stack, "--non-interactive"],
+  ["config", "--show-secrets", "--json", "--stack", stack, "--non-interactive"],
+  ["config", "rm-all", "--stack", stack, "fp-dr:promote", "--non-interactive"],
+  ["config", "set-all", "--stack", stack, "--path", "--plaintext", `fp-dr:promote.requestId=${id}`, "--plaintext", "fp-dr:promote.waitSeconds=60", "--non-interactive"],
+  [
+    "up", "--yes", "--skip-preview", "--message", `fp-dr: promote ${stack} ${id}`,
+    "--target", `urn:pulumi:${stack}::fp-dr::fp-dr:site:Site$fp-dr:site:Promote::${stack}-promote`,
+    "--target", `urn:pulumi:${stack}::fp-dr::fp-dr:site:Site$fp-dr:site:Promote$command:remote:Command::${stack}-promote-pg-promote`,
+    "--exec-kind", "auto.local", "--stack", stack, "--non-interactive",
+  ],
+  ...outputCalls(stack),
+  historyCall(stack),
+  ...outputCalls(stack),
+];
+
+const dnsSwapCalls = (to: string) => [
+  ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
+  ["config", "set-all", "--stack", "secondary", "--path", "--plaintext", `fp-dr:dns.activeSite=${to}`, "--non-interactive"],
+  [
+    "up", "--yes", "--skip-preview", "--message", `fp-dr: point db.fp.internal at ${to}`,
+    "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-primary",
+    "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-secondary",
+    "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
+  ],
+  ...outputCalls("secondary"),
+  historyCall("secondary"),
+];
+
+test("failover by promotion, primary region down: the fence touches nothing; a promote request and an update of its command alone; then the DNS swap", async () => {
+  w = await world({ primaryRegionUp: false });
+  const { cli, engine, log } = w;
+  // Source and target from what the stacks record (the DNS stack's forced activeSite), never the answer.
+  assert.deepEqual(await recordedPair(drConfig(), engine), { source: "primary", target: "secondary", targetFenced: false });
+  cli.take();
+  // The plan's order (plans/promote-failover.ts): fence, (catch up and gate over SQL), promote, DNS.
+  assert.equal((await engine.fence("primary")).outcome, "unreachable");
+  assert.deepEqual(cli.take(), []);
+  const promoted = await engine.standbyRoles.promote("secondary");
+  assert.deepEqual(cli.take(), promoteCalls("secondary", "promote-20250901t120000z-0001"));
+  assert.match(promoted.detail, /^secondary takes writes at 0\/9000060 \(request promote-20250901t120000z-0001\)$/);
+  assert.deepEqual(cli.stacks.get("secondary")!.config["fp-dr:promote"].objectValue, { requestId: "promote-20250901t120000z-0001", waitSeconds: 60 });
+  await engine.swapDns("secondary");
+  assert.deepEqual(cli.take(), dnsSwapCalls("secondary"));
+  // The promotion is recorded: the next failover or switchover goes the other way, whatever DNS answers.
+  assert.deepEqual(await recordedPair(drConfig(), engine), { source: "secondary", target: "primary", targetFenced: false });
+  // The standby's restore request was not touched: promotion is not a restore.
+  assert.equal((cli.stacks.get("secondary")!.config["fp-dr:restore"].objectValue as { requestId: string }).requestId, "standby-2025-09-01");
+  assert.deepEqual(log, ["region.probe eu-central-1", "access.open secondary i-09f3e2d1c0b9a8765 ssh:2222 pg:15432", "db.waitForRecovery secondary promote 127.0.0.1:15432 as fp_admin"]);
+  assertNoRefresh(cli.calls.map((c) => c.args));
+});
+
+test("switchover: clean stop and the shutdown checkpoint on the primary's host, promote request, DNS, the old primary restarted as a standby without a rebuild", async () => {
+  w = await world({ primaryRegionUp: true });
+  const { cli, engine, log, stdin } = w;
+  const roles = engine.standbyRoles;
+  // Stop writes: a clean shutdown, seen as stopped; the demotion token from pg_controldata.
+  assert.equal(await roles.isStopped("primary"), false);
+  await roles.stopCleanly("primary");
+  assert.equal(await roles.isStopped("primary"), true);
+  assert.deepEqual(await roles.shutdownToken("primary"), { lsn: "0/9000028", timeline: 1 });
+  // Reading outputs only: no stack is selected or updated before the promotion.
+  assert.ok(cli.take().every((c) => c[0] === "stack" && c[1] === "output"));
+  await roles.promote("secondary");
+  assert.deepEqual(cli.take(), promoteCalls("secondary", "promote-20250901t120000z-0001"));
+  await engine.swapDns("secondary");
+  assert.deepEqual(cli.take(), dnsSwapCalls("secondary"));
+  await roles.restartAsStandby("primary", "secondary");
+  assert.deepEqual(cli.take(), [
+    ["stack", "select", "--stack", "primary", "--non-interactive"],
+    ["config", "--show-secrets", "--json", "--stack", "primary", "--non-interactive"],
+    ...outputCalls("primary"),
+    ...outputCalls("secondary"),
+  ]);
+  const host = "host primary i-07f3e2d1c0b9a8765";
+  assert.deepEqual(log.filter((l) => l.startsWith("host ")), [
+    `${host}: sh -c systemctl is-active postgresql@15-main || true`,
+    `${host}: sudo systemctl stop postgresql@15-main`,
+    `${host}: sh -c systemctl is-active postgresql@15-main || true`,
+    `${host}: sudo -u postgres /usr/lib/postgresql/15/bin/pg_controldata /var/lib/postgresql/15/main`,
+    `${host}: sudo -u postgres touch /var/lib/postgresql/15/main/standby.signal`,
+    `${host}: sudo systemctl start postgresql@15-main`,
+    `${host}: bash -s <stdin>`,
+  ]);
+  // The stream settings point at the new primary; its password only in the passfile, on stdin.
+  assert.equal(stdin.length, 1);
+  assert.match(stdin[0], new RegExp(`primary_conninfo = 'host=${addresses.secondary.replace(/\./g, "\\.")} port=5432 user=fp_replication`));
+  assert.ok(stdin[0].includes(`${addresses.secondary}:5432:replication:fp_replication:${testSecrets.replicationPassword}`));
+  assert.ok(!log.join("\n").includes(testSecrets.replicationPassword), "the password is never on a command line");
+  assertNoRefresh(cli.calls.map((c) => c.args));
+});
+
+test("a switchover refuses without a demotion token: a primary not shut down cleanly", async () => {
+  w = await world({ primaryRegionUp: true });
+  const running = controldata.replace("shut down", "in production");
+  const engine = new PulumiEngine({
+    ops: await openLocalWorkspace({ workDir: repoRoot, pulumiCommand: w.cli, backendUrl, secretsProvider }),
+    config: drConfig(),
+    hostCommands: async () => ({ stdout: running }),
+  });
+  await assert.rejects(engine.standbyRoles.shutdownToken("primary"), (e: unknown) => e instanceof DrError && e.code === "STANDBY_UNUSABLE" && /not shut down cleanly \(pg_controldata says "in production"\)/.test(e.message));
+});
+
+test("reprotect: the old primary's stack gets a standby request from the new primary's repository, pointing at it; the fence is lifted in the same targeted update", async () => {
+  w = await world({ primaryRegionUp: true });
+  const { cli, engine, log } = w;
+  // Fenced by the failover (an earlier run): isolated.
+  cli.stacks.get("primary")!.config["fp-dr:fence"] = { value: JSON.stringify({ mode: "isolate", requestId: "fence-20250901t115900z-0001" }), objectValue: { mode: "isolate", requestId: "fence-20250901t115900z-0001" } };
+  const r = await engine.standbyRoles.reprotect("primary", "secondary");
+  const id = "reprotect-20250901t120000z-0001";
+  assert.equal(r.requestId, id);
+  assert.deepEqual(cli.take(), [
+    ["stack", "select", "--stack", "primary", "--non-interactive"],
+    ["config", "--show-secrets", "--json", "--stack", "primary", "--non-interactive"],
+    ...outputCalls("primary"),
+    ...outputCalls("secondary"),
+    ["config", "rm-all", "--stack", "primary", "fp-dr:restore", "fp-dr:fence", "--non-interactive"],
+    [
+      "config", "set-all", "--stack", "primary", "--path",
+      "--plaintext", `fp-dr:restore.requestId=${id}`,
+      "--plaintext", "fp-dr:restore.mode=standby",
+      // The new primary's own bucket (eu-west-1) is the old primary's host's repo2.
+      "--plaintext", "fp-dr:restore.repo=2",
+      "--plaintext", "fp-dr:restore.allowOverwrite=true",
+      "--plaintext", `fp-dr:restore.primaryHost=${addresses.secondary}`,
+      "--plaintext", "fp-dr:restore.primarySlot=fp_standby",
+      "--plaintext", "fp-dr:restore.timeout=14400s",
+      "--non-interactive",
+    ],
+    [
+      "up", "--yes", "--skip-preview", "--message", `fp-dr: reprotect primary as a standby of secondary ${id}`,
+      "--target", "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:ec2/instance:Instance::primary-host-instance",
+      "--target", "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore::primary-restore",
+      "--target", "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore$command:remote:Command::primary-restore-pgbackrest",
+      "--target", "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:StandbyStream::primary-stream",
+      "--target", "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:StandbyStream$command:remote:Command::primary-stream-conninfo",
+      "--exec-kind", "auto.local", "--stack", "primary", "--non-interactive",
+    ],
+    ...outputCalls("primary"),
+    historyCall("primary"),
+  ]);
+  const config = cli.stacks.get("primary")!.config;
+  assert.equal(config["fp-dr:fence"], undefined, "the fence is gone: the site is a standby now");
+  assert.deepEqual(config["fp-dr:restore"].objectValue, { requestId: id, mode: "standby", repo: 2, allowOverwrite: true, primaryHost: addresses.secondary, primarySlot: "fp_standby", timeout: "14400s" });
+  assert.equal(log[log.length - 1], "db.waitForRecovery primary standby 127.0.0.1:15432 as fp_admin");
+  assertNoRefresh(cli.calls.map((c) => c.args));
 });

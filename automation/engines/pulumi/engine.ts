@@ -10,6 +10,7 @@
 //   createDrillSite  stack drill-<id>: the template stack's config + drill overrides, `up`
 //   destroyDrillSite destroy + stack rm (idempotent; also after a failed drill or destroy)
 //   listDrillSites   the drill-<id> stacks and their expiry (dr drill list / reap)
+// Promotion, switchover and reprotect (standbyRoles) are ./standby-roles.ts.
 // The security-incident methods (isolate, preserve, credential rotation) are ./incident.ts.
 // What Pulumi cannot do alone (a network path to the private hosts, SQL, the DNS answer from
 // inside the VPC, reading the S3 repositories, a command on a host) comes in through ./access.ts
@@ -30,6 +31,7 @@ import type { CredentialRotation, IncidentContext, IsolationResult, Preservation
 import { actor } from "../../incident/custody";
 import { sdkClients, type AwsClients } from "./aws";
 import { PulumiIncident } from "./incident";
+import { PulumiStandbyRoles } from "./standby-roles";
 import {
   pgSiteDatabase,
   privateNetworkAccess,
@@ -92,13 +94,15 @@ export interface PulumiEngineOptions {
   actor?: string;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
-  /** Request ids for restore and fence requests (must match infra's requestId pattern). */
-  newRequestId?: (purpose: "restore" | "fence") => string;
+  /** Request ids for restore, fence, promote and reprotect requests (must match infra's requestId pattern). */
+  newRequestId?: (purpose: RequestPurpose) => string;
   /** DNS poll interval. Default 5 s. */
   dnsPollMs?: number;
   /** The CLI's progress output of ups and destroys. */
   onOutput?: (text: string) => void;
 }
+
+type RequestPurpose = "restore" | "fence" | "promote" | "reprotect";
 
 function defaultActor(): string {
   const a = actor("dr incident");
@@ -114,8 +118,9 @@ export class PulumiEngine implements Engine {
   private readonly regionProbe: RegionProbe;
   private readonly now: () => Date;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly newRequestId: (purpose: "restore" | "fence") => string;
+  private readonly newRequestId: (purpose: RequestPurpose) => string;
   private readonly incident: PulumiIncident;
+  readonly standbyRoles: PulumiStandbyRoles;
 
   constructor(private readonly o: PulumiEngineOptions) {
     this.ops = o.ops;
@@ -139,6 +144,22 @@ export class PulumiEngine implements Engine {
       siteOutputs: (stack) => this.siteOutputs(stack),
       endpointFrom: (site, outputs, c) => this.endpointFrom(site, outputs, c),
       fenceStack: (site, stack, read) => this.fenceStack(site, stack, read),
+    });
+    this.standbyRoles = new PulumiStandbyRoles({
+      ops: this.ops,
+      database: this.database,
+      hostCommands: o.hostCommands,
+      stackOf: (site) => this.stackOf(site),
+      dnsStack: () => this.dnsStack,
+      siteOfRole: (role) => Object.entries(this.o.config.sites).find(([, s]) => s.role === role)?.[0],
+      selectedConfig: (stack) => this.selectedConfig(stack),
+      siteOutputs: (stack) => this.siteOutputs(stack),
+      endpointFrom: (site, outputs, c) => this.endpointFrom(site, outputs, connectionConfig(c)),
+      hostRepoOf: (primary, host) => repoNumberOf(primary.repositories.repo1.bucket, host),
+      newRequestId: (purpose) => this.newRequestId(purpose),
+      promoteWaitSeconds: 60,
+      restoreTimeoutSeconds: this.settings.restoreTimeout,
+      onOutput: o.onOutput,
     });
   }
 
@@ -321,11 +342,7 @@ export class PulumiEngine implements Engine {
     const primary = await this.siteOutputs(this.stackOfRole("primary"));
     const wanted = primary.repositories[repo === 1 ? "repo1" : "repo2"];
     if (!wanted) throw new DrError("REPO_UNKNOWN", `the primary stack's outputs name no repo${repo}`, { hint: "run `pulumi up` on the primary stack with this version of fp-dr" });
-    if (site.repositories.repo1.bucket === wanted.bucket) return 1;
-    if (site.repositories.repo2?.bucket === wanted.bucket) return 2;
-    throw new DrError("REPO_UNKNOWN", `site ${site.site} cannot read repo${repo} (bucket ${wanted.bucket} in ${wanted.region})`, {
-      hint: "restore from the repository in the site's own region (a drill reads only its region's bucket)",
-    });
+    return repoNumberOf(wanted.bucket, site);
   }
 
   async restore(req: EngineRestoreRequest): Promise<EngineRestoreResult> {
@@ -572,4 +589,13 @@ export class PulumiEngine implements Engine {
   rotateRepositoryAccess(withhold: string[]): Promise<CredentialRotation> {
     return this.incident.rotateRepositoryAccess(withhold);
   }
+}
+
+/** The host's repository number (1 its own region's, 2 the other) of a bucket. */
+function repoNumberOf(bucket: string, site: SiteOutputs): 1 | 2 {
+  if (site.repositories.repo1.bucket === bucket) return 1;
+  if (site.repositories.repo2?.bucket === bucket) return 2;
+  throw new DrError("REPO_UNKNOWN", `site ${site.site} cannot read the repository in bucket ${bucket}`, {
+    hint: "restore from the repository in the site's own region (a drill reads only its region's bucket)",
+  });
 }

@@ -111,9 +111,10 @@ export function connectionConfig(config: StoredConfig): SiteConnectionConfig {
  * Top-level keys of the template stack that a drill stack does not take: no DNS, no restore
  * request of the template, no paging or Incident Manager, no offsite repository (a drill only
  * reads its region's repository), no route from the application, nothing protected, no
- * database objects (the restored cluster brings its roles), no fence, no drill runner of its own.
+ * database objects (the restored cluster brings its roles), no fence, no drill runner of its own,
+ * no stream from the primary and no promotion (a drill restores from the archive and is destroyed).
  */
-export const drillDroppedKeys = ["site", "dns", "restore", "drill", "fence", "incidentManager", "alerting", "escalation", "offsite", "protect", "databaseObjects", "drillRunner"] as const;
+export const drillDroppedKeys = ["site", "dns", "restore", "drill", "fence", "incidentManager", "alerting", "escalation", "offsite", "protect", "databaseObjects", "drillRunner", "replication", "replicationPassword", "promote"] as const;
 
 export interface DrillOverrides {
   id: string;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import * as mocksModule from "@pulumi/pulumi/runtime/mocks";
 import * as settingsModule from "@pulumi/pulumi/runtime/settings";
 import { configFromStackFile, installMocks, settle, standbySecrets } from "../../../infra/testing/mocks";
-import { activeSiteUrns, dnsRecordUrns, fenceUrns, instanceUrn, restoreUrns } from "./urns";
+import { activeSiteUrns, dnsRecordUrns, fenceUrns, instanceUrn, promoteUrns, restoreUrns, streamUrns } from "./urns";
 
 interface MockMonitorLike {
   getRegisteredResources(): Map<string, unknown>;
@@ -30,8 +30,9 @@ mocks.MockMonitor.prototype.newUrn = function (parent: string, type: string, nam
 // Fenced with mode stop, so that the state resource a stop fence adds is registered too.
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "..", "..", "Pulumi.secondary.yaml"), standbySecrets, {
   "fp-dr:fence": { mode: "stop", requestId: "fence-20250901t120000z-0001" },
+  "fp-dr:promote": { requestId: "promote-20250901t120000z-0002" },
 });
-installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: "10.20.7.42", role: "primary" } } });
+installMocks({ stack: "secondary", config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: "10.20.7.42", role: "primary", vpcId: "vpc-0a1b2c3d4e5f60718" } } });
 let urns: string[] = [];
 
 before(async () => {
@@ -40,10 +41,10 @@ before(async () => {
   urns = [...settings.getMonitor().getRegisteredResources().keys()];
 });
 
-test("the program registers the URNs the engine targets (DNS records, restore command, host instance, its stopped state)", () => {
+test("the program registers the URNs the engine targets (DNS records, restore and promote commands, the stream settings, host instance, its stopped state)", () => {
   assert.ok(urns.length > 40, `only ${urns.length} resources registered`);
   assert.deepEqual(fenceUrns("secondary", "secondary", "isolate"), [instanceUrn("secondary", "secondary")]);
-  for (const u of [...activeSiteUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), ...fenceUrns("secondary", "secondary", "stop")]) {
+  for (const u of [...activeSiteUrns("secondary", "secondary"), ...dnsRecordUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), ...fenceUrns("secondary", "secondary", "stop"), ...promoteUrns("secondary", "secondary"), ...streamUrns("secondary", "secondary")]) {
     assert.ok(urns.includes(u), `${u} is not a resource of the program; near misses:\n  ${urns.filter((x) => x.endsWith(u.split("::").pop()!)).join("\n  ")}`);
   }
 });

@@ -13,6 +13,8 @@ export const resourceTypes = {
   site: "fp-dr:site:Site",
   failoverDns: "fp-dr:site:FailoverDns",
   restore: "fp-dr:site:Restore",
+  promote: "fp-dr:site:Promote",
+  standbyStream: "fp-dr:site:StandbyStream",
   postgresHost: "fp-dr:site:PostgresHost",
   route53Record: "aws:route53/record:Record",
   remoteCommand: "command:remote:Command",
@@ -75,4 +77,16 @@ function instanceStateUrn(stack: string, site: string): string {
  */
 export function fenceUrns(stack: string, site: string, mode: "isolate" | "stop"): string[] {
   return mode === "stop" ? [instanceUrn(stack, site), instanceStateUrn(stack, site)] : [instanceUrn(stack, site)];
+}
+
+/** A promotion: the Promote component ("<site>-promote") and its command ("<site>-promote-pg-promote"). */
+export function promoteUrns(stack: string, site: string): string[] {
+  const component = [resourceTypes.site, resourceTypes.promote];
+  return [urn(stack, component, `${site}-promote`), urn(stack, [...component, resourceTypes.remoteCommand], `${site}-promote-pg-promote`)];
+}
+
+/** The standby's stream settings ("<site>-stream", command "<site>-stream-conninfo"), re-run after a restore. */
+export function streamUrns(stack: string, site: string): string[] {
+  const component = [resourceTypes.site, resourceTypes.standbyStream];
+  return [urn(stack, component, `${site}-stream`), urn(stack, [...component, resourceTypes.remoteCommand], `${site}-stream-conninfo`)];
 }
