@@ -37,7 +37,8 @@ test("secondary: owns DNS and Incident Manager, no termination protection, no da
 test("the standby reads the production repositories until it is the active site, then writes them", () => {
   const raw = file("secondary");
   const writes = (activeSite: string) => {
-    raw.values.dns = { ...(raw.values.dns as object), activeSite };
+    // "auto" (Route 53's own failover) must be opted into.
+    raw.values.dns = { ...(raw.values.dns as object), activeSite, automaticFailover: activeSite === "auto" };
     return resolveSite(parseStackConfig(raw)).writesRepositories;
   };
   assert.deepEqual([writes("auto"), writes("primary"), writes("secondary")], [false, false, true]);

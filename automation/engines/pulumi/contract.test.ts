@@ -534,6 +534,8 @@ const dnsSwapCalls = (to: string) => [
     "up", "--yes", "--skip-preview", "--message", `fp-dr: point db.fp.internal at ${to}`,
     "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-primary",
     "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-secondary",
+    // The standby's write access to the repositories follows the active site.
+    "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:iam/rolePolicy:RolePolicy::secondary-host-role-policy",
     "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
   ],
   ...outputCalls("secondary"),
