@@ -1,0 +1,102 @@
+// Scenario: the warm standby's whole lifecycle on one shared lab, under the write load:
+//   - failover by promotion after kill -9 of the primary's postmaster, then `dr reprotect`
+//     (pg_rewind), then a switchover back: the original topology returns, no acknowledged commit
+//     is lost in the switchover and at most the RPO in the failover;
+//   - the same cycle with pg_rewind made impossible: reprotect falls back to a delta restore;
+//   - reprotect refuses an unfenced site that still accepts writes, changing nothing (last: it
+//     leaves a second timeline in the shared archive).
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { failover } from "../automation/commands/recover";
+import { reprotect } from "../automation/commands/reprotect";
+import { status } from "../automation/commands/status";
+import { switchover } from "../automation/commands/switchover";
+import { missingAcks, readAcks, startLoad, stopLoad } from "../automation/engines/local/load";
+import { FENCE_MARKER } from "../automation/engines/local/markers";
+import { startTestLab, type TestLab } from "./harness/lab";
+
+let t: TestLab;
+const settings = { standby: { enabled: true, streaming: true, maxLag: "30s", warnLag: "30s", catchUpTimeout: "60s" } };
+before(async () => {
+  t = await startTestLab(settings);
+  writeFileSync(join(t.dir, "dr.config.yaml"), JSON.stringify({ ...settings, lab: { dir: t.dir, scale: 0.05 } }));
+});
+after(async () => {
+  await stopLoad(t.lab).catch(() => undefined);
+  await t?.destroy();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const roles = async () => (await status(t.deps())).sites.map((s) => [s.site, s.role, s.standby?.source]);
+
+/** kill -9 of the primary, failover by promotion, (optionally break pg_rewind), reprotect, switchover back, all under the load. */
+async function cycle(breakRewind: boolean): Promise<{ method: string; lostInFailover: number; rpo: number; rto: number; downtimeMs: number }> {
+  await startLoad(t.lab, { fresh: true });
+  await sleep(1500);
+  const outageAt = new Date().toISOString();
+  process.kill(t.lab.site("primary").cluster.postmasterPid()!, "SIGKILL");
+  const fo = await failover(t.deps(), { scenario: "datacenter", yes: true, outageAt });
+  assert.equal(fo.status, "succeeded", `${fo.error?.message}\n${t.captured.join("")}`);
+  assert.equal(fo.facts.path, "promote");
+  await sleep(1000);
+  assert.deepEqual(await roles(), [["secondary", "primary", undefined], ["primary", "fenced", undefined]]);
+
+  if (breakRewind) {
+    // The old primary's WAL is gone: neither its crash recovery nor pg_rewind's comparison can run.
+    const wal = join(t.lab.layout.dataDir("primary"), "pg_wal");
+    for (const f of readdirSync(wal)) if (/^[0-9A-F]{24}$/.test(f)) rmSync(join(wal, f));
+  }
+  const rp = await reprotect(t.deps(), { yes: true });
+  assert.equal(rp.status, "succeeded", `${rp.error?.message}\n${t.captured.join("")}`);
+  const method = (rp.facts as { rebuilt: { method: string } }).rebuilt.method;
+  assert.equal(method, breakRewind ? "delta-restore" : "pg_rewind");
+  assert.ok(!existsSync(join(t.lab.layout.dataDir("primary"), FENCE_MARKER)), "the fence went once it became a standby");
+  assert.deepEqual(await roles(), [["secondary", "primary", undefined], ["primary", "standby", "stream"]]);
+
+  await sleep(1500);
+  const so = await switchover(t.deps(), { to: "primary", yes: true });
+  assert.equal(so.status, "succeeded", `${so.error?.message}\n${t.captured.join("")}`);
+  await sleep(1000);
+  await stopLoad(t.lab);
+  const lab = t.lab;
+  assert.deepEqual(await roles(), [["primary", "primary", undefined], ["secondary", "standby", "stream"]], "the original topology is back");
+  assert.equal(await lab.activeSite(), "primary", "the service name on primary");
+
+  const acks = readAcks(lab);
+  const lost = await missingAcks(lab, "primary", acks);
+  const rpo = fo.measurements.rpo.achieved ?? 0;
+  // Lost in the failover: only commits acknowledged within the RPO before the outage (the
+  // primary's last WAL that never left it). Lost in the switchover: none.
+  const shutdownAt = Date.parse(so.facts.shutdownAt as string);
+  for (const a of lost) assert.ok(a.at.getTime() >= Date.parse(outageAt) - rpo * 1000 - 200 && a.at.getTime() <= Date.parse(outageAt) + 200, `lost outside the failover's RPO: ${JSON.stringify(a)}`);
+  assert.ok(acks.some((a) => a.at.getTime() > shutdownAt), "the load wrote on primary after the switchover back");
+  const cut = acks.filter((a) => a.at.getTime() <= shutdownAt).pop()!;
+  const downtimeMs = acks.find((a) => a.at.getTime() > shutdownAt)!.at.getTime() - cut.at.getTime();
+  return { method, lostInFailover: lost.length, rpo, rto: fo.measurements.rto.achieved ?? NaN, downtimeMs };
+}
+
+describe("failback", () => {
+  for (const breakRewind of [false, true]) {
+    test(`kill -9, failover by promotion, reprotect by ${breakRewind ? "delta restore (pg_rewind impossible)" : "pg_rewind"}, switchover back, under the write load`, async () => {
+      const r = await cycle(breakRewind);
+      t.captured.push(`failback by ${r.method}: failover RTO ${r.rto}s, RPO ${r.rpo}s, ${r.lostInFailover} acknowledged commits lost in the failover, 0 in the switchover; switchover write downtime ${r.downtimeMs} ms\n`);
+      console.log(t.captured[t.captured.length - 1]);
+    });
+  }
+
+  test("reprotect refuses an unfenced site that still accepts writes, and changes nothing", async () => {
+    // The standby promoted by hand, unfenced, as split brain would leave it (last: its timeline
+    // reaches the shared archive). The recorded pair is still primary → secondary.
+    await t.lab.site("secondary").cluster.psql("select pg_promote()");
+    await sleep(500);
+    const run = await reprotect(t.deps(), { yes: true, site: "secondary" });
+    assert.equal(run.status, "failed");
+    assert.equal(run.error?.code, "SITE_WRITABLE");
+    assert.match(run.error!.message, /not fenced and still accepts writes/);
+    assert.ok(run.error?.hint);
+    assert.deepEqual(run.steps.filter((s) => s.status === "done").map((s) => s.id), ["report"], "no step before the refusal changed anything");
+    assert.equal(t.lab.site("secondary").cluster.state(), "running", "nothing was stopped");
+  });
+});
