@@ -3,6 +3,8 @@
 //     (pg_rewind), then a switchover back: the original topology returns, no acknowledged commit
 //     is lost in the switchover and at most the RPO in the failover;
 //   - the same cycle with pg_rewind made impossible: reprotect falls back to a delta restore;
+//   - kill -9 after every step of reprotect and of switchover, then `dr resume`: it finishes
+//     without running a finished step again (one lab: the roles alternate between the kills);
 //   - reprotect refuses an unfenced site that still accepts writes, changing nothing (last: it
 //     leaves a second timeline in the shared archive).
 import assert from "node:assert/strict";
@@ -15,19 +17,23 @@ import { status } from "../automation/commands/status";
 import { switchover } from "../automation/commands/switchover";
 import { missingAcks, readAcks, startLoad, stopLoad } from "../automation/engines/local/load";
 import { FENCE_MARKER } from "../automation/engines/local/markers";
+import type { RunRecord } from "../automation/core/run-record";
+import { drAsync } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
 const settings = { standby: { enabled: true, streaming: true, maxLag: "30s", warnLag: "30s", catchUpTimeout: "60s" } };
 before(async () => {
   t = await startTestLab(settings);
-  writeFileSync(join(t.dir, "dr.config.yaml"), JSON.stringify({ ...settings, lab: { dir: t.dir, scale: 0.05 } }));
+  configFile = join(t.dir, "dr.config.yaml");
+  writeFileSync(configFile, JSON.stringify({ ...settings, lab: { dir: t.dir, scale: 0.05 } }));
 });
 after(async () => {
   await stopLoad(t.lab).catch(() => undefined);
   await t?.destroy();
 });
 
+let configFile: string;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roles = async () => (await status(t.deps())).sites.map((s) => [s.site, s.role, s.standby?.source]);
 
@@ -76,6 +82,51 @@ async function cycle(breakRewind: boolean): Promise<{ method: string; lostInFail
   const downtimeMs = acks.find((a) => a.at.getTime() > shutdownAt)!.at.getTime() - cut.at.getTime();
   return { method, lostInFailover: lost.length, rpo, rto: fo.measurements.rto.achieved ?? NaN, downtimeMs };
 }
+
+/** Runs `dr <args>` killed by SIGKILL right after `step`, then `dr resume`; returns the resumed run. */
+async function killAfterAndResume(args: string[], scenario: string, step: string): Promise<RunRecord> {
+  const env = { FP_DR_CONFIG: configFile };
+  const killed = await drAsync(t.dir, [...args, "--yes", "--json"], { ...env, FP_DR_FAULT: `kill-after:${step}` });
+  assert.equal(killed.signal, "SIGKILL", `${scenario} kill-after:${step}: ${killed.stderr}`);
+  const runId = readdirSync(join(t.dir, "journal")).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith(".json")).sort().pop()!.replace(/\.json$/, "");
+  const resumed = await drAsync(t.dir, ["resume", runId, "--json"], env);
+  assert.equal(resumed.code, 0, `${scenario} kill-after:${step}: ${resumed.stderr}${resumed.stdout.slice(0, 2000)}`);
+  const run = JSON.parse(resumed.stdout) as RunRecord;
+  assert.equal(run.status, "succeeded", `${scenario} kill-after:${step}`);
+  assert.ok(run.notes.some((n) => n.startsWith("resumed at")), `${scenario} kill-after:${step} resumed`);
+  const redone = run.steps.filter((s) => s.attempts !== 1).map((s) => `${s.id}×${s.attempts}`);
+  assert.deepEqual(redone, [], `${scenario} kill-after:${step}: no step ran twice`);
+  return run;
+}
+
+const otherSite = (site: string) => (site === "primary" ? "secondary" : "primary");
+
+describe("killed at every step boundary, then dr resume", () => {
+  test("reprotect: killed after each step, resumed, finished without redoing a step (the roles alternate)", async () => {
+    for (const step of ["pre-check", "stop", "rebuild", "follow"]) {
+      const [[from]] = await roles();
+      const to = otherSite(from as string);
+      process.kill(t.lab.site(from as string).cluster.postmasterPid()!, "SIGKILL");
+      const fo = await failover(t.deps(), { scenario: "datacenter", yes: true });
+      assert.equal(fo.status, "succeeded", `${fo.error?.message}`);
+      const run = await killAfterAndResume(["reprotect"], "reprotect", step);
+      assert.equal((run.facts as { targetSite: string }).targetSite, from);
+      assert.deepEqual(await roles(), [[to, "primary", undefined], [from, "standby", "stream"]], `after kill-after:${step}`);
+    }
+  });
+
+  test("switchover: killed after each step, resumed, finished without redoing a step; then the original topology", async () => {
+    for (const step of ["pre-check", "shutdown", "token", "promote", "swap-dns", "first-write", "demote"]) {
+      const [[from]] = await roles();
+      const to = otherSite(from as string);
+      await killAfterAndResume(["switchover", "--to", to], "switchover", step);
+      assert.deepEqual(await roles(), [[to, "primary", undefined], [from, "standby", "stream"]], `after kill-after:${step}`);
+      assert.equal(await t.lab.activeSite(), to);
+    }
+    if ((await roles())[0][0] !== "primary") assert.equal((await switchover(t.deps(), { to: "primary", yes: true })).status, "succeeded");
+    assert.deepEqual(await roles(), [["primary", "primary", undefined], ["secondary", "standby", "stream"]]);
+  });
+});
 
 describe("failback", () => {
   for (const breakRewind of [false, true]) {
