@@ -5,6 +5,10 @@
 //   - the same cycle with pg_rewind made impossible: reprotect falls back to a delta restore;
 //   - kill -9 after every step of reprotect and of switchover, then `dr resume`: it finishes
 //     without running a finished step again (one lab: the roles alternate between the kills);
+//   - `dr lab up` after a failover and after a reprotect starts the sites the recorded topology
+//     says (the new primary, its standby; a fenced site stays stopped);
+//   - incident credential rotation rotates the replication role and the standby's passfile: the
+//     stream comes back with the new secret;
 //   - reprotect refuses an unfenced site that still accepts writes, changing nothing (last: it
 //     leaves a second timeline in the shared archive).
 import assert from "node:assert/strict";
@@ -20,6 +24,9 @@ import { FENCE_MARKER } from "../automation/engines/local/markers";
 import type { RunRecord } from "../automation/core/run-record";
 import { drAsync } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
+import { bringUpLab } from "../automation/engines/local/lab-up";
+import { rotateLabDatabaseCredentials } from "../automation/engines/local/incident/lab-rotate";
+import { REPLICATION_ROLE, standbyState } from "../automation/engines/local/standby";
 
 let t: TestLab;
 const settings = { standby: { enabled: true, streaming: true, maxLag: "30s", warnLag: "30s", catchUpTimeout: "60s" } };
@@ -128,6 +135,25 @@ describe("killed at every step boundary, then dr resume", () => {
   });
 });
 
+describe("after the roles moved", () => {
+  test("dr lab up starts the recorded primary and its standby, and leaves a fenced site stopped", async () => {
+    process.kill(t.lab.site("primary").cluster.postmasterPid()!, "SIGKILL");
+    assert.equal((await failover(t.deps(), { scenario: "datacenter", yes: true })).status, "succeeded");
+    await t.lab.site("secondary").cluster.stop("fast");
+    await bringUpLab(t.config);
+    assert.deepEqual(await roles(), [["secondary", "primary", undefined], ["primary", "fenced", undefined]]);
+    assert.equal(t.lab.site("primary").cluster.state(), "stopped", "the fenced site stays stopped");
+
+    assert.equal((await reprotect(t.deps(), { yes: true })).status, "succeeded");
+    await t.lab.site("primary").cluster.stop("fast");
+    await t.lab.site("secondary").cluster.stop("fast");
+    await bringUpLab(t.config);
+    assert.deepEqual(await roles(), [["secondary", "primary", undefined], ["primary", "standby", "stream"]]);
+    assert.equal((await switchover(t.deps(), { to: "primary", yes: true })).status, "succeeded");
+    assert.deepEqual(await roles(), [["primary", "primary", undefined], ["secondary", "standby", "stream"]]);
+  });
+});
+
 describe("failback", () => {
   for (const breakRewind of [false, true]) {
     test(`kill -9, failover by promotion, reprotect by ${breakRewind ? "delta restore (pg_rewind impossible)" : "pg_rewind"}, switchover back, under the write load`, async () => {
@@ -136,6 +162,30 @@ describe("failback", () => {
       console.log(t.captured[t.captured.length - 1]);
     });
   }
+
+  test("incident credential rotation rotates the replication role (never locks it): the standby streams again with the new secret", async () => {
+    const old = t.lab.secrets.replicationPassword;
+    const r = await rotateLabDatabaseCredentials(t.lab, "primary");
+    assert.ok(!r.locked.includes(REPLICATION_ROLE), `locked: ${r.locked.join(", ")}`);
+    assert.ok(r.rotated.includes(`role ${REPLICATION_ROLE}`), r.rotated.join(", "));
+    assert.match(r.proof, /passfile of secondary/);
+    const next = t.lab.secrets.replicationPassword;
+    assert.ok(next && next !== old, "a new replication secret in secrets.json");
+    // Cut the stream: a new walsender appears only if the walreceiver logs in with the new password (its passfile).
+    const c = await t.lab.connect("primary", "postgres");
+    try {
+      const walsenders = async () => (await c.query("select pid, usename from pg_stat_replication")).rows as { pid: number; usename: string }[];
+      const [before] = await walsenders();
+      await c.query("select pg_terminate_backend($1)", [before.pid]);
+      let now: { pid: number; usename: string }[] = [];
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline && !now.some((w) => w.pid !== before.pid); await sleep(250)) now = await walsenders();
+      assert.deepEqual(now.map((w) => w.usename), [REPLICATION_ROLE], "streaming again, as the rotated role");
+      assert.notEqual(now[0].pid, before.pid, "a new connection, made with the new secret");
+    } finally {
+      await c.end();
+    }
+    assert.equal((await standbyState(t.lab)).role, "standby");
+  });
 
   test("reprotect refuses an unfenced site that still accepts writes, and changes nothing", async () => {
     // The standby promoted by hand, unfenced, as split brain would leave it (last: its timeline
