@@ -20,6 +20,7 @@ import { renderVerifySite, verifySite } from "../commands/verify";
 import { clipLongWords } from "../core/clip";
 import { renderStatus, status, statusExitCode } from "../commands/status";
 import { switchover } from "../commands/switchover";
+import { reprotect } from "../commands/reprotect";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
 
@@ -314,6 +315,14 @@ Examples:
     .option("--yes", "do not ask before destructive steps")
     .addHelpText("after", "\nExamples:\n  $ dr switchover --to secondary --dry-run\n  $ dr switchover --to secondary --yes")
     .action(action(switchover, renderRun, runExitCode));
+  program
+    .command("reprotect")
+    .description("after a failover: rebuild the old primary as a standby of the new one (pg_rewind, else delta restore); its fence goes once it is one")
+    .option("--site <site>", "the site to rebuild (default: the fenced one)")
+    .option("--dry-run", "walk the pre-checks and print the plan; change nothing")
+    .option("--yes", "do not ask before destructive steps")
+    .addHelpText("after", "\nExamples:\n  $ dr reprotect --dry-run\n  $ dr reprotect --yes")
+    .action(action(reprotect, renderRun, runExitCode));
   const drillCommand = recoveryOptions(program.command("drill").description("monthly DR drill: restore offsite into a throwaway site, verify, measure, destroy"))
     .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr drill --json\n  $ dr drill list\n  $ dr drill destroy 20250901t040000z")
     .action(action(drill, renderRun, runExitCode));

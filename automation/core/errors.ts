@@ -42,6 +42,8 @@ export const errorCatalogue = {
   ARCHIVE_FAILED: { exit: 6, retryable: true },
   RESTORE_FAILED: { exit: 6, retryable: false },
   STANDBY_UNUSABLE: { exit: 6, retryable: false },
+  /** dr reprotect: the site to rebuild is unfenced and still writable (rebuilding it could lose writes). */
+  SITE_WRITABLE: { exit: 6, retryable: false },
   RECOVERY_TIMEOUT: { exit: 6, retryable: true },
   PGBACKREST_FAILED: { exit: 6, retryable: false },
   PGBACKREST_LOCKED: { exit: 6, retryable: true },

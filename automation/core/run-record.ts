@@ -3,7 +3,7 @@
 // journal (persisted after every step, so a killed run resumes) and the source of every report.
 import type { ScenarioName } from "../config/common";
 
-export type RunScenario = "datacenter" | "hardware" | "drill" | "deletion" | "security" | "corruption" | "switchover";
+export type RunScenario = "datacenter" | "hardware" | "drill" | "deletion" | "security" | "corruption" | "switchover" | "reprotect";
 export type RunStatus = "running" | "succeeded" | "failed" | "aborted";
 export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
 

@@ -9,6 +9,7 @@ import { securityPlan } from "./incident";
 import { reportStep } from "./report-step";
 import { restoreStep, verifyStep } from "./restore-steps";
 import { switchoverPlan } from "./switchover";
+import { reprotectPlan } from "./reprotect";
 
 /** Runbook §4: the primary's data center is gone; the standby region takes over. */
 export const datacenterPlan: Plan = {
@@ -36,7 +37,7 @@ export const drillPlan: Plan = {
   notResumableAfterFailure: { why: "its site was destroyed", hint: "start a new drill: `dr drill`" },
 };
 
-const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan, corruption: corruptionPlan, deletion: deletionPlan, security: securityPlan, switchover: switchoverPlan };
+const plans: Partial<Record<RunScenario, Plan>> = { datacenter: datacenterPlan, hardware: hardwarePlan, drill: drillPlan, corruption: corruptionPlan, deletion: deletionPlan, security: securityPlan, switchover: switchoverPlan, reprotect: reprotectPlan };
 
 export function planFor(scenario: RunScenario): Plan {
   const p = plans[scenario];

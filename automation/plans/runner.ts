@@ -32,8 +32,8 @@ const MAX_GOTOS = 5;
 const NOT_RUN = "not run: an earlier step failed";
 
 export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now = new Date()): RunRecord {
-  // Drills and switchovers are measured against the datacenter objectives (the same sites).
-  const objectiveScenario = plan.scenario === "drill" || plan.scenario === "switchover" ? "datacenter" : plan.scenario;
+  // Drills, switchovers and reprotects are measured against the datacenter objectives (the same sites).
+  const objectiveScenario = plan.scenario === "drill" || plan.scenario === "switchover" || plan.scenario === "reprotect" ? "datacenter" : plan.scenario;
   const obj = deps.config.objectives[objectiveScenario];
   return {
     runId: newRunId(plan.scenario, now),

@@ -11,6 +11,7 @@ const scenarioTitles: Record<RunScenario, string> = {
   security: "Security incident recovery",
   corruption: "Corruption recovery",
   switchover: "Switchover",
+  reprotect: "Reprotect",
 };
 
 export function scenarioTitle(s: RunScenario): string {

@@ -30,7 +30,7 @@ const measurement = z.object({
 
 const recordShape = {
   runId: z.string().min(1),
-  scenario: z.enum(["datacenter", "hardware", "drill", "deletion", "security", "corruption", "switchover"]),
+  scenario: z.enum(["datacenter", "hardware", "drill", "deletion", "security", "corruption", "switchover", "reprotect"]),
   objectiveScenario: z.enum(scenarioNames),
   environment: z.string(),
   engine: z.enum(["local", "pulumi"]),

@@ -90,6 +90,17 @@ function writePassfile(lab: Lab, site: string, upstream = "primary"): void {
   if (lab.user.switched) chownSync(path, lab.user.uid, lab.user.gid);
 }
 
+/**
+ * After the replication role's password was rotated (incident credential rotation), every site
+ * that streams from `upstream` gets the new one in its passfile: read at the next connection,
+ * so a broken stream comes back with the new secret.
+ */
+export function refreshStandbyPassfiles(lab: Lab, upstream: string): string[] {
+  const sites = Object.keys(lab.state.sites).filter((site) => site !== upstream && existsSync(passfile(lab, site)));
+  for (const site of sites) writePassfile(lab, site, upstream);
+  return sites;
+}
+
 export type StandbyOutcome = "built" | "started" | "running" | "skipped";
 
 /**

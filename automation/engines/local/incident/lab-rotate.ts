@@ -14,7 +14,8 @@ import type { Client } from "pg";
 import { DrError } from "../../../core/errors";
 import { connect } from "../../../postgres/client";
 import type { CredentialRotation } from "../../../incident/types";
-import type { Lab } from "../lab";
+import { Lab } from "../lab";
+import { REPLICATION_ROLE, refreshStandbyPassfiles } from "../standby";
 import { startObjectStore } from "../object-store";
 import { generateSecrets, loadSecrets, registerAll, type LabSecrets } from "../secrets";
 import { sitePgbackrestSpec, writeSitePgbackrestConf } from "../site";
@@ -57,7 +58,9 @@ export async function rotateLabDatabaseCredentials(lab: Lab, siteName: string): 
   const site = lab.site(siteName);
   const old = lab.secrets;
   const purpose = `database-${siteName}`;
-  const values = pending(lab, purpose, () => ({ superuserPassword: newPassword(), appPassword: newPassword(), verifierPassword: newPassword() }));
+  // The standby's replication role is rotated too, never locked: locking it would cut the stream.
+  const replicates = old.replicationPassword !== undefined;
+  const values = pending(lab, purpose, () => ({ superuserPassword: newPassword(), appPassword: newPassword(), verifierPassword: newPassword(), ...(replicates ? { replicationPassword: newPassword() } : {}) }));
   const next = { ...old, ...values } as LabSecrets;
   const base = { host: site.address, port: site.port, database: lab.state.database };
   const superuser = lab.user.name;
@@ -77,11 +80,12 @@ export async function rotateLabDatabaseCredentials(lab: Lab, siteName: string): 
   // 2. Every login role, one transaction.
   let roles;
   try {
-    roles = await rotateLoginRoles(admin, { [superuser]: next.superuserPassword, app: next.appPassword, verifier: next.verifierPassword });
+    roles = await rotateLoginRoles(admin, { [superuser]: next.superuserPassword, app: next.appPassword, verifier: next.verifierPassword, ...(replicates ? { [REPLICATION_ROLE]: next.replicationPassword! } : {}) });
   } finally {
     await admin.end().catch(() => undefined);
   }
   commit(lab, purpose, values);
+  const passfiles = roles.rotated.includes(REPLICATION_ROLE) ? refreshStandbyPassfiles(Lab.open(lab.config), siteName) : [];
 
   // 3. Proof over the network: old refused, new accepted, for each managed role.
   const checks: string[] = [];
@@ -103,7 +107,7 @@ export async function rotateLabDatabaseCredentials(lab: Lab, siteName: string): 
     at: new Date().toISOString(),
     rotated: roles.rotated.map((r) => `role ${r}`),
     locked: roles.locked,
-    proof: `old passwords refused and new ones accepted over the network for ${checks.join(", ")}`,
+    proof: `old passwords refused and new ones accepted over the network for ${checks.join(", ")}${passfiles.length ? `; ${REPLICATION_ROLE}'s new password in the passfile of ${passfiles.join(", ")}` : ""}`,
     notRotated: [],
     withheldFrom: [],
   };

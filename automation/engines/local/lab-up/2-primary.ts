@@ -7,17 +7,22 @@ import { FENCE_MARKER, isolatedFor } from "../markers";
 import { siteServerSettings, writeSitePgbackrestConf } from "../site";
 import { makeServiceDir } from "../../../system/service-user";
 
-/** False when the primary is isolated (evidence) or fenced: nothing more is done to the lab. */
-export async function startPrimary(lab: Lab, step: LabStep): Promise<boolean> {
+/** Every site's directory and pgBackRest configuration. */
+export function configureSites(lab: Lab): void {
   const { layout, state, user } = lab;
-  let done: (detail?: string) => void;
-
   for (const name of Object.keys(state.sites)) {
     makeServiceDir(layout.siteDir(name), user, 0o750);
     // An isolated (compromised) site keeps the repository access it had: the revoked one.
     if (isolatedFor(layout.dataDir(name))) continue;
     writeSitePgbackrestConf(lab.ctx, name);
   }
+}
+
+/** False when the primary is isolated (evidence) or fenced: nothing more is done to the lab. */
+export async function startPrimary(lab: Lab, step: LabStep): Promise<boolean> {
+  const { layout, user } = lab;
+  let done: (detail?: string) => void;
+  configureSites(lab);
 
   const primary = lab.site("primary");
   const isolated = isolatedFor(layout.dataDir("primary"));

@@ -6,10 +6,14 @@
 //   4. backups    the stanza in both repositories, archiving checked, a first full backup to each
 //   then, with standby.enabled, the secondary built as a warm standby (../standby.ts)
 // An isolated (evidence of an incident) or fenced primary stops it after phase 2, one in recovery after 3.
+// After a failover or switchover moved the primary role to another site, the sites start as the
+// recorded topology says instead (moved-roles.ts).
 import type { DrConfig } from "../../../config/schema";
 import { Lab, noStep, type LabStep, type LabUpOptions } from "../lab";
 import { startServices } from "./1-services";
-import { startPrimary } from "./2-primary";
+import { configureSites, startPrimary } from "./2-primary";
+import { startMovedRoles } from "./moved-roles";
+import { recordedTopology } from "../topology";
 import { prepareDatabase } from "./3-database";
 import { firstBackups } from "./4-backups";
 import { ensureStandby } from "../standby";
@@ -18,6 +22,12 @@ export async function bringUpLab(config: DrConfig, opts: LabUpOptions = {}): Pro
   const step: LabStep = opts.step ?? noStep;
   const { fresh } = await startServices(config, opts, step);
   const lab = Lab.open(config);
+  const roles = recordedTopology(lab);
+  if (roles.primary !== "primary") {
+    configureSites(lab);
+    await startMovedRoles(lab, roles, step);
+    return lab;
+  }
   if (!(await startPrimary(lab, step))) return lab;
   if (!(await prepareDatabase(lab, fresh, opts, step))) return lab;
   await firstBackups(lab, opts, step);
