@@ -92,6 +92,22 @@ export function alarmTable(t: AlertThresholds): AlarmSpec[] {
     treatMissingData: "notBreaching",
     notifyOnOk: false,
   });
+  // The runbook's "backup failure": no successful backup within the incremental schedule plus slack.
+  const backupAgeAlarm = (id: string, description: string, metric: keyof typeof healthMetricCatalogue): AlarmSpec => ({
+    id,
+    runbookAlert: "backup-failure",
+    severity: "critical",
+    description,
+    ...health(metric),
+    statistic: "Maximum",
+    comparison: "GreaterThanThreshold",
+    threshold: t.anyBackupAge,
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    treatMissingData: "breaching",
+    notifyOnOk: true,
+  });
   return [
     {
       id: "database-unavailable",
@@ -126,38 +142,15 @@ export function alarmTable(t: AlertThresholds): AlarmSpec[] {
       treatMissingData: "missing",
       notifyOnOk: true,
     },
-    {
-      id: "backup-failure",
-      runbookAlert: "backup-failure",
-      severity: "critical",
-      description: "no successful backup of any type within the incremental schedule plus slack",
-      ...health("BackupAgeSeconds"),
-      statistic: "Maximum",
-      comparison: "GreaterThanThreshold",
-      threshold: t.anyBackupAge,
-      periodSeconds: 300,
-      evaluationPeriods: 1,
-      datapointsToAlarm: 1,
-      treatMissingData: "breaching",
-      notifyOnOk: true,
-    },
-    // Each repository on its own: the newest set of either would hide a starved offsite copy.
-    ...([1, 2] as const).map(
-      (repo): AlarmSpec => ({
-        id: `repo${repo}-backup-failure`,
-        runbookAlert: "backup-failure",
-        severity: "critical",
-        description: `no successful backup in repo${repo} (${repo === 1 ? "this region's repository" : "the other region's: what the standby, failovers and drills restore from"}) within the incremental schedule plus slack`,
-        ...health(repo === 1 ? "Repo1BackupAgeSeconds" : "Repo2BackupAgeSeconds"),
-        statistic: "Maximum",
-        comparison: "GreaterThanThreshold",
-        threshold: t.anyBackupAge,
-        periodSeconds: 300,
-        evaluationPeriods: 1,
-        datapointsToAlarm: 1,
-        treatMissingData: "breaching",
-        notifyOnOk: true,
-      }),
+    // The newest set of either repository, and each repository on its own: the newest of either
+    // would hide a starved offsite copy.
+    backupAgeAlarm("backup-failure", "no successful backup of any type within the incremental schedule plus slack", "BackupAgeSeconds"),
+    ...([1, 2] as const).map((repo) =>
+      backupAgeAlarm(
+        `repo${repo}-backup-failure`,
+        `no successful backup in repo${repo} (${repo === 1 ? "this region's repository" : "the other region's: what the standby, failovers and drills restore from"}) within the incremental schedule plus slack`,
+        repo === 1 ? "Repo1BackupAgeSeconds" : "Repo2BackupAgeSeconds",
+      ),
     ),
     {
       id: "full-backup-failure",
