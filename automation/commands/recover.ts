@@ -3,7 +3,7 @@
 // last step and rewritten here with the final status.
 import type { Deps } from "./deps";
 import { formatDuration } from "../config/common";
-import { DrError } from "../core/errors";
+import { DrError, errorCatalogue } from "../core/errors";
 import { parseInstant } from "../core/instant";
 import { formatMs, table } from "../core/output";
 import type { RunOptions } from "../plans/plan";
@@ -48,6 +48,7 @@ export function finishRun(deps: Deps, record: RunRecord): RunRecord {
   }
   (record.facts as { reports?: unknown }).reports = writeReports(record, reportsDir(deps.config));
   if (record.status === "failed") deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
+  if (record.status === "cancelled") deps.out.warn(`run ${record.runId} cancelled: ${record.error?.message}`);
   return record;
 }
 
@@ -191,6 +192,8 @@ export function renderRun(r: RunRecord): string {
 /** Exit status: 0 only when the run succeeded and met its objectives (and a drill restored its first choice). */
 export function runExitCode(r: RunRecord): number {
   if (r.dryRun) return r.status === "succeeded" ? 0 : 6;
+  // Declined or interrupted: the catalogue's status for what stopped it, not a failure's.
+  if (r.status === "cancelled" || r.status === "interrupted") return errorCatalogue[r.status === "cancelled" ? "NOT_CONFIRMED" : "INTERRUPTED"].exit;
   if (r.status !== "succeeded") return 6;
   const { rto, rpo } = r.measurements;
   if (rto.pass === false || rpo.pass === false) return 9;

@@ -174,14 +174,29 @@ describe("gates, clean-up, confirmation and retries", () => {
     effects.length = 0;
     const dir = mkdtempSync(join(tmpdir(), "fp-dr-confirm-"));
     const p2: Plan = { ...plan, steps: [s("restore"), s("swap-dns", { destructive: true }), s("report", { always: true })] };
-    const noTty = await startRun(p2, inProcessDeps(dir), { ...opts, yes: false });
-    assert.equal(noTty.error?.code, "NOT_CONFIRMED");
-    assert.deepEqual(effects, ["restore", "report"]);
-    effects.length = 0;
+    // Nobody to ask and no --yes: refused before anything runs, no journal written.
+    await assert.rejects(startRun(p2, inProcessDeps(dir), { ...opts, yes: false }), (e: DrError) => e.code === "NOT_CONFIRMED" && /nothing was started/.test(e.message));
+    assert.deepEqual(effects, []);
+    assert.equal(existsSync(join(dir, "journal")), false);
     const asked: string[] = [];
     const yes = await startRun(p2, inProcessDeps(dir, async (q) => (asked.push(q), true)), { ...opts, yes: false });
     assert.equal(yes.status, "succeeded");
     assert.match(asked[0], /about to swap-dns/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a declined confirmation cancels the run (not a failure); resume asks again and finishes it", async () => {
+    effects.length = 0;
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-decline-"));
+    const p2: Plan = { ...plan, steps: [s("restore"), s("swap-dns", { destructive: true }), s("report", { always: true })] };
+    const no = await startRun(p2, inProcessDeps(dir, async () => false), { ...opts, yes: false });
+    assert.equal(no.status, "cancelled");
+    assert.equal(no.error?.code, "NOT_CONFIRMED");
+    assert.deepEqual(effects, ["restore", "report"], "nothing of the declined step ran; the report did");
+    effects.length = 0;
+    const again = await resumeRun(no.runId, () => p2, inProcessDeps(dir, async () => true));
+    assert.equal(again.status, "succeeded");
+    assert.deepEqual(effects, ["swap-dns", "report"]);
     rmSync(dir, { recursive: true, force: true });
   });
 
