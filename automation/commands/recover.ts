@@ -8,7 +8,7 @@ import { parseInstant } from "../core/instant";
 import { formatMs, table } from "../core/output";
 import type { RunOptions } from "../plans/plan";
 import type { RunRecord, RunScenario } from "../core/run-record";
-import { resumeRun, startRun } from "../plans/runner";
+import { resumable, resumeRun, startRun } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
 import { choosePath, promoteFailoverPlan, promotes } from "../plans/promote-failover";
@@ -185,7 +185,8 @@ export function renderRun(r: RunRecord): string {
   if (r.forced) lines.push("FORCED: a failed verification gate was overridden (recorded in the report)");
   lines.push(`${r.scenario} run ${r.runId}: ${r.status.toUpperCase()}${reports ? ` — report ${reports.html}` : ""}`);
   if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? `dr resume ${r.runId}`}`);
-  if (r.status === "failed") lines.push(`resume with: dr resume ${r.runId}`);
+  // Only when `dr resume` would take it up: a failed drill destroyed its site.
+  if (resumable(r, planOfRun(r))) lines.push(`resume with: dr resume ${r.runId}`);
   return lines.join("\n");
 }
 

@@ -19,7 +19,9 @@ import { Journal } from "../core/journal";
 import { acquireLock } from "../core/lock";
 import { Output } from "../core/output";
 import type { Plan, Step } from "./plan";
-import { resumeRun, startRun } from "./runner";
+import { resumable, resumeRun, startRun } from "./runner";
+import { renderRun } from "../commands/recover";
+import { drillPlan } from "./index";
 import type { Engine } from "../engines/engine";
 
 const SCRIPT = join(__dirname, "..", "..", "test", "fixtures", "synthetic-run.ts");
@@ -272,4 +274,17 @@ describe("gates, clean-up, confirmation and retries", () => {
     assert.equal(r.error?.code, "WAL_GAP");
     rmSync(dir, { recursive: true, force: true });
   });
+});
+
+test("the resume line is printed only for a run `dr resume` takes up (not a failed drill)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-resumable-"));
+  const failing: Plan = { ...drillPlan, steps: [{ id: "restore", name: "restore", run: async () => { throw new DrError("WAL_GAP", "gap", { hint: "x" }); } }] };
+  const r = await startRun(failing, inProcessDeps(dir), opts);
+  assert.equal(r.status, "failed");
+  assert.equal(resumable(r, drillPlan), false);
+  assert.doesNotMatch(renderRun(r), /resume with/);
+  await assert.rejects(resumeRun(r.runId, () => failing, inProcessDeps(dir)), (e: DrError) => e.code === "RUN_FINISHED");
+  const failover = await startRun({ ...failing, scenario: "datacenter", notResumableAfterFailure: undefined }, inProcessDeps(dir), opts);
+  assert.match(renderRun(failover), new RegExp(`resume with: dr resume ${failover.runId}`));
+  rmSync(dir, { recursive: true, force: true });
 });

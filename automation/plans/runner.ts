@@ -65,6 +65,12 @@ export async function startRun(plan: Plan, deps: RunnerDeps, options: RunOptions
   return execute(plan, record, deps);
 }
 
+/** Whether `dr resume` would take this run up (else it answers RUN_FINISHED). */
+export function resumable(record: RunRecord, plan: Plan): boolean {
+  if (record.dryRun || record.status === "succeeded") return false;
+  return !(record.status !== "running" && record.status !== "cancelled" && plan.notResumableAfterFailure);
+}
+
 /** Continues a run from its journal: finished steps stay finished, the rest run. */
 export async function resumeRun(runId: string, planFor: (record: RunRecord) => Plan, deps: RunnerDeps): Promise<RunRecord> {
   const record = deps.journal.load(runId);
