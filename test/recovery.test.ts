@@ -13,7 +13,9 @@
 //   - the old primary, restarted after the failover, cannot take writes and is reported
 //     critical by `dr health` and `dr lab status`; with its standby.signal removed (two
 //     writable primaries) both report split brain and exit non-zero, and none of its WAL
-//     reaches the shared repositories (it stays in its pg_wal).
+//     reaches the shared repositories (it stays in its pg_wal);
+//   - a hardware failover (after the datacenter one) restores the site's own repository into
+//     a replacement host, which then serves the service name.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -53,6 +55,16 @@ describe("dry runs", () => {
     const after = { state: readFileSync(lab.layout.stateFile, "utf8"), active: await lab.activeSite(), sites: lab.siteNames().map((n) => lab.site(n).cluster.state()) };
     assert.deepEqual(after, before);
     assert.equal(existsSync(join(t.dir, "journal")), false, "a dry run writes no journal and takes no lock");
+  });
+
+  test("a hardware failover --dry-run plans the restore into a replacement host the lab does not have yet", async () => {
+    const before = readFileSync(t.lab.layout.stateFile, "utf8");
+    const r = await drAsync(t.dir, ["failover", "--scenario", "hardware", "--dry-run", "--json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const run = JSON.parse(r.stdout);
+    assert.match(run.facts.targetSite, /^replacement-/);
+    assert.match(run.steps.find((s: { id: string }) => s.id === "assess").detail, /repo1 newest set .* WAL to/);
+    assert.equal(readFileSync(t.lab.layout.stateFile, "utf8"), before, "no replacement site added by a dry run");
   });
 });
 
@@ -251,5 +263,17 @@ describe("datacenter failover under continuous writes", () => {
     // Back to the fenced state for whatever runs after.
     await old.cluster.stop("immediate");
     writeFileSync(join(dataDir, "standby.signal"), "");
+  });
+});
+
+describe("hardware failover", () => {
+  test("a replacement host is brought up, restored from the site's own repository and serves the service name", async () => {
+    const run = await failover(t.deps(), { scenario: "hardware", yes: true });
+    assert.equal(run.status, "succeeded", JSON.stringify(run.error));
+    const f = run.facts as { targetSite: string; repo: number };
+    assert.match(f.targetSite, /^replacement-/);
+    assert.equal(f.repo, 1);
+    assert.equal(await t.lab.activeSite(), f.targetSite);
+    assert.ok(run.steps.every((s) => s.status === "done"), run.steps.map((s) => `${s.id}:${s.status}`).join(" "));
   });
 });

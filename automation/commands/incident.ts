@@ -92,7 +92,7 @@ async function resolveIncident(deps: Deps, engine: Engine, opts: IncidentOptions
 export async function confirmOrRefuse(deps: Deps, question: string, yes: boolean | undefined, confirm?: (q: string) => Promise<boolean>): Promise<void> {
   if (yes) return;
   if (!confirm) throw new DrError("NOT_CONFIRMED", `${question} needs confirmation`, { hint: "run it from a terminal to confirm, or pass --yes" });
-  if (!(await confirm(`${question}. continue?`))) throw new DrError("NOT_CONFIRMED", `${question}: not confirmed`, { hint: "nothing was changed" });
+  if (!(await deps.out.paused(() => confirm(`${question}. continue?`)))) throw new DrError("NOT_CONFIRMED", `${question}: not confirmed`, { hint: "nothing was changed" });
   deps.out.debug("confirmed");
 }
 

@@ -3,12 +3,12 @@
 // last step and rewritten here with the final status.
 import type { Deps } from "./deps";
 import { formatDuration } from "../config/common";
-import { DrError } from "../core/errors";
+import { DrError, errorCatalogue } from "../core/errors";
 import { parseInstant } from "../core/instant";
 import { formatMs, table } from "../core/output";
 import type { RunOptions } from "../plans/plan";
 import type { RunRecord, RunScenario } from "../core/run-record";
-import { resumeRun, startRun } from "../plans/runner";
+import { resumable, resumeRun, startRun } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
 import { choosePath, promoteFailoverPlan, promotes } from "../plans/promote-failover";
@@ -48,6 +48,7 @@ export function finishRun(deps: Deps, record: RunRecord): RunRecord {
   }
   (record.facts as { reports?: unknown }).reports = writeReports(record, reportsDir(deps.config));
   if (record.status === "failed") deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
+  if (record.status === "cancelled") deps.out.warn(`run ${record.runId} cancelled: ${record.error?.message}`);
   return record;
 }
 
@@ -184,13 +185,16 @@ export function renderRun(r: RunRecord): string {
   if (r.forced) lines.push("FORCED: a failed verification gate was overridden (recorded in the report)");
   lines.push(`${r.scenario} run ${r.runId}: ${r.status.toUpperCase()}${reports ? ` — report ${reports.html}` : ""}`);
   if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? `dr resume ${r.runId}`}`);
-  if (r.status === "failed") lines.push(`resume with: dr resume ${r.runId}`);
+  // Only when `dr resume` would take it up: a failed drill destroyed its site.
+  if (resumable(r, planOfRun(r))) lines.push(`resume with: dr resume ${r.runId}`);
   return lines.join("\n");
 }
 
 /** Exit status: 0 only when the run succeeded and met its objectives (and a drill restored its first choice). */
 export function runExitCode(r: RunRecord): number {
   if (r.dryRun) return r.status === "succeeded" ? 0 : 6;
+  // Declined or interrupted: the catalogue's status for what stopped it, not a failure's.
+  if (r.status === "cancelled" || r.status === "interrupted") return errorCatalogue[r.status === "cancelled" ? "NOT_CONFIRMED" : "INTERRUPTED"].exit;
   if (r.status !== "succeeded") return 6;
   const { rto, rpo } = r.measurements;
   if (rto.pass === false || rpo.pass === false) return 9;

@@ -33,6 +33,8 @@ export class Output {
   private readonly err: NodeJS.WritableStream & { isTTY?: boolean };
   private bar?: SingleBar;
   private barLabel = "";
+  /** How the live display was started, to start it again after a pause. */
+  private barArgs?: { format: string; total: number; key: string };
   /** Colour only on a terminal (picocolors alone would also colour when CI is set). */
   private readonly pc: ReturnType<typeof createColors>;
 
@@ -106,9 +108,24 @@ export class Output {
     } else this.bar.update(done);
   }
 
+  /**
+   * Runs `fn` (a question to a person) with the live display stopped and the cursor shown: a bar
+   * redrawn five times a second would overwrite the question. The display comes back after.
+   */
+  async paused<T>(fn: () => Promise<T>): Promise<T> {
+    const was = this.bar && this.barArgs ? { ...this.barArgs, value: this.bar.getProgress() * this.barArgs.total } : undefined;
+    this.stopProgress();
+    try {
+      return await fn();
+    } finally {
+      if (was && this.live) this.startBar(was.format, was.total, was.value, was.key);
+    }
+  }
+
   private startBar(format: string, total: number, value: number, key: string): void {
     this.stopProgress();
     this.barLabel = key;
+    this.barArgs = { format, total, key };
     this.bar = new SingleBar({ format, stream: this.err, hideCursor: true, clearOnComplete: true, fps: 5 }, Presets.shades_classic);
     this.bar.start(total, value);
   }

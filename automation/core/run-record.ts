@@ -4,7 +4,8 @@
 import type { ScenarioName } from "../config/common";
 
 export type RunScenario = "datacenter" | "hardware" | "drill" | "deletion" | "security" | "corruption" | "switchover" | "reprotect";
-export type RunStatus = "running" | "succeeded" | "failed" | "aborted";
+/** cancelled: a person declined a confirmation; interrupted: a signal stopped the process. */
+export type RunStatus = "running" | "succeeded" | "failed" | "aborted" | "cancelled" | "interrupted";
 export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
 
 export interface StepRecord {

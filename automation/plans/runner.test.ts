@@ -19,7 +19,9 @@ import { Journal } from "../core/journal";
 import { acquireLock } from "../core/lock";
 import { Output } from "../core/output";
 import type { Plan, Step } from "./plan";
-import { resumeRun, startRun } from "./runner";
+import { resumable, resumeRun, startRun } from "./runner";
+import { renderRun } from "../commands/recover";
+import { drillPlan } from "./index";
 import type { Engine } from "../engines/engine";
 
 const SCRIPT = join(__dirname, "..", "..", "test", "fixtures", "synthetic-run.ts");
@@ -174,14 +176,29 @@ describe("gates, clean-up, confirmation and retries", () => {
     effects.length = 0;
     const dir = mkdtempSync(join(tmpdir(), "fp-dr-confirm-"));
     const p2: Plan = { ...plan, steps: [s("restore"), s("swap-dns", { destructive: true }), s("report", { always: true })] };
-    const noTty = await startRun(p2, inProcessDeps(dir), { ...opts, yes: false });
-    assert.equal(noTty.error?.code, "NOT_CONFIRMED");
-    assert.deepEqual(effects, ["restore", "report"]);
-    effects.length = 0;
+    // Nobody to ask and no --yes: refused before anything runs, no journal written.
+    await assert.rejects(startRun(p2, inProcessDeps(dir), { ...opts, yes: false }), (e: DrError) => e.code === "NOT_CONFIRMED" && /nothing was started/.test(e.message));
+    assert.deepEqual(effects, []);
+    assert.equal(existsSync(join(dir, "journal")), false);
     const asked: string[] = [];
     const yes = await startRun(p2, inProcessDeps(dir, async (q) => (asked.push(q), true)), { ...opts, yes: false });
     assert.equal(yes.status, "succeeded");
     assert.match(asked[0], /about to swap-dns/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a declined confirmation cancels the run (not a failure); resume asks again and finishes it", async () => {
+    effects.length = 0;
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-decline-"));
+    const p2: Plan = { ...plan, steps: [s("restore"), s("swap-dns", { destructive: true }), s("report", { always: true })] };
+    const no = await startRun(p2, inProcessDeps(dir, async () => false), { ...opts, yes: false });
+    assert.equal(no.status, "cancelled");
+    assert.equal(no.error?.code, "NOT_CONFIRMED");
+    assert.deepEqual(effects, ["restore", "report"], "nothing of the declined step ran; the report did");
+    effects.length = 0;
+    const again = await resumeRun(no.runId, () => p2, inProcessDeps(dir, async () => true));
+    assert.equal(again.status, "succeeded");
+    assert.deepEqual(effects, ["swap-dns", "report"]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -257,4 +274,17 @@ describe("gates, clean-up, confirmation and retries", () => {
     assert.equal(r.error?.code, "WAL_GAP");
     rmSync(dir, { recursive: true, force: true });
   });
+});
+
+test("the resume line is printed only for a run `dr resume` takes up (not a failed drill)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-resumable-"));
+  const failing: Plan = { ...drillPlan, steps: [{ id: "restore", name: "restore", run: async () => { throw new DrError("WAL_GAP", "gap", { hint: "x" }); } }] };
+  const r = await startRun(failing, inProcessDeps(dir), opts);
+  assert.equal(r.status, "failed");
+  assert.equal(resumable(r, drillPlan), false);
+  assert.doesNotMatch(renderRun(r), /resume with/);
+  await assert.rejects(resumeRun(r.runId, () => failing, inProcessDeps(dir)), (e: DrError) => e.code === "RUN_FINISHED");
+  const failover = await startRun({ ...failing, scenario: "datacenter", notResumableAfterFailure: undefined }, inProcessDeps(dir), opts);
+  assert.match(renderRun(failover), new RegExp(`resume with: dr resume ${failover.runId}`));
+  rmSync(dir, { recursive: true, force: true });
 });

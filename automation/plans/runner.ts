@@ -30,6 +30,7 @@ export interface RunnerDeps {
 
 const MAX_GOTOS = 5;
 const NOT_RUN = "not run: an earlier step failed";
+const DECLINED = "not confirmed: nothing of it was done";
 
 export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now = new Date()): RunRecord {
   // Drills, switchovers and reprotects are measured against the datacenter objectives (the same sites).
@@ -64,6 +65,12 @@ export async function startRun(plan: Plan, deps: RunnerDeps, options: RunOptions
   return execute(plan, record, deps);
 }
 
+/** Whether `dr resume` would take this run up (else it answers RUN_FINISHED). */
+export function resumable(record: RunRecord, plan: Plan): boolean {
+  if (record.dryRun || record.status === "succeeded") return false;
+  return !(record.status !== "running" && record.status !== "cancelled" && plan.notResumableAfterFailure);
+}
+
 /** Continues a run from its journal: finished steps stay finished, the rest run. */
 export async function resumeRun(runId: string, planFor: (record: RunRecord) => Plan, deps: RunnerDeps): Promise<RunRecord> {
   const record = deps.journal.load(runId);
@@ -72,7 +79,7 @@ export async function resumeRun(runId: string, planFor: (record: RunRecord) => P
   }
   if (record.dryRun) throw new DrError("RUN_FINISHED", `run ${runId} was a dry run`, { hint: "start a real run instead" });
   const plan = planFor(record);
-  if (record.status === "failed" && plan.notResumableAfterFailure) {
+  if (record.status !== "running" && record.status !== "cancelled" && plan.notResumableAfterFailure) {
     const { why, hint } = plan.notResumableAfterFailure;
     throw new DrError("RUN_FINISHED", `${record.scenario} ${runId} failed and ${why}`, { hint });
   }
@@ -80,7 +87,7 @@ export async function resumeRun(runId: string, planFor: (record: RunRecord) => P
   // ran after the failure run again at the end. Steps a plan skipped on purpose stay skipped.
   for (const s of record.steps) {
     const step = plan.steps.find((x) => x.id === s.id);
-    if (s.status === "failed" || (s.status === "skipped" && s.detail === NOT_RUN) || (record.status === "failed" && step?.always && s.status === "done")) {
+    if (s.status === "failed" || (s.status === "skipped" && (s.detail === NOT_RUN || s.detail === DECLINED)) || (record.status !== "running" && step?.always && s.status === "done")) {
       s.status = "pending";
       delete s.detail;
     }
@@ -94,6 +101,7 @@ export async function resumeRun(runId: string, planFor: (record: RunRecord) => P
 async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise<RunRecord> {
   const { out, journal } = deps;
   const options = record.options as unknown as RunOptions;
+  refuseUnconfirmable(plan, record, deps);
   // Named in what the run leaves behind (a restore's target lock), so a leftover points to its run.
   process.env.FP_DR_RUN_ID = record.runId;
   const lock = options.dryRun ? undefined : acquireLock(deps.lockPath, { runId: record.runId, scenario: record.scenario });
@@ -155,7 +163,11 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
     }
   } finally {
     record.finishedAt = new Date().toISOString();
-    if (failure) {
+    if (failure?.code === "NOT_CONFIRMED") {
+      // A person said no: nothing went wrong, and `dr resume` asks again.
+      record.status = "cancelled";
+      record.error = { code: failure.code, message: failure.message, hint: failure.hint };
+    } else if (failure) {
       record.status = "failed";
       record.error = { code: failure.code, message: failure.message, hint: failure.hint };
     } else record.status = "succeeded";
@@ -223,6 +235,13 @@ async function runStep(step: Step, rec: StepRecord, ctx: StepContext, deps: Runn
       finish(rec.detail, false);
       return undefined;
     }
+    if (err.code === "NOT_CONFIRMED") {
+      // Declined before it began: left to do, for a resume to ask again.
+      rec.status = "skipped";
+      rec.detail = DECLINED;
+      finish(rec.detail, "warning");
+      throw err;
+    }
     rec.status = "failed";
     rec.detail = err.message.split("\n")[0];
     finish(rec.detail, false);
@@ -230,14 +249,30 @@ async function runStep(step: Step, rec: StepRecord, ctx: StepContext, deps: Runn
   }
 }
 
+/**
+ * Without --yes and with nobody at a terminal to answer, a plan with destructive steps would
+ * stop at the first of them, half way: refuse before anything runs (before the journal and lock).
+ */
+function refuseUnconfirmable(plan: Plan, record: RunRecord, deps: RunnerDeps): void {
+  const options = record.options as unknown as RunOptions;
+  if (options.dryRun || options.yes || deps.confirm) return;
+  const pending = new Set(record.steps.filter((s) => s.status !== "done" && s.status !== "skipped").map((s) => s.id));
+  const first = plan.steps.find((s) => s.destructive && pending.has(s.id));
+  if (!first) return;
+  throw new DrError("NOT_CONFIRMED", `"${first.name}" changes things that cannot be taken back and needs confirmation; nothing was started`, {
+    hint: "run it from a terminal to confirm, or pass --yes",
+  });
+}
+
 async function confirm(step: Step, deps: RunnerDeps): Promise<void> {
   const question = `about to ${step.name}. continue?`;
-  if (!deps.confirm) {
+  const ask = deps.confirm;
+  if (!ask) {
     throw new DrError("NOT_CONFIRMED", `"${step.name}" changes things that cannot be taken back and needs confirmation`, {
       hint: "run it from a terminal to confirm, or pass --yes",
     });
   }
-  if (!(await deps.confirm(question))) {
+  if (!(await deps.out.paused(() => ask(question)))) {
     throw new DrError("NOT_CONFIRMED", `"${step.name}" was not confirmed`, { hint: "nothing after the previous step was changed; `dr resume` continues" });
   }
 }

@@ -37,7 +37,7 @@ const recordShape = {
   declaredAt: timestamp,
   outageAt: timestamp,
   finishedAt: timestamp.optional(),
-  status: z.enum(["running", "succeeded", "failed", "aborted"]),
+  status: z.enum(["running", "succeeded", "failed", "aborted", "cancelled", "interrupted"]),
   dryRun: z.boolean(),
   forced: z.boolean(),
   options: z.record(z.string(), z.unknown()),

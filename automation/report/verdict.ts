@@ -33,6 +33,10 @@ export function verdictOf(record: RunRecord): Verdict {
       return { kind: "running", headline: `${prefix}IN PROGRESS`, reasons };
     case "aborted":
       return { kind: "failed", headline: `${prefix}ABORTED`, reasons: withError(record, reasons) };
+    case "cancelled":
+      return { kind: "warning", headline: "CANCELLED", reasons: withError(record, reasons) };
+    case "interrupted":
+      return { kind: "failed", headline: "INTERRUPTED", reasons: withError(record, reasons) };
     case "failed":
       return { kind: "failed", headline: `${prefix}FAILED`, reasons: withError(record, reasons) };
     case "succeeded": {

@@ -31,3 +31,26 @@ export function drAsync(labDir: string, args: string[], env: Record<string, stri
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+/**
+ * `dr` under a pseudo-terminal (util-linux `script`), as an operator at a terminal meets it:
+ * stdin and stderr are a tty, so the live display and the questions are on. `output` grows
+ * with everything the terminal received; `type` sends keys.
+ */
+export function drOnTerminal(labDir: string, args: string[], env: Record<string, string> = {}) {
+  const command = [process.execPath, DR_CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const child = spawn("script", ["-qfec", command, "/dev/null"], { env: { ...envFor(labDir, env), COLUMNS: "160", LINES: "50" } });
+  const term = { output: "", child, type: (keys: string) => void child.stdin.write(keys), exited: new Promise<number | null>((r) => child.on("close", (code) => r(code))) };
+  child.stdout.on("data", (d) => (term.output += d));
+  child.stderr.on("data", (d) => (term.output += d));
+  return term;
+}
+
+/** Polls `cond` every 100 ms until it holds, or fails after `ms` saying what it waited for. */
+export async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

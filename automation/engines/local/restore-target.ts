@@ -7,8 +7,14 @@ import { bytesUnder, freeBytesAt } from "../../restore/disk-space";
 import { makeServiceDir } from "../../system/service-user";
 import type { Lab } from "./lab";
 import { siteServerSettings, writeSitePgbackrestConf } from "./site";
+import { checkSiteName, siteEntry } from "./site-name";
 
 export async function labDestination(lab: Lab, siteName: string): Promise<RestoreDestination> {
+  // A replacement host is planned for before the bring-up step adds it: nothing there yet.
+  if (!siteEntry(lab.state.sites, siteName)) {
+    const dataDir = lab.layout.dataDir(checkSiteName(siteName));
+    return { name: siteName, kind: "site", dataDir, address: "", port: 0, state: "absent", serving: false, space: { freeBytes: freeBytesAt(dataDir), reusableBytes: 0 } };
+  }
   const site = lab.site(siteName);
   let serving = false;
   try {
