@@ -198,22 +198,14 @@ async function checkDatabase(c: ClientBase, database: string, result: OnlineResu
   for (const short of lengths.short) {
     const r = rels.find((x) => x.oid === short.oid);
     if (!r) continue;
-    const kind = kindOf[r.relkind] ?? "unknown";
-    found.push({
-      database,
-      relation: r.name,
-      kind,
-      table: r.table ?? undefined,
-      catalog: r.catalog,
-      problem: "page-unreadable",
-      blocks: [short.blocks],
-      file: r.file ?? undefined,
-      detail: describeShort(short),
-      severity: severityOf(kind),
-      by: "file-length",
-    });
+    found.push(findingOn(database, r, kindOf[r.relkind] ?? "unknown", { problem: "page-unreadable", blocks: [short.blocks], detail: describeShort(short), by: "file-length" }));
   }
   result.findings.push(...found);
+}
+
+/** A finding on relation `r`: where it is and how bad, beside what was found and by which check. */
+function findingOn(database: string, r: Rel, kind: RelationKind, what: Pick<CorruptionFinding, "problem" | "blocks" | "detail" | "by">): CorruptionFinding {
+  return { database, relation: r.name, kind, table: r.table ?? undefined, catalog: r.catalog, file: r.file ?? undefined, severity: severityOf(kind), ...what };
 }
 
 /**
@@ -230,19 +222,14 @@ async function checkHeap(c: ClientBase, database: string, r: Rel, maxBlocks: num
       );
       const kind = kindOf[r.relkind] ?? "table";
       for (const row of rows.rows) {
-        found.push({
-          database,
-          relation: r.name,
-          kind,
-          table: r.table ?? undefined,
-          catalog: r.catalog,
-          problem: "heap-structure",
-          blocks: [Number(row.blkno)],
-          file: r.file ?? undefined,
-          detail: `block ${row.blkno}${row.offnum !== null ? `, item ${row.offnum}` : ""}${row.attnum !== null ? `, column ${row.attnum}` : ""}: ${row.msg}`,
-          severity: severityOf(kind),
-          by: "verify_heapam",
-        });
+        found.push(
+          findingOn(database, r, kind, {
+            problem: "heap-structure",
+            blocks: [Number(row.blkno)],
+            detail: `block ${row.blkno}${row.offnum !== null ? `, item ${row.offnum}` : ""}${row.attnum !== null ? `, column ${row.attnum}` : ""}: ${row.msg}`,
+            by: "verify_heapam",
+          }),
+        );
       }
       return;
     } catch (e) {

@@ -7,9 +7,9 @@
 import { chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { DrError } from "../../core/errors";
 import { quoteLiteral } from "../../postgres/client";
 import { pgBin, run } from "../../system/exec";
+import { demotionToken, type DemotionToken } from "../../postgres/controldata";
 import { readRecoveryState, waitForState, type RecoveryState } from "../../postgres/recovery-state";
 import { FENCE_MARKER } from "./markers";
 import type { Lab, LabStep } from "./lab";
@@ -213,12 +213,7 @@ export function lastVerification(lab: Lab, site: string): VerificationRecord | u
  * The demotion token of a cleanly shut down site: its shutdown checkpoint's LSN, read with
  * pg_controldata. A standby that has replayed past it holds every commit the site ever made.
  */
-export async function shutdownToken(lab: Lab, site: string): Promise<{ lsn: string; timeline: number }> {
+export async function shutdownToken(lab: Lab, site: string): Promise<DemotionToken> {
   const out = (await run(pgBin("pg_controldata"), ["-D", lab.layout.dataDir(site)], { as: lab.user, errorCode: "QUERY_FAILED" })).stdout;
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, "m").exec(out)?.[1].trim();
-  const state = field("Database cluster state");
-  if (state !== "shut down") {
-    throw new DrError("STANDBY_UNUSABLE", `${site} was not shut down cleanly (pg_controldata says "${state}"): no demotion token`, { hint: "start it again and rerun the switchover, or fail over instead" });
-  }
-  return { lsn: field("Latest checkpoint location")!, timeline: Number(field("Latest checkpoint's TimeLineID")) };
+  return demotionToken(out, site);
 }
