@@ -1,4 +1,5 @@
-// What a recovery run is given: which engine acts, its journal and run lock (core/state-dirs.ts),
+// What a recovery run is given: which engine acts, its journal, the shared store of its lease and
+// journal copies (core/shared-store-open.ts), the lock of incident actions (core/state-dirs.ts),
 // and someone to confirm destructive steps when a terminal is there.
 import { createInterface } from "node:readline/promises";
 import type { Deps } from "./deps";
@@ -7,6 +8,7 @@ import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { LocalEngine } from "../engines/local/engine";
 import { journalFor, runLockPath } from "../core/state-dirs";
+import { openSharedStore } from "../core/shared-store-open";
 
 export async function engineFor(deps: Deps): Promise<Engine> {
   if (deps.config.engine === "pulumi") {
@@ -32,12 +34,14 @@ export function terminalConfirm(): ((q: string) => Promise<boolean>) | undefined
 
 export async function runnerDepsFor(deps: Deps, engine?: Engine): Promise<RunnerDeps> {
   engine ??= await engineFor(deps);
+  const store = await openSharedStore(deps.config);
   return {
     engine,
     config: deps.config,
     out: deps.out,
-    journal: journalFor(deps.config),
+    journal: journalFor(deps.config).share(store, deps.config.environment),
     lockPath: runLockPath(deps.config),
+    store,
     confirm: terminalConfirm(),
   };
 }

@@ -310,6 +310,28 @@ export const drConfigSchema = z
       .strict()
       .prefault({}),
     reports: z.object({ dir: z.string().optional() }).strict().prefault({}),
+    /**
+     * The shared store where runs coordinate across machines: the lease (one run at a time per
+     * environment), the journal of every run, its reports. With `bucket`, an S3 bucket (the
+     * secondary stack declares it, in the secondary region); else a directory: `dir`, default
+     * `<state root>/shared` (the lab's directory on the lab).
+     */
+    shared: z
+      .object({
+        bucket: z.string().min(3).optional(),
+        region: z.string().optional(),
+        /** Key prefix inside the bucket. Default "fp-dr/". */
+        prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*\/)*$/, "segments of lowercase letters, digits, dots, dashes, each ending with /").default("fp-dr/"),
+        /** SSE-KMS key for what is written; default the bucket's encryption. */
+        kmsKeyId: z.string().optional(),
+        /** Endpoint override (an S3-compatible store); AWS's otherwise. */
+        endpoint: z.string().url().optional(),
+        dir: z.string().optional(),
+        /** A holder that stops renewing loses the lease after this long. Default 2m. */
+        leaseTtl: duration.default(120),
+      })
+      .strict()
+      .prefault({}),
     /** The pulumi engine (AWS sites through the Automation API); defaults need no file. */
     pulumi: pulumiSettings.prefault({}),
     /**

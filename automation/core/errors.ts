@@ -63,6 +63,8 @@ export const errorCatalogue = {
   REPORT_UNKNOWN: { exit: 2, retryable: false },
   REPORT_INVALID: { exit: 5, retryable: false },
   RUN_LOCKED: { exit: 8, retryable: true },
+  /** This run's lease was broken or taken over (its epoch is stale): it must not act any more. */
+  LEASE_LOST: { exit: 8, retryable: false },
   RUN_UNKNOWN: { exit: 2, retryable: false },
   RUN_FINISHED: { exit: 2, retryable: false },
   GATE_FAILED: { exit: 9, retryable: false },

@@ -1,13 +1,35 @@
 // The journal: one JSON file per run, rewritten atomically after every step, so that a run
 // killed at any point (kill -9 included) can be resumed from exactly what it had finished.
+// Shared (`share`), every save is also copied to the shared store (`runs/<environment>/<run-id>.json`),
+// so that `dr resume` works from any machine with access, not only from the one that died.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, fsyncSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { DrError } from "./errors";
+import { DrError, isDrError } from "./errors";
 import { redactValue } from "./redact";
 import type { RunRecord } from "./run-record";
+import type { SharedStore } from "./shared-store";
+
+export function sharedRunKey(environment: string, runId: string, file = ""): string {
+  return file ? `runs/${environment}/${runId}/${file}` : `runs/${environment}/${runId}.json`;
+}
 
 export class Journal {
+  private shared?: { store: SharedStore; environment: string };
+  /** Uploads in order; the runner waits for them at every step boundary (`flush`). */
+  private uploads: Promise<void> = Promise.resolve();
+  private uploadError?: Error;
+
   constructor(readonly dir: string) {}
+
+  /** Copies every save to the shared store from now on. */
+  share(store: SharedStore, environment: string): this {
+    this.shared = { store, environment };
+    return this;
+  }
+
+  get sharedStore(): SharedStore | undefined {
+    return this.shared?.store;
+  }
 
   private file(runId: string): string {
     return join(this.dir, `${runId}.json`);
@@ -18,7 +40,17 @@ export class Journal {
     mkdirSync(this.dir, { recursive: true });
     const path = this.file(record.runId);
     const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(redactValue(record), null, 2) + "\n");
+    const body = JSON.stringify(redactValue(record), null, 2) + "\n";
+    if (this.shared) {
+      const { store, environment } = this.shared;
+      this.uploads = this.uploads.then(() => store.put(sharedRunKey(environment, record.runId), body)).then(
+        () => undefined,
+        (e: unknown) => {
+          this.uploadError = e as Error;
+        },
+      );
+    }
+    writeFileSync(tmp, body);
     const fd = openSync(tmp, "r");
     try {
       fsyncSync(fd);
@@ -26,6 +58,22 @@ export class Journal {
       closeSync(fd);
     }
     renameSync(tmp, path);
+  }
+
+  /** Waits for the copies to the shared store; throws if one failed (the local journal has it). */
+  async flush(): Promise<void> {
+    await this.uploads;
+    const e = this.uploadError;
+    this.uploadError = undefined;
+    if (e) throw isDrError(e) ? e : new DrError("STORE_UNREACHABLE", `could not copy the journal to the shared store: ${e.message}`, { hint: "the run's local journal is complete; check the shared store", cause: e });
+  }
+
+  /** A run from this machine's journal, else from the shared store (another machine's run). */
+  async loadAnywhere(runId: string): Promise<RunRecord> {
+    if (existsSync(this.file(runId)) || !this.shared || !/^[a-z0-9-]+$/.test(runId)) return this.load(runId);
+    const doc = await this.shared.store.get(sharedRunKey(this.shared.environment, runId));
+    if (!doc) throw new DrError("RUN_UNKNOWN", `no run ${runId} in ${this.dir} nor in ${this.shared.store.where}`, { hint: "`dr report list` shows the runs" });
+    return JSON.parse(doc.body) as RunRecord;
   }
 
   load(runId: string): RunRecord {

@@ -53,3 +53,8 @@ export function reportsDir(config: DrConfig): string {
 export function incidentsRoot(config: DrConfig): string {
   return join(stateRoot(config), "incidents");
 }
+
+/** The shared store's directory when no bucket is configured: `shared.dir`, else `<root>/shared`. */
+export function sharedStoreDir(config: DrConfig): string {
+  return resolve(config.shared.dir ?? join(stateRoot(config), "shared"));
+}

@@ -1,14 +1,15 @@
 // Proves the runner's promises with a synthetic plan in a child process:
 //   - killed (SIGKILL) before or after ANY step, `resume` finishes the run and every step's
 //     action has run exactly once (finished steps are never redone);
-//   - one run at a time: a live holder makes a second run fail fast, naming it; a dead
-//     holder's lock is taken over;
+//   - one run at a time: a live holder of the lease makes a second run fail fast, naming it; a
+//     dead holder's lease is taken over with a higher epoch; a run whose lease was broken stops
+//     before its next step;
 //   - a failed gate stops the plan (later steps skipped, clean-up steps still run); --force
 //     goes past it and is recorded; destructive steps need --yes or a confirmation;
 //   - only retryable errors are retried.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -16,7 +17,8 @@ import test, { describe } from "node:test";
 import { parseConfig } from "../core/load-config";
 import { DrError } from "../core/errors";
 import { Journal } from "../core/journal";
-import { acquireLock } from "../core/lock";
+import { FileSharedStore } from "../core/file-store";
+import { breakLease, leaseKey, readLease } from "../core/lease";
 import { Output } from "../core/output";
 import type { Plan, Step } from "./plan";
 import { resumable, resumeRun, startRun } from "./runner";
@@ -43,7 +45,7 @@ function onlyRun(dir: string): string {
 describe("killed at any step boundary, a run resumes without redoing anything", () => {
   for (const when of ["before", "after"]) {
     for (const id of STEPS) {
-      test(`kill -9 ${when} ${id}`, () => {
+      test(`kill -9 ${when} ${id}`, async () => {
         const dir = mkdtempSync(join(tmpdir(), "fp-dr-runner-"));
         try {
           const first = runChild(dir, ["start"], `kill-${when}:${id}`);
@@ -59,7 +61,7 @@ describe("killed at any step boundary, a run resumes without redoing anything", 
           assert.equal(done.status, "succeeded");
           assert.ok(done.steps.every((s) => s.status === "done"));
           assert.ok(done.notes.some((n) => n.startsWith("resumed at")));
-          assert.ok(!existsSync(join(dir, "journal", "lab.lock")), "the lock is released");
+          assert.ok((await readLease(new FileSharedStore(join(dir, "shared")), "lab"))?.doc.released, "the lease is released");
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
@@ -75,6 +77,7 @@ function inProcessDeps(dir: string, confirm?: (q: string) => Promise<boolean>) {
     out: new Output({ json: true }),
     journal: new Journal(join(dir, "journal")),
     lockPath: join(dir, "journal", "lab.lock"),
+    store: new FileSharedStore(join(dir, "shared")),
     retryDelayMs: 5,
     confirm,
   };
@@ -87,14 +90,11 @@ describe("one run at a time", () => {
     const dir = mkdtempSync(join(tmpdir(), "fp-dr-lock-"));
     const holder = spawn("sleep", ["30"]);
     try {
-      writeFileSync(join(dir, "lock-holder.json"), "");
-      const lockPath = join(dir, "journal", "lab.lock");
-      mkdirSync(join(dir, "journal"), { recursive: true });
-      writeFileSync(lockPath, JSON.stringify({ runId: "datacenter-x-1", scenario: "datacenter", pid: holder.pid, host: hostname(), since: "2026-11-26T03:00:00Z", renewedAt: new Date().toISOString() }));
+      await writeLease(dir, { runId: "datacenter-x-1", scenario: "datacenter", pid: holder.pid! });
       const started = Date.now();
       const r = runChild(dir, ["start"]);
       assert.equal(r.status, 3);
-      assert.match(r.stderr, /RUN_LOCKED another run holds the .* lock: datacenter run datacenter-x-1 \(pid \d+ on /);
+      assert.match(r.stderr, /RUN_LOCKED another run holds the lab lease: datacenter run datacenter-x-1 \(pid \d+ of \S+@\S+, since .*, epoch 4\)/);
       assert.ok(Date.now() - started < 10_000, "fails fast");
       assert.ok(!existsSync(join(dir, "effects.log")), "nothing ran");
     } finally {
@@ -103,39 +103,68 @@ describe("one run at a time", () => {
     }
   });
 
-  test("a dead holder's lock is taken over, and the run says so", async () => {
+  test("a dead holder's lease is taken over with a higher epoch, and the run says so", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fp-dr-lock-"));
     try {
       const deps = inProcessDeps(dir);
       const dead = spawnSync("true").pid!;
-      mkdirSync(join(dir, "journal"), { recursive: true });
-      writeFileSync(deps.lockPath, JSON.stringify({ runId: "drill-old-1", scenario: "drill", pid: dead, host: hostname(), since: "x", renewedAt: new Date().toISOString() }));
+      await writeLease(dir, { runId: "drill-old-1", scenario: "drill", pid: dead });
       const plan: Plan = { scenario: "drill", title: "t", runbook: "t", steps: [{ id: "a", name: "a", run: async () => undefined }] };
       const printed: string[] = [];
       const stderr = new Writable({ write: (c, _e, cb) => void (printed.push(String(c)), cb()) });
       const r = await startRun(plan, { ...deps, out: new Output({ json: false, stderr, stdout: stderr }) }, opts);
       assert.equal(r.status, "succeeded");
-      assert.ok(r.notes.some((n) => /took over the lock from run drill-old-1/.test(n)));
-      assert.match(printed.join(""), /warning: took over the lock from run drill-old-1 \(pid \d+ on .* is gone\)/, "the takeover is said out loud, not only recorded");
+      assert.ok(r.notes.some((n) => /took over the lease \(epoch 5\) from run drill-old-1/.test(n)));
+      assert.equal(r.facts.leaseEpoch, 5);
+      assert.match(printed.join(""), /warning: took over the lease \(epoch 5\) from run drill-old-1 \(pid \d+ on .*: gone or expired\)/, "the takeover is said out loud, not only recorded");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  test("acquireLock itself: exclusive while alive, released after", () => {
+  test("a run whose lease was broken stops before its next step and changes nothing more", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fp-dr-lock-"));
     try {
-      const p = join(dir, "x.lock");
-      const a = acquireLock(p, { runId: "a", scenario: "drill" });
-      // The same process is alive, so a second acquisition is refused.
-      assert.throws(() => acquireLock(p, { runId: "b", scenario: "drill" }), (e: unknown) => e instanceof DrError && e.code === "RUN_LOCKED" && /run a/.test(e.message));
-      a.release();
-      acquireLock(p, { runId: "b", scenario: "drill" }).release();
+      const deps = inProcessDeps(dir);
+      const effects: string[] = [];
+      const plan: Plan = {
+        scenario: "datacenter",
+        title: "t",
+        runbook: "t",
+        steps: [
+          { id: "fence", name: "fence", run: async () => void effects.push("fence") },
+          { id: "wait", name: "wait", run: async () => void (await breakLease(deps.store, "lab"), effects.push("wait")) },
+          { id: "swap-dns", name: "swap-dns", destructive: true, run: async () => void effects.push("swap-dns") },
+        ],
+      };
+      const r = await startRun(plan, deps, opts);
+      assert.equal(r.status, "failed");
+      assert.equal(r.error?.code, "LEASE_LOST");
+      assert.match(r.error!.message, /lease \(epoch 1\) is no longer current: it was released by dr lease break by \S+@\S+/);
+      assert.deepEqual(effects, ["fence", "wait"], "DNS was never swapped by the run that lost its lease");
+      const lease = await readLease(deps.store, "lab");
+      assert.equal(lease?.doc.epoch, 2, "the break raised the epoch");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 });
+
+/** A lease held by another process (epoch 4), as that process would have written it. */
+async function writeLease(dir: string, who: { runId: string; scenario: string; pid: number }) {
+  const now = new Date();
+  const doc = {
+    environment: "lab",
+    epoch: 4,
+    runId: who.runId,
+    scenario: who.scenario,
+    holder: { user: "operator", host: hostname(), pid: who.pid },
+    acquiredAt: "2026-11-26T03:00:00Z",
+    renewedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + 60_000).toISOString(),
+  };
+  assert.ok(await new FileSharedStore(join(dir, "shared")).create(leaseKey("lab"), JSON.stringify(doc)));
+}
 
 describe("gates, clean-up, confirmation and retries", () => {
   const effects: string[] = [];

@@ -1,4 +1,4 @@
-// The runner: takes the environment's lock, walks a plan's steps in order, times and journals
+// The runner: takes the environment's lease (core/lease.ts), walks a plan's steps in order, times and journals
 // each one (the journal is saved before and after every step), retries only what is
 // retryable, stops at a failed gate unless forced, always runs the clean-up steps, and can
 // pick a killed run up where it stopped without redoing finished steps.
@@ -9,7 +9,8 @@ import type { Engine } from "../engines/engine";
 import { DrError, isDrError } from "../core/errors";
 import { checkFault, checkInjectedFailure } from "../core/faults";
 import type { Journal } from "../core/journal";
-import { acquireLock } from "../core/lock";
+import { acquireLease, type Lease } from "../core/lease";
+import type { SharedStore } from "../core/shared-store";
 import type { Output } from "../core/output";
 import type { Plan, RunOptions, Step, StepContext } from "./plan";
 import type { RunRecord, StepRecord } from "../core/run-record";
@@ -20,8 +21,10 @@ export interface RunnerDeps {
   config: DrConfig;
   out: Output;
   journal: Journal;
-  /** The environment's lock file. */
+  /** The environment's lock file (incident actions outside a run use it). */
   lockPath: string;
+  /** Where the environment's lease is (one run at a time across machines): core/shared-store.ts. */
+  store: SharedStore;
   /** Asks a person to confirm a destructive step (absent: not interactive, needs --yes). */
   confirm?: (question: string) => Promise<boolean>;
   /** Retry backoff start (ms); tests shorten it. */
@@ -73,7 +76,7 @@ export function resumable(record: RunRecord, plan: Plan): boolean {
 
 /** Continues a run from its journal: finished steps stay finished, the rest run. */
 export async function resumeRun(runId: string, planFor: (record: RunRecord) => Plan, deps: RunnerDeps): Promise<RunRecord> {
-  const record = deps.journal.load(runId);
+  const record = await deps.journal.loadAnywhere(runId);
   if (record.status === "succeeded") {
     throw new DrError("RUN_FINISHED", `run ${runId} already succeeded`, { hint: "`dr report show` shows what it did" });
   }
@@ -104,14 +107,7 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
   refuseUnconfirmable(plan, record, deps);
   // Named in what the run leaves behind (a restore's target lock), so a leftover points to its run.
   process.env.FP_DR_RUN_ID = record.runId;
-  const lock = options.dryRun ? undefined : acquireLock(deps.lockPath, { runId: record.runId, scenario: record.scenario });
-  if (lock?.tookOverFrom) {
-    // Never silent: a dead holder may have left work half done (its own run: this resume).
-    const h = lock.tookOverFrom;
-    const text = `took over the lock from ${h.runId === record.runId ? "this run's earlier process" : `run ${h.runId}`} (pid ${h.pid} on ${h.host} is gone)`;
-    if (h.runId !== record.runId) record.notes.push(text);
-    out.warn(text);
-  }
+  const lease = options.dryRun ? undefined : await takeLease(record, deps);
   const ctx: StepContext = {
     engine: deps.engine,
     config: deps.config,
@@ -127,7 +123,14 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
   const save = () => {
     if (!options.dryRun) journal.save(record);
   };
+  // The shared copy of the journal: a store that stops answering is said, not fatal (the local
+  // journal is whole, and the lease check before the next step decides whether to go on).
+  const flushed = () =>
+    journal.flush().catch((e: unknown) => {
+      if (!record.notes.includes(`journal not copied to the shared store: ${(e as Error).message}`)) ctx.note(`journal not copied to the shared store: ${(e as Error).message}`);
+    });
   save();
+  await flushed();
   let failure: DrError | undefined;
   let gotos = 0;
   try {
@@ -144,11 +147,12 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
         continue;
       }
       checkFault("before", step.id);
-      const outcome = await runStep(step, rec, ctx, deps, save).catch((e: unknown) => {
+      const outcome = await (lease ? lease.check() : Promise.resolve()).then(() => runStep(step, rec, ctx, deps, save)).catch((e: unknown) => {
         failure = e instanceof DrError ? e : new DrError("INTERNAL", `${step.name}: ${(e as Error).message}`, { cause: e, hint: "rerun with --verbose; `dr resume` continues" });
         return undefined;
       });
       save();
+      await flushed();
       checkFault("after", step.id);
       if (outcome && typeof outcome === "object" && outcome.goto) {
         const to = plan.steps.findIndex((s) => s.id === outcome.goto);
@@ -173,9 +177,26 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
     } else record.status = "succeeded";
     if (!options.dryRun) measure(record);
     save();
-    lock?.release();
+    await flushed();
+    await lease?.release().catch(() => undefined);
   }
   return record;
+}
+
+/** The environment's lease; a holder that died (or whose lease expired) is taken over, and said. */
+async function takeLease(record: RunRecord, deps: RunnerDeps): Promise<Lease> {
+  const lease = await acquireLease(deps.store, { environment: deps.config.environment, runId: record.runId, scenario: record.scenario, ttlMs: deps.config.shared.leaseTtl * 1000 });
+  // Recorded on what the run changes (the lab's fence marker, the stacks' decisions).
+  process.env.FP_DR_EPOCH = String(lease.epoch);
+  record.facts.leaseEpoch = lease.epoch;
+  const h = lease.tookOverFrom;
+  if (h) {
+    // Never silent: a dead holder may have left work half done (its own run: this resume).
+    const text = `took over the lease (epoch ${lease.epoch}) from ${h.runId === record.runId ? "this run's earlier process" : `run ${h.runId}`} (pid ${h.holder.pid} on ${h.holder.host}: gone or expired)`;
+    if (h.runId !== record.runId) record.notes.push(text);
+    deps.out.warn(text);
+  }
+  return lease;
 }
 
 async function runStep(step: Step, rec: StepRecord, ctx: StepContext, deps: RunnerDeps, save: () => void) {
