@@ -128,7 +128,7 @@ describe("dr command line", () => {
         const p = join(dir, name);
         if (statSync(p).isDirectory()) {
           if (!/\/data$|\/repos$|objectstore\/data$/.test(p)) walk(p);
-        } else if (/\.log$/.test(name) || /reports|journal/.test(p)) logs.push(`${p}\n${readFileSync(p, "utf8")}`);
+        } else if (/\.log$/.test(name) || /reports|journal|shared/.test(p)) logs.push(`${p}\n${readFileSync(p, "utf8")}`);
       }
     };
     walk(t.dir);

@@ -1,19 +1,25 @@
 // Scenario: a datacenter failover killed with SIGKILL in the middle of the restore (files laid
 // down, recovery not started) and, on the way back, right after the gate. `dr resume` finishes
 // each run to the same result as an uninterrupted one: verified, DNS on the new site, writes
-// through the service name; finished steps are not redone.
+// through the service name; finished steps are not redone. The first is resumed as another
+// operator would: another working directory and HOME, and without the local journal (another
+// machine), from the copy in the shared store, taking the dead holder's lease with a new epoch.
+// Two operators starting `dr failover` at once: exactly one proceeds, the other fails at once
+// naming the holder; nothing secret lands in the shared store.
 // And a run killed while its pgBackRest restore is still copying (stopped with SIGSTOP, as a
 // long copy looks): a second restore into that target is refused with nothing changed, opening
 // it is refused, and `dr resume` ends the leftover copy before it restores, so the new primary's
 // data stays whole.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { restore } from "../automation/commands/restore";
 import { checkCorruption, renderCorruptionReport } from "../automation/commands/corruption";
 import type { RunRecord } from "../automation/core/run-record";
+import { FileSharedStore } from "../automation/core/file-store";
+import { readLease } from "../automation/core/lease";
 import { LocalEngine } from "../automation/engines/local/engine";
 import { readRestoreLock, restoreLockPath } from "../automation/restore/target-lock";
 import { isRestoreInto, processInfo } from "../automation/system/leftovers";
@@ -36,12 +42,25 @@ function newestRun(): string {
   return runs[runs.length - 1].replace(/\.json$/, "");
 }
 
-function killAndResume(fault: string, from: string, to: string) {
+/** Another operator's machine: a working directory and HOME of its own. */
+function elsewhere(name: string): { cwd: string; env: Record<string, string> } {
+  const home = join(t.dir, `operator-${name}`);
+  mkdirSync(join(home, "work"), { recursive: true });
+  return { cwd: join(home, "work"), env: { HOME: home } };
+}
+
+function killAndResume(fault: string, from: string, to: string, opts: { fromAnotherMachine?: boolean } = {}) {
   const killed = drSync(t.dir, ["failover", "--scenario", "datacenter", "--yes", "--json"], { FP_DR_FAULT: fault });
   assert.equal(killed.signal, "SIGKILL", `${fault}: ${killed.stderr}`);
   const runId = newestRun();
   assert.match(runId, /^datacenter-/);
-  const resumed = drSync(t.dir, ["resume", runId, "--json"]);
+  const other = elsewhere("b");
+  if (opts.fromAnotherMachine) {
+    // That machine has no local journal of the run: only the shared store's copy.
+    assert.ok(existsSync(join(t.dir, "shared", "runs", "lab", `${runId}.json`)), "the journal was copied to the shared store");
+    rmSync(join(t.dir, "journal", `${runId}.json`));
+  }
+  const resumed = opts.fromAnotherMachine ? drSync(t.dir, ["resume", runId, "--json"], other.env, 300_000, other.cwd) : drSync(t.dir, ["resume", runId, "--json"]);
   assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout.slice(0, 2000));
   const run = JSON.parse(resumed.stdout) as RunRecord;
   assert.equal(run.status, "succeeded");
@@ -54,7 +73,11 @@ function killAndResume(fault: string, from: string, to: string) {
 }
 
 test("killed in the middle of the restore: resume restores again (delta) and finishes", async () => {
-  const run = killAndResume("kill-during:restore", "primary", "secondary");
+  const run = killAndResume("kill-during:restore", "primary", "secondary", { fromAnotherMachine: true });
+  const lease = await readLease(new FileSharedStore(join(t.dir, "shared")), "lab");
+  assert.ok(lease?.doc.released, "the resumed run released the lease");
+  assert.equal(lease?.doc.runId, run.runId);
+  assert.equal(run.facts.leaseEpoch, lease?.doc.epoch);
   const attempts = Object.fromEntries(run.steps.map((s) => [s.id, s.attempts]));
   assert.deepEqual(attempts, { assess: 1, fence: 1, "bring-up": 1, restore: 2, verify: 1, open: 1, "swap-dns": 1, "first-write": 1, "post-checks": 1, report: 1 });
   assert.equal(await t.lab.activeSite(), "secondary");
@@ -181,4 +204,39 @@ test("open refuses while a process other than the server writes into the data di
   await new Promise((r) => writer.once("exit", r));
   rmSync(join(dataDir, "fp-dr-foreign-writer"), { force: true });
   await engine.openForWrites(site);
+});
+
+test("two operators start a failover at once: exactly one proceeds, the other fails at once naming the holder", async () => {
+  const from = (await t.lab.activeSite())!;
+  const a = elsewhere("c");
+  const b = elsewhere("d");
+  const args = ["failover", "--scenario", "datacenter", "--yes", "--json"];
+  const journalBefore = readdirSync(join(t.dir, "journal")).filter((f) => f.endsWith(".json"));
+  const started = Date.now();
+  let loserDone = 0;
+  const runs = await Promise.all([drAsync(t.dir, args, a.env, a.cwd), drAsync(t.dir, args, b.env, b.cwd)].map((p) => p.then((r) => (r.code !== 0 && !loserDone && (loserDone = Date.now() - started), r))));
+  const winners = runs.filter((r) => r.code === 0);
+  const losers = runs.filter((r) => r.code !== 0);
+  assert.equal(winners.length, 1, runs.map((r) => r.stderr.slice(-500)).join("\n---\n"));
+  assert.equal(losers.length, 1);
+  const won = JSON.parse(winners[0].stdout) as RunRecord;
+  assert.equal(won.status, "succeeded");
+  assert.equal((won.facts as { sourceSite: string }).sourceSite, from);
+  const lost = JSON.parse(losers[0].stdout) as { error: { code: string; message: string } };
+  assert.equal(lost.error.code, "RUN_LOCKED");
+  assert.match(lost.error.message, new RegExp(`another run holds the lab lease: datacenter run ${won.runId} \\(pid \\d+ of \\S+@\\S+`));
+  assert.ok(loserDone < 15_000, `the second failed at once (${loserDone} ms), not after the first finished`);
+  const journalled = readdirSync(join(t.dir, "journal")).filter((f) => f.endsWith(".json"));
+  assert.deepEqual(journalled.filter((f) => !journalBefore.includes(f)), [`${won.runId}.json`], "the refused run left no journal: it never started");
+  assert.notEqual(await t.lab.activeSite(), from, "the one failover that ran moved the service name");
+
+  // Nothing secret in the shared store: the lease, every journal copy, every report.
+  const secrets = Object.values(JSON.parse(readFileSync(join(t.dir, "secrets.json"), "utf8"))) as string[];
+  const docs: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : docs.push(readFileSync(join(d, e.name), "utf8"));
+  };
+  walk(join(t.dir, "shared"));
+  assert.ok(docs.length >= 8, `lease, journals and reports are in the shared store (${docs.length} documents)`);
+  for (const s of secrets) assert.ok(!docs.some((d) => d.includes(s)), `a secret is in the shared store (…${s.slice(-4)})`);
 });

@@ -7,6 +7,7 @@ import { backup, backupList, backupManifest, backupVerify, renderListing, render
 import { showConfig, validateConfig } from "../commands/config";
 import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
 import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
+import { leaseBreak, leaseShow, renderLease } from "../commands/lease";
 import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } from "../commands/recover";
 import { renderReportList, renderReportShow, reportList, reportShow } from "../commands/report";
 import { renderRehearsal, rehearse } from "../commands/rehearse";
@@ -349,6 +350,19 @@ Examples:
     .description("print the steps of a recovery plan")
     .addHelpText("after", "\nExample:\n  $ dr plan show datacenter")
     .action(action(planShow, renderPlan));
+  const lease = program.command("lease").description("the environment's lease: one run at a time, across machines");
+  lease
+    .command("show")
+    .description("who holds the lease (run, user@host, pid, epoch, expiry)")
+    .addHelpText("after", "\nExample:\n  $ dr lease show --json")
+    .action(action(leaseShow, renderLease));
+  lease
+    .command("break")
+    .description("release a dead holder's lease before it expires; its run stops at its next step")
+    .option("--yes", "confirm: the holder's machine is gone")
+    .addHelpText("after", "\nExample:\n  $ dr lease break --yes")
+    .action(action(leaseBreak, renderLease));
+
   const report = program.command("report").description("run reports (JSON, Markdown, HTML with a timeline)");
   report
     .command("list")

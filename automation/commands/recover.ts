@@ -14,6 +14,8 @@ import { describePlan, planFor, plannedScenarios } from "../plans";
 import { choosePath, promoteFailoverPlan, promotes } from "../plans/promote-failover";
 import { recordedPair } from "./topology";
 import { writeReports } from "../report/store";
+import { shareReports } from "../report/shared";
+import { openSharedStore } from "../core/shared-store-open";
 import { reportsDir } from "../core/state-dirs";
 import { runnerDepsFor } from "./run-context";
 
@@ -40,13 +42,18 @@ export function runOptions(o: RecoverOptions): RunOptions {
  * The end of every recovery command's run: a dry run gets its estimated RTO (the plan's step
  * estimates, the restore's from its plan); a real one its reports, and a warning if it failed.
  */
-export function finishRun(deps: Deps, record: RunRecord): RunRecord {
+export async function finishRun(deps: Deps, record: RunRecord): Promise<RunRecord> {
   if (record.dryRun) {
     const f = record.facts as { restoreEstimateSeconds?: number; estimatedRtoSeconds?: number };
     f.estimatedRtoSeconds = planOfRun(record).steps.reduce((n, s) => n + (s.id === "restore" && f.restoreEstimateSeconds !== undefined ? f.restoreEstimateSeconds : s.estimateSeconds ?? 0), 0);
     return record;
   }
-  (record.facts as { reports?: unknown }).reports = writeReports(record, reportsDir(deps.config));
+  const paths = writeReports(record, reportsDir(deps.config));
+  (record.facts as { reports?: unknown }).reports = paths;
+  // Beside the journal in the shared store, for the other operators' `dr report list`.
+  await openSharedStore(deps.config)
+    .then((store) => shareReports(store, deps.config.environment, record.runId, paths))
+    .catch((e: unknown) => deps.out.warn(`the report was not copied to the shared store: ${(e as Error).message}`));
   if (record.status === "failed") deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
   if (record.status === "cancelled") deps.out.warn(`run ${record.runId} cancelled: ${record.error?.message}`);
   return record;

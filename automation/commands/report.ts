@@ -9,7 +9,9 @@ import { formatSeconds, formatTime, passWord } from "../report/format";
 import { renderHtml } from "../report/html";
 import { renderJson } from "../report/json";
 import { renderMarkdown } from "../report/markdown";
-import { listReports, loadReport, reportPaths, type ReportSummary } from "../report/store";
+import { listReports, loadReport, reportPaths, safeRunId, type ReportSummary } from "../report/store";
+import { pullSharedReports } from "../report/shared";
+import { openSharedStore } from "../core/shared-store-open";
 
 export type ReportFormat = "md" | "json" | "html";
 
@@ -20,8 +22,16 @@ export interface ReportListResult {
   damaged: { runId: string; code: string; message: string }[];
 }
 
+/** Runs finished on other machines are in the shared store: fetched first, then read alike. */
+async function pullShared(deps: Deps, dir: string): Promise<void> {
+  await openSharedStore(deps.config)
+    .then((store) => pullSharedReports(store, deps.config.environment, dir))
+    .catch((e: unknown) => deps.out.warn(`runs in the shared store not read: ${(e as Error).message}`));
+}
+
 export async function reportList(deps: Deps, _opts: Record<string, never> = {}): Promise<ReportListResult> {
   const dir = reportsDir(deps.config);
+  await pullShared(deps, dir);
   const damaged: ReportListResult["damaged"] = [];
   const reports = listReports(dir, {
     onDamaged: (runId, err) => {
@@ -45,6 +55,7 @@ export interface ReportShowResult {
 export async function reportShow(deps: Deps, runId: string, opts: { format?: ReportFormat } = {}): Promise<ReportShowResult> {
   const dir = reportsDir(deps.config);
   const format = opts.format ?? "md";
+  if (safeRunId(runId) && !existsSync(reportPaths(dir, runId).json)) await pullShared(deps, dir);
   const record = loadReport(dir, runId);
   const paths = reportPaths(dir, runId);
   const path = { md: paths.markdown, json: paths.json, html: paths.html }[format];

@@ -36,7 +36,7 @@ export interface ReportSummary {
 /** A run id is one path segment we created ourselves; anything else is not a report. */
 const runIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 
-function safeRunId(runId: string): boolean {
+export function safeRunId(runId: string): boolean {
   return runIdPattern.test(runId) && !runId.includes("..");
 }
 

@@ -16,14 +16,15 @@ function envFor(labDir: string, env: Record<string, string>): NodeJS.ProcessEnv 
   return { ...process.env, FP_DR_LAB_DIR: labDir, FP_DR_FAULT: "", ...env };
 }
 
-export function drSync(labDir: string, args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): CliResult {
-  const r = spawnSync(process.execPath, [DR_CLI, ...args], { env: envFor(labDir, env), encoding: "utf8", timeout: timeoutMs });
+/** `cwd`: another working directory (with another HOME in `env`: another operator's machine). */
+export function drSync(labDir: string, args: string[], env: Record<string, string> = {}, timeoutMs = 300_000, cwd?: string): CliResult {
+  const r = spawnSync(process.execPath, [DR_CLI, ...args], { env: envFor(labDir, env), encoding: "utf8", timeout: timeoutMs, cwd });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function drAsync(labDir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function drAsync(labDir: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DR_CLI, ...args], { env: envFor(labDir, env) });
+    const child = spawn(process.execPath, [DR_CLI, ...args], { env: envFor(labDir, env), cwd });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

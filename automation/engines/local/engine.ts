@@ -24,7 +24,7 @@ import { rotateLabDatabaseCredentials, rotateLabRepositoryAccess } from "./incid
 import { waitForAnswer } from "./dns";
 import { Lab } from "./lab";
 import type { Pgbackrest } from "../../pgbackrest/client";
-import { FENCE_MARKER, isolatedFor } from "./markers";
+import { FENCE_MARKER, fenceMarkerText, isolatedFor } from "./markers";
 import { pinGuardedArchiving } from "./fence-archive";
 import { siteArchiveCommand } from "./site";
 import { labDestination, labRestoreHandle } from "./restore-target";
@@ -80,7 +80,7 @@ export class LocalEngine implements Engine {
     if (wasRunning) await s.cluster.stop("immediate");
     for (const f of ["standby.signal", FENCE_MARKER]) {
       const p = join(dataDir, f);
-      writeFileSync(p, f === FENCE_MARKER ? `fenced at ${new Date().toISOString()} by fp-dr: this site lost the primary role; do not remove standby.signal\n` : "");
+      writeFileSync(p, f === FENCE_MARKER ? fenceMarkerText() : "");
       if (lab.user.switched) chownSync(p, lab.user.uid, lab.user.gid);
     }
     pinGuardedArchiving(dataDir, siteArchiveCommand(lab.ctx, s.configPath), lab.user);

@@ -16,3 +16,12 @@ export function isolatedFor(dataDir: string): string | undefined {
   const first = readFileSync(file, "utf8").split("\n", 1)[0];
   return first.startsWith(ISOLATION_HEADER) ? (/incident (\S+)/.exec(first)?.[1] ?? "unknown") : undefined;
 }
+
+/**
+ * What the fence marker says: when, by which run and under which lease epoch (core/lease.ts),
+ * so that a fence can be traced to the run that owned the decision.
+ */
+export function fenceMarkerText(now = new Date()): string {
+  const by = [process.env.FP_DR_RUN_ID && `run ${process.env.FP_DR_RUN_ID}`, process.env.FP_DR_EPOCH && `lease epoch ${process.env.FP_DR_EPOCH}`].filter(Boolean).join(", ");
+  return `fenced at ${now.toISOString()} by fp-dr${by ? ` (${by})` : ""}: this site lost the primary role; do not remove standby.signal\nepoch=${process.env.FP_DR_EPOCH ?? ""}\n`;
+}
