@@ -346,7 +346,14 @@ describe("a corrupt newest offsite set is visible", () => {
   });
 
   test("a drill that had to fall back exits with its own status and says so on its first line", async () => {
+    // Each byte is read once on the way: no whole-set verify before the restore; the one verify
+    // is of the damaged set, after pgBackRest's own checksums stopped its restore.
+    const verifyLog = join(t.dir, "pgbackrest", "log", "fp-verify.log");
+    const verifies = () => (existsSync(verifyLog) ? readFileSync(verifyLog, "utf8").split("verify command begin").length - 1 : 0);
+    const verifiesBefore = verifies();
     const r = await drAsync(t.dir, ["drill"]);
+    assert.equal(verifies() - verifiesBefore, 1, "one pgBackRest verify: of the set whose restore failed, none of the set restored");
+    assert.match(r.stdout, new RegExp(`backup set ${label} failed pgBackRest verify \\(.*\\) after its restore stopped \\(pgbackrest restore failed: `));
     assert.equal(r.code, FELL_BACK_EXIT, r.stdout + r.stderr);
     const first = r.stdout.split("\n")[0];
     assert.match(first, new RegExp(`^drill drill-\\S+ FELL BACK: backup set ${label} failed pgBackRest verify \\(.*pg_data/.*\\); restored \\S+ instead`));
