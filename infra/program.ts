@@ -12,7 +12,7 @@ import { siteOutputKeys, type SiteOutputs } from "./outputs";
 export type StackOutputs = { [K in keyof SiteOutputs]: pulumi.Output<SiteOutputs[K]> };
 
 export async function program(): Promise<StackOutputs> {
-  const plan = resolveSite(loadStackConfig());
+  const plan = resolveSite(await loadStackConfig());
   // Explicit, so that nothing can land in another region through a default provider; its
   // default tags mark every resource with the site (and a drill's id and expiry).
   const provider = new aws.Provider(`${plan.site}-aws`, { region: plan.region, defaultTags: { tags: plan.tags } });

@@ -4,6 +4,7 @@
 // archive_timeout) and what `dr` measures can never disagree. Cross-field rules live in
 // ./rules.ts and run even when other fields are wrong, so one run lists every problem.
 import { z } from "zod";
+import { sharedStateLocation } from "./control-state";
 import {
   alertThresholds,
   escalation,
@@ -389,6 +390,12 @@ export const stackConfigSchema = z
     /** Fencing of this site's host (isolation or stop); absent: the host serves normally. */
     fence: fence.optional(),
     drill: drill.optional(),
+    /**
+     * Where the environment's shared state is (the lease, journals and the control state the
+     * program lays over this declaration): the secondary stack's shared-state bucket. Absent: no
+     * control state is read (a stack outside any recovery).
+     */
+    sharedState: sharedStateLocation.optional(),
     /** Pulumi `protect` on the data volume, bucket and key. Default: true except for drills. */
     protect: z.boolean().optional(),
     repoCipherPass: secret.min(20, "must be at least 20 characters").optional(),

@@ -4,6 +4,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, rawFromConfigMap } from "./load";
 import type { StackConfig } from "./schema";
+import { overlayControl } from "./control-state";
+import { openControlStore, readControlDocument } from "./control-read";
 
 /** Pulumi's runtime knows which keys are secrets; the function is not in its typings. */
 function isSecretKey(key: string): boolean {
@@ -14,7 +16,13 @@ function isSecretKey(key: string): boolean {
   return keys ? (JSON.parse(keys) as string[]).includes(key) : false;
 }
 
-export function loadStackConfig(): StackConfig {
+/**
+ * The stack's declaration (Pulumi.<stack>.yaml) with the environment's control state laid over
+ * it: the latest failover decisions, whoever runs the update and from whichever checkout.
+ */
+export async function loadStackConfig(): Promise<StackConfig> {
   const raw = rawFromConfigMap(pulumi.runtime.allConfig(), isSecretKey);
-  return parseStackConfig(raw, `Pulumi.${pulumi.getStack()}.yaml`);
+  const environment = typeof raw.values.environment === "string" ? raw.values.environment : "production";
+  const control = await readControlDocument(await openControlStore(raw.values.sharedState), environment);
+  return parseStackConfig(overlayControl(raw, control, pulumi.getStack()), `Pulumi.${pulumi.getStack()}.yaml${control ? ` with control state v${control.version}` : ""}`);
 }

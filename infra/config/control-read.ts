@@ -1,0 +1,35 @@
+// Reading the control document (./control-state.ts) at `up` time, from the shared store the
+// stack names in fp-dr:sharedState: the bucket (with the operator's or the runner's AWS
+// credentials) or a directory. A document that is there but unreadable stops the update: an
+// update that ignored a recorded fence or DNS decision is exactly what this exists to prevent.
+import { DrError } from "../../automation/core/errors";
+import { FileSharedStore } from "../../automation/core/file-store";
+import type { SharedStore } from "../../automation/core/shared-store";
+import { controlDocument, controlKey, sharedStateLocation, type ControlDocument } from "./control-state";
+
+export async function openControlStore(location: unknown): Promise<SharedStore | undefined> {
+  if (location === undefined) return undefined;
+  const loc = sharedStateLocation.parse(location);
+  if (loc.dir) return new FileSharedStore(loc.dir);
+  const { S3SharedStore } = await import("../../automation/core/s3-store");
+  return new S3SharedStore({ bucket: loc.bucket!, region: loc.region!, prefix: loc.prefix });
+}
+
+export async function readControlDocument(store: SharedStore | undefined, environment: string): Promise<ControlDocument | undefined> {
+  if (!store) return undefined;
+  const doc = await store.get(controlKey(environment));
+  if (!doc) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(doc.body);
+  } catch {
+    parsed = undefined;
+  }
+  const r = controlDocument.safeParse(parsed);
+  if (!r.success) {
+    throw new DrError("CONFIG_INVALID", `the control state ${controlKey(environment)} in ${store.where} is unreadable`, {
+      hint: "nothing was declared: restore the previous version of that object (the bucket is versioned), then run again",
+    });
+  }
+  return r.data;
+}

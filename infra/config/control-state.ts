@@ -1,0 +1,89 @@
+// The control state: the decisions a failover takes (which site DNS answers with, which site is
+// fenced, the standing restore and promote requests, a host marked reachable), kept as one
+// versioned document per environment in the shared store (`control/<environment>.json`), not in
+// anyone's Pulumi.<stack>.yaml. The program reads it at every `up` and lays it over the stack's
+// declaration, so any operator's `pulumi up` honours the latest failover decisions instead of
+// silently undoing a fence or a DNS swap from a stale checkout. The automation writes it
+// (automation/engines/pulumi/control-writes.ts) before it runs the update.
+//
+// Only decision keys are allowed in it (never a password, key or passphrase): the schema
+// refuses anything else, so no secret can reach the shared store through it.
+import { z } from "zod";
+import type { RawStackConfig } from "./load";
+
+/** The keys (fp-dr:<key>, dotted for nested ones) a decision may set. */
+export const decisionKeys = ["dns.activeSite", "fence", "restore", "promote", "access.hostReachable"] as const;
+export type DecisionKey = (typeof decisionKeys)[number];
+
+const stackDecisions = z.partialRecord(z.enum(decisionKeys), z.unknown().nullable());
+
+export const controlDocument = z
+  .object({
+    environment: z.string().min(1),
+    /** Grows by one with every change (the store's conditional write keeps it linear). */
+    version: z.number().int().min(1),
+    updatedAt: z.string(),
+    /** The run (and its lease epoch) that made the last change, or the person. */
+    updatedBy: z.object({ by: z.string(), runId: z.string().optional(), epoch: z.number().int().optional() }).strict(),
+    /** Per stack name: each decision's stored value; null means removed (the declaration's own value, if any, applies). */
+    stacks: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), stackDecisions),
+  })
+  .strict();
+export type ControlDocument = z.infer<typeof controlDocument>;
+
+export function controlKey(environment: string): string {
+  return `control/${environment}.json`;
+}
+
+/** Where the program finds the shared store (fp-dr:sharedState); absent, it reads no control state. */
+export const sharedStateLocation = z
+  .object({
+    /** The shared-state bucket (declared by the secondary stack, in the secondary region). */
+    bucket: z.string().min(3).optional(),
+    /** Its region. Required with bucket. */
+    region: z.string().optional(),
+    /** Key prefix. Default "fp-dr/". */
+    prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*\/)*$/).default("fp-dr/"),
+    /** A directory instead of a bucket (tests, and the lab). */
+    dir: z.string().optional(),
+  })
+  .strict()
+  .refine((s) => Boolean(s.bucket) !== Boolean(s.dir), "either bucket (with region) or dir")
+  .refine((s) => !s.bucket || Boolean(s.region), { message: "region is required with bucket", path: ["region"] });
+export type SharedStateLocation = z.infer<typeof sharedStateLocation>;
+
+/** The stack's declaration with the control document's decisions for `stack` laid over it. */
+export function overlayControl(raw: RawStackConfig, doc: ControlDocument | undefined, stack: string): RawStackConfig {
+  const decisions = doc?.stacks[stack];
+  if (!decisions) return raw;
+  const values = structuredClone(raw.values);
+  for (const [key, value] of Object.entries(decisions) as [DecisionKey, unknown][]) {
+    const [head, leaf] = key.split(".");
+    if (leaf === undefined) {
+      if (value === null) delete values[head];
+      else values[head] = value;
+      continue;
+    }
+    const parent = { ...((values[head] as Record<string, unknown> | undefined) ?? {}) };
+    if (value === null) delete parent[leaf];
+    else parent[leaf] = value;
+    values[head] = parent;
+  }
+  return { values, secret: raw.secret };
+}
+
+/** Applies `changes` to the document (a new one when absent), one version up. */
+export function changedDocument(
+  cur: ControlDocument | undefined,
+  environment: string,
+  stack: string,
+  changes: Partial<Record<DecisionKey, unknown>>,
+  by: ControlDocument["updatedBy"],
+  now = new Date(),
+): ControlDocument {
+  const unknown = Object.keys(changes).filter((k) => !(decisionKeys as readonly string[]).includes(k));
+  if (unknown.length) throw new Error(`not decision keys, refused in the control state: ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
+  const stacks = structuredClone(cur?.stacks ?? {});
+  stacks[stack] = { ...(stacks[stack] ?? {}), ...changes };
+  return controlDocument.parse({ environment, version: (cur?.version ?? 0) + 1, updatedAt: now.toISOString(), updatedBy: by, stacks });
+}

@@ -1,0 +1,77 @@
+// The control state at `pulumi up`, under the mock runtime: a failover recorded in the shared
+// store (the primary fenced, the service name forced to the secondary) is declared by the
+// program from the control document, although the operator's checked-in stack files say
+// otherwise (no fence, activeSite primary). Without fp-dr:sharedState the declaration alone
+// applies. The document holds decisions only: a secret key is refused before it is written.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileSharedStore } from "../automation/core/file-store";
+import { changedDocument, controlKey, overlayControl } from "./config/control-state";
+import { parseSiteOutputs } from "./outputs";
+import { configFromStackFile, installMocks, ofType, settle, standbySecrets, testSecrets, type Harness } from "./testing/mocks";
+
+const dir = mkdtempSync(join(tmpdir(), "fp-dr-control-"));
+const requestId = "fence-20261206t031500z-0001";
+const primaryAddress = "10.20.7.42";
+const runs: Record<string, { h: Harness; outputs: Record<string, unknown> }> = {};
+
+before(async () => {
+  // What a failover run wrote (automation/engines/pulumi/control-writes.ts does it the same way).
+  let doc = changedDocument(undefined, "production", "primary", { fence: { mode: "isolate", requestId } }, { by: "run datacenter-x", runId: "datacenter-x", epoch: 3 });
+  doc = changedDocument(doc, "production", "secondary", { "dns.activeSite": "secondary" }, { by: "run datacenter-x", runId: "datacenter-x", epoch: 3 });
+  assert.ok(await new FileSharedStore(dir).create(controlKey("production"), JSON.stringify(doc)));
+
+  const { program } = await import("./program");
+  const primaryFile = join(__dirname, "..", "Pulumi.primary.yaml");
+  const secondaryFile = join(__dirname, "..", "Pulumi.secondary.yaml");
+  const cases = [
+    ["primary-declaration", "primary", primaryFile, testSecrets, {}],
+    ["primary-controlled", "primary", primaryFile, testSecrets, { "fp-dr:sharedState": { dir } }],
+    ["secondary-controlled", "secondary", secondaryFile, standbySecrets, { "fp-dr:sharedState": { dir } }],
+  ] as const;
+  for (const [name, stack, file, secrets, overrides] of cases) {
+    const { config, secretKeys } = configFromStackFile(file, secrets, overrides);
+    const h = installMocks({ stack, config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: primaryAddress, role: "primary", vpcId: "vpc-0a1b2c3d4e5f60718" } } });
+    runs[name] = { h, outputs: await settle(await program()) };
+  }
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const groupsOf = (h: Harness) => ofType(h, "aws:ec2/instance:Instance")[0].inputs.vpcSecurityGroupIds;
+const groupId = (h: Harness, suffix: string) => ofType(h, "aws:ec2/securityGroup:SecurityGroup").find((s) => s.name.endsWith(suffix))!.id;
+
+test("an operator's `pulumi up` after a recorded failover keeps the old primary fenced", () => {
+  const plain = runs["primary-declaration"];
+  assert.deepEqual(groupsOf(plain.h), [groupId(plain.h, "-database")], "the declaration alone: not fenced");
+  const controlled = runs["primary-controlled"];
+  assert.deepEqual(groupsOf(controlled.h), [groupId(controlled.h, "-isolation")], "the control state's fence is declared");
+  assert.deepEqual(parseSiteOutputs(controlled.outputs).fence, { mode: "isolate", requestId });
+});
+
+test("and keeps the service name on the new primary, although the stack file says activeSite primary", () => {
+  const { h, outputs } = runs["secondary-controlled"];
+  assert.equal(parseSiteOutputs(outputs).dns?.activeSite, "secondary");
+  const records = ofType(h, "aws:route53/record:Record");
+  const secondary = records.find((r) => (r.inputs.failoverRoutingPolicies as { type: string }[])[0].type === "SECONDARY")!;
+  assert.notDeepEqual(secondary.inputs.records, [primaryAddress], "the standby-turned-primary answers, not the fenced one");
+});
+
+test("the control document holds decisions only: a secret key, an unknown key or a bad stack name is refused", () => {
+  for (const bad of [{ repoCipherPass: "x".repeat(24) }, { adminPassword: "y".repeat(20) }, JSON.parse('{"__proto__": {"polluted": true}}'), { role: "drill" }]) {
+    assert.throws(() => changedDocument(undefined, "production", "primary", bad as never, { by: "t" }), /not decision keys, refused/);
+  }
+  assert.throws(() => changedDocument(undefined, "production", "../primary", { fence: null }, { by: "t" }));
+  assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+});
+
+test("a removed decision (null) lets the declaration's own value apply again", () => {
+  const raw = { values: { dns: { activeSite: "primary", zoneId: "Z1" }, fence: { mode: "stop", requestId } }, secret: new Set<string>() };
+  const doc = changedDocument(undefined, "production", "secondary", { fence: null, "dns.activeSite": "secondary" }, { by: "t" });
+  const over = overlayControl(raw, doc, "secondary");
+  assert.deepEqual(over.values, { dns: { activeSite: "secondary", zoneId: "Z1" } });
+  assert.deepEqual(raw.values.dns, { activeSite: "primary", zoneId: "Z1" }, "the declaration itself is not changed");
+  assert.equal(overlayControl(raw, doc, "primary"), raw, "another stack's decisions do not apply");
+});
