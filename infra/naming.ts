@@ -27,6 +27,13 @@ export function backupBucketName(environment: string, region: string, accountId:
   return name;
 }
 
+/** The shared-state bucket (secondary stack, secondary region): leases, journals, control state. */
+export function sharedStateBucketName(environment: string, region: string, accountId: string): string {
+  const name = `${environmentPrefix(environment)}-shared-${region}-${accountId}`;
+  if (name.length > 63) throw new Error(`bucket name ${name} is longer than 63 characters; shorten the environment name`);
+  return name;
+}
+
 /** The Pulumi state backend's bucket (bootstrap stack), in a region; the replica's in the other. */
 export function stateBucketName(environment: string, region: string, accountId: string): string {
   const name = `${environmentPrefix(environment)}-pulumi-state-${region}-${accountId}`;

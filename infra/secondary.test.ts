@@ -263,3 +263,20 @@ test("the standby streams: peering requested to the primary's VPC, route and 543
   assert.deepEqual(s.triggers, [primaryAddress, "fp_replication", "fp_standby", "standby-2025-09-01", instance.id]);
   assert.equal(parseSiteOutputs(outputs).replication?.primaryHost, primaryAddress);
 });
+
+test("the shared-state bucket (leases, journals, control state): here in the secondary region, versioned, own key, private, TLS only, hosts never delete", () => {
+  const shared = ofType(h, "aws:s3/bucket:Bucket").filter((b) => b.name.endsWith("-shared-state-bucket"));
+  assert.equal(shared.length, 1);
+  assert.equal(shared[0].inputs.bucket, `fp-dr-production-shared-eu-west-1-${testAccountId}`);
+  const of = (type: string) => ofType(h, type).find((r) => r.name.startsWith("secondary-shared-state-"))!;
+  assert.deepEqual(of("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration, { status: "Enabled" });
+  const sse = (of("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string } }[])[0];
+  assert.equal(sse.applyServerSideEncryptionByDefault.sseAlgorithm, "aws:kms");
+  const block = of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs;
+  assert.deepEqual([block.blockPublicAcls, block.blockPublicPolicy, block.ignorePublicAcls, block.restrictPublicBuckets], [true, true, true, true]);
+  const policy = JSON.parse(of("aws:s3/bucketPolicy:BucketPolicy").inputs.policy as string) as PolicyDocument;
+  const sids = policy.Statement.map((s) => s.Sid);
+  assert.deepEqual(sids, ["DenyInsecureTransport", "DenyDestructiveActionsToHosts"]);
+  assert.ok((policy.Statement[1].Action as string[]).includes("s3:DeleteObject"));
+  assert.ok(of("aws:kms/key:Key").inputs.enableKeyRotation);
+});

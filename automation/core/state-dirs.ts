@@ -58,3 +58,8 @@ export function incidentsRoot(config: DrConfig): string {
 export function sharedStoreDir(config: DrConfig): string {
   return resolve(config.shared.dir ?? join(stateRoot(config), "shared"));
 }
+
+/** The Automation API's own workspace (engines/pulumi/own-workspace.ts): never the operator's checkout. */
+export function pulumiWorkspaceDir(config: DrConfig): string {
+  return join(stateRoot(config), "workspace");
+}

@@ -9,7 +9,8 @@ import { amiArchitecture } from "../ami";
 import type { HostSpec } from "../cloud-init/host-spec";
 import type { SitePlan } from "../config/resolve";
 import { schedulerCron } from "../drills/calendar";
-import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName, secretsKeyAlias, stateBucketName } from "../naming";
+import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName, secretsKeyAlias, sharedStateBucketName, stateBucketName } from "../naming";
+import { SharedState } from "./shared-state";
 import type { SiteOutputs } from "../outputs";
 import { hostPolicy, type HostRepositoryAccess } from "../policies/documents";
 import { BackupRepository } from "./backup-repository";
@@ -247,6 +248,12 @@ export class Site extends pulumi.ComponentResource {
         },
         parent,
       );
+    }
+
+    // 5b'. The shared state (secondary stack): every run's lease, journal and reports, and the
+    // control state the program reads at each up (infra/config/control-state.ts).
+    if (plan.role === "secondary") {
+      new SharedState(n("shared-state"), { bucketName: accountId.apply((a) => sharedStateBucketName(plan.environment, plan.region, a)), environment: plan.environment, accountId, partition, protect: plan.protect }, parent);
     }
 
     // 5c. The path of the stream between the site VPCs: requested by the secondary, accepted by the primary.

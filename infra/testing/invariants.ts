@@ -11,7 +11,8 @@ const byBucket = (h: Harness, type: string, bucket: string) => ofType(h, type).f
 
 /** Every bucket: versioned, object-locked, SSE-KMS with a key of this stack, non-public, TLS only, hosts cannot delete. */
 export function assertBucketsProtected(h: Harness, expect: { lockMode: string; lockDays: number }): Registered[] {
-  const buckets = ofType(h, "aws:s3/bucket:Bucket");
+  // Backup repositories only: the shared-state bucket (leases, journals) has its own test.
+  const buckets = ofType(h, "aws:s3/bucket:Bucket").filter((b) => !b.name.includes("-shared-state-"));
   assert.ok(buckets.length > 0, "no bucket declared");
   const keys = ofType(h, "aws:kms/key:Key");
   for (const b of buckets) {
@@ -176,7 +177,7 @@ export function assertHostCannotDelete(doc: PolicyDocument): Statement[] {
  * for this key publishing to the critical topic, which admits EventBridge.
  */
 export function assertBackupKeysGuarded(h: Harness, expect: { environment: string; accountId: string }): Registered[] {
-  const keys = ofType(h, "aws:kms/key:Key");
+  const keys = ofType(h, "aws:kms/key:Key").filter((k) => !k.name.includes("-shared-state-"));
   assert.ok(keys.length > 0, "no backup key declared");
   const rules = ofType(h, "aws:cloudwatch/eventRule:EventRule");
   const targets = ofType(h, "aws:cloudwatch/eventTarget:EventTarget");

@@ -15,6 +15,13 @@ import { RecordingPulumiCli } from "./cli-double";
 import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider, storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
 import { PulumiEngine } from "./engine";
 import { openLocalWorkspace } from "./local-workspace";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { FileSharedStore } from "../../core/file-store";
+import { ControlState, withControlState } from "./control-writes";
+import { prepareOwnWorkspace } from "./own-workspace";
+import { controlKey, type ControlDocument } from "../../../infra/config/control-state";
 import { drillLocalPorts } from "../../../infra/config/ports";
 import { recordedPair } from "../../commands/topology";
 
@@ -31,6 +38,10 @@ interface World {
   log: string[];
   /** What host commands received on stdin (never on their command line). */
   stdin: string[];
+  /** The automation's own workspace (every CLI call runs there). */
+  ownDir: string;
+  /** The shared store holding the control document. */
+  store: FileSharedStore;
 }
 
 /** pg_controldata of the primary after a clean shutdown (PostgreSQL 15's own wording). */
@@ -52,7 +63,11 @@ async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
   cli.addStack("primary", storedConfigFromStackFile("Pulumi.primary.yaml"));
   // The secondary stack as shipped (its admin password is the one the restored cluster carries).
   cli.addStack("secondary", storedConfigFromStackFile("Pulumi.secondary.yaml"));
-  const ops = await openLocalWorkspace({ workDir: repoRoot, pulumiCommand: cli, backendUrl, secretsProvider });
+  // As openPulumiEngine does: a workspace of its own, decisions to the control document first.
+  const tmp = mkdtempSync(join(tmpdir(), "fp-dr-contract-"));
+  const ownDir = prepareOwnWorkspace(repoRoot, join(tmp, "workspace"));
+  const store = new FileSharedStore(join(tmp, "shared"));
+  const ops = withControlState(await openLocalWorkspace({ workDir: ownDir, pulumiCommand: cli, backendUrl, secretsProvider }), new ControlState(store, "production"));
   const log: string[] = [];
   const stdin: string[] = [];
   const stopped = new Set<string>();
@@ -113,7 +128,17 @@ async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
       return { stdout: argv.some((a) => a.endsWith("/pg_controldata")) ? controldata : "" };
     },
   });
-  return { cli, engine, log, stdin };
+  return { cli, engine, log, stdin, ownDir, store };
+}
+
+/** The control document the engine's decisions went to. */
+async function controlDoc(store: FileSharedStore): Promise<ControlDocument> {
+  return JSON.parse((await store.get(controlKey("production")))!.body) as ControlDocument;
+}
+
+/** The operator's checked-in stack files, byte for byte. */
+function operatorFiles(): Record<string, string> {
+  return Object.fromEntries(readdirSync(repoRoot).filter((f) => /^Pulumi\..*ya?ml$/.test(f)).map((f) => [f, readFileSync(join(repoRoot, f), "utf8")]));
 }
 
 const outputCalls = (stack: string) => [
@@ -204,14 +229,26 @@ test("datacenter failover with the primary region down: fence touches nothing; b
   ]);
 });
 
-test("every call runs in the project directory against the configured backend, and nothing refreshes", async () => {
+test("every call runs in the automation's own workspace against the configured backend, nothing refreshes, the operator's stack files are untouched, and every decision is in the control document", async () => {
+  const before = operatorFiles();
   w = await world({ primaryRegionUp: false });
   await w.engine.bringUp("secondary");
   await w.engine.restore({ site: "secondary", repo: 2, target: { kind: "latest" }, overwrite: true });
   await w.engine.swapDns("secondary");
+  assert.deepEqual(operatorFiles(), before, "the operator's Pulumi.yaml and Pulumi.<stack>.yaml are byte for byte the same");
+  const doc = await controlDoc(w.store);
+  assert.deepEqual(doc.stacks.secondary, {
+    "access.hostReachable": true,
+    restore: { requestId: "restore-20250901t120000z-0001", mode: "standby", repo: 1, allowOverwrite: true, timeout: "14400s" },
+    "dns.activeSite": "secondary",
+  });
+  assert.equal(doc.version, 4, "one version per decision: reachable, old request removed, new request, DNS");
+  const generated = readFileSync(join(w.ownDir, "Pulumi.yaml"), "utf8");
+  assert.match(generated, /main: \.\.\/.*infra/);
+  assert.equal(resolve(w.ownDir, /main: (\S+)/.exec(generated)![1]), join(repoRoot, "infra"), "the own workspace runs this project's program");
   assert.ok(w.cli.calls.length > 10);
   for (const c of w.cli.calls) {
-    assert.equal(c.cwd, repoRoot);
+    assert.equal(c.cwd, w.ownDir);
     assert.equal(c.env.PULUMI_BACKEND_URL, backendUrl);
     assert.equal(c.env.PULUMI_SKIP_UPDATE_CHECK, "true");
     // No call ever names the primary's stack except to read its outputs (the backend, not AWS).

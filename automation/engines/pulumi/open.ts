@@ -5,7 +5,11 @@
 // Command on them (./ssm-commands.ts). The CLI wiring calls this; tests build PulumiEngine directly.
 import type { DrConfig } from "../../config/schema";
 import { PulumiEngine, type PulumiEngineOptions } from "./engine";
-import { openLocalWorkspace, type PulumiCli } from "./local-workspace";
+import { defaultWorkDir, openLocalWorkspace, type PulumiCli } from "./local-workspace";
+import { ControlState, withControlState } from "./control-writes";
+import { prepareOwnWorkspace } from "./own-workspace";
+import { openSharedStore } from "../../core/shared-store-open";
+import { pulumiWorkspaceDir } from "../../core/state-dirs";
 import { onPath, pulumiRepositories } from "./repositories";
 import { describeForward, ssmPortForwardAccess } from "./ssm-access";
 import { ssmRunCommand } from "./ssm-commands";
@@ -22,7 +26,11 @@ export interface OpenPulumiEngineOptions extends Omit<PulumiEngineOptions, "ops"
 export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineOptions = {}): Promise<PulumiEngine> {
   const { pulumiCommand, envVars, onAccess, ...engine } = opts;
   const p = config.pulumi;
-  const ops = await openLocalWorkspace({ workDir: p.workDir, command: p.command, backendUrl: p.backendUrl, secretsProvider: p.secretsProvider, pulumiCommand, envVars });
+  // A workspace of its own (never the operator's stack files), whose decisions go to the
+  // environment's control document first, where every `pulumi up` reads them.
+  const workDir = prepareOwnWorkspace(p.workDir ?? defaultWorkDir(), pulumiWorkspaceDir(config));
+  const local = await openLocalWorkspace({ workDir, command: p.command, backendUrl: p.backendUrl, secretsProvider: p.secretsProvider, pulumiCommand, envVars });
+  const ops = withControlState(local, new ControlState(await openSharedStore(config), config.environment));
   // Without pgbackrest here the engine's pre-flight refuses honestly (DEPENDENCY_MISSING).
   const repositories = engine.repositories ?? (p.repositories.enabled && onPath("pgbackrest") ? pulumiRepositories({ ops, config }) : undefined);
   // Sites with access.via=ssm are reached through Session Manager port forwards, opened on first
