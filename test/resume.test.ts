@@ -23,7 +23,7 @@ import { readLease } from "../automation/core/lease";
 import { LocalEngine } from "../automation/engines/local/engine";
 import { readRestoreLock, restoreLockPath } from "../automation/restore/target-lock";
 import { isRestoreInto, processInfo } from "../automation/system/leftovers";
-import { drAsync, drSync } from "./harness/cli";
+import { DR_CLI, drAsync, drSync } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
@@ -239,4 +239,37 @@ test("two operators start a failover at once: exactly one proceeds, the other fa
   walk(join(t.dir, "shared"));
   assert.ok(docs.length >= 8, `lease, journals and reports are in the shared store (${docs.length} documents)`);
   for (const s of secrets) assert.ok(!docs.some((d) => d.includes(s)), `a secret is in the shared store (…${s.slice(-4)})`);
+});
+
+test("a run whose lease was broken and taken by another run is refused at its next step and changes nothing", async () => {
+  const from = (await t.lab.activeSite())!;
+  const mark = join(t.dir, "stopped-run.mark");
+  // Stopped right before its fence (a laptop that sleeps, a stalled VM): nothing changed yet.
+  const child = spawn(process.execPath, [DR_CLI, "failover", "--scenario", "datacenter", "--yes", "--json"], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_FAULT: "stop-before:fence", FP_DR_FAULT_MARK: mark } });
+  let stdout = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  try {
+    await waitFor("the failover to stop itself before the fence", () => existsSync(mark) && processInfo(child.pid!)?.state === "T", 60_000);
+    // Another operator breaks the lease and runs a drill, which takes it with a higher epoch.
+    const broke = drSync(t.dir, ["lease", "break", "--yes", "--json"]);
+    assert.equal(broke.code, 0, broke.stderr);
+    const drill = drSync(t.dir, ["drill", "--json"]);
+    assert.equal(drill.code, 0, drill.stderr.slice(-2000));
+  } finally {
+    process.kill(child.pid!, "SIGCONT");
+  }
+  assert.notEqual(await exited, 0);
+  const out = JSON.parse(stdout) as { runId?: string; error?: { code: string; message: string } };
+  const runId = out.runId ?? readdirSync(join(t.dir, "journal")).filter((f) => f.startsWith("datacenter-")).sort().pop()!.replace(/\.json$/, "");
+  const record = JSON.parse(readFileSync(join(t.dir, "journal", `${runId}.json`), "utf8")) as RunRecord;
+  assert.equal(record.status, "failed");
+  assert.equal(record.error?.code, "LEASE_LOST");
+  assert.match(record.error!.message, /this run's lease \(epoch \d+\) is no longer current: it was released by run drill-/);
+  for (const id of ["fence", "bring-up", "restore", "swap-dns"]) assert.notEqual(record.steps.find((s) => s.id === id)?.status, "done", `${id} ran`);
+  assert.equal(await t.lab.activeSite(), from, "the service name still answers with the site it answered with");
+  assert.equal(existsSync(join(t.lab.layout.dataDir(from), "FENCED_BY_FP_DR")), false, "the source was not fenced");
+  const c = await t.lab.connect(from);
+  await c.query("insert into fp_dr.heartbeat (at, writer) values (now(), 'after the refused run')");
+  await c.end();
 });

@@ -3,6 +3,8 @@
 // exactly as a dead operator laptop or an OOM kill would. Unset in real use.
 //   FP_DR_FAULT=kill-before:<step-id> | kill-after:<step-id> | kill-during:<step-id>
 //              | fail-in:<step-id>   (the step throws, as a failed command would)
+//              | stop-before:<step-id> (the process stops itself with SIGSTOP, as a laptop that
+//                                       sleeps or a stalled VM; the test continues it with SIGCONT)
 // (stop-during:<what>, which freezes a child process, is system/stop-fault.ts.)
 import { writeFileSync } from "node:fs";
 import { DrError } from "./errors";
@@ -10,6 +12,11 @@ import { DrError } from "./errors";
 export function checkFault(when: "before" | "after" | "during", stepId: string): void {
   const spec = process.env.FP_DR_FAULT;
   if (!spec) return;
+  if (when === "before" && spec === `stop-before:${stepId}`) {
+    if (process.env.FP_DR_FAULT_MARK) writeFileSync(process.env.FP_DR_FAULT_MARK, `${spec}\n`);
+    process.kill(process.pid, "SIGSTOP");
+    return;
+  }
   if (spec === `kill-${when}:${stepId}`) {
     // Leave a trace for the test (stderr may be lost with SIGKILL).
     if (process.env.FP_DR_FAULT_MARK) writeFileSync(process.env.FP_DR_FAULT_MARK, `${spec}\n`);
