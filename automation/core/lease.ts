@@ -8,6 +8,7 @@
 import { hostname, userInfo } from "node:os";
 import { z } from "zod";
 import { DrError } from "./errors";
+import { processAlive } from "./lock";
 import type { SharedStore } from "./shared-store";
 
 const leaseDoc = z.object({
@@ -38,15 +39,6 @@ function userAtHost(): string {
   return `${user}@${hostname()}`;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 export async function readLease(store: SharedStore, environment: string): Promise<{ doc: LeaseDoc; etag: string } | undefined> {
   const cur = await store.get(leaseKey(environment));
   if (!cur) return undefined;
@@ -67,7 +59,7 @@ export async function readLease(store: SharedStore, environment: string): Promis
 export function leaseFree(doc: LeaseDoc, now = Date.now()): boolean {
   if (doc.released) return true;
   if (Date.parse(doc.expiresAt) < now) return true;
-  return doc.holder.host === hostname() && !alive(doc.holder.pid);
+  return doc.holder.host === hostname() && !processAlive(doc.holder.pid);
 }
 
 export function describeHolder(doc: LeaseDoc): string {

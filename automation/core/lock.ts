@@ -27,7 +27,8 @@ export interface Acquired {
   tookOverFrom?: LockHolder;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -61,7 +62,7 @@ function readRaw(path: string): string | undefined {
 }
 
 function isStale(h: LockHolder, staleAfterMs: number, now: number): boolean {
-  if (h.host === hostname()) return !alive(h.pid);
+  if (h.host === hostname()) return !processAlive(h.pid);
   return now - Date.parse(h.renewedAt) > staleAfterMs;
 }
 

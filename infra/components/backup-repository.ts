@@ -5,6 +5,7 @@
 // leave on the retention horizon.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { sealBucket } from "./sealed-bucket";
 import { backupKeyAlias, breakGlassRoleName, childName } from "../naming";
 import { bucketPolicy } from "../policies/documents";
 import { backupKeyPolicy, maxKeyDeletionWindowDays } from "../policies/key-policy";
@@ -61,22 +62,12 @@ export class BackupRepository extends pulumi.ComponentResource {
     new aws.kms.Alias(n("key-alias"), { name: backupKeyAlias(args.environment), targetKeyId: key.keyId }, parent);
 
     const bucket = new aws.s3.Bucket(n("bucket"), { bucket: args.bucketName, objectLockEnabled: true, forceDestroy: false }, { parent: this, protect });
-    new aws.s3.BucketVersioning(n("versioning"), { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
     new aws.s3.BucketObjectLockConfiguration(
       n("object-lock"),
       { bucket: bucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: args.objectLockMode ?? "COMPLIANCE", days } } },
       parent,
     );
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      n("encryption"),
-      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }] },
-      parent,
-    );
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      n("public-access"),
-      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      parent,
-    );
+    const publicAccess = sealBucket(n, bucket, key.arn, parent);
     new aws.s3.BucketPolicy(
       n("policy"),
       {

@@ -6,6 +6,7 @@
 // operators and the drill runner reach it with their own roles.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { sealBucket } from "./sealed-bucket";
 import { childName, hostRoleArnPattern } from "../naming";
 import { destructiveS3Actions } from "../policies/documents";
 
@@ -36,17 +37,7 @@ export class SharedState extends pulumi.ComponentResource {
     const parent = { parent: this };
     const key = new aws.kms.Key(n("key"), { description: `fp-dr ${args.environment} shared run state key`, enableKeyRotation: true, deletionWindowInDays: 30 }, { parent: this, protect });
     const bucket = new aws.s3.Bucket(n("bucket"), { bucket: args.bucketName, forceDestroy: false }, { parent: this, protect });
-    new aws.s3.BucketVersioning(n("versioning"), { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      n("encryption"),
-      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }] },
-      parent,
-    );
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      n("public-access"),
-      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      parent,
-    );
+    const publicAccess = sealBucket(n, bucket, key.arn, parent);
     new aws.s3.BucketPolicy(
       n("policy"),
       {
