@@ -221,10 +221,11 @@ test("the drill runs on schedule and expired drills are reaped: EventBridge Sche
   const policy = JSON.parse(String(ofType(h, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name.endsWith("drill-runner-task-policy"))!.inputs.policy)) as PolicyDocument;
   const sid = (s: string) => policy.Statement.find((x) => x.Sid === s)!;
   assert.deepEqual(sid("CreateOnlyTaggedDrillResources").Condition, { StringEquals: { "aws:RequestTag/fp-dr:role": "drill" } });
+  assert.ok((sid("ChangeOnlyDrillResources").Action as string[]).includes("ec2:DeleteSnapshot"), "the reaper deletes loose drill snapshots");
   assert.deepEqual(sid("ChangeOnlyDrillResources").Condition, { StringEquals: { "aws:ResourceTag/fp-dr:role": "drill" } });
   const deny = sid("NeverTouchUntaggedResources");
   assert.equal(deny.Effect, "Deny");
-  for (const a of ["ec2:TerminateInstances", "ec2:DeleteVolume", "ec2:StopInstances", "ec2:ModifyInstanceAttribute", "ec2:AuthorizeSecurityGroupIngress"]) assert.ok((deny.Action as string[]).includes(a), a);
+  for (const a of ["ec2:TerminateInstances", "ec2:DeleteVolume", "ec2:DeleteSnapshot", "ec2:StopInstances", "ec2:ModifyInstanceAttribute", "ec2:AuthorizeSecurityGroupIngress"]) assert.ok((deny.Action as string[]).includes(a), a);
   // Production's backups: read, never written or deleted; state: drill stacks' only.
   const all = policy.Statement.filter((s) => s.Effect === "Allow");
   const backupGrants = all.filter((s) => JSON.stringify(s.Resource).includes("pgbackrest"));

@@ -8,6 +8,7 @@ import { DrError } from "../core/errors";
 import { table } from "../core/output";
 import type { Engine } from "../engines/engine";
 import { reapExpiredDrills, type DrillStack, type ReapOutcome } from "../engines/pulumi/drill-stacks";
+import { sweepLooseDrillResources, type LooseResource, type SweepOutcome } from "../engines/pulumi/loose-drill-resources";
 import { engineFor } from "./run-context";
 
 type ListingEngine = Engine & { listDrillSites(): Promise<DrillStack[]> };
@@ -35,16 +36,24 @@ export async function drillDestroy(deps: Deps, id: string): Promise<{ destroyed:
   return { destroyed: id };
 }
 
-export async function drillReap(deps: Deps): Promise<ReapOutcome> {
-  return reapExpiredDrills(await listingEngine(deps));
+/** Expired drill stacks, then loose drill resources no stack holds any more (in every site's region). */
+export async function drillReap(deps: Deps, now = new Date()): Promise<ReapOutcome & { loose: SweepOutcome }> {
+  const stacks = await reapExpiredDrills(await listingEngine(deps));
+  const regions = Object.values(deps.config.sites).flatMap((s) => (s.region ? [s.region] : []));
+  const loose = await sweepLooseDrillResources({ environment: deps.config.environment, regions, now });
+  return { ...stacks, loose };
 }
 
-export function renderReap(r: ReapOutcome): string {
+const loose = (l: LooseResource) => `${l.kind} ${l.id} (${l.region})`;
+
+export function renderReap(r: ReapOutcome & { loose: SweepOutcome }): string {
   return [
     `destroyed: ${r.destroyed.join(", ") || "none"}`,
     `kept (not expired): ${r.kept.join(", ") || "none"}`,
     ...r.failed.map((f) => `failed: ${f.id}: ${f.error}`),
+    `loose drill resources deleted: ${r.loose.deleted.map(loose).join(", ") || "none"}`,
+    ...r.loose.failed.map((f) => `failed: ${loose(f)}: ${f.error}`),
   ].join("\n");
 }
 
-export const reapExitCode = (r: ReapOutcome): number => (r.failed.length ? 1 : 0);
+export const reapExitCode = (r: ReapOutcome & { loose: SweepOutcome }): number => (r.failed.length || r.loose.failed.length ? 1 : 0);

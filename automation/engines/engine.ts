@@ -76,6 +76,12 @@ export interface Engine {
   readonly standbyRoles?: StandbyRoles;
   /** Sites this environment knows, with their roles. */
   sites(): Promise<{ name: string; role: string }[]>;
+  /**
+   * What the engine opened on its own while a step ran (pulumi: the SSM port forwards, which
+   * host, which local port), each line returned once: the runner keeps them in the run's notes,
+   * so the report says which local ports pointed where during the run.
+   */
+  takeNotes?(): string[];
   probe(site: string): Promise<SiteProbe>;
   /** Stop the site or cut it off; it must not take writes even if restarted. Never throws for an unreachable site. */
   fence(site: string): Promise<FenceResult>;

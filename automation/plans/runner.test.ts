@@ -286,6 +286,28 @@ describe("gates, clean-up, confirmation and retries", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test("what the engine opened during a step (its notes) is kept in the run's notes, once each", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-engine-notes-"));
+    const pending: string[] = [];
+    const deps = { ...inProcessDeps(dir), engine: { name: "pulumi", takeNotes: () => pending.splice(0) } as unknown as Engine };
+    const p5: Plan = {
+      ...plan,
+      steps: [
+        s("probe", { run: async () => void pending.push("opened ssm port forward for primary: 127.0.0.1:15432 → i-1:5432 (eu-west-1, pid 7)") }),
+        s("restore", { run: async () => void pending.push("opened ssm port forward for secondary: 127.0.0.1:25432 → i-2:5432 (eu-central-1, pid 8)") }),
+        s("report", { always: true }),
+      ],
+    };
+    const r = await startRun(p5, deps, opts);
+    assert.equal(r.status, "succeeded");
+    assert.deepEqual(r.notes.filter((n) => n.startsWith("opened ssm")), [
+      "opened ssm port forward for primary: 127.0.0.1:15432 → i-1:5432 (eu-west-1, pid 7)",
+      "opened ssm port forward for secondary: 127.0.0.1:25432 → i-2:5432 (eu-central-1, pid 8)",
+    ]);
+    assert.deepEqual(deps.journal.load(r.runId).notes, r.notes, "and in the journal, so the report shows them");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   test("retryable errors are retried, others are not", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fp-dr-retry-"));
     let flaky = 0;

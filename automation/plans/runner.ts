@@ -151,6 +151,8 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
         failure = e instanceof DrError ? e : new DrError("INTERNAL", `${step.name}: ${(e as Error).message}`, { cause: e, hint: "rerun with --verbose; `dr resume` continues" });
         return undefined;
       });
+      // Already said as it happened (info); kept here so the report says it too.
+      record.notes.push(...(deps.engine.takeNotes?.() ?? []));
       save();
       await flushed();
       checkFault("after", step.id);

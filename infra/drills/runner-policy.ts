@@ -16,6 +16,8 @@ const ec2Mutations = [
   "ec2:ModifyInstanceAttribute",
   "ec2:CreateVolume",
   "ec2:DeleteVolume",
+  // The reaper's sweep of loose drill snapshots (automation/engines/pulumi/loose-drill-resources.ts).
+  "ec2:DeleteSnapshot",
   "ec2:AttachVolume",
   "ec2:DetachVolume",
   "ec2:CreateVpc",

@@ -35,8 +35,11 @@ export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineO
   const repositories = engine.repositories ?? (p.repositories.enabled && onPath("pgbackrest") ? pulumiRepositories({ ops, config }) : undefined);
   // Sites with access.via=ssm are reached through Session Manager port forwards, opened on first
   // use and reported; others at their private address (dr inside the VPC, or a bastion).
-  const access = engine.access ?? ssmPortForwardAccess({ onOpened: (f) => onAccess?.(describeForward(f)) });
+  // Each forward is said as it opens and kept for the run's notes (the runner takes them).
+  const opened: string[] = [];
+  const access = engine.access ?? ssmPortForwardAccess({ onOpened: (f) => { const line = describeForward(f); opened.push(line); onAccess?.(line); } });
   // Commands on a host (the post-checks' first backup) through SSM Run Command.
   const hostCommands = engine.hostCommands ?? ssmRunCommand();
-  return new PulumiEngine({ ...engine, access, hostCommands, repositories, ops, config });
+  // takeNotes is set here, not in the engine: only the default access reports what it opened.
+  return Object.assign(new PulumiEngine({ ...engine, access, hostCommands, repositories, ops, config }), { takeNotes: () => opened.splice(0) });
 }

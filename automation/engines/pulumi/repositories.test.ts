@@ -41,6 +41,8 @@ import {
   type RepositoriesConfInput,
 } from "./repositories";
 import type { PulumiEngine } from "./engine";
+import { startSecretsManagerDouble } from "./secrets-manager-double";
+import { cipherPassSecretName } from "../../../infra/naming";
 
 /** The conf's lines as key → value (section headers and comments dropped). */
 function lines(text: string): Map<string, string> {
@@ -364,6 +366,23 @@ describe("against the lab's S3 store over TLS (real pgBackRest 2.45)", () => {
     // Pulumi was asked for the primary stack's outputs and nothing else (no update, no config, no refresh).
     const calls = cli.take().filter((a) => a[0] !== "version");
     assert.ok(calls.length >= 1 && calls.every((a) => a[0] === "stack" && a[1] === "output" && a.includes("primary")), JSON.stringify(calls));
+  });
+
+  test("no passphrase given here: read from its escrow in the repositories' region (a double of Secrets Manager), and the lab's encrypted repo2 is read with it", async () => {
+    const name = cipherPassSecretName("production");
+    // Both lab repositories sit in the lab store's region (the replica fallback: passphrase-escrow.test.ts).
+    const region = t.lab.state.objectStore.region;
+    const sm = await startSecretsManagerDouble({ [region]: { [name]: t.lab.secrets.repo2CipherPass } }, [region]);
+    const { FP_DR_REPO_CIPHER_PASS: _given, ...withoutPass } = labEnv;
+    const escrowed = new PulumiRepositories({ ops, config, env: withoutPass, secretsClientFor: sm.clientFor });
+    try {
+      const sets = await (await escrowed.client()).sets({ repo: 2 });
+      assert.ok(sets.length >= 1, "the encrypted repository was read with the escrowed passphrase");
+      assert.deepEqual(sm.requests.map((r) => [r.region, r.target, r.body.SecretId]), [[region, "secretsmanager.GetSecretValue", name]]);
+    } finally {
+      escrowed.dispose();
+      await sm.close();
+    }
   });
 
   test("verifyBackup(2, newest) runs pgBackRest verify over S3 and passes", async () => {

@@ -21,6 +21,9 @@ import { registerSecret } from "../../core/redact";
 import { Pgbackrest } from "../../pgbackrest/client";
 import { renderPgbackrestConf, type PgbackrestConfigSpec, type RepoSpec } from "../../pgbackrest/config-file";
 import { makeServiceDir, serviceUser, type ServiceUser } from "../../system/service-user";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { cipherPassSecretName } from "../../../infra/naming";
+import { readEscrowedPassphrase } from "./passphrase-escrow";
 import { stackOfRole } from "./stack-config";
 import type { StackOps } from "./stack-ops";
 
@@ -278,7 +281,9 @@ export function onPath(bin: string, env: NodeJS.ProcessEnv = process.env): boole
 export interface PulumiRepositoriesOptions {
   /** The engine's stack operations; only `outputs` (the backend) is used. */
   ops: Pick<StackOps, "outputs">;
-  config: Pick<DrConfig, "sites" | "pulumi" | "pgbackrest" | "lab">;
+  config: Pick<DrConfig, "sites" | "pulumi" | "pgbackrest" | "lab" | "environment">;
+  /** Secrets Manager client per region (the passphrase's escrow). Default: the SDK's. */
+  secretsClientFor?: (region: string) => SecretsManagerClient;
   /** Where credentials and the passphrase are read from. Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** The user pgBackRest runs as. Default: ourselves, or lab.serviceUser when we are root. */
@@ -347,6 +352,11 @@ export class PulumiRepositories {
     return repositoryLocations(primary, secondary);
   }
 
+  private escrowed(locations: RepositoryLocations): Promise<string> {
+    const regions = [locations.repo1?.region, locations.repo2?.region].filter((r): r is string => !!r);
+    return readEscrowedPassphrase({ secretName: cipherPassSecretName(this.o.config.environment), regions, clientFor: this.o.secretsClientFor });
+  }
+
   private async build(): Promise<Pgbackrest> {
     const { config } = this.o;
     const settings = config.pulumi.repositories;
@@ -355,7 +365,9 @@ export class PulumiRepositories {
     const locations = await this.locations();
     // 2. Secrets (registered for redaction as they are read).
     const credentials = repositoryCredentials(settings, env);
-    const cipherPass = repositoryCipherPass(settings, env);
+    // Not given here: the escrow in Secrets Manager, only when a repository is encrypted.
+    const encrypted = !!(locations.repo1?.cipher || locations.repo2?.cipher);
+    const cipherPass = repositoryCipherPass(settings, env) ?? (encrypted ? await this.escrowed(locations) : undefined);
     // 3–4. The file, in a private directory of the user pgBackRest runs as.
     const user = this.o.user ?? serviceUser(config.lab.serviceUser);
     const where = privateDir(user, settings.dir);
