@@ -4,6 +4,8 @@
 import { SingleBar, Presets } from "cli-progress";
 import Table from "cli-table3";
 import { createColors } from "picocolors";
+import prettyMs from "pretty-ms";
+import prettyBytes from "pretty-bytes";
 import { DrError } from "./errors";
 import { redact, redactValue } from "./redact";
 
@@ -163,21 +165,13 @@ export function table(head: string[], rows: (string | number | undefined)[][]): 
   return t.toString();
 }
 
+/** Every duration in output and reports: "950ms", "17.1s", "2m", "8h" (never "1m60s"). */
 export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m}m${Math.round((ms % 60_000) / 1000)}s`;
+  return prettyMs(Math.max(0, ms), ms < 1000 ? {} : ms < 60_000 ? { secondsDecimalDigits: 1 } : { secondsDecimalDigits: 0, unitCount: 2 });
 }
 
+/** Every size in output and reports, in binary units (KiB, MiB, GiB) like pgBackRest's and PostgreSQL's. */
 export function formatBytes(n: number | undefined): string {
   if (n === undefined) return "";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  return prettyBytes(n, { binary: true, maximumFractionDigits: 1 });
 }
