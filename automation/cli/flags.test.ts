@@ -60,3 +60,17 @@ test("--quiet keeps the result, warnings and failed steps; --no-color writes no 
   new Output({ json: false, color: false, quiet: true, stderr: tty.s, stdout: out.s }).warn("plain");
   assert.equal(tty.text(), "warning: plain\n");
 });
+
+test("dr completion bash completes commands and options from the parser itself", () => {
+  const script = dr(["completion", "bash"]);
+  assert.equal(script.code, 0);
+  const complete = (line: string) => {
+    const words = line.split(" ");
+    const r = spawnSync("bash", ["-c", `${script.stdout}\nCOMP_WORDS=(${words.join(" ")}); COMP_CWORD=${words.length - 1}; _dr_complete; echo "\${COMPREPLY[@]}"`], { encoding: "utf8" });
+    return r.stdout.trim().split(" ");
+  };
+  assert.deepEqual(complete("dr lab u"), ["up"]);
+  assert.deepEqual(complete("dr backup full --r"), ["--repo", "--reason"]);
+  assert.ok(complete("dr ").includes("failover"));
+  assert.equal(dr(["completion", "fish"]).code, 2);
+});

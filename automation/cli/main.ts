@@ -2,7 +2,7 @@
 // automation/commands with its dependencies; the result is printed as JSON (--json) or for
 // people. Failures: one line, a hint line, a stable code, a non-zero exit.
 import { drillDestroy, drillList, drillReap, reapExitCode, renderDrillList, renderReap } from "../commands/drill-stacks";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
@@ -21,6 +21,7 @@ import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStati
 import { benchCommand, renderBench } from "../bench/command";
 import { renderVerifySite, verifySite } from "../commands/verify";
 import { clipLongWords } from "../core/clip";
+import { completionScript } from "./completion";
 import { renderStatus, status, statusExitCode } from "../commands/status";
 import { switchover } from "../commands/switchover";
 import { reprotect } from "../commands/reprotect";
@@ -426,6 +427,15 @@ Examples:
     .option("--tune", "also restore under a matrix of pgBackRest settings (compress-type, process-max, buffer-size)")
     .addHelpText("after", "\nExamples:\n  $ npm run bench\n  $ dr bench --scale 4 --json\n  $ dr bench --tune\n  $ dr bench --scales 1,20,80")
     .action(action(benchCommand, renderBench));
+
+  program
+    .command("completion")
+    .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
+    .description("print a shell completion script for dr")
+    .addHelpText("after", "\nExamples:\n  $ source <(dr completion bash)\n  $ dr completion zsh > \"${fpath[1]}/_dr\"")
+    .action((shell: "bash" | "zsh") => {
+      process.stdout.write(completionScript(program, shell));
+    });
 
   return program;
 }
