@@ -2,7 +2,9 @@
 // automation/commands with its dependencies; the result is printed as JSON (--json) or for
 // people. Failures: one line, a hint line, a stable code, a non-zero exit.
 import { drillDestroy, drillList, drillReap, reapExitCode, renderDrillList, renderReap } from "../commands/drill-stacks";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
 import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
@@ -19,6 +21,7 @@ import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStati
 import { benchCommand, renderBench } from "../bench/command";
 import { renderVerifySite, verifySite } from "../commands/verify";
 import { clipLongWords } from "../core/clip";
+import { completionScript } from "./completion";
 import { renderStatus, status, statusExitCode } from "../commands/status";
 import { switchover } from "../commands/switchover";
 import { reprotect } from "../commands/reprotect";
@@ -40,6 +43,15 @@ function repoChoice(v: string): 1 | 2 | "all" {
 function repoNumber(v: string): 1 | 2 {
   if (v === "1" || v === "2") return Number(v) as 1 | 2;
   throw new InvalidArgumentError("must be 1 (primary region) or 2 (offsite)");
+}
+
+/** The package's version (package.json two levels up, from the sources and from the compiled copy alike). */
+function toolVersion(): string {
+  for (const dir of [join(__dirname, "..", ".."), join(__dirname, "..", "..", "..")]) {
+    const file = join(dir, "package.json");
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+  }
+  return "unknown";
 }
 
 let exitCode = 0;
@@ -83,9 +95,18 @@ export function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (default ./dr.config.yaml, else the embedded lab default)")
     .option("--json", "print one JSON document and nothing else")
     .option("-v, --verbose", "more detail, stack traces on failure")
+    .option("-q, --quiet", "only the result, warnings and errors: no step lines")
+    .option("--no-color", "no colour (also when NO_COLOR is set)")
+    .version(toolVersion(), "-V, --version", "print the version of dr")
     .exitOverride()
-    // commander's own errors quote the offending argument too
-    .configureOutput({ writeErr: (text) => process.stderr.write(clipLongWords(text)) })
+    // the global options are listed in every subcommand's help, where an operator looks
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({
+      // commander's own errors quote the offending argument too
+      writeErr: (text) => process.stderr.write(clipLongWords(text)),
+      // a usage error reads like every other failure: error[CODE]: one line, then the hint (main)
+      outputError: (text, write) => write(text.replace(/^error: /, "error[USAGE]: ")),
+    })
     .addHelpText(
       "after",
       `
@@ -407,6 +428,15 @@ Examples:
     .addHelpText("after", "\nExamples:\n  $ npm run bench\n  $ dr bench --scale 4 --json\n  $ dr bench --tune\n  $ dr bench --scales 1,20,80")
     .action(action(benchCommand, renderBench));
 
+  program
+    .command("completion")
+    .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
+    .description("print a shell completion script for dr")
+    .addHelpText("after", "\nExamples:\n  $ source <(dr completion bash)\n  $ dr completion zsh > \"${fpath[1]}/_dr\"")
+    .action((shell: "bash" | "zsh") => {
+      process.stdout.write(completionScript(program, shell));
+    });
+
   return program;
 }
 
@@ -418,7 +448,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = (e as { code?: string; exitCode?: number }).code;
     if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") return 0;
     // commander already printed its one-line message; add the hint line and the stable code
-    process.stderr.write("hint: run `dr --help` or `dr <command> --help` (code USAGE)\n");
+    process.stderr.write("hint: run `dr --help` or `dr <command> --help`\n");
     return errorCatalogue.USAGE.exit;
   }
   return exitCode;

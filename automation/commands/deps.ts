@@ -8,6 +8,9 @@ export interface GlobalOptions {
   config?: string;
   json?: boolean;
   verbose?: boolean;
+  quiet?: boolean;
+  /** false with --no-color */
+  color?: boolean;
 }
 
 export interface Deps {
@@ -17,7 +20,7 @@ export interface Deps {
 }
 
 export function makeOutput(g: GlobalOptions): Output {
-  return new Output({ json: g.json === true, verbose: g.verbose === true });
+  return new Output({ json: g.json === true, verbose: g.verbose === true, quiet: g.quiet === true, color: g.color !== false });
 }
 
 export function makeDeps(g: GlobalOptions, out = makeOutput(g)): Deps {

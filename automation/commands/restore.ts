@@ -5,7 +5,7 @@ import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { checkInjectedFailure } from "../core/faults";
 import { parseInstant } from "../core/instant";
-import { formatBytes, table } from "../core/output";
+import { formatBytes, formatMs, table } from "../core/output";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { Lab } from "../engines/local/lab";
 import { labDestination, labRestoreHandle } from "../engines/local/restore-target";
@@ -134,7 +134,7 @@ export function renderRestore(r: RestoreCommandResult): string {
     const t = r.result.timings;
     lines.push(
       `restored ${r.result.destination} to ${r.result.replayLsn ?? "?"} (last commit ${r.result.lastCommitAt ?? "none"}); ${r.result.inRecovery ? "read-only (in recovery)" : "open for writes"}`,
-      `files ${(t.restoreFilesMs / 1000).toFixed(1)}s, recovery ${(t.recoveryMs / 1000).toFixed(1)}s${t.openMs !== undefined ? `, open ${(t.openMs / 1000).toFixed(1)}s` : ""}, total ${(t.totalMs / 1000).toFixed(1)}s`,
+      `files ${formatMs(t.restoreFilesMs)}, recovery ${formatMs(t.recoveryMs)}${t.openMs !== undefined ? `, open ${formatMs(t.openMs)}` : ""}, total ${formatMs(t.totalMs)}`,
     );
   }
   return lines.join("\n");

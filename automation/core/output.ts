@@ -4,6 +4,8 @@
 import { SingleBar, Presets } from "cli-progress";
 import Table from "cli-table3";
 import { createColors } from "picocolors";
+import prettyMs from "pretty-ms";
+import prettyBytes from "pretty-bytes";
 import { DrError } from "./errors";
 import { redact, redactValue } from "./redact";
 
@@ -20,6 +22,10 @@ export interface StepRecord {
 export interface OutputOptions {
   json: boolean;
   verbose?: boolean;
+  /** Only the result, warnings and errors (--quiet). */
+  quiet?: boolean;
+  /** false: no colour (--no-color); NO_COLOR in the environment does the same. */
+  color?: boolean;
   /** Streams (tests capture them). */
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -37,22 +43,24 @@ export class Output {
   private barArgs?: { format: string; total: number; key: string };
   /** Colour only on a terminal (picocolors alone would also colour when CI is set). */
   private readonly pc: ReturnType<typeof createColors>;
+  private readonly quiet: boolean;
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
     this.verbose = opts.verbose ?? false;
     this.out = opts.stdout ?? process.stdout;
     this.err = opts.stderr ?? process.stderr;
-    this.pc = createColors(this.err.isTTY === true && !("NO_COLOR" in process.env));
+    this.quiet = opts.quiet ?? false;
+    this.pc = createColors(opts.color !== false && this.err.isTTY === true && !("NO_COLOR" in process.env));
   }
 
   private get live(): boolean {
-    return !this.json && this.err.isTTY === true;
+    return !this.json && !this.quiet && this.err.isTTY === true;
   }
 
   /** A line of information for people (stderr, so stdout stays the result). */
   info(text: string): void {
-    if (!this.json) this.err.write(redact(text) + "\n");
+    if (!this.json && !this.quiet) this.err.write(redact(text) + "\n");
   }
 
   debug(text: string): void {
@@ -70,7 +78,7 @@ export class Output {
   step(label: string): (detail?: string, ok?: boolean | "warning") => void {
     const started = Date.now();
     const startedAt = new Date(started).toISOString();
-    if (!this.json && !this.live) this.err.write(this.pc.cyan("… ") + redact(label) + "\n");
+    if (!this.json && !this.quiet && !this.live) this.err.write(this.pc.cyan("… ") + redact(label) + "\n");
     // On a terminal, a live line with the elapsed time until the step ends (or a real
     // progress bar replaces it, see progress()).
     if (this.live) this.startBar(`${this.pc.cyan("…")} ${redact(label)} {duration_formatted}`, 1, 0, label);
@@ -79,7 +87,7 @@ export class Output {
       const durationMs = Date.now() - started;
       const ok = outcome !== false;
       this.steps.push({ label, startedAt, durationMs, ok, ...(outcome === "warning" ? { warning: true } : {}), detail: detail === undefined ? undefined : redact(detail) });
-      if (!this.json) {
+      if (!this.json && (!this.quiet || !ok)) {
         const mark = outcome === "warning" ? this.pc.yellow("!") : ok ? this.pc.green("✓") : this.pc.red("✗");
         const extra = detail ? this.pc.dim(` — ${redact(detail)}`) : "";
         this.err.write(`${mark} ${redact(label)} ${this.pc.dim(`(${formatMs(durationMs)})`)}${extra}\n`);
@@ -163,21 +171,13 @@ export function table(head: string[], rows: (string | number | undefined)[][]): 
   return t.toString();
 }
 
+/** Every duration in output and reports: "950ms", "17.1s", "2m", "8h" (never "1m60s"). */
 export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m}m${Math.round((ms % 60_000) / 1000)}s`;
+  return prettyMs(Math.max(0, ms), ms < 1000 ? {} : ms < 60_000 ? { secondsDecimalDigits: 1 } : { secondsDecimalDigits: 0, unitCount: 2 });
 }
 
+/** Every size in output and reports, in binary units (KiB, MiB, GiB) like pgBackRest's and PostgreSQL's. */
 export function formatBytes(n: number | undefined): string {
   if (n === undefined) return "";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  return prettyBytes(n, { binary: true, maximumFractionDigits: 1 });
 }

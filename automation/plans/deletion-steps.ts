@@ -30,6 +30,7 @@ import { describeTable, type TableInfo } from "../deletion/table";
 import { checkApplied, invariantState } from "../deletion/verify-applied";
 import { invariantsFor } from "../verify/invariants";
 import { facts, type Facts } from "./facts";
+import { formatMs } from "../core/output";
 
 
 export interface DeletionFacts extends Facts {
@@ -166,7 +167,7 @@ export const restoreScratchStep: Step = {
       const gap = (Date.parse(point) - set.stoppedAt.getTime()) / 1000;
       f.versusRunbook = `the copy holds the table at ${point}, ${formatDuration(gap)} after backup ${r.set} ended (${set.stoppedAt.toISOString()}); the runbook's restore of the latest backup would have lost those ${formatDuration(gap)} of changes and re-imported the whole table over live rows`;
     }
-    return { detail: `${r.set} from repo${r.repo}${seg ? ` (WAL to ${seg} archived first)` : ""}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s; copy ends at its last commit ${r.lastCommitAt ?? "(none replayed)"} ≤ ${point}` };
+    return { detail: `${r.set} from repo${r.repo}${seg ? ` (WAL to ${seg} archived first)` : ""}: files ${formatMs(r.timings.restoreFilesMs)}, replay ${formatMs(r.timings.recoveryMs)}; copy ends at its last commit ${r.lastCommitAt ?? "(none replayed)"} ≤ ${point}` };
   },
 };
 

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Engine } from "../engines/engine";
 import type { CredentialRotation, IsolationResult, PreservationResult } from "../incident/types";
 import { appendCustody, lastEntry, readCustody, type Actor, type CustodyAction, type CustodyEntry, type CustodyRecord, type NewCustodyEntry } from "../incident/custody";
+import { formatBytes } from "../core/output";
 
 export interface IncidentRef {
   id: string;
@@ -75,7 +76,7 @@ export async function isolateSite(engine: Engine, ref: IncidentRef, by: Actor, r
 export async function preserveSite(engine: Engine, ref: IncidentRef, by: Actor, runId?: string): Promise<ActionOutcome<PreservationResult>> {
   return once(ref, "preserve", ref.site, by, runId, () => engine.preserve(ref.site, { id: ref.id, dir: ref.dir }), (result) => ({
     at: result.finishedAt,
-    summary: `${ref.site}: ${result.files} files (${(result.bytes / 1024 / 1024).toFixed(1)} MB) copied to ${result.location}, SHA-256 of each in ${result.manifests[0]?.path}`,
+    summary: `${ref.site}: ${result.files} files (${formatBytes(result.bytes)}) copied to ${result.location}, SHA-256 of each in ${result.manifests[0]?.path}`,
     evidence: result.manifests,
     data: { location: result.location, method: result.method, consistency: result.consistency, startedAt: result.startedAt, finishedAt: result.finishedAt, files: result.files, bytes: result.bytes, vanished: result.vanished, backup: result.backup },
   }));

@@ -6,6 +6,7 @@ import { measure } from "../core/measure";
 import { writeReports } from "../report/store";
 import { reportsDir } from "../core/state-dirs";
 import { facts } from "./facts";
+import { formatMs } from "../core/output";
 
 export const reportStep: Step = {
   id: "report",
@@ -17,7 +18,7 @@ export const reportStep: Step = {
     const paths = writeReports(ctx.record, reportsDir(ctx.config));
     facts(ctx).reports = paths;
     const { rto, rpo } = ctx.record.measurements;
-    const fmt = (m: typeof rto) => (m.achieved === undefined ? "not measured" : `${m.achieved.toFixed(1)}s (${m.pass ? "within" : "OUTSIDE"} ${m.objective}s)`);
+    const fmt = (m: typeof rto) => (m.achieved === undefined ? "not measured" : `${formatMs(m.achieved * 1000)} (${m.pass ? "within" : "OUTSIDE"} ${formatMs(m.objective * 1000)})`);
     return { detail: `RTO ${fmt(rto)}, RPO ${fmt(rpo)}; ${paths.html}` };
   },
 };

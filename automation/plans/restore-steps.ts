@@ -13,6 +13,7 @@ import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
 import { invariantsFor } from "../verify/invariants";
 import { facts } from "./facts";
+import { formatMs } from "../core/output";
 
 
 /**
@@ -112,7 +113,7 @@ export const restoreStep: Step = {
       f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
       f.restoredLastCommitAt = (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn));
       f.verified = undefined;
-      return { detail: `${set} from repo${r.repo}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };
+      return { detail: `${set} from repo${r.repo}: files ${formatMs(r.timings.restoreFilesMs)}, replay ${formatMs(r.timings.recoveryMs)}, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };
     }
   },
 };

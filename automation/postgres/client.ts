@@ -1,6 +1,6 @@
 // Small node-postgres helpers shared by health, analyze and statistics: take either a client
 // the caller manages or the settings to open one, and turn driver errors into DrErrors.
-import { Client, type ClientBase, type ClientConfig } from "pg";
+import { Client, escapeIdentifier, escapeLiteral, type ClientBase, type ClientConfig } from "pg";
 import { DrError } from "../core/errors";
 import { redact, registerSecret } from "../core/redact";
 
@@ -61,9 +61,9 @@ export function queryFailed(doing: string, e: unknown): DrError {
   return new DrError("QUERY_FAILED", `while ${doing}: ${errorText(e)}`, { cause: e });
 }
 
-/** Double-quotes an SQL identifier. */
+/** Double-quotes an SQL identifier (node-postgres's own quoting). */
 export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
+  return escapeIdentifier(name);
 }
 
 /**
@@ -72,5 +72,6 @@ export function quoteIdent(name: string): string {
  * standard_conforming_strings on, PostgreSQL's default since 9.1.
  */
 export function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+  // node-postgres's own quoting: doubles quotes, and writes E'…' when there is a backslash
+  return escapeLiteral(value).trimStart();
 }

@@ -9,7 +9,7 @@
 // and duplicates are not cancelled out (as they would be by xor). Row text depends on session
 // settings (time zone, date style), so they are pinned for the duration of the snapshot.
 import type { ClientBase } from "pg";
-import { queryFailed, quoteIdent } from "../postgres/client";
+import { queryFailed, quoteIdent, quoteLiteral } from "../postgres/client";
 
 export interface TableFingerprint {
   /** Table name (unqualified; all tables are in the schema asked for). */
@@ -40,7 +40,7 @@ export async function fingerprintSnapshot(
 ): Promise<Record<string, TableFingerprint[]>> {
   await client.query("begin isolation level repeatable read read only");
   try {
-    if (opts.snapshot) await client.query(`set transaction snapshot '${opts.snapshot.replace(/'/g, "")}'`);
+    if (opts.snapshot) await client.query(`set transaction snapshot ${quoteLiteral(opts.snapshot)}`);
     await opts.afterImport?.();
     await client.query(`set local timezone = 'UTC'`);
     await client.query(`set local datestyle = 'ISO, YMD'`);

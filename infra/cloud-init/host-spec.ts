@@ -9,8 +9,8 @@ const clusterName = "main";
 /** Paths on the host (Debian 12 layout). */
 export const hostPaths = {
   pgVersion,
-  /** Node.js major for `dr` (Debian 12 ships 18; the AWS SDK v3 and commander need 20). */
-  nodeMajor: "20",
+  /** Node.js major for `dr`: the current LTS (Debian 12 ships 18; Node 20 reached its end of life on 2026-04-30). */
+  nodeMajor: "24",
   clusterName,
   /** The data volume is mounted here, so the cluster lives on it. */
   dataMount: "/var/lib/postgresql",

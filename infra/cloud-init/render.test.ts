@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { gunzipSync } from "node:zlib";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { tempDir } from "../../test/harness/temp-dir";
 import { parse } from "yaml";
 import { objectives as objectivesSchema } from "../../automation/config/common";
@@ -219,22 +219,26 @@ test("the scripts are valid bash and the event script only publishes catalogue e
   assert.doesNotMatch(renderBootstrap(sampleHostSpec({ role: "secondary", site: "secondary" })), /stanza-create/);
 });
 
-test("the bootstrap installs Node.js 20 for dr from NodeSource (Debian 12's is 18), refuses an older one, and fetches the SSM agent for the instance's architecture", () => {
+test("the bootstrap installs the current Node.js LTS (24) for dr from NodeSource (Debian 12's is 18, 20 is past its end of life), refuses an older one, installs dr without the lab-only optional packages, and fetches the SSM agent for the instance's architecture", () => {
   const boot = renderBootstrap(sampleHostSpec());
-  assert.match(boot, /^echo "deb \[signed-by=\/etc\/apt\/keyrings\/nodesource\.asc\] https:\/\/deb\.nodesource\.com\/node_20\.x nodistro main"/m);
+  assert.match(boot, /^echo "deb \[signed-by=\/etc\/apt\/keyrings\/nodesource\.asc\] https:\/\/deb\.nodesource\.com\/node_24\.x nodistro main"/m);
   const install = boot.split("\n").find((l) => l.startsWith("apt-get install") && l.includes("postgresql-15"))!;
   assert.match(install, / nodejs /);
   assert.doesNotMatch(install, / npm\b/, "Debian's npm depends on Debian's nodejs 18");
   assert.ok(boot.indexOf("nodesource.list") < boot.indexOf(install), "the repository is added before nodejs is installed");
-  // The version guard, run for real: against a node that reports 18, and against this one (20+).
+  assert.match(boot, /^npm install --global --omit=optional .*\/tmp\/fp-dr\.tgz$/m, "s3rver and dns2 are the lab's, never a host's");
+  // The version guard, run for real: against a node that reports 20 (refused), and one that reports 24.
   const guard = boot.split("\n").filter((l) => l.startsWith("node_major=") || l.startsWith('[ "$node_major"')).join("\n");
   assert.equal(guard.split("\n").length, 2);
-  const old = tempDir("fp-dr-old-node-");
-  writeFileSync(join(old, "node"), "#!/bin/sh\necho 18\n", { mode: 0o755 });
-  const refused = spawnSync("bash", ["-euo", "pipefail", "-c", guard], { env: { PATH: `${old}:${process.env.PATH}` }, encoding: "utf8" });
+  const withNode = (major: number) => {
+    const dir = tempDir(`fp-dr-node-${major}-`);
+    writeFileSync(join(dir, "node"), `#!/bin/sh\necho ${major}\n`, { mode: 0o755 });
+    return spawnSync("bash", ["-euo", "pipefail", "-c", guard], { env: { PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
+  };
+  const refused = withNode(20);
   assert.equal(refused.status, 1);
-  assert.match(refused.stderr, /node 18 installed, dr needs 20 or newer/);
-  const accepted = spawnSync("bash", ["-euo", "pipefail", "-c", guard], { env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}` }, encoding: "utf8" });
+  assert.match(refused.stderr, /node 20 installed, dr needs 24 or newer/);
+  const accepted = withNode(24);
   assert.equal(accepted.status, 0, accepted.stderr);
 
   assert.match(boot, /\/latest\/debian_amd64\/amazon-ssm-agent\.deb/);

@@ -90,7 +90,7 @@ rm -f ${p.pgbackrestConfStaged}
 
 # 6. The fp-dr toolkit (dr health --publish).
 ${toolkit}
-npm install --global --no-audit --no-fund /tmp/fp-dr.tgz
+npm install --global --omit=optional --no-audit --no-fund /tmp/fp-dr.tgz
 
 # 7. Start PostgreSQL with our settings.
 systemctl enable postgresql@${p.pgVersion}-${p.clusterName}

@@ -3,8 +3,7 @@
 // store catches up after a restart). Starting an existing lab must not depend on winning that
 // lock: a stanza already in both repositories is left alone, and a missing one is created,
 // waiting for the lock within a bound and saying so.
-import { backOff } from "exponential-backoff";
-import { DrError, isDrError } from "../../core/errors";
+import { whileLocked } from "../../pgbackrest/while-locked";
 import type { Pgbackrest } from "../../pgbackrest/client";
 
 /** pgBackRest repository status codes of a stanza that exists: ok, no valid backups yet. */
@@ -28,28 +27,6 @@ async function stanzaInEveryRepo(pgb: Pgbackrest, repos: number[]): Promise<bool
 export async function ensureStanza(pgb: Pgbackrest, say: (text: string) => void, opts: { repos?: number[]; lockWaitMs?: number } = {}): Promise<string> {
   const repos = opts.repos ?? [1, 2];
   if (await stanzaInEveryRepo(pgb, repos)) return "stanza already in both repositories";
-  const lockWaitMs = opts.lockWaitMs ?? 60_000;
-  const started = Date.now();
-  let waits = 0;
-  try {
-    await backOff(() => pgb.stanzaCreate(), {
-      startingDelay: 1000,
-      maxDelay: 5000,
-      numOfAttempts: Number.MAX_SAFE_INTEGER,
-      retry: (e: unknown) => {
-        if (!isDrError(e) || e.code !== "PGBACKREST_LOCKED" || Date.now() - started > lockWaitMs) return false;
-        if (waits++ === 0) say(`waiting up to ${Math.round(lockWaitMs / 1000)}s for pgBackRest's archive lock (held by archive-push) to create the stanza`);
-        return true;
-      },
-    });
-  } catch (e) {
-    if (isDrError(e) && e.code === "PGBACKREST_LOCKED") {
-      throw new DrError("PGBACKREST_LOCKED", `the archive lock stayed held for ${Math.round((Date.now() - started) / 1000)}s; the stanza could not be created`, {
-        hint: "an archive-push is still shipping WAL (is the offsite store up?); run `dr lab up` again when it is done",
-        cause: e,
-      });
-    }
-    throw e;
-  }
-  return waits ? `created after waiting ${Math.round((Date.now() - started) / 1000)}s for the archive lock` : "created";
+  const { waitedMs } = await whileLocked(() => pgb.stanzaCreate(), { what: "create the stanza", lockWaitMs: opts.lockWaitMs, say });
+  return waitedMs ? `created after waiting ${Math.round(waitedMs / 1000)}s for the archive lock` : "created";
 }

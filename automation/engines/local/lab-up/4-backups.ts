@@ -5,12 +5,13 @@ import { recordManifest } from "../../../verify/manifest";
 import { invariantsFor } from "../../../verify/invariants";
 import type { Lab, LabStep, LabUpOptions } from "../lab";
 import { ensureStanza } from "../stanza";
+import { whileLocked } from "../../../pgbackrest/while-locked";
 
 export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep): Promise<void> {
   const primary = lab.site("primary");
   let done = step("create the pgBackRest stanza in both repositories and check archiving");
   const stanza = await ensureStanza(primary.pgbackrest, (text) => step(text)());
-  await primary.pgbackrest.check();
+  await whileLocked(() => primary.pgbackrest.check(), { what: "check archiving", say: (text) => step(text)() });
   done(stanza);
 
   if (!opts.skipBackup) {
@@ -24,7 +25,7 @@ export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep):
       }
       for (const repo of [1, 2] as const) {
         done = step(`first full backup to repo${repo} (${repo === 1 ? "site" : "offsite"})`);
-        await primary.pgbackrest.backup({ type: "full", repo, annotations: { by: "dr lab up", why: "first full backup" } });
+        await whileLocked(() => primary.pgbackrest.backup({ type: "full", repo, annotations: { by: "dr lab up", why: "first full backup" } }), { what: `take the first full backup to repo${repo}`, say: (text) => step(text)() });
         done();
       }
     }
