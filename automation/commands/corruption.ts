@@ -1,6 +1,6 @@
 // `dr check corruption` and `dr recover corruption` (runbook §2). The check reads every page of
 // every relation of a site and lists what is damaged; the recovery is the corruption plan, run
-// by the same runner (journal, lock, resume, dry run, report) as a failover.
+// by the same runner (journal, lease, resume, dry run, report) as a failover.
 import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { formatMs, table } from "../core/output";

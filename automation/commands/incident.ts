@@ -8,7 +8,8 @@ import type { Deps } from "./deps";
 import { formatDuration, parseDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import { parseInstant } from "../core/instant";
-import { acquireLock } from "../core/lock";
+import { acquireLease } from "../core/lease";
+import type { RunnerDeps } from "../plans/runner";
 import type { RunOptions } from "../plans/plan";
 import type { RunRecord } from "../core/run-record";
 import { startRun } from "../plans/runner";
@@ -106,20 +107,20 @@ export async function incidentIsolate(deps: Deps, opts: IncidentOptions = {}): P
     return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "isolate", dryRun: true, reused: false, detail, custody: ref.record?.entries ?? [] };
   }
   await confirmOrRefuse(deps, `isolate ${ref.site} (every connection refused, every session ended)`, opts.yes, rdeps.confirm);
-  return underIncidentLock(rdeps.lockPath, ref.id, "isolate", async () => {
+  return underIncidentLock(rdeps, ref.id, "isolate", async () => {
     const { result, entry, record, reused } = await deps.out.timed(`isolate ${ref.site}`, () => isolateSite(engine, ref, actor("dr incident isolate")), (r) => r.result.outcome);
     if (result.outcome === "unreachable") deps.out.warn(`${ref.site} could not be isolated: ${result.detail}`);
     return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "isolate", dryRun: false, reused, detail: reused ? reusedDetail("isolated", entry) : entry.summary, isolation: result, custody: record.entries };
   });
 }
 
-/** Isolate and preserve take the environment's run lock, as plans do: never beside a recovery run. */
-async function underIncidentLock<T>(lockPath: string, incidentId: string, action: string, fn: () => Promise<T>): Promise<T> {
-  const lock = acquireLock(lockPath, { runId: `incident-${incidentId}-${action}`, scenario: "security" });
+/** Isolate and preserve take the environment's lease, as runs do: never beside a recovery run, on any machine. */
+async function underIncidentLock<T>(rdeps: RunnerDeps, incidentId: string, action: string, fn: () => Promise<T>): Promise<T> {
+  const lease = await acquireLease(rdeps.store, { environment: rdeps.config.environment, runId: `incident-${incidentId}-${action}`, scenario: "security", ttlMs: rdeps.config.shared.leaseTtl * 1000 });
   try {
     return await fn();
   } finally {
-    lock.release();
+    await lease.release().catch(() => undefined);
   }
 }
 
@@ -133,7 +134,7 @@ export async function incidentPreserve(deps: Deps, opts: IncidentOptions = {}): 
     const detail = before ? reusedDetail("preserved", before) : describePreservation(engine.name, ref.site, ref.dir);
     return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: true, reused: !!before, detail, custody: ref.record?.entries ?? [] };
   }
-  return underIncidentLock(rdeps.lockPath, ref.id, "preserve", async () => {
+  return underIncidentLock(rdeps, ref.id, "preserve", async () => {
     if (opts.manualEvidence && !before) {
       const { entry, record } = appendCustody(ref.dir, { action: "preserve", site: ref.site, by: actor("dr incident preserve --manual-evidence"), summary: `done by hand: ${opts.manualEvidence}`, data: { manual: true, what: opts.manualEvidence } });
       return { incidentId: ref.id, dir: ref.dir, site: ref.site, action: "preserve", dryRun: false, reused: false, detail: entry.summary, custody: record.entries };

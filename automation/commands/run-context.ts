@@ -1,5 +1,5 @@
 // What a recovery run is given: which engine acts, its journal, the shared store of its lease and
-// journal copies (core/shared-store-open.ts), the lock of incident actions (core/state-dirs.ts),
+// journal copies (core/shared-store-open.ts),
 // and someone to confirm destructive steps when a terminal is there.
 import { createInterface } from "node:readline/promises";
 import type { Deps } from "./deps";
@@ -7,7 +7,7 @@ import type { RunnerDeps } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { LocalEngine } from "../engines/local/engine";
-import { journalFor, runLockPath } from "../core/state-dirs";
+import { journalFor } from "../core/state-dirs";
 import { openSharedStore } from "../core/shared-store-open";
 
 export async function engineFor(deps: Deps): Promise<Engine> {
@@ -40,7 +40,6 @@ export async function runnerDepsFor(deps: Deps, engine?: Engine): Promise<Runner
     config: deps.config,
     out: deps.out,
     journal: journalFor(deps.config).share(store, deps.config.environment),
-    lockPath: runLockPath(deps.config),
     store,
     confirm: terminalConfirm(),
   };

@@ -8,7 +8,6 @@
 import { hostname, userInfo } from "node:os";
 import { z } from "zod";
 import { DrError } from "./errors";
-import { processAlive } from "./lock";
 import type { SharedStore } from "./shared-store";
 
 const leaseDoc = z.object({
@@ -37,6 +36,16 @@ function userAtHost(): string {
     /* no passwd entry (a container): keep "unknown" */
   }
   return `${user}@${hostname()}`;
+}
+
+/** Whether a process with this pid exists (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 export async function readLease(store: SharedStore, environment: string): Promise<{ doc: LeaseDoc; etag: string } | undefined> {

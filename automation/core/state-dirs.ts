@@ -1,5 +1,5 @@
 // Where runs keep their state, for both engines, in one place:
-//   journal    <root>/journal/<run-id>.json, and the run lock <root>/journal/<environment>.lock
+//   journal    <root>/journal/<run-id>.json (copied to the shared store: <root>/shared unless shared.bucket)
 //   reports    reports.dir, else <root>/reports
 //   incidents  <root>/incidents/<id>/ (chain of custody, evidence)
 // <root> is the lab directory on the local engine (lab.dir, else a per-user state dir). On the
@@ -39,10 +39,6 @@ export function journalFor(config: DrConfig): Journal {
   return new Journal(config.engine === "pulumi" ? pulumiJournalDir(config) : join(stateRoot(config), "journal"));
 }
 
-/** One run at a time per environment: the lock beside the journal. */
-export function runLockPath(config: DrConfig): string {
-  return join(journalFor(config).dir, `${config.environment}.lock`);
-}
 
 /** Where this environment's reports are: `reports.dir`, else `<root>/reports`. */
 export function reportsDir(config: DrConfig): string {

@@ -1,7 +1,7 @@
 // Runbook §5 Security Incident Recovery as a plan: ISOLATE, PRESERVE, (contain the backup
 // repository), ASSESS, RESTORE the newest clean recovery point before the incident into a NEW
 // site, the gate, open, rotate every credential, and only then DNS; the chain of custody and
-// the report whatever happened. Run by the same runner as a failover (journal, lock, resume);
+// the report whatever happened. Run by the same runner as a failover (journal, lease, resume);
 // the failover's own steps are reused, wrapped so that each one is written into the chain of
 // custody as it happens.
 import type { Plan } from "./plan";

@@ -5,7 +5,7 @@
 // does a verify of that one set say whether its files are damaged; then the set is passed over
 // for the next older one (plus WAL to the same target), restored with --delta over what the
 // failed attempt left, and the run says so. A restored copy that fails the gate is passed over
-// the same way.
+// the same way. After a security incident the set is verified whole before (tampering).
 import { DrError, isDrError, type ErrorCode } from "../core/errors";
 import { withClient } from "../postgres/client";
 import type { Step, StepContext } from "./plan";
@@ -94,8 +94,19 @@ export const restoreStep: Step = {
   },
   async run(ctx) {
     const f = facts(ctx);
+    // After a security incident a set whose files were tampered with is not to be trusted even
+    // where a delta restore would never read the tampered file: it is verified whole first.
+    const verifyFirst = ctx.record.scenario === "security";
     for (;;) {
       const set = await candidateSet(ctx);
+      if (verifyFirst) {
+        const check = await ctx.engine.verifyBackup(f.repo!, set);
+        if (!check.ok) {
+          f.excludedSets = [...(f.excludedSets ?? []), set];
+          ctx.note(`backup set ${set} failed pgBackRest verify (${check.detail}); falling back to the next older set plus WAL`);
+          continue;
+        }
+      }
       let r: Awaited<ReturnType<typeof ctx.engine.restore>>;
       try {
         r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId });

@@ -76,7 +76,6 @@ function inProcessDeps(dir: string, confirm?: (q: string) => Promise<boolean>) {
     config: parseConfig({ lab: { dir } }),
     out: new Output({ json: true }),
     journal: new Journal(join(dir, "journal")),
-    lockPath: join(dir, "journal", "lab.lock"),
     store: new FileSharedStore(join(dir, "shared")),
     retryDelayMs: 5,
     confirm,

@@ -21,8 +21,6 @@ export interface RunnerDeps {
   config: DrConfig;
   out: Output;
   journal: Journal;
-  /** The environment's lock file (incident actions outside a run use it). */
-  lockPath: string;
   /** Where the environment's lease is (one run at a time across machines): core/shared-store.ts. */
   store: SharedStore;
   /** Asks a person to confirm a destructive step (absent: not interactive, needs --yes). */
