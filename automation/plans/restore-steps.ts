@@ -8,6 +8,8 @@ import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
 import { invariantsFor } from "../verify/invariants";
 import { facts } from "./facts";
+import { journalFor } from "../core/state-dirs";
+import { restoreRate, type RestoreRate } from "../restore/rate";
 
 
 /**
@@ -68,6 +70,11 @@ async function lastCommitInWal(ctx: StepContext, replayLsn: string | undefined):
   return (await ctx.engine.lastArchivedCommit(repo, cat.segments, { upToLsn: replayLsn }).catch(() => undefined))?.commit?.at;
 }
 
+/** How fast restores copied files in this environment (the journal's earlier runs), for the estimate. */
+function measuredRate(ctx: StepContext): RestoreRate {
+  return restoreRate(journalFor(ctx.config).list().filter((r) => r.runId !== ctx.record.runId));
+}
+
 export const restoreStep: Step = {
   id: "restore",
   name: "restore the newest recovery point that verifies",
@@ -77,7 +84,7 @@ export const restoreStep: Step = {
     const f = facts(ctx);
     const set = await candidateSet(ctx);
     if (f.targetSite && (await ctx.engine.sites()).some((s) => s.name === f.targetSite)) {
-      const plan = await ctx.engine.planRestore({ site: f.targetSite, repo: f.repo!, set, target: targetOf(ctx), overwrite: true });
+      const plan = await ctx.engine.planRestore({ site: f.targetSite, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, rate: measuredRate(ctx) });
       f.restoreEstimateSeconds = Math.round(plan.estimate.seconds + 5);
       return `repo${f.repo} set ${set} into ${f.targetSite}: ${plan.estimate.basis}; WAL ${plan.wal.from} → ${plan.wal.to}`;
     }
@@ -94,10 +101,10 @@ export const restoreStep: Step = {
         ctx.note(`backup set ${set} failed pgBackRest verify (${check.detail}); falling back to the next older set plus WAL`);
         continue;
       }
-      const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId });
+      const r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId, rate: measuredRate(ctx) });
       // Already printed by the restore; kept in the run record for the report.
       for (const line of r.ended ?? []) ctx.record.notes.push(`before restoring into ${f.targetSite}: ${line}`);
-      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
+      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs, bytes: r.bytes };
       f.restoredLastCommitAt = (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn));
       f.verified = undefined;
       return { detail: `${set} from repo${r.repo}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };

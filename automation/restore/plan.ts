@@ -13,6 +13,7 @@ import { lsnBytes, lsnSegment, segmentName, segmentNumber } from "../backups/arc
 import { readCatalog, walGapsFor, type RepoCatalog } from "../backups/catalog";
 import { findRestorePoint, type FoundRestorePoint } from "../backups/restore-points";
 import { bytesNeeded } from "./disk-space";
+import { restoreRate, type RestoreRate } from "./rate";
 
 /** Where a restore goes: a named site or a scratch cluster. */
 export interface RestoreDestination {
@@ -66,16 +67,13 @@ export interface RestorePlan {
   endSegment: number;
 }
 
-/** Restore throughput measured by `dr bench` at 1 GB on a 2-core machine: 270 MB/s from repo1, 150 MB/s from the lab's S3 store. */
-const ASSUMED_RESTORE_BYTES_PER_SECOND = 200 * 1024 * 1024;
-
 export interface PlanInputs {
   pgb: Pgbackrest;
   destination: RestoreDestination;
   request: RestoreRequest;
   now?: Date;
-  /** Measured throughput from an earlier restore on this lab, if any. */
-  bytesPerSecond?: number;
+  /** How fast restores copy files here (restoreRate over the journal); default: the conservative rate. */
+  rate?: RestoreRate;
   /** The caller can pick the repository (`dr restore --repo`); a failover cannot. */
   repoChoosable?: boolean;
 }
@@ -187,7 +185,8 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     checks.push({ name: "disk space", ok: true, detail: `needs ${formatBytes(diskBytes)}, has ${formatBytes(room)}` });
   } else checks.push({ name: "disk space", ok: true, detail: `needs ${formatBytes(diskBytes)}; the destination's free space is not visible from here` });
 
-  const bytesPerSecond = inputs.bytesPerSecond ?? ASSUMED_RESTORE_BYTES_PER_SECOND;
+  const rate = inputs.rate ?? restoreRate([]);
+  const bytesPerSecond = rate.bytesPerSecond;
   const seconds = bytes / bytesPerSecond;
   return {
     repo: request.repo,
@@ -203,7 +202,7 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
       bytes,
       diskBytes,
       seconds,
-      basis: `${formatBytes(bytes)} at ${formatBytes(bytesPerSecond)}/s (${inputs.bytesPerSecond ? "measured on this lab" : "assumed"}), ≈ ${formatDuration(seconds)} plus WAL replay`,
+      basis: `${formatBytes(bytes)} at ${formatBytes(bytesPerSecond)}/s (${rate.source}), ≈ ${formatDuration(seconds)} plus WAL replay`,
     },
     checks,
     endSegment,
