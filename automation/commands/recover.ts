@@ -158,6 +158,11 @@ export function drillFellBack(r: RunRecord): string | undefined {
 /** Exit status of a drill that had to fall back (see drillFellBack). */
 export const FELL_BACK_EXIT = 10;
 
+function dryRunProblems(r: RunRecord): string {
+  const n = r.steps.filter((s) => s.status === "failed").length;
+  return n === 0 ? "no problem found" : `${n} problem${n === 1 ? "" : "s"} found`;
+}
+
 export function renderRun(r: RunRecord): string {
   const { rto, rpo } = r.measurements;
   const m = (x: typeof rto) => (x.achieved === undefined ? "not measured" : `${formatDuration(x.achieved)} vs objective ${formatDuration(x.objective)} — ${x.pass ? "PASS" : "FAIL"}`);
@@ -167,14 +172,14 @@ export function renderRun(r: RunRecord): string {
     ...(fellBack ? [fellBack] : []),
     table(
       ["step", "status", "took", "detail"],
-      r.steps.map((s) => [s.name, r.dryRun ? "would run" : s.forced ? "FORCED" : s.status, s.durationMs === undefined || r.dryRun ? "" : formatMs(s.durationMs), s.detail ?? ""]),
+      r.steps.map((s) => [s.name, r.dryRun ? (s.status === "failed" ? "PROBLEM" : "would run") : s.forced ? "FORCED" : s.status, s.durationMs === undefined || r.dryRun ? "" : formatMs(s.durationMs), s.detail ?? ""]),
     ),
   ];
   if (r.dryRun) {
     const est = (r.facts as { estimatedRtoSeconds?: number }).estimatedRtoSeconds ?? 0;
     lines.push(...r.notes.map((n) => `note: ${n}`));
     lines.push(
-      `dry run of ${r.scenario}: ${r.steps.length} steps checked, nothing changed`,
+      `dry run of ${r.scenario}: ${r.steps.length} steps checked, ${dryRunProblems(r)}, nothing changed`,
       `estimated RTO ≈ ${formatDuration(est)} (objective ${formatDuration(r.measurements.rto.objective)})`,
     );
     if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? ""}`);

@@ -288,3 +288,30 @@ test("the resume line is printed only for a run `dr resume` takes up (not a fail
   assert.match(renderRun(failover), new RegExp(`resume with: dr resume ${failover.runId}`));
   rmSync(dir, { recursive: true, force: true });
 });
+
+test("a dry run lists every problem at once: each failing check is recorded and the run fails naming them all", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-dry-"));
+  try {
+    const ok = (id: string): Step => ({ id, name: id, explain: async () => `${id} is fine`, run: async () => undefined });
+    const bad = (id: string, code: "BACKUP_NONE" | "SITE_UNKNOWN", why: string): Step => ({
+      id,
+      name: id,
+      explain: async () => {
+        throw new DrError(code, why, { hint: `fix ${id}` });
+      },
+      run: async () => undefined,
+    });
+    const plan: Plan = { scenario: "drill", title: "t", runbook: "t", steps: [ok("assess"), bad("restore", "BACKUP_NONE", "no backup in repo2"), ok("verify"), bad("swap-dns", "SITE_UNKNOWN", "no site drill-x"), ok("report")] };
+    const r = await startRun(plan, inProcessDeps(dir), { ...opts, dryRun: true });
+    assert.equal(r.status, "failed");
+    assert.deepEqual(r.steps.map((s) => s.status), ["skipped", "failed", "skipped", "failed", "skipped"], "the checks after a problem still ran");
+    assert.equal(r.steps[2].detail, "verify is fine");
+    assert.equal(r.error?.code, "BACKUP_NONE", "the first problem's code gives the exit class");
+    assert.match(r.error!.message, /2 problems: \(1\) restore: BACKUP_NONE no backup in repo2; \(2\) swap-dns: SITE_UNKNOWN no site drill-x/);
+    assert.match(r.error!.hint!, /fix restore; fix swap-dns/);
+    assert.match(renderRun(r), /5 steps checked, 2 problems found, nothing changed/);
+    assert.equal(existsSync(join(dir, "journal")), false, "a dry run still writes nothing");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
