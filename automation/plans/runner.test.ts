@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { hostname, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import test, { describe } from "node:test";
@@ -19,9 +19,9 @@ import { Journal } from "../core/journal";
 import { acquireLock } from "../core/lock";
 import { Output } from "../core/output";
 import type { Plan, Step } from "./plan";
-import { resumable, resumeRun, startRun } from "./runner";
+import { newRecord, resumable, resumeRun, startRun } from "./runner";
 import { renderRun } from "../commands/recover";
-import { drillPlan } from "./index";
+import { datacenterPlan, drillPlan } from "./index";
 import type { Engine } from "../engines/engine";
 
 const SCRIPT = join(__dirname, "..", "..", "test", "fixtures", "synthetic-run.ts");
@@ -311,6 +311,25 @@ test("a dry run lists every problem at once: each failing check is recorded and 
     assert.match(r.error!.hint!, /fix restore; fix swap-dns/);
     assert.match(renderRun(r), /5 steps checked, 2 problems found, nothing changed/);
     assert.equal(existsSync(join(dir, "journal")), false, "a dry run still writes nothing");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a new run records who started it and with what, and a drill's RTO basis names its copy, not the service name", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-prov-"));
+  try {
+    const deps = inProcessDeps(dir);
+    const drill = newRecord(drillPlan, deps, opts);
+    assert.match(drill.measurements.rto.basis, /first successful write to the restored copy/);
+    assert.doesNotMatch(drill.measurements.rto.basis, /service name/);
+    assert.match(newRecord(datacenterPlan, deps, opts).measurements.rto.basis, /through the service name/);
+    const p = drill.provenance!;
+    assert.equal(p.operator, `${userInfo().username}@${hostname()}`);
+    assert.equal(p.toolVersion, JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")).version);
+    assert.match(p.commit ?? "", /^[0-9a-f]{12}(-dirty)?$/, "this checkout's commit");
+    assert.match(p.postgres ?? "", /^15\.\d+/, "the PostgreSQL 15 binaries' version");
+    assert.match(p.pgbackrest ?? "", /^2\.\d+/, "pgBackRest's version");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@ import type { Output } from "../core/output";
 import type { Plan, RunOptions, Step, StepContext } from "./plan";
 import type { RunRecord, StepRecord } from "../core/run-record";
 import { measure } from "../core/measure";
+import { provenance } from "../system/provenance";
 
 export interface RunnerDeps {
   engine: Engine;
@@ -51,10 +52,12 @@ export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now
     steps: plan.steps.map((s) => ({ id: s.id, name: s.name, status: "pending", attempts: 0 })),
     facts: {},
     measurements: {
-      rto: { objective: obj.rto, basis: `${options.outageAt ? "outage" : "declaration"} → first successful write through the service name` },
+      // A drill never touches the service name: its RTO ends at the first write to its copy.
+      rto: { objective: obj.rto, basis: `${options.outageAt ? "outage" : "declaration"} → first successful write ${plan.scenario === "drill" ? "to the restored copy (the drill site)" : "through the service name"}` },
       rpo: { objective: obj.rpo, basis: "outage time → newest committed transaction present after restore" },
     },
     notes: [],
+    provenance: provenance(),
   };
 }
 

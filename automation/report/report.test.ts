@@ -21,7 +21,7 @@ import { renderJson } from "./json";
 import { renderMarkdown } from "./markdown";
 import { forcedFailedFailover, passedDrill, runningHardware } from "./sample-records";
 import { listReports, loadReport, writeReports } from "./store";
-import { axisTicks } from "./timeline";
+import { axisTicks, textWidth } from "./timeline";
 import { verdictOf } from "./verdict";
 import { tempDir } from "../../test/harness/temp-dir";
 
@@ -259,4 +259,32 @@ test("dr report list|show: reports dir from config, else <lab dir>/reports; huma
 
   const empty = await reportList({ config: parseConfig({ reports: { dir: join(dir, "none") } }), out: c.out }, {});
   assert.match(renderReportList(empty), /^no reports in /);
+});
+
+test("a report says who ran it and with what, keeps long facts out of table cells, marks a resume and keeps bar labels off the step names", () => {
+  const r = forcedFailedFailover();
+  r.provenance = { operator: "ops@db-admin-1", toolVersion: "0.1.0", commit: "a123eca0ffee", postgres: "15.18 (Debian 15.18-0+deb12u1)", pgbackrest: "2.45" };
+  r.facts.restorePoint = { fingerprints: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`app.t${i}`, { rows: i, sum: "f".repeat(32) }])) };
+  const failed = r.steps.find((s) => s.status === "failed")!;
+  // A failed step that ran from the declaration to the end: no room left or right of its bar.
+  failed.startedAt = r.declaredAt;
+  r.notes.push(`resumed at ${new Date(Date.parse(r.declaredAt) + 40_000).toISOString()} (pid 4242)`);
+  const md = renderMarkdown(r);
+  assert.match(md, /\| run by \| ops@db-admin-1 \|/);
+  assert.match(md, /\| fp-dr \| 0\.1\.0 \(commit a123eca0ffee\) \|/);
+  assert.match(md, /\| PostgreSQL \| 15\.18 /);
+  assert.match(md, /\| pgBackRest \| 2\.45 \|/);
+  for (const line of md.split("\n")) assert.ok(line.length <= 400, `no huge line: ${line.slice(0, 80)}… (${line.length})`);
+  assert.match(md, /### restorePoint\n\n```json\n\{\n  "fingerprints"/);
+  const html = renderHtml(r);
+  assert.match(html, /<dt>run by<\/dt><dd>ops@db-admin-1<\/dd>/);
+  assert.match(html, /<dt>pgBackRest<\/dt><dd>2\.45<\/dd>/);
+  assert.match(html, /class="resume-gap"/);
+  assert.match(html, /resumed \([^)]+ stopped\)/);
+  // Every bar label anchored at its end must end right of the step names' column (x0 = 304).
+  for (const m of html.matchAll(/<text class="bar-label" x="([\d.]+)"[^>]*text-anchor="(start|end)"[^>]*>([^<]*)<\/text>/g)) {
+    const [, x, anchor, text] = m;
+    const left = anchor === "end" ? Number(x) - textWidth(text) : Number(x);
+    assert.ok(left >= 304, `label "${text}" starts at ${left}, over the step names`);
+  }
 });
