@@ -334,3 +334,21 @@ test("a new run records who started it and with what, and a drill's RTO basis na
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a run's summary counts its steps instead of repeating the lines printed as they ended", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-summary-"));
+  try {
+    const plan: Plan = { scenario: "drill", title: "t", runbook: "t", steps: [
+      { id: "a", name: "restore the copy", run: async () => ({ detail: "set 20261206-1200F, files 6.9s" }) },
+      { id: "b", name: "verify the copy", run: async () => { throw new DrError("GATE_FAILED", "checksums differ", { hint: "x" }); } },
+      { id: "c", name: "destroy", always: true, run: async () => undefined },
+    ] };
+    const r = await startRun(plan, inProcessDeps(dir), opts);
+    const text = renderRun(r);
+    assert.match(text, /^steps: 2 done, 1 failed \(verify the copy\)$/m);
+    assert.doesNotMatch(text, /set 20261206-1200F/, "a step's detail is not printed twice");
+    assert.doesNotMatch(text, /┌/, "no step table");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
