@@ -30,6 +30,7 @@ test("a narrow table keeps its natural width", () => {
 
 test("columns are narrowed widest first, never below the minimum", () => {
   assert.deepEqual(fitColumns([10, 8, 200], 80), [12, 10, 54]);
+  assert.deepEqual(fitColumns([33, 40], 60, [33, 8]), [35, 22], "the run id stays whole, the text wraps");
   assert.ok(fitColumns([100, 100, 100, 100, 100, 100, 100, 100, 100, 100], 40).every((w) => w === 8));
 });
 

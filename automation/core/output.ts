@@ -171,20 +171,20 @@ const MIN_COLUMN = 8;
 
 /**
  * Column widths (with cli-table3's padding) that fit `width`: each column's natural width, then
- * the widest ones narrowed, a column at a time, until the table fits or every column is at the
- * minimum. Cells wrap inside their column.
+ * the widest narrowed a step at a time, first no narrower than its longest word (text wraps
+ * between words; run ids and paths stay whole), then, if still too wide, down to the minimum.
  */
-export function fitColumns(natural: number[], width: number): number[] {
+export function fitColumns(natural: number[], width: number, longestWord: number[] = natural.map(() => 0)): number[] {
   const widths = natural.map((w) => w + 2);
-  const borders = widths.length + 1;
-  let excess = widths.reduce((a, b) => a + b, 0) + borders - width;
-  while (excess > 0) {
-    const widest = widths.indexOf(Math.max(...widths));
-    const second = Math.max(MIN_COLUMN, ...widths.filter((_, i) => i !== widest));
-    const cut = Math.min(excess, widths[widest] - second + 1, widths[widest] - MIN_COLUMN);
-    if (cut <= 0) break;
-    widths[widest] -= cut;
-    excess -= cut;
+  let excess = widths.reduce((a, b) => a + b, 0) + widths.length + 1 - width;
+  for (const floor of [(i: number) => Math.max(MIN_COLUMN, longestWord[i] + 2), () => MIN_COLUMN]) {
+    while (excess > 0) {
+      const room = widths.map((w, i) => w - floor(i));
+      const i = room.indexOf(Math.max(...room));
+      if (room[i] <= 0) break;
+      widths[i] -= 1;
+      excess -= 1;
+    }
   }
   return widths;
 }
@@ -200,7 +200,8 @@ export function table(head: string[], rows: (string | number | undefined)[][], w
   const all = head.some(Boolean) ? [head, ...cells] : cells;
   const columns = Math.max(0, ...all.map((r) => r.length));
   const natural = Array.from({ length: columns }, (_, i) => Math.max(1, ...all.map((r) => Math.max(0, ...(r[i] ?? "").split("\n").map((l) => [...l].length)))));
-  const colWidths = fitColumns(natural, width);
+  const words = Array.from({ length: columns }, (_, i) => Math.max(0, ...all.flatMap((r) => (r[i] ?? "").split(/\s+/).map((w) => [...w].length))));
+  const colWidths = fitColumns(natural, width, words);
   const t = new Table({ head: head.some(Boolean) ? head : [], style: { head: [], border: [] }, chars: NO_ROW_LINES, colWidths, wordWrap: true });
   for (const r of cells) t.push(r.map((c, i) => breakLongWords(c, colWidths[i] - 2)));
   return t.toString();

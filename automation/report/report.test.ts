@@ -240,7 +240,16 @@ test("dr report list|show: reports dir from config, else <lab dir>/reports; huma
   const listed = await reportList(deps, {});
   assert.equal(listed.dir, dir);
   assert.equal(listed.reports.length, 3);
+  // Sized to the terminal: one line a run at 160 columns; at 100 the cells wrap and the run ids stay whole.
+  const columns = process.env.COLUMNS;
+  process.env.COLUMNS = "100";
+  const narrow = renderReportList(listed);
+  process.env.COLUMNS = "160";
   const text = renderReportList(listed);
+  if (columns === undefined) delete process.env.COLUMNS;
+  else process.env.COLUMNS = columns;
+  assert.ok(narrow.split("\n").every((l) => [...l].length <= 100), narrow);
+  assert.match(narrow, /│ datacenter-20250315t021500z-c41d │/);
   assert.match(text, /datacenter-20250315t021500z-c41d .*FAILED FORCED .*5m41s \/ 5m FAIL .*4.2s \/ 1m PASS/);
   assert.match(text, /drill-20250314t031200z-7a3f .*PASSED .*1m3s \/ 8h PASS/);
   assert.match(text, /hardware-20250316t101000z-09be .*IN PROGRESS .*— \/ 2h/);
