@@ -31,6 +31,9 @@ export const restorePointStep: Step = {
   },
   async run(ctx) {
     const f = facts(ctx);
+    // The repository answers first (the engine probes its store, in seconds): a dead store would
+    // otherwise surface minutes later as WAL that never archives, without its name.
+    await ctx.engine.catalog(f.repo!);
     const ep = await ctx.engine.endpoint(f.sourceSite!);
     const name = `fp-dr-${ctx.record.runId}`;
     const point = await withClient(ep.admin, async (a) => {

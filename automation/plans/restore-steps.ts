@@ -9,7 +9,7 @@ import { verifyDatabase, type Reference } from "../verify/checks";
 import { invariantsFor } from "../verify/invariants";
 import { facts } from "./facts";
 import { journalFor } from "../core/state-dirs";
-import { restoreRate, type RestoreRate } from "../restore/rate";
+import { restoreEstimate, restoreRate, type RestoreRate } from "../restore/rate";
 
 
 /**
@@ -88,7 +88,11 @@ export const restoreStep: Step = {
       f.restoreEstimateSeconds = Math.round(plan.estimate.seconds + 5);
       return `repo${f.repo} set ${set} into ${f.targetSite}: ${plan.estimate.basis}; WAL ${plan.wal.from} → ${plan.wal.to}`;
     }
-    return `repo${f.repo} set ${set} into ${f.targetSite ?? "the new site"}, target ${JSON.stringify(targetOf(ctx))}`;
+    // The site comes later (a drill's, a replacement host): the estimate from the set's size alone.
+    const size = (await ctx.engine.catalog(f.repo!)).sets.find((s) => s.label === set)?.size;
+    const estimate = size === undefined ? undefined : restoreEstimate(size, measuredRate(ctx));
+    if (estimate) f.restoreEstimateSeconds = Math.round(estimate.seconds + 5);
+    return `repo${f.repo} set ${set} into ${f.targetSite ?? "the new site"}, target ${JSON.stringify(targetOf(ctx))}${estimate ? `: ${estimate.basis}` : ""}`;
   },
   async run(ctx) {
     const f = facts(ctx);

@@ -2,7 +2,6 @@
 // plan names the backup set, the WAL it needs, the target, the destination and what would be
 // overwritten, with an estimate of size and time. Every check that can fail does so here,
 // so that `--dry-run` is honest and a real run never stops half way for a knowable reason.
-import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import { formatBytes } from "../core/output";
 import type { Pgbackrest } from "../pgbackrest/client";
@@ -13,7 +12,7 @@ import { lsnBytes, lsnSegment, segmentName, segmentNumber } from "../backups/arc
 import { readCatalog, walGapsFor, type RepoCatalog } from "../backups/catalog";
 import { findRestorePoint, type FoundRestorePoint } from "../backups/restore-points";
 import { bytesNeeded } from "./disk-space";
-import { restoreRate, type RestoreRate } from "./rate";
+import { restoreEstimate, restoreRate, type RestoreRate } from "./rate";
 
 /** Where a restore goes: a named site or a scratch cluster. */
 export interface RestoreDestination {
@@ -185,9 +184,7 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     checks.push({ name: "disk space", ok: true, detail: `needs ${formatBytes(diskBytes)}, has ${formatBytes(room)}` });
   } else checks.push({ name: "disk space", ok: true, detail: `needs ${formatBytes(diskBytes)}; the destination's free space is not visible from here` });
 
-  const rate = inputs.rate ?? restoreRate([]);
-  const bytesPerSecond = rate.bytesPerSecond;
-  const seconds = bytes / bytesPerSecond;
+  const { seconds, basis } = restoreEstimate(bytes, inputs.rate ?? restoreRate([]));
   return {
     repo: request.repo,
     set,
@@ -202,7 +199,7 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
       bytes,
       diskBytes,
       seconds,
-      basis: `${formatBytes(bytes)} at ${formatBytes(bytesPerSecond)}/s (${rate.source}), ≈ ${formatDuration(seconds)} plus WAL replay`,
+      basis,
     },
     checks,
     endSegment,

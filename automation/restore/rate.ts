@@ -1,6 +1,8 @@
 // How fast a restore copies files here: from this environment's own history (the journal holds
 // the bytes and file-copy time of every restore a run made), not from a figure measured on
 // another machine. With no history, a conservative rate, and the estimate says which it used.
+import { formatDuration } from "../config/common";
+import { formatBytes } from "../core/output";
 import type { RunRecord } from "../core/run-record";
 
 export interface RestoreRate {
@@ -34,4 +36,10 @@ export function restoreRate(records: RunRecord[]): RestoreRate {
   const mid = Math.floor(rates.length / 2);
   const median = rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
   return { bytesPerSecond: median, source: `median of the last ${rates.length} restore${rates.length === 1 ? "" : "s"} measured in this environment` };
+}
+
+/** Seconds to copy `bytes` at `rate`, and the estimate's text: size, rate, where the rate comes from. */
+export function restoreEstimate(bytes: number, rate: RestoreRate): { seconds: number; basis: string } {
+  const seconds = bytes / rate.bytesPerSecond;
+  return { seconds, basis: `${formatBytes(bytes)} at ${formatBytes(rate.bytesPerSecond)}/s (${rate.source}), ≈ ${formatDuration(seconds)} plus WAL replay` };
 }
