@@ -7,7 +7,7 @@ import { DrError, errorCatalogue } from "../core/errors";
 import { parseInstant } from "../core/instant";
 import { table } from "../core/output";
 import type { RunOptions } from "../plans/plan";
-import type { RunRecord, RunScenario } from "../core/run-record";
+import { isPreview, type RunRecord, type RunScenario } from "../core/run-record";
 import { resumable, resumeRun, startRun } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
@@ -193,9 +193,11 @@ export function renderRun(r: RunRecord): string {
     return lines.join("\n");
   }
   lines.push(...r.notes.map((n) => `note: ${n}`));
-  lines.push(`RTO ${m(rto)}`, `RPO ${m(rpo)}`);
+  const preview = isPreview(r) && r.status === "succeeded";
+  if (preview) lines.push("RTO/RPO not judged: a preview recovers nothing (rerun with --apply)");
+  else lines.push(`RTO ${m(rto)}`, `RPO ${m(rpo)}`);
   if (r.forced) lines.push("FORCED: a failed verification gate was overridden (recorded in the report)");
-  lines.push(`${r.scenario} run ${r.runId}: ${r.status.toUpperCase()}${reports ? ` — report ${reports.html}` : ""}`);
+  lines.push(`${r.scenario} run ${r.runId}: ${preview ? "PREVIEW" : r.status.toUpperCase()}${reports ? ` — report ${reports.html}` : ""}`);
   if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? `dr resume ${r.runId}`}`);
   // Only when `dr resume` would take it up: a failed drill destroyed its site.
   if (resumable(r, planOfRun(r))) lines.push(`resume with: dr resume ${r.runId}`);

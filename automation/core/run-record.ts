@@ -71,3 +71,11 @@ export interface RunRecord {
   error?: { code: string; message: string; hint?: string };
   provenance?: Provenance;
 }
+
+/**
+ * A table recovery without --apply: it restored a copy and showed the diff, and wrote nothing
+ * back. Not a recovery: no RTO/RPO verdict, "PREVIEW" in the report and the list, exit 0.
+ */
+export function isPreview(record: Pick<RunRecord, "scenario" | "facts" | "dryRun">): boolean {
+  return record.scenario === "deletion" && !record.dryRun && (record.facts.request as { apply?: boolean } | undefined)?.apply === false;
+}

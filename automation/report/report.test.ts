@@ -297,3 +297,19 @@ test("a report says who ran it and with what, keeps long facts out of table cell
     assert.ok(left >= 304, `label "${text}" starts at ${left}, over the step names`);
   }
 });
+
+test("a table recovery without --apply is a preview: PREVIEW, no RTO/RPO verdict, not 'recovered, not measured'", () => {
+  const r = passedDrill();
+  r.scenario = "deletion";
+  r.facts.request = { table: "app.households", apply: false };
+  r.measurements.rto.achieved = undefined;
+  r.measurements.rto.pass = undefined;
+  r.measurements.rpo.achieved = undefined;
+  r.measurements.rpo.pass = undefined;
+  const v = verdictOf(r);
+  assert.equal(v.headline, "PREVIEW");
+  assert.doesNotMatch(v.reasons.join(" "), /not measured/);
+  assert.match(renderMarkdown(r), /: PREVIEW/);
+  r.facts.request = { table: "app.households", apply: true };
+  assert.equal(verdictOf(r).headline, "RECOVERED, NOT MEASURED", "an apply is judged");
+});
