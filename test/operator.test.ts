@@ -104,29 +104,39 @@ describe("a dead object store", () => {
     assert.ok(store.pid, "the store runs");
     process.kill(store.pid, "SIGKILL");
     await until("the store is gone", () => !objectStoreInfo(t.lab.layout.objectStoreDir)!.running, 10_000);
-
-    const status = await drAsync(t.dir, ["lab", "status"]);
-    assert.equal(status.code, 1, status.stdout + status.stderr);
-    assert.match(status.stdout, /DOWN: offsite object store/);
-
-    let started = Date.now();
-    const health = await drAsync(t.dir, ["health", "--json"]);
-    const healthMs = Date.now() - started;
-    assert.ok(healthMs < 15_000, `health took ${healthMs} ms`);
-    const findings = JSON.parse(health.stdout).findings as { check: string; severity: string; message: string }[];
-    const repo2 = findings.find((f) => f.check === "repo2-reachable");
-    assert.equal(repo2?.severity, "critical", health.stdout);
-    assert.match(repo2!.message, new RegExp(`repo2 is unreachable: object store ${store.endpoint.replace(/\./g, "\\.")}`));
-    assert.equal(health.code, 2);
-
-    started = Date.now();
-    const drill = await drAsync(t.dir, ["drill", "--yes", "--json"]);
-    const drillMs = Date.now() - started;
-    assert.ok(drillMs < 15_000, `drill took ${drillMs} ms`);
-    assert.notEqual(drill.code, 0);
-    const run = JSON.parse(drill.stdout);
-    assert.equal(run.error?.code ?? run.error, "STORE_UNREACHABLE", drill.stdout);
-    assert.match(JSON.stringify(run.error), new RegExp(store.endpoint.replace(/\./g, "\\.")));
-    console.log(`store killed: dr health ${healthMs} ms, dr drill ${drillMs} ms`);
+    try {
+      await deadStoreChecks(store);
+    } finally {
+      // Back up, so the primary's archiver (retrying its push) lets the lab stop at teardown.
+      const up = await drAsync(t.dir, ["lab", "up"]);
+      assert.equal(up.code, 0, up.stderr);
+    }
   });
 });
+
+/** With the store dead: lab status exits 1 saying so; health and a drill end within 15 s naming it. */
+async function deadStoreChecks(store: { endpoint: string }) {
+  const status = await drAsync(t.dir, ["lab", "status"]);
+  assert.equal(status.code, 1, status.stdout + status.stderr);
+  assert.match(status.stdout, /DOWN: offsite object store/);
+
+  let started = Date.now();
+  const health = await drAsync(t.dir, ["health", "--json"]);
+  const healthMs = Date.now() - started;
+  assert.ok(healthMs < 15_000, `health took ${healthMs} ms`);
+  const findings = JSON.parse(health.stdout).findings as { check: string; severity: string; message: string }[];
+  const repo2 = findings.find((f) => f.check === "repo2-reachable");
+  assert.equal(repo2?.severity, "critical", health.stdout);
+  assert.match(repo2!.message, new RegExp(`repo2 is unreachable: object store ${store.endpoint.replace(/\./g, "\\.")}`));
+  assert.equal(health.code, 2);
+
+  started = Date.now();
+  const drill = await drAsync(t.dir, ["drill", "--yes", "--json"]);
+  const drillMs = Date.now() - started;
+  assert.ok(drillMs < 15_000, `drill took ${drillMs} ms`);
+  assert.notEqual(drill.code, 0);
+  const run = JSON.parse(drill.stdout);
+  assert.equal(run.error?.code ?? run.error, "STORE_UNREACHABLE", drill.stdout);
+  assert.match(JSON.stringify(run.error), new RegExp(store.endpoint.replace(/\./g, "\\.")));
+  console.log(`store killed: dr health ${healthMs} ms, dr drill ${drillMs} ms`);
+}
