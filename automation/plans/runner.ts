@@ -12,7 +12,7 @@ import type { Journal } from "../core/journal";
 import { acquireLock } from "../core/lock";
 import type { Output } from "../core/output";
 import type { Plan, RunOptions, Step, StepContext } from "./plan";
-import { isPreview, type RunRecord, type StepRecord } from "../core/run-record";
+import type { RunRecord, StepRecord } from "../core/run-record";
 import { measure } from "../core/measure";
 import { provenance } from "../system/provenance";
 
@@ -179,8 +179,7 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
       record.status = "failed";
       record.error = { code: failure.code, message: failure.message, hint: failure.hint };
     } else record.status = "succeeded";
-    // A preview recovered nothing: its times are in the steps, but it has no RTO/RPO to judge.
-    if (!options.dryRun && !isPreview(record)) measure(record);
+    if (!options.dryRun) measure(record);
     save();
     lock?.release();
   }
