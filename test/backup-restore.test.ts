@@ -405,7 +405,15 @@ describe("bounded waits and leftovers of earlier work", () => {
       const site = (await labStatus(t.deps())).sites.find((s) => s.name === "secondary")!;
       assert.equal(site.state, "half-restored");
       assert.equal(site.restore?.mark.runId, runId);
-      assert.match(renderLabStatus(await labStatus(t.deps())), new RegExp(`secondary .*half-restored \\(run ${runId}\\)`));
+      // Wide enough for the row on one line (tables are sized to $COLUMNS when not on a terminal).
+      const columns = process.env.COLUMNS;
+      process.env.COLUMNS = "200";
+      try {
+        assert.match(renderLabStatus(await labStatus(t.deps())), new RegExp(`secondary .*half-restored \\(run ${runId}\\)`));
+      } finally {
+        if (columns === undefined) delete process.env.COLUMNS;
+        else process.env.COLUMNS = columns;
+      }
       assert.match(captured.join(""), /copied in \d+ files/, "progress was shown");
       tc.diagnostic(`store frozen → restore failed after ${failedAfterMs} ms: ${e.message}`);
     } finally {

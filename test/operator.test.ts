@@ -2,9 +2,18 @@
 // Proves:
 //   - under a pseudo-terminal, a failover's confirmation shows `[y/N]` with the live display
 //     paused and the cursor shown; declining records the run as cancelled (not failed), and
-//     without a terminal and without --yes the run is refused before it starts.
+//     without a terminal and without --yes the run is refused before it starts;
+//   - a drill's report says who ran it with which tool, commit, PostgreSQL and pgBackRest, its
+//     gate's "N checks passed" is the report's N/N, its RTO basis names the copy; the summary
+//     counts the steps instead of repeating them; the next drill's restore estimate comes from
+//     the drill just measured; `dr health` fits 80 columns;
+//   - the offsite store killed: `dr lab status` exits 1 saying it is down, `dr health` and
+//     `dr drill` end within 15 s naming the store.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { objectStoreInfo } from "../automation/engines/local/object-store";
 import { drAsync, drOnTerminal, until } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
 
@@ -54,3 +63,80 @@ describe("confirmations", () => {
     assert.equal(await t.lab.activeSite(), "primary", "nothing was failed over");
   });
 });
+
+describe("a drill's report, the next estimate, the width of the output", () => {
+  test("provenance, counts and basis in the report; the estimate from this lab's measured restore; health in 80 columns", async () => {
+    const r = await drAsync(t.dir, ["drill", "--yes"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^steps: \d+ done/m, "the summary counts the steps");
+    assert.doesNotMatch(r.stdout, /┌/, "no table repeating the step lines");
+    const runId = /drill run (\S+): SUCCEEDED/.exec(r.stdout)?.[1];
+    assert.ok(runId, r.stdout);
+    const run = JSON.parse(readFileSync(join(t.dir, "journal", `${runId}.json`), "utf8"));
+    const gate = run.steps.find((s: { id: string }) => s.id === "verify");
+    const n = Number(/^(\d+) checks passed/.exec(gate.detail)?.[1]);
+    assert.equal(n, run.verification.checks.length, `the gate's "${gate.detail}" is the report's count`);
+    assert.match(run.measurements.rto.basis, /first successful write to the restored copy/);
+    assert.match(run.provenance.operator, /^root@/);
+    assert.match(run.provenance.postgres, /^15\./);
+    assert.match(run.provenance.pgbackrest, /^2\.45/);
+    const md = await drAsync(t.dir, ["report", "show", runId]);
+    assert.match(md.stdout, /\| run by \| root@/);
+    assert.ok(md.stdout.split("\n").every((l) => l.length <= 400), "no fact dumped into one long cell");
+
+    // The restore just measured is the history the next estimate uses.
+    const measured = run.facts.restore;
+    assert.ok(measured.bytes > 0 && measured.filesMs > 0, JSON.stringify(measured));
+    const dry = await drAsync(t.dir, ["drill", "--dry-run", "--json"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    const restore = JSON.parse(dry.stdout).steps.find((s: { id: string }) => s.id === "restore");
+    assert.match(restore.detail, /median of the last 1 restore measured in this environment/);
+
+    const health = await drAsync(t.dir, ["health"], { COLUMNS: "80" });
+    assert.ok(health.code !== null && health.code <= 2, health.stderr);
+    for (const line of health.stdout.split("\n")) assert.ok([...line].length <= 80, `wider than 80: ${line}`);
+  });
+});
+
+describe("a dead object store", () => {
+  test("lab status exits 1 saying so; health and a drill end within 15 s naming the store", async () => {
+    const store = objectStoreInfo(t.lab.layout.objectStoreDir)!;
+    assert.ok(store.pid, "the store runs");
+    process.kill(store.pid, "SIGKILL");
+    await until("the store is gone", () => !objectStoreInfo(t.lab.layout.objectStoreDir)!.running, 10_000);
+    try {
+      await deadStoreChecks(store);
+    } finally {
+      // Back up, so the primary's archiver (retrying its push) lets the lab stop at teardown.
+      const up = await drAsync(t.dir, ["lab", "up"]);
+      assert.equal(up.code, 0, up.stderr);
+    }
+  });
+});
+
+/** With the store dead: lab status exits 1 saying so; health and a drill end within 15 s naming it. */
+async function deadStoreChecks(store: { endpoint: string }) {
+  const status = await drAsync(t.dir, ["lab", "status"]);
+  assert.equal(status.code, 1, status.stdout + status.stderr);
+  assert.match(status.stdout, /DOWN: offsite object store/);
+
+  let started = Date.now();
+  const health = await drAsync(t.dir, ["health", "--json"]);
+  const healthMs = Date.now() - started;
+  assert.ok(healthMs < 15_000, `health took ${healthMs} ms`);
+  const findings = JSON.parse(health.stdout).findings as { check: string; severity: string; message: string }[];
+  const repo2 = findings.find((f) => f.check === "repo2-reachable");
+  assert.equal(repo2?.severity, "critical", health.stdout);
+  assert.match(repo2!.message, new RegExp(`repo2 is unreachable: object store ${store.endpoint.replace(/\./g, "\\.")}`));
+  assert.equal(health.code, 2);
+
+  started = Date.now();
+  const drill = await drAsync(t.dir, ["drill", "--yes", "--json"]);
+  const drillMs = Date.now() - started;
+  assert.ok(drillMs < 15_000, `drill took ${drillMs} ms`);
+  assert.notEqual(drill.code, 0);
+  const run = JSON.parse(drill.stdout);
+  assert.equal(run.error?.code ?? run.error, "STORE_UNREACHABLE", drill.stdout);
+  assert.match(JSON.stringify(run.error), new RegExp(store.endpoint.replace(/\./g, "\\.")));
+  console.log(`store killed: dr health ${healthMs} ms, dr drill ${drillMs} ms`);
+}

@@ -16,6 +16,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Client } from "pg";
 import { recoverTable, renderRecoverTable } from "../automation/commands/recover-table";
+import { runExitCode } from "../automation/commands/recover";
+import { verdictOf } from "../automation/report/verdict";
 import { journalFor } from "../automation/core/state-dirs";
 import { isDrError } from "../automation/core/errors";
 import type { RunRecord } from "../automation/core/run-record";
@@ -215,15 +217,19 @@ describe("recover-table: preview, failure, apply", () => {
     assert.equal(stepOf(r, "remove-copy").status, "done");
     assert.equal(t.lab.state.sites[f.targetSite!], undefined);
     assert.deepEqual(siteNames(), ["primary", "secondary"]);
-    // RTO = declaration → diff ready; RPO not measured (nothing recovered yet).
+    // A preview recovered nothing: no RTO/RPO verdict, "PREVIEW" in the report and the list, exit 0.
     assert.equal(r.measurements.rto.objective, 3600);
-    assert.equal(r.measurements.rto.pass, true);
+    assert.equal(r.measurements.rto.pass, undefined);
     assert.equal(r.measurements.rpo.achieved, undefined);
+    assert.equal(verdictOf(r).headline, "PREVIEW");
+    assert.equal(runExitCode(r), 0);
     deletionPoint = f.located!.point;
     const text = renderRecoverTable(r);
     if (process.env.FP_DR_TEST_SHOW) console.log(text);
     assert.match(text, /missing in production/);
     assert.match(text, /preview only/);
+    assert.match(text, /deletion run \S+: PREVIEW/);
+    assert.doesNotMatch(text, /RTO .*PASS/);
     console.log(`preview: ${((Date.now() - started) / 1000).toFixed(1)}s; ${r.steps.map((s) => `${s.id} ${s.durationMs ?? "-"}ms`).join(", ")}`);
   });
 

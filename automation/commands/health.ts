@@ -32,7 +32,11 @@ export interface HealthResult extends HealthReport {
 export async function healthCommand(deps: Deps, opts: { site?: string; publish?: boolean } = {}): Promise<HealthResult> {
   const site = await siteAccess(deps, opts.site);
   const name = site.name;
-  const info = await site.pgbackrest.info().catch(() => undefined as StanzaInfo | undefined);
+  // Each repository answers first, in seconds: behind a dead store pgBackRest retries for
+  // minutes, and the every-minute `dr health --publish` must not hang during an S3 outage.
+  const down = await unreachableRepositories(site.probeRepo);
+  const reachable = ([1, 2] as const).filter((r) => !down.some((d) => d.repo === r));
+  const info = reachable.length === 0 ? undefined : await site.pgbackrest.info(down.length ? { repo: reachable[0] } : {}).catch(() => undefined as StanzaInfo | undefined);
   const sets = (info?.backup ?? []).map(toBackupSet);
   const report: HealthResult = await deps.out.timed(`health of ${name}`, () =>
     checkHealth({ site: name, connection: site.connection, thresholds: deps.config.alerts, logPath: site.logPath, backups: backupFacts(sets) }),
@@ -42,6 +46,10 @@ export async function healthCommand(deps: Deps, opts: { site?: string; publish?:
     const perRepo = repositoryBackupAges(info, deps.config.alerts.anyBackupAge, new Date(report.checkedAt));
     report.findings.push(...perRepo.findings);
     Object.assign(report.metrics, perRepo.metrics);
+    report.worst = worstOf(report.findings);
+  }
+  if (down.length) {
+    report.findings.push(...down.map((d) => ({ check: `repo${d.repo}-reachable`, severity: "critical" as const, message: `repo${d.repo} is unreachable: ${d.message}` })));
     report.worst = worstOf(report.findings);
   }
   // One site healthy on its own says nothing of a second primary beside it: look across sites.
@@ -68,6 +76,13 @@ export async function healthCommand(deps: Deps, opts: { site?: string; publish?:
     }
   }
   return report;
+}
+
+/** The repositories whose storage does not answer its probe (bounded: seconds, not pgBackRest's retries). */
+async function unreachableRepositories(probe: ((repo: 1 | 2) => Promise<void>) | undefined): Promise<{ repo: 1 | 2; message: string }[]> {
+  if (!probe) return [];
+  const results = await Promise.all(([1, 2] as const).map((repo) => probe(repo).then(() => undefined, (e: Error) => ({ repo, message: e.message.split("\n")[0] }))));
+  return results.filter((r): r is { repo: 1 | 2; message: string } => r !== undefined);
 }
 
 export function healthExitCode(r: HealthReport): number {

@@ -52,9 +52,24 @@ export async function labLoadStop(deps: Deps): Promise<{ acknowledged: number }>
   return { acknowledged: readAcks(lab).length };
 }
 
-/** Exit status of `dr lab status`: 2 when a site conflict (split brain, a fenced site running) is critical. */
+/**
+ * Exit status of `dr lab status`: 2 when a site conflict (split brain, a fenced site running) is
+ * critical; 1 when a service the commands need is down (the offsite store, DNS, the site the
+ * service name serves), so a script or a monitor sees it without reading the text; else 0.
+ */
 export function labStatusExitCode(s: LabStatus): number {
-  return s.alerts.some((a) => a.severity === "critical") ? 2 : 0;
+  if (s.alerts.some((a) => a.severity === "critical")) return 2;
+  return labServicesDown(s).length > 0 ? 1 : 0;
+}
+
+/** What is down among the lab's services, in words ("offsite object store", "DNS server", "site primary"). */
+export function labServicesDown(s: LabStatus): string[] {
+  const active = s.sites.find((x) => x.name === s.activeSite);
+  return [
+    ...(s.objectStore.running ? [] : ["offsite object store"]),
+    ...(s.dns.running ? [] : ["DNS server"]),
+    ...(active && active.state !== "running" ? [`site ${active.name} (the service name's)`] : []),
+  ];
 }
 
 export function renderLabStatus(s: LabStatus): string {
@@ -66,6 +81,7 @@ export function renderLabStatus(s: LabStatus): string {
     `offsite object store ${s.objectStore.running ? `up at ${s.objectStore.endpoint}` : "down"}`,
     `write load ${s.load.running ? "running" : "stopped"} (${s.load.acknowledged} commits acknowledged)`,
     ...s.alerts.map((a) => `${a.severity.toUpperCase()}: ${a.message}`),
+    ...(labServicesDown(s).length ? [`DOWN: ${labServicesDown(s).join(", ")} (\`dr lab up\` starts the lab's services)`] : []),
   ].join("\n");
 }
 

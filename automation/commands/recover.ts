@@ -5,9 +5,9 @@ import type { Deps } from "./deps";
 import { formatDuration } from "../config/common";
 import { DrError, errorCatalogue } from "../core/errors";
 import { parseInstant } from "../core/instant";
-import { formatMs, table } from "../core/output";
+import { table } from "../core/output";
 import type { RunOptions } from "../plans/plan";
-import type { RunRecord, RunScenario } from "../core/run-record";
+import { isPreview, type RunRecord, type RunScenario } from "../core/run-record";
 import { resumable, resumeRun, startRun } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
@@ -165,32 +165,46 @@ export function drillFellBack(r: RunRecord): string | undefined {
 /** Exit status of a drill that had to fall back (see drillFellBack). */
 export const FELL_BACK_EXIT = 10;
 
+/** "steps: 7 done, 1 skipped, 1 failed (verify the restored database (the gate))". */
+function stepCounts(r: RunRecord): string {
+  const by = new Map<string, string[]>();
+  for (const s of r.steps) {
+    const status = r.dryRun ? (s.status === "failed" ? "with a problem" : "checked") : s.forced ? "FORCED" : s.status;
+    by.set(status, [...(by.get(status) ?? []), s.name]);
+  }
+  const named = new Set(["failed", "FORCED", "with a problem", "running"]);
+  return `steps: ${[...by].map(([status, names]) => `${names.length} ${status}${named.has(status) ? ` (${names.join("; ")})` : ""}`).join(", ")}`;
+}
+
+function dryRunProblems(r: RunRecord): string {
+  const n = r.steps.filter((s) => s.status === "failed").length;
+  return n === 0 ? "no problem found" : `${n} problem${n === 1 ? "" : "s"} found`;
+}
+
 export function renderRun(r: RunRecord): string {
   const { rto, rpo } = r.measurements;
   const m = (x: typeof rto) => (x.achieved === undefined ? "not measured" : `${formatDuration(x.achieved)} vs objective ${formatDuration(x.objective)} — ${x.pass ? "PASS" : "FAIL"}`);
   const reports = (r.facts as { reports?: { html: string; markdown: string } }).reports;
   const fellBack = drillFellBack(r);
-  const lines = [
-    ...(fellBack ? [fellBack] : []),
-    table(
-      ["step", "status", "took", "detail"],
-      r.steps.map((s) => [s.name, r.dryRun ? "would run" : s.forced ? "FORCED" : s.status, s.durationMs === undefined || r.dryRun ? "" : formatMs(s.durationMs), s.detail ?? ""]),
-    ),
-  ];
+  // Each step was printed with its duration and detail as it ended: the summary counts them
+  // instead of repeating them (`dr report show` has the table).
+  const lines = [...(fellBack ? [fellBack] : []), stepCounts(r)];
   if (r.dryRun) {
     const est = (r.facts as { estimatedRtoSeconds?: number }).estimatedRtoSeconds ?? 0;
     lines.push(...r.notes.map((n) => `note: ${n}`));
     lines.push(
-      `dry run of ${r.scenario}: ${r.steps.length} steps checked, nothing changed`,
+      `dry run of ${r.scenario}: ${r.steps.length} steps checked, ${dryRunProblems(r)}, nothing changed`,
       `estimated RTO ≈ ${formatDuration(est)} (objective ${formatDuration(r.measurements.rto.objective)})`,
     );
     if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? ""}`);
     return lines.join("\n");
   }
   lines.push(...r.notes.map((n) => `note: ${n}`));
-  lines.push(`RTO ${m(rto)}`, `RPO ${m(rpo)}`);
+  const preview = isPreview(r) && r.status === "succeeded";
+  if (preview) lines.push("RTO/RPO not judged: a preview recovers nothing (rerun with --apply)");
+  else lines.push(`RTO ${m(rto)}`, `RPO ${m(rpo)}`);
   if (r.forced) lines.push("FORCED: a failed verification gate was overridden (recorded in the report)");
-  lines.push(`${r.scenario} run ${r.runId}: ${r.status.toUpperCase()}${reports ? ` — report ${reports.html}` : ""}`);
+  lines.push(`${r.scenario} run ${r.runId}: ${preview ? "PREVIEW" : r.status.toUpperCase()}${reports ? ` — report ${reports.html}` : ""}`);
   if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? `dr resume ${r.runId}`}`);
   // Only when `dr resume` would take it up: a failed drill destroyed its site.
   if (resumable(r, planOfRun(r))) lines.push(`resume with: dr resume ${r.runId}`);

@@ -14,6 +14,8 @@ import { planRestore, type RestorePlan } from "../restore/plan";
 import { executeRestore, type RestoreResult } from "../restore/run";
 import { freeBytesAt } from "../restore/disk-space";
 import { verifyChosenSet } from "../restore/verify-set";
+import { restoreRate } from "../restore/rate";
+import { journalFor } from "../core/state-dirs";
 import { confirmOrRefuse } from "./incident";
 import { terminalConfirm } from "./run-context";
 import { newRunId } from "../core/run-id";
@@ -89,6 +91,7 @@ export async function restore(deps: Deps, opts: RestoreCommandOptions): Promise<
       destination,
       request: { set: opts.set, target, repo, databases: opts.database ? [opts.database] : undefined, overwrite: opts.overwrite, open: opts.open },
       repoChoosable: true,
+      rate: restoreRate(journalFor(deps.config).list()),
     }),
   );
   plan.checks.push(await deps.out.timed(`verify backup set ${plan.set.label} (checksum of every file)`, () => verifyChosenSet(source.pgbackrest, plan)));

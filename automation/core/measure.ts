@@ -4,9 +4,11 @@
 //   RPO achieved = outage time − newest committed transaction present after the restore
 // (a drill measures against its restore point instead of an outage). Both are compared with
 // the scenario's objectives (config; the runbook's table by default).
-import type { RunRecord } from "./run-record";
+import { isPreview, type RunRecord } from "./run-record";
 
 export function measure(record: RunRecord): void {
+  // A preview recovered nothing: its times are in the steps, but there is no RTO/RPO to judge.
+  if (isPreview(record)) return;
   const f = record.facts as { firstWriteAt?: string; restoredLastCommitAt?: string; rpoReferenceAt?: string };
   const { rto, rpo } = record.measurements;
   if (f.firstWriteAt) {

@@ -164,10 +164,54 @@ export class Output {
   }
 }
 
-/** A plain table (no colour codes, so logs and pipes read the same as a terminal). */
-export function table(head: string[], rows: (string | number | undefined)[][]): string {
-  const t = new Table({ head: head.some(Boolean) ? head : [], style: { head: [], border: [] } });
-  for (const r of rows) t.push(r.map((c) => (c === undefined ? "" : String(c))));
+/** Columns to fit: the terminal's width, else $COLUMNS, else 100 (logs and pipes). */
+export function outputWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
+  if (stream.isTTY && stream.columns) return stream.columns;
+  const env = Number(process.env.COLUMNS);
+  return Number.isInteger(env) && env >= 40 ? env : 100;
+}
+
+/** No line between rows: a table of ten findings is ten lines, not twenty. */
+const NO_ROW_LINES = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
+
+/** Narrowest a column is squeezed to (its cells wrap inside it). */
+const MIN_COLUMN = 8;
+
+/**
+ * Column widths (with cli-table3's padding) that fit `width`: each column's natural width, then
+ * the widest narrowed a step at a time, first no narrower than its longest word (text wraps
+ * between words; run ids and paths stay whole), then, if still too wide, down to the minimum.
+ */
+export function fitColumns(natural: number[], width: number, longestWord: number[] = natural.map(() => 0)): number[] {
+  const widths = natural.map((w) => w + 2);
+  let excess = widths.reduce((a, b) => a + b, 0) + widths.length + 1 - width;
+  for (const floor of [(i: number) => Math.max(MIN_COLUMN, longestWord[i] + 2), () => MIN_COLUMN]) {
+    while (excess > 0) {
+      const room = widths.map((w, i) => w - floor(i));
+      const i = room.indexOf(Math.max(...room));
+      if (room[i] <= 0) break;
+      widths[i] -= 1;
+      excess -= 1;
+    }
+  }
+  return widths;
+}
+
+/** A word wider than its column (a path, a WAL file name) is broken onto lines, not cut with "…". */
+function breakLongWords(text: string, max: number): string {
+  return text.replace(new RegExp(`\\S{${max + 1},}`, "g"), (w) => (w.match(new RegExp(`.{1,${max}}`, "g")) ?? [w]).join("\n"));
+}
+
+/** A plain table (no colour codes, so logs and pipes read the same as a terminal), sized to `width`. */
+export function table(head: string[], rows: (string | number | undefined)[][], width = outputWidth()): string {
+  const cells = rows.map((r) => r.map((c) => (c === undefined ? "" : String(c))));
+  const all = head.some(Boolean) ? [head, ...cells] : cells;
+  const columns = Math.max(0, ...all.map((r) => r.length));
+  const natural = Array.from({ length: columns }, (_, i) => Math.max(1, ...all.map((r) => Math.max(0, ...(r[i] ?? "").split("\n").map((l) => [...l].length)))));
+  const words = Array.from({ length: columns }, (_, i) => Math.max(0, ...all.flatMap((r) => (r[i] ?? "").split(/\s+/).map((w) => [...w].length))));
+  const colWidths = fitColumns(natural, width, words);
+  const t = new Table({ head: head.some(Boolean) ? head : [], style: { head: [], border: [] }, chars: NO_ROW_LINES, colWidths, wordWrap: true });
+  for (const r of cells) t.push(r.map((c, i) => breakLongWords(c, colWidths[i] - 2)));
   return t.toString();
 }
 

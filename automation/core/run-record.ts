@@ -33,6 +33,18 @@ export interface Measurement {
   basis: string;
 }
 
+/** Who ran it, where and with what (a report read a year later must say). */
+export interface Provenance {
+  /** user@host of the process that declared the run. */
+  operator: string;
+  toolVersion: string;
+  /** The checkout's commit ("-dirty" with uncommitted changes), when the tool runs from one. */
+  commit?: string;
+  /** Versions of the binaries on the machine that ran it. */
+  postgres?: string;
+  pgbackrest?: string;
+}
+
 export interface RunRecord {
   runId: string;
   scenario: RunScenario;
@@ -57,4 +69,13 @@ export interface RunRecord {
   /** Things the operator must know (fallbacks taken, fences that could not be done). */
   notes: string[];
   error?: { code: string; message: string; hint?: string };
+  provenance?: Provenance;
+}
+
+/**
+ * A table recovery without --apply: it restored a copy and showed the diff, and wrote nothing
+ * back. Not a recovery: no RTO/RPO verdict, "PREVIEW" in the report and the list, exit 0.
+ */
+export function isPreview(record: Pick<RunRecord, "scenario" | "facts" | "dryRun">): boolean {
+  return record.scenario === "deletion" && !record.dryRun && (record.facts.request as { apply?: boolean } | undefined)?.apply === false;
 }

@@ -8,6 +8,7 @@ import type { ArchivedCommit } from "../backups/archived-commits";
 import type { ArchivedSegment } from "../backups/archive";
 import type { RepoCatalog } from "../backups/catalog";
 import type { RestorePlan } from "../restore/plan";
+import type { RestoreRate } from "../restore/rate";
 import type { CredentialRotation, IncidentContext, IsolationResult, PreservationResult } from "../incident/types";
 import type { StandbyRoles } from "./standby-roles";
 
@@ -57,6 +58,8 @@ export interface EngineRestoreRequest {
   databases?: string[];
   /** The run restoring (named by a destination it leaves half-restored). */
   runId?: string;
+  /** This environment's measured restore rate, for the plan's estimate (default: conservative). */
+  rate?: RestoreRate;
 }
 
 export interface EngineRestoreResult {
@@ -66,6 +69,8 @@ export interface EngineRestoreResult {
   replayLsn?: string;
   lastCommitAt?: string;
   timings: { restoreFilesMs: number; recoveryMs: number };
+  /** What the file copy restored (the set's size), when the engine knows it: the history of restore rates. */
+  bytes?: number;
   /** Leftover processes of an earlier, killed restore that were ended before this one began. */
   ended?: string[];
 }

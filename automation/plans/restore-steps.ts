@@ -14,6 +14,8 @@ import { verifyDatabase, type Reference } from "../verify/checks";
 import { invariantsFor } from "../verify/invariants";
 import { facts } from "./facts";
 import { formatMs } from "../core/output";
+import { journalFor } from "../core/state-dirs";
+import { restoreEstimate, restoreRate, type RestoreRate } from "../restore/rate";
 
 
 /**
@@ -77,6 +79,11 @@ async function lastCommitInWal(ctx: StepContext, replayLsn: string | undefined):
   return (await ctx.engine.lastArchivedCommit(repo, cat.segments, { upToLsn: replayLsn }).catch(() => undefined))?.commit?.at;
 }
 
+/** How fast restores copied files in this environment (the journal's earlier runs), for the estimate. */
+function measuredRate(ctx: StepContext): RestoreRate {
+  return restoreRate(journalFor(ctx.config).list().filter((r) => r.runId !== ctx.record.runId));
+}
+
 export const restoreStep: Step = {
   id: "restore",
   name: "restore the newest recovery point that verifies",
@@ -86,11 +93,15 @@ export const restoreStep: Step = {
     const f = facts(ctx);
     const set = await candidateSet(ctx);
     if (f.targetSite && (await ctx.engine.sites()).some((s) => s.name === f.targetSite)) {
-      const plan = await ctx.engine.planRestore({ site: f.targetSite, repo: f.repo!, set, target: targetOf(ctx), overwrite: true });
+      const plan = await ctx.engine.planRestore({ site: f.targetSite, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, rate: measuredRate(ctx) });
       f.restoreEstimateSeconds = Math.round(plan.estimate.seconds + 5);
       return `repo${f.repo} set ${set} into ${f.targetSite}: ${plan.estimate.basis}; WAL ${plan.wal.from} → ${plan.wal.to}`;
     }
-    return `repo${f.repo} set ${set} into ${f.targetSite ?? "the new site"}, target ${JSON.stringify(targetOf(ctx))}`;
+    // The site comes later (a drill's, a replacement host): the estimate from the set's size alone.
+    const size = (await ctx.engine.catalog(f.repo!)).sets.find((s) => s.label === set)?.size;
+    const estimate = size === undefined ? undefined : restoreEstimate(size, measuredRate(ctx));
+    if (estimate) f.restoreEstimateSeconds = Math.round(estimate.seconds + 5);
+    return `repo${f.repo} set ${set} into ${f.targetSite ?? "the new site"}, target ${JSON.stringify(targetOf(ctx))}${estimate ? `: ${estimate.basis}` : ""}`;
   },
   async run(ctx) {
     const f = facts(ctx);
@@ -109,7 +120,7 @@ export const restoreStep: Step = {
       }
       let r: Awaited<ReturnType<typeof ctx.engine.restore>>;
       try {
-        r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId });
+        r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId, rate: measuredRate(ctx) });
       } catch (e) {
         if (!isDrError(e) || !SET_READ_FAILURES.has(e.code)) throw e;
         // Off the normal path: was it the set's files (tampering, bit rot)? pgBackRest verify of that set says.
@@ -121,7 +132,7 @@ export const restoreStep: Step = {
       }
       // Already printed by the restore; kept in the run record for the report.
       for (const line of r.ended ?? []) ctx.record.notes.push(`before restoring into ${f.targetSite}: ${line}`);
-      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
+      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs, bytes: r.bytes };
       f.restoredLastCommitAt = (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn));
       f.verified = undefined;
       return { detail: `${set} from repo${r.repo}: files ${formatMs(r.timings.restoreFilesMs)}, replay ${formatMs(r.timings.recoveryMs)}, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };

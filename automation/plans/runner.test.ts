@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { hostname, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import test, { describe } from "node:test";
@@ -21,9 +21,9 @@ import { FileSharedStore } from "../core/file-store";
 import { breakLease, leaseKey, readLease } from "../core/lease";
 import { Output } from "../core/output";
 import type { Plan, Step } from "./plan";
-import { resumable, resumeRun, startRun } from "./runner";
+import { newRecord, resumable, resumeRun, startRun } from "./runner";
 import { renderRun } from "../commands/recover";
-import { drillPlan } from "./index";
+import { datacenterPlan, drillPlan } from "./index";
 import type { Engine } from "../engines/engine";
 
 const SCRIPT = join(__dirname, "..", "..", "test", "fixtures", "synthetic-run.ts");
@@ -337,4 +337,68 @@ test("the resume line is printed only for a run `dr resume` takes up (not a fail
   const failover = await startRun({ ...failing, scenario: "datacenter", notResumableAfterFailure: undefined }, inProcessDeps(dir), opts);
   assert.match(renderRun(failover), new RegExp(`resume with: dr resume ${failover.runId}`));
   rmSync(dir, { recursive: true, force: true });
+});
+
+test("a dry run lists every problem at once: each failing check is recorded and the run fails naming them all", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-dry-"));
+  try {
+    const ok = (id: string): Step => ({ id, name: id, explain: async () => `${id} is fine`, run: async () => undefined });
+    const bad = (id: string, code: "BACKUP_NONE" | "SITE_UNKNOWN", why: string): Step => ({
+      id,
+      name: id,
+      explain: async () => {
+        throw new DrError(code, why, { hint: `fix ${id}` });
+      },
+      run: async () => undefined,
+    });
+    const plan: Plan = { scenario: "drill", title: "t", runbook: "t", steps: [ok("assess"), bad("restore", "BACKUP_NONE", "no backup in repo2"), ok("verify"), bad("swap-dns", "SITE_UNKNOWN", "no site drill-x"), ok("report")] };
+    const r = await startRun(plan, inProcessDeps(dir), { ...opts, dryRun: true });
+    assert.equal(r.status, "failed");
+    assert.deepEqual(r.steps.map((s) => s.status), ["skipped", "failed", "skipped", "failed", "skipped"], "the checks after a problem still ran");
+    assert.equal(r.steps[2].detail, "verify is fine");
+    assert.equal(r.error?.code, "BACKUP_NONE", "the first problem's code gives the exit class");
+    assert.match(r.error!.message, /2 problems: \(1\) restore: BACKUP_NONE no backup in repo2; \(2\) swap-dns: SITE_UNKNOWN no site drill-x/);
+    assert.match(r.error!.hint!, /fix restore; fix swap-dns/);
+    assert.match(renderRun(r), /5 steps checked, 2 problems found, nothing changed/);
+    assert.equal(existsSync(join(dir, "journal")), false, "a dry run still writes nothing");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a new run records who started it and with what, and a drill's RTO basis names its copy, not the service name", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-prov-"));
+  try {
+    const deps = inProcessDeps(dir);
+    const drill = newRecord(drillPlan, deps, opts);
+    assert.match(drill.measurements.rto.basis, /first successful write to the restored copy/);
+    assert.doesNotMatch(drill.measurements.rto.basis, /service name/);
+    assert.match(newRecord(datacenterPlan, deps, opts).measurements.rto.basis, /through the service name/);
+    const p = drill.provenance!;
+    assert.equal(p.operator, `${userInfo().username}@${hostname()}`);
+    assert.equal(p.toolVersion, JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")).version);
+    assert.match(p.commit ?? "", /^[0-9a-f]{12}(-dirty)?$/, "this checkout's commit");
+    assert.match(p.postgres ?? "", /^15\.\d+/, "the PostgreSQL 15 binaries' version");
+    assert.match(p.pgbackrest ?? "", /^2\.\d+/, "pgBackRest's version");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a run's summary counts its steps instead of repeating the lines printed as they ended", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-summary-"));
+  try {
+    const plan: Plan = { scenario: "drill", title: "t", runbook: "t", steps: [
+      { id: "a", name: "restore the copy", run: async () => ({ detail: "set 20261206-1200F, files 6.9s" }) },
+      { id: "b", name: "verify the copy", run: async () => { throw new DrError("GATE_FAILED", "checksums differ", { hint: "x" }); } },
+      { id: "c", name: "destroy", always: true, run: async () => undefined },
+    ] };
+    const r = await startRun(plan, inProcessDeps(dir), opts);
+    const text = renderRun(r);
+    assert.match(text, /^steps: 2 done, 1 failed \(verify the copy\)$/m);
+    assert.doesNotMatch(text, /set 20261206-1200F/, "a step's detail is not printed twice");
+    assert.doesNotMatch(text, /┌/, "no step table");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

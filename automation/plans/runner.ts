@@ -15,6 +15,7 @@ import type { Output } from "../core/output";
 import type { Plan, RunOptions, Step, StepContext } from "./plan";
 import type { RunRecord, StepRecord } from "../core/run-record";
 import { measure } from "../core/measure";
+import { provenance } from "../system/provenance";
 
 export interface RunnerDeps {
   engine: Engine;
@@ -52,10 +53,12 @@ export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now
     steps: plan.steps.map((s) => ({ id: s.id, name: s.name, status: "pending", attempts: 0 })),
     facts: {},
     measurements: {
-      rto: { objective: obj.rto, basis: `${options.outageAt ? "outage" : "declaration"} → first successful write through the service name` },
+      // A drill never touches the service name: its RTO ends at the first write to its copy.
+      rto: { objective: obj.rto, basis: `${options.outageAt ? "outage" : "declaration"} → first successful write ${plan.scenario === "drill" ? "to the restored copy (the drill site)" : "through the service name"}` },
       rpo: { objective: obj.rpo, basis: "outage time → newest committed transaction present after restore" },
     },
     notes: [],
+    provenance: provenance(),
   };
 }
 
@@ -130,6 +133,7 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
   save();
   await flushed();
   let failure: DrError | undefined;
+  const problems: { step: Step; err: DrError }[] = [];
   let gotos = 0;
   try {
     for (let i = 0; i < plan.steps.length; i++) {
@@ -146,7 +150,10 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
       }
       checkFault("before", step.id);
       const outcome = await (lease ? lease.check() : Promise.resolve()).then(() => runStep(step, rec, ctx, deps, save)).catch((e: unknown) => {
-        failure = e instanceof DrError ? e : new DrError("INTERNAL", `${step.name}: ${(e as Error).message}`, { cause: e, hint: "rerun with --verbose; `dr resume` continues" });
+        const err = e instanceof DrError ? e : new DrError("INTERNAL", `${step.name}: ${(e as Error).message}`, { cause: e, hint: "rerun with --verbose; `dr resume` continues" });
+        // A dry run goes on checking: the operator gets every problem at once, not one per try.
+        if (options.dryRun) problems.push({ step, err });
+        else failure = err;
         return undefined;
       });
       // Already said as it happened (info); kept here so the report says it too.
@@ -166,6 +173,7 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
       }
     }
   } finally {
+    if (problems.length > 0) failure = dryRunFailure(problems);
     record.finishedAt = new Date().toISOString();
     if (failure?.code === "NOT_CONFIRMED") {
       // A person said no: nothing went wrong, and `dr resume` asks again.
@@ -199,14 +207,33 @@ async function takeLease(record: RunRecord, deps: RunnerDeps): Promise<Lease> {
   return lease;
 }
 
+/** Every problem a dry run found, as one error: the first one's code (its exit class), each one named. */
+function dryRunFailure(problems: { step: Step; err: DrError }[]): DrError {
+  const [first] = problems;
+  if (problems.length === 1) return first.err;
+  const list = problems.map((p, i) => `(${i + 1}) ${p.step.name}: ${p.err.code} ${p.err.message.split("\n")[0]}`).join("; ");
+  return new DrError(first.err.code, `the dry run found ${problems.length} problems: ${list}`, {
+    hint: problems.map((p) => p.err.hint).filter((h, i, all) => h && all.indexOf(h) === i).join("; ") || undefined,
+    details: { problems: problems.map((p) => ({ step: p.step.id, code: p.err.code, message: p.err.message, hint: p.err.hint })) },
+  });
+}
+
 async function runStep(step: Step, rec: StepRecord, ctx: StepContext, deps: RunnerDeps, save: () => void) {
   const { out, options } = ctx;
   if (options.dryRun) {
     const started = Date.now();
-    rec.detail = step.explain ? await step.explain(ctx) : step.name;
-    rec.status = "skipped";
-    rec.durationMs = Date.now() - started;
-    out.info(`would ${step.name}: ${rec.detail}`);
+    try {
+      rec.detail = step.explain ? await step.explain(ctx) : step.name;
+      rec.status = "skipped";
+      out.info(`would ${step.name}: ${rec.detail}`);
+    } catch (e) {
+      rec.status = "failed";
+      rec.detail = (e as Error).message.split("\n")[0];
+      out.warn(`would fail: ${step.name}: ${rec.detail}`);
+      throw e;
+    } finally {
+      rec.durationMs = Date.now() - started;
+    }
     return undefined;
   }
   rec.status = "running";

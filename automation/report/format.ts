@@ -96,3 +96,18 @@ export function forcedSteps(record: RunRecord): StepRecord[] {
 export function inlineJson(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v) ?? "undefined";
 }
+
+/** Who ran it, where and with what, as label/value rows (none for a record written before they were kept). */
+export function provenanceRows(r: RunRecord): [string, string][] {
+  const p = r.provenance;
+  if (!p) return [];
+  return [
+    ["run by", p.operator],
+    ["fp-dr", `${p.toolVersion}${p.commit ? ` (commit ${p.commit})` : ""}`],
+    ["PostgreSQL", p.postgres ?? "not found on the machine that ran it"],
+    ["pgBackRest", p.pgbackrest ?? "not found on the machine that ran it"],
+  ];
+}
+
+/** Values longer than this leave the details table for a block of their own. */
+export const INLINE_JSON_MAX = 160;

@@ -11,6 +11,7 @@ import {
   offsetOf,
   outageRelation,
   passWord,
+  provenanceRows,
   measurementPass,
   scenarioTitle,
   stepSeconds,
@@ -147,6 +148,7 @@ export function renderHtml(input: RunRecord): string {
     `<dt>declared</dt><dd>${esc(formatTime(r.declaredAt))}</dd>`,
     `<dt>outage began</dt><dd>${esc(formatTime(r.outageAt))} (${esc(outageRelation(r))})</dd>`,
     `<dt>finished</dt><dd>${r.finishedAt ? `${esc(formatTime(r.finishedAt))} (after ${esc(formatSeconds(elapsed ?? 0))})` : "not finished"}</dd>`,
+    ...provenanceRows(r).map(([k, x]) => `<dt>${esc(k)}</dt><dd>${esc(x)}</dd>`),
     `</dl>`,
   );
 

@@ -6,10 +6,12 @@ import {
   formatOffset,
   formatSeconds,
   formatTime,
+  INLINE_JSON_MAX,
   inlineJson,
   measurementLine,
   offsetOf,
   outageRelation,
+  provenanceRows,
   scenarioTitle,
   stepSeconds,
 } from "./format";
@@ -56,6 +58,7 @@ export function renderMarkdown(input: RunRecord): string {
         ["declared", formatTime(r.declaredAt)],
         ["outage began", `${formatTime(r.outageAt)} (${outageRelation(r)})`],
         ["finished", r.finishedAt ? `${formatTime(r.finishedAt)} (after ${formatSeconds(elapsed ?? 0)})` : "not finished"],
+        ...provenanceRows(r).map(([k, x]): [string, string] => [k, md(x)]),
       ],
     ),
     "",
@@ -116,7 +119,11 @@ export function renderMarkdown(input: RunRecord): string {
   if (facts.length || options.length) {
     out.push("## Details", "");
     if (options.length) out.push(mdTable(["option", "value"], options.map(([k, x]) => [md(k), md(inlineJson(x))])), "");
-    if (facts.length) out.push(mdTable(["fact", "value"], facts.map(([k, x]) => [md(k), md(inlineJson(x))])), "");
+    // Short values in a table; long ones (fingerprints, manifests) as indented JSON blocks, never one huge cell.
+    const short = facts.filter(([, x]) => inlineJson(x).length <= INLINE_JSON_MAX);
+    const long = facts.filter(([, x]) => inlineJson(x).length > INLINE_JSON_MAX);
+    if (short.length) out.push(mdTable(["fact", "value"], short.map(([k, x]) => [md(k), md(inlineJson(x))])), "");
+    for (const [k, x] of long) out.push(`### ${md(k)}`, "", "```json", JSON.stringify(x, null, 2).replace(/```/g, "`\u200b``"), "```", "");
   }
   return out.join("\n");
 }

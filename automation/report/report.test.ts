@@ -21,7 +21,7 @@ import { renderJson } from "./json";
 import { renderMarkdown } from "./markdown";
 import { forcedFailedFailover, passedDrill, runningHardware } from "./sample-records";
 import { listReports, loadReport, writeReports } from "./store";
-import { axisTicks } from "./timeline";
+import { axisTicks, textWidth } from "./timeline";
 import { verdictOf } from "./verdict";
 import { tempDir } from "../../test/harness/temp-dir";
 
@@ -240,7 +240,16 @@ test("dr report list|show: reports dir from config, else <lab dir>/reports; huma
   const listed = await reportList(deps, {});
   assert.equal(listed.dir, dir);
   assert.equal(listed.reports.length, 3);
+  // Sized to the terminal: one line a run at 160 columns; at 100 the cells wrap and the run ids stay whole.
+  const columns = process.env.COLUMNS;
+  process.env.COLUMNS = "100";
+  const narrow = renderReportList(listed);
+  process.env.COLUMNS = "160";
   const text = renderReportList(listed);
+  if (columns === undefined) delete process.env.COLUMNS;
+  else process.env.COLUMNS = columns;
+  assert.ok(narrow.split("\n").every((l) => [...l].length <= 100), narrow);
+  assert.match(narrow, /│ datacenter-20250315t021500z-c41d │/);
   assert.match(text, /datacenter-20250315t021500z-c41d .*FAILED FORCED .*5m41s \/ 5m FAIL .*4.2s \/ 1m PASS/);
   assert.match(text, /drill-20250314t031200z-7a3f .*PASSED .*1m3s \/ 8h PASS/);
   assert.match(text, /hardware-20250316t101000z-09be .*IN PROGRESS .*— \/ 2h/);
@@ -259,4 +268,48 @@ test("dr report list|show: reports dir from config, else <lab dir>/reports; huma
 
   const empty = await reportList({ config: parseConfig({ reports: { dir: join(dir, "none") } }), out: c.out }, {});
   assert.match(renderReportList(empty), /^no reports in /);
+});
+
+test("a report says who ran it and with what, keeps long facts out of table cells, marks a resume and keeps bar labels off the step names", () => {
+  const r = forcedFailedFailover();
+  r.provenance = { operator: "ops@db-admin-1", toolVersion: "0.1.0", commit: "a123eca0ffee", postgres: "15.18 (Debian 15.18-0+deb12u1)", pgbackrest: "2.45" };
+  r.facts.restorePoint = { fingerprints: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`app.t${i}`, { rows: i, sum: "f".repeat(32) }])) };
+  const failed = r.steps.find((s) => s.status === "failed")!;
+  // A failed step that ran from the declaration to the end: no room left or right of its bar.
+  failed.startedAt = r.declaredAt;
+  r.notes.push(`resumed at ${new Date(Date.parse(r.declaredAt) + 40_000).toISOString()} (pid 4242)`);
+  const md = renderMarkdown(r);
+  assert.match(md, /\| run by \| ops@db-admin-1 \|/);
+  assert.match(md, /\| fp-dr \| 0\.1\.0 \(commit a123eca0ffee\) \|/);
+  assert.match(md, /\| PostgreSQL \| 15\.18 /);
+  assert.match(md, /\| pgBackRest \| 2\.45 \|/);
+  for (const line of md.split("\n")) assert.ok(line.length <= 400, `no huge line: ${line.slice(0, 80)}… (${line.length})`);
+  assert.match(md, /### restorePoint\n\n```json\n\{\n  "fingerprints"/);
+  const html = renderHtml(r);
+  assert.match(html, /<dt>run by<\/dt><dd>ops@db-admin-1<\/dd>/);
+  assert.match(html, /<dt>pgBackRest<\/dt><dd>2\.45<\/dd>/);
+  assert.match(html, /class="resume-gap"/);
+  assert.match(html, /resumed \([^)]+ stopped\)/);
+  // Every bar label anchored at its end must end right of the step names' column (x0 = 304).
+  for (const m of html.matchAll(/<text class="bar-label" x="([\d.]+)"[^>]*text-anchor="(start|end)"[^>]*>([^<]*)<\/text>/g)) {
+    const [, x, anchor, text] = m;
+    const left = anchor === "end" ? Number(x) - textWidth(text) : Number(x);
+    assert.ok(left >= 304, `label "${text}" starts at ${left}, over the step names`);
+  }
+});
+
+test("a table recovery without --apply is a preview: PREVIEW, no RTO/RPO verdict, not 'recovered, not measured'", () => {
+  const r = passedDrill();
+  r.scenario = "deletion";
+  r.facts.request = { table: "app.households", apply: false };
+  r.measurements.rto.achieved = undefined;
+  r.measurements.rto.pass = undefined;
+  r.measurements.rpo.achieved = undefined;
+  r.measurements.rpo.pass = undefined;
+  const v = verdictOf(r);
+  assert.equal(v.headline, "PREVIEW");
+  assert.doesNotMatch(v.reasons.join(" "), /not measured/);
+  assert.match(renderMarkdown(r), /: PREVIEW/);
+  r.facts.request = { table: "app.households", apply: true };
+  assert.equal(verdictOf(r).headline, "RECOVERED, NOT MEASURED", "an apply is judged");
 });

@@ -49,6 +49,9 @@ const recordShape = {
     .optional(),
   notes: z.array(z.string()),
   error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+  provenance: z
+    .object({ operator: z.string(), toolVersion: z.string(), commit: z.string().optional(), postgres: z.string().optional(), pgbackrest: z.string().optional() })
+    .optional(),
 };
 
 export const runRecordSchema = z.looseObject(recordShape);

@@ -72,6 +72,31 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : text.slice(0, max - 1) + "…";
 }
 
+/** Width of a 13px label, generously (system-ui averages about 7 px a character). */
+export function textWidth(text: string): number {
+  return text.length * 7.5;
+}
+
+/**
+ * Where a bar's label goes: right of the bar, else left of it while that stays clear of the step
+ * names (left of x0), else inside the bar's right end. A failed step spanning the whole axis
+ * once had its label drawn over its own name.
+ */
+export function labelPlace(bx: number, bw: number, width: number, x0: number, W: number): { x: number; anchor: "start" | "end"; inside: boolean } {
+  if (bx + bw + 8 + width < W) return { x: bx + bw + 8, anchor: "start", inside: false };
+  if (bx - 8 - width >= x0) return { x: bx - 8, anchor: "end", inside: false };
+  return { x: bx + bw - 6, anchor: "end", inside: true };
+}
+
+/** The moments a run was picked up again (`dr resume`), from its notes. */
+export function resumedAt(record: RunRecord): number[] {
+  return record.notes.flatMap((n) => {
+    const m = /^resumed at (\S+)/.exec(n);
+    const t = m ? offsetOf(record, m[1]) : undefined;
+    return t === undefined ? [] : [t];
+  });
+}
+
 /** The chart as an inline `<svg>` element (the record must already be redacted). */
 export function renderTimeline(record: RunRecord): string {
   const bars = stepBars(record);
@@ -135,13 +160,27 @@ export function renderTimeline(record: RunRecord): string {
     ].filter(Boolean);
     if (words.length) {
       const colour = s.forced ? forcedColour : s.status === "failed" ? statusColours.failed : "#37474f";
-      const right = bx + bw + 8;
-      const fits = right + 150 < W;
+      const text = words.join("  ");
+      const place = labelPlace(bx, bw, textWidth(text), x0, W);
+      // Inside a long bar (no room either side): white on the bar, never over the step's name.
+      const paint = place.inside ? `fill="#ffffff"` : `fill="${colour}" ${halo}`;
       parts.push(
-        `<text x="${(fits ? right : bx - 8).toFixed(1)}" y="${y + barH / 2 + 5}" font-size="13" font-weight="${s.status === "failed" || s.forced ? 700 : 400}" fill="${colour}" text-anchor="${fits ? "start" : "end"}" ${halo}>${esc(words.join("  "))}</text>`,
+        `<text class="bar-label" x="${place.x.toFixed(1)}" y="${y + barH / 2 + 5}" font-size="13" font-weight="${s.status === "failed" || s.forced ? 700 : 400}" ${paint} text-anchor="${place.anchor}">${esc(text)}</text>`,
       );
     }
   });
+
+  // A resumed run: the time nothing ran (the process was gone) is marked, not a bare gap.
+  for (const t of resumedAt(record)) {
+    const idle = Math.max(0, ...bars.filter((b) => !b.placeholder && b.end <= t).map((b) => b.end));
+    const gx = x(idle);
+    const rx = x(t);
+    parts.push(
+      `<rect class="resume-gap" x="${gx.toFixed(1)}" y="${top}" width="${Math.max(rx - gx, 2).toFixed(1)}" height="${axisY - top}" fill="#fff3e0" opacity="0.8"/>`,
+      `<line class="resumed-line" x1="${rx.toFixed(1)}" y1="${top}" x2="${rx.toFixed(1)}" y2="${axisY}" stroke="${forcedColour}" stroke-width="2" stroke-dasharray="2 3"/>`,
+      `<text x="${(rx + 4).toFixed(1)}" y="${top + 14}" font-size="12" fill="${forcedColour}" ${halo}>resumed (${esc(formatSeconds(t - idle))} stopped)</text>`,
+    );
+  }
 
   // The budget and what was achieved.
   const rto = record.measurements.rto;

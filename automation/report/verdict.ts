@@ -1,6 +1,6 @@
 // The one-word answer a report opens with, and the reasons behind it. A run passes only if it
 // succeeded, its verification passed without --force, and both objectives were measured and met.
-import type { RunRecord } from "../core/run-record";
+import { isPreview, type RunRecord } from "../core/run-record";
 import { forcedSteps, measurementPass } from "./format";
 
 export type VerdictKind = "passed" | "warning" | "failed" | "running";
@@ -24,7 +24,7 @@ export function verdictOf(record: RunRecord): Verdict {
   for (const [name, m] of [["RTO", record.measurements.rto], ["RPO", record.measurements.rpo]] as const) {
     const pass = measurementPass(m);
     if (pass === false) reasons.push(`${name} objective missed`);
-    else if (pass === undefined && !record.dryRun && record.status === "succeeded") reasons.push(`${name} not measured`);
+    else if (pass === undefined && !record.dryRun && !isPreview(record) && record.status === "succeeded") reasons.push(`${name} not measured`);
   }
   const prefix = record.dryRun ? "DRY RUN " : "";
 
@@ -40,6 +40,7 @@ export function verdictOf(record: RunRecord): Verdict {
     case "failed":
       return { kind: "failed", headline: `${prefix}FAILED`, reasons: withError(record, reasons) };
     case "succeeded": {
+      if (isPreview(record)) return { kind: "passed", headline: "PREVIEW", reasons: ["a preview: nothing was written back (rerun with --apply); no RTO/RPO verdict"] };
       if (reasons.length === 0) return { kind: "passed", headline: `${prefix}PASSED`, reasons };
       const unverified = forced || (record.verification !== undefined && !record.verification.ok);
       const missed = reasons.some((r) => r.endsWith("objective missed"));

@@ -2,7 +2,6 @@
 // plan names the backup set, the WAL it needs, the target, the destination and what would be
 // overwritten, with an estimate of size and time. Every check that can fail does so here,
 // so that `--dry-run` is honest and a real run never stops half way for a knowable reason.
-import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import { formatBytes } from "../core/output";
 import type { Pgbackrest } from "../pgbackrest/client";
@@ -13,6 +12,7 @@ import { lsnBytes, lsnSegment, segmentName, segmentNumber } from "../backups/arc
 import { readCatalog, walGapsFor, type RepoCatalog } from "../backups/catalog";
 import { findRestorePoint, type FoundRestorePoint } from "../backups/restore-points";
 import { bytesNeeded } from "./disk-space";
+import { restoreEstimate, restoreRate, type RestoreRate } from "./rate";
 
 /** Where a restore goes: a named site or a scratch cluster. */
 export interface RestoreDestination {
@@ -66,16 +66,13 @@ export interface RestorePlan {
   endSegment: number;
 }
 
-/** Restore throughput measured by `dr bench` at 1 GB on a 2-core machine: 270 MB/s from repo1, 150 MB/s from the lab's S3 store. */
-const ASSUMED_RESTORE_BYTES_PER_SECOND = 200 * 1024 * 1024;
-
 export interface PlanInputs {
   pgb: Pgbackrest;
   destination: RestoreDestination;
   request: RestoreRequest;
   now?: Date;
-  /** Measured throughput from an earlier restore on this lab, if any. */
-  bytesPerSecond?: number;
+  /** How fast restores copy files here (restoreRate over the journal); default: the conservative rate. */
+  rate?: RestoreRate;
   /** The caller can pick the repository (`dr restore --repo`); a failover cannot. */
   repoChoosable?: boolean;
 }
@@ -187,8 +184,7 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     checks.push({ name: "disk space", ok: true, detail: `needs ${formatBytes(diskBytes)}, has ${formatBytes(room)}` });
   } else checks.push({ name: "disk space", ok: true, detail: `needs ${formatBytes(diskBytes)}; the destination's free space is not visible from here` });
 
-  const bytesPerSecond = inputs.bytesPerSecond ?? ASSUMED_RESTORE_BYTES_PER_SECOND;
-  const seconds = bytes / bytesPerSecond;
+  const { seconds, basis } = restoreEstimate(bytes, inputs.rate ?? restoreRate([]));
   return {
     repo: request.repo,
     set,
@@ -203,7 +199,7 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
       bytes,
       diskBytes,
       seconds,
-      basis: `${formatBytes(bytes)} at ${formatBytes(bytesPerSecond)}/s (${inputs.bytesPerSecond ? "measured on this lab" : "assumed"}), ≈ ${formatDuration(seconds)} plus WAL replay`,
+      basis,
     },
     checks,
     endSegment,

@@ -133,13 +133,14 @@ export class LocalEngine implements Engine {
       pgb: repositoryReader(lab),
       destination: await labDestination(lab, req.site),
       request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite, databases: req.databases },
+      rate: req.rate,
     });
   }
 
   async restore(req: EngineRestoreRequest): Promise<EngineRestoreResult> {
     const plan = await this.planRestore(req);
     const r = await executeRestore(plan, labRestoreHandle(this.lab, req.site), this.out, { runId: req.runId });
-    return { site: req.site, set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, timings: r.timings, ended: r.ended };
+    return { site: req.site, set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, timings: r.timings, bytes: r.bytes, ended: r.ended };
   }
 
   async openForWrites(site: string): Promise<void> {

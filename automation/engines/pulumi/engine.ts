@@ -327,6 +327,7 @@ export class PulumiEngine implements Engine {
         serving: active === req.site,
       },
       request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite },
+      rate: req.rate,
       now: this.now(),
     });
   }
@@ -381,6 +382,7 @@ export class PulumiEngine implements Engine {
         replayLsn: recovered.replayLsn,
         lastCommitAt: recovered.lastCommitAt,
         timings: { restoreFilesMs, recoveryMs: this.now().getTime() - started - restoreFilesMs },
+        bytes: plan?.estimate.bytes,
       };
     } catch (e) {
       throw withContext(`restoring into ${req.site} (stack ${stack})`, e);
