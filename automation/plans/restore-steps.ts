@@ -7,11 +7,11 @@
 // failed attempt left, and the run says so. A restored copy that fails the gate is passed over
 // the same way.
 import { DrError, isDrError, type ErrorCode } from "../core/errors";
-import { withClient } from "../postgres/client";
+import { connect, withClient } from "../postgres/client";
 import type { Step, StepContext } from "./plan";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
-import { invariantsFor } from "../verify/invariants";
+import { gateOptions } from "../verify/invariants";
 import { facts } from "./facts";
 
 
@@ -158,7 +158,7 @@ export const verifyStep: Step = {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
     const ref: Reference = f.restorePoint ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
-    const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, { invariants: invariantsFor(ctx.config), amcheck: ctx.config.verification.amcheck }));
+    const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, gateOptions(ctx.config, () => connect(ep.admin))));
     ctx.record.verification = { ok: report.ok, checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
     // The source's own data broke these already: the copy is faithful and an older set holds the
     // same data, so they warn (in the report) and neither block nor blame the backup.
