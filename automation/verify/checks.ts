@@ -22,7 +22,7 @@ export interface VerifyOptions {
   schemas?: string[];
   invariants?: Invariant[];
   amcheck?: boolean;
-  /** Extra sessions for the per-index checks (amcheck), spread over the cores. */
+  /** Extra sessions for the per-index and per-table checks (amcheck, row checksums), spread over the cores. */
   sessions?: Sessions;
 }
 
@@ -38,23 +38,23 @@ async function timed(name: string, kind: CheckResult["kind"], fn: () => Promise<
 
 
 /** Row counts and content checksums, table by table, against the live source. */
-export async function compareContent(restored: ClientBase, source: ClientBase, schemas: string[]): Promise<CheckResult> {
-  return compareFingerprints("row counts and content checksums equal the source", restored, () => fingerprintSnapshot(source, schemas));
+export async function compareContent(restored: ClientBase, source: ClientBase, schemas: string[], sessions?: Sessions): Promise<CheckResult> {
+  return compareFingerprints("row counts and content checksums equal the source", restored, () => fingerprintSnapshot(source, schemas), sessions);
 }
 
 /** Row counts and checksums against fingerprints recorded at the restore target (drills). */
-export async function compareWithRecorded(restored: ClientBase, recorded: Record<string, TableFingerprint[]>): Promise<CheckResult> {
-  return compareFingerprints("row counts and content checksums equal the source at the restore point", restored, async () => recorded);
+export async function compareWithRecorded(restored: ClientBase, recorded: Record<string, TableFingerprint[]>, sessions?: Sessions): Promise<CheckResult> {
+  return compareFingerprints("row counts and content checksums equal the source at the restore point", restored, async () => recorded, sessions);
 }
 
 /** `readExpected` runs inside the timing (a source that fails is "failed to run", not a crash). */
-async function compareFingerprints(name: string, restored: ClientBase, readExpected: () => Promise<Record<string, TableFingerprint[]>>): Promise<CheckResult> {
+async function compareFingerprints(name: string, restored: ClientBase, readExpected: () => Promise<Record<string, TableFingerprint[]>>, sessions?: Sessions): Promise<CheckResult> {
   return timed(name, "content", async () => {
     const recorded = await readExpected();
     const mismatches: { schema: string; table: string; expected?: TableFingerprint; restored?: TableFingerprint }[] = [];
     let tables = 0;
     let rows = 0;
-    const restoredPrints = await fingerprintSnapshot(restored, Object.keys(recorded));
+    const restoredPrints = await fingerprintSnapshot(restored, Object.keys(recorded), { sessions });
     for (const [schema, expected] of Object.entries(recorded)) {
       const got = new Map(restoredPrints[schema].map((x) => [x.table, x]));
       for (const e of expected) {
@@ -211,10 +211,10 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   const checks: CheckResult[] = [];
   if (ref.kind === "source") {
     checks.push(await compareSchema(restored, ref.client, schemas));
-    checks.push(await compareContent(restored, ref.client, schemas));
+    checks.push(await compareContent(restored, ref.client, schemas, opts.sessions));
   } else if (ref.kind === "recorded") {
     checks.push(await compareSchema(restored, ref.schema, schemas));
-    checks.push(await compareWithRecorded(restored, ref.fingerprints));
+    checks.push(await compareWithRecorded(restored, ref.fingerprints, opts.sessions));
   } else if (ref.kind === "manifest") {
     checks.push(await timed(MANIFEST_CHECK_NAME, "schema", () => compareWithManifest(restored, schemas)));
   }

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
 import { startScratchCluster, type ScratchCluster } from "../postgres/scratch";
 import { amcheckIndexes, SOURCE_VIOLATION, verifyDatabase } from "./checks";
+import { fingerprintSnapshot } from "./fingerprint";
 import { compareWithManifest, newestManifest, recordManifest } from "./manifest";
 
 describe("verification manifest", () => {
@@ -162,5 +163,29 @@ describe("invariants recorded with the manifest", () => {
     assert.match(ok.detail, /6 btree indexes checked .* on 3 sessions/);
     const left = await c.query("select count(*)::int n from pg_stat_activity where application_name = 'gate-extra'");
     assert.equal(left.rows[0].n, 0, "extra sessions closed");
+  });
+
+  it("row checksums spread over extra sessions read every table at the first session's snapshot", async () => {
+    const before = await fingerprintSnapshot(c, ["gate"]);
+    const writer = new Client(scratch.connection());
+    await writer.connect();
+    const opened: Client[] = [];
+    try {
+      // Each extra session opens after the first took its snapshot, and a commit lands in
+      // between: a session reading at its own snapshot would count the new rows.
+      const open = async () => {
+        for (let i = 0; i < 6; i++) await writer.query(`insert into gate.t${i} values (100000 + $1, 0)`, [opened.length]);
+        const s = new Client(scratch.connection());
+        await s.connect();
+        opened.push(s);
+        return s;
+      };
+      const parallel = await fingerprintSnapshot(c, ["gate"], { sessions: { parallel: 2, open } });
+      assert.equal(opened.length, 1);
+      assert.deepEqual(parallel, before);
+      assert.notDeepEqual(await fingerprintSnapshot(c, ["gate"]), before, "the writes did land");
+    } finally {
+      await writer.end();
+    }
   });
 });

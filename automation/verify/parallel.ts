@@ -12,14 +12,26 @@ export interface Sessions {
 }
 
 /** Runs `fn` for every item, each item on one session, at most `parallel` at a time. */
-export async function eachOnSessions<T>(first: ClientBase, items: T[], sessions: Sessions, fn: (c: ClientBase, item: T) => Promise<void>): Promise<number> {
+export async function eachOnSessions<T>(
+  first: ClientBase,
+  items: T[],
+  sessions: Sessions,
+  fn: (c: ClientBase, item: T) => Promise<void>,
+  /** Run on each extra session before its first item (e.g. import the first session's snapshot). */
+  prepare?: (c: ClientBase) => Promise<unknown>,
+): Promise<number> {
   const want = sessions.open ? Math.max(1, Math.min(sessions.parallel ?? availableParallelism(), items.length)) : 1;
-  const extra = await Promise.all(Array.from({ length: want - 1 }, () => sessions.open!()));
+  const extra: (ClientBase & { end(): Promise<void> })[] = [];
   let next = 0;
   const worker = async (c: ClientBase) => {
     while (next < items.length) await fn(c, items[next++]);
   };
   try {
+    await Promise.all(Array.from({ length: want - 1 }, async () => {
+      const c = await sessions.open!();
+      extra.push(c);
+      await prepare?.(c);
+    }));
     await Promise.all([first, ...extra].map(worker));
   } finally {
     await Promise.all(extra.map((c) => c.end().catch(() => undefined)));
