@@ -93,15 +93,27 @@ export const restoreStep: Step = {
   },
   async run(ctx) {
     const f = facts(ctx);
+    // Every second of the step under a name (files and replay come from the restore itself).
+    const parts: Record<string, number> = {};
+    const part = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const t = Date.now();
+      try {
+        return await fn();
+      } finally {
+        parts[name] = (parts[name] ?? 0) + Date.now() - t;
+      }
+    };
     for (;;) {
       const set = await candidateSet(ctx);
       let r: Awaited<ReturnType<typeof ctx.engine.restore>>;
+      const called = Date.now();
       try {
         r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId });
       } catch (e) {
+        parts[`restore of ${set} that stopped`] = Date.now() - called;
         if (!isDrError(e) || !SET_READ_FAILURES.has(e.code)) throw e;
         // Off the normal path: was it the set's files (tampering, bit rot)? pgBackRest verify of that set says.
-        const check = await ctx.engine.verifyBackup(f.repo!, set);
+        const check = await part(`pgBackRest verify of ${set}`, () => ctx.engine.verifyBackup(f.repo!, set));
         if (check.ok) throw e;
         f.excludedSets = [...(f.excludedSets ?? []), set];
         ctx.note(`backup set ${set} failed pgBackRest verify (${check.detail}) after its restore stopped (${e.message.split(/[;\n]/)[0]}); falling back to the next older set plus WAL, restored over the same target (delta)`);
@@ -109,10 +121,12 @@ export const restoreStep: Step = {
       }
       // Already printed by the restore; kept in the run record for the report.
       for (const line of r.ended ?? []) ctx.record.notes.push(`before restoring into ${f.targetSite}: ${line}`);
-      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs };
-      f.restoredLastCommitAt = (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn));
+      parts["plan, stop, start and open"] = Math.max(0, Date.now() - called - r.timings.restoreFilesMs - r.timings.recoveryMs);
+      f.restoredLastCommitAt = await part("newest commit the copy holds", async () => (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn)));
+      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs, parts };
       f.verified = undefined;
-      return { detail: `${set} from repo${r.repo}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };
+      const named = Object.entries(parts).map(([name, ms]) => `, ${name} ${(ms / 1000).toFixed(1)}s`).join("");
+      return { detail: `${set} from repo${r.repo}: files ${(r.timings.restoreFilesMs / 1000).toFixed(1)}s, replay ${(r.timings.recoveryMs / 1000).toFixed(1)}s${named}, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };
     }
   },
 };
