@@ -355,6 +355,8 @@ describe("a corrupt newest offsite set is visible", () => {
     assert.equal(verifies() - verifiesBefore, 1, "one pgBackRest verify: of the set whose restore failed, none of the set restored");
     assert.match(r.stdout, new RegExp(`backup set ${label} failed pgBackRest verify \\(.*\\) after its restore stopped \\(pgbackrest restore failed: `));
     assert.equal(r.code, FELL_BACK_EXIT, r.stdout + r.stderr);
+    // Every second of the restore step named: the stopped restore and the verify are parts of it.
+    assert.match(r.stdout + r.stderr, new RegExp(`replay \\d+\\.\\ds, restore of ${label} that stopped \\d+\\.\\ds, pgBackRest verify of ${label} \\d+\\.\\ds, plan, stop, start and open \\d+\\.\\ds, newest commit the copy holds`));
     const first = r.stdout.split("\n")[0];
     assert.match(first, new RegExp(`^drill drill-\\S+ FELL BACK: backup set ${label} failed pgBackRest verify \\(.*pg_data/.*\\); restored \\S+ instead`));
     assert.match(r.stdout, /drill run .*: SUCCEEDED/);

@@ -31,7 +31,7 @@ const restoreRecord: RunRecord = {
   forced: false,
   options: {},
   steps: [step("assess", 0.5, 1), step("restore", 1, 21), step("verify", 21, 29), step("first-write", 29, 30.01), step("post-checks", 30.01, 40), step("report", 40, 40.1)],
-  facts: { path: "restore", pathReason: "--from-backup: restoring as asked", restore: { set: "s", repo: 2, filesMs: 12_000, recoveryMs: 5_000 }, firstWriteAt: at(30) },
+  facts: { path: "restore", pathReason: "--from-backup: restoring as asked", restore: { set: "s", repo: 2, filesMs: 12_000, recoveryMs: 5_000, parts: { "plan, stop, start and open": 1_500, "newest commit the copy holds": 500 } }, firstWriteAt: at(30) },
   measurements: { rto: { achieved: 30, objective: 14400, basis: "" }, rpo: { achieved: 4.2, objective: 3600, basis: "" } },
   verification: { ok: true, checks: [{ name: "amcheck", ok: true, detail: "", durationMs: 5000 }, { name: "row counts", ok: true, detail: "", durationMs: 3000 }] },
   notes: [],
@@ -68,11 +68,11 @@ describe("bench: runs kept from their records", () => {
     assert.equal(r.path, "restore");
     assert.equal(r.detectionMs, 500);
     assert.deepEqual(r.steps.map((s) => [s.id, s.inRto]), [["assess", true], ["restore", true], ["verify", true], ["first-write", true], ["post-checks", false], ["report", false]]);
-    assert.deepEqual(r.steps[1].sub, [{ name: "files", ms: 12_000 }, { name: "replay", ms: 5_000 }, { name: "other", ms: 3_000 }]);
+    assert.deepEqual(r.steps[1].sub, [{ name: "files", ms: 12_000 }, { name: "replay", ms: 5_000 }, { name: "plan, stop, start and open", ms: 1_500 }, { name: "newest commit the copy holds", ms: 500 }, { name: "unaccounted", ms: 1_000 }]);
     assert.deepEqual(r.steps[2].sub, [{ name: "amcheck", ms: 5000 }, { name: "row counts", ms: 3000 }]);
     assert.equal(r.steps[0].sub, undefined);
     const cells = runStepRows(r);
-    assert.deepEqual(cells[1], ["restore step", "20.0s", "yes", "12.0s files\n5.0s replay\n3.0s other", "restore detail"]);
+    assert.deepEqual(cells[1], ["restore step", "20.0s", "yes", "12.0s files\n5.0s replay\n1.5s plan, stop, start and open\n500ms newest commit the copy holds\n1.0s unaccounted", "restore detail"]);
     assert.equal(cells[4][2], "");
     assert.deepEqual(runSummaryRows([r])[0], ["by restore", "restore", "30.00s", "4.20s", "500ms", "3 of 120", "", "datacenter-r1"]);
   });

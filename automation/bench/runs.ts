@@ -9,14 +9,16 @@ const GATE_STEPS = new Set(["verify", "gate"]);
 /** The named parts of a step that the run recorded beside it. */
 function subSteps(record: RunRecord, stepId: string, durationMs: number | undefined): BenchStep["sub"] {
   if (GATE_STEPS.has(stepId) && record.verification) return record.verification.checks.map((c) => ({ name: c.name, ms: c.durationMs }));
-  const restore = (record.facts as { restore?: { filesMs: number; recoveryMs: number } }).restore;
+  const restore = (record.facts as { restore?: { filesMs: number; recoveryMs: number; parts?: Record<string, number> } }).restore;
   if (stepId === "restore" && restore) {
     const parts = [
       { name: "files", ms: restore.filesMs },
       { name: "replay", ms: restore.recoveryMs },
+      ...Object.entries(restore.parts ?? {}).map(([name, ms]) => ({ name, ms })),
     ];
-    // The rest: plan, verify of the set, start of the server, waits.
-    if (durationMs !== undefined) parts.push({ name: "other", ms: Math.max(0, durationMs - restore.filesMs - restore.recoveryMs) });
+    // What no part names (the step's own bookkeeping): shown, so no second is hidden.
+    const rest = durationMs === undefined ? 0 : durationMs - parts.reduce((a, p) => a + p.ms, 0);
+    if (rest > 0) parts.push({ name: "unaccounted", ms: rest });
     return parts;
   }
   return undefined;

@@ -3,7 +3,7 @@
 import type { Deps } from "./deps";
 import { table, formatMs } from "../core/output";
 import { Lab } from "../engines/local/lab";
-import { invariantsFor } from "../verify/invariants";
+import { gateOptions } from "../verify/invariants";
 import { recordVerification } from "../engines/local/standby";
 import { verifyDatabase, type VerifyReport } from "../verify/checks";
 
@@ -21,7 +21,7 @@ export async function verifySite(deps: Deps, opts: { site?: string; against?: st
   const source = against ? await lab.connect(against) : undefined;
   try {
     const report = await deps.out.timed(`verify ${site}${against ? ` against ${against}` : ""}`, () =>
-      verifyDatabase(restored, source, { invariants: invariantsFor(deps.config), amcheck: deps.config.verification.amcheck }),
+      verifyDatabase(restored, source, gateOptions(deps.config, () => lab.connect(site))),
     );
     recordVerification(lab, site, report);
     return { site, against, database: lab.state.database, ...report };

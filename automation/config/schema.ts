@@ -270,6 +270,8 @@ export const drConfigSchema = z
         invariants: z.array(invariant).default([]),
         /** Run amcheck on every btree index of a restored database. */
         amcheck: z.boolean().default(true),
+        /** Sessions the gate's per-index checks spread over (default: the host's core count). */
+        parallel: z.number().int().min(1).max(64).optional(),
       })
       .strict()
       .prefault({}),

@@ -24,7 +24,7 @@ export interface Facts {
   fence?: FenceResult;
   /** Sets refused (failed verification) and passed over for an older one. */
   excludedSets?: string[];
-  restore?: { set: string; repo: number; replayLsn?: string; lastCommitAt?: string; filesMs: number; recoveryMs: number; bytes?: number };
+  restore?: { set: string; repo: number; replayLsn?: string; lastCommitAt?: string; filesMs: number; recoveryMs: number; bytes?: number; /** The step's other measured parts, by name (ms). */ parts?: Record<string, number> };
   restorePoint?: { name: string; lsn: string; at: string; lastCommitAt?: string; schema: string[]; fingerprints: Record<string, TableFingerprint[]> };
   verified?: boolean;
   opened?: boolean;

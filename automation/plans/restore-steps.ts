@@ -7,11 +7,11 @@
 // failed attempt left, and the run says so. A restored copy that fails the gate is passed over
 // the same way. After a security incident the set is verified whole before (tampering).
 import { DrError, isDrError, type ErrorCode } from "../core/errors";
-import { withClient } from "../postgres/client";
+import { connect, withClient } from "../postgres/client";
 import type { Step, StepContext } from "./plan";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
-import { invariantsFor } from "../verify/invariants";
+import { gateOptions } from "../verify/invariants";
 import { facts } from "./facts";
 import { formatMs } from "../core/output";
 import { journalFor } from "../core/state-dirs";
@@ -108,10 +108,20 @@ export const restoreStep: Step = {
     // After a security incident a set whose files were tampered with is not to be trusted even
     // where a delta restore would never read the tampered file: it is verified whole first.
     const verifyFirst = ctx.record.scenario === "security";
+    // Every second of the step under a name (files and replay come from the restore itself).
+    const parts: Record<string, number> = {};
+    const part = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const t = Date.now();
+      try {
+        return await fn();
+      } finally {
+        parts[name] = (parts[name] ?? 0) + Date.now() - t;
+      }
+    };
     for (;;) {
       const set = await candidateSet(ctx);
       if (verifyFirst) {
-        const check = await ctx.engine.verifyBackup(f.repo!, set);
+        const check = await part(`pgBackRest verify of ${set}`, () => ctx.engine.verifyBackup(f.repo!, set));
         if (!check.ok) {
           f.excludedSets = [...(f.excludedSets ?? []), set];
           ctx.note(`backup set ${set} failed pgBackRest verify (${check.detail}); falling back to the next older set plus WAL`);
@@ -119,12 +129,14 @@ export const restoreStep: Step = {
         }
       }
       let r: Awaited<ReturnType<typeof ctx.engine.restore>>;
+      const called = Date.now();
       try {
         r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId, rate: measuredRate(ctx) });
       } catch (e) {
+        parts[`restore of ${set} that stopped`] = Date.now() - called;
         if (!isDrError(e) || !SET_READ_FAILURES.has(e.code)) throw e;
         // Off the normal path: was it the set's files (tampering, bit rot)? pgBackRest verify of that set says.
-        const check = await ctx.engine.verifyBackup(f.repo!, set);
+        const check = await part(`pgBackRest verify of ${set}`, () => ctx.engine.verifyBackup(f.repo!, set));
         if (check.ok) throw e;
         f.excludedSets = [...(f.excludedSets ?? []), set];
         ctx.note(`backup set ${set} failed pgBackRest verify (${check.detail}) after its restore stopped (${e.message.split(/[;\n]/)[0]}); falling back to the next older set plus WAL, restored over the same target (delta)`);
@@ -132,10 +144,12 @@ export const restoreStep: Step = {
       }
       // Already printed by the restore; kept in the run record for the report.
       for (const line of r.ended ?? []) ctx.record.notes.push(`before restoring into ${f.targetSite}: ${line}`);
-      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs, bytes: r.bytes };
-      f.restoredLastCommitAt = (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn));
+      parts["plan, stop, start and open"] = Math.max(0, Date.now() - called - r.timings.restoreFilesMs - r.timings.recoveryMs);
+      f.restoredLastCommitAt = await part("newest commit the copy holds", async () => (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn)));
+      f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs, bytes: r.bytes, parts };
       f.verified = undefined;
-      return { detail: `${set} from repo${r.repo}: files ${formatMs(r.timings.restoreFilesMs)}, replay ${formatMs(r.timings.recoveryMs)}, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };
+      const named = Object.entries(parts).map(([name, ms]) => `, ${name} ${formatMs(ms)}`).join("");
+      return { detail: `${set} from repo${r.repo}: files ${formatMs(r.timings.restoreFilesMs)}, replay ${formatMs(r.timings.recoveryMs)}${named}, ends at ${r.replayLsn} (last commit ${f.restoredLastCommitAt ?? "none"})` };
     }
   },
 };
@@ -181,7 +195,7 @@ export const verifyStep: Step = {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
     const ref: Reference = f.restorePoint ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
-    const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, { invariants: invariantsFor(ctx.config), amcheck: ctx.config.verification.amcheck }));
+    const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, gateOptions(ctx.config, () => connect(ep.admin))));
     ctx.record.verification = { ok: report.ok, checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
     // The source's own data broke these already: the copy is faithful and an older set holds the
     // same data, so they warn (in the report) and neither block nor blame the backup.

@@ -15,12 +15,15 @@ import { fingerprintSnapshot, type TableFingerprint } from "./fingerprint";
 import { quoteIdent } from "../postgres/client";
 import { compareWithManifest, invariantValue, MANIFEST_CHECK_NAME, newestManifest } from "./manifest";
 import { appSchemas, schemaSignature } from "./schema-signature";
+import { eachOnSessions, type Sessions } from "./parallel";
 
 export interface VerifyOptions {
   /** Schemas whose tables are compared (default: every non-system schema). */
   schemas?: string[];
   invariants?: Invariant[];
   amcheck?: boolean;
+  /** Extra sessions for the per-index and per-table checks (amcheck, row checksums), spread over the cores. */
+  sessions?: Sessions;
 }
 
 async function timed(name: string, kind: CheckResult["kind"], fn: () => Promise<Omit<CheckResult, "name" | "kind" | "durationMs">>): Promise<CheckResult> {
@@ -35,23 +38,23 @@ async function timed(name: string, kind: CheckResult["kind"], fn: () => Promise<
 
 
 /** Row counts and content checksums, table by table, against the live source. */
-export async function compareContent(restored: ClientBase, source: ClientBase, schemas: string[]): Promise<CheckResult> {
-  return compareFingerprints("row counts and content checksums equal the source", restored, () => fingerprintSnapshot(source, schemas));
+export async function compareContent(restored: ClientBase, source: ClientBase, schemas: string[], sessions?: Sessions): Promise<CheckResult> {
+  return compareFingerprints("row counts and content checksums equal the source", restored, () => fingerprintSnapshot(source, schemas), sessions);
 }
 
 /** Row counts and checksums against fingerprints recorded at the restore target (drills). */
-export async function compareWithRecorded(restored: ClientBase, recorded: Record<string, TableFingerprint[]>): Promise<CheckResult> {
-  return compareFingerprints("row counts and content checksums equal the source at the restore point", restored, async () => recorded);
+export async function compareWithRecorded(restored: ClientBase, recorded: Record<string, TableFingerprint[]>, sessions?: Sessions): Promise<CheckResult> {
+  return compareFingerprints("row counts and content checksums equal the source at the restore point", restored, async () => recorded, sessions);
 }
 
 /** `readExpected` runs inside the timing (a source that fails is "failed to run", not a crash). */
-async function compareFingerprints(name: string, restored: ClientBase, readExpected: () => Promise<Record<string, TableFingerprint[]>>): Promise<CheckResult> {
+async function compareFingerprints(name: string, restored: ClientBase, readExpected: () => Promise<Record<string, TableFingerprint[]>>, sessions?: Sessions): Promise<CheckResult> {
   return timed(name, "content", async () => {
     const recorded = await readExpected();
     const mismatches: { schema: string; table: string; expected?: TableFingerprint; restored?: TableFingerprint }[] = [];
     let tables = 0;
     let rows = 0;
-    const restoredPrints = await fingerprintSnapshot(restored, Object.keys(recorded));
+    const restoredPrints = await fingerprintSnapshot(restored, Object.keys(recorded), { sessions });
     for (const [schema, expected] of Object.entries(recorded)) {
       const got = new Map(restoredPrints[schema].map((x) => [x.table, x]));
       for (const e of expected) {
@@ -82,7 +85,7 @@ export async function compareSchema(restored: ClientBase, source: ClientBase | s
 }
 
 /** amcheck's bt_index_check on every btree index of the user schemas (works on a standby). */
-export async function amcheckIndexes(c: ClientBase, schemas: string[]): Promise<CheckResult> {
+export async function amcheckIndexes(c: ClientBase, schemas: string[], sessions: Sessions = {}): Promise<CheckResult> {
   return timed("amcheck: every btree index is structurally sound", "amcheck", async () => {
     await c.query("create extension if not exists amcheck").catch(() => undefined);
     const idx = await c.query<{ oid: number; name: string }>(
@@ -92,14 +95,15 @@ export async function amcheckIndexes(c: ClientBase, schemas: string[]): Promise<
       [schemas],
     );
     const corrupt: { index: string; error: string }[] = [];
-    for (const i of idx.rows) {
+    // largest first would balance better, but each index is checked in its own query anyway
+    const used = await eachOnSessions(c, idx.rows, sessions, async (s, i) => {
       try {
-        await c.query("select bt_index_check($1::oid::regclass, true)", [i.oid]);
+        await s.query("select bt_index_check($1::oid::regclass, true)", [i.oid]);
       } catch (e) {
         corrupt.push({ index: i.name, error: (e as Error).message });
       }
-    }
-    return corrupt.length === 0 ? { ok: true, detail: `${idx.rows.length} btree indexes checked (heap entries included)` } : { ok: false, detail: `${corrupt.length} corrupt: ${corrupt.map((x) => x.index).join(", ")}`, findings: corrupt };
+    });
+    return corrupt.length === 0 ? { ok: true, detail: `${idx.rows.length} btree indexes checked (heap entries included) on ${used} session${used === 1 ? "" : "s"}` } : { ok: false, detail: `${corrupt.length} corrupt: ${corrupt.map((x) => x.index).join(", ")}`, findings: corrupt };
   });
 }
 
@@ -207,14 +211,14 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   const checks: CheckResult[] = [];
   if (ref.kind === "source") {
     checks.push(await compareSchema(restored, ref.client, schemas));
-    checks.push(await compareContent(restored, ref.client, schemas));
+    checks.push(await compareContent(restored, ref.client, schemas, opts.sessions));
   } else if (ref.kind === "recorded") {
     checks.push(await compareSchema(restored, ref.schema, schemas));
-    checks.push(await compareWithRecorded(restored, ref.fingerprints));
+    checks.push(await compareWithRecorded(restored, ref.fingerprints, opts.sessions));
   } else if (ref.kind === "manifest") {
     checks.push(await timed(MANIFEST_CHECK_NAME, "schema", () => compareWithManifest(restored, schemas)));
   }
-  if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas));
+  if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas, opts.sessions));
   checks.push(await foreignKeyOrphans(restored, schemas));
   const contentEqual = checks.some((c) => c.kind === "content" && c.ok);
   checks.push(...(await invariantChecks(restored, opts.invariants ?? [], sourceVerdict(ref, restored, contentEqual))));

@@ -10,6 +10,7 @@
 // settings (time zone, date style), so they are pinned for the duration of the snapshot.
 import type { ClientBase } from "pg";
 import { queryFailed, quoteIdent, quoteLiteral } from "../postgres/client";
+import { eachOnSessions, type Sessions } from "./parallel";
 
 export interface TableFingerprint {
   /** Table name (unqualified; all tables are in the schema asked for). */
@@ -36,19 +37,28 @@ export async function tableFingerprints(client: ClientBase, schema: string): Pro
 export async function fingerprintSnapshot(
   client: ClientBase,
   schemas: string[],
-  opts: { snapshot?: string; /** Called once the snapshot is imported (the exporter may then end). */ afterImport?: () => Promise<unknown> } = {},
+  opts: {
+    snapshot?: string;
+    /** Called once the snapshot is imported (the exporter may then end). */
+    afterImport?: () => Promise<unknown>;
+    /** Extra sessions: tables are scanned in parallel, each session in this snapshot. */
+    sessions?: Sessions;
+  } = {},
 ): Promise<Record<string, TableFingerprint[]>> {
-  await client.query("begin isolation level repeatable read read only");
   try {
-    if (opts.snapshot) await client.query(`set transaction snapshot ${quoteLiteral(opts.snapshot)}`);
+    await pinSnapshot(client, opts.snapshot);
     await opts.afterImport?.();
-    await client.query(`set local timezone = 'UTC'`);
-    await client.query(`set local datestyle = 'ISO, YMD'`);
-    await client.query(`set local intervalstyle = 'postgres'`);
-    await client.query(`set local extra_float_digits = 1`);
-    await client.query(`set local bytea_output = 'hex'`);
-    const result: Record<string, TableFingerprint[]> = {};
-    for (const schema of schemas) result[schema] = await fingerprintTables(client, schema);
+    const tables: { schema: string; table: string }[] = [];
+    for (const schema of schemas) for (const table of await tablesOf(client, schema)) tables.push({ schema, table });
+    const prints = new Map<string, TableFingerprint>();
+    const key = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`;
+    // Extra sessions import this one's snapshot, so every table is read at the same point.
+    // (a copy still in recovery cannot export one: it is read on this session alone)
+    const exportable = opts.sessions?.open && tables.length > 1 && !(await client.query("select pg_is_in_recovery() r")).rows[0].r;
+    const shared = exportable ? String((await client.query("select pg_export_snapshot() s")).rows[0].s) : undefined;
+    await eachOnSessions(client, tables, shared ? opts.sessions! : {}, async (c, t) => void prints.set(key(t), await fingerprintTable(c, t.schema, t.table)), (c) => pinSnapshot(c, shared));
+    const result: Record<string, TableFingerprint[]> = Object.fromEntries(schemas.map((s) => [s, []]));
+    for (const t of tables) result[t.schema].push(prints.get(key(t))!);
     await client.query("commit");
     return result;
   } catch (e) {
@@ -57,22 +67,33 @@ export async function fingerprintSnapshot(
   }
 }
 
-async function fingerprintTables(client: ClientBase, schema: string): Promise<TableFingerprint[]> {
+/** Opens a read-only snapshot (imported if given) with the row-text settings pinned. */
+async function pinSnapshot(client: ClientBase, snapshot?: string): Promise<void> {
+  await client.query("begin isolation level repeatable read read only");
+  if (snapshot) await client.query(`set transaction snapshot ${quoteLiteral(snapshot)}`);
+  await client.query(`set local timezone = 'UTC'`);
+  await client.query(`set local datestyle = 'ISO, YMD'`);
+  await client.query(`set local intervalstyle = 'postgres'`);
+  await client.query(`set local extra_float_digits = 1`);
+  await client.query(`set local bytea_output = 'hex'`);
+}
+
+async function tablesOf(client: ClientBase, schema: string): Promise<string[]> {
   const tables = await client.query<{ relname: string }>(
     `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where n.nspname = $1 and c.relkind in ('r', 'p') and not c.relispartition
      order by c.relname collate "C"`,
     [schema],
   );
-  const out: TableFingerprint[] = [];
-  for (const { relname } of tables.rows) {
+  return tables.rows.map((t) => t.relname);
+}
+
+async function fingerprintTable(client: ClientBase, schema: string, relname: string): Promise<TableFingerprint> {
     const r = await client.query<{ rows: string; checksum: string }>(
       `select count(*) as rows,
               md5(count(*)::text || ':' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text
                                  || ':' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text) as checksum
        from (select md5(t::text) as h from ${quoteIdent(schema)}.${quoteIdent(relname)} t) x`,
     );
-    out.push({ table: relname, rows: Number(r.rows[0].rows), checksum: r.rows[0].checksum });
-  }
-  return out;
+    return { table: relname, rows: Number(r.rows[0].rows), checksum: r.rows[0].checksum };
 }

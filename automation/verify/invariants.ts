@@ -3,6 +3,8 @@
 // one integer (a count of violations), expected to be 0.
 import type { Invariant } from "../config/common";
 import type { DrConfig } from "../config/schema";
+import type { Sessions } from "./parallel";
+import type { VerifyOptions } from "./checks";
 
 const orphan = (name: string, child: string, fk: string, parent: string, pk: string): Invariant => ({
   name,
@@ -57,4 +59,9 @@ export function invariantsInForce(config: DrConfig): InvariantsInForce {
 /** The invariants a run verifies: the configured ones, else on the lab the sample database's. */
 export function invariantsFor(config: DrConfig): Invariant[] {
   return invariantsInForce(config).invariants;
+}
+
+/** The gate's options from the configuration; `open` adds sessions so per-index checks use every core. */
+export function gateOptions(config: DrConfig, open?: Sessions["open"]): VerifyOptions {
+  return { invariants: invariantsFor(config), amcheck: config.verification.amcheck, sessions: { parallel: config.verification.parallel, open } };
 }

@@ -7,7 +7,8 @@ import { strict as assert } from "node:assert";
 import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
 import { startScratchCluster, type ScratchCluster } from "../postgres/scratch";
-import { SOURCE_VIOLATION, verifyDatabase } from "./checks";
+import { amcheckIndexes, SOURCE_VIOLATION, verifyDatabase } from "./checks";
+import { fingerprintSnapshot } from "./fingerprint";
 import { compareWithManifest, newestManifest, recordManifest } from "./manifest";
 
 describe("verification manifest", () => {
@@ -136,6 +137,55 @@ describe("invariants recorded with the manifest", () => {
       assert.match(check.detail, /the source gives 1/);
     } finally {
       await source.end();
+    }
+  });
+
+  it("amcheck spreads the indexes over extra sessions, finds a corrupt one checked there, and closes them", async () => {
+    await c.query("create schema gate");
+    for (let i = 0; i < 6; i++) await c.query(`create table gate.t${i} (id int primary key, v int); insert into gate.t${i} select g, g from generate_series(1, 2000) g`);
+    // An index over a function declared immutable that then changes: real index/heap disagreement
+    await c.query("create function gate.f(int) returns int immutable language sql as 'select $1'");
+    await c.query("create index t5_f on gate.t5 (gate.f(v))");
+    await c.query("create or replace function gate.f(int) returns int immutable language sql as 'select $1 + 1'");
+    const opened: Client[] = [];
+    const open = async () => {
+      const s = new Client({ ...scratch.connection(), application_name: "gate-extra" });
+      await s.connect();
+      opened.push(s);
+      return s;
+    };
+    const r = await amcheckIndexes(c, ["gate"], { parallel: 2, open });
+    assert.equal(opened.length, 1, "one extra session for parallel 2");
+    assert.equal(r.ok, false);
+    assert.match(r.detail, /1 corrupt: gate\.t5_f/);
+    await c.query("drop index gate.t5_f");
+    const ok = await amcheckIndexes(c, ["gate"], { parallel: 3, open });
+    assert.match(ok.detail, /6 btree indexes checked .* on 3 sessions/);
+    const left = await c.query("select count(*)::int n from pg_stat_activity where application_name = 'gate-extra'");
+    assert.equal(left.rows[0].n, 0, "extra sessions closed");
+  });
+
+  it("row checksums spread over extra sessions read every table at the first session's snapshot", async () => {
+    const before = await fingerprintSnapshot(c, ["gate"]);
+    const writer = new Client(scratch.connection());
+    await writer.connect();
+    const opened: Client[] = [];
+    try {
+      // Each extra session opens after the first took its snapshot, and a commit lands in
+      // between: a session reading at its own snapshot would count the new rows.
+      const open = async () => {
+        for (let i = 0; i < 6; i++) await writer.query(`insert into gate.t${i} values (100000 + $1, 0)`, [opened.length]);
+        const s = new Client(scratch.connection());
+        await s.connect();
+        opened.push(s);
+        return s;
+      };
+      const parallel = await fingerprintSnapshot(c, ["gate"], { sessions: { parallel: 2, open } });
+      assert.equal(opened.length, 1);
+      assert.deepEqual(parallel, before);
+      assert.notDeepEqual(await fingerprintSnapshot(c, ["gate"]), before, "the writes did land");
+    } finally {
+      await writer.end();
     }
   });
 });
