@@ -92,8 +92,8 @@ describe("bench: tables", () => {
     assert.equal(formatBufferSize(1048576), "1MiB");
     assert.equal(formatBufferSize(262144), "256KiB");
     const cells = benchTableRows(withRatios(rows));
-    assert.deepEqual(cells[3].slice(0, 6), ["restore repo2", "6.0s", "1000 B", "", "0.15×", "3.0×"]);
-    assert.equal(cells[3][6], "files 4.0s, recovery 1.9s, first query 100ms");
+    assert.deepEqual(cells[3].slice(0, 6), ["restore repo2", "6s", "1000 B", "", "0.15×", "3.0×"]);
+    assert.equal(cells[3][6], "files 4s, recovery 1.9s, first query 100ms");
     assert.equal(cells[0][4], "1×");
     assert.equal(cells[4][5], "1× (floor)");
     const tuned = tuneRestoreRows([{ compressType: "zst", processMax: 4, bufferSize: 262144, repo: 2, set: "s", wallMs: 5000, filesMs: 4000, recoveryMs: 900, firstQueryMs: 100, timeVsFloor: 2.5, runs: [5000, 4500, 6000] }]);

@@ -72,7 +72,7 @@ describe("bench: runs kept from their records", () => {
     assert.deepEqual(r.steps[2].sub, [{ name: "amcheck", ms: 5000 }, { name: "row counts", ms: 3000 }]);
     assert.equal(r.steps[0].sub, undefined);
     const cells = runStepRows(r);
-    assert.deepEqual(cells[1], ["restore step", "20.0s", "yes", "12.0s files\n5.0s replay\n1.5s plan, stop, start and open\n500ms newest commit the copy holds\n1.0s unaccounted", "restore detail"]);
+    assert.deepEqual(cells[1], ["restore step", "20s", "yes", "12s files\n5s replay\n1.5s plan, stop, start and open\n500ms newest commit the copy holds\n1s unaccounted", "restore detail"]);
     assert.equal(cells[4][2], "");
     assert.deepEqual(runSummaryRows([r])[0], ["by restore", "restore", "30.00s", "4.20s", "500ms", "3 of 120", "", "datacenter-r1"]);
   });
@@ -100,7 +100,7 @@ describe("bench: failover by promotion beside failover by restore", () => {
     const rows = sideBySideRows(promote, restore);
     assert.deepEqual(rows[0], ["outage → declared", "100ms", "500ms"]);
     assert.deepEqual(rows.find((r) => r[0] === "promote step"), ["promote step", "300ms", "—"]);
-    assert.deepEqual(rows.find((r) => r[0] === "restore step"), ["restore step", "—", "20.0s"]);
+    assert.deepEqual(rows.find((r) => r[0] === "restore step"), ["restore step", "—", "20s"]);
     assert.deepEqual(rows.find((r) => r[0] === "report step"), ["report step", "90ms (after RTO)", "100ms (after RTO)"]);
     assert.deepEqual(rows.at(-2), ["RTO: outage → first write through the service name", "0.60s", "30.00s"]);
   });
@@ -123,20 +123,20 @@ describe("bench: a --scales sweep", () => {
 
   it("prints RTO against size: promotion beside restore, their ratio and the raw copy", () => {
     const rows = sweepRtoRows(sweep);
-    assert.deepEqual(rows[1], ["20", "1.0 GB", "1.10s", "40.00s", "36×", "", "10.0s", "4.0×", "900ms", "12ms"]);
+    assert.deepEqual(rows[1], ["20", "1 GiB", "1.10s", "40.00s", "36×", "", "10s", "4.0×", "900ms", "12ms"]);
     assert.equal(rows.length, 3);
   });
 
   it("prints every step's time and seconds per GB at each scale", () => {
     const rows = sweepStepRows(sweep);
-    assert.deepEqual(rows.find((r) => r[0] === "failover-restore"), ["failover-restore", "restore step", "4.0s (80.0 s/GB)", "30.0s (30.0 s/GB)", "2m0s (30.0 s/GB)"]);
+    assert.deepEqual(rows.find((r) => r[0] === "failover-restore"), ["failover-restore", "restore step", "4s (80.0 s/GB)", "30s (30.0 s/GB)", "2m (30.0 s/GB)"]);
     assert.deepEqual(rows.find((r) => r[0] === "failover-promote"), ["failover-promote", "promote step", "400ms (8.0 s/GB)", "400ms (0.4 s/GB)", "400ms (0.1 s/GB)"]);
     assert.equal(rows[0][0], "measurement");
   });
 
   it("says how each path's RTO moved from the smallest database to the largest", () => {
     const lines = sweepGrowth([sweep[2], sweep[0]]);
-    assert.match(lines[0], /^promotion RTO at scale 80 ÷ at scale 1: 1\.2× \(4\.0 GB ÷ 51\.2 MB = 80× the data\)$/);
+    assert.match(lines[0], /^promotion RTO at scale 80 ÷ at scale 1: 1\.2× \(4 GiB ÷ 51\.2 MiB = 80× the data\)$/);
     assert.match(lines[1], /^restore RTO at scale 80 ÷ at scale 1: 16× /);
     assert.match(lines[2], /^drill RTO .*not measured/);
     assert.deepEqual(sweepGrowth([sweep[0]]), []);
