@@ -97,7 +97,7 @@ describe("bench: tables", () => {
     assert.equal(cells[0][4], "1×");
     assert.equal(cells[4][5], "1× (floor)");
     const tuned = tuneRestoreRows([{ compressType: "zst", processMax: 4, bufferSize: 262144, repo: 2, set: "s", wallMs: 5000, filesMs: 4000, recoveryMs: 900, firstQueryMs: 100, timeVsFloor: 2.5, runs: [5000, 4500, 6000] }]);
-    assert.deepEqual(tuned[0], ["zst", "4", "256KiB", "repo2", "4.0s", "5.0s", "3: 4.5s–6.0s", "", "2.5×", ""]);
+    assert.deepEqual(tuned[0], ["zst", "4", "256KiB", "repo2", "4s", "5s", "3: 4.5s–6s", "", "2.5×", ""]);
   });
 
   it("quotes shell words only when needed", () => {
