@@ -266,9 +266,9 @@ test("the standby streams: peering requested to the primary's VPC, route and 543
 });
 
 test("the shared-state bucket (leases, journals, control state): here in the secondary region, versioned, own key, private, TLS only, hosts never delete", () => {
-  const shared = ofType(h, "aws:s3/bucket:Bucket").filter((b) => b.name.endsWith("-shared-state-bucket"));
-  assert.equal(shared.length, 1);
-  assert.equal(shared[0].inputs.bucket, `fp-dr-production-shared-eu-west-1-${testAccountId}`);
+  const buckets = ofType(h, "aws:s3/bucket:Bucket").filter((b) => b.name.endsWith("-shared-state-bucket"));
+  assert.equal(buckets.length, 1);
+  assert.equal(buckets[0].inputs.bucket, `fp-dr-production-shared-eu-west-1-${testAccountId}`);
   const of = (type: string) => ofType(h, type).find((r) => r.name.startsWith("secondary-shared-state-"))!;
   assert.deepEqual(of("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration, { status: "Enabled" });
   const sse = (of("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string } }[])[0];
@@ -280,4 +280,9 @@ test("the shared-state bucket (leases, journals, control state): here in the sec
   assert.deepEqual(sids, ["DenyInsecureTransport", "DenyDestructiveActionsToHosts"]);
   assert.ok((policy.Statement[1].Action as string[]).includes("s3:DeleteObject"));
   assert.ok(of("aws:kms/key:Key").inputs.enableKeyRotation);
+  // The scheduled drill takes the environment's lease there: read and write, never delete.
+  const runner = ofType(h, "aws:iam/rolePolicy:RolePolicy").find((r) => r.name.endsWith("drill-runner-task-policy"))!;
+  const shared = (JSON.parse(runner.inputs.policy as string) as PolicyDocument).Statement.find((st) => st.Sid === "SharedRunState")!;
+  assert.deepEqual(shared.Action, ["s3:GetObject", "s3:PutObject", "s3:ListBucket"]);
+  assert.deepEqual(shared.Resource, [`arn:aws:s3:::fp-dr-production-shared-eu-west-1-${testAccountId}`, `arn:aws:s3:::fp-dr-production-shared-eu-west-1-${testAccountId}/*`]);
 });

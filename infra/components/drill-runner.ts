@@ -27,6 +27,8 @@ export interface DrillRunnerArgs {
   stateBucket: pulumi.Input<string>;
   /** Production backup buckets the drill reads. Required. */
   backupBuckets: pulumi.Input<string>[];
+  /** The shared-state bucket and its key (a drill takes the environment's lease there). Default none. */
+  sharedState?: { bucket: pulumi.Input<string>; keyArn: pulumi.Input<string> };
   cipherPassSecretName: string;
   secretsKeyAlias: string;
 }
@@ -50,11 +52,22 @@ export class DrillRunner extends pulumi.ComponentResource {
       n("task-policy"),
       {
         role: task.id,
-        policy: pulumi.all([args.accountId, args.stateBucket, pulumi.all(args.backupBuckets)]).apply(([accountId, stateBucket, backupBuckets]) =>
-          JSON.stringify(
-            drillRunnerPolicy({ accountId, region: args.region, environment: args.environment, stateBucket, backupBuckets, cipherPassSecretName: args.cipherPassSecretName, secretsKeyAlias: args.secretsKeyAlias }),
+        policy: pulumi
+          .all([args.accountId, args.stateBucket, pulumi.all(args.backupBuckets), args.sharedState?.bucket, args.sharedState?.keyArn])
+          .apply(([accountId, stateBucket, backupBuckets, sharedBucket, sharedKey]) =>
+            JSON.stringify(
+              drillRunnerPolicy({
+                accountId,
+                region: args.region,
+                environment: args.environment,
+                stateBucket,
+                backupBuckets,
+                cipherPassSecretName: args.cipherPassSecretName,
+                secretsKeyAlias: args.secretsKeyAlias,
+                sharedState: sharedBucket && sharedKey ? { bucket: sharedBucket, keyArn: sharedKey } : undefined,
+              }),
+            ),
           ),
-        ),
       },
       parent,
     );

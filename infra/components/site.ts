@@ -226,6 +226,13 @@ export class Site extends pulumi.ComponentResource {
       );
     }
 
+    // 5b'. The shared state (secondary stack): every run's lease, journal and reports, and the
+    // control state the program reads at each up (infra/config/control-state.ts).
+    let sharedState: SharedState | undefined;
+    if (plan.role === "secondary") {
+      sharedState = new SharedState(n("shared-state"), { bucketName: accountId.apply((a) => sharedStateBucketName(plan.environment, plan.region, a)), environment: plan.environment, accountId, partition, protect: plan.protect }, parent);
+    }
+
     // 5b. The scheduled drill runner (secondary stack): drills restore from this region's repository.
     if (plan.role === "secondary" && cfg.drillRunner && offsite) {
       const r = cfg.drillRunner;
@@ -243,17 +250,12 @@ export class Site extends pulumi.ComponentResource {
           scheduleExpression: schedulerCron(cfg.schedules.drill),
           stateBucket: r.stateBucket ? pulumi.output(r.stateBucket) : accountId.apply((a) => stateBucketName(plan.environment, offsite.region, a)),
           backupBuckets: [repo1Bucket],
+          sharedState: sharedState ? { bucket: sharedState.bucketName, keyArn: sharedState.kmsKeyArn } : undefined,
           cipherPassSecretName: cipherPassSecretName(plan.environment),
           secretsKeyAlias: secretsKeyAlias(plan.environment),
         },
         parent,
       );
-    }
-
-    // 5b'. The shared state (secondary stack): every run's lease, journal and reports, and the
-    // control state the program reads at each up (infra/config/control-state.ts).
-    if (plan.role === "secondary") {
-      new SharedState(n("shared-state"), { bucketName: accountId.apply((a) => sharedStateBucketName(plan.environment, plan.region, a)), environment: plan.environment, accountId, partition, protect: plan.protect }, parent);
     }
 
     // 5c. The path of the stream between the site VPCs: requested by the secondary, accepted by the primary.

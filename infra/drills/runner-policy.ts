@@ -62,6 +62,8 @@ export function drillRunnerPolicy(a: {
   cipherPassSecretName: string;
   /** Alias of the Pulumi secrets provider's key. */
   secretsKeyAlias: string;
+  /** The shared-state bucket and its key (the lease, journals, control state): read and write, never delete. */
+  sharedState?: { bucket: string; keyArn: string };
 }): PolicyDocument {
   const p = a.partition ?? "aws";
   const tagged = { StringEquals: { [`aws:ResourceTag/${drillTag.key}`]: drillTag.value } };
@@ -120,6 +122,12 @@ export function drillRunnerPolicy(a: {
         Resource: `arn:${p}:kms:*:${a.accountId}:key/*`,
         Condition: { "ForAnyValue:StringEquals": { "kms:ResourceAliases": a.secretsKeyAlias } },
       },
+      ...(a.sharedState
+        ? [
+            { Sid: "SharedRunState", Effect: "Allow" as const, Action: ["s3:GetObject", "s3:PutObject", "s3:ListBucket"], Resource: [`arn:${p}:s3:::${a.sharedState.bucket}`, `arn:${p}:s3:::${a.sharedState.bucket}/*`] },
+            { Sid: "SharedRunStateKey", Effect: "Allow" as const, Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: a.sharedState.keyArn },
+          ]
+        : []),
       { Sid: "ReadRepositoryPassphrase", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: `arn:${p}:secretsmanager:${a.region}:${a.accountId}:secret:${a.cipherPassSecretName}-??????` },
       { Sid: "ReachTheDrillHost", Effect: "Allow", Action: ["ssm:StartSession", "ssm:SendCommand"], Resource: `arn:${p}:ec2:${a.region}:${a.accountId}:instance/*`, Condition: tagged },
       { Sid: "SessionDocuments", Effect: "Allow", Action: ["ssm:StartSession", "ssm:SendCommand"], Resource: `arn:${p}:ssm:${a.region}::document/*` },
