@@ -31,6 +31,8 @@ import { tamperWithBackupSet } from "./harness/damage";
 import { archiveNow, capture, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
+/** A duration as the one formatter writes it (850ms, 5s, 5.2s, 1m 5s). */
+const D = "(?:\\d+m )?[\\d.]+m?s";
 
 before(async () => {
   t = await startTestLab();
@@ -288,7 +290,7 @@ describe("plans refuse what would only fail after copying: nothing written, no s
     const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=20m,mode=0700", "tmpfs", dataDir], { encoding: "utf8" });
     assert.equal(mount.status, 0, mount.stderr);
     try {
-      const e = await rejectsWith(restore(t.deps(), { to: "secondary", repo: 1 }), "SPACE_INSUFFICIENT", /has room for 20\.0 MB .* the restore needs/);
+      const e = await rejectsWith(restore(t.deps(), { to: "secondary", repo: 1 }), "SPACE_INSUFFICIENT", /has room for 20 MiB .* the restore needs/);
       assert.ok((e.details?.neededBytes as number) > 20 * 1024 * 1024);
       assert.deepEqual(readdirSync(dataDir), [], "nothing was written to it");
     } finally {
@@ -356,7 +358,7 @@ describe("a corrupt newest offsite set is visible", () => {
     assert.match(r.stdout, new RegExp(`backup set ${label} failed pgBackRest verify \\(.*\\) after its restore stopped \\(pgbackrest restore failed: `));
     assert.equal(r.code, FELL_BACK_EXIT, r.stdout + r.stderr);
     // Every second of the restore step named: the stopped restore and the verify are parts of it.
-    assert.match(r.stdout + r.stderr, new RegExp(`replay \\d+\\.\\ds, restore of ${label} that stopped \\d+\\.\\ds, pgBackRest verify of ${label} \\d+\\.\\ds, plan, stop, start and open \\d+\\.\\ds, newest commit the copy holds`));
+    assert.match(r.stdout + r.stderr, new RegExp(`replay ${D}, restore of ${label} that stopped ${D}, pgBackRest verify of ${label} ${D}, plan, stop, start and open ${D}, newest commit the copy holds`));
     const first = r.stdout.split("\n")[0];
     assert.match(first, new RegExp(`^drill drill-\\S+ FELL BACK: backup set ${label} failed pgBackRest verify \\(.*pg_data/.*\\); restored \\S+ instead`));
     assert.match(r.stdout, /drill run .*: SUCCEEDED/);
