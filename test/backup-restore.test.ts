@@ -429,7 +429,7 @@ describe("bounded waits and leftovers of earlier work", () => {
   test("Ctrl-C during `dr restore`: pgBackRest is ended, the interruption is printed, and the site is reported half-restored with the run id", async (tc) => {
     const secondary = t.lab.site("secondary").cluster;
     rmSync(secondary.spec.dataDir, { recursive: true, force: true });
-    const child = spawn(process.execPath, [DR_CLI, "restore", "--to", "secondary", "--repo", "2"], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_FAULT: "" } });
+    const child = spawn(process.execPath, [DR_CLI, "restore", "--to", "secondary", "--repo", "2"], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_STANDBY: "false", FP_DR_FAULT: "" } });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));

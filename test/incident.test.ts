@@ -230,7 +230,7 @@ describe("security incident on the lab", () => {
     // A second run for the incident, in a child process that SIGKILLs itself after verify.
     const child = spawnSync(process.execPath, ["--import", "tsx", "-e", CHILD], {
       cwd: join(__dirname, ".."),
-      env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_FAULT: "kill-after:verify", NODE_TEST_CONTEXT: "" },
+      env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_STANDBY: "false", FP_DR_FAULT: "kill-after:verify", NODE_TEST_CONTEXT: "" },
       encoding: "utf8",
       timeout: 120_000,
     });

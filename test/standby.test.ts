@@ -10,12 +10,16 @@
 //     before promotion, no acknowledged commit lost, no rebuild, the original topology back;
 //     killed right after the promotion, `dr resume` finishes it without promoting again;
 //   - failover by promotion under the write load: the target is never fenced, the source comes
-//     from the recorded topology (not DNS), every acknowledged commit is accounted for.
+//     from the recorded topology (not DNS), every acknowledged commit is accounted for;
+//   - a drill restores into its throwaway site without disturbing the standby;
+//   - a real failover that falls back to the restore path, its report saying why: the standby's
+//     data directory is gone.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { failover } from "../automation/commands/recover";
+import { drill, failover } from "../automation/commands/recover";
+import { reprotect } from "../automation/commands/reprotect";
 import { status, statusExitCode, type DrStatus } from "../automation/commands/status";
 import { switchover } from "../automation/commands/switchover";
 import { verifySite } from "../automation/commands/verify";
@@ -23,7 +27,7 @@ import { Lab } from "../automation/engines/local/lab";
 import { bringUpLab } from "../automation/engines/local/lab-up";
 import { missingAcks, readAcks, startLoad, stopLoad } from "../automation/engines/local/load";
 import { FENCE_MARKER } from "../automation/engines/local/markers";
-import { REPLICATION_ROLE, standbyState } from "../automation/engines/local/standby";
+import { REPLICATION_ROLE, slotName, standbyState } from "../automation/engines/local/standby";
 import { lsnDiff, waitForState, waitUntilReplayed } from "../automation/postgres/recovery-state";
 import { drAsync } from "./harness/cli";
 import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
@@ -59,8 +63,8 @@ async function cutStream(lab: Lab, cut: boolean): Promise<void> {
   }
 }
 
-async function writeAndSwitch(lab: Lab): Promise<string> {
-  const c = await lab.connect("primary");
+async function writeAndSwitch(lab: Lab, primary = "primary"): Promise<string> {
+  const c = await lab.connect(primary);
   try {
     await c.query("insert into fp_dr.heartbeat (at, writer) values (clock_timestamp(), 'standby test')");
     return (await c.query("select pg_current_wal_lsn()::text l")).rows[0].l;
@@ -124,6 +128,36 @@ describe("warm standby", () => {
     }
     await waitForState(standby, "the stream coming back", (s) => s.source === "stream", 20_000);
   });
+
+  test("a drill restores into its throwaway site and leaves the standby alone: in recovery, streaming, replay advancing, its slot the same", async () => {
+    const lab = t.lab;
+    const query = async (site: string, sql: string, params: unknown[] = []) => {
+      const c = await lab.connect(site, "postgres");
+      try {
+        return (await c.query(sql, params)).rows;
+      } finally {
+        await c.end();
+      }
+    };
+    const slot = () => query("primary", "select slot_name, slot_type, active, restart_lsn::text from pg_replication_slots where slot_name = $1", [slotName("secondary")]);
+    const receiver = async () => (await query("secondary", "select pid from pg_stat_wal_receiver where status = 'streaming'"))[0]?.pid;
+    const slotBefore = await slot();
+    const receiverBefore = await receiver();
+    const stateBefore = await standbyState(lab);
+    assert.ok(receiverBefore, "streaming before the drill");
+    const run = await drill(t.deps(), { yes: true });
+    assert.equal(run.status, "succeeded", `${run.error?.message}\n${t.captured.join("")}`);
+    const stateAfter = await standbyState(t.lab);
+    assert.equal(stateAfter.role, "standby");
+    assert.equal(stateAfter.source, "stream");
+    assert.equal(await receiver(), receiverBefore, "the same walreceiver: the stream never broke");
+    const slotAfter = await slot();
+    assert.deepEqual(slotAfter.map((r) => [r.slot_name, r.slot_type, r.active]), slotBefore.map((r) => [r.slot_name, r.slot_type, r.active]), "the slot is the same, still in use");
+    assert.ok(lsnDiff(slotAfter[0].restart_lsn, slotBefore[0].restart_lsn) >= 0, "the slot only moved forward");
+    const lsn = await writeAndSwitch(t.lab);
+    const replayed = await waitUntilReplayed(t.lab.site("secondary").cluster.connection("postgres"), lsn, 10_000);
+    assert.ok(lsnDiff(replayed.replayLsn, stateBefore.replayLsn) > 0, "replay advanced past the drill");
+  });
 });
 
 /** Commits on the primary and waits until the standby replayed it; returns when that commit happened. */
@@ -133,8 +167,8 @@ async function commitReplayed(lab: Lab): Promise<number> {
   return Date.parse(s.lastReplayAt!);
 }
 
-async function setReplayPaused(lab: Lab, paused: boolean): Promise<void> {
-  const c = await lab.connect("secondary", "postgres");
+async function setReplayPaused(lab: Lab, paused: boolean, standby = "secondary"): Promise<void> {
+  const c = await lab.connect(standby, "postgres");
   try {
     await c.query(paused ? "select pg_wal_replay_pause()" : "select pg_wal_replay_resume()");
   } finally {
@@ -308,5 +342,34 @@ describe("failover by promotion", () => {
     assert.equal(after.sites[0].role, "primary");
     assert.equal(after.sites[1].role, "fenced");
     assert.equal(statusExitCode(after), 2);
+  });
+});
+
+/** The run's Markdown report (what an operator reads afterwards). */
+function markdownReport(runId: string): string {
+  return readFileSync(join(t.dir, "reports", runId, "report.md"), "utf8");
+}
+
+describe("fallback to the restore path (real run)", () => {
+  // After the promotion above: secondary is the primary, primary fenced. Reprotect makes the old
+  // primary a standby again, so the failover below has a standby it declines to promote.
+  test("a standby whose data directory is gone: the failover restores into the site, and the report says why", async () => {
+    const rp = await reprotect(t.deps(), { yes: true });
+    assert.equal(rp.status, "succeeded", `${rp.error?.message}\n${t.captured.join("")}`);
+    let lab = t.lab;
+    assert.equal((await standbyState(lab, "primary")).role, "standby");
+    await lab.site("primary").cluster.stop("immediate");
+    rmSync(lab.layout.dataDir("primary"), { recursive: true, force: true });
+    const run = await failover(t.deps(), { scenario: "datacenter", yes: true });
+    assert.equal(run.status, "succeeded", `${run.error?.message}\n${t.captured.join("")}`);
+    assert.equal(run.facts.path, "restore", String(run.facts.pathReason));
+    assert.equal(run.facts.targetSite, "primary");
+    assert.match(String(run.facts.pathReason), /primary/);
+    assert.ok(run.steps.some((s) => s.id === "restore" && s.status === "done"), "restored");
+    assert.match(markdownReport(run.runId), /restore path: .*primary/);
+    lab = t.lab;
+    assert.equal(await lab.activeSite(), "primary");
+    assert.equal((await standbyState(lab, "primary")).role, "primary");
+    assert.ok(!existsSync(join(lab.layout.dataDir("primary"), FENCE_MARKER)), "the target is never fenced");
   });
 });

@@ -294,12 +294,13 @@ export const drConfigSchema = z
       .prefault({}),
     /**
      * The secondary as a warm standby (lab: bootstrapped by `dr lab up` from the offsite
-     * repository). Opt-in for now: off, the secondary is an empty site waiting for a restore.
+     * repository). On by default, so a failover promotes instead of restoring; off, the
+     * secondary is an empty site waiting for a restore.
      */
     standby: z
       .object({
-        /** Keep the secondary as a standby. Default false (a later change makes it the default). */
-        enabled: z.boolean().default(false),
+        /** Keep the secondary as a standby. Default true (FP_DR_STANDBY=false turns it off). */
+        enabled: z.boolean().default(true),
         /** Stream from the primary as well as replaying the offsite archive. Default true. */
         streaming: z.boolean().default(true),
         /** Beyond this lag a failover restores from backup instead of promoting. Default 1h (the runbook's replication alert). */

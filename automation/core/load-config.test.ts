@@ -21,6 +21,16 @@ test("no file: the embedded lab default with the runbook's RTO/RPO table", () =>
   assert.equal(config.alerts.diskUsagePercent, 90);
   assert.equal(config.alerts.connectionUtilisationPercent, 80);
   assert.equal(config.alerts.replicationLag, 3600);
+  assert.equal(config.standby.enabled, true, "the secondary is a warm standby unless turned off");
+});
+
+test("FP_DR_STANDBY turns the standby off or on; a value other than true/false is blamed on the variable", () => {
+  assert.equal(loadConfig({ cwd: dir, env: { FP_DR_STANDBY: "false" } }).config.standby.enabled, false);
+  assert.equal(loadConfig({ cwd: dir, env: { FP_DR_STANDBY: "true" } }).config.standby.enabled, true);
+  assert.throws(
+    () => loadConfig({ cwd: dir, env: { FP_DR_STANDBY: "off" } }),
+    (e: DrError) => ((e.details?.problems ?? []) as string[]).some((p) => /^standby\.enabled: .*\(set by FP_DR_STANDBY\)$/.test(p)),
+  );
 });
 
 test("a file overrides defaults; durations are parsed; environment overrides the file", () => {

@@ -16,6 +16,7 @@ export const envOverrides: Record<string, string[]> = {
   FP_DR_LAB_SCALE: ["lab", "scale"],
   FP_DR_SERVICE_USER: ["lab", "serviceUser"],
   FP_DR_REPORTS_DIR: ["reports", "dir"],
+  FP_DR_STANDBY: ["standby", "enabled"],
   // The pulumi engine. PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE need no entry: the
   // Pulumi CLI reads them from the environment itself when the config does not say otherwise.
   FP_DR_PULUMI_WORK_DIR: ["pulumi", "workDir"],
@@ -61,6 +62,14 @@ export function parseConfig(raw: unknown, source = "configuration", fromEnv: Rec
   return result.data;
 }
 
+/** A variable's text as the field's type: a number for the scale, true/false for a switch (anything else is left for validation to blame). */
+function envValue(path: string[], value: string): unknown {
+  const field = path[path.length - 1];
+  if (field === "scale") return Number(value);
+  if (field === "enabled" && (value === "true" || value === "false")) return value === "true";
+  return value;
+}
+
 export function loadConfig(opts: { path?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): LoadedConfig {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
@@ -95,7 +104,7 @@ export function loadConfig(opts: { path?: string; env?: NodeJS.ProcessEnv; cwd?:
   for (const [name, path] of Object.entries(envOverrides)) {
     const value = env[name];
     if (value === undefined || value === "") continue;
-    setPath(raw, path, path[path.length - 1] === "scale" ? Number(value) : value);
+    setPath(raw, path, envValue(path, value));
     fromEnv[path.join(".")] = name;
   }
   return { config: parseConfig(raw, source ?? "embedded default configuration", fromEnv), source };

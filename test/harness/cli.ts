@@ -1,6 +1,7 @@
 // The `dr` command as an operator runs it: a real subprocess against a test lab's directory.
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { standbyByLabDir } from "./lab";
 
 export const DR_CLI = join(__dirname, "..", "..", "automation", "cli", "dr.cjs");
 
@@ -13,7 +14,8 @@ export interface CliResult {
 
 function envFor(labDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
   // FP_DR_FAULT is for the test that sets it, never inherited by accident.
-  return { ...process.env, FP_DR_LAB_DIR: labDir, FP_DR_FAULT: "", ...env };
+  const standby = standbyByLabDir.get(labDir);
+  return { ...process.env, FP_DR_LAB_DIR: labDir, FP_DR_FAULT: "", ...(standby === undefined ? {} : { FP_DR_STANDBY: String(standby) }), ...env };
 }
 
 /** `cwd`: another working directory (with another HOME in `env`: another operator's machine). */

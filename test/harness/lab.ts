@@ -34,11 +34,23 @@ export function capture(into: string[]): NodeJS.WritableStream {
   });
 }
 
-/** Builds a lab at a small scale (default 0.05 ≈ 3 MB of sample data). */
+/**
+ * Whether each test lab keeps a standby, by lab directory: `dr` run as a subprocess on that lab
+ * gets the same answer through FP_DR_STANDBY (test/harness/cli.ts), not the product default.
+ */
+export const standbyByLabDir = new Map<string, boolean>();
+
+/**
+ * Builds a lab at a small scale (default 0.05 ≈ 3 MB of sample data). Test labs leave the warm
+ * standby out (it costs every lab up a standby restore and a second server) unless the test
+ * configures `standby`, since only the standby, failback and status scenarios are about it.
+ */
 export async function startTestLab(overrides: Partial<DrConfigInput> = {}, opts: { scale?: number; skipBackup?: boolean } = {}): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), "fp-dr-test-lab-"));
   chmodSync(dir, 0o755);
-  const config = parseConfig({ ...overrides, lab: { ...(overrides.lab ?? {}), dir, scale: opts.scale ?? 0.05 } });
+  const standby = overrides.standby ?? { enabled: false };
+  const config = parseConfig({ ...overrides, standby, lab: { ...(overrides.lab ?? {}), dir, scale: opts.scale ?? 0.05 } });
+  standbyByLabDir.set(dir, config.standby.enabled);
   const captured: string[] = [];
   const deps = (): Deps => ({ config, out: new Output({ json: false, stdout: capture(captured), stderr: capture(captured) }) });
   try {
@@ -57,6 +69,7 @@ export async function startTestLab(overrides: Partial<DrConfigInput> = {}, opts:
     captured,
     async destroy() {
       await Lab.teardown(config, { purge: true });
+      standbyByLabDir.delete(dir);
     },
   };
 }

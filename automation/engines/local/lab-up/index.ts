@@ -4,7 +4,7 @@
 //   2. primary    site directories and pgBackRest configuration; the primary initialised and started
 //   3. database   roles, the application database, fp-dr's heartbeat schema, the sample data
 //   4. backups    the stanza in both repositories, archiving checked, a first full backup to each
-//   then, with standby.enabled, the secondary built as a warm standby (../standby.ts)
+//   then, with standby.enabled (the default), the secondary built as a warm standby (../standby.ts)
 // An isolated (evidence of an incident) or fenced primary stops it after phase 2, one in recovery after 3.
 // After a failover or switchover moved the primary role to another site, the sites start as the
 // recorded topology says instead (moved-roles.ts).
