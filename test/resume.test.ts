@@ -245,7 +245,7 @@ test("a run whose lease was broken and taken by another run is refused at its ne
   const from = (await t.lab.activeSite())!;
   const mark = join(t.dir, "stopped-run.mark");
   // Stopped right before its fence (a laptop that sleeps, a stalled VM): nothing changed yet.
-  const child = spawn(process.execPath, [DR_CLI, "failover", "--scenario", "datacenter", "--yes", "--json"], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_FAULT: "stop-before:fence", FP_DR_FAULT_MARK: mark } });
+  const child = spawn(process.execPath, [DR_CLI, "failover", "--scenario", "datacenter", "--yes", "--json"], { env: { ...process.env, FP_DR_LAB_DIR: t.dir, FP_DR_STANDBY: "false", FP_DR_FAULT: "stop-before:fence", FP_DR_FAULT_MARK: mark } });
   let stdout = "";
   child.stdout.on("data", (d) => (stdout += d));
   const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
