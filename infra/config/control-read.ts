@@ -5,7 +5,8 @@
 import { DrError } from "../../automation/core/errors";
 import { FileSharedStore } from "../../automation/core/file-store";
 import type { SharedStore } from "../../automation/core/shared-store";
-import { controlDocument, controlKey, sharedStateLocation, type ControlDocument } from "./control-state";
+import { controlDocument, controlKey, type ControlDocument } from "./control-state";
+import { sharedStateLocation } from "./shared-state-location";
 
 export async function openControlStore(location: unknown): Promise<SharedStore | undefined> {
   if (location === undefined) return undefined;

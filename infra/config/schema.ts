@@ -4,7 +4,7 @@
 // archive_timeout) and what `dr` measures can never disagree. Cross-field rules live in
 // ./rules.ts and run even when other fields are wrong, so one run lists every problem.
 import { z } from "zod";
-import { sharedStateLocation } from "./control-state";
+import { sharedStateLocation } from "./shared-state-location";
 import {
   alertThresholds,
   escalation,

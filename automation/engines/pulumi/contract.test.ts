@@ -6,7 +6,7 @@
 // primary region is not touched at all; secret config goes with --secret; a drill is a
 // drill-<id> stack created with the configured secrets provider and is destroyed and removed
 // (also when the drill fails half way); a concurrent update surfaces as STACK_LOCKED.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { DrError } from "../../core/errors";
 import type { SiteDatabase, SiteAccess } from "./access";
@@ -15,7 +15,7 @@ import { RecordingPulumiCli } from "./cli-double";
 import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider, storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
 import { PulumiEngine } from "./engine";
 import { openLocalWorkspace } from "./local-workspace";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { FileSharedStore } from "../../core/file-store";
@@ -57,6 +57,11 @@ Latest checkpoint's TimeLineID:       1
 `;
 
 let w: World;
+/** Each world's own workspace and shared store, removed at the end. */
+const worlds: string[] = [];
+after(() => {
+  for (const d of worlds) rmSync(d, { recursive: true, force: true });
+});
 
 async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
   const cli = new RecordingPulumiCli(fakeProgram);
@@ -65,6 +70,7 @@ async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
   cli.addStack("secondary", storedConfigFromStackFile("Pulumi.secondary.yaml"));
   // As openPulumiEngine does: a workspace of its own, decisions to the control document first.
   const tmp = mkdtempSync(join(tmpdir(), "fp-dr-contract-"));
+  worlds.push(tmp);
   const ownDir = prepareOwnWorkspace(repoRoot, join(tmp, "workspace"));
   const store = new FileSharedStore(join(tmp, "shared"));
   const ops = withControlState(await openLocalWorkspace({ workDir: ownDir, pulumiCommand: cli, backendUrl, secretsProvider }), new ControlState(store, "production"));
