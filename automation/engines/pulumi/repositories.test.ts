@@ -72,6 +72,10 @@ function settings(over: Partial<PulumiRepositorySettings> = {}): PulumiRepositor
   return { ...parseConfig({}).pulumi.repositories, ...over };
 }
 
+/** The pulumi engine's state (journal, shared store, own workspace) for these tests: never /var/lib/fp-dr. */
+const stateDir = mkdtempSync(join(tmpdir(), "fp-dr-repositories-state-"));
+process.on("exit", () => rmSync(stateDir, { recursive: true, force: true }));
+
 const awsKeys = { AWS_ACCESS_KEY_ID: "AKIAFPDRTESTKEY00001", AWS_SECRET_ACCESS_KEY: "test-aws-secret-key-5f0e9c8b7a6d5e4f3a2b1c0d", AWS_SESSION_TOKEN: "test-aws-session-token-IQoJb3JpZ2luX2VjEJ7wEaCWV1" };
 
 describe("pgbackrest.conf for the AWS sites (pure)", () => {
@@ -251,7 +255,7 @@ describe("openPulumiEngine's default", () => {
   async function openWith(over: { enabled?: boolean; path?: string }): Promise<PulumiEngine> {
     const cli = new RecordingPulumiCli(fakeProgram);
     cli.addStack("primary", storedConfigFromStackFile("Pulumi.primary.yaml"));
-    const config = parseConfig({ engine: "pulumi", pulumi: { workDir: repoRoot, backendUrl, repositories: { enabled: over.enabled ?? true } } });
+    const config = parseConfig({ engine: "pulumi", pulumi: { workDir: repoRoot, backendUrl, journalDir: join(stateDir, "journal"), repositories: { enabled: over.enabled ?? true } } });
     const saved = process.env.PATH;
     if (over.path !== undefined) process.env.PATH = over.path;
     try {
@@ -317,7 +321,7 @@ describe("against the lab's S3 store over TLS (real pgBackRest 2.45)", () => {
       engine: "pulumi",
       sites: { primary: { role: "primary", region: "eu-central-1" }, secondary: { role: "secondary", region: "eu-west-1" } },
       // A short io-timeout keeps the dead repo1's test short (pgBackRest retries about four times).
-      pulumi: { workDir: repoRoot, backendUrl, repositories: { ioTimeout: "3s", repo1: { ...labConnection, port: deadPort }, repo2: { ...labConnection, port: s.port } } },
+      pulumi: { workDir: repoRoot, backendUrl, journalDir: join(stateDir, "journal"), repositories: { ioTimeout: "3s", repo1: { ...labConnection, port: deadPort }, repo2: { ...labConnection, port: s.port } } },
       lab: { serviceUser: t.config.lab.serviceUser },
     });
     // The standard variables, as an operator would export them (the lab checks the key id only).
