@@ -8,7 +8,7 @@
 import { hostname, userInfo } from "node:os";
 import { z } from "zod";
 import { DrError } from "./errors";
-import type { SharedStore } from "./shared-store";
+import { parseStored, type SharedStore } from "./shared-store";
 
 const leaseDoc = z.object({
   environment: z.string(),
@@ -51,17 +51,11 @@ export function processAlive(pid: number): boolean {
 export async function readLease(store: SharedStore, environment: string): Promise<{ doc: LeaseDoc; etag: string } | undefined> {
   const cur = await store.get(leaseKey(environment));
   if (!cur) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(cur.body);
-  } catch {
-    parsed = undefined;
-  }
-  const doc = leaseDoc.safeParse(parsed);
-  if (!doc.success) {
+  const doc = parseStored(cur.body, leaseDoc);
+  if (!doc) {
     throw new DrError("RUN_LOCKED", `the lease ${leaseKey(environment)} in ${store.where} is unreadable`, { hint: "`dr lease break --yes` replaces it once you know no run is going on" });
   }
-  return { doc: doc.data, etag: cur.etag };
+  return { doc, etag: cur.etag };
 }
 
 /** Free for a new holder: released, expired, or its process is gone from this very host. */

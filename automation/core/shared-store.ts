@@ -37,3 +37,15 @@ export function checkKey(key: string): string {
   if (!parts.every((p) => SEGMENT.test(p) && p !== "..")) throw new Error(`invalid shared-store key ${JSON.stringify(key)}`);
   return key;
 }
+
+/** A stored document read through its schema; undefined when it is not JSON or not of that shape. */
+export function parseStored<T>(body: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }): T | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const r = schema.safeParse(value);
+  return r.success ? r.data : undefined;
+}

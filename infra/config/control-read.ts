@@ -4,7 +4,7 @@
 // update that ignored a recorded fence or DNS decision is exactly what this exists to prevent.
 import { DrError } from "../../automation/core/errors";
 import { FileSharedStore } from "../../automation/core/file-store";
-import type { SharedStore } from "../../automation/core/shared-store";
+import { parseStored, type SharedStore } from "../../automation/core/shared-store";
 import { controlDocument, controlKey, type ControlDocument } from "./control-state";
 import { sharedStateLocation } from "./shared-state-location";
 
@@ -16,21 +16,19 @@ export async function openControlStore(location: unknown): Promise<SharedStore |
   return new S3SharedStore({ bucket: loc.bucket!, region: loc.region!, prefix: loc.prefix });
 }
 
-export async function readControlDocument(store: SharedStore | undefined, environment: string): Promise<ControlDocument | undefined> {
-  if (!store) return undefined;
-  const doc = await store.get(controlKey(environment));
-  if (!doc) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(doc.body);
-  } catch {
-    parsed = undefined;
-  }
-  const r = controlDocument.safeParse(parsed);
-  if (!r.success) {
+/** The control document and its version tag (what a conditional replace needs), if there is one. */
+export async function readControlVersion(store: SharedStore, environment: string): Promise<{ doc: ControlDocument; etag: string } | undefined> {
+  const cur = await store.get(controlKey(environment));
+  if (!cur) return undefined;
+  const doc = parseStored(cur.body, controlDocument);
+  if (!doc) {
     throw new DrError("CONFIG_INVALID", `the control state ${controlKey(environment)} in ${store.where} is unreadable`, {
-      hint: "nothing was declared: restore the previous version of that object (the bucket is versioned), then run again",
+      hint: "nothing was changed: restore the previous version of that object (the bucket is versioned), then run again",
     });
   }
-  return r.data;
+  return { doc, etag: cur.etag };
+}
+
+export async function readControlDocument(store: SharedStore | undefined, environment: string): Promise<ControlDocument | undefined> {
+  return store ? (await readControlVersion(store, environment))?.doc : undefined;
 }

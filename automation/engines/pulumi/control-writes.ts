@@ -6,7 +6,8 @@
 // applied again, bounded), records the run and its lease epoch, and carries decision keys only:
 // everything else (a rotated password included) is passed through to the stack config alone.
 import { storedForm } from "../../../infra/config/requests";
-import { changedDocument, controlDocument, controlKey, decisionKeys, type ControlDocument, type DecisionKey } from "../../../infra/config/control-state";
+import { readControlVersion } from "../../../infra/config/control-read";
+import { changedDocument, controlKey, decisionKeys, type ControlDocument, type DecisionKey } from "../../../infra/config/control-state";
 import { DrError } from "../../core/errors";
 import type { SharedStore } from "../../core/shared-store";
 import type { ConfigEntries, StackOps, StoredConfig } from "./stack-ops";
@@ -42,11 +43,7 @@ export class ControlState {
   ) {}
 
   async read(): Promise<{ doc?: ControlDocument; etag?: string }> {
-    const cur = await this.store.get(controlKey(this.environment));
-    if (!cur) return {};
-    const parsed = controlDocument.safeParse(JSON.parse(cur.body));
-    if (!parsed.success) throw new DrError("CONFIG_INVALID", `the control state ${controlKey(this.environment)} in ${this.store.where} is unreadable`, { hint: "restore its previous version (the bucket is versioned), then resume the run" });
-    return { doc: parsed.data, etag: cur.etag };
+    return (await readControlVersion(this.store, this.environment)) ?? {};
   }
 
   /** Records `changes` for `stack`; re-read and re-applied when another writer got there first. */
