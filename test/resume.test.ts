@@ -124,6 +124,7 @@ test("a restore left copying by a killed run: a second restore and open are refu
   let stopped: number[] = [];
   try {
     await waitFor("the restore to be stopped mid-copy", () => existsSync(mark) && readFileSync(mark, "utf8").endsWith("\n"));
+    assert.notEqual(readFileSync(mark, "utf8"), "gone\n", "the copy ended before the fault could stop it");
     stopped = readFileSync(mark, "utf8").split("\n").filter(Boolean).map(Number);
     const copy = stopped.map((pid) => processInfo(pid)!);
     assert.ok(copy.every((p) => p?.state === "T"), "the copy is stopped, not finished");
