@@ -373,3 +373,33 @@ describe("fallback to the restore path (real run)", () => {
     assert.ok(!existsSync(join(lab.layout.dataDir("primary"), FENCE_MARKER)), "the target is never fenced");
   });
 });
+
+describe("fallback to the restore path after a role change (real run)", () => {
+  // After the run above the primary site is a primary again, restored and promoted: its
+  // pg_last_xact_replay_timestamp() still answers with the last commit it replayed before, which
+  // once made a paused standby read as 0 s behind. Reprotect makes secondary its standby.
+  test("a standby further behind than standby.maxLag: the failover restores instead of promoting, and says why", async () => {
+    const rp = await reprotect(t.deps(), { yes: true });
+    assert.equal(rp.status, "succeeded", `${rp.error?.message}\n${t.captured.join("")}`);
+    const lab = t.lab;
+    assert.equal((await standbyState(lab, "secondary")).role, "standby");
+    await waitUntilReplayed(lab.site("secondary").cluster.connection("postgres"), await writeAndSwitch(lab, "primary"), 20_000);
+    await setReplayPaused(lab, true, "secondary");
+    await writeAndSwitch(lab, "primary");
+    await new Promise((r) => setTimeout(r, 4500)); // past maxLag (3 s)
+    const st = await status(t.deps());
+    const lag = st.sites.find((s) => s.site === "secondary")!.standby!.lagSeconds!;
+    assert.ok(lag > 3, `dr status reads the paused standby as ${lag}s behind`);
+    const run = await failover(t.deps(), { scenario: "datacenter", yes: true });
+    assert.equal(run.status, "succeeded", `${run.error?.message}\n${t.captured.join("")}`);
+    assert.equal(run.facts.path, "restore", String(run.facts.pathReason));
+    assert.equal(run.facts.targetSite, "secondary");
+    assert.match(String(run.facts.pathReason), /the standby secondary is .* behind, over the limit of 3s \(standby\.maxLag\)/);
+    assert.ok(run.steps.some((s) => s.id === "restore" && s.status === "done"), "restored");
+    assert.match(markdownReport(run.runId), /restore path: .*over the limit/);
+    assert.equal(await t.lab.activeSite(), "secondary");
+    const c = await t.lab.connectService();
+    await c.query("insert into fp_dr.heartbeat (at, writer) values (now(), 'after the fallback')");
+    await c.end();
+  });
+});

@@ -34,13 +34,29 @@ export interface Lag {
   seconds: number;
 }
 
+// What a server holds, asked the same way on either role. Never the replay functions on a
+// primary: a promoted server keeps answering pg_last_wal_replay_lsn() and
+// pg_last_xact_replay_timestamp() with where its recovery ended, so after a role change the
+// primary looked older than its standby and a paused standby read as 0 s behind.
+
+/** The newest WAL position a server holds: replayed on a standby, written on a primary. */
+export const WAL_POSITION = "case when pg_is_in_recovery() then pg_last_wal_replay_lsn() else pg_current_wal_lsn() end";
+
+/**
+ * The time of the newest transaction a server holds: on a standby the last one it replayed, on
+ * a primary the last one it committed (track_commit_timestamp, on at every site).
+ */
+export const LAST_COMMIT_AT = `case when pg_is_in_recovery()
+    then coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp)
+    else (pg_last_committed_xact()).timestamp end`;
+
 export async function readRecoveryState(target: DbTarget): Promise<RecoveryState> {
   return withClient(target, async (c) => {
     const r = await c.query(`select pg_is_in_recovery() as standby,
         case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() <> 'not paused' else false end as paused,
-        coalesce(pg_last_wal_replay_lsn(), case when pg_is_in_recovery() then null else pg_current_wal_lsn() end)::text as replay_lsn,
+        (${WAL_POSITION})::text as replay_lsn,
         pg_last_wal_receive_lsn()::text as receive_lsn,
-        coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as last_replay,
+        ${LAST_COMMIT_AT} as last_replay,
         (select timeline_id from pg_control_checkpoint()) as checkpoint_timeline,
         (select received_tli from pg_stat_wal_receiver) as received_tli,
         (select status from pg_stat_wal_receiver) as receiver,

@@ -5,6 +5,7 @@ import { DrError } from "../core/errors";
 import { checkFault } from "../core/faults";
 import { checkStopFault } from "../system/stop-fault";
 import { withClient } from "../postgres/client";
+import { LAST_COMMIT_AT, WAL_POSITION } from "../postgres/recovery-state";
 import type { Output } from "../core/output";
 import type { Cluster } from "../postgres/cluster";
 import { lsnSegment } from "../backups/archive";
@@ -107,8 +108,8 @@ export async function recoveryState(cluster: Cluster): Promise<RecoveryState> {
   return withClient(cluster.connection("postgres"), async (c) => {
     const r = await c.query(`select pg_is_in_recovery() as in_recovery,
         case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end as paused,
-        coalesce(pg_last_wal_replay_lsn(), case when pg_is_in_recovery() then null else pg_current_wal_lsn() end)::text as replay_lsn,
-        coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as last_commit,
+        (${WAL_POSITION})::text as replay_lsn,
+        ${LAST_COMMIT_AT} as last_commit,
         exists (select 1 from pg_stat_activity where backend_type = 'startup' and wait_event = 'RecoveryRetrieveRetryInterval') as waiting`);
     const row = r.rows[0];
     return { inRecovery: row.in_recovery, paused: row.paused, waitingForWal: row.waiting, replayLsn: row.replay_lsn, lastCommitAt: row.last_commit ? new Date(row.last_commit).toISOString() : null };

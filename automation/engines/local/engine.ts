@@ -16,6 +16,7 @@ import { planRestore, type RestorePlan } from "../../restore/plan";
 import { recordManifest } from "../../verify/manifest";
 import { invariantsFor } from "../../verify/invariants";
 import { executeRestore, openForWrites, recoveryState } from "../../restore/run";
+import { LAST_COMMIT_AT } from "../../postgres/recovery-state";
 import type { Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, SiteEndpoint, SiteProbe } from "../engine";
 import type { CredentialRotation, IncidentContext, IsolationResult, PreservationResult } from "../../incident/types";
 import { isolateLabSite } from "./incident/lab-isolate";
@@ -55,7 +56,7 @@ export class LocalEngine implements Engine {
     let c: Client | undefined;
     try {
       c = await lab.connect(site, "postgres");
-      const r = await c.query("select pg_is_in_recovery() r, coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) t");
+      const r = await c.query(`select pg_is_in_recovery() r, ${LAST_COMMIT_AT} t`);
       return { site, reachable: true, mode: r.rows[0].r ? "standby" : "primary", lastCommitAt: r.rows[0].t ? new Date(r.rows[0].t).toISOString() : undefined };
     } catch (e) {
       return { site, reachable: false, error: (e as Error).message };

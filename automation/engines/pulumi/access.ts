@@ -12,6 +12,7 @@ import { connect as netConnect } from "node:net";
 import type { ClientBase } from "pg";
 import { DrError } from "../../core/errors";
 import { withClient } from "../../postgres/client";
+import { LAST_COMMIT_AT, WAL_POSITION } from "../../postgres/recovery-state";
 import type { SiteOutputs } from "../../../infra/outputs";
 import type { SiteEndpoint, SiteProbe } from "../engine";
 
@@ -127,8 +128,8 @@ export function pgSiteDatabase(opts: PgSiteDatabaseOptions = {}): SiteDatabase {
   const now = opts.now ?? Date.now;
   const state = async (c: ClientBase) => {
     const r = await c.query(
-      "select pg_is_in_recovery() as r, coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text as lsn, " +
-        "coalesce(pg_last_xact_replay_timestamp(), (pg_last_committed_xact()).timestamp) as t, " +
+      `select pg_is_in_recovery() as r, (${WAL_POSITION})::text as lsn, ` +
+        `${LAST_COMMIT_AT} as t, ` +
         "case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end as paused",
     );
     const row = r.rows[0] as { r: boolean; lsn: string | null; t: Date | null; paused: boolean };
