@@ -2,7 +2,9 @@
 // the new primary is protected again and a switchover can fail back. pg_rewind where it can,
 // else a delta restore --type=standby from the new primary's own repository
 // (engines/local/reprotect.ts). The fence goes only once the site is a standby of the new
-// primary. Lab engine only for now.
+// primary. On an engine with standbyRoles (pulumi) the old primary's stack gets a standby restore
+// request from the new primary's repository, which stops it on its host, rebuilds it and lifts
+// the fence in one targeted update (engines/pulumi/standby-roles.ts); the steps read the same.
 import { DrError } from "../core/errors";
 import type { Plan, Step, StepContext } from "./plan";
 import { Lab } from "../engines/local/lab";
@@ -22,28 +24,30 @@ interface ReprotectFacts extends Facts {
 
 const rf = (ctx: StepContext) => facts(ctx) as ReprotectFacts;
 const lab = (ctx: StepContext) => Lab.open(ctx.config);
+const roles = (ctx: StepContext) => ctx.engine.standbyRoles;
+const state = async (ctx: StepContext, site: string) => readRecoveryState((await ctx.engine.endpoint(site)).admin);
+const fenced = async (ctx: StepContext, site: string) => (roles(ctx) ? ((await roles(ctx)!.fenced?.(site)) ?? false) : isFenced(lab(ctx), site));
 
 /** Whether the site to reprotect answers as a writable primary (then it must not be rebuilt). */
 async function writable(ctx: StepContext, site: string): Promise<boolean> {
-  if (lab(ctx).site(site).cluster.state() !== "running") return false;
-  const r = await readRecoveryState(lab(ctx).site(site).cluster.connection("postgres")).catch(() => undefined);
-  return r?.role === "primary";
+  const p = await ctx.engine.probe(site);
+  return p.reachable && p.mode === "primary";
 }
 
 async function precheck(ctx: StepContext): Promise<string> {
   const f = rf(ctx);
-  const l = lab(ctx);
-  const up = await readRecoveryState(l.site(f.sourceSite!).cluster.connection("postgres")).catch((e: Error) => {
-    throw new DrError("STANDBY_UNUSABLE", `the new primary ${f.sourceSite} does not answer: ${e.message}`, { hint: "`dr status` shows the sites; start it with `dr lab up`" });
+  const up = await state(ctx, f.sourceSite!).catch((e: Error) => {
+    throw new DrError("STANDBY_UNUSABLE", `the new primary ${f.sourceSite} does not answer: ${e.message}`, { hint: "`dr status` shows the sites; on the lab start it with `dr lab up`" });
   });
   if (up.role !== "primary") throw new DrError("STANDBY_UNUSABLE", `${f.sourceSite} is not a primary (${up.role}): nothing to follow`, { hint: "`dr status` shows the roles" });
-  const fenced = isFenced(l, f.targetSite!);
-  if (!fenced && (await writable(ctx, f.targetSite!))) {
+  const isFencedNow = await fenced(ctx, f.targetSite!);
+  if (!isFencedNow && (await writable(ctx, f.targetSite!))) {
     throw new DrError("SITE_WRITABLE", `${f.targetSite} is not fenced and still accepts writes: rebuilding it would throw away what it holds`, {
       hint: `if ${f.sourceSite} really is the primary, fence ${f.targetSite} first (a failover does); else this is split brain: see \`dr status\``,
     });
   }
-  f.precheck = { upstreamLsn: up.replayLsn, timeline: up.timeline, siteWas: fenced ? "fenced" : l.site(f.targetSite!).cluster.state() };
+  const siteWas = isFencedNow ? "fenced" : roles(ctx) ? ((await ctx.engine.probe(f.targetSite!)).reachable ? "running" : "down") : lab(ctx).site(f.targetSite!).cluster.state();
+  f.precheck = { upstreamLsn: up.replayLsn, timeline: up.timeline, siteWas };
   return `${f.sourceSite} primary on timeline ${up.timeline} at ${up.replayLsn}; ${f.targetSite} ${f.precheck.siteWas}`;
 }
 
@@ -67,10 +71,17 @@ const stopStep: Step = {
   destructive: true,
   estimateSeconds: 1,
   async done(ctx) {
-    return rf(ctx).stoppedAt !== undefined && (rf(ctx).rebuilt !== undefined || lab(ctx).site(rf(ctx).targetSite!).cluster.state() !== "running");
+    if (rf(ctx).stoppedAt === undefined) return false;
+    return rf(ctx).rebuilt !== undefined || roles(ctx) !== undefined || lab(ctx).site(rf(ctx).targetSite!).cluster.state() !== "running";
   },
   async run(ctx) {
     const f = rf(ctx);
+    if (roles(ctx)) {
+      // A fenced host may be cut off from everything but its stack: the restore unit the next
+      // step requests stops PostgreSQL on the host before it lays down a single file.
+      f.stoppedAt = new Date().toISOString();
+      return { detail: `${f.targetSite} is stopped on its host by the standby restore request (next step), before any file is replaced` };
+    }
     const c = lab(ctx).site(f.targetSite!).cluster;
     const was = c.state();
     if (was === "running") await c.stop("fast");
@@ -89,6 +100,11 @@ const rebuildStep: Step = {
   },
   async run(ctx) {
     const f = rf(ctx);
+    if (roles(ctx)) {
+      const r = await roles(ctx)!.reprotect(f.targetSite!, f.sourceSite!);
+      f.rebuilt = { method: "delta-restore", detail: `${r.detail} (request ${r.requestId})` };
+      return { detail: f.rebuilt.detail };
+    }
     f.rebuilt = await rewindOrRestore(lab(ctx), f.targetSite!, f.sourceSite!);
     if (f.rebuilt.rewindFailure) ctx.note(`pg_rewind could not run (${f.rebuilt.rewindFailure}): rebuilt by delta restore`);
     return { detail: f.rebuilt.detail };
@@ -100,10 +116,18 @@ const followStep: Step = {
   name: "start it as a standby of the new primary; only then remove the fence",
   estimateSeconds: 5,
   async done(ctx) {
-    return rf(ctx).following !== undefined && !isFenced(lab(ctx), rf(ctx).targetSite!);
+    return rf(ctx).following !== undefined && !(await fenced(ctx, rf(ctx).targetSite!));
   },
   async run(ctx) {
     const f = rf(ctx);
+    if (roles(ctx)) {
+      // The stack's update lifted the fence with the standby request; the site must show it.
+      const s = await state(ctx, f.targetSite!);
+      if (s.role !== "standby") throw new DrError("STANDBY_UNUSABLE", `${f.targetSite} answers as ${s.role}, not a standby`, { hint: "see its PostgreSQL log on the host; rerun `dr reprotect`" });
+      if (await fenced(ctx, f.targetSite!)) throw new DrError("STANDBY_UNUSABLE", `${f.targetSite} is a standby but its stack still records a fence`, { hint: "rerun `dr reprotect`; the update lifts it" });
+      f.following = { source: s.source, timeline: s.timeline, replayLsn: s.replayLsn };
+      return { detail: `${f.targetSite} is a standby of ${f.sourceSite} via ${s.source}, timeline ${s.timeline}; fence lifted by the stack's update` };
+    }
     const l = lab(ctx);
     const s = await restartAsStandby(l, f.targetSite!, f.sourceSite!);
     if (s.role !== "standby") throw new DrError("STANDBY_UNUSABLE", `${f.targetSite} came up as ${s.role}, not a standby: the fence stays`, { hint: "see its log; rerun `dr reprotect`" });
