@@ -35,6 +35,13 @@ export function lsnSegment(lsn: string): number {
   return hi * SEGMENTS_PER_XLOGID + Math.floor(lo / WAL_SEGMENT_BYTES);
 }
 
+/** The LSN where a segment (as a stream position, see lsnSegment) begins. */
+export function segmentStartLsn(segment: number): string {
+  const hi = Math.floor(segment / SEGMENTS_PER_XLOGID);
+  const lo = (segment % SEGMENTS_PER_XLOGID) * WAL_SEGMENT_BYTES;
+  return `${hi.toString(16).toUpperCase()}/${lo.toString(16).toUpperCase()}`;
+}
+
 /** An LSN as a byte position in the WAL stream, for ordering two of them. */
 export function lsnBytes(lsn: string): bigint {
   const [hi, lo] = lsn.split("/");

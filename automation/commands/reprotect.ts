@@ -4,14 +4,15 @@
 import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import type { RunRecord } from "../core/run-record";
+import type { Engine } from "../engines/engine";
 import { startRun } from "../plans/runner";
 import { reprotectPlan } from "../plans/reprotect";
 import { finishRun, runOptions, type RecoverOptions } from "./recover";
 import { runnerDepsFor } from "./run-context";
 import { recordedPair } from "./topology";
 
-export async function reprotect(deps: Deps, opts: Pick<RecoverOptions, "dryRun" | "yes"> & { site?: string }): Promise<RunRecord> {
-  const rdeps = await runnerDepsFor(deps);
+export async function reprotect(deps: Deps, opts: Pick<RecoverOptions, "dryRun" | "yes"> & { site?: string }, engine?: Engine): Promise<RunRecord> {
+  const rdeps = await runnerDepsFor(deps, engine);
   const pair = await recordedPair(deps.config, rdeps.engine);
   const site = opts.site ?? pair.target;
   if (site === pair.source) throw new DrError("USAGE", `${site} is the primary: there is nothing to reprotect it from`, { hint: `reprotect the other site, ${pair.target}` });

@@ -4,11 +4,11 @@
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import type { Step, StepContext } from "./plan";
-import { segmentNumber, lsnSegment } from "../backups/archive";
+import { segmentNumber, segmentStartLsn } from "../backups/archive";
 import { Lab } from "../engines/local/lab";
 import { lastVerification, type VerificationRecord } from "../engines/local/standby";
 import { withClient } from "../postgres/client";
-import { lagBehind, promote, readRecoveryState, waitForState, type RecoveryState } from "../postgres/recovery-state";
+import { caughtUp, lagBehind, promote, readRecoveryState, waitForState } from "../postgres/recovery-state";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { newestManifest } from "../verify/manifest";
 import { facts, type Facts } from "./facts";
@@ -105,9 +105,8 @@ export const catchUpStep: Step = {
       await c.query("select pg_wal_replay_resume() where pg_is_in_recovery() and pg_get_wal_replay_pause_state() <> 'not paused'");
     });
     const newest = await newestArchived(ctx);
-    const caughtUp = (s: RecoveryState) =>
-      s.role === "standby" && !s.paused && s.waitingForWal && (newest === undefined || lsnSegment(s.replayLsn) >= newest.number);
-    const s = await waitForState(admin, `${f.targetSite} replaying everything obtainable`, caughtUp, ctx.config.standby.catchUpTimeout * 1000, 100);
+    const end = newest ? segmentStartLsn(newest.number) : undefined;
+    const s = await waitForState(admin, `${f.targetSite} replaying everything obtainable`, (r) => !r.paused && caughtUp(r, end), ctx.config.standby.catchUpTimeout * 1000);
     f.catchUp = { replayLsn: s.replayLsn, newestArchived: newest?.name, waitedMs: Date.now() - started };
     return { detail: `replayed to ${s.replayLsn} (newest archived ${newest?.name ?? "none"}) in ${Date.now() - started} ms` };
   },
@@ -196,7 +195,7 @@ export const promoteStep: Step = {
     if (!f.verified && !ctx.record.forced) throw new DrError("GATE_FAILED", "refusing to promote a standby that did not pass the gate", { hint: "the gate step must pass first (or --force)" });
     // An engine that cannot reach the site with SQL alone promotes through its own request (pulumi).
     const roles = ctx.engine.standbyRoles;
-    const detail = roles ? (await roles.promote(f.targetSite!)).detail : await promote(await standbyEndpoint(ctx), 60).then((s) => `${f.targetSite} is primary on timeline ${s.timeline} at ${s.replayLsn}`);
+    const detail = roles ? (await roles.promote(f.targetSite!)).detail : await promote(await standbyEndpoint(ctx)).then((s) => `${f.targetSite} is primary on timeline ${s.timeline} at ${s.replayLsn}`);
     f.promotedAt = new Date().toISOString();
     f.opened = true;
     f.restoredLastCommitAt = await newestCommitPresent(ctx, f.targetSite!, undefined);

@@ -127,7 +127,7 @@ const promoteTargetStep: Step = {
     // The lab records the new pair; on AWS the DNS stack's activeSite (set by the next step) does.
     const detail = roles(ctx)
       ? (await roles(ctx)!.promote(f.targetSite!)).detail
-      : await promote(await admin(ctx, f.targetSite!), 60).then((s) => {
+      : await promote(await admin(ctx, f.targetSite!)).then((s) => {
           recordTopology(lab(ctx), { primary: f.targetSite!, standby: f.sourceSite! });
           return `${f.targetSite} is primary on timeline ${s.timeline}`;
         });

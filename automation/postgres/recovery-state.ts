@@ -1,9 +1,9 @@
 // Recovery state of one server, in one place: is it a primary or a standby, where does its WAL
 // come from (the stream or the archive), how far has it received and replayed, how far behind
-// a primary is it; wait until it has replayed an LSN; promote it. Every wait polls the server
-// with a bound. (Two older definitions of "caught up" remain: restore/run.ts waits for replay
-// to reach the newest archived segment, engines/pulumi/access.ts for replay to stand still;
-// both are to move here.)
+// a primary is it; when it has caught up; wait until it has replayed an LSN; promote it. Every
+// wait polls the server with a bound. The restore path (restore/run.ts), the lab's standby and
+// the AWS sites (engines/pulumi/access.ts) all ask through here: one definition of "caught up"
+// and one promotion bound.
 import type { ClientBase } from "pg";
 import { DrError } from "../core/errors";
 import { withClient, type DbTarget } from "./client";
@@ -131,14 +131,38 @@ export async function currentLsn(target: DbTarget): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The one bound on a promotion, on the lab and on AWS: the end-of-recovery checkpoint is not waited for. */
+export const PROMOTE_TIMEOUT_SECONDS = 60;
+
+/**
+ * Caught up, the one definition: the startup process waits for WAL that no source has yet (the
+ * archive's restore_command found no next segment and the stream, if any, has nothing new), and
+ * replay has reached `end` when the caller knows where the WAL ends (the start of the newest
+ * archived segment: SQL alone cannot see the archive). Replay standing still is not enough: a
+ * slow archive-get of a big segment stands still too.
+ */
+export function caughtUp(s: RecoveryState, end?: string): boolean {
+  return s.role === "standby" && s.waitingForWal && (end === undefined || lsnDiff(s.replayLsn, end) >= 0);
+}
+
+export interface WaitOptions {
+  pollMs?: number;
+  /** Called before every poll: throws to end the wait early (the server died meanwhile). */
+  check?: () => void;
+  /** The timeout's hint, when the caller knows better what to do. */
+  hint?: string;
+}
+
 /**
  * Polls the server until `until` holds for its state, or fails (RECOVERY_TIMEOUT) after
  * `timeoutMs`, naming what it waited for and where replay stood.
  */
-export async function waitForState(target: DbTarget, what: string, until: (s: RecoveryState) => boolean, timeoutMs: number, pollMs = 100): Promise<RecoveryState> {
+export async function waitForState(target: DbTarget, what: string, until: (s: RecoveryState) => boolean, timeoutMs: number, opts: WaitOptions | number = {}): Promise<RecoveryState> {
+  const { pollMs = 100, check, hint } = typeof opts === "number" ? { pollMs: opts } : opts;
   const deadline = Date.now() + timeoutMs;
   let last: RecoveryState | undefined;
   for (;;) {
+    check?.();
     try {
       last = await readRecoveryState(target);
       if (until(last)) return last;
@@ -148,7 +172,7 @@ export async function waitForState(target: DbTarget, what: string, until: (s: Re
     }
     if (Date.now() > deadline) {
       throw new DrError("RECOVERY_TIMEOUT", `${what} did not happen within ${Math.round(timeoutMs / 1000)}s (replay at ${last?.replayLsn ?? "unknown"})`, {
-        hint: "check the standby's server log; replay may be slow or its WAL source unreachable",
+        hint: hint ?? "check the standby's server log; replay may be slow or its WAL source unreachable",
       });
     }
     await sleep(pollMs);
@@ -161,16 +185,22 @@ export async function waitUntilReplayed(target: DbTarget, lsn: string, timeoutMs
 }
 
 /**
- * Ends recovery (pg_promote, which waits up to the bound for the promotion to finish) and
- * returns the state as a primary. A server that is already a primary is left as it is.
+ * Ends recovery and returns the state as a primary; a server that already is one is left as it
+ * is. The request is sent without waiting (pg_promote(false)) and the end polled every 20 ms:
+ * pg_promote's own wait looks only every 100 ms, which is most of a promotion's time here.
  */
-export async function promote(target: DbTarget, timeoutSeconds = 60): Promise<RecoveryState> {
+export async function promote(target: DbTarget, timeoutSeconds = PROMOTE_TIMEOUT_SECONDS): Promise<RecoveryState> {
   await withClient(target, async (c: ClientBase) => {
     if (!(await c.query("select pg_is_in_recovery() r")).rows[0].r) return;
-    const ok = (await c.query("select pg_promote(true, $1) ok", [timeoutSeconds])).rows[0].ok;
-    if (!ok) throw new DrError("RECOVERY_TIMEOUT", `promotion did not finish within ${timeoutSeconds}s`, { hint: "check the server log; `dr resume` tries again" });
+    await c.query("select pg_promote(false)");
   });
-  const s = await readRecoveryState(target);
-  if (s.role !== "primary") throw new DrError("RECOVERY_TIMEOUT", "the server is still in recovery after promotion", { hint: "check the server log" });
-  return s;
+  return waitForState(target, "the promotion", (s) => s.role === "primary", timeoutSeconds * 1000, { pollMs: 20, hint: "check the server log; `dr resume` tries again" });
+}
+
+/** Ends a pause at a recovery target (the server opens on a new timeline) and waits until it takes writes. */
+export async function resumeAndOpen(target: DbTarget, timeoutSeconds = PROMOTE_TIMEOUT_SECONDS): Promise<RecoveryState> {
+  await withClient(target, async (c: ClientBase) => {
+    if ((await c.query("select pg_is_in_recovery() r")).rows[0].r) await c.query("select pg_wal_replay_resume()");
+  });
+  return waitForState(target, "the end of recovery at the target", (s) => s.role === "primary", timeoutSeconds * 1000, { pollMs: 20, hint: "check the server log" });
 }

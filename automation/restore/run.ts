@@ -4,11 +4,10 @@
 import { DrError } from "../core/errors";
 import { checkFault } from "../core/faults";
 import { checkStopFault } from "../system/stop-fault";
-import { withClient } from "../postgres/client";
-import { LAST_COMMIT_AT, WAL_POSITION } from "../postgres/recovery-state";
+import { caughtUp, promote, readRecoveryState, resumeAndOpen, waitForState, type RecoveryState } from "../postgres/recovery-state";
 import type { Output } from "../core/output";
 import type { Cluster } from "../postgres/cluster";
-import { lsnSegment } from "../backups/archive";
+import { segmentStartLsn } from "../backups/archive";
 import type { RestorePlan } from "./plan";
 import { refuseForeignWriters, takeRestoreLock, type HeldRestoreLock } from "./target-lock";
 import { restoreFiles } from "./files";
@@ -79,89 +78,48 @@ async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle
     await out.timed(`open ${plan.destination.name} for writes (promote)`, () => openForWrites(cluster, plan.target.kind === "latest"));
     openMs = Date.now() - t;
   }
-  const state = await recoveryState(cluster);
+  const state = await readRecoveryState(cluster.connection("postgres"));
   return {
     destination: plan.destination.name,
     set: plan.set.label,
     repo: plan.repo,
     target: plan.target.description,
-    replayLsn: state.replayLsn ?? undefined,
-    lastCommitAt: state.lastCommitAt ?? undefined,
-    inRecovery: state.inRecovery,
+    replayLsn: state.replayLsn,
+    lastCommitAt: state.lastReplayAt ?? undefined,
+    inRecovery: state.role === "standby",
     opened: plan.open,
     timings: { restoreFilesMs, recoveryMs, openMs, totalMs: Date.now() - started },
     bytes: plan.set.size,
   };
 }
 
-interface RecoveryState {
-  inRecovery: boolean;
-  paused: boolean;
-  /** The startup process sleeps between attempts to fetch the next WAL segment. */
-  waitingForWal: boolean;
-  replayLsn: string | null;
-  lastCommitAt: string | null;
-}
-
-
-export async function recoveryState(cluster: Cluster): Promise<RecoveryState> {
-  return withClient(cluster.connection("postgres"), async (c) => {
-    const r = await c.query(`select pg_is_in_recovery() as in_recovery,
-        case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end as paused,
-        (${WAL_POSITION})::text as replay_lsn,
-        ${LAST_COMMIT_AT} as last_commit,
-        exists (select 1 from pg_stat_activity where backend_type = 'startup' and wait_event = 'RecoveryRetrieveRetryInterval') as waiting`);
-    const row = r.rows[0];
-    return { inRecovery: row.in_recovery, paused: row.paused, waitingForWal: row.waiting, replayLsn: row.replay_lsn, lastCommitAt: row.last_commit ? new Date(row.last_commit).toISOString() : null };
-  });
-}
-
 /**
- * Waits for the real signal: paused at the target (time/LSN/name), or, for "latest", replay
- * reaching the newest archived segment. A server that dies on the way is a failed restore,
- * reported with the end of its log.
+ * Waits for the real signal: paused at the target (time/LSN/name), or, for "latest", caught up
+ * with the archive (replay in the newest archived segment and waiting for the next one). A
+ * server that dies on the way is a failed restore, reported with the end of its log.
  */
 async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (cluster.state() !== "running") {
-      throw new DrError("RESTORE_FAILED", `the restored cluster stopped during recovery: ${lastLogLine(cluster)}`, {
-        hint: `read ${cluster.logFile}; a target beyond the archived WAL ends recovery early`,
-      });
-    }
-    try {
-      const s = await recoveryState(cluster);
-      if (plan.target.kind === "latest") {
-        // Caught up: replay has reached the newest archived segment and the startup process
-        // is waiting for the archive to offer the next one (restore_command found nothing).
-        if (s.replayLsn && lsnSegment(s.replayLsn) >= plan.endSegment && s.waitingForWal) return;
-      } else if (s.paused || !s.inRecovery) return;
-    } catch {
-      // still starting up (the server refuses connections until it is consistent)
-    }
-    if (Date.now() > deadline) {
-      throw new DrError("RECOVERY_TIMEOUT", `recovery did not reach ${plan.target.description} within ${Math.round(timeoutMs / 1000)}s`, {
-        hint: `the cluster is still replaying; check ${cluster.logFile} and run again with a larger --timeout`,
-      });
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const end = plan.target.kind === "latest" ? segmentStartLsn(plan.endSegment) : undefined;
+  const reached = (s: RecoveryState) => (end !== undefined ? caughtUp(s, end) : s.paused || s.role === "primary");
+  await waitForState(cluster.connection("postgres"), `recovery reaching ${plan.target.description}`, reached, timeoutMs, {
+    pollMs: 250,
+    check: () => {
+      if (cluster.state() !== "running") {
+        throw new DrError("RESTORE_FAILED", `the restored cluster stopped during recovery: ${lastLogLine(cluster)}`, {
+          hint: `read ${cluster.logFile}; a target beyond the archived WAL ends recovery early`,
+        });
+      }
+    },
+    hint: `the cluster is still replaying; check ${cluster.logFile} and run again with a larger --timeout`,
+  });
 }
 
 /** Ends recovery: resume from a pause at the target, or promote a standby. */
 export async function openForWrites(cluster: Cluster, standby: boolean): Promise<void> {
   refuseForeignWriters(cluster.spec.dataDir, cluster.postmasterPid(), `open ${cluster.spec.dataDir} for writes`);
-  await withClient(cluster.connection("postgres"), async (c) => {
-    const inRecovery = (await c.query("select pg_is_in_recovery() r")).rows[0].r;
-    if (!inRecovery) return;
-    if (standby) await c.query("select pg_promote(true, 60)");
-    else await c.query("select pg_wal_replay_resume()");
-  });
-  const deadline = Date.now() + 60_000;
-  while ((await recoveryState(cluster)).inRecovery) {
-    if (Date.now() > deadline) throw new DrError("RECOVERY_TIMEOUT", "the cluster did not leave recovery within 60s", { hint: `read ${cluster.logFile}` });
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const target = cluster.connection("postgres");
+  if (standby) await promote(target);
+  else await resumeAndOpen(target);
 }
 
 function lastLogLine(cluster: Cluster): string {

@@ -15,8 +15,8 @@ import { verifyRepositories } from "../../backups/verify";
 import { planRestore, type RestorePlan } from "../../restore/plan";
 import { recordManifest } from "../../verify/manifest";
 import { invariantsFor } from "../../verify/invariants";
-import { executeRestore, openForWrites, recoveryState } from "../../restore/run";
-import { LAST_COMMIT_AT } from "../../postgres/recovery-state";
+import { executeRestore, openForWrites } from "../../restore/run";
+import { LAST_COMMIT_AT, readRecoveryState } from "../../postgres/recovery-state";
 import type { Engine, EngineRestoreRequest, EngineRestoreResult, FenceResult, SiteEndpoint, SiteProbe } from "../engine";
 import type { CredentialRotation, IncidentContext, IsolationResult, PreservationResult } from "../../incident/types";
 import { isolateLabSite } from "./incident/lab-isolate";
@@ -148,8 +148,8 @@ export class LocalEngine implements Engine {
     const cluster = this.lab.site(site).cluster;
     // Also when already promoted: the step that opens the site must not pass while a leftover writes there.
     refuseForeignWriters(cluster.spec.dataDir, cluster.postmasterPid(), `open ${site} for writes`);
-    const state = await recoveryState(cluster);
-    if (!state.inRecovery) return;
+    const state = await readRecoveryState(cluster.connection("postgres"));
+    if (state.role === "primary") return;
     // A standby (restored to latest) is promoted; a cluster paused at a target is resumed.
     await openForWrites(cluster, !state.paused);
   }

@@ -15,7 +15,7 @@ import { pgSiteDatabase, tcpRegionProbe } from "./access";
 
 let scratch: ScratchCluster;
 let endpoint: SiteEndpoint;
-const db = pgSiteDatabase({ pollMs: 100, stableMs: 600 });
+const db = pgSiteDatabase({ pollMs: 100 });
 
 before(async () => {
   scratch = await startScratchCluster({ track_commit_timestamp: "on" }, "fp-dr-pulumi-access-");
@@ -39,7 +39,7 @@ test("a primary: probed as primary, the promote goal is already reached, promote
   assert.equal((await db.probe(endpoint)).mode, "primary");
 });
 
-test("a standby: caught up once replay stands still, promote and pause goals time out, a pause is seen, then promotion opens it", async () => {
+test("a standby: caught up once it waits for WAL that no source has, promote and pause goals time out, a pause is seen, then promotion opens it", async () => {
   const { cluster } = scratch;
   await cluster.stop("fast");
   const signal = join(cluster.spec.dataDir, "standby.signal");

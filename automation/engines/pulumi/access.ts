@@ -9,10 +9,8 @@
 // Tests and operators supply their own; the defaults never pretend something worked.
 import { promises as dnsPromises } from "node:dns";
 import { connect as netConnect } from "node:net";
-import type { ClientBase } from "pg";
 import { DrError } from "../../core/errors";
-import { withClient } from "../../postgres/client";
-import { LAST_COMMIT_AT, WAL_POSITION } from "../../postgres/recovery-state";
+import { caughtUp, promote, readRecoveryState, waitForState, type RecoveryState } from "../../postgres/recovery-state";
 import type { SiteOutputs } from "../../../infra/outputs";
 import type { SiteEndpoint, SiteProbe } from "../engine";
 
@@ -97,7 +95,7 @@ export interface SiteDatabase {
    * Waits until the restored cluster reached its goal: "pause" — recovery reached the target
    * and is paused there, read-only (or the server was opened meanwhile); "promote" — recovery
    * ended at the target and the server is open; "standby" — replay has caught up with the
-   * archive (no progress for a while, see pgSiteDatabase). Throws RECOVERY_TIMEOUT after
+   * archive (the startup process waits for WAL no source has: postgres/recovery-state.ts). Throws RECOVERY_TIMEOUT after
    * timeoutMs.
    */
   waitForRecovery(endpoint: SiteEndpoint, goal: { mode: "promote" | "pause" | "standby"; timeoutMs: number }): Promise<{ replayLsn?: string; lastCommitAt?: string }>;
@@ -109,78 +107,36 @@ export interface SiteDatabase {
 }
 
 export interface PgSiteDatabaseOptions {
+  /** How often a wait asks the site (default 5 s: every poll crosses the SSM forward). */
   pollMs?: number;
-  /** A standby counts as caught up once its replay LSN has not moved for this long. Default 60 s. */
-  stableMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
 }
 
 /**
  * Default SiteDatabase over node-postgres, connecting as the admin role through the endpoint
- * the SiteAccess returned. "Caught up with the archive" is inferred from replay standing still
- * for `stableMs` (restore_command finds no next segment): SQL cannot see the archive's end.
+ * the SiteAccess returned; every question is the one recovery-state module's (the lab asks the
+ * same): "caught up" is its definition, the startup process waiting for WAL no source has.
  */
 export function pgSiteDatabase(opts: PgSiteDatabaseOptions = {}): SiteDatabase {
   const pollMs = opts.pollMs ?? 5000;
-  const stableMs = opts.stableMs ?? 60_000;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const now = opts.now ?? Date.now;
-  const state = async (c: ClientBase) => {
-    const r = await c.query(
-      `select pg_is_in_recovery() as r, (${WAL_POSITION})::text as lsn, ` +
-        `${LAST_COMMIT_AT} as t, ` +
-        "case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end as paused",
-    );
-    const row = r.rows[0] as { r: boolean; lsn: string | null; t: Date | null; paused: boolean };
-    return { inRecovery: row.r, paused: row.paused, lsn: row.lsn ?? undefined, lastCommitAt: row.t ? new Date(row.t).toISOString() : undefined };
-  };
+  const reached = { promote: (s: RecoveryState) => s.role === "primary", pause: (s: RecoveryState) => s.paused || s.role === "primary", standby: (s: RecoveryState) => caughtUp(s) };
   return {
     async probe(endpoint) {
       try {
-        const s = await withClient(endpoint.admin, state);
-        return { reachable: true, mode: s.inRecovery ? "standby" : "primary", lastCommitAt: s.lastCommitAt };
+        const s = await readRecoveryState(endpoint.admin);
+        return { reachable: true, mode: s.role, lastCommitAt: s.lastReplayAt ?? undefined };
       } catch (e) {
         return { reachable: false, error: (e as Error).message };
       }
     },
     async waitForRecovery(endpoint, goal) {
-      const start = now();
-      let lastLsn: string | undefined;
-      let lastMove = start;
-      let lastError = "";
-      while (now() - start < goal.timeoutMs) {
-        try {
-          const s = await withClient(endpoint.admin, state);
-          if (goal.mode === "promote" && !s.inRecovery) return { replayLsn: s.lsn, lastCommitAt: s.lastCommitAt };
-          if (goal.mode === "pause" && (s.paused || !s.inRecovery)) return { replayLsn: s.lsn, lastCommitAt: s.lastCommitAt };
-          if (goal.mode === "standby" && s.inRecovery) {
-            if (s.lsn !== lastLsn) {
-              lastLsn = s.lsn;
-              lastMove = now();
-            } else if (now() - lastMove >= stableMs) {
-              return { replayLsn: s.lsn, lastCommitAt: s.lastCommitAt };
-            }
-          }
-        } catch (e) {
-          // Still starting up after the restore: keep polling until the bound.
-          lastError = (e as Error).message;
-        }
-        await sleep(pollMs);
-      }
-      throw new DrError("RECOVERY_TIMEOUT", `recovery on ${endpoint.site} did not reach its goal (${goal.mode}) within ${Math.round(goal.timeoutMs / 1000)} s${lastError ? `: ${lastError}` : ""}`, {
+      const s = await waitForState(endpoint.admin, `recovery on ${endpoint.site} reaching its goal (${goal.mode})`, reached[goal.mode], goal.timeoutMs, {
+        pollMs,
         hint: "look at the PostgreSQL log on the host (journalctl -u postgresql@15-main); raise pulumi.restoreTimeout if replay is just slow",
       });
+      return { replayLsn: s.replayLsn, lastCommitAt: s.lastReplayAt ?? undefined };
     },
     async promote(endpoint) {
-      await withClient(endpoint.admin, async (c) => {
-        const r = await c.query("select pg_is_in_recovery() as r");
-        if (!(r.rows[0] as { r: boolean }).r) return;
-        const p = await c.query("select pg_promote(true, 300) as ok");
-        if (!(p.rows[0] as { ok: boolean }).ok) {
-          throw new DrError("RESTORE_FAILED", `promotion of ${endpoint.site} did not finish within 300 s`, { hint: "look at the PostgreSQL log on the host" });
-        }
-      });
+      await promote(endpoint.admin);
     },
   };
 }

@@ -14,7 +14,9 @@ import assert from "node:assert/strict";
 import { chownSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promoteSql, replicationPassLine, standbyStreamSql } from "../../../infra/host-commands";
+import { reprotect } from "../../commands/reprotect";
 import { status, statusExitCode } from "../../commands/status";
+import { Output } from "../../core/output";
 import type { Deps } from "../../commands/deps";
 import type { DrConfig } from "../../config/schema";
 import { Cluster } from "../../postgres/cluster";
@@ -77,8 +79,8 @@ after(async () => {
   await primary?.destroy();
 });
 
-async function engineWith(opts: { answer: string }): Promise<PulumiEngine> {
-  const cli = new RecordingPulumiCli(fakeProgram);
+async function engineWith(opts: { answer: string; cli?: RecordingPulumiCli }): Promise<PulumiEngine> {
+  const cli = opts.cli ?? new RecordingPulumiCli(fakeProgram);
   cli.addStack("primary", storedConfigFromStackFile("Pulumi.primary.yaml"));
   cli.addStack("secondary", storedConfigFromStackFile("Pulumi.secondary.yaml"));
   // The access path (SSM port forwards on AWS) leads to the real clusters here.
@@ -139,6 +141,40 @@ test("status on AWS: the service name on the standby is critical; so is a standb
   } finally {
     await standby.start();
   }
+});
+
+test("dr reprotect on AWS: the plan reads both sites through the access path, asks the old primary's stack for a standby, and finishes once the site follows as a standby", async () => {
+  const cli = new RecordingPulumiCli(fakeProgram);
+  const state = join(primary.dir, "reprotect-state");
+  const c = config();
+  const runConfig = { ...c, pulumi: { ...c.pulumi, journalDir: join(state, "journal") }, shared: { ...c.shared, dir: join(state, "shared") } } as DrConfig;
+  const run = await reprotect({ config: runConfig, out: new Output({ json: true, quiet: true }) }, { yes: true }, await engineWith({ answer: addresses.primary, cli }));
+  assert.equal(run.status, "succeeded", run.error?.message);
+  assert.deepEqual(run.steps.map((s) => [s.id, s.status]), [["pre-check", "done"], ["stop", "done"], ["rebuild", "done"], ["follow", "done"], ["report", "done"]]);
+  assert.match(run.steps[0].detail!, /^primary primary on timeline 1 at [0-9A-F]+\/[0-9A-F]+; secondary running$/);
+  assert.match(run.steps[2].detail!, /^secondary is a standby of primary \(10\.\d+\.\d+\.\d+, slot fp_standby\) from its host's repo\d, replayed to [0-9A-F]+\/[0-9A-F]+ \(request reprotect-/);
+  assert.match(run.steps[3].detail!, /^secondary is a standby of primary via stream, timeline 1; fence lifted/);
+  // The secondary's stack got the standby request (its fence removed in the same update), and one targeted up.
+  const calls = cli.calls.map((x) => x.args);
+  assert.ok(calls.some((a) => a[0] === "config" && a[1] === "rm-all" && a.includes("secondary") && a.includes("fp-dr:fence")), JSON.stringify(calls));
+  const up = calls.filter((a) => a[0] === "up");
+  assert.equal(up.length, 1);
+  assert.ok(up[0].includes("--target") && up[0].includes("secondary"), JSON.stringify(up[0]));
+  assert.equal((cli.stacks.get("secondary")!.config["fp-dr:restore"].objectValue as { mode: string }).mode, "standby");
+});
+
+test("dr reprotect on AWS refuses a site that answers as a writable primary, and changes nothing", async () => {
+  const cli = new RecordingPulumiCli(fakeProgram);
+  const state = join(primary.dir, "reprotect-refused");
+  const c = config();
+  const runConfig = { ...c, pulumi: { ...c.pulumi, journalDir: join(state, "journal") }, shared: { ...c.shared, dir: join(state, "shared") } } as DrConfig;
+  // The access path leads both sites to the primary: the site to reprotect answers writable.
+  const engine = await engineWith({ answer: addresses.primary, cli });
+  const writableEverywhere = Object.assign(Object.create(Object.getPrototypeOf(engine)), engine, { endpoint: async (site: string) => ({ ...(await engine.endpoint("primary")), site }), probe: async (site: string) => ({ ...(await engine.probe("primary")), site }) });
+  const run = await reprotect({ config: runConfig, out: new Output({ json: true, quiet: true }) }, { yes: true }, writableEverywhere);
+  assert.equal(run.status, "failed");
+  assert.equal(run.error?.code, "SITE_WRITABLE");
+  assert.equal(cli.calls.filter((x) => x.args[0] === "up" || (x.args[0] === "config" && x.args[1] !== "--show-secrets")).length, 0, "no stack was changed");
 });
 
 test("the host's promote SQL promotes the real standby, creates the slot for the other site, and is a no-op the second time", async () => {
