@@ -39,6 +39,8 @@ export interface HealthMetrics {
   /** The same for repo2 alone (the other region's: what the standby, failovers and drills restore from). */
   Repo2BackupAgeSeconds?: number;
   ReplicationLagSeconds?: number;
+  /** On a primary: WAL written but not yet replayed by its furthest standby; on a standby: received but not yet replayed. */
+  ReplicationLagBytes?: number;
   SlowQueries?: number;
   LongTransactions?: number;
   FailedLogins?: number;

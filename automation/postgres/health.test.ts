@@ -166,9 +166,11 @@ describe("health check", () => {
     assert.equal(finding(onPrimary, "replication").severity, "ok");
     assert.match(finding(onPrimary, "replication").message, /streaming/);
     assert.ok(onPrimary.metrics.ReplicationLagSeconds! >= 0);
+    assert.ok(Number.isInteger(onPrimary.metrics.ReplicationLagBytes) && onPrimary.metrics.ReplicationLagBytes! >= 0, `lag bytes ${onPrimary.metrics.ReplicationLagBytes}`);
 
     const onStandby = await checkHealth({ site: "standby", connection: standby.connection(), logPath: standby.logFile, expectRole: "standby", thresholds: thresholds({ diskUsagePercent: 100 }) });
     assert.equal(onStandby.metrics.InRecovery, 1);
+    assert.ok(Number.isInteger(onStandby.metrics.ReplicationLagBytes) && onStandby.metrics.ReplicationLagBytes! >= 0, `lag bytes ${onStandby.metrics.ReplicationLagBytes}`);
     assert.equal(finding(onStandby, "role").severity, "ok");
     assert.ok(!onStandby.findings.some((f) => f.check === "archiving"), "archiving is the primary's job");
     assert.ok(["ok"].includes(finding(onStandby, "replication").severity), JSON.stringify(onStandby.findings));

@@ -245,6 +245,7 @@ async function checkStandbys(ctx: Ctx): Promise<void> {
   }
   const lag = Math.max(0, ...r.rows.map((s) => s.lag ?? 0));
   ctx.metrics.ReplicationLagSeconds = round1(lag);
+  ctx.metrics.ReplicationLagBytes = Math.max(0, ...r.rows.map((s) => Number(s.behind ?? 0)));
   const names = r.rows.map((s) => `${s.name || s.addr || "standby"} ${s.state}, ${formatDuration(s.lag ?? 0)} behind${s.behind ? ` (${s.behind} bytes)` : ""}`);
   const notStreaming = r.rows.filter((s) => s.state !== "streaming");
   const over = lag > ctx.t.replicationLag;
@@ -260,12 +261,15 @@ async function checkStandbys(ctx: Ctx): Promise<void> {
 
 /** On a standby: how far behind the primary replay is (0 when everything received is replayed). */
 async function checkReplay(ctx: Ctx): Promise<void> {
-  const r = await ctx.client.query<{ receiving: boolean; caught_up: boolean; since_replay: number | null }>(
+  const r = await ctx.client.query<{ receiving: boolean; caught_up: boolean; since_replay: number | null; unreplayed: string | null }>(
     `select exists (select 1 from pg_stat_wal_receiver where status = 'streaming') as receiving,
         coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false) as caught_up,
-        extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 as since_replay`,
+        extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 as since_replay,
+        greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()))::bigint::text as unreplayed`,
   );
-  const { receiving, caught_up, since_replay } = r.rows[0];
+  const { receiving, caught_up, since_replay, unreplayed } = r.rows[0];
+  // Received but not replayed: what a promotion now would still have to apply (0 without a stream).
+  ctx.metrics.ReplicationLagBytes = Number(unreplayed ?? 0);
   const lag = receiving && caught_up ? 0 : since_replay;
   if (lag === null) {
     ctx.findings.push({ check: "replication", severity: receiving ? "ok" : "warning", message: `standby has replayed no transaction yet${receiving ? "" : "; no wal receiver (archive recovery only)"}` });

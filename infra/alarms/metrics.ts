@@ -17,7 +17,7 @@ export function siteDimensions(environment: string, site: string): Record<string
 }
 
 /** The subset of CloudWatch's StandardUnit used here. */
-export type MetricUnit = "Seconds" | "Percent" | "Count" | "None";
+export type MetricUnit = "Seconds" | "Percent" | "Count" | "Bytes" | "None";
 
 export interface MetricDefinition {
   unit: MetricUnit;
@@ -41,6 +41,7 @@ export const healthMetricCatalogue: { [K in keyof Required<HealthMetrics>]: Metr
   Repo1BackupAgeSeconds: { unit: "Seconds", description: "seconds since the newest successful backup in repo1 (this region's repository) finished" },
   Repo2BackupAgeSeconds: { unit: "Seconds", description: "seconds since the newest successful backup in repo2 (the other region's repository) finished" },
   ReplicationLagSeconds: { unit: "Seconds", description: "replay lag of the standby" },
+  ReplicationLagBytes: { unit: "Bytes", description: "WAL the standby has not replayed yet (on the primary: behind its position; on the standby: received, not replayed)" },
   SlowQueries: { unit: "Count", description: "queries running longer than the slow-query threshold" },
   LongTransactions: { unit: "Count", description: "transactions open longer than the long-transaction threshold" },
   FailedLogins: { unit: "Count", description: "failed logins in the last hour" },

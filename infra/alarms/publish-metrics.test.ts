@@ -22,6 +22,7 @@ const report: HealthReport = {
     BackupAgeSeconds: 1800,
     SlowQueries: 0,
     FailedLogins: 3,
+    ReplicationLagBytes: 8192,
     // Not applicable on a primary, or broken: neither may reach CloudWatch.
     ReplicationLagSeconds: undefined,
     LongTransactions: Number.NaN,
@@ -47,6 +48,7 @@ test("buildMetricData turns a report into the exact PutMetricData request the al
       datum("ArchiveAgeSeconds", 42, "Seconds"),
       datum("FullBackupAgeSeconds", 3600, "Seconds"),
       datum("BackupAgeSeconds", 1800, "Seconds"),
+      datum("ReplicationLagBytes", 8192, "Bytes"),
       datum("SlowQueries", 0, "Count"),
       datum("FailedLogins", 3, "Count"),
     ],
