@@ -10,7 +10,8 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "pg";
 import { makeServiceDir } from "../system/service-user";
 import { chownSync } from "node:fs";
-import { archivedThrough, archiverState, archiveThrough, describeArchiveWait } from "./archiver";
+import { archivedThrough, archiverState, archiveThrough, describeArchiveWait, shipBacklog } from "./archiver";
+import { DrError } from "../core/errors";
 import { startScratchCluster, type ScratchCluster } from "./scratch";
 
 describe("archive wait", () => {
@@ -94,6 +95,43 @@ describe("archive wait", () => {
     assert.equal(w.archived, true, `woken well inside the 60 s sleep: ${describeArchiveWait(w)}`);
     assert.ok(w.failures >= 3, `the failures while waiting are reported (${w.failures})`);
     assert.ok(existsSync(join(archive, w.segment)));
+  });
+
+  const queueSegments = async (n: number) => {
+    for (let i = 0; i < n; i++) await c.query("insert into t values (4); select pg_switch_wal()");
+  };
+
+  it("a backlog is shipped at the archiver's pace, bounded by its progress, not by a fixed time", async () => {
+    // A slow store: every push takes 0.4 s, so 12 queued segments take about 5 s in all.
+    scratch.cluster.writeSettings({ archive_command: `sleep 0.4 && cp %p ${archive}/%f` }, "fp-dr-archive.conf");
+    await c.query("select pg_reload_conf()");
+    try {
+      await queueSegments(12);
+      const said: string[] = [];
+      const r = await shipBacklog(c, { stallMs: 2000, pollMs: 100, say: (t) => said.push(t) });
+      assert.ok(r.shipped >= 12, `shipped ${r.shipped}`);
+      assert.ok(r.waitedMs > 2000, `it waited past the stall bound while the archiver progressed (${r.waitedMs} ms)`);
+      assert.match(said[0], /^\d+ WAL files queued for the archive; 0 shipped so far$/);
+      assert.equal((await c.query("select count(*)::int n from pg_ls_archive_statusdir() where name like '%.ready'")).rows[0].n, 0);
+    } finally {
+      scratch.cluster.writeSettings({ archive_command: `test ! -e ${storeDown} && cp %p ${archive}/%f` }, "fp-dr-archive.conf");
+      await c.query("select pg_reload_conf()");
+    }
+  });
+
+  it("a backlog behind a store that is down: ARCHIVE_FAILED once nothing moved for the stall bound, naming the queue", async () => {
+    writeFileSync(storeDown, "");
+    try {
+      await queueSegments(3);
+      const started = Date.now();
+      await assert.rejects(shipBacklog(c, { stallMs: 3000, pollMs: 100 }), (e: unknown) => e instanceof DrError && e.code === "ARCHIVE_FAILED" && /^the archiver shipped nothing for 3 s with \d+ WAL files queued \(last failure /.test(e.message));
+      assert.ok(Date.now() - started < 10_000, "it gave up at the stall bound");
+    } finally {
+      rmSync(storeDown, { force: true });
+    }
+    // Back up: the queue drains (the nudge wakes the sleeping archiver).
+    const r = await shipBacklog(c, { stallMs: 15_000, pollMs: 100 });
+    assert.ok(r.shipped >= 3, `shipped ${r.shipped}`);
   });
 
   it("a store that stays down: not archived, the failure named, only a few extra segments", async () => {

@@ -1,6 +1,7 @@
 // "Is everything up to here in the repository?": switch to a new WAL segment and wait until the
 // archiver reports it archived. Drills (the restore point), deletion recovery (the moment of the
-// deletion), corruption recovery (the drained primary) and the rehearsal all stand on it.
+// deletion), corruption recovery (the drained primary) and the rehearsal all stand on it. And
+// shipping a whole backlog (shipBacklog), bounded by the archiver's progress, for `dr lab up`.
 //
 // Archived means: no ".ready" status file left for this segment or any before it. Not
 // pg_stat_archiver's last_archived_wal, which is the last file archived, not the highest: a
@@ -20,6 +21,7 @@ import { DrError } from "../core/errors";
 
 export interface ArchiverState {
   lastArchived: string | null;
+  archivedCount: number;
   failedCount: number;
   lastFailed: string | null;
   lastFailedAt: string | null;
@@ -39,11 +41,12 @@ export interface ArchiveWait {
 export async function archiverState(c: ClientBase): Promise<ArchiverState> {
   const r = (
     await c.query<{ last_archived_wal: string | null; failed_count: string; last_failed_wal: string | null; last_failed_time: Date | null }>(
-      "select last_archived_wal, failed_count, last_failed_wal, last_failed_time from pg_stat_archiver",
+      "select last_archived_wal, archived_count, failed_count, last_failed_wal, last_failed_time from pg_stat_archiver",
     )
-  ).rows[0];
+  ).rows[0] as { last_archived_wal: string | null; archived_count: string; failed_count: string; last_failed_wal: string | null; last_failed_time: Date | null };
   return {
     lastArchived: r.last_archived_wal,
+    archivedCount: Number(r.archived_count),
     failedCount: Number(r.failed_count),
     lastFailed: r.last_failed_wal,
     lastFailedAt: r.last_failed_time ? new Date(r.last_failed_time).toISOString() : null,
@@ -133,4 +136,46 @@ export async function requireArchived(
 export function describeArchiveWait(w: ArchiveWait): string {
   const failed = w.state.lastFailed ? `; last failure ${w.state.lastFailed} at ${w.state.lastFailedAt}` : "";
   return `${w.segment} not archived after ${Math.round(w.waitedMs / 1000)} s (last archived ${w.state.lastArchived ?? "none"}, ${w.failures} failure(s) while waiting${failed})`;
+}
+
+/** How many files (segments, history and backup files) wait for archive_command. */
+async function queued(c: ClientBase): Promise<number> {
+  return (await c.query<{ n: number }>("select count(*)::int n from pg_ls_archive_statusdir() where name like '%.ready'")).rows[0].n;
+}
+
+/**
+ * Waits until nothing waits to be archived, bounded by progress rather than time: generating a
+ * large database queues hundreds of segments (about 480 at scale 80), shipping them takes
+ * minutes, and a fixed bound (pgBackRest check's 60 s) gave up while the archiver was working.
+ * Fails (ARCHIVE_FAILED) only when nothing was shipped for `stallMs` while files wait; `say`
+ * hears the backlog every 10 s.
+ */
+export async function shipBacklog(c: ClientBase, opts: { stallMs?: number; pollMs?: number; say?: (text: string) => void } = {}): Promise<{ shipped: number; waitedMs: number }> {
+  const stallMs = opts.stallMs ?? 60_000;
+  const started = Date.now();
+  const first = await archiverState(c);
+  let last = { state: first, ready: await queued(c), progressAt: started, saidAt: 0, nudgedAt: 0 };
+  while (last.ready > 0) {
+    if (Date.now() - last.saidAt > 10_000) {
+      opts.say?.(`${last.ready} WAL files queued for the archive; ${last.state.archivedCount - first.archivedCount} shipped so far`);
+      last.saidAt = Date.now();
+    }
+    await new Promise((res) => setTimeout(res, opts.pollMs ?? 500));
+    const state = await archiverState(c);
+    const ready = await queued(c);
+    const moved = state.archivedCount > last.state.archivedCount || ready < last.ready;
+    last = { ...last, state, ready, progressAt: moved ? Date.now() : last.progressAt };
+    // An archiver that failed sleeps up to 60 s: a new segment wakes it (as in archiveThrough).
+    if (!moved && state.failedCount > first.failedCount && Date.now() - last.progressAt >= NUDGE_EVERY_MS && Date.now() - last.nudgedAt >= NUDGE_EVERY_MS) {
+      await c.query("select txid_current()");
+      await c.query("select pg_switch_wal()");
+      last.nudgedAt = Date.now();
+    }
+    if (ready > 0 && Date.now() - last.progressAt > stallMs) {
+      throw new DrError("ARCHIVE_FAILED", `the archiver shipped nothing for ${Math.round(stallMs / 1000)} s with ${ready} WAL files queued${state.lastFailed ? ` (last failure ${state.lastFailed} at ${state.lastFailedAt})` : ""}`, {
+        hint: "check that the object store is up (`dr lab status`) and read the primary's server log for archive_command errors",
+      });
+    }
+  }
+  return { shipped: last.state.archivedCount - first.archivedCount, waitedMs: Date.now() - started };
 }

@@ -1,9 +1,11 @@
 // `dr lab up`, idempotent: it starts what is stopped and builds what is missing, then leaves a
 // first full backup offsite. Four phases, each in its own file:
 //   1. services   dependencies, directories, secrets, object store, DNS, lab.json
-//   2. primary    site directories and pgBackRest configuration; the primary initialised and started
+//   2. primary    site directories and pgBackRest configuration; the primary initialised and
+//                 started; the stanza in both repositories, so that archiving works before any
+//                 data is written (4-backups.ts)
 //   3. database   roles, the application database, fp-dr's heartbeat schema, the sample data
-//   4. backups    the stanza in both repositories, archiving checked, a first full backup to each
+//   4. backups    the archive backlog shipped, archiving checked, a first full backup to each
 //   then, with standby.enabled (the default), the secondary built as a warm standby (../standby.ts)
 // An isolated (evidence of an incident) or fenced primary stops it after phase 2, one in recovery after 3.
 // After a failover or switchover moved the primary role to another site, the sites start as the
@@ -15,7 +17,7 @@ import { configureSites, startPrimary } from "./2-primary";
 import { startMovedRoles } from "./moved-roles";
 import { recordedTopology } from "../topology";
 import { prepareDatabase } from "./3-database";
-import { firstBackups } from "./4-backups";
+import { createStanza, firstBackups } from "./4-backups";
 import { ensureStandby } from "../standby";
 
 export async function bringUpLab(config: DrConfig, opts: LabUpOptions = {}): Promise<Lab> {
@@ -29,6 +31,7 @@ export async function bringUpLab(config: DrConfig, opts: LabUpOptions = {}): Pro
     return lab;
   }
   if (!(await startPrimary(lab, step))) return lab;
+  await createStanza(lab, step);
   if (!(await prepareDatabase(lab, fresh, opts, step))) return lab;
   await firstBackups(lab, opts, step);
   if (config.standby.enabled) await ensureStandby(lab, step);
