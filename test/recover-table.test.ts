@@ -7,13 +7,18 @@
 //     stops before anything is touched, with a stable code and a hint;
 //   - the preview (no --apply) finds the deletion in the audit log, lists exactly the deleted
 //     row as missing, the later writes as added/changed, the dependants through foreign keys,
-//     and production is unchanged (fingerprints equal) and the copy is removed;
+//     and production is unchanged (fingerprints equal); with --keep-copy the copy stays;
 //   - a failure in the middle still removes the copy, production unchanged;
-//   - --apply --include-dependents writes every deleted row back exactly, keeps the rows
+//   - --apply --include-dependents reuses that preview's copy (still exact: nothing restored
+//     again), writes every deleted row back exactly, keeps the rows
 //     written after the deletion, leaves no orphans, every invariant holds, the write-back is
-//     audited as fp-dr, RTO and RPO are measured against the deletion objectives.
+//     audited as fp-dr, RTO and RPO are measured against the deletion objectives;
+//   - a kept copy that is no longer exact (replay resumed on it) is not reused: the run says
+//     why, removes it and restores a new one.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Client } from "pg";
 import { recoverTable, renderRecoverTable } from "../automation/commands/recover-table";
 import { runExitCode } from "../automation/commands/recover";
@@ -35,6 +40,8 @@ let changedHouseholdNotes: string | null;
 let writtenBefore: number;
 /** The recovery point the audit log gave (for the --before run). */
 let deletionPoint: string;
+/** The run whose copy was kept (--keep-copy) for the next --apply. */
+let keptBy: string;
 /** The victim's rows per table, as text, before the deletion. */
 const deletedRows: Record<string, string[]> = {};
 
@@ -177,62 +184,6 @@ describe("recover-table: preview, failure, apply", () => {
   });
 
 
-  test("without --apply: the audit log's DELETE is found, exactly the deleted row is missing, dependants listed, production unchanged, copy removed", async () => {
-    const fp = await fingerprint();
-    const started = Date.now();
-    const r = await recoverTable(t.deps(), { table: "app.households" });
-    const f = dfacts(r);
-    assert.equal(r.status, "succeeded", `${r.error?.message}\n${renderRecoverTable(r)}`);
-    assert.equal(r.scenario, "deletion");
-    assert.equal(r.objectiveScenario, "deletion");
-    // Found in the audit log: alice's DELETE, the whole transaction, its commit time.
-    const e = f.located!.event!;
-    assert.equal(f.located!.mode, "audit");
-    assert.equal(e.actor, "alice@fp");
-    assert.equal(e.action, "DELETE");
-    assert.deepEqual(e.keys, [String(victim)]);
-    assert.ok(e.commitAt, "commit time known (track_commit_timestamp)");
-    assert.ok(Date.parse(f.located!.point) <= Date.parse(e.commitAt!) && Date.parse(f.located!.point) > Date.parse(e.firstAt) - 1000, "the point is just before the deleting commit");
-    assert.equal(e.touched.find((x) => x.table === "ledger")?.rows, deletedRows.ledger.length);
-    // The copy is at the point, not at the backup: it replayed the commits made after the backup.
-    assert.ok(f.restore?.lastCommitAt && Date.parse(f.restore.lastCommitAt) <= Date.parse(f.located!.point), `copy's last commit ${f.restore?.lastCommitAt}`);
-    assert.match(f.versusRunbook ?? "", /after backup .* ended/);
-    // The diff: exactly the deleted household missing; the later writes seen as such.
-    const d = f.diff!;
-    assert.equal(d.missing, 1);
-    assert.deepEqual(d.sample.missing, [String(victim)]);
-    assert.deepEqual(d.sample.added, [String(keptHousehold)], `only the household written after the deletion (${writtenBefore}, written before it, is in the copy)`);
-    assert.deepEqual(d.sample.changed, [String(changedHousehold)]);
-    assert.equal(d.copyRows, d.productionRows, "the copy has the victim, production the new household instead");
-    for (const table of ["clients", "accounts", "holdings", "ledger", "plans", "goals"]) {
-      const dep = d.dependents.find((x) => x.table === `app.${table}`);
-      assert.equal(dep?.missing, deletedRows[table].length, `dependants of app.households in app.${table}`);
-    }
-    assert.deepEqual(d.blocked, []);
-    assert.equal(stepOf(r, "apply").status, "done");
-    assert.match(stepOf(r, "apply").detail ?? "", /preview only/);
-    assert.equal(f.applied, undefined);
-    // Nothing changed in production; the copy is gone.
-    assert.equal(await fingerprint(), fp, "production unchanged (fingerprints of every app table)");
-    assert.equal(stepOf(r, "remove-copy").status, "done");
-    assert.equal(t.lab.state.sites[f.targetSite!], undefined);
-    assert.deepEqual(siteNames(), ["primary", "secondary"]);
-    // A preview recovered nothing: no RTO/RPO verdict, "PREVIEW" in the report and the list, exit 0.
-    assert.equal(r.measurements.rto.objective, 3600);
-    assert.equal(r.measurements.rto.pass, undefined);
-    assert.equal(r.measurements.rpo.achieved, undefined);
-    assert.equal(verdictOf(r).headline, "PREVIEW");
-    assert.equal(runExitCode(r), 0);
-    deletionPoint = f.located!.point;
-    const text = renderRecoverTable(r);
-    if (process.env.FP_DR_TEST_SHOW) console.log(text);
-    assert.match(text, /missing in production/);
-    assert.match(text, /preview only/);
-    assert.match(text, /deletion run \S+: PREVIEW/);
-    assert.doesNotMatch(text, /RTO .*PASS/);
-    console.log(`preview: ${((Date.now() - started) / 1000).toFixed(1)}s; ${r.steps.map((s) => `${s.id} ${s.durationMs ?? "-"}ms`).join(", ")}`);
-  });
-
   test("a failure in the middle (after the copy was restored) still removes the copy; production unchanged", async () => {
     const fp = await fingerprint();
     process.env.FP_DR_FAULT = "fail-in:diff";
@@ -268,11 +219,73 @@ describe("recover-table: preview, failure, apply", () => {
     assert.equal(await fingerprint(), fp, "production unchanged");
   });
 
+  test("without --apply, with --keep-copy: the audit log's DELETE is found, exactly the deleted row is missing, dependants listed, production unchanged, the copy kept", async () => {
+    const fp = await fingerprint();
+    const started = Date.now();
+    const r = await recoverTable(t.deps(), { table: "app.households", keepCopy: true });
+    const f = dfacts(r);
+    assert.equal(r.status, "succeeded", `${r.error?.message}\n${renderRecoverTable(r)}`);
+    assert.equal(r.scenario, "deletion");
+    assert.equal(r.objectiveScenario, "deletion");
+    // Found in the audit log: alice's DELETE, the whole transaction, its commit time.
+    const e = f.located!.event!;
+    assert.equal(f.located!.mode, "audit");
+    assert.equal(e.actor, "alice@fp");
+    assert.equal(e.action, "DELETE");
+    assert.deepEqual(e.keys, [String(victim)]);
+    assert.ok(e.commitAt, "commit time known (track_commit_timestamp)");
+    assert.ok(Date.parse(f.located!.point) <= Date.parse(e.commitAt!) && Date.parse(f.located!.point) > Date.parse(e.firstAt) - 1000, "the point is just before the deleting commit");
+    assert.equal(e.touched.find((x) => x.table === "ledger")?.rows, deletedRows.ledger.length);
+    // The copy is at the point, not at the backup: it replayed the commits made after the backup.
+    assert.ok(f.restore?.lastCommitAt && Date.parse(f.restore.lastCommitAt) <= Date.parse(f.located!.point), `copy's last commit ${f.restore?.lastCommitAt}`);
+    assert.match(f.versusRunbook ?? "", /after backup .* ended/);
+    // The diff: exactly the deleted household missing; the later writes seen as such.
+    const d = f.diff!;
+    assert.equal(d.missing, 1);
+    assert.deepEqual(d.sample.missing, [String(victim)]);
+    assert.deepEqual(d.sample.added, [String(keptHousehold)], `only the household written after the deletion (${writtenBefore}, written before it, is in the copy)`);
+    assert.deepEqual(d.sample.changed, [String(changedHousehold)]);
+    assert.equal(d.copyRows, d.productionRows, "the copy has the victim, production the new household instead");
+    for (const table of ["clients", "accounts", "holdings", "ledger", "plans", "goals"]) {
+      const dep = d.dependents.find((x) => x.table === `app.${table}`);
+      assert.equal(dep?.missing, deletedRows[table].length, `dependants of app.households in app.${table}`);
+    }
+    assert.deepEqual(d.blocked, []);
+    assert.equal(stepOf(r, "apply").status, "done");
+    assert.match(stepOf(r, "apply").detail ?? "", /preview only/);
+    assert.equal(f.applied, undefined);
+    // Nothing changed in production; the copy is kept (paused at the point) for the --apply.
+    assert.equal(await fingerprint(), fp, "production unchanged (fingerprints of every app table)");
+    assert.equal(stepOf(r, "remove-copy").status, "done");
+    assert.match(stepOf(r, "remove-copy").detail ?? "", /kept \(--keep-copy\), paused at/);
+    assert.ok(t.lab.state.sites[f.targetSite!], "the copy is still there");
+    assert.deepEqual(f.keptCopy && [f.keptCopy.site, f.keptCopy.table, f.keptCopy.point], [f.targetSite, "app.households", f.located!.point]);
+    keptBy = r.runId;
+    // A preview recovered nothing: no RTO/RPO verdict, "PREVIEW" in the report and the list, exit 0.
+    assert.equal(r.measurements.rto.objective, 3600);
+    assert.equal(r.measurements.rto.pass, undefined);
+    assert.equal(r.measurements.rpo.achieved, undefined);
+    assert.equal(verdictOf(r).headline, "PREVIEW");
+    assert.equal(runExitCode(r), 0);
+    deletionPoint = f.located!.point;
+    const text = renderRecoverTable(r);
+    if (process.env.FP_DR_TEST_SHOW) console.log(text);
+    assert.match(text, /missing in production/);
+    assert.match(text, /preview only/);
+    assert.match(text, /deletion run \S+: PREVIEW/);
+    assert.doesNotMatch(text, /RTO .*PASS/);
+    console.log(`preview: ${((Date.now() - started) / 1000).toFixed(1)}s; ${r.steps.map((s) => `${s.id} ${s.durationMs ?? "-"}ms`).join(", ")}`);
+  });
+
   test("--apply --include-dependents: every deleted row is back exactly, later writes kept, no orphans, invariants hold", async () => {
     const started = Date.now();
     const r = await recoverTable(t.deps(), { table: "app.households", audit: true, apply: true, includeDependents: true, yes: true });
     const f = dfacts(r);
     assert.equal(r.status, "succeeded", `${r.error?.message}\n${renderRecoverTable(r)}`);
+    // The preview's copy was still exact: reused, not restored again.
+    assert.equal(f.reusedCopy?.fromRun, keptBy);
+    assert.match(stepOf(r, "create-scratch").detail ?? "", new RegExp(`^reused ${f.targetSite}, kept by preview ${keptBy}`));
+    assert.match(stepOf(r, "restore-copy").detail ?? "", /^nothing restored again: the copy of preview .* is still paused at/);
     const c = await t.lab.connect("primary");
     try {
       // Every deleted row is back, byte for byte as text.
@@ -316,7 +329,7 @@ describe("recover-table: preview, failure, apply", () => {
   });
 
   test("--before with --revert-changed: a row changed after the point is put back as it was", async () => {
-    const r = await recoverTable(t.deps(), { table: "app.households", before: deletionPoint, apply: true, revertChanged: true, yes: true });
+    const r = await recoverTable(t.deps(), { table: "app.households", before: deletionPoint, apply: true, revertChanged: true, keepCopy: true, yes: true });
     const f = dfacts(r);
     assert.equal(r.status, "succeeded", `${r.error?.message}\n${renderRecoverTable(r)}`);
     assert.equal(f.located!.mode, "before");
@@ -333,5 +346,26 @@ describe("recover-table: preview, failure, apply", () => {
     }
     assert.ok(r.verification?.ok, JSON.stringify(r.verification));
     assert.equal(r.measurements.rpo.achieved, 0);
+    assert.ok(f.keptCopy && t.lab.state.sites[f.keptCopy.site], "kept (--keep-copy)");
+    keptBy = r.runId;
+  });
+
+  test("a kept copy that is no longer exact (replay resumed on it) is not reused: the run says why, removes it and restores a new one", async () => {
+    const kept = dfacts(JSON.parse(readFileSync(join(t.dir, "journal", `${keptBy}.json`), "utf8")) as RunRecord).keptCopy!;
+    const c = await t.lab.connect(kept.site, "postgres");
+    try {
+      await c.query("select pg_wal_replay_resume()");
+    } finally {
+      await c.end();
+    }
+    const r = await recoverTable(t.deps(), { table: "app.households", before: deletionPoint, apply: true, yes: true });
+    const f = dfacts(r);
+    assert.equal(r.status, "succeeded", `${r.error?.message}\n${renderRecoverTable(r)}`);
+    assert.equal(f.reusedCopy, undefined);
+    assert.equal(f.staleCopyRemoved, keptBy);
+    assert.ok(r.notes.some((n) => n.startsWith(`the copy kept by preview ${keptBy} was not reused: ${kept.site} `) && /left recovery|no longer paused|replayed on/.test(n)), r.notes.join(" | "));
+    assert.doesNotMatch(stepOf(r, "restore-copy").detail ?? "", /nothing restored again/);
+    assert.equal(t.lab.state.sites[kept.site], undefined, "the stale copy is gone");
+    assert.deepEqual(siteNames(), ["primary", "secondary"], "and so is this run's");
   });
 });

@@ -250,10 +250,11 @@ Examples:
     .option("--apply", "write the missing rows back (default: preview only)")
     .option("--revert-changed", "also revert rows changed since the recovery point (UPDATEs count in the audit search)")
     .option("--include-dependents", "also write back missing rows of tables referencing it (foreign keys, parents first)")
+    .option("--keep-copy", "keep the restored copy afterwards: the --apply after a preview reuses it while it is still exact, instead of restoring again")
     .addOption(new Option("--repo <n>", "1 (site's own, default on the lab) or 2 (default on pulumi)").argParser(repoNumber))
     .option("--yes", "do not ask before writing")
     .option("--dry-run", "walk the checks, change nothing")
-    .addHelpText("after", "\nExamples:\n  $ dr recover-table --table app.households\n  $ dr recover-table --table app.households --apply --include-dependents --yes")
+    .addHelpText("after", "\nExamples:\n  $ dr recover-table --table app.households --keep-copy    (preview; the copy stays)\n  $ dr recover-table --table app.households --apply --include-dependents --yes    (reuses it while exact)")
     .action(action(recoverTable, renderRecoverTable, runExitCode));
 
   const incident = program.command("incident").description("security incident / ransomware (runbook §5): isolate, preserve, restore");

@@ -15,6 +15,8 @@ import type { DeletionRequest } from "../deletion/request";
 import { locateForRun, type DeletionFacts } from "../plans/deletion-steps";
 import { finishRun, renderRun } from "./recover";
 import { runnerDepsFor } from "./run-context";
+import { findKeptCopy } from "../plans/kept-copy";
+import { journalFor } from "../core/state-dirs";
 
 export interface RecoverTableOptions {
   /** schema.table */
@@ -33,6 +35,8 @@ export interface RecoverTableOptions {
   revertChanged?: boolean;
   /** Also write back missing rows of tables referencing the table (foreign keys). */
   includeDependents?: boolean;
+  /** Keep the restored copy afterwards, so that the --apply after a preview reuses it instead of restoring again. */
+  keepCopy?: boolean;
   /** Repository the copy is restored from (default: 1, the site's own; 2 on the pulumi engine, see below). */
   repo?: 1 | 2;
   yes?: boolean;
@@ -55,6 +59,7 @@ export function deletionRequest(opts: RecoverTableOptions): DeletionRequest {
     apply: opts.apply === true,
     revertChanged: opts.revertChanged === true,
     includeDependents: opts.includeDependents === true,
+    keepCopy: opts.keepCopy === true,
   };
 }
 
@@ -78,7 +83,10 @@ export async function recoverTable(deps: Deps, opts: RecoverTableOptions): Promi
     outageAt: point.lostAt,
   };
   const facts: DeletionFacts = { sourceSite: production, repo, request, located: point, scratchId };
-  const record = await startRun(deletionPlan, rdeps, options, facts as Record<string, unknown>);
+  // An --apply after a preview run with --keep-copy reuses its copy while it is still exact.
+  const kept = request.apply && !options.dryRun ? await findKeptCopy(rdeps.engine, journalFor(deps.config), request, point) : undefined;
+  if (kept) Object.assign(facts, kept.facts);
+  const record = await startRun(deletionPlan, rdeps, options, facts as Record<string, unknown>, kept?.note ? [kept.note] : []);
   return finishRun(deps, record);
 }
 

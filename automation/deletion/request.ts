@@ -15,6 +15,8 @@ export interface DeletionRequest {
   apply: boolean;
   revertChanged: boolean;
   includeDependents: boolean;
+  /** Keep the restored copy after the run, for an `--apply` that follows a preview to reuse. */
+  keepCopy?: boolean;
 }
 
 /** The diff as people (and --json) read it: counts and a sample of keys, never row contents. */

@@ -17,6 +17,7 @@ import type { DrConfig } from "../config/schema";
 import { DrError, isDrError } from "../core/errors";
 import { requireArchived } from "../postgres/archiver";
 import { withClient } from "../postgres/client";
+import { readRecoveryState } from "../postgres/recovery-state";
 import type { Step, StepContext } from "./plan";
 import type { Engine } from "../engines/engine";
 import { applyRecovery, type ApplyResult } from "../deletion/apply";
@@ -45,6 +46,23 @@ export interface DeletionFacts extends Facts {
   applied?: ApplyResult & { rowsLost: number; dependentRowsNotRestored: number };
   /** How far this copy is ahead of what the runbook's procedure would have restored. */
   versusRunbook?: string;
+  /** The copy this run left for a later --apply (--keep-copy): plans/kept-copy.ts. */
+  keptCopy?: KeptCopy;
+  /** The copy of an earlier preview this run reused instead of restoring again. */
+  reusedCopy?: { fromRun: string; site: string; keptAt: string };
+  /** The preview whose kept copy this run found stale and removed. */
+  staleCopyRemoved?: string;
+}
+
+/** What a preview leaves in its facts when it keeps its copy. */
+export interface KeptCopy {
+  scratchId: string;
+  site: string;
+  table: string;
+  point: string;
+  /** Where replay stood when the preview ended: the copy is exact while it stands there. */
+  replayLsn: string;
+  keptAt: string;
 }
 
 export function deletionFacts(ctx: StepContext): DeletionFacts {
@@ -124,6 +142,7 @@ export const createScratchStep: Step = {
   },
   async run(ctx) {
     const f = deletionFacts(ctx);
+    if (f.reusedCopy) return { detail: `reused ${f.reusedCopy.site}, kept by preview ${f.reusedCopy.fromRun} at ${f.reusedCopy.keptAt}` };
     const ep = await ctx.engine.createDrillSite(f.scratchId!);
     f.targetSite = ep.site;
     return { detail: `${ep.site} at ${ep.address}:${ep.port}` };
@@ -141,6 +160,10 @@ export const restoreScratchStep: Step = {
   async run(ctx) {
     const f = deletionFacts(ctx);
     const point = f.located!.point;
+    if (f.reusedCopy) {
+      const r = f.restore;
+      return { detail: `nothing restored again: the copy of preview ${f.reusedCopy.fromRun} is still paused at ${point} with replay where it left it${r ? ` (${r.set} from repo${r.repo}: files ${formatMs(r.filesMs)}, replay ${formatMs(r.recoveryMs)} saved)` : ""}` };
+    }
     // 1. The WAL up to the deletion must be in the repository before the restore can reach it:
     //    an empty transaction (a commit record after the point, so replay to a time can stop
     //    there even if nothing else was written since), a WAL switch, and a wait for the
@@ -299,7 +322,7 @@ export const verifyAppliedStep: Step = {
 
 export const removeScratchStep: Step = {
   id: "remove-copy",
-  name: "remove the throwaway copy (always, also after a failure)",
+  name: "remove the throwaway copy (always, also after a failure; a preview with --keep-copy keeps it)",
   always: true,
   estimateSeconds: 3,
   async explain(ctx) {
@@ -309,6 +332,13 @@ export const removeScratchStep: Step = {
     const f = deletionFacts(ctx);
     const created = ctx.record.steps.find((s) => s.id === createScratchStep.id);
     if (!f.scratchId || !created || created.status === "pending" || created.status === "skipped") return { detail: "nothing was created" };
+    const restored = ctx.record.steps.find((s) => s.id === restoreScratchStep.id)?.status === "done";
+    const failed = ctx.record.steps.some((s) => s.status === "failed");
+    if (f.request?.keepCopy && restored && !failed) {
+      const s = await readRecoveryState((await ctx.engine.endpoint(f.targetSite!)).admin);
+      f.keptCopy = { scratchId: f.scratchId, site: f.targetSite!, table: f.request.table, point: f.located!.point, replayLsn: s.replayLsn, keptAt: new Date().toISOString() };
+      return { detail: `${f.targetSite} kept (--keep-copy), paused at ${f.located!.point}: \`dr recover-table --table ${f.request.table} --apply\` reuses it while it stays exact; \`dr lab remove-site ${f.targetSite}\` or the next --apply removes it otherwise` };
+    }
     await ctx.engine.destroyDrillSite(f.scratchId);
     return { detail: `drill-${f.scratchId} removed` };
   },

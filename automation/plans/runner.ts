@@ -63,9 +63,10 @@ export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now
 }
 
 /** Starts a new run of `plan` with the facts known at declaration (sites, repository). */
-export async function startRun(plan: Plan, deps: RunnerDeps, options: RunOptions, facts: Record<string, unknown> = {}): Promise<RunRecord> {
+export async function startRun(plan: Plan, deps: RunnerDeps, options: RunOptions, facts: Record<string, unknown> = {}, notes: string[] = []): Promise<RunRecord> {
   const record = newRecord(plan, deps, options);
   Object.assign(record.facts, facts);
+  record.notes.push(...notes);
   return execute(plan, record, deps);
 }
 
