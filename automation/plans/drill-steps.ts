@@ -10,14 +10,17 @@ import { writeReadRoundTrip } from "../verify/checks";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";
 import { beginWithShareLock } from "./share-lock";
+import { readingFingerprints } from "./source-fingerprints";
 
 
 /**
  * Takes a restore point and the fingerprints of the data at exactly that point: a brief SHARE
  * lock on the user tables (milliseconds: writers wait, readers do not; never more than its
  * lock_timeout when a long transaction is in the way) makes the restore point
- * and an exported snapshot coincide; the fingerprints are then read from that snapshot while
- * the primary carries on. Then the WAL is switched and archived, so the point is offsite.
+ * and an exported snapshot coincide; a second session imports the snapshot (which releases the
+ * lock) and reads the fingerprints from it while the primary carries on and the next steps
+ * restore the copy (source-fingerprints.ts; the gate waits for them). The WAL is switched and
+ * archived, so the point is offsite.
  */
 export const restorePointStep: Step = {
   id: "restore-point",
@@ -45,18 +48,21 @@ export const restorePointStep: Step = {
       const r = await a.query("select pg_export_snapshot() s, pg_create_restore_point($1)::text lsn, clock_timestamp() at, (pg_last_committed_xact()).timestamp last_commit", [name]);
       const { s: snapshot, lsn, at, last_commit } = r.rows[0];
       // A second session reads the fingerprints from the exported snapshot; the lock is
-      // released as soon as that session has imported it (its first statement).
-      const fingerprints = await withClient(ep.admin, (b) => fingerprintSnapshot(b, schemas, { snapshot: String(snapshot), afterImport: () => a.query("commit") }));
+      // released as soon as that session has imported it (its first statement). The reading
+      // goes on in the background: this step ends once the snapshot is imported.
+      let imported!: () => void;
+      const importedNow = new Promise<void>((res) => (imported = res));
+      const prints = withClient(ep.admin, (b) => fingerprintSnapshot(b, schemas, { snapshot: String(snapshot), afterImport: () => a.query("commit").then(imported) }));
+      readingFingerprints(ctx.record.runId, prints);
+      await Promise.race([importedNow, prints]);
       const schema = await schemaSignature(a, schemas);
-      const result = { fingerprints, schema };
       await requireArchived(a, "the restore point's WAL", { through: String(lsn) });
-      return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, ...result };
+      return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, schema };
     });
     f.restorePoint = point;
     // A drill's RPO: the source's newest commit at the restore point vs the restored copy's newest.
     f.rpoReferenceAt = point.lastCommitAt ?? point.at;
-    const rows = Object.values(point.fingerprints).flat().reduce((n, t) => n + t.rows, 0);
-    return { detail: `${name} at ${point.lsn}; ${rows} rows fingerprinted` };
+    return { detail: `${name} at ${point.lsn}; the data's fingerprints at it are read from its snapshot while the copy is restored` };
   },
 };
 

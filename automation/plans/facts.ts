@@ -25,7 +25,8 @@ export interface Facts {
   /** Sets refused (failed verification) and passed over for an older one. */
   excludedSets?: string[];
   restore?: { set: string; repo: number; replayLsn?: string; lastCommitAt?: string; filesMs: number; recoveryMs: number; bytes?: number; /** The step's other measured parts, by name (ms). */ parts?: Record<string, number> };
-  restorePoint?: { name: string; lsn: string; at: string; lastCommitAt?: string; schema: string[]; fingerprints: Record<string, TableFingerprint[]> };
+  /** The drill's restore point; its fingerprints arrive at the gate (read while the copy is restored). */
+  restorePoint?: { name: string; lsn: string; at: string; lastCommitAt?: string; schema: string[]; fingerprints?: Record<string, TableFingerprint[]> };
   verified?: boolean;
   opened?: boolean;
   dns?: { address: string; waitedMs: number };

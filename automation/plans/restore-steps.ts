@@ -13,6 +13,7 @@ import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
 import { gateOptions } from "../verify/invariants";
 import { facts } from "./facts";
+import { sourceFingerprints } from "./source-fingerprints";
 import { formatMs } from "../core/output";
 import { journalFor } from "../core/state-dirs";
 import { restoreEstimate, restoreRate, type RestoreRate } from "../restore/rate";
@@ -194,7 +195,15 @@ export const verifyStep: Step = {
   async run(ctx) {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
-    const ref: Reference = f.restorePoint ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
+    let waited = "";
+    if (f.restorePoint && !f.restorePoint.fingerprints) {
+      // A drill: the source's fingerprints were read while the copy was restored.
+      const read = await sourceFingerprints(ctx.record.runId);
+      f.restorePoint.fingerprints = read.prints;
+      if (read.prints) waited = `; the source's fingerprints (read during the restore) were ready after ${formatMs(read.waitedMs)} more`;
+      else ctx.note("the source's fingerprints at the restore point were read by the process that was stopped: the copy is checked against the backup's manifest instead");
+    }
+    const ref: Reference = f.restorePoint?.fingerprints ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
     const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, gateOptions(ctx.config, () => connect(ep.admin))));
     ctx.record.verification = { ok: report.ok, checks: report.checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.detail, durationMs: c.durationMs })) };
     // The source's own data broke these already: the copy is faithful and an older set holds the
@@ -203,7 +212,7 @@ export const verifyStep: Step = {
     for (const w of warned) ctx.note(`${w.name}: ${w.detail}`);
     if (report.ok) {
       f.verified = true;
-      return { detail: `${report.checks.length} checks passed${warned.length ? `, ${warned.length} with a warning (violated at the source)` : ""}` };
+      return { detail: `${report.checks.length} checks passed${warned.length ? `, ${warned.length} with a warning (violated at the source)` : ""}${waited}` };
     }
     const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
     const fallback = await fallBackToOlderSet(ctx, `verification of ${f.restore?.set} failed (${failed.join("; ")})`, "failed; falling back to an older set");

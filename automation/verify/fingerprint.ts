@@ -10,6 +10,8 @@
 // settings (time zone, date style), so they are pinned for the duration of the snapshot.
 import type { ClientBase } from "pg";
 import { queryFailed, quoteIdent, quoteLiteral } from "../postgres/client";
+import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { eachOnSessions, type Sessions } from "./parallel";
 
 export interface TableFingerprint {
@@ -32,7 +34,9 @@ export async function tableFingerprints(client: ClientBase, schema: string): Pro
 /**
  * Fingerprints several schemas from one snapshot: this session's own, or an exported one
  * (pg_export_snapshot) so that they describe exactly another session's view of the data —
- * the drill takes its restore point in that session.
+ * the drill takes its restore point in that session. With extra sessions, tables are cut into
+ * block ranges (TID range scans) read in parallel: the checksum is a sum, so the parts add up
+ * to exactly the single scan's result, and one big table no longer takes one core alone.
  */
 export async function fingerprintSnapshot(
   client: ClientBase,
@@ -41,7 +45,7 @@ export async function fingerprintSnapshot(
     snapshot?: string;
     /** Called once the snapshot is imported (the exporter may then end). */
     afterImport?: () => Promise<unknown>;
-    /** Extra sessions: tables are scanned in parallel, each session in this snapshot. */
+    /** Extra sessions: block ranges are scanned in parallel, each session at the same point. */
     sessions?: Sessions;
   } = {},
 ): Promise<Record<string, TableFingerprint[]>> {
@@ -50,21 +54,99 @@ export async function fingerprintSnapshot(
     await opts.afterImport?.();
     const tables: { schema: string; table: string }[] = [];
     for (const schema of schemas) for (const table of await tablesOf(client, schema)) tables.push({ schema, table });
-    const prints = new Map<string, TableFingerprint>();
     const key = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`;
-    // Extra sessions import this one's snapshot, so every table is read at the same point.
-    // (a copy still in recovery cannot export one: it is read on this session alone)
-    const exportable = opts.sessions?.open && tables.length > 1 && !(await client.query("select pg_is_in_recovery() r")).rows[0].r;
-    const shared = exportable ? String((await client.query("select pg_export_snapshot() s")).rows[0].s) : undefined;
-    await eachOnSessions(client, tables, shared ? opts.sessions! : {}, async (c, t) => void prints.set(key(t), await fingerprintTable(c, t.schema, t.table)), (c) => pinSnapshot(c, shared));
+    // Extra sessions must see what this one sees: on a primary they import its snapshot; a copy
+    // in recovery cannot export one, but while its replay is paused (at a restore target) it
+    // changes no more, so every session sees the same data. A standby still replaying is read
+    // on this session alone.
+    const state = (await client.query<{ r: boolean; lsn: string | null; paused: boolean }>(
+      "select pg_is_in_recovery() r, pg_last_wal_replay_lsn()::text lsn, case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() = 'paused' else false end paused",
+    )).rows[0];
+    const parallel = opts.sessions?.open !== undefined && (!state.r || state.paused);
+    const shared = parallel && !state.r ? String((await client.query("select pg_export_snapshot() s")).rows[0].s) : undefined;
+    const ranges = parallel ? await blockRanges(client, tables, opts.sessions!) : tables.map((t) => ({ ...t, from: 0, to: undefined, blocks: 0 }));
+    const sums = new Map<string, PartialSum>();
+    await eachOnSessions(client, ranges, parallel ? opts.sessions! : {}, async (c, r) => {
+      const part = await sumRange(c, r);
+      // Read the table's running sum only now: ranges of one table finish on several sessions.
+      sums.set(key(r), addSums(sums.get(key(r)), part));
+    }, (c) => pinSnapshot(c, shared));
+    if (state.r && parallel) {
+      const after = (await client.query<{ lsn: string | null }>("select pg_last_wal_replay_lsn()::text lsn")).rows[0];
+      if (after.lsn !== state.lsn) throw new Error(`replay moved from ${state.lsn} to ${after.lsn} while the paused copy was read: the fingerprints are not of one point`);
+    }
     const result: Record<string, TableFingerprint[]> = Object.fromEntries(schemas.map((s) => [s, []]));
-    for (const t of tables) result[t.schema].push(prints.get(key(t))!);
+    for (const t of tables) result[t.schema].push(fingerprintOf(t.table, sums.get(key(t))));
     await client.query("commit");
     return result;
   } catch (e) {
     await client.query("rollback").catch(() => undefined);
     throw queryFailed(`fingerprinting the tables of schema ${schemas.join(", ")}`, e);
   }
+}
+
+/** One block range of a table: blocks [from, to), to the end when `to` is undefined. */
+interface BlockRange {
+  schema: string;
+  table: string;
+  from: number;
+  to: number | undefined;
+  /** Blocks in the range (as sized now), for the order they are read in. */
+  blocks: number;
+}
+
+/** What a scan adds up: rows and the two 64-bit halves of every row's md5, summed exactly. */
+interface PartialSum {
+  rows: bigint;
+  hi: bigint;
+  lo: bigint;
+}
+
+/**
+ * Cuts the tables into about four ranges per session, each a run of whole blocks; tables
+ * smaller than one range stay whole. The last range of a table is open-ended: a row visible
+ * in the snapshot is in a block that existed when it was taken, but the size is read now.
+ */
+async function blockRanges(client: ClientBase, tables: { schema: string; table: string }[], sessions: Sessions): Promise<BlockRange[]> {
+  const blocks = new Map<string, number>();
+  for (const t of tables) {
+    const r = await client.query<{ n: string }>(`select pg_relation_size(${quoteLiteral(`${quoteIdent(t.schema)}.${quoteIdent(t.table)}`)}::regclass) / current_setting('block_size')::int as n`);
+    blocks.set(`${t.schema}.${t.table}`, Number(r.rows[0].n));
+  }
+  const total = [...blocks.values()].reduce((a, b) => a + b, 0);
+  const per = Math.max(128, Math.ceil(total / (4 * Math.max(1, sessions.parallel ?? availableParallelism()))));
+  const out: BlockRange[] = [];
+  for (const t of tables) {
+    const n = blocks.get(`${t.schema}.${t.table}`)!;
+    for (let from = 0; ; from += per) {
+      const last = from + per >= n;
+      out.push({ ...t, from, to: last ? undefined : from + per, blocks: Math.max(0, Math.min(per, n - from)) });
+      if (last) break;
+    }
+  }
+  // Largest first, so that no session is left alone with a big range at the end.
+  return out.sort((a, b) => b.blocks - a.blocks);
+}
+
+async function sumRange(client: ClientBase, r: BlockRange): Promise<PartialSum> {
+  const where = r.from === 0 && r.to === undefined ? "" : ` where ctid >= '(${r.from},0)'::tid${r.to === undefined ? "" : ` and ctid < '(${r.to},0)'::tid`}`;
+  const q = await client.query<{ rows: string; hi: string; lo: string }>(
+    `select count(*)::text as rows,
+            coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text as hi,
+            coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text as lo
+     from (select md5(t::text) as h from ${quoteIdent(r.schema)}.${quoteIdent(r.table)} t${where}) x`,
+  );
+  return { rows: BigInt(q.rows[0].rows), hi: BigInt(q.rows[0].hi), lo: BigInt(q.rows[0].lo) };
+}
+
+function addSums(a: PartialSum | undefined, b: PartialSum): PartialSum {
+  return a ? { rows: a.rows + b.rows, hi: a.hi + b.hi, lo: a.lo + b.lo } : b;
+}
+
+/** md5 over "rows:Σhi:Σlo", the text the single-scan SQL hashed: fingerprints from before compare equal. */
+function fingerprintOf(table: string, s: PartialSum | undefined): TableFingerprint {
+  const sum = s ?? { rows: 0n, hi: 0n, lo: 0n };
+  return { table, rows: Number(sum.rows), checksum: createHash("md5").update(`${sum.rows}:${sum.hi}:${sum.lo}`).digest("hex") };
 }
 
 /** Opens a read-only snapshot (imported if given) with the row-text settings pinned. */
@@ -86,14 +168,4 @@ async function tablesOf(client: ClientBase, schema: string): Promise<string[]> {
     [schema],
   );
   return tables.rows.map((t) => t.relname);
-}
-
-async function fingerprintTable(client: ClientBase, schema: string, relname: string): Promise<TableFingerprint> {
-    const r = await client.query<{ rows: string; checksum: string }>(
-      `select count(*) as rows,
-              md5(count(*)::text || ':' || coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text
-                                 || ':' || coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text) as checksum
-       from (select md5(t::text) as h from ${quoteIdent(schema)}.${quoteIdent(relname)} t) x`,
-    );
-    return { table: relname, rows: Number(r.rows[0].rows), checksum: r.rows[0].checksum };
 }
