@@ -27,6 +27,15 @@ import { switchover } from "../commands/switchover";
 import { reprotect } from "../commands/reprotect";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
+import { installSignalHandlers } from "./signals";
+export { interruptedBy } from "../core/interrupt";
+
+/** "lab drill", "backup full": the command as typed, without `dr`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
 
 function positiveNumber(v: string): number {
   const n = Number(v);
@@ -65,6 +74,7 @@ function action<T>(fn: (deps: Deps, ...args: never[]) => Promise<T>, render: (r:
     const cmd = args[args.length - 1] as Command;
     const g = cmd.optsWithGlobals() as GlobalOptions;
     const out = makeOutput(g);
+    installSignalHandlers(out, commandPath(cmd));
     try {
       const deps = makeDeps(g, out);
       const positional = args.slice(0, -2);
