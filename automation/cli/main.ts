@@ -192,9 +192,10 @@ Examples:
     .action(action(labDown, (r) => `lab ${r.dir} stopped${r.purged ? " and removed" : ""}`));
   lab
     .command("remove-site")
-    .argument("<site>", "a scratch or drill site")
-    .description("stop and delete a scratch or drill site")
-    .addHelpText("after", "\nExample:\n  $ dr lab remove-site scratch-lx2k1")
+    .argument("<site>", "a scratch or drill site (`dr lab status` lists leftover ones)")
+    .option("--yes", "do not ask before removing it")
+    .description("stop and delete a scratch or drill site; never the primary, the secondary, the one the service name serves, or one a live run holds")
+    .addHelpText("after", "\nExample:\n  $ dr lab remove-site drill-20261206t172000z --yes")
     .action(action(labRemoveSite, (r) => `removed ${r.removed}`));
 
   const bk = program.command("backup").description("pgBackRest backups of the primary, to the site's and the offsite repository");

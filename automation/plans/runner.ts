@@ -169,9 +169,11 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
       }
       checkFault("before", step.id);
       current = step.id;
-      const attempt = (lease ? lease.check() : Promise.resolve()).then(() => runStep(step, rec, ctx, deps, save));
-      // Raced against a stop signal, except the clean-up after a failure, which always finishes.
-      let outcome = await (stop && !failure ? Promise.race([attempt, stop.arrived]) : attempt).catch((e: unknown) => {
+      // Raced against a stop signal, except the clean-up after a failure, which always finishes;
+      // a signal taken while the lease was checked: the step is not begun at all.
+      const raced = stop && !failure ? stop : undefined;
+      const attempt = (lease ? lease.check() : Promise.resolve()).then(() => (raced?.signal ? undefined : runStep(step, rec, ctx, deps, save)));
+      let outcome = await (raced ? Promise.race([attempt, raced.arrived]) : attempt).catch((e: unknown) => {
         if (stop?.signal && !failure) return undefined;
         const err = e instanceof DrError ? e : new DrError("INTERNAL", `${step.name}: ${(e as Error).message}`, { cause: e, hint: "rerun with --verbose; `dr resume` continues" });
         // A dry run goes on checking: the operator gets every problem at once, not one per try.
