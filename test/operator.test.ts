@@ -196,28 +196,30 @@ describe("interruptions", () => {
   }
 
   test("SIGTERM, SIGINT, SIGHUP in a failover and in drills: journaled interrupted, listed, cleaned up; a drill killed -9 leaves a site that status lists and remove-site removes", async (tc) => {
-    // A failover stopped before it fences: resumable, so the hint is `dr resume <id>`.
+    // A failover stopped as it begins (nothing changed yet): resumable, so the hint is `dr resume <id>`.
     let started = Date.now();
-    const failover = await interrupted(["failover", "--scenario", "datacenter", "--yes"], "stop-before:fence", "SIGTERM");
+    const failover = await interrupted(["failover", "--scenario", "datacenter", "--yes"], "stop-before:assess", "SIGTERM");
     assert.equal(failover.code, 130, failover.stderr);
-    assert.match(failover.stderr, new RegExp(`^interrupted: datacenter run ${failover.run.runId} at step fence$`, "m"));
+    assert.match(failover.stderr, new RegExp(`^interrupted: datacenter run ${failover.run.runId} at step assess$`, "m"));
     assert.match(failover.stderr, new RegExp(`^hint: dr resume ${failover.run.runId}$`, "m"));
     assert.equal(failover.run.status, "interrupted");
     await assertCleanedUp(failover.run.runId);
     assert.equal(await t.lab.activeSite(), "primary", "nothing was failed over");
-    tc.diagnostic(`failover SIGTERM before fence: ${Date.now() - started} ms`);
+    tc.diagnostic(`failover SIGTERM at assess: ${Date.now() - started} ms`);
 
     // A drill frozen before its gate holds its site: neither listed as a leftover nor removable.
+    // Its terminal goes away (SIGHUP): the drill's running cluster is stopped and its site removed.
     started = Date.now();
     const mark = join(t.dir, "fault-held.mark");
     const held = drChild(t.dir, ["drill", "--json"], { FP_DR_FAULT: "stop-before:verify", FP_DR_FAULT_MARK: mark });
     await until("the drill stopped before its gate", () => existsSync(mark) && processInfo(held.child.pid!)?.state === "T", 120_000);
     const site = Object.keys(t.lab.state.sites).find((s) => s.startsWith("drill-"))!;
     const address = t.lab.state.sites[site].address;
+    assert.equal(t.lab.site(site).cluster.state(), "running");
     const refused = await drAsync(t.dir, ["lab", "remove-site", site, "--yes"]);
     assert.equal(refused.code, 5, refused.stderr);
     assert.match(refused.stderr, new RegExp(`error\\[SITE_IN_USE\\]: refusing to remove site ${site}: run drill-\\S+ holds it`));
-    held.child.kill("SIGINT");
+    held.child.kill("SIGHUP");
     held.child.kill("SIGCONT");
     const drill = await held.result;
     const run = JSON.parse(drill.stdout);
@@ -227,21 +229,33 @@ describe("interruptions", () => {
     assert.match(drill.stderr, /^hint: start a new drill/m);
     assert.equal(run.steps.find((s: { id: string }) => s.id === "destroy")?.status, "done");
     await assertCleanedUp(run.runId);
-    tc.diagnostic(`drill SIGINT before verify: ${Date.now() - started} ms`);
+    tc.diagnostic(`drill SIGHUP before verify: ${Date.now() - started} ms`);
 
-    // SIGHUP while pgBackRest copies (frozen mid-copy): its processes are ended, not orphaned.
+    // Ctrl-C at a terminal while pgBackRest copies (frozen mid-copy): its processes are ended, not
+    // orphaned, and the live display gives the cursor back.
     started = Date.now();
-    const hup = await interrupted(["drill"], "stop-during:restore", "SIGHUP");
-    assert.equal(hup.code, 130, hup.stderr);
-    assert.match(hup.stderr, new RegExp(`^interrupted: drill run ${hup.run.runId} at step restore$`, "m"));
-    assert.match(hup.run.steps.find((s) => s.id === "restore")?.detail ?? "", /^interrupted by SIGHUP/);
-    await assertCleanedUp(hup.run.runId);
-    tc.diagnostic(`drill SIGHUP during the restore's copy: ${Date.now() - started} ms`);
+    const copying = join(t.dir, "fault-copying.mark");
+    const term = drOnTerminal(t.dir, ["drill"], { FP_DR_FAULT: "stop-during:restore", FP_DR_FAULT_MARK: copying });
+    await until("pgBackRest frozen mid-copy", () => existsSync(copying), 120_000);
+    assert.ok(term.output.lastIndexOf("\x1b[?25l") > term.output.lastIndexOf("\x1b[?25h"), "the live display hides the cursor");
+    term.type("\x03");
+    assert.equal(await term.exited, 130, term.output);
+    const text = term.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+    const runId = /interrupted: drill run (\S+) at step restore\r?\n/.exec(text)?.[1];
+    assert.ok(runId, term.output);
+    assert.ok(term.output.lastIndexOf("\x1b[?25h") > term.output.lastIndexOf("\x1b[?25l"), "the cursor is shown again");
+    const ctrlC = JSON.parse(readFileSync(join(t.dir, "journal", `${runId}.json`), "utf8"));
+    assert.match(ctrlC.steps.find((s: { id: string }) => s.id === "restore").detail, /^interrupted by SIGINT/);
+    // The next drill took the same address: the interrupted one left nothing to push it along.
+    assert.match(ctrlC.steps.find((s: { id: string }) => s.id === "create-site").detail, new RegExp(`at ${address.replace(/\./g, "\\.")}:`));
+    await assertCleanedUp(runId);
+    tc.diagnostic(`drill Ctrl-C during the restore's copy: ${Date.now() - started} ms`);
 
     // kill -9 leaves its site: listed by `dr lab status`, refused without --yes, removed with it.
     const killed = await drAsync(t.dir, ["drill", "--json"], { FP_DR_FAULT: "kill-after:create-site" });
     assert.equal(killed.signal, "SIGKILL");
     const left = Object.keys(t.lab.state.sites).find((s) => s.startsWith("drill-"))!;
+    assert.equal(t.lab.state.sites[left].address, address);
     const status = await drAsync(t.dir, ["lab", "status", "--json"]);
     assert.deepEqual(JSON.parse(status.stdout).leftovers, [left], status.stdout);
     const primary = await drAsync(t.dir, ["lab", "remove-site", "primary", "--yes"]);
@@ -251,10 +265,6 @@ describe("interruptions", () => {
     assert.ok(t.lab.state.sites[left], "nothing removed without confirmation");
     const removed = await drAsync(t.dir, ["lab", "remove-site", left, "--yes"]);
     assert.equal(removed.code, 0, removed.stderr);
-
-    // The next drill takes the same address: nothing was left to push it along.
-    const next = await drAsync(t.dir, ["drill", "--json"]);
-    assert.equal(next.code, 0, next.stderr);
-    assert.match(JSON.parse(next.stdout).steps.find((s: { id: string }) => s.id === "create-site").detail, new RegExp(`at ${address.replace(/\./g, "\\.")}:`));
+    assert.equal(t.lab.state.sites[left], undefined);
   });
 });
