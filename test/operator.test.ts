@@ -208,7 +208,8 @@ describe("interruptions", () => {
     tc.diagnostic(`failover SIGTERM at assess: ${Date.now() - started} ms`);
 
     // A drill frozen before its gate holds its site: neither listed as a leftover nor removable.
-    // Its terminal goes away (SIGHUP): the drill's running cluster is stopped and its site removed.
+    // Its terminal goes away (SIGHUP): the drill's running cluster is stopped and its site removed;
+    // a Ctrl-C during that clean-up does not cut it short.
     started = Date.now();
     const mark = join(t.dir, "fault-held.mark");
     const held = drChild(t.dir, ["drill", "--json"], { FP_DR_FAULT: "stop-before:verify", FP_DR_FAULT_MARK: mark });
@@ -219,12 +220,17 @@ describe("interruptions", () => {
     const refused = await drAsync(t.dir, ["lab", "remove-site", site, "--yes"]);
     assert.equal(refused.code, 5, refused.stderr);
     assert.match(refused.stderr, new RegExp(`error\\[SITE_IN_USE\\]: refusing to remove site ${site}: run drill-\\S+ holds it`));
+    // Both wait for the process to continue, then come one after the other: the second arrives
+    // during the clean-up the first began, is said, and changes nothing of it.
     held.child.kill("SIGHUP");
+    held.child.kill("SIGINT");
     held.child.kill("SIGCONT");
     const drill = await held.result;
     const run = JSON.parse(drill.stdout);
     assert.equal(drill.code, 130, drill.stderr);
     assert.match(drill.stderr, new RegExp(`^interrupted: drill run ${run.runId} at step verify$`, "m"));
+    assert.equal(run.error.message, "interrupted by SIGHUP at step verify");
+    assert.match(drill.stderr, /^interrupted: SIGINT during the clean-up: it goes on/m);
     assert.doesNotMatch(drill.stderr, /dr resume/, "a drill that removed its site is not resumable");
     assert.match(drill.stderr, /^hint: start a new drill/m);
     assert.equal(run.steps.find((s: { id: string }) => s.id === "destroy")?.status, "done");
