@@ -24,7 +24,7 @@ export function installSignalHandlers(out: Output, command: string): void {
       out.interrupted(`dr ${command} by ${signal}`, "nothing was journaled: run it again");
       void endChildTrees(runningChildren(), 2000).finally(() => process.exit(EXIT));
     } else if (count === 2) {
-      out.interrupted(`${signal} during the clean-up: it goes on (the journal already says interrupted)`, "one more signal exits at once");
+      out.interrupted(`${signal} during the clean-up: it goes on`, "one more signal exits at once (a run's journal already says interrupted)");
     } else {
       out.stopProgress();
       process.exit(EXIT);
