@@ -8,13 +8,20 @@
 //     counts the steps instead of repeating them; the next drill's restore estimate comes from
 //     the drill just measured; `dr health` fits 80 columns;
 //   - the offsite store killed: `dr lab status` exits 1 saying it is down, `dr health` and
-//     `dr drill` end within 15 s naming the store.
+//     `dr drill` end within 15 s naming the store;
+//   - SIGTERM, SIGINT and SIGHUP stop a failover or a drill cleanly: exit 130, `interrupted: <scenario>
+//     run <id> at step <step>` and its hint (`dr resume <id>` only when resumable), the journal, its
+//     shared copy and `dr report list` say interrupted, the lease is released, no process or restore
+//     lock is left and the drill's site is gone (the next drill takes the same address); a site a
+//     live run holds is not removable; a drill killed -9 leaves one that `dr lab status` lists and
+//     `dr lab remove-site --yes` removes.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { objectStoreInfo } from "../automation/engines/local/object-store";
-import { drAsync, drOnTerminal, until } from "./harness/cli";
+import { processInfo } from "../automation/system/leftovers";
+import { drAsync, drChild, drOnTerminal, until } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
@@ -140,3 +147,130 @@ async function deadStoreChecks(store: { endpoint: string }) {
   assert.match(JSON.stringify(run.error), new RegExp(store.endpoint.replace(/\./g, "\\.")));
   console.log(`store killed: dr health ${healthMs} ms, dr drill ${drillMs} ms`);
 }
+
+describe("interruptions", () => {
+  /** Starts `dr <args> --json` with a fault, waits for its mark, signals it; its result, stdout parsed. */
+  async function interrupted(args: string[], fault: string, signal: NodeJS.Signals) {
+    const mark = join(t.dir, `fault-${signal}.mark`);
+    const run = drChild(t.dir, [...args, "--json"], { FP_DR_FAULT: fault, FP_DR_FAULT_MARK: mark });
+    await until(`${fault} reached`, () => existsSync(mark), 120_000);
+    // The mark is written just before the process stops itself: a signal sent in between would be
+    // taken before the stop, and the SIGCONT after it would find nothing to continue.
+    if (fault.startsWith("stop-before:")) await until("the process stopped", () => processInfo(run.child.pid!)?.state === "T", 10_000);
+    // The test runs it as root: the interrupted line and the run id must come out whatever it was doing.
+    run.child.kill(signal);
+    // A stop-before fault stopped the process itself: the signal waits until it is continued.
+    if (fault.startsWith("stop-before:")) run.child.kill("SIGCONT");
+    const r = await run.result;
+    return { ...r, run: JSON.parse(r.stdout) as { runId: string; status: string; error?: { code: string; message: string }; steps: { id: string; status: string; detail?: string }[] } };
+  }
+
+  /** Everything left running or locked in the lab by a drill site or a restore. */
+  function leftBehind(): string[] {
+    const procs = readdirSync("/proc")
+      .filter((p) => /^\d+$/.test(p))
+      .map((p) => {
+        try {
+          return `${p}: ${readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ")}`;
+        } catch {
+          return "";
+        }
+      })
+      .filter((c) => c.includes(`${t.dir}/sites/drill-`) || (c.includes("pgbackrest") && c.includes(t.dir)));
+    const locks = readdirSync(join(t.dir, "sites"), { recursive: true }).map(String).filter((f) => f.endsWith(".restore.lock"));
+    return [...procs, ...locks];
+  }
+
+  async function assertCleanedUp(runId: string, status = "interrupted") {
+    const journal = JSON.parse(readFileSync(join(t.dir, "journal", `${runId}.json`), "utf8"));
+    assert.equal(journal.status, status);
+    assert.equal(journal.error?.code, "INTERRUPTED");
+    const shared = JSON.parse(readFileSync(join(t.dir, "shared", "runs", t.config.environment, `${runId}.json`), "utf8"));
+    assert.equal(shared.status, status, "the shared store's copy says so too");
+    assert.equal((await reportList()).find((s) => s.runId === runId)?.status, status, "listed by dr report list");
+    const lease = JSON.parse(readFileSync(join(t.dir, "shared", "lease", `${t.config.environment}.json`), "utf8"));
+    assert.equal(lease.runId, runId);
+    assert.ok(lease.released, "the lease was released, not left to expire");
+    assert.deepEqual(leftBehind(), []);
+    assert.deepEqual(Object.keys(t.lab.state.sites).filter((s) => s.startsWith("drill-")), [], "no drill site left in lab.json");
+  }
+
+  test("SIGTERM, SIGINT, SIGHUP in a failover and in drills: journaled interrupted, listed, cleaned up; a drill killed -9 leaves a site that status lists and remove-site removes", async (tc) => {
+    // A failover stopped as it begins (nothing changed yet): resumable, so the hint is `dr resume <id>`.
+    let started = Date.now();
+    const failover = await interrupted(["failover", "--scenario", "datacenter", "--yes"], "stop-before:assess", "SIGTERM");
+    assert.equal(failover.code, 130, failover.stderr);
+    assert.match(failover.stderr, new RegExp(`^interrupted: datacenter run ${failover.run.runId} at step assess$`, "m"));
+    assert.match(failover.stderr, new RegExp(`^hint: dr resume ${failover.run.runId}$`, "m"));
+    assert.equal(failover.run.status, "interrupted");
+    await assertCleanedUp(failover.run.runId);
+    assert.equal(await t.lab.activeSite(), "primary", "nothing was failed over");
+    tc.diagnostic(`failover SIGTERM at assess: ${Date.now() - started} ms`);
+
+    // A drill frozen before its gate holds its site: neither listed as a leftover nor removable.
+    // Its terminal goes away (SIGHUP): the drill's running cluster is stopped and its site removed;
+    // a Ctrl-C during that clean-up does not cut it short.
+    started = Date.now();
+    const mark = join(t.dir, "fault-held.mark");
+    const held = drChild(t.dir, ["drill", "--json"], { FP_DR_FAULT: "stop-before:verify", FP_DR_FAULT_MARK: mark });
+    await until("the drill stopped before its gate", () => existsSync(mark) && processInfo(held.child.pid!)?.state === "T", 120_000);
+    const site = Object.keys(t.lab.state.sites).find((s) => s.startsWith("drill-"))!;
+    const address = t.lab.state.sites[site].address;
+    assert.equal(t.lab.site(site).cluster.state(), "running");
+    const refused = await drAsync(t.dir, ["lab", "remove-site", site, "--yes"]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`error\\[SITE_IN_USE\\]: refusing to remove site ${site}: run drill-\\S+ holds it`));
+    // Both wait for the process to continue, then come one after the other: the second arrives
+    // during the clean-up the first began, is said, and changes nothing of it.
+    held.child.kill("SIGHUP");
+    held.child.kill("SIGINT");
+    held.child.kill("SIGCONT");
+    const drill = await held.result;
+    const run = JSON.parse(drill.stdout);
+    assert.equal(drill.code, 130, drill.stderr);
+    assert.match(drill.stderr, new RegExp(`^interrupted: drill run ${run.runId} at step verify$`, "m"));
+    assert.equal(run.error.message, "interrupted by SIGHUP at step verify");
+    assert.match(drill.stderr, /^interrupted: SIGINT during the clean-up: it goes on/m);
+    assert.doesNotMatch(drill.stderr, /dr resume/, "a drill that removed its site is not resumable");
+    assert.match(drill.stderr, /^hint: start a new drill/m);
+    assert.equal(run.steps.find((s: { id: string }) => s.id === "destroy")?.status, "done");
+    await assertCleanedUp(run.runId);
+    tc.diagnostic(`drill SIGHUP before verify: ${Date.now() - started} ms`);
+
+    // Ctrl-C at a terminal while pgBackRest copies (frozen mid-copy): its processes are ended, not
+    // orphaned, and the live display gives the cursor back.
+    started = Date.now();
+    const copying = join(t.dir, "fault-copying.mark");
+    const term = drOnTerminal(t.dir, ["drill"], { FP_DR_FAULT: "stop-during:restore", FP_DR_FAULT_MARK: copying });
+    await until("pgBackRest frozen mid-copy", () => existsSync(copying), 120_000);
+    assert.ok(term.output.lastIndexOf("\x1b[?25l") > term.output.lastIndexOf("\x1b[?25h"), "the live display hides the cursor");
+    term.type("\x03");
+    assert.equal(await term.exited, 130, term.output);
+    const text = term.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
+    const runId = /interrupted: drill run (\S+) at step restore\r?\n/.exec(text)?.[1];
+    assert.ok(runId, term.output);
+    assert.ok(term.output.lastIndexOf("\x1b[?25h") > term.output.lastIndexOf("\x1b[?25l"), "the cursor is shown again");
+    const ctrlC = JSON.parse(readFileSync(join(t.dir, "journal", `${runId}.json`), "utf8"));
+    assert.match(ctrlC.steps.find((s: { id: string }) => s.id === "restore").detail, /^interrupted by SIGINT/);
+    // The next drill took the same address: the interrupted one left nothing to push it along.
+    assert.match(ctrlC.steps.find((s: { id: string }) => s.id === "create-site").detail, new RegExp(`at ${address.replace(/\./g, "\\.")}:`));
+    await assertCleanedUp(runId);
+    tc.diagnostic(`drill Ctrl-C during the restore's copy: ${Date.now() - started} ms`);
+
+    // kill -9 leaves its site: listed by `dr lab status`, refused without --yes, removed with it.
+    const killed = await drAsync(t.dir, ["drill", "--json"], { FP_DR_FAULT: "kill-after:create-site" });
+    assert.equal(killed.signal, "SIGKILL");
+    const left = Object.keys(t.lab.state.sites).find((s) => s.startsWith("drill-"))!;
+    assert.equal(t.lab.state.sites[left].address, address);
+    const status = await drAsync(t.dir, ["lab", "status", "--json"]);
+    assert.deepEqual(JSON.parse(status.stdout).leftovers, [left], status.stdout);
+    const primary = await drAsync(t.dir, ["lab", "remove-site", "primary", "--yes"]);
+    assert.match(primary.stderr, /error\[SITE_IN_USE\]: refusing to remove site primary: it is the lab's primary/);
+    const unconfirmed = await drAsync(t.dir, ["lab", "remove-site", left]);
+    assert.match(unconfirmed.stderr, /error\[NOT_CONFIRMED\]/);
+    assert.ok(t.lab.state.sites[left], "nothing removed without confirmation");
+    const removed = await drAsync(t.dir, ["lab", "remove-site", left, "--yes"]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(t.lab.state.sites[left], undefined);
+  });
+});

@@ -27,6 +27,15 @@ import { switchover } from "../commands/switchover";
 import { reprotect } from "../commands/reprotect";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
+import { installSignalHandlers } from "./signals";
+export { interruptedBy } from "../core/interrupt";
+
+/** "lab drill", "backup full": the command as typed, without `dr`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
 
 function positiveNumber(v: string): number {
   const n = Number(v);
@@ -65,6 +74,7 @@ function action<T>(fn: (deps: Deps, ...args: never[]) => Promise<T>, render: (r:
     const cmd = args[args.length - 1] as Command;
     const g = cmd.optsWithGlobals() as GlobalOptions;
     const out = makeOutput(g);
+    installSignalHandlers(out, commandPath(cmd));
     try {
       const deps = makeDeps(g, out);
       const positional = args.slice(0, -2);
@@ -182,9 +192,10 @@ Examples:
     .action(action(labDown, (r) => `lab ${r.dir} stopped${r.purged ? " and removed" : ""}`));
   lab
     .command("remove-site")
-    .argument("<site>", "a scratch or drill site")
-    .description("stop and delete a scratch or drill site")
-    .addHelpText("after", "\nExample:\n  $ dr lab remove-site scratch-lx2k1")
+    .argument("<site>", "a scratch or drill site (`dr lab status` lists leftover ones)")
+    .option("--yes", "do not ask before removing it")
+    .description("stop and delete a scratch or drill site; never the primary, the secondary, the one the service name serves, or one a live run holds")
+    .addHelpText("after", "\nExample:\n  $ dr lab remove-site drill-20261206t172000z --yes")
     .action(action(labRemoveSite, (r) => `removed ${r.removed}`));
 
   const bk = program.command("backup").description("pgBackRest backups of the primary, to the site's and the offsite repository");

@@ -5,6 +5,9 @@ import { Lab, type LabStatus } from "../engines/local/lab";
 import { bringUpLab } from "../engines/local/lab-up";
 import { DrError } from "../core/errors";
 import { readAcks, startLoad, stopLoad } from "../engines/local/load";
+import { confirmOrRefuse } from "./incident";
+import { liveRunHolder, leftoverSites, refuseSiteInUse } from "./leftover-sites";
+import { terminalConfirm } from "./run-context";
 
 export interface LabUpResult {
   status: LabStatus;
@@ -24,8 +27,20 @@ export async function labUp(deps: Deps, opts: { scale?: number; skipBackup?: boo
   return { status, steps: deps.out.steps.map((s) => ({ label: s.label, durationMs: s.durationMs })), totalMs: Date.now() - started };
 }
 
-export async function labStatus(deps: Deps): Promise<LabStatus> {
-  return Lab.open(deps.config).status();
+export interface LabStatusResult extends LabStatus {
+  /** Drill sites no live run holds: left by a run that died before its clean-up (`dr lab remove-site`). */
+  leftovers: string[];
+}
+
+export async function labStatus(deps: Deps): Promise<LabStatusResult> {
+  const lab = Lab.open(deps.config);
+  const status = await lab.status();
+  // A store that does not answer is said by the status itself; leftovers are then not judged.
+  const holder = await liveRunHolder(deps.config).then(
+    (h) => ({ ok: true as const, h }),
+    () => ({ ok: false as const }),
+  );
+  return { ...status, leftovers: holder.ok ? leftoverSites(lab, holder.h) : [] };
 }
 
 export async function labDown(deps: Deps, opts: { purge?: boolean } = {}): Promise<{ dir: string; purged: boolean }> {
@@ -37,8 +52,13 @@ export async function labDown(deps: Deps, opts: { purge?: boolean } = {}): Promi
   return { dir: lab.layout.root, purged: opts.purge === true };
 }
 
-export async function labRemoveSite(deps: Deps, name: string): Promise<{ removed: string }> {
-  await Lab.open(deps.config).removeSite(name);
+/** `dr lab remove-site`: a drill or scratch site, after the refusals (nothing changed) and a confirmation. */
+export async function labRemoveSite(deps: Deps, name: string, opts: { yes?: boolean } = {}): Promise<{ removed: string }> {
+  const lab = Lab.open(deps.config);
+  lab.site(name);
+  await refuseSiteInUse(lab, name, await liveRunHolder(deps.config));
+  await confirmOrRefuse(deps, `remove site ${name} (its cluster is stopped and its files deleted)`, opts.yes, terminalConfirm());
+  await lab.removeSite(name);
   return { removed: name };
 }
 
@@ -72,7 +92,7 @@ export function labServicesDown(s: LabStatus): string[] {
   ];
 }
 
-export function renderLabStatus(s: LabStatus): string {
+export function renderLabStatus(s: LabStatus & { leftovers?: string[] }): string {
   const rows = s.sites.map((x) => [x.name, x.role, `${x.address}:${x.port}`, x.state + (x.restore ? ` (run ${x.restore.mark.runId})` : "") + (x.fenced ? " (FENCED)" : ""), x.inRecovery === undefined ? "" : x.inRecovery ? "in recovery" : "primary", x.serves ? "←" : ""]);
   return [
     `lab ${s.dir}: ${s.up ? "up" : "down"}`,
@@ -80,6 +100,7 @@ export function renderLabStatus(s: LabStatus): string {
     `DNS ${s.serviceName} → ${s.answer ?? "(no answer)"}${s.activeSite ? ` (${s.activeSite})` : ""}; DNS server ${s.dns.running ? `up on port ${s.dns.port}` : "down"}`,
     `offsite object store ${s.objectStore.running ? `up at ${s.objectStore.endpoint}` : "down"}`,
     `write load ${s.load.running ? "running" : "stopped"} (${s.load.acknowledged} commits acknowledged)`,
+    ...(s.leftovers?.length ? [`leftover drill sites (no live run holds them): ${s.leftovers.join(", ")} — \`dr lab remove-site <name> --yes\` removes one`] : []),
     ...s.alerts.map((a) => `${a.severity.toUpperCase()}: ${a.message}`),
     ...(labServicesDown(s).length ? [`DOWN: ${labServicesDown(s).join(", ")} (\`dr lab up\` starts the lab's services)`] : []),
   ].join("\n");

@@ -205,6 +205,8 @@ export function renderRun(r: RunRecord): string {
   else lines.push(`RTO ${m(rto)}`, `RPO ${m(rpo)}`);
   if (r.forced) lines.push("FORCED: a failed verification gate was overridden (recorded in the report)");
   lines.push(`${r.scenario} run ${r.runId}: ${preview ? "PREVIEW" : r.status.toUpperCase()}${reports ? ` — report ${reports.html}` : ""}`);
+  // An interruption was said on stderr as it ended (`interrupted: …` and its hint): not again.
+  if (r.status === "interrupted") return lines.join("\n");
   if (r.error) lines.push(`error[${r.error.code}]: ${r.error.message}`, `hint: ${r.error.hint ?? `dr resume ${r.runId}`}`);
   // Only when `dr resume` would take it up: a failed drill destroyed its site.
   if (resumable(r, planOfRun(r))) lines.push(`resume with: dr resume ${r.runId}`);

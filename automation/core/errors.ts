@@ -14,6 +14,8 @@ export const errorCatalogue = {
   LAB_NOT_UP: { exit: 3, retryable: false },
   SITE_UNKNOWN: { exit: 2, retryable: false },
   SITE_UNREACHABLE: { exit: 4, retryable: true },
+  /** A site that must not be removed: the topology's, the one the service name serves, or one a live run holds. */
+  SITE_IN_USE: { exit: 5, retryable: false },
   /** A command run on a site's host (SSM Run Command) ended in failure. */
   HOST_COMMAND_FAILED: { exit: 6, retryable: false },
   CLUSTER_START_FAILED: { exit: 4, retryable: true },

@@ -152,6 +152,16 @@ export class Output {
     else if (human) this.out.write(redact(human()) + "\n");
   }
 
+  /**
+   * Says that a signal stopped the command: one line and its hint, on stderr also with --json
+   * (stdout keeps its one document), after the live display has given the terminal back.
+   */
+  interrupted(what: string, hint?: string): void {
+    this.stopProgress();
+    this.err.write(`${this.pc.red("interrupted")}: ${redact(what)}\n`);
+    if (hint) this.err.write(`${this.pc.bold("hint:")} ${redact(hint)}\n`);
+  }
+
   /** Prints a failure: one line, a hint, the code. */
   failure(err: DrError): void {
     this.stopProgress();

@@ -6,7 +6,9 @@
 //     before its next step;
 //   - a failed gate stops the plan (later steps skipped, clean-up steps still run); --force
 //     goes past it and is recorded; destructive steps need --yes or a confirmation;
-//   - only retryable errors are retried.
+//   - only retryable errors are retried;
+//   - a stop signal mid-step ends the step's child, records the run interrupted at that step,
+//     runs the clean-up, frees the lease; resume finishes the run.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -25,6 +27,9 @@ import { newRecord, resumable, resumeRun, startRun } from "./runner";
 import { renderRun } from "../commands/recover";
 import { datacenterPlan, drillPlan } from "./index";
 import type { Engine } from "../engines/engine";
+import { deliverInterrupt } from "../core/interrupt";
+import { run as execRun } from "../system/exec";
+import { processInfo } from "../system/leftovers";
 
 const SCRIPT = join(__dirname, "..", "..", "test", "fixtures", "synthetic-run.ts");
 const STEPS = ["s1", "s2", "s3", "s4", "s5"];
@@ -398,6 +403,56 @@ test("a run's summary counts its steps instead of repeating the lines printed as
     assert.match(text, /^steps: 2 done, 1 failed \(verify the copy\)$/m);
     assert.doesNotMatch(text, /set 20261206-1200F/, "a step's detail is not printed twice");
     assert.doesNotMatch(text, /┌/, "no step table");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// (one per process: only the first stop signal interrupts, core/interrupt.ts)
+test("a stop signal mid-step: the child it runs is ended, the run is interrupted with its step named, clean-up runs, the lease is freed, and resume finishes it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-interrupt-"));
+  const ran: string[] = [];
+  let sleeper: number | undefined;
+  const plan: Plan = {
+    scenario: "datacenter",
+    title: "t",
+    runbook: "t",
+    steps: [
+      { id: "a", name: "a", run: async () => void ran.push("a") },
+      {
+        id: "b",
+        name: "b",
+        run: async () => {
+          ran.push("b");
+          // The first time, a child that would run for a minute; the resume's is quick.
+          await execRun("sleep", [ran.filter((x) => x === "b").length === 1 ? "60" : "0"], { onSpawn: (pid) => (sleeper ??= pid) });
+        },
+      },
+      { id: "c", name: "c", run: async () => void ran.push("c") },
+      { id: "clean", name: "clean", always: true, run: async () => void ran.push("clean") },
+    ],
+  };
+  try {
+    const deps = inProcessDeps(dir);
+    const started = Date.now();
+    const running = startRun(plan, deps, opts);
+    while (sleeper === undefined) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(deliverInterrupt("SIGINT"), true, "the run took the signal");
+    const r = await running;
+    assert.ok(Date.now() - started < 10_000, "not left to the child's minute");
+    assert.equal(processInfo(sleeper), undefined, "the step's child was ended");
+    assert.equal(r.status, "interrupted");
+    assert.deepEqual(r.error, { code: "INTERRUPTED", message: "interrupted by SIGINT at step b", hint: `dr resume ${r.runId}` });
+    assert.deepEqual(r.steps.map((s) => [s.id, s.status]), [["a", "done"], ["b", "failed"], ["c", "skipped"], ["clean", "done"]]);
+    assert.match(r.steps[1].detail ?? "", /^interrupted by SIGINT/);
+    assert.ok(r.notes.some((n) => n.startsWith(`ended pid ${sleeper} sleep 60`)), r.notes.join("\n"));
+    assert.equal(deps.journal.load(r.runId).status, "interrupted");
+    assert.ok((await readLease(deps.store, "lab"))?.doc.released, "the lease is released");
+    assert.match(renderRun(r), new RegExp(`datacenter run ${r.runId}: INTERRUPTED$`));
+
+    const resumed = await resumeRun(r.runId, () => plan, inProcessDeps(dir));
+    assert.equal(resumed.status, "succeeded");
+    assert.deepEqual(ran, ["a", "b", "clean", "b", "c", "clean"]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

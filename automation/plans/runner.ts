@@ -15,6 +15,7 @@ import type { Output } from "../core/output";
 import type { Plan, RunOptions, Step, StepContext } from "./plan";
 import type { RunRecord, StepRecord } from "../core/run-record";
 import { measure } from "../core/measure";
+import { RunInterruption } from "./interruption";
 import { provenance } from "../system/provenance";
 
 export interface RunnerDeps {
@@ -136,6 +137,23 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
   let failure: DrError | undefined;
   const problems: { step: Step; err: DrError }[] = [];
   let gotos = 0;
+  /** The step under way, and the one a signal interrupted. */
+  let current: string | undefined;
+  let interruptedAt: string | undefined;
+  // A stop signal (Ctrl-C, SIGTERM, SIGHUP): said in the journal at once, then the step under
+  // way is cut short and the clean-up steps run, as after a failure (./interruption.ts).
+  const stop = options.dryRun
+    ? undefined
+    : new RunInterruption((signal) => {
+        out.stopProgress();
+        // A signal during the clean-up after a failure: that clean-up finishes, the failure stands.
+        if (failure) return ctx.note(`${signal} received during the clean-up after the failure: finishing it`);
+        interruptedAt = current ?? record.steps.find((s) => s.status !== "done" && s.status !== "skipped")?.id ?? "its end";
+        record.status = "interrupted";
+        const hint = resumable(record, plan) ? `dr resume ${record.runId}` : plan.notResumableAfterFailure?.hint;
+        record.error = { code: "INTERRUPTED", message: `interrupted by ${signal} at step ${interruptedAt}`, hint };
+        save();
+      });
   try {
     for (let i = 0; i < plan.steps.length; i++) {
       const step = plan.steps[i];
@@ -144,19 +162,33 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
         if (!options.dryRun) out.info(`= ${step.name}: ${rec.status === "skipped" ? `skipped (${rec.detail ?? "not on this path"})` : "already done"}`);
         continue;
       }
+      if (stop?.signal && !failure) failure = interruptionError(record);
       if (failure && !step.always) {
         rec.status = "skipped";
         rec.detail = NOT_RUN;
         continue;
       }
       checkFault("before", step.id);
-      const outcome = await (lease ? lease.check() : Promise.resolve()).then(() => runStep(step, rec, ctx, deps, save)).catch((e: unknown) => {
+      current = step.id;
+      // Raced against a stop signal, except the clean-up after a failure, which always finishes;
+      // a signal taken while the lease was checked: the step is not begun at all.
+      const raced = stop && !failure ? stop : undefined;
+      const attempt = (lease ? lease.check() : Promise.resolve()).then(() => (raced?.signal ? undefined : runStep(step, rec, ctx, deps, save)));
+      let outcome = await (raced ? Promise.race([attempt, raced.arrived]) : attempt).catch((e: unknown) => {
+        if (stop?.signal && !failure) return undefined;
         const err = e instanceof DrError ? e : new DrError("INTERNAL", `${step.name}: ${(e as Error).message}`, { cause: e, hint: "rerun with --verbose; `dr resume` continues" });
         // A dry run goes on checking: the operator gets every problem at once, not one per try.
         if (options.dryRun) problems.push({ step, err });
         else failure = err;
         return undefined;
       });
+      if (stop?.signal && !failure) {
+        record.notes.push(...(await stop.cutShort(attempt)));
+        markCutShort(rec, stop.signal);
+        failure = interruptionError(record);
+        outcome = undefined;
+      }
+      current = undefined;
       // Already said as it happened (info); kept here so the report says it too.
       record.notes.push(...(deps.engine.takeNotes?.() ?? []));
       save();
@@ -176,20 +208,45 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
   } finally {
     if (problems.length > 0) failure = dryRunFailure(problems);
     record.finishedAt = new Date().toISOString();
-    if (failure?.code === "NOT_CONFIRMED") {
+    stop?.dispose();
+    if (failure && stop?.signal && failure.code === "INTERRUPTED") {
+      // Stopped by a signal: not a failure of the plan; `dr resume` takes it up where plans allow.
+      record.status = "interrupted";
+      record.error = { code: failure.code, message: failure.message, hint: failure.hint };
+    } else if (failure?.code === "NOT_CONFIRMED") {
       // A person said no: nothing went wrong, and `dr resume` asks again.
       record.status = "cancelled";
       record.error = { code: failure.code, message: failure.message, hint: failure.hint };
     } else if (failure) {
       record.status = "failed";
       record.error = { code: failure.code, message: failure.message, hint: failure.hint };
-    } else record.status = "succeeded";
+    } else {
+      // (a signal after the last step: the run was over)
+      record.status = "succeeded";
+      delete record.error;
+    }
     if (!options.dryRun) measure(record);
     save();
     await flushed();
     await lease?.release().catch(() => undefined);
+    if (record.status === "interrupted") out.interrupted(`${record.scenario} run ${record.runId} at step ${interruptedAt}`, record.error?.hint);
   }
   return record;
+}
+
+/** The run's interruption as an error, as the signal handler recorded it. */
+function interruptionError(record: RunRecord): DrError {
+  const e = record.error!;
+  return new DrError("INTERRUPTED", e.message, { hint: e.hint });
+}
+
+/** The step a signal cut short: failed (a resume runs it again), saying why. */
+function markCutShort(rec: StepRecord, signal: NodeJS.Signals): void {
+  if (rec.status === "running") {
+    rec.status = "failed";
+    rec.detail = `interrupted by ${signal}`;
+    rec.finishedAt = new Date().toISOString();
+  } else if (rec.status === "failed" && !rec.detail?.startsWith("interrupted")) rec.detail = `interrupted by ${signal}: ${rec.detail ?? ""}`;
 }
 
 /** The environment's lease; a holder that died (or whose lease expired) is taken over, and said. */

@@ -4,6 +4,7 @@
 // does not finish, because the store died, the operator pressed Ctrl-C or dr was killed, leaves
 // the destination marked half-restored with the run that left it. A failure names the store.
 import { DrError, isDrError } from "../core/errors";
+import { onInterrupt } from "../core/interrupt";
 import type { Output } from "../core/output";
 import { clearRestoreMark, markFailed, markRestoring } from "./half-restored";
 import { RestoreProgress } from "./progress";
@@ -27,8 +28,8 @@ export async function restoreFiles(plan: RestorePlan, handle: RestoreDestination
     interrupt.abort();
   };
   const spawned: number[] = [];
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Ctrl-C, SIGTERM or SIGHUP (core/interrupt.ts): the copy stops and says where it left the site.
+  const unsubscribe = onInterrupt(onSignal);
   try {
     await out.timed(
       `restore ${plan.set.label} from repo${plan.repo} into ${dest.name}`,
@@ -71,8 +72,7 @@ export async function restoreFiles(plan: RestorePlan, handle: RestoreDestination
     markFailed(dest.dataDir, mark, failure.message);
     throw new DrError(failure.code, `${failure.message}; ${left}`, { hint: failure.hint, cause: e });
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    unsubscribe();
   }
   clearRestoreMark(dest.dataDir);
 }

@@ -67,6 +67,16 @@ export function serviceEnv(user: ServiceUser | undefined, extra: Record<string, 
   return env;
 }
 
+/**
+ * The children running now, by pid: an interrupted run ends them (cli/signals.ts, plans/runner.ts),
+ * since a pgBackRest or pg_ctl that outlives its `dr` goes on acting for a run that has stopped.
+ */
+const running = new Set<number>();
+
+export function runningChildren(): number[] {
+  return [...running];
+}
+
 /** Runs `file args…` to completion and returns its output; throws CommandFailed on a bad exit. */
 export function run(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const started = Date.now();
@@ -80,7 +90,11 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
       stdio: ["pipe", "pipe", "pipe"],
       signal: opts.signal,
     });
-    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    const pid = child.pid;
+    if (pid !== undefined) {
+      running.add(pid);
+      opts.onSpawn?.(pid);
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const partial = { stdout: "", stderr: "" };
@@ -118,6 +132,7 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
     });
     child.on("close", (code, signal) => {
       clearTimers();
+      if (pid !== undefined) running.delete(pid);
       if (opts.onLine) {
         if (partial.stdout) opts.onLine(redact(partial.stdout), "stdout");
         if (partial.stderr) opts.onLine(redact(partial.stderr), "stderr");

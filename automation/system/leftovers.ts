@@ -117,9 +117,13 @@ export function foreignWriters(dataDir: string, serverPid: number | undefined, e
   return out;
 }
 
+/** The command line, long arguments shortened (a line of output, not a dump). */
+function commandLine(p: ProcessInfo): string {
+  return p.argv.map((a) => (a.length > 60 ? `${a.slice(0, 57)}...` : a)).join(" ").slice(0, 160);
+}
+
 export function describeProcess(p: ForeignWriter): string {
-  const cmd = p.argv.map((a) => (a.length > 60 ? `${a.slice(0, 57)}...` : a)).join(" ").slice(0, 160);
-  return `pid ${p.pid}${p.state === "T" ? " (stopped)" : ""} ${cmd}: ${p.why}`;
+  return `pid ${p.pid}${p.state === "T" ? " (stopped)" : ""} ${commandLine(p)}: ${p.why}`;
 }
 
 /**
@@ -149,4 +153,23 @@ export async function endProcesses(procs: ProcessInfo[], graceMs = 5000): Promis
   signal("SIGKILL");
   await waitGone(graceMs);
   return procs.filter(same).map((p) => p.pid);
+}
+
+/** A PostgreSQL server process (postmaster or backend): its cluster's own, stopped by pg_ctl, never signalled here. */
+function isServer(p: ProcessInfo): boolean {
+  return basename(p.argv[0] ?? "") === "postgres" || /^postgres: /.test(p.argv[0] ?? "");
+}
+
+/**
+ * Ends `roots` (the children a process started) and everything they started, except PostgreSQL
+ * servers (a pg_ctl cut short leaves its postmaster to the cluster's own stop). Returns one line
+ * per process ended, for the run's notes.
+ */
+export async function endChildTrees(roots: number[], graceMs = 5000): Promise<string[]> {
+  if (roots.length === 0) return [];
+  const procs = allProcesses();
+  const tree = withDescendants(roots, procs);
+  const targets = procs.filter((p) => tree.has(p.pid) && p.pid !== process.pid && !isServer(p));
+  const survivors = await endProcesses(targets, graceMs);
+  return targets.map((p) => `ended pid ${p.pid}${p.state === "T" ? " (stopped)" : ""} ${commandLine(p)}${survivors.includes(p.pid) ? " (still alive after SIGKILL)" : ""}`);
 }

@@ -25,14 +25,18 @@ export function drSync(labDir: string, args: string[], env: Record<string, strin
 }
 
 export function drAsync(labDir: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [DR_CLI, ...args], { env: envFor(labDir, env), cwd });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return drChild(labDir, args, env, cwd).result;
+}
+
+/** `dr` as a running child, for a test that signals it while it runs; `result` when it has ended. */
+export function drChild(labDir: string, args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const child = spawn(process.execPath, [DR_CLI, ...args], { env: envFor(labDir, env), cwd });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const result = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, result };
 }
 
 /**
