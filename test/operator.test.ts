@@ -36,7 +36,7 @@ describe("confirmations", () => {
   test("without a terminal and without --yes a failover is refused before it starts", async () => {
     const before = await reportList();
     const r = await drAsync(t.dir, ["failover", "--scenario", "datacenter"]);
-    assert.equal(r.code, 9, r.stderr);
+    assert.equal(r.code, 12, r.stderr);
     assert.match(r.stderr, /error\[NOT_CONFIRMED\]: .*needs confirmation; nothing was started/);
     assert.deepEqual(await reportList(), before, "no run recorded");
     assert.equal(await t.lab.activeSite(), "primary");

@@ -11,6 +11,7 @@ import type { BackupType } from "../pgbackrest/options";
 import { recordManifest } from "../verify/manifest";
 import { siteAccess } from "./site-access";
 import { invariantsFor } from "../verify/invariants";
+import { DrError } from "../core/errors";
 
 export type RepoChoice = 1 | 2 | "all";
 
@@ -84,6 +85,13 @@ export function renderListing(l: BackupListing): string {
     out.push(`  retention: ${r.retention.fullKept} full of ${r.retention.fullRetention} kept — ${r.retention.compliant ? "compliant" : `NOT compliant: ${r.retention.problems.join("; ")}`}`);
   }
   return out.join("\n");
+}
+
+/** A repository or set that did not verify (the document goes with it). */
+export function backupVerifyFailure(v: RepoVerifyReport): DrError | undefined {
+  if (v.ok) return undefined;
+  const bad = v.repos.filter((r) => !r.ok).map((r) => `repo${r.repo}${r.error ? ` (${r.error})` : `: ${r.sets.filter((s) => !s.ok).map((s) => s.label).join(", ") || "WAL"}`}`);
+  return new DrError("BACKUP_INVALID", `backup verification failed: ${bad.join("; ")}`, { hint: "restore from a set that verified, or take a new full backup (`dr backup full`)" });
 }
 
 export function renderVerify(v: RepoVerifyReport): string {

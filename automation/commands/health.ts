@@ -16,6 +16,7 @@ import { checkHealth } from "../postgres/health";
 import { worstOf, type HealthFinding, type HealthReport } from "../postgres/health-types";
 import { publishHealth } from "../../infra/alarms/publish-metrics";
 import { updateStatistics, type StatisticsReport } from "../postgres/statistics";
+import { verdictExit } from "../core/exit-status";
 
 
 /** Newest successful backups across both repositories (for the backup-age findings). */
@@ -86,7 +87,7 @@ async function unreachableRepositories(probe: ((repo: 1 | 2) => Promise<void>) |
 }
 
 export function healthExitCode(r: HealthReport): number {
-  return r.worst === "critical" ? 2 : r.worst === "warning" ? 1 : 0;
+  return verdictExit(r.worst);
 }
 
 export function renderHealth(r: HealthResult): string {
