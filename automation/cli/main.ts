@@ -5,7 +5,7 @@ import { drillDestroy, drillList, drillReap, reapFailure, renderDrillList, rende
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { backup, backupList, backupManifest, backupVerify, backupVerifyFailure, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
+import { backup, backupList, backupListFailure, backupManifest, backupVerify, backupVerifyFailure, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
 import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
 import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
@@ -222,7 +222,7 @@ ${exitStatusHelp()}`,
     .description("sets, restorable window, RPO of the newest archived WAL, retention compliance")
     .addOption(new Option("--repo <n>", "1, 2 or all").argParser(repoChoice).default("all"))
     .addHelpText("after", "\nExample:\n  $ dr backup list --repo 2 --json")
-    .action(action(backupList, renderListing));
+    .action(action(backupList, renderListing, { failure: backupListFailure }));
   bk.command("manifest")
     .description("record the schema and exact row counts the next backup's restore is verified against (dr backup does it itself)")
     .option("--reason <text>", "label of the manifest", "before a backup")
