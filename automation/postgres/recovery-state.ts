@@ -6,7 +6,7 @@
 // both are to move here.)
 import type { ClientBase } from "pg";
 import { DrError } from "../core/errors";
-import { withClient, type DbTarget } from "./client";
+import { shortCalls, withClient, type DbTarget } from "./client";
 
 export interface RecoveryState {
   role: "primary" | "standby";
@@ -35,7 +35,7 @@ export interface Lag {
 }
 
 export async function readRecoveryState(target: DbTarget): Promise<RecoveryState> {
-  return withClient(target, async (c) => {
+  return withClient(shortCalls(target), async (c) => {
     const r = await c.query(`select pg_is_in_recovery() as standby,
         case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() <> 'not paused' else false end as paused,
         coalesce(pg_last_wal_replay_lsn(), case when pg_is_in_recovery() then null else pg_current_wal_lsn() end)::text as replay_lsn,
