@@ -113,7 +113,7 @@ export function buildProgram(): Command {
   const program = new Command("dr")
     .description("fp-dr: disaster recovery for the financial planning database (pgBackRest + PostgreSQL 15)")
     .option("-c, --config <file>", "configuration file (default ./dr.config.yaml, else the embedded lab default)")
-    .option("--json", "print one JSON document and nothing else")
+    .option("--json", "print one JSON document on stdout: the command's own, or on failure { error: { code, message, hint, exit }, runId?, result? }")
     .option("-v, --verbose", "more detail, stack traces on failure")
     .option("-q, --quiet", "only the result, warnings and errors: no step lines")
     .option("--no-color", "no colour (also when NO_COLOR is set)")
