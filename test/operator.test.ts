@@ -53,7 +53,7 @@ describe("confirmations", () => {
     assert.ok(shown > term.output.lastIndexOf("\x1b[?25l"), "the cursor is shown while asking");
     term.type("n\r");
     const code = await term.exited;
-    assert.equal(code, 9, term.output);
+    assert.equal(code, 12, term.output);
     assert.match(term.output, /CANCELLED/);
     const runId = /datacenter run (\S+): CANCELLED/.exec(term.output)?.[1];
     assert.ok(runId, term.output);
