@@ -1,6 +1,7 @@
 // Proves: a catalogue read (pgbackrest info) against an object store that accepts connections and
 // never answers (a hung store, a black-holed network) ends within seconds and says the repository
-// cannot be read, instead of pgBackRest's four tries of the configuration's 20 s io-timeout.
+// cannot be read, naming the store (what health reports on a site's own host, where no probe runs
+// first), instead of pgBackRest's four tries of the configuration's 20 s io-timeout.
 // Real pgBackRest, real S3 code path; the store is a TCP listener that never writes.
 import assert from "node:assert/strict";
 import { chownSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { test } from "node:test";
 import { tempDir } from "../../test/harness/temp-dir";
 import { serviceUser } from "../system/service-user";
 import { Pgbackrest } from "./client";
+import { unreadableRepos } from "./info";
 
 test("info against a hung store ends within seconds, the repository unreadable", async () => {
   const sockets: Socket[] = [];
@@ -50,14 +52,17 @@ test("info against a hung store ends within seconds, the repository unreadable",
   const started = Date.now();
   try {
     const outcome = await pgb.info({ repo: 1 }).then(
-      (info) => ({ ok: info.repo?.every((r) => r.status.code === 0) ?? false, detail: JSON.stringify(info.repo ?? info.status) }),
-      (e: Error) => ({ ok: false, detail: e.message }),
+      (info) => ({ ok: info.repo?.every((r) => r.status.code === 0) ?? false, detail: JSON.stringify(info.repo ?? info.status), unreadable: unreadableRepos(info) }),
+      (e: Error) => ({ ok: false, detail: e.message, unreadable: [] }),
     );
     const ms = Date.now() - started;
     assert.equal(outcome.ok, false, `a hung store read as healthy: ${outcome.detail}`);
     assert.ok(ms < 20_000, `pgbackrest info took ${ms} ms against a hung store`);
     assert.ok(sockets.length > 0, "pgBackRest did reach the store");
-    console.log(`pgbackrest info against a hung store: ${ms} ms (${sockets.length} connections)`);
+    // what health reports on a host, where no probe runs first: the repository, and the store by address
+    assert.deepEqual(outcome.unreadable.map((u) => u.repo), [1], outcome.detail);
+    assert.match(outcome.unreadable[0].message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    console.log(`pgbackrest info against a hung store: ${ms} ms (${sockets.length} connections): ${outcome.detail}`);
   } finally {
     for (const s of sockets) s.destroy();
     hung.close();
