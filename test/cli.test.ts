@@ -39,6 +39,41 @@ describe("dr command line", () => {
     assert.equal(status.objectStore.running, true);
   });
 
+  test("one JSON envelope: success is the command's document, failure { error: { code, message, hint, exit }, runId? }; a failed run exits with its error's class", () => {
+    // A run that fails at its first step (an injected INTERNAL error): 70, not 6 for every failed run.
+    const failedRun = dr(["drill", "--yes", "--json"], { FP_DR_FAULT: "fail-in:restore-point" });
+    const runDoc = JSON.parse(failedRun.stdout);
+    const runId = runDoc.runId as string;
+    assert.match(runId, /^drill-/);
+    const cases: { args: string[]; env?: Record<string, string>; code?: string; exit: number; run?: boolean }[] = [
+      { args: ["lab", "status"], exit: 0 },
+      { args: ["backup", "list", "--repo", "1"], exit: 0 },
+      { args: ["report", "list"], exit: 0 },
+      { args: ["report", "show", runId], exit: 0 },
+      { args: ["restore", "--set", "20200101-000000F", "--to", "secondary", "--overwrite", "--yes"], code: "BACKUP_UNKNOWN", exit: 5 },
+      { args: ["lab", "remove-site", "nowhere"], code: "SITE_UNKNOWN", exit: 64 },
+      { args: ["resume", runId], code: "RUN_FINISHED", exit: 5 },
+      { args: ["report", "show", "drill-nothing-0000"], code: "REPORT_UNKNOWN", exit: 64 },
+      { args: ["backup", "full", "--repo", "7"], code: "USAGE", exit: 64 },
+    ];
+    const check = (c: (typeof cases)[number], r: { code: number; stdout: string; stderr: string }) => {
+      const what = `dr ${c.args.join(" ")} --json`;
+      assert.equal(r.code, c.exit, `${what}: ${r.stderr}`);
+      const doc = JSON.parse(r.stdout);
+      assert.ok(!/^\s*[{[]/m.test(r.stderr), `${what}: JSON on stderr: ${r.stderr}`);
+      // only a failure carries error.exit (a failed run's own report has an error, without it)
+      if (!c.code) return assert.equal(doc.error?.exit, undefined, `${what}: ${r.stdout.slice(0, 300)}`);
+      assert.deepEqual([doc.error.code, doc.error.exit, typeof doc.error.message, typeof doc.error.hint], [c.code, c.exit, "string", "string"], what);
+    };
+    check({ args: ["drill", "--yes"], code: "INTERNAL", exit: 70 }, failedRun);
+    assert.equal(runDoc.result.status, "failed", "the run's record goes with its failure");
+    for (const c of cases) check(c, dr([...c.args, "--json"], c.env));
+    // report show --json is the report's own JSON document, not a rendering wrapped in one
+    const shown = JSON.parse(dr(["report", "show", runId, "--json"]).stdout);
+    assert.deepEqual([shown.runId, shown.status, shown.error.code], [runId, "failed", "INTERNAL"]);
+    assert.equal(shown.content, undefined);
+  });
+
   test("config show lists the invariants in force: the lab's built-in ones, or the configured ones instead", () => {
     const j = JSON.parse(dr(["config", "show", "--json"]).stdout);
     assert.equal(j.invariantsInForce.origin, "built-in (the lab's sample database)");
@@ -62,14 +97,14 @@ describe("dr command line", () => {
     const j = dr(["restore", "--set", "20200101-000000F", "--to", "secondary", "--overwrite", "--json"]);
     assert.notEqual(j.code, 0);
     const doc = JSON.parse(j.stdout);
-    assert.equal(doc.ok, false);
     assert.equal(doc.error.code, "BACKUP_UNKNOWN");
+    assert.equal(doc.error.exit, 5);
     assert.ok(doc.error.hint);
   });
 
   test("usage errors are caught by the parser with a hint", () => {
     const r = dr(["backup", "full", "--repo", "7"]);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 64);
     assert.match(r.stderr, /must be 1 \(primary region\), 2 \(offsite\) or all/);
     assert.match(r.stderr, /hint:/);
   });
@@ -78,7 +113,7 @@ describe("dr command line", () => {
     const bad = join(t.dir, "bad.yaml");
     writeFileSync(bad, "engine: cloud\nalerts:\n  diskUsagePercent: -3\nobjectives:\n  hardware: { rto: fast, rpo: 30m }\n");
     const r = dr(["--config", bad, "lab", "status"]);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 64);
     assert.match(r.stderr, /error\[CONFIG_INVALID\]: .* is invalid \(3 problems\)/);
     for (const path of ["engine:", "alerts.diskUsagePercent:", "objectives.hardware.rto:"]) assert.ok(r.stderr.includes(path), `missing ${path} in:\n${r.stderr}`);
     assert.match(r.stderr, /hint: /);
@@ -86,18 +121,18 @@ describe("dr command line", () => {
 
   test("smaller refusals: an unknown site to remove, an empty --config, a bad FP_DR_ENGINE, a huge argument", () => {
     const nowhere = dr(["lab", "remove-site", "nowhere"]);
-    assert.equal(nowhere.code, 2);
+    assert.equal(nowhere.code, 64);
     assert.match(nowhere.stderr, /error\[SITE_UNKNOWN\]: no site named nowhere/);
     const empty = dr(["--config", "", "lab", "status"]);
-    assert.equal(empty.code, 2);
+    assert.equal(empty.code, 64);
     assert.match(empty.stderr, /error\[CONFIG_INVALID\]: --config was given an empty file name/);
     const engine = dr(["lab", "status"], { FP_DR_ENGINE: "bogus" });
-    assert.equal(engine.code, 2);
+    assert.equal(engine.code, 64);
     assert.match(engine.stderr, /FP_DR_ENGINE from the environment is invalid[\s\S]*engine: .*\(set by FP_DR_ENGINE\)/);
     const huge = "x".repeat(100_000);
     for (const args of [["lab", "remove-site", huge], ["backup", "full", "--repo", huge]]) {
       const r = dr(args);
-      assert.equal(r.code, 2);
+      assert.equal(r.code, 64);
       assert.ok(r.stderr.length < 1000, `${args[0]} ${args[1]}: ${r.stderr.length} characters of error`);
       assert.match(r.stderr, /…\(1000\d\d characters\)/);
     }

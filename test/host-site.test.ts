@@ -191,7 +191,7 @@ describe("dr on a site's own host", () => {
 
   test("another site's name is refused with a hint", () => {
     const r = drOnHost(["health", "--site", "secondary"]);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 64);
     assert.match(r.stderr, /error\[SITE_UNKNOWN\]: this host serves site primary, not secondary/);
     assert.match(r.stderr, /hint: /);
   });

@@ -43,7 +43,7 @@ describe("confirmations", () => {
   test("without a terminal and without --yes a failover is refused before it starts", async () => {
     const before = await reportList();
     const r = await drAsync(t.dir, ["failover", "--scenario", "datacenter"]);
-    assert.equal(r.code, 9, r.stderr);
+    assert.equal(r.code, 12, r.stderr);
     assert.match(r.stderr, /error\[NOT_CONFIRMED\]: .*needs confirmation; nothing was started/);
     assert.deepEqual(await reportList(), before, "no run recorded");
     assert.equal(await t.lab.activeSite(), "primary");
@@ -60,7 +60,7 @@ describe("confirmations", () => {
     assert.ok(shown > term.output.lastIndexOf("\x1b[?25l"), "the cursor is shown while asking");
     term.type("n\r");
     const code = await term.exited;
-    assert.equal(code, 9, term.output);
+    assert.equal(code, 12, term.output);
     assert.match(term.output, /CANCELLED/);
     const runId = /datacenter run (\S+): CANCELLED/.exec(term.output)?.[1];
     assert.ok(runId, term.output);
@@ -146,6 +146,48 @@ async function deadStoreChecks(store: { endpoint: string }) {
   assert.equal(run.error?.code ?? run.error, "STORE_UNREACHABLE", drill.stdout);
   assert.match(JSON.stringify(run.error), new RegExp(store.endpoint.replace(/\./g, "\\.")));
   console.log(`store killed: dr health ${healthMs} ms, dr drill ${drillMs} ms`);
+  await deadStoreCommands(store);
+}
+
+/**
+ * Every other command that needs the offsite repository probes it first: it fails within a few
+ * seconds with STORE_UNREACHABLE naming the store (unreachable's exit status), and changes nothing.
+ */
+async function deadStoreCommands(store: { endpoint: string }) {
+  const lab = t.lab;
+  const snapshot = async () => ({ state: readFileSync(lab.layout.stateFile, "utf8"), sites: lab.siteNames().map((n) => [n, lab.site(n).cluster.state()]), active: await lab.activeSite() });
+  const before = await snapshot();
+  const endpoint = new RegExp(store.endpoint.replace(/\./g, "\\."));
+  const timings: string[] = [];
+  for (const args of [
+    ["backup", "full"],
+    ["backup", "list"],
+    ["backup", "verify", "--repo", "2"],
+    ["restore", "--dry-run"],
+    ["restore", "--to", "secondary", "--overwrite", "--yes"],
+    ["failover", "--scenario", "datacenter", "--dry-run"],
+    ["recover-table", "--table", "app.households", "--repo", "2", "--before", new Date().toISOString(), "--dry-run"],
+  ]) {
+    const started = Date.now();
+    const r = await drAsync(t.dir, [...args, "--json"]);
+    const ms = Date.now() - started;
+    timings.push(`${args.slice(0, 2).join(" ")} ${ms} ms`);
+    const what = `dr ${args.join(" ")}`;
+    assert.ok(ms < 10_000, `${what} took ${ms} ms`);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.error?.code, "STORE_UNREACHABLE", `${what}: ${r.stdout.slice(0, 1500)}${r.stderr}`);
+    assert.match(doc.error.message, endpoint, what);
+    assert.equal(r.code, 4, what);
+  }
+  // status reads the posture: a warning naming the repository, in seconds, not an error
+  const started = Date.now();
+  const status = await drAsync(t.dir, ["status", "--json"]);
+  timings.push(`status ${Date.now() - started} ms`);
+  assert.ok(Date.now() - started < 10_000, `status took ${Date.now() - started} ms`);
+  assert.ok(status.code === 1 || status.code === 2, status.stderr);
+  assert.equal(JSON.parse(status.stdout).repos.find((r: { repo: number }) => r.repo === 2).reachable, false);
+  assert.deepEqual(await snapshot(), before, "nothing changed");
+  console.log(`store killed: ${timings.join(", ")}`);
 }
 
 describe("interruptions", () => {

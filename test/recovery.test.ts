@@ -73,7 +73,7 @@ describe("drills", () => {
     const [a, b] = await Promise.all([drAsync(t.dir, ["drill", "--json"]), new Promise((r) => setTimeout(r, 300)).then(() => drAsync(t.dir, ["drill", "--json"]))]);
     const results = [a, b].map((r) => JSON.parse(r.stdout));
     const winner = results.find((r) => r.status === "succeeded");
-    const loser = results.find((r) => r.ok === false);
+    const loser = results.find((r) => r.error !== undefined);
     assert.ok(winner, `one drill succeeds: ${a.stderr}${b.stderr}`);
     assert.ok(loser, "the other one fails");
     assert.equal(loser.error.code, "RUN_LOCKED");
@@ -85,8 +85,11 @@ describe("drills", () => {
 
   test("a drill that fails in the middle still destroys its site", async () => {
     const r = await drAsync(t.dir, ["drill", "--json"], { FP_DR_FAULT: "fail-in:verify" });
-    const run = JSON.parse(r.stdout);
-    assert.equal(r.code, 6);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(r.code, 70, "the injected failure is INTERNAL: its class, not 6 for every failed run");
+    assert.deepEqual([doc.error.code, doc.error.exit], ["INTERNAL", 70]);
+    const run = doc.result;
+    assert.equal(doc.runId, run.runId);
     assert.equal(run.status, "failed");
     assert.equal(run.steps.find((s: { id: string }) => s.id === "destroy").status, "done");
     assert.equal(run.steps.find((s: { id: string }) => s.id === "open").status, "skipped");

@@ -1,7 +1,7 @@
 // `dr backup verify`: pgBackRest's verify (every file's checksum and size against the
 // manifests, every archived WAL segment's checksum) per repository, plus our own WAL
 // continuity check (verify's text output does not report gaps), with one verdict per set.
-import { DrError } from "../core/errors";
+import { DrError, type ErrorCode } from "../core/errors";
 import type { Pgbackrest } from "../pgbackrest/client";
 import { findGaps, segmentName, segmentNumber } from "./archive";
 import { readCatalog } from "./catalog";
@@ -25,6 +25,8 @@ export interface RepoVerdict {
   repo: 1 | 2;
   ok: boolean;
   error?: string;
+  /** The error's code when the repository could not be verified at all (STORE_UNREACHABLE...). */
+  errorCode?: ErrorCode;
   sets: SetVerdict[];
   archive?: { ok: boolean; checked: number; valid: number; gaps: string[]; detail: string };
 }
@@ -112,7 +114,7 @@ export async function verifyRepositories(pgb: Pgbackrest, opts: { repos: (1 | 2)
       repos.push({ repo, ok: parsed.status === "ok" && parsed.sets.every((s) => s.ok) && archiveOk, sets: parsed.sets, archive });
     } catch (e) {
       if (e instanceof DrError && e.code === "BACKUP_UNKNOWN") throw e;
-      repos.push({ repo, ok: false, error: (e as Error).message.split("\n")[0], sets: [] });
+      repos.push({ repo, ok: false, error: (e as Error).message.split("\n")[0], ...(e instanceof DrError ? { errorCode: e.code } : {}), sets: [] });
     }
   }
   return { ok: repos.every((r) => r.ok), repos };

@@ -72,5 +72,5 @@ test("dr completion bash completes commands and options from the parser itself",
   assert.deepEqual(complete("dr lab u"), ["up"]);
   assert.deepEqual(complete("dr backup full --r"), ["--repo", "--reason"]);
   assert.ok(complete("dr ").includes("failover"));
-  assert.equal(dr(["completion", "fish"]).code, 2);
+  assert.equal(dr(["completion", "fish"]).code, 64);
 });

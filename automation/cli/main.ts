@@ -1,31 +1,32 @@
 // The `dr` command line: parsing only. Each command calls one exported function from
 // automation/commands with its dependencies; the result is printed as JSON (--json) or for
 // people. Failures: one line, a hint line, a stable code, a non-zero exit.
-import { drillDestroy, drillList, drillReap, reapExitCode, renderDrillList, renderReap } from "../commands/drill-stacks";
+import { drillDestroy, drillList, drillReap, reapFailure, renderDrillList, renderReap } from "../commands/drill-stacks";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
+import { backup, backupList, backupListFailure, backupManifest, backupVerify, backupVerifyFailure, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
 import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
 import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
 import { leaseBreak, leaseShow, renderLease } from "../commands/lease";
-import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } from "../commands/recover";
-import { renderReportList, renderReportShow, reportList, reportShow } from "../commands/report";
-import { renderRehearsal, rehearse } from "../commands/rehearse";
-import { incidentExitCode, incidentIsolate, incidentPreserve, incidentRestore, renderIncidentAction } from "../commands/incident";
+import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode, runFailure } from "../commands/recover";
+import { renderReportList, renderReportShow, reportDocument, reportList, reportShow } from "../commands/report";
+import { rehearsalFailure, renderRehearsal, rehearse } from "../commands/rehearse";
+import { incidentFailure, incidentIsolate, incidentPreserve, incidentRestore, renderIncidentAction } from "../commands/incident";
 import { recoverTable, renderRecoverTable } from "../commands/recover-table";
 import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../commands/corruption";
 import { renderRestore, restore } from "../commands/restore";
 import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
 import { benchCommand, renderBench } from "../bench/command";
-import { renderVerifySite, verifySite } from "../commands/verify";
+import { renderVerifySite, verifyFailure, verifySite } from "../commands/verify";
 import { clipLongWords } from "../core/clip";
 import { completionScript } from "./completion";
 import { renderStatus, status, statusExitCode } from "../commands/status";
 import { switchover } from "../commands/switchover";
 import { reprotect } from "../commands/reprotect";
-import { DrError, errorCatalogue, withContext } from "../core/errors";
+import { DrError, exitFor, withContext } from "../core/errors";
+import { exitStatusHelp } from "../core/exit-table";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
 import { installSignalHandlers } from "./signals";
 export { interruptedBy } from "../core/interrupt";
@@ -36,6 +37,7 @@ function commandPath(cmd: Command): string {
   for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
   return names.join(" ");
 }
+import { Output } from "../core/output";
 
 function positiveNumber(v: string): number {
   const n = Number(v);
@@ -65,11 +67,27 @@ function toolVersion(): string {
 
 let exitCode = 0;
 
+/** The run a result is, or holds (the failover demo's). */
+function runIdOf(result: unknown): string | undefined {
+  const r = result as { runId?: string; run?: { runId?: string } };
+  return r.runId ?? r.run?.runId;
+}
+
+interface Outcome<T> {
+  verdict?: (r: T) => number;
+  failure?: (r: T) => DrError | undefined;
+  json?: (r: T) => unknown;
+}
+
 /**
  * Runs one command: build deps, call, print. `render` turns the result into text for people;
- * `code` may turn a successful result into a non-zero exit (health severities).
+ * `verdict` may turn a successful result into a non-zero exit (health severities, objectives);
+ * `failure` says when a result is a failure (a failed run, a verification that failed): it exits
+ * with its error's class and --json prints the failure envelope with the document inside; `json`
+ * picks the document --json prints (default: the result).
  */
-function action<T>(fn: (deps: Deps, ...args: never[]) => Promise<T>, render: (r: T) => string, code?: (r: T) => number) {
+function action<T>(fn: (deps: Deps, ...args: never[]) => Promise<T>, render: (r: T) => string, outcome: Outcome<T> = {}) {
+  const { verdict, failure, json = (r: T) => r } = outcome;
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const g = cmd.optsWithGlobals() as GlobalOptions;
@@ -80,8 +98,10 @@ function action<T>(fn: (deps: Deps, ...args: never[]) => Promise<T>, render: (r:
       const positional = args.slice(0, -2);
       const opts = args[args.length - 2];
       const result = await (fn as (d: Deps, ...a: unknown[]) => Promise<T>)(deps, ...positional, opts);
-      out.result(result, () => render(result));
-      exitCode = code ? code(result) : 0;
+      const failed = failure?.(result);
+      if (failed && out.json) out.failure(failed, { runId: runIdOf(result), result: json(result) });
+      else out.result(out.json ? json(result) : result, () => render(result));
+      exitCode = failed ? failed.exitCode : verdict ? verdict(result) : 0;
     } catch (e) {
       const err = e instanceof DrError ? e : withContext(cmd.name(), e);
       out.failure(err);
@@ -103,7 +123,7 @@ export function buildProgram(): Command {
   const program = new Command("dr")
     .description("fp-dr: disaster recovery for the financial planning database (pgBackRest + PostgreSQL 15)")
     .option("-c, --config <file>", "configuration file (default ./dr.config.yaml, else the embedded lab default)")
-    .option("--json", "print one JSON document and nothing else")
+    .option("--json", "print one JSON document on stdout: the command's own, or on failure { error: { code, message, hint, exit }, runId?, result? }")
     .option("-v, --verbose", "more detail, stack traces on failure")
     .option("-q, --quiet", "only the result, warnings and errors: no step lines")
     .option("--no-color", "no colour (also when NO_COLOR is set)")
@@ -125,7 +145,9 @@ Examples:
   $ dr backup incr --reason "before release 4.2"
   $ dr backup list --json
   $ dr restore --to secondary      restore the latest offsite backup to the secondary site
-  $ dr health                      exit 0 ok, 1 warning, 2 critical`,
+  $ dr health                      exit 0 ok, 1 warning, 2 critical
+
+${exitStatusHelp()}`,
     );
 
   const config = program.command("config").description("show or validate the configuration");
@@ -154,19 +176,19 @@ Examples:
     .description("the main job: lab up, backup, restore the offsite backup to the secondary, verify it")
     .option("--scale <n>", "sample database scale when the lab is built", positiveNumber)
     .addHelpText("after", "\nExamples:\n  $ npm start\n  $ dr lab rehearse --scale 20 --json")
-    .action(action(rehearse, renderRehearsal, (r) => (r.ok ? 0 : 6)));
+    .action(action(rehearse, renderRehearsal, { failure: rehearsalFailure }));
   lab
     .command("drill")
     .description("the main job: lab up if needed, write load on the primary, a full DR drill")
     .option("--scale <n>", "sample database scale when the lab is built", positiveNumber)
     .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr lab drill --json")
-    .action(action(labDrill, renderRun, runExitCode));
+    .action(action(labDrill, renderRun, { verdict: runExitCode, failure: runFailure }));
   lab
     .command("failover-demo")
     .description("under continuous writes: kill the primary, fail over to the secondary, account for every commit")
     .option("--scale <n>", "sample database scale when the lab is built", positiveNumber)
     .addHelpText("after", "\nExample:\n  $ npm run failover:demo")
-    .action(action(failoverDemo, renderDemo, demoExitCode));
+    .action(action(failoverDemo, renderDemo, { verdict: demoExitCode, failure: (d) => runFailure(d.run) }));
   const load = lab.command("load").description("the lab's write load: a heartbeat committed every 100 ms through the service name");
   load
     .command("start")
@@ -183,7 +205,7 @@ Examples:
     .command("status")
     .description("sites, which one the service name answers with, object store and DNS; exit 2 on split brain or a fenced site running")
     .addHelpText("after", "\nExample:\n  $ dr lab status --json")
-    .action(action(labStatus, renderLabStatus, labStatusExitCode));
+    .action(action(labStatus, renderLabStatus, { verdict: labStatusExitCode }));
   lab
     .command("down")
     .description("stop every lab process; --purge also deletes the lab directory and its backups")
@@ -211,7 +233,7 @@ Examples:
     .description("sets, restorable window, RPO of the newest archived WAL, retention compliance")
     .addOption(new Option("--repo <n>", "1, 2 or all").argParser(repoChoice).default("all"))
     .addHelpText("after", "\nExample:\n  $ dr backup list --repo 2 --json")
-    .action(action(backupList, renderListing));
+    .action(action(backupList, renderListing, { failure: backupListFailure }));
   bk.command("manifest")
     .description("record the schema and exact row counts the next backup's restore is verified against (dr backup does it itself)")
     .option("--reason <text>", "label of the manifest", "before a backup")
@@ -222,7 +244,7 @@ Examples:
     .addOption(new Option("--repo <n>", "1, 2 or all").argParser(repoChoice).default("all"))
     .option("--set <label>", "verify one set only")
     .addHelpText("after", "\nExample:\n  $ dr backup verify --repo 2")
-    .action(action(backupVerify, renderVerify, (r) => (r.ok ? 0 : 6)));
+    .action(action(backupVerify, renderVerify, { failure: backupVerifyFailure }));
 
   program
     .command("restore")
@@ -266,7 +288,7 @@ Examples:
     .option("--yes", "do not ask before writing")
     .option("--dry-run", "walk the checks, change nothing")
     .addHelpText("after", "\nExamples:\n  $ dr recover-table --table app.households --keep-copy    (preview; the copy stays)\n  $ dr recover-table --table app.households --apply --include-dependents --yes    (reuses it while exact)")
-    .action(action(recoverTable, renderRecoverTable, runExitCode));
+    .action(action(recoverTable, renderRecoverTable, { verdict: runExitCode, failure: runFailure }));
 
   const incident = program.command("incident").description("security incident / ransomware (runbook §5): isolate, preserve, restore");
   const incidentTarget = (c: Command) =>
@@ -276,11 +298,11 @@ Examples:
   const incidentOptions = (c: Command) => incidentTarget(c).option("--yes", "do not ask before destructive steps").option("--dry-run", "walk the checks, change nothing");
   incidentOptions(incident.command("isolate").description("cut the site off (all connections refused, sessions ended) without destroying evidence"))
     .addHelpText("after", "\nExample:\n  $ dr incident isolate --incident-id sec-42 --yes")
-    .action(action(incidentIsolate, renderIncidentAction, incidentExitCode));
+    .action(action(incidentIsolate, renderIncidentAction, { failure: incidentFailure }));
   incidentOptions(incident.command("preserve").description("forensic copy of the data directory and logs, SHA-256 of every file, chain of custody"))
     .option("--manual-evidence <what>", "record evidence taken by hand (AWS: the EBS snapshot ids)")
     .addHelpText("after", "\nExample:\n  $ dr incident preserve --incident-id sec-42")
-    .action(action(incidentPreserve, renderIncidentAction, incidentExitCode));
+    .action(action(incidentPreserve, renderIncidentAction, { failure: incidentFailure }));
   incidentTarget(
     recoveryOptions(incident.command("restore").description("newest verified recovery point before the incident → a new site; rotate credentials; verify; swap DNS")),
   )
@@ -288,7 +310,7 @@ Examples:
     .option("--margin <duration>", "recover to this long before the incident time", "30m")
     .option("--manual <action=what...>", "record a step done by hand (preserve, rotate-repository, rotate-database)")
     .addHelpText("after", "\nExamples:\n  $ dr incident restore --incident-id sec-42 --incident-time 2026-11-26T02:10:00Z --dry-run\n  $ dr incident restore --incident-id sec-42 --incident-time 2026-11-26T02:10:00Z --yes")
-    .action(action(incidentRestore, renderRun, runExitCode));
+    .action(action(incidentRestore, renderRun, { verdict: runExitCode, failure: runFailure }));
 
   program
     .command("check")
@@ -300,7 +322,7 @@ Examples:
     .option("--data-dir <path>", "check this stopped data directory (on a host)")
     .option("--parent-check", "also amcheck's parent/root-descend check (heavier locks)")
     .addHelpText("after", "\nExamples:\n  $ dr check corruption\n  $ dr check corruption --site secondary --offline --json")
-    .action(action(checkCorruption, renderCorruptionReport, corruptionExitCode));
+    .action(action(checkCorruption, renderCorruptionReport, { verdict: corruptionExitCode }));
   const recover = program.command("recover").description("incident recoveries (runbook §2)");
   recoveryOptions(
     recover
@@ -313,13 +335,13 @@ Examples:
       .option("--outage-at <time>", "when the damage was noticed (RPO is measured from it; ISO 8601 with zone)"),
   )
     .addHelpText("after", "\nExamples:\n  $ dr recover corruption --dry-run\n  $ dr recover corruption --reindex --yes")
-    .action(action(recoverCorruption, renderCorruptionRun, corruptionRunExitCode));
+    .action(action(recoverCorruption, renderCorruptionRun, { verdict: corruptionRunExitCode, failure: runFailure }));
 
   program
     .command("status")
     .description("DR posture: each site's role, the standby's source and lag, RPO now, backups, DNS, last drill; exit 0 ok, 1 warning, 2 critical")
     .addHelpText("after", "\nExamples:\n  $ dr status\n  $ dr status --json")
-    .action(action(status, renderStatus, statusExitCode));
+    .action(action(status, renderStatus, { verdict: statusExitCode }));
 
   program
     .command("verify")
@@ -328,7 +350,7 @@ Examples:
     .option("--against <name>", "the source site (default: primary)")
     .option("--no-source", "structural checks and invariants only (the source is gone)")
     .addHelpText("after", "\nExamples:\n  $ dr verify\n  $ dr verify --site scratch-lx2k1 --json")
-    .action(action((d, o: { site?: string; against?: string; source: boolean }) => verifySite(d, { site: o.site, against: o.against, noSource: !o.source }), renderVerifySite, (r) => (r.ok ? 0 : 6)));
+    .action(action((d, o: { site?: string; against?: string; source: boolean }) => verifySite(d, { site: o.site, against: o.against, noSource: !o.source }), renderVerifySite, { failure: verifyFailure }));
 
   recoveryOptions(
     program
@@ -340,7 +362,7 @@ Examples:
       .option("--from-backup", "restore from the offsite repository even when the standby could be promoted"),
   )
     .addHelpText("after", "\nExamples:\n  $ dr failover --scenario datacenter --dry-run\n  $ dr failover --scenario datacenter --yes --outage-at 2026-11-26T03:02:00Z")
-    .action(action(failover, renderRun, runExitCode));
+    .action(action(failover, renderRun, { verdict: runExitCode, failure: runFailure }));
   program
     .command("switchover")
     .description("planned role change with zero data loss: clean shutdown, demotion token, promote the standby, DNS, old primary back as a standby")
@@ -348,7 +370,7 @@ Examples:
     .option("--dry-run", "walk the pre-checks and print the plan; change nothing")
     .option("--yes", "do not ask before destructive steps")
     .addHelpText("after", "\nExamples:\n  $ dr switchover --to secondary --dry-run\n  $ dr switchover --to secondary --yes")
-    .action(action(switchover, renderRun, runExitCode));
+    .action(action(switchover, renderRun, { verdict: runExitCode, failure: runFailure }));
   program
     .command("reprotect")
     .description("after a failover: rebuild the old primary as a standby of the new one (pg_rewind, else delta restore); its fence goes once it is one")
@@ -356,17 +378,17 @@ Examples:
     .option("--dry-run", "walk the pre-checks and print the plan; change nothing")
     .option("--yes", "do not ask before destructive steps")
     .addHelpText("after", "\nExamples:\n  $ dr reprotect --dry-run\n  $ dr reprotect --yes")
-    .action(action(reprotect, renderRun, runExitCode));
+    .action(action(reprotect, renderRun, { verdict: runExitCode, failure: runFailure }));
   const drillCommand = recoveryOptions(program.command("drill").description("monthly DR drill: restore offsite into a throwaway site, verify, measure, destroy"))
     .addHelpText("after", "\nExamples:\n  $ npm run drill\n  $ dr drill --json\n  $ dr drill list\n  $ dr drill destroy 20250901t040000z")
-    .action(action(drill, renderRun, runExitCode));
+    .action(action(drill, renderRun, { verdict: runExitCode, failure: runFailure }));
   drillCommand.command("list").description("drill sites left in the backend, with their expiry (pulumi engine)").action(action(drillList, renderDrillList));
   drillCommand
     .command("destroy")
     .argument("<id>", "the drill id (drill-<id>), from `dr drill list`")
     .description("destroy a drill site and remove its stack; run it again after a failed destroy")
     .action(action(drillDestroy, (r) => `drill-${r.destroyed} destroyed`));
-  drillCommand.command("reap").description("destroy every drill site past its expiry (scheduled beside the drill on AWS)").action(action(drillReap, renderReap, reapExitCode));
+  drillCommand.command("reap").description("destroy every drill site past its expiry (scheduled beside the drill on AWS)").action(action(drillReap, renderReap, { failure: reapFailure }));
   program
     .command("resume")
     .argument("<run-id>", "a run that was interrupted or failed (`dr report list`)")
@@ -374,7 +396,7 @@ Examples:
     .option("--force", "go past a failed verification gate (recorded)")
     .description("continue a run from its journal; finished steps are not redone")
     .addHelpText("after", "\nExample:\n  $ dr resume datacenter-20261126t030215z-3f2a")
-    .action(action(resume, renderRun, runExitCode));
+    .action(action(resume, renderRun, { verdict: runExitCode, failure: runFailure }));
   program
     .command("plan")
     .description("recovery plans")
@@ -405,10 +427,10 @@ Examples:
   report
     .command("show")
     .argument("<run-id>", "the run")
-    .addOption(new Option("--format <f>", "md, json or html").choices(["md", "json", "html"]))
+    .addOption(new Option("--format <f>", "md, json or html (--json prints the report's JSON document whatever the format)").choices(["md", "json", "html"]))
     .description("print a run's report")
     .addHelpText("after", "\nExamples:\n  $ dr report show drill-20261126t040000z-1a2b\n  $ dr report show <run-id> --format html > report.html")
-    .action(action(reportShow, renderReportShow));
+    .action(action(reportShow, renderReportShow, { json: reportDocument }));
 
   program
     .command("health")
@@ -416,7 +438,7 @@ Examples:
     .option("--site <name>", "site to check (default: the one the service name answers with)")
     .option("--publish", "publish the metrics to CloudWatch (PutMetricData; on AWS hosts)")
     .addHelpText("after", "\nExamples:\n  $ dr health\n  $ dr health --site secondary --json")
-    .action(action(healthCommand, renderHealth, healthExitCode));
+    .action(action(healthCommand, renderHealth, { verdict: healthExitCode }));
   program
     .command("analyze")
     .description("runbook analyze: sizes, bloat, scans, cache hits, unused and missing indexes, orphans")
@@ -460,8 +482,14 @@ export async function main(argv: string[]): Promise<number> {
     const code = (e as { code?: string; exitCode?: number }).code;
     if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") return 0;
     // commander already printed its one-line message; add the hint line and the stable code
-    process.stderr.write("hint: run `dr --help` or `dr <command> --help`\n");
-    return errorCatalogue.USAGE.exit;
+    const hint = "run `dr --help` or `dr <command> --help`";
+    process.stderr.write(`hint: ${hint}\n`);
+    // --json asked for one document: the failure envelope, as every other failure
+    if (argv.includes("--json")) {
+      const message = ((e as Error).message ?? "").replace(/^error: /, "").split("\n")[0];
+      new Output({ json: true }).failure(new DrError("USAGE", message, { hint }));
+    }
+    return exitFor("USAGE");
   }
   return exitCode;
 }

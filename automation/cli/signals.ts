@@ -6,11 +6,12 @@
 // once, leaving the rest to `dr lab status` and the lease's dead-holder takeover.
 import { deliverInterrupt, STOP_SIGNALS } from "../core/interrupt";
 import { errorCatalogue } from "../core/errors";
+import { exitOf } from "../core/exit-status";
 import type { Output } from "../core/output";
 import { runningChildren } from "../system/exec";
 import { endChildTrees } from "../system/leftovers";
 
-const EXIT = errorCatalogue.INTERRUPTED.exit;
+const EXIT = exitOf(errorCatalogue.INTERRUPTED.class);
 let installed = false;
 
 export function installSignalHandlers(out: Output, command: string): void {

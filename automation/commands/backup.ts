@@ -11,6 +11,7 @@ import type { BackupType } from "../pgbackrest/options";
 import { recordManifest } from "../verify/manifest";
 import { siteAccess } from "./site-access";
 import { invariantsFor } from "../verify/invariants";
+import { DrError } from "../core/errors";
 
 export type RepoChoice = 1 | 2 | "all";
 
@@ -84,6 +85,33 @@ export function renderListing(l: BackupListing): string {
     out.push(`  retention: ${r.retention.fullKept} full of ${r.retention.fullRetention} kept — ${r.retention.compliant ? "compliant" : `NOT compliant: ${r.retention.problems.join("; ")}`}`);
   }
   return out.join("\n");
+}
+
+/**
+ * A repository asked for that could not be read (its store down): the command fails with that
+ * error, naming the store, and the listing of the others goes with it.
+ */
+export function unreadableRepository(repos: { repo: 1 | 2; error?: string | { code: string; message: string }; errorCode?: string }[]): DrError | undefined {
+  for (const r of repos) {
+    const code = typeof r.error === "object" ? r.error.code : r.errorCode;
+    if (code !== "STORE_UNREACHABLE") continue;
+    const message = typeof r.error === "object" ? r.error.message : r.error ?? "";
+    return new DrError("STORE_UNREACHABLE", `repo${r.repo} cannot be read: ${message.replace(/^repo\d cannot be read: /, "")}`, { hint: "the repository's object store is down or unreachable: `dr lab status` (lab) or the bucket's region status (AWS)" });
+  }
+  return undefined;
+}
+
+export function backupListFailure(l: BackupListing): DrError | undefined {
+  return unreadableRepository(l.repos);
+}
+
+/** A repository or set that did not verify (the document goes with it). */
+export function backupVerifyFailure(v: RepoVerifyReport): DrError | undefined {
+  if (v.ok) return undefined;
+  const unreadable = unreadableRepository(v.repos);
+  if (unreadable) return unreadable;
+  const bad = v.repos.filter((r) => !r.ok).map((r) => `repo${r.repo}${r.error ? ` (${r.error})` : `: ${r.sets.filter((s) => !s.ok).map((s) => s.label).join(", ") || "WAL"}`}`);
+  return new DrError("BACKUP_INVALID", `backup verification failed: ${bad.join("; ")}`, { hint: "restore from a set that verified, or take a new full backup (`dr backup full`)" });
 }
 
 export function renderVerify(v: RepoVerifyReport): string {

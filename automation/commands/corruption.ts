@@ -14,6 +14,7 @@ import { corruptionPlan } from "../plans/corruption";
 import type { CorruptionFacts } from "../plans/corruption-steps";
 import { finishRun, ownRepoOrOffsite, renderRun, runExitCode, runOptions } from "./recover";
 import { engineFor, runnerDepsFor } from "./run-context";
+import { exitOf } from "../core/exit-status";
 
 export { corruptionExitCode };
 
@@ -105,10 +106,10 @@ export function renderCorruptionRun(r: RunRecord): string {
 
 /**
  * 0: recovered (objectives met) or nothing was damaged; 1: index-only damage found and left as
- * it is (no --reindex); otherwise as every recovery run (6 failed, 9 objective missed).
+ * it is (no --reindex); otherwise as every recovery run (its error's class, objective missed).
  */
 export function corruptionRunExitCode(r: RunRecord): number {
   const f = r.facts as CorruptionFacts;
-  if (r.status === "succeeded" && f.path === "reindex-offered") return 1;
+  if (r.status === "succeeded" && f.path === "reindex-offered") return exitOf("warning");
   return runExitCode(r);
 }

@@ -56,4 +56,9 @@ export function renderReap(r: ReapOutcome & { loose: SweepOutcome }): string {
   ].join("\n");
 }
 
-export const reapExitCode = (r: ReapOutcome & { loose: SweepOutcome }): number => (r.failed.length || r.loose.failed.length ? 1 : 0);
+/** Drills or loose resources that could not be destroyed this time (the document goes with it). */
+export function reapFailure(r: ReapOutcome & { loose: SweepOutcome }): DrError | undefined {
+  const failed = [...r.failed.map((f) => `drill-${f.id}`), ...r.loose.failed.map(loose)];
+  if (failed.length === 0) return undefined;
+  return new DrError("PULUMI_FAILED", `${failed.length} expired drill resource${failed.length === 1 ? "" : "s"} not destroyed: ${failed.join(", ")}`, { hint: "the next reap tries again; dr drill destroy <id> destroys one now" });
+}

@@ -10,12 +10,13 @@ import { DrError } from "../core/errors";
 import { formatBytes, formatMs, table } from "../core/output";
 import { siteAccess } from "./site-access";
 import { repositoryBackupAges } from "../backups/repository-age";
-import { toBackupSet, type BackupSet, type StanzaInfo } from "../pgbackrest/info";
+import { toBackupSet, unreadableRepos, type BackupSet } from "../pgbackrest/info";
 import { analyze, type AnalyzeReport } from "../postgres/analyze";
 import { checkHealth } from "../postgres/health";
 import { worstOf, type HealthFinding, type HealthReport } from "../postgres/health-types";
 import { publishHealth } from "../../infra/alarms/publish-metrics";
 import { updateStatistics, type StatisticsReport } from "../postgres/statistics";
+import { verdictExit } from "../core/exit-status";
 
 
 /** Newest successful backups across both repositories (for the backup-age findings). */
@@ -36,7 +37,11 @@ export async function healthCommand(deps: Deps, opts: { site?: string; publish?:
   // minutes, and the every-minute `dr health --publish` must not hang during an S3 outage.
   const down = await unreachableRepositories(site.probeRepo);
   const reachable = ([1, 2] as const).filter((r) => !down.some((d) => d.repo === r));
-  const info = reachable.length === 0 ? undefined : await site.pgbackrest.info(down.length ? { repo: reachable[0] } : {}).catch(() => undefined as StanzaInfo | undefined);
+  let unread: string | undefined;
+  const info = reachable.length === 0 ? undefined : await site.pgbackrest.info(down.length ? { repo: reachable[0] } : {}).catch((e: Error) => void (unread = e.message.split("\n")[0]));
+  // A repository pgBackRest could not read although it was not probed down (a site's own host
+  // has no probe): named as unreachable too, its io-timeout having bounded the wait.
+  if (info) down.push(...unreadableRepos(info).filter((u) => !down.some((d) => d.repo === u.repo)));
   const sets = (info?.backup ?? []).map(toBackupSet);
   const report: HealthResult = await deps.out.timed(`health of ${name}`, () =>
     checkHealth({ site: name, connection: site.connection, thresholds: deps.config.alerts, logPath: site.logPath, backups: backupFacts(sets) }),
@@ -46,6 +51,10 @@ export async function healthCommand(deps: Deps, opts: { site?: string; publish?:
     const perRepo = repositoryBackupAges(info, deps.config.alerts.anyBackupAge, new Date(report.checkedAt));
     report.findings.push(...perRepo.findings);
     Object.assign(report.metrics, perRepo.metrics);
+    report.worst = worstOf(report.findings);
+  }
+  if (unread) {
+    report.findings.push({ check: "backup-catalog", severity: "critical", message: `the backup catalogue could not be read: ${unread}` });
     report.worst = worstOf(report.findings);
   }
   if (down.length) {
@@ -86,7 +95,7 @@ async function unreachableRepositories(probe: ((repo: 1 | 2) => Promise<void>) |
 }
 
 export function healthExitCode(r: HealthReport): number {
-  return r.worst === "critical" ? 2 : r.worst === "warning" ? 1 : 0;
+  return verdictExit(r.worst);
 }
 
 export function renderHealth(r: HealthResult): string {

@@ -201,7 +201,8 @@ export function renderIncidentAction(r: IncidentActionResult): string {
   return lines.join("\n");
 }
 
-/** 0 when the site is cut off / the evidence exists; 4 when the site could not be reached. */
-export function incidentExitCode(r: IncidentActionResult): number {
-  return r.isolation?.outcome === "unreachable" ? 4 : 0;
+/** A site that could not be reached to cut it off (the custody record says so; the document goes with it). */
+export function incidentFailure(r: IncidentActionResult): DrError | undefined {
+  if (r.isolation?.outcome !== "unreachable") return undefined;
+  return new DrError("SITE_UNREACHABLE", `site ${r.site} could not be reached to isolate it: ${r.detail}`, { hint: "cut it off at the network (security group, firewall), then run dr incident preserve" });
 }

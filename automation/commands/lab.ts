@@ -8,6 +8,7 @@ import { readAcks, startLoad, stopLoad } from "../engines/local/load";
 import { confirmOrRefuse } from "./incident";
 import { liveRunHolder, leftoverSites, refuseSiteInUse } from "./leftover-sites";
 import { terminalConfirm } from "./run-context";
+import { verdictExit } from "../core/exit-status";
 
 export interface LabUpResult {
   status: LabStatus;
@@ -78,8 +79,8 @@ export async function labLoadStop(deps: Deps): Promise<{ acknowledged: number }>
  * service name serves), so a script or a monitor sees it without reading the text; else 0.
  */
 export function labStatusExitCode(s: LabStatus): number {
-  if (s.alerts.some((a) => a.severity === "critical")) return 2;
-  return labServicesDown(s).length > 0 ? 1 : 0;
+  if (s.alerts.some((a) => a.severity === "critical")) return verdictExit("critical");
+  return verdictExit(labServicesDown(s).length > 0 ? "warning" : "ok");
 }
 
 /** What is down among the lab's services, in words ("offsite object store", "DNS server", "site primary"). */

@@ -3,7 +3,8 @@
 // last step and rewritten here with the final status.
 import type { Deps } from "./deps";
 import { formatDuration } from "../config/common";
-import { DrError, errorCatalogue } from "../core/errors";
+import { DrError, isErrorCode } from "../core/errors";
+import { exitOf } from "../core/exit-status";
 import { parseInstant } from "../core/instant";
 import { table } from "../core/output";
 import type { RunOptions } from "../plans/plan";
@@ -163,7 +164,7 @@ export function drillFellBack(r: RunRecord): string | undefined {
 }
 
 /** Exit status of a drill that had to fall back (see drillFellBack). */
-export const FELL_BACK_EXIT = 10;
+export const FELL_BACK_EXIT = exitOf("fellBack");
 
 /** "steps: 7 done, 1 skipped, 1 failed (verify the restored database (the gate))". */
 function stepCounts(r: RunRecord): string {
@@ -213,13 +214,23 @@ export function renderRun(r: RunRecord): string {
   return lines.join("\n");
 }
 
-/** Exit status: 0 only when the run succeeded and met its objectives (and a drill restored its first choice). */
+/** A run that did not succeed, as the error that stopped it (--json prints it in the failure envelope). */
+export function runFailure(r: RunRecord): DrError | undefined {
+  if (r.status === "succeeded") return undefined;
+  const code = r.error && isErrorCode(r.error.code) ? r.error.code : r.status === "cancelled" ? "NOT_CONFIRMED" : r.status === "interrupted" ? "INTERRUPTED" : "INTERNAL";
+  return new DrError(code, r.error?.message ?? `${r.scenario} run ${r.runId} ${r.status}`, { hint: r.error?.hint });
+}
+
+/**
+ * Exit status: a run that did not succeed exits with its error's class (a dry run with its first
+ * problem's; declined: cancelled; interrupted); one that did, 0 only when it met its objectives
+ * (and a drill restored its first choice).
+ */
 export function runExitCode(r: RunRecord): number {
-  if (r.dryRun) return r.status === "succeeded" ? 0 : 6;
-  // Declined or interrupted: the catalogue's status for what stopped it, not a failure's.
-  if (r.status === "cancelled" || r.status === "interrupted") return errorCatalogue[r.status === "cancelled" ? "NOT_CONFIRMED" : "INTERRUPTED"].exit;
-  if (r.status !== "succeeded") return 6;
+  const failed = runFailure(r);
+  if (failed) return failed.exitCode;
+  if (r.dryRun) return 0;
   const { rto, rpo } = r.measurements;
-  if (rto.pass === false || rpo.pass === false) return 9;
+  if (rto.pass === false || rpo.pass === false) return exitOf("objectiveMissed");
   return drillFellBack(r) ? FELL_BACK_EXIT : 0;
 }

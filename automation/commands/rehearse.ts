@@ -9,7 +9,8 @@ import { requireArchived } from "../postgres/archiver";
 import { backup } from "./backup";
 import { labUp } from "./lab";
 import { restore, type RestoreCommandResult } from "./restore";
-import { verifySite, type VerifySiteResult } from "./verify";
+import { verifyFailure, verifySite, type VerifySiteResult } from "./verify";
+import type { DrError } from "../core/errors";
 
 export interface RehearsalResult {
   ok: boolean;
@@ -19,6 +20,11 @@ export interface RehearsalResult {
   verification: VerifySiteResult;
   steps: { label: string; durationMs: number; ok: boolean }[];
   totalMs: number;
+}
+
+/** A rehearsal whose restored copy did not verify (the document goes with it). */
+export function rehearsalFailure(r: RehearsalResult): DrError | undefined {
+  return verifyFailure(r.verification);
 }
 
 export async function rehearse(deps: Deps, opts: { scale?: number } = {}): Promise<RehearsalResult> {

@@ -8,6 +8,7 @@ import { reportsDir } from "../core/state-dirs";
 import { formatSeconds, formatTime, passWord } from "../report/format";
 import { renderHtml } from "../report/html";
 import { renderJson } from "../report/json";
+import { redactedRecord } from "../report/redacted";
 import { renderMarkdown } from "../report/markdown";
 import { listReports, loadReport, reportPaths, safeRunId, type ReportSummary } from "../report/store";
 import { pullSharedReports } from "../report/shared";
@@ -62,6 +63,11 @@ export async function reportShow(deps: Deps, runId: string, opts: { format?: Rep
   const content = format === "json" ? renderJson(record) : format === "html" ? renderHtml(record) : renderMarkdown(record);
   if (format !== "json" && existsSync(paths.html)) deps.out.info(`the page with the timeline: ${paths.html}`);
   return { runId, format, path: existsSync(path) ? path : undefined, content, record };
+}
+
+/** What `dr report show --json` prints: the report's own JSON document (the redacted run record), not a rendering wrapped in one. */
+export function reportDocument(r: ReportShowResult): RunRecord {
+  return redactedRecord(r.record);
 }
 
 function measured(m: ReportSummary["rto"]): string {

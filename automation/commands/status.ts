@@ -17,6 +17,7 @@ import { reportsDir } from "../core/state-dirs";
 import type { Engine } from "../engines/engine";
 import { engineFor } from "./run-context";
 import { readRole, type DrStatus, type Observed, type SiteRole, type SiteStatusLine, type Verdict } from "./status-observed";
+import { verdictExit } from "../core/exit-status";
 
 export type { DrStatus, Observed, SiteRole, SiteStatusLine, Verdict };
 
@@ -129,7 +130,7 @@ function drillSummary(config: DrConfig, now: Date): DrStatus["lastDrill"] {
 }
 
 export function statusExitCode(s: DrStatus): number {
-  return s.verdict === "critical" ? 2 : s.verdict === "warning" ? 1 : 0;
+  return verdictExit(s.verdict);
 }
 
 export function renderStatus(s: DrStatus): string {

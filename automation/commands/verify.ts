@@ -6,6 +6,7 @@ import { Lab } from "../engines/local/lab";
 import { gateOptions } from "../verify/invariants";
 import { recordVerification } from "../engines/local/standby";
 import { verifyDatabase, type VerifyReport } from "../verify/checks";
+import { DrError } from "../core/errors";
 
 export interface VerifySiteResult extends VerifyReport {
   site: string;
@@ -29,6 +30,15 @@ export async function verifySite(deps: Deps, opts: { site?: string; against?: st
     await restored.end();
     await source?.end();
   }
+}
+
+/** A verification with a failed check is the gate failing (the document goes with it). */
+export function verifyFailure(r: VerifySiteResult): DrError | undefined {
+  if (r.ok) return undefined;
+  const failed = r.checks.filter((c) => !c.ok).map((c) => c.name);
+  return new DrError("GATE_FAILED", `${r.site} is not verified${r.against ? ` against ${r.against}` : ""}: ${failed.length} of ${r.checks.length} checks failed (${failed.join("; ")})`, {
+    hint: "see the checks in the result; restore again (another set, or the other repository) before anything is opened",
+  });
 }
 
 export function renderVerifySite(r: VerifySiteResult): string {

@@ -4,79 +4,92 @@
 // ("while restoring to secondary: …") instead of being swallowed.
 import { clipLongWords } from "./clip";
 import { redact } from "./redact";
+import { exitOf, type ExitClassName } from "./exit-status";
 
-/** The catalogue: code → exit status and whether a retry can help. Codes never change meaning. */
+/**
+ * The catalogue: code → its exit class (core/exit-status.ts: one status per class) and whether a
+ * retry can help. Codes never change meaning.
+ */
 export const errorCatalogue = {
-  CONFIG_INVALID: { exit: 2, retryable: false },
-  USAGE: { exit: 2, retryable: false },
-  NOT_ROOT_OR_SERVICE_USER: { exit: 2, retryable: false },
-  DEPENDENCY_MISSING: { exit: 3, retryable: false },
-  LAB_NOT_UP: { exit: 3, retryable: false },
-  SITE_UNKNOWN: { exit: 2, retryable: false },
-  SITE_UNREACHABLE: { exit: 4, retryable: true },
+  CONFIG_INVALID: { class: "usage", retryable: false },
+  USAGE: { class: "usage", retryable: false },
+  NOT_ROOT_OR_SERVICE_USER: { class: "dependency", retryable: false },
+  DEPENDENCY_MISSING: { class: "dependency", retryable: false },
+  LAB_NOT_UP: { class: "dependency", retryable: false },
+  SITE_UNKNOWN: { class: "usage", retryable: false },
+  SITE_UNREACHABLE: { class: "unreachable", retryable: true },
   /** A site that must not be removed: the topology's, the one the service name serves, or one a live run holds. */
-  SITE_IN_USE: { exit: 5, retryable: false },
+  SITE_IN_USE: { class: "refused", retryable: false },
   /** A command run on a site's host (SSM Run Command) ended in failure. */
-  HOST_COMMAND_FAILED: { exit: 6, retryable: false },
-  CLUSTER_START_FAILED: { exit: 4, retryable: true },
-  CLUSTER_STOP_FAILED: { exit: 4, retryable: true },
-  CLUSTER_RUNNING: { exit: 5, retryable: false },
-  CLUSTER_NOT_EMPTY: { exit: 5, retryable: false },
+  HOST_COMMAND_FAILED: { class: "failed", retryable: false },
+  CLUSTER_START_FAILED: { class: "failed", retryable: true },
+  CLUSTER_STOP_FAILED: { class: "failed", retryable: true },
+  CLUSTER_RUNNING: { class: "refused", retryable: false },
+  CLUSTER_NOT_EMPTY: { class: "refused", retryable: false },
   /** A restore into that data directory is running (its lock names a live holder). */
-  RESTORE_TARGET_LOCKED: { exit: 5, retryable: true },
+  RESTORE_TARGET_LOCKED: { class: "locked", retryable: true },
   /** A process other than the server writes into the data directory (a leftover restore). */
-  FOREIGN_WRITER: { exit: 5, retryable: false },
+  FOREIGN_WRITER: { class: "refused", retryable: false },
   /** The destination's filesystem cannot hold the restore (set plus the WAL it replays). */
-  SPACE_INSUFFICIENT: { exit: 5, retryable: false },
-  STORE_UNREACHABLE: { exit: 4, retryable: true },
-  REPO_UNKNOWN: { exit: 2, retryable: false },
-  BACKUP_UNKNOWN: { exit: 5, retryable: false },
-  BACKUP_NONE: { exit: 5, retryable: false },
-  BACKUP_FAILED: { exit: 6, retryable: true },
-  BACKUP_INVALID: { exit: 6, retryable: false },
-  TARGET_BEFORE_WINDOW: { exit: 5, retryable: false },
-  TARGET_IN_FUTURE: { exit: 5, retryable: false },
-  TARGET_INVALID: { exit: 2, retryable: false },
+  SPACE_INSUFFICIENT: { class: "refused", retryable: false },
+  STORE_UNREACHABLE: { class: "unreachable", retryable: true },
+  REPO_UNKNOWN: { class: "usage", retryable: false },
+  BACKUP_UNKNOWN: { class: "refused", retryable: false },
+  BACKUP_NONE: { class: "refused", retryable: false },
+  BACKUP_FAILED: { class: "failed", retryable: true },
+  BACKUP_INVALID: { class: "failed", retryable: false },
+  TARGET_BEFORE_WINDOW: { class: "refused", retryable: false },
+  TARGET_IN_FUTURE: { class: "refused", retryable: false },
+  TARGET_INVALID: { class: "usage", retryable: false },
   /** A restore point name or database the backup and its WAL do not hold. */
-  TARGET_UNKNOWN: { exit: 5, retryable: false },
-  DELETION_NOT_FOUND: { exit: 5, retryable: false },
-  WAL_GAP: { exit: 6, retryable: false },
-  ARCHIVE_FAILED: { exit: 6, retryable: true },
-  RESTORE_FAILED: { exit: 6, retryable: false },
-  STANDBY_UNUSABLE: { exit: 6, retryable: false },
+  TARGET_UNKNOWN: { class: "refused", retryable: false },
+  DELETION_NOT_FOUND: { class: "refused", retryable: false },
+  WAL_GAP: { class: "failed", retryable: false },
+  ARCHIVE_FAILED: { class: "failed", retryable: true },
+  RESTORE_FAILED: { class: "failed", retryable: false },
+  STANDBY_UNUSABLE: { class: "failed", retryable: false },
   /** dr reprotect: the site to rebuild is unfenced and still writable (rebuilding it could lose writes). */
-  SITE_WRITABLE: { exit: 6, retryable: false },
-  RECOVERY_TIMEOUT: { exit: 6, retryable: true },
-  PGBACKREST_FAILED: { exit: 6, retryable: false },
-  PGBACKREST_LOCKED: { exit: 6, retryable: true },
-  QUERY_FAILED: { exit: 4, retryable: false },
+  SITE_WRITABLE: { class: "refused", retryable: false },
+  RECOVERY_TIMEOUT: { class: "timeout", retryable: true },
+  PGBACKREST_FAILED: { class: "failed", retryable: false },
+  PGBACKREST_LOCKED: { class: "locked", retryable: true },
+  QUERY_FAILED: { class: "failed", retryable: false },
   /** A brief table lock was not granted within lock_timeout (a long transaction holds a conflicting one); already retried. */
-  TABLES_LOCKED: { exit: 4, retryable: false },
-  CORRUPTION_CHECK_FAILED: { exit: 4, retryable: false },
-  SAMPLE_DATA_EXISTS: { exit: 5, retryable: false },
-  DNS_FAILED: { exit: 4, retryable: true },
+  TABLES_LOCKED: { class: "locked", retryable: false },
+  CORRUPTION_CHECK_FAILED: { class: "failed", retryable: false },
+  SAMPLE_DATA_EXISTS: { class: "refused", retryable: false },
+  DNS_FAILED: { class: "unreachable", retryable: true },
   /** Another Pulumi update holds the stack (or a killed one left its lock). */
-  STACK_LOCKED: { exit: 4, retryable: true },
+  STACK_LOCKED: { class: "locked", retryable: true },
   /** The stack a site maps to does not exist in the backend. */
-  STACK_NOT_FOUND: { exit: 5, retryable: false },
+  STACK_NOT_FOUND: { class: "refused", retryable: false },
   /** A Pulumi CLI / Automation API operation failed (see the message for its output). */
-  PULUMI_FAILED: { exit: 6, retryable: false },
-  TIMEOUT: { exit: 7, retryable: true },
-  REPORT_UNKNOWN: { exit: 2, retryable: false },
-  REPORT_INVALID: { exit: 5, retryable: false },
-  RUN_LOCKED: { exit: 8, retryable: true },
+  PULUMI_FAILED: { class: "failed", retryable: false },
+  TIMEOUT: { class: "timeout", retryable: true },
+  REPORT_UNKNOWN: { class: "usage", retryable: false },
+  REPORT_INVALID: { class: "failed", retryable: false },
+  RUN_LOCKED: { class: "locked", retryable: true },
   /** This run's lease was broken or taken over (its epoch is stale): it must not act any more. */
-  LEASE_LOST: { exit: 8, retryable: false },
-  RUN_UNKNOWN: { exit: 2, retryable: false },
-  RUN_FINISHED: { exit: 2, retryable: false },
-  GATE_FAILED: { exit: 9, retryable: false },
-  NOT_CONFIRMED: { exit: 9, retryable: false },
+  LEASE_LOST: { class: "locked", retryable: false },
+  RUN_UNKNOWN: { class: "usage", retryable: false },
+  RUN_FINISHED: { class: "refused", retryable: false },
+  GATE_FAILED: { class: "gate", retryable: false },
+  NOT_CONFIRMED: { class: "cancelled", retryable: false },
   /** The operator stopped the command (Ctrl-C, SIGTERM) while it was changing something. */
-  INTERRUPTED: { exit: 130, retryable: false },
-  INTERNAL: { exit: 70, retryable: false },
-} as const;
+  INTERRUPTED: { class: "interrupted", retryable: false },
+  INTERNAL: { class: "internal", retryable: false },
+} as const satisfies Record<string, { class: ExitClassName; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(errorCatalogue, code);
+}
+
+/** The exit status of an error code: its class's. */
+export function exitFor(code: ErrorCode): number {
+  return exitOf(errorCatalogue[code].class);
+}
 
 export interface DrErrorInit {
   /** What to do about it, shown on its own `hint:` line. */
@@ -100,7 +113,7 @@ export class DrError extends Error {
     this.code = code;
     this.hint = init.hint === undefined ? undefined : clipLongWords(redact(init.hint));
     this.retryable = errorCatalogue[code].retryable;
-    this.exitCode = errorCatalogue[code].exit;
+    this.exitCode = exitFor(code);
     this.details = init.details;
   }
 
@@ -109,6 +122,7 @@ export class DrError extends Error {
       code: this.code,
       message: this.message,
       hint: this.hint,
+      exit: this.exitCode,
       retryable: this.retryable,
       details: this.details,
     };

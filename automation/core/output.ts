@@ -162,16 +162,39 @@ export class Output {
     if (hint) this.err.write(`${this.pc.bold("hint:")} ${redact(hint)}\n`);
   }
 
-  /** Prints a failure: one line, a hint, the code. */
-  failure(err: DrError): void {
+  /**
+   * Prints a failure: one line, a hint, the code. With --json, the one failure document
+   * (failureDocument); `context` names the run and carries the command's own document, if any.
+   */
+  failure(err: DrError, context: FailureContext = {}): void {
     this.stopProgress();
     if (this.json) {
-      this.out.write(JSON.stringify({ ok: false, error: err.toJSON(), steps: this.steps }, null, 2) + "\n");
+      this.out.write(JSON.stringify(redactValue(failureDocument(err, { steps: this.steps.length ? this.steps : undefined, ...context })), null, 2) + "\n");
       return;
     }
     this.err.write(`${this.pc.red("error")}${this.pc.dim(`[${err.code}]`)}: ${err.message}\n`);
     if (err.hint) this.err.write(`${this.pc.bold("hint:")} ${err.hint}\n`);
   }
+}
+
+export interface FailureContext {
+  /** The run that failed (dr resume / dr report show take it). */
+  runId?: string;
+  /** The command's own document, when it produced one (a failed run's record, a verification). */
+  result?: unknown;
+  /** The timed steps done before the failure. */
+  steps?: StepRecord[];
+}
+
+/**
+ * The --json envelope. Success: the command's document, as it is. Failure (any exit that is
+ * not a verdict): `{ error: { code, message, hint, exit, retryable, details? }, runId?, result?,
+ * steps? }`. A script tells them apart by the exit status, or by `error.exit`, which only a
+ * failure carries (a failed run's own report, from `dr report show`, has an `error` without it).
+ */
+export function failureDocument(err: DrError, context: FailureContext = {}): Record<string, unknown> {
+  const { runId, result, steps } = context;
+  return { error: err.toJSON(), ...(runId ? { runId } : {}), ...(result === undefined ? {} : { result }), ...(steps ? { steps } : {}) };
 }
 
 /** Columns to fit: the terminal's width, else $COLUMNS, else 100 (logs and pipes). */

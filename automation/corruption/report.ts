@@ -3,6 +3,7 @@
 // is, and the one decision the runbook needs: index-only (REINDEX rebuilds it from the table,
 // nothing is lost) or table corruption (damaged pages: restore a clean copy elsewhere).
 // Pure: no I/O, so the classification is testable without a cluster.
+import { verdictExit } from "../core/exit-status";
 
 /** What a finding is about. TOAST tables and materialized views hold table data. */
 export type RelationKind = "table" | "toast" | "matview" | "index" | "sequence" | "unknown";
@@ -118,9 +119,9 @@ export function adviceFor(r: Pick<CorruptionReport, "classification" | "complete
  * not locate; 2 table (heap) corruption.
  */
 export function corruptionExitCode(r: Pick<CorruptionReport, "classification" | "complete" | "warnings">): number {
-  if (r.classification === "table") return 2;
-  if (r.classification === "index-only") return 1;
-  return r.complete && r.warnings.length === 0 ? 0 : 1;
+  if (r.classification === "table") return verdictExit("critical");
+  if (r.classification === "index-only") return verdictExit("warning");
+  return verdictExit(r.complete && r.warnings.length === 0 ? "ok" : "warning");
 }
 
 /** Merges findings on the same relation and problem (several damaged blocks, one line). */

@@ -32,6 +32,23 @@ export interface ExecExtra {
   onSpawn?: (pid: number) => void;
 }
 
+/**
+ * pgBackRest's own bounds for the calls that have no reason to run long, over the configuration
+ * file's (written for backups and restores: io-timeout 20 s, db-timeout 10 min). pgBackRest tries
+ * a stalled storage request four times, so a hung store costs a catalogue read about 4 × 3 s
+ * instead of 4 × 20 s (health, status and every pre-check read the catalogue). Backups, restores
+ * and verify keep the file's bounds: our idle deadline watches their progress.
+ */
+export const CALL_BOUNDS: Readonly<Record<string, readonly string[]>> = {
+  info: ["--io-timeout=3"],
+  "repo-ls": ["--io-timeout=3"],
+  // one WAL segment (16 MiB) to read back
+  "archive-get": ["--io-timeout=10"],
+  // a pg_switch_wal and a few catalogue queries; protocol-timeout must stay above db-timeout
+  check: ["--db-timeout=30", "--protocol-timeout=60"],
+  "stanza-create": ["--db-timeout=30", "--protocol-timeout=60", "--io-timeout=10"],
+};
+
 /** A backup also waits silently for its start checkpoint and for the last WAL to be archived. */
 const BACKUP_SILENT_WAITS_MS = 120_000;
 
@@ -44,8 +61,9 @@ export class Pgbackrest {
 
   /** Runs `pgbackrest --config … --stanza … <args>` within its deadline and maps failures. */
   async exec(args: string[], extra: ExecExtra = {}): Promise<RunResult> {
-    const command = args[args.length - 1];
-    const argv = [`--config=${this.opts.configPath}`, `--stanza=${this.opts.stanza}`, ...args];
+    // the first word that is not an option (archive-get has its segment and file after it)
+    const command = args.find((a) => !a.startsWith("--")) ?? "";
+    const argv = [`--config=${this.opts.configPath}`, `--stanza=${this.opts.stanza}`, ...(CALL_BOUNDS[command] ?? []), ...args];
     try {
       return await run(this.opts.bin ?? "pgbackrest", argv, {
         as: this.opts.user,

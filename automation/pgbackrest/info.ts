@@ -115,3 +115,14 @@ export function toBackupSet(raw: RawBackupSet): BackupSet {
 export function parseInfo(json: string): StanzaInfo[] {
   return infoSchema.parse(JSON.parse(json));
 }
+
+/** pgBackRest's repository status "other": its storage could not be read (a dead or hung store, refused credentials). */
+const STATUS_UNREADABLE = 99;
+
+/**
+ * The repositories pgBackRest could not read at all, with its message (which names the store).
+ * Where no probe runs first (a site's own host), this is how health names a store that is down.
+ */
+export function unreadableRepos(info: StanzaInfo): { repo: 1 | 2; message: string }[] {
+  return info.repo.filter((r) => r.status.code === STATUS_UNREADABLE && (r.key === 1 || r.key === 2)).map((r) => ({ repo: r.key as 1 | 2, message: r.status.message }));
+}

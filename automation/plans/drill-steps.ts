@@ -3,7 +3,7 @@
 // destruction whatever happened. The drill never touches the primary's data or DNS.
 import { DrError } from "../core/errors";
 import { requireArchived } from "../postgres/archiver";
-import { withClient } from "../postgres/client";
+import { shortCalls, withClient } from "../postgres/client";
 import type { Step } from "./plan";
 import { fingerprintSnapshot } from "../verify/fingerprint";
 import { writeReadRoundTrip } from "../verify/checks";
@@ -98,7 +98,7 @@ export const drillOpenStep: Step = {
     if (!f.verified && !ctx.record.forced) throw new DrError("GATE_FAILED", "refusing to open an unverified drill copy", { hint: "the verify step must pass first" });
     await ctx.engine.openForWrites(f.targetSite!);
     const ep = await ctx.engine.endpoint(f.targetSite!);
-    const rt = await withClient(ep.admin, (c) => writeReadRoundTrip(c));
+    const rt = await withClient(shortCalls(ep.admin), (c) => writeReadRoundTrip(c));
     if (!rt.ok) throw new DrError("GATE_FAILED", `the opened drill copy failed the write/read round trip: ${rt.detail}`, { hint: "inspect the drill site before it is destroyed (rerun with a breakpoint)" });
     f.firstWriteAt = new Date().toISOString();
     return { detail: rt.detail };

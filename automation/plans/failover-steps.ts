@@ -1,7 +1,7 @@
 // The steps of a failover (runbook §3 hardware failure, §4 data center outage), in order.
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
-import { withClient } from "../postgres/client";
+import { shortCalls, withClient } from "../postgres/client";
 import type { Step, StepContext } from "./plan";
 import { checkHealth } from "../postgres/health";
 import { archiveThrough, describeArchiveWait } from "../postgres/archiver";
@@ -133,7 +133,7 @@ export const firstWriteStep: Step = {
     const active = await ctx.engine.activeSite();
     if (active !== f.targetSite) throw new DrError("DNS_FAILED", `the service name answers ${active}, not ${f.targetSite}`, { hint: "rerun; the swap step waits for the answer" });
     const ep = await ctx.engine.endpoint(active!);
-    const at = await withClient(ep.app, async (c) => (await c.query("insert into fp_dr.heartbeat (at, writer) values (clock_timestamp(), 'fp-dr first write') returning at")).rows[0].at as Date);
+    const at = await withClient(shortCalls(ep.app), async (c) => (await c.query("insert into fp_dr.heartbeat (at, writer) values (clock_timestamp(), 'fp-dr first write') returning at")).rows[0].at as Date);
     f.firstWriteAt = new Date().toISOString();
     return { detail: `committed at ${at.toISOString()} on ${active}` };
   },

@@ -11,6 +11,20 @@ function isClient(target: DbTarget): target is ClientBase {
   return typeof (target as ClientBase).query === "function";
 }
 
+/**
+ * Bounds for a client whose queries have no reason to run long (role, recovery state, lag, a
+ * heartbeat or first write, the health check): a server that accepts and never answers, a
+ * backend that stops, or a query stuck behind a lock costs seconds instead of holding the
+ * command. statement_timeout is the server's; query_timeout is ours, for a server that cannot
+ * even cancel. Long work (verification, amcheck, ANALYZE, a restore's queries) keeps no bound here.
+ */
+export const SHORT_CALL_BOUNDS = { connectionTimeoutMillis: 5_000, statement_timeout: 5_000, query_timeout: 8_000 } as const satisfies ClientConfig;
+
+/** `target` with the short-call bounds (a connected client is left as it is: its owner chose). */
+export function shortCalls(target: DbTarget): DbTarget {
+  return isClient(target) ? target : { ...SHORT_CALL_BOUNDS, ...target };
+}
+
 /** Opens a client from settings, registering its password as a secret so it is never printed. */
 export async function connect(config: ClientConfig, applicationName = "fp-dr"): Promise<Client> {
   if (typeof config.password === "string") registerSecret(config.password);

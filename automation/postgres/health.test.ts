@@ -1,7 +1,8 @@
 // Proves the health check against real PostgreSQL 15 clusters: a healthy primary grades ok; a
 // stopped one is critical (and still yields a report); long transactions, slow queries, real
 // failed logins, a failing archiver, a full disk and stale backups get the runbook's severities;
-// a streaming standby is seen from both ends; no password ever appears in a report.
+// a streaming standby is seen from both ends; no password ever appears in a report; a short call
+// (recovery state, a probe query) stuck behind a lock or facing a silent server ends at its bound.
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,6 +14,10 @@ import { Cluster } from "./cluster";
 import { checkHealth, type HealthInput } from "./health";
 import type { HealthReport } from "./health-types";
 import { freePort, startScratchCluster, type ScratchCluster } from "./scratch";
+import { createServer, type Socket } from "node:net";
+import { DrError } from "../core/errors";
+import { SHORT_CALL_BOUNDS, shortCalls, withClient } from "./client";
+import { readRecoveryState } from "./recovery-state";
 
 const thresholds = (over: Partial<Record<keyof AlertThresholds, number>> = {}): AlertThresholds => alertThresholds.parse(over);
 const finding = (r: HealthReport, check: string) => {
@@ -192,6 +197,32 @@ describe("health check", () => {
     assert.equal(f.severity, "critical");
     assert.match(f.message, /failing/);
     assert.ok(r.metrics.ArchiveFailures! > 0);
+  });
+
+  it("a short call stuck behind a lock, or against a server that never answers, ends at its bound", { timeout: 30_000 }, async () => {
+    const holder = await open();
+    await holder.query("begin; lock table t in access exclusive mode");
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const started = Date.now();
+    // an unbounded call would wait for the lock for ever: release it later, so it fails on time instead of hanging
+    const release = setTimeout(() => void holder.query("rollback").catch(() => undefined), 12_000);
+    try {
+      const [locked, unanswered] = await Promise.all([
+        withClient(shortCalls(scratch.connection()), (c) => c.query("select count(*) from t")).then(() => undefined, (e: Error) => e),
+        readRecoveryState({ host: "127.0.0.1", port: (silent.address() as { port: number }).port, user: "x", database: "x" }).then(() => undefined, (e: Error) => e),
+      ]);
+      const ms = Date.now() - started;
+      assert.match(String(locked?.message), /statement timeout/);
+      assert.ok(unanswered instanceof DrError && unanswered.code === "SITE_UNREACHABLE", String(unanswered));
+      assert.ok(ms < SHORT_CALL_BOUNDS.connectionTimeoutMillis + 2_000, `the bounded calls took ${ms} ms`);
+    } finally {
+      clearTimeout(release);
+      await holder.query("rollback");
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 
   it("reports a stopped database as critical and still returns a report", async () => {

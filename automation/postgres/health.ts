@@ -72,7 +72,7 @@ export async function checkHealth(input: HealthInput): Promise<HealthReport> {
   let client: Client | undefined;
   const started = Date.now();
   try {
-    client = await connect({ ...input.connection, connectionTimeoutMillis: input.connectTimeoutMs ?? 5000, statement_timeout: 15_000 }, "dr-health");
+    client = await connect({ ...input.connection, connectionTimeoutMillis: input.connectTimeoutMs ?? 5000, statement_timeout: 15_000, query_timeout: 20_000 }, "dr-health");
     await client.query("select 1");
     metrics.DatabaseUp = 1;
     const ms = Date.now() - started;

@@ -6,7 +6,7 @@
 // and one promotion bound.
 import type { ClientBase } from "pg";
 import { DrError } from "../core/errors";
-import { withClient, type DbTarget } from "./client";
+import { shortCalls, withClient, type DbTarget } from "./client";
 
 export interface RecoveryState {
   role: "primary" | "standby";
@@ -51,7 +51,7 @@ export const LAST_COMMIT_AT = `case when pg_is_in_recovery()
     else (pg_last_committed_xact()).timestamp end`;
 
 export async function readRecoveryState(target: DbTarget): Promise<RecoveryState> {
-  return withClient(target, async (c) => {
+  return withClient(shortCalls(target), async (c) => {
     const r = await c.query(`select pg_is_in_recovery() as standby,
         case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() <> 'not paused' else false end as paused,
         (${WAL_POSITION})::text as replay_lsn,

@@ -201,7 +201,7 @@ test("unknown run ids, path tricks and damaged reports fail with their codes", (
   for (const id of ["drill-nope", "../etc", "", "a/b"]) {
     assert.throws(
       () => loadReport(dir, id),
-      (e: unknown) => e instanceof DrError && e.code === "REPORT_UNKNOWN" && /dr report list/.test(e.hint ?? "") && e.exitCode === 2,
+      (e: unknown) => e instanceof DrError && e.code === "REPORT_UNKNOWN" && /dr report list/.test(e.hint ?? "") && e.exitCode === 64,
       id,
     );
   }

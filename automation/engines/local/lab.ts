@@ -3,7 +3,8 @@
 // repository; a DNS server that answers for the service name. This is the handle on a lab that
 // exists; `dr lab up`, which builds or starts one, is ./lab-up/ in its phases.
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { Client } from "pg";
+import { Client, type ClientConfig } from "pg";
+import { SHORT_CALL_BOUNDS } from "../../postgres/client";
 import type { DrConfig } from "../../config/schema";
 import { DrError, during } from "../../core/errors";
 import { Pgbackrest } from "../../pgbackrest/client";
@@ -149,10 +150,10 @@ export class Lab {
     setRecord(this.layout.dnsDir, this.state.serviceName, s.address);
   }
 
-  /** A node-postgres client to a site as the superuser (over loopback TCP, scram). */
-  async connect(site: string, database = this.state.database): Promise<Client> {
+  /** A node-postgres client to a site as the superuser (over loopback TCP, scram); `bounds` for short calls. */
+  async connect(site: string, database = this.state.database, bounds: ClientConfig = {}): Promise<Client> {
     const s = this.site(site);
-    const client = new Client({ ...s.cluster.connection(database), connectionTimeoutMillis: 5000 });
+    const client = new Client({ ...s.cluster.connection(database), connectionTimeoutMillis: 5000, ...bounds });
     await during(`connecting to site ${site}`, () => client.connect());
     return client;
   }
@@ -233,9 +234,12 @@ export class Lab {
       let inRecovery: boolean | undefined;
       if (state === "running") {
         try {
-          const c = await this.connect(name, "postgres");
-          inRecovery = (await c.query("select pg_is_in_recovery() r")).rows[0].r;
-          await c.end();
+          const c = await this.connect(name, "postgres", SHORT_CALL_BOUNDS);
+          try {
+            inRecovery = (await c.query("select pg_is_in_recovery() r")).rows[0].r;
+          } finally {
+            await c.end().catch(() => undefined);
+          }
         } catch {
           inRecovery = undefined;
         }
