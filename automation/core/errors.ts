@@ -16,6 +16,8 @@ export const errorCatalogue = {
   SITE_UNREACHABLE: { exit: 4, retryable: true },
   /** A command run on a site's host (SSM Run Command) ended in failure. */
   HOST_COMMAND_FAILED: { exit: 6, retryable: false },
+  /** dr host apply: the server rejected a rendered file (put back as it was). */
+  HOST_CONFIG_REJECTED: { exit: 6, retryable: false },
   CLUSTER_START_FAILED: { exit: 4, retryable: true },
   CLUSTER_STOP_FAILED: { exit: 4, retryable: true },
   CLUSTER_RUNNING: { exit: 5, retryable: false },

@@ -1,6 +1,6 @@
 // What a PostgreSQL host is told at boot: the input of every renderer in this directory, and
 // the paths they agree on. Plain data (no Pulumi), so rendering is pure and testable.
-import type { AlertThresholds, Objectives, PgbackrestTuning, Retention, Schedules } from "../../automation/config/common";
+import type { AlertThresholds, Objectives, PgbackrestTuning, Retention, Schedules, ServerSettings } from "../../automation/config/common";
 import type { SiteRole } from "../../automation/config/schema";
 
 const pgVersion = "15";
@@ -76,6 +76,8 @@ export interface HostSpec {
   /** The alert thresholds: `dr health` judges with them, the alarms fire on them. */
   alerts: AlertThresholds;
   pgbackrest: PgbackrestTuning;
+  /** Extra server settings from the config (serverSettings), after fp-dr's own. Default none. */
+  settings?: ServerSettings;
   /**
    * The stream: the replication role may log in from the other site's VPC only (pg_hba
    * "replication" line, scram over TLS). None: no replication connection is accepted.

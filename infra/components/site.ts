@@ -130,6 +130,7 @@ export class Site extends pulumi.ComponentResource {
         maintenanceSchedule: cfg.maintenanceSchedule,
         alerts: cfg.alerts,
         pgbackrest: { ...cfg.pgbackrest, archivePushQueueMax: plan.archivePushQueueMax },
+        settings: cfg.serverSettings,
         replication: plan.replication ? { role: plan.replication.role, peerCidr: plan.replication.peer.cidr } : undefined,
         clientCidrs,
         roles: { ...cfg.databaseObjects.roles, admin: cfg.access.postgres.username },

@@ -12,6 +12,7 @@ import {
   pgbackrestTuning,
   retention,
   schedules,
+  serverSettings,
 } from "../../automation/config/common";
 import { siteRoles } from "../../automation/config/schema";
 import { isWorldOpen, parseCidr } from "../network/cidr";
@@ -374,6 +375,8 @@ export const stackConfigSchema = z
     /** Daily maintenance (vacuum, analyze) of the writer: a systemd OnCalendar expression. */
     maintenanceSchedule: z.string().min(1).default("*-*-* 02:30:00"),
     pgbackrest: pgbackrestTuning,
+    /** Extra PostgreSQL settings of the host's server (shared with the dr config). */
+    serverSettings,
     escalation,
     alerting,
     incidentManager,
