@@ -29,6 +29,8 @@ export const hostPaths = {
   serverLog: `/var/log/postgresql/postgresql-${pgVersion}-${clusterName}.log`,
   socketDir: "/var/run/postgresql",
   drConfig: "/etc/fp-dr/dr.config.yaml",
+  /** The host spec `dr host apply` renders from, as the host-apply document last fetched it. */
+  hostSpec: "/etc/fp-dr/host-spec.json",
   bootstrap: "/usr/local/sbin/fp-dr-bootstrap",
   event: "/usr/local/sbin/fp-dr-event",
   isWriter: "/usr/local/sbin/fp-dr-is-writer",

@@ -9,7 +9,7 @@ import { amiArchitecture } from "../ami";
 import type { HostSpec } from "../cloud-init/host-spec";
 import type { SitePlan } from "../config/resolve";
 import { schedulerCron } from "../drills/calendar";
-import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName, secretsKeyAlias, sharedStateBucketName, stateBucketName } from "../naming";
+import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName, hostSpecParameterName, secretsKeyAlias, sharedStateBucketName, stateBucketName } from "../naming";
 import { SharedState } from "./shared-state";
 import type { SiteOutputs } from "../outputs";
 import { hostPolicy, type HostRepositoryAccess } from "../policies/documents";
@@ -18,6 +18,7 @@ import { DatabaseObjects } from "./database-objects";
 import { DrillRunner } from "./drill-runner";
 import { Escalation } from "./escalation";
 import { FailoverDns } from "./failover-dns";
+import { HostConfig } from "./host-config";
 import { HostReady, type SshConnection } from "./host-ready";
 import { KeyTamperAlarm } from "./key-tamper-alarm";
 import { PassphraseEscrow } from "./passphrase-escrow";
@@ -105,10 +106,12 @@ export class Site extends pulumi.ComponentResource {
     // A standby reads the production repositories; it writes them (archives, backs up, expires)
     // only once it is the active site: the failover's DNS swap sets that and updates this policy.
     const writes = plan.writesRepositories;
+    // A drill's host lives for an hour and its config never changes: no host-apply wiring.
+    const hostSpecParameter = plan.role === "drill" ? undefined : { name: hostSpecParameterName(plan.environment, plan.site), region: plan.region };
     const policy = pulumi.all([accountId, partition, repo1Bucket, repo2Bucket ?? ""]).apply(([account, part, b1, b2]) => {
       const repositories: HostRepositoryAccess[] = [{ bucket: b1, region: plan.region, path: repoPath, write: writes }];
       if (offsite && b2) repositories.push({ bucket: b2, region: offsite.region, path: repoPath, write: writes });
-      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl, cipherPassSecret: cipherSecret });
+      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl, cipherPassSecret: cipherSecret, hostSpecParameter });
     });
     const clientCidrs = [...app.cidrs, ...(app.peering ? [app.peering.cidr] : []), cfg.network.vpcCidr];
     const spec: pulumi.Output<Omit<HostSpec, "dataVolumeId">> = pulumi
@@ -162,6 +165,11 @@ export class Site extends pulumi.ComponentResource {
       // The role must be able to use the key before the host first backs up.
       { parent: this, dependsOn: repository ? [repository] : [] },
     );
+
+    // 3b. Config changes reach the running host through SSM (dr host apply), not a reboot.
+    if (hostSpecParameter) {
+      new HostConfig(n("host-config"), { environment: plan.environment, site: plan.site, region: plan.region, spec: host.spec, instanceId: host.instanceId }, parent);
+    }
 
     // 4. Severity topics, escalation, alarms.
     let topics: SeverityTopics | undefined;

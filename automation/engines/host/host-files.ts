@@ -52,7 +52,7 @@ export function awsHostFiles(spec: HostSpec, o: Pick<AwsHostOptions, "passphrase
 }
 
 export function awsHostTarget(spec: HostSpec, o: AwsHostOptions): HostTarget {
-  const cluster = new Cluster({ dataDir: hostPaths.dataDir, runDir: o.socketDir, host: "localhost", port: o.port, user: o.user });
+  const cluster = new Cluster({ dataDir: o.root ? join(o.root, hostPaths.dataDir) : hostPaths.dataDir, runDir: o.socketDir, host: "localhost", port: o.port, user: o.user });
   const ctl = o.systemctl ?? systemctl;
   return {
     site: spec.site,

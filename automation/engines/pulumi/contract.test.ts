@@ -24,6 +24,8 @@ import { prepareOwnWorkspace } from "./own-workspace";
 import { controlKey, type ControlDocument } from "../../../infra/config/control-state";
 import { drillLocalPorts } from "../../../infra/config/ports";
 import { recordedPair } from "../../commands/topology";
+import { hostApplyDocument } from "../../../infra/host-apply";
+import { buildProgram } from "../../cli/main";
 
 const drillId = "20250901t040000z";
 const drill = `drill-${drillId}`;
@@ -690,4 +692,22 @@ test("reprotect: the old primary's stack gets a standby request from the new pri
   assert.deepEqual(config["fp-dr:restore"].objectValue, { requestId: id, mode: "standby", repo: 2, allowOverwrite: true, primaryHost: addresses.secondary, primarySlot: "fp_standby", timeout: "14400s" });
   assert.equal(log[log.length - 1], "db.waitForRecovery primary standby 127.0.0.1:15432 as fp_admin");
   assertNoRefresh(cli.calls.map((c) => c.args));
+});
+
+test("a host config change runs exactly this on the host through SSM Run Command (the host-apply document the association starts)", () => {
+  const doc = hostApplyDocument("eu-central-1") as { schemaVersion: string; mainSteps: { action: string; inputs: { runCommand: string[] } }[] };
+  assert.equal(doc.schemaVersion, "2.2");
+  assert.equal(doc.mainSteps[0].action, "aws:runShellScript");
+  assert.deepEqual(doc.mainSteps[0].inputs.runCommand, [
+    "set -eu",
+    'echo "fp-dr host config version {{ configVersion }}"',
+    'timeout 1800 cloud-init status --wait >/dev/null || { echo "cloud-init did not finish: see /var/log/fp-dr-bootstrap.log" >&2; exit 1; }',
+    "umask 077",
+    "aws ssm get-parameter --region 'eu-central-1' --name '{{ specParameter }}' --query Parameter.Value --output text >/etc/fp-dr/host-spec.json.new",
+    "mv -f /etc/fp-dr/host-spec.json.new /etc/fp-dr/host-spec.json",
+    "/usr/local/bin/dr --config /etc/fp-dr/dr.config.yaml host apply --spec /etc/fp-dr/host-spec.json --json",
+  ]);
+  // The last line parses as the CLI's own command, with the options it declares.
+  const apply = buildProgram().commands.find((c) => c.name() === "host")!.commands.find((c) => c.name() === "apply")!;
+  assert.deepEqual(apply.options.map((o) => o.long).filter((o) => o === "--spec"), ["--spec"]);
 });
