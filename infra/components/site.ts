@@ -141,34 +141,56 @@ export class Site extends pulumi.ComponentResource {
         architecture: amiArchitecture(plan.instanceType),
         sshPublicKey: cfg.access.ssh.publicKey,
       }));
+    const hostArgs = {
+      spec,
+      instanceType: plan.instanceType,
+      dataVolumeGiB: cfg.host.dataVolumeGiB,
+      dataVolumeIops: cfg.host.dataVolumeIops,
+      dataVolumeThroughputMiBs: cfg.host.dataVolumeThroughputMiBs,
+      rootVolumeGiB: cfg.host.rootVolumeGiB,
+      amiId: cfg.host.amiId,
+      terminationProtection: plan.terminationProtection,
+      protect: plan.protect,
+      policy,
+      provider,
+    };
     const host = new PostgresHost(
       n("host"),
       {
-        spec,
-        instanceType: plan.instanceType,
+        ...hostArgs,
         subnetId: network.privateSubnetIds[0],
         availabilityZone: network.availabilityZones[0],
         // Fenced: the isolation group alone (no ingress, no egress); else the database group.
         securityGroupIds: plan.fence ? [network.isolationSecurityGroupId] : [network.databaseSecurityGroupId],
         fence: plan.fence,
-        dataVolumeGiB: cfg.host.dataVolumeGiB,
-        dataVolumeIops: cfg.host.dataVolumeIops,
-        dataVolumeThroughputMiBs: cfg.host.dataVolumeThroughputMiBs,
-        rootVolumeGiB: cfg.host.rootVolumeGiB,
-        amiId: cfg.host.amiId,
-        terminationProtection: plan.terminationProtection,
-        protect: plan.protect,
         roleName: hostRoleName(plan.environment, plan.site),
-        policy,
-        provider,
       },
       // The role must be able to use the key before the host first backs up.
       { parent: this, dependsOn: repository ? [repository] : [] },
     );
 
+    // 3a. Hardware failure: a replacement host in the site's other availability zone, on a new
+    //     data volume (restored from the repository); a fence stays on the old host. Once the
+    //     automation reaches it, everything bound to "the site's host" below is bound to it.
+    const replacementRequest = plan.role === "primary" ? cfg.replacement : undefined;
+    const replacement = replacementRequest
+      ? new PostgresHost(
+          n("replacement"),
+          {
+            ...hostArgs,
+            subnetId: network.privateSubnetIds[1],
+            availabilityZone: network.availabilityZones[1],
+            securityGroupIds: [network.databaseSecurityGroupId],
+            roleName: hostRoleName(plan.environment, `${plan.site}-replacement`),
+          },
+          { parent: this, dependsOn: repository ? [repository] : [] },
+        )
+      : undefined;
+    const active = replacement && replacementRequest?.reachable ? replacement : host;
+
     // 3b. Config changes reach the running host through SSM (dr host apply), not a reboot.
     if (hostSpecParameter) {
-      new HostConfig(n("host-config"), { environment: plan.environment, site: plan.site, region: plan.region, spec: host.spec, instanceId: host.instanceId }, parent);
+      new HostConfig(n("host-config"), { environment: plan.environment, site: plan.site, region: plan.region, spec: active.spec, instanceId: active.instanceId }, parent);
     }
 
     // 4. Severity topics, escalation, alarms.
@@ -201,7 +223,7 @@ export class Site extends pulumi.ComponentResource {
           site: plan.site,
           thresholds: cfg.alerts,
           topics: topics.arns,
-          instanceId: host.instanceId,
+          instanceId: active.instanceId,
           incidentActions: escalation ? { critical: [escalation.responsePlanArns.critical], warning: [escalation.responsePlanArns.warning] } : undefined,
         },
         parent,
@@ -227,7 +249,7 @@ export class Site extends pulumi.ComponentResource {
           ttl: cfg.dns.ttl,
           activeSite: cfg.dns.activeSite,
           primaryAddress,
-          secondaryAddress: host.privateIp,
+          secondaryAddress: active.privateIp,
           primaryAlarmName: alarmName(plan.environment, offsite.site, "database-unavailable"),
           primaryAlarmRegion: offsite.region,
         },
@@ -291,12 +313,12 @@ export class Site extends pulumi.ComponentResource {
     let streamFrom: pulumi.Output<string> | undefined;
     let promote: Promote | undefined;
     if (cfg.access.hostReachable) {
-      const connection = sshConnection(plan, host.privateIp, secret(cfg.sshPrivateKey)!);
+      const connection = sshConnection(plan, active.privateIp, secret(cfg.sshPrivateKey)!);
       const ready = new HostReady(
         n("ready"),
         {
           connection,
-          instanceId: host.instanceId,
+          instanceId: active.instanceId,
           admin: plan.databaseObjects ? { role: cfg.access.postgres.username, password: secret(cfg.adminPassword)! } : undefined,
         },
         parent,
@@ -307,7 +329,7 @@ export class Site extends pulumi.ComponentResource {
           n("restore"),
           {
             connection,
-            instanceId: host.instanceId,
+            instanceId: active.instanceId,
             timeoutSeconds: timeout,
             request: { stanza: cfg.stanza, ...request },
           },
@@ -332,20 +354,20 @@ export class Site extends pulumi.ComponentResource {
               slot,
               application: plan.site,
             })),
-            triggers: [streamHost, repl.role, slot, cfg.restore.requestId, host.instanceId],
+            triggers: [streamHost, repl.role, slot, cfg.restore.requestId, active.instanceId],
           },
           { parent: this, dependsOn: restore ? [restore] : [ready] },
         );
       }
       if (cfg.promote) {
-        promote = new Promote(n("promote"), { connection, request: cfg.promote, slot: repl?.slot, instanceId: host.instanceId }, { parent: this, dependsOn: [ready] });
+        promote = new Promote(n("promote"), { connection, request: cfg.promote, slot: repl?.slot, instanceId: active.instanceId }, { parent: this, dependsOn: [ready] });
       }
       if (plan.databaseObjects) {
         const viaSsm = cfg.access.via === "ssm";
         new DatabaseObjects(
           n("database"),
           {
-            host: viaSsm ? "127.0.0.1" : host.privateIp,
+            host: viaSsm ? "127.0.0.1" : active.privateIp,
             port: viaSsm ? plan.localPorts.postgres : 5432,
             sslmode: cfg.access.postgres.sslmode,
             username: cfg.access.postgres.username,
@@ -368,8 +390,9 @@ export class Site extends pulumi.ComponentResource {
     this.outputs = pulumi
       .output({
         vpcId: network.vpcId,
-        instanceId: host.instanceId,
-        privateIp: host.privateIp,
+        instanceId: active.instanceId,
+        privateIp: active.privateIp,
+        replacementHost: replacement ? pulumi.all({ instanceId: replacement.instanceId, privateIp: replacement.privateIp }) : pulumi.output(undefined as { instanceId: string; privateIp: string } | undefined),
         dbSg: network.databaseSecurityGroupId,
         isolationSg: network.isolationSecurityGroupId,
         repo1: repoOut(repo1Bucket, plan.region, repository?.kmsKeyArn),
@@ -383,7 +406,7 @@ export class Site extends pulumi.ComponentResource {
           ? pulumi.all({ plan: escalation.escalationPlanArn, critical: escalation.responsePlanArns.critical, warning: escalation.responsePlanArns.warning })
           : pulumi.output(undefined),
       })
-      .apply(({ vpcId, instanceId, privateIp, dbSg, isolationSg, repo1, repo2, topicArns, alarmNames, dnsOut, pcx, streamFrom, im }): SiteOutputs => ({
+      .apply(({ vpcId, instanceId, privateIp, replacementHost, dbSg, isolationSg, repo1, repo2, topicArns, alarmNames, dnsOut, pcx, streamFrom, im }): SiteOutputs => ({
         environment: plan.environment,
         site: plan.site,
         role: plan.role,
@@ -414,6 +437,7 @@ export class Site extends pulumi.ComponentResource {
         ...(pcx && repl ? { replication: { peeringConnectionId: pcx, role: repl.role, slot: repl.slot, ...(streamFrom ? { primaryHost: streamFrom } : {}) } } : {}),
         ...(promote ? { promote: { requestId: promote.requestId } } : {}),
         ...(plan.fence ? { fence: { mode: plan.fence.mode, requestId: plan.fence.requestId } } : {}),
+        ...(replacementHost && replacementRequest ? { replacement: { id: replacementRequest.id, reachable: replacementRequest.reachable, instanceId: replacementHost.instanceId, privateIp: replacementHost.privateIp } } : {}),
         ...(cfg.drill && plan.role === "drill" ? { drill: { id: cfg.drill.id, expiresAt: cfg.drill.expiresAt } } : {}),
         ...(im ? { incidentManager: { escalationPlanArn: im.plan, responsePlans: { critical: im.critical, warning: im.warning } } } : {}),
       }));
