@@ -21,6 +21,7 @@ export const resourceTypes = {
   ec2Instance: "aws:ec2/instance:Instance",
   ec2InstanceState: "aws:ec2transitgateway/instanceState:InstanceState",
   iamRolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  stackReference: "pulumi:pulumi:StackReference",
 } as const;
 
 /**
@@ -49,6 +50,14 @@ export function dnsRecordUrns(stack: string, site: string): string[] {
  */
 export function activeSiteUrns(stack: string, site: string): string[] {
   return [...dnsRecordUrns(stack, site), urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.iamRolePolicy], `${site}-host-role-policy`)];
+}
+
+/**
+ * The secondary stack's reference to the primary's outputs ("<site>-primary-stack"): read again
+ * when the primary's host was replaced, so the primary record gets its new address.
+ */
+export function primaryStackReferenceUrn(stack: string, site: string): string {
+  return urn(stack, [resourceTypes.site, resourceTypes.stackReference], `${site}-primary-stack`);
 }
 
 /**
