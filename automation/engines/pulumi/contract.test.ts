@@ -160,6 +160,28 @@ const outputCalls = (stack: string) => [
 ];
 const historyCall = (stack: string) => ["stack", "history", "--json", "--show-secrets", "--page-size", "1", "--page", "1", "--stack", stack, "--non-interactive"];
 
+/** A restore request (repo1 of the host, standby mode) replacing the old one whole, then an update of the restore command alone. */
+const restoreRequestCalls = (stack: string, requestId: string) => [
+  ["config", "rm-all", "--stack", stack, "fp-dr:restore", "--non-interactive"],
+  [
+    "config", "set-all", "--stack", stack, "--path",
+    "--plaintext", `fp-dr:restore.requestId=${requestId}`,
+    "--plaintext", "fp-dr:restore.mode=standby",
+    "--plaintext", "fp-dr:restore.repo=1",
+    "--plaintext", "fp-dr:restore.allowOverwrite=true",
+    "--plaintext", "fp-dr:restore.timeout=14400s",
+    "--non-interactive",
+  ],
+  [
+    "up", "--yes", "--skip-preview", "--message", `fp-dr: restore ${requestId}`,
+    "--target", `urn:pulumi:${stack}::fp-dr::fp-dr:site:Site$fp-dr:site:Restore::${stack}-restore`,
+    "--target", `urn:pulumi:${stack}::fp-dr::fp-dr:site:Site$fp-dr:site:Restore$command:remote:Command::${stack}-restore-pgbackrest`,
+    "--exec-kind", "auto.local", "--stack", stack, "--non-interactive",
+  ],
+  ...outputCalls(stack),
+  historyCall(stack),
+];
+
 function assertNoRefresh(calls: string[][]): void {
   for (const c of calls) assert.ok(!c.includes("--refresh") && c[0] !== "refresh", `a refresh: ${c.join(" ")}`);
 }
@@ -196,24 +218,7 @@ test("datacenter failover with the primary region down: fence touches nothing; b
     ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
     ...outputCalls("secondary"),
     ...outputCalls("primary"),
-    ["config", "rm-all", "--stack", "secondary", "fp-dr:restore", "--non-interactive"],
-    [
-      "config", "set-all", "--stack", "secondary", "--path",
-      "--plaintext", "fp-dr:restore.requestId=restore-20250901t120000z-0001",
-      "--plaintext", "fp-dr:restore.mode=standby",
-      "--plaintext", "fp-dr:restore.repo=1",
-      "--plaintext", "fp-dr:restore.allowOverwrite=true",
-      "--plaintext", "fp-dr:restore.timeout=14400s",
-      "--non-interactive",
-    ],
-    [
-      "up", "--yes", "--skip-preview", "--message", "fp-dr: restore restore-20250901t120000z-0001",
-      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore::secondary-restore",
-      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore$command:remote:Command::secondary-restore-pgbackrest",
-      "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
-    ],
-    ...outputCalls("secondary"),
-    historyCall("secondary"),
+    ...restoreRequestCalls("secondary", "restore-20250901t120000z-0001"),
   ]);
   assert.equal(restored.repo, 2);
   assert.equal(restored.set, "newest", "without a repositories client the set is pgBackRest's choice on the host, and said so");
@@ -565,15 +570,17 @@ const promoteCalls = (stack: string, id: string) => [
   ...outputCalls(stack),
 ];
 
-const dnsSwapCalls = (to: string) => [
+const dnsSwapCalls = (to: string, replacement?: string) => [
   ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
   ["config", "set-all", "--stack", "secondary", "--path", "--plaintext", `fp-dr:dns.activeSite=${to}`, "--non-interactive"],
   [
-    "up", "--yes", "--skip-preview", "--message", `fp-dr: point db.fp.internal at ${to}`,
+    "up", "--yes", "--skip-preview", "--message", `fp-dr: point db.fp.internal at ${replacement ?? to}`,
     "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-primary",
     "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-secondary",
     // The standby's write access to the repositories follows the active site.
     "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:iam/rolePolicy:RolePolicy::secondary-host-role-policy",
+    // A replacement host: the primary record's address is read again from the primary's outputs.
+    ...(replacement ? ["--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$pulumi:pulumi:StackReference::secondary-primary-stack"] : []),
     "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
   ],
   ...outputCalls("secondary"),
@@ -821,24 +828,7 @@ test("hardware failure, the primary's region answering: fence the old host, a re
     ["config", "--show-secrets", "--json", "--stack", "primary", "--non-interactive"],
     ...outputCalls("primary"),
     ...outputCalls("primary"),
-    ["config", "rm-all", "--stack", "primary", "fp-dr:restore", "--non-interactive"],
-    [
-      "config", "set-all", "--stack", "primary", "--path",
-      "--plaintext", "fp-dr:restore.requestId=restore-20250901t120000z-0002",
-      "--plaintext", "fp-dr:restore.mode=standby",
-      "--plaintext", "fp-dr:restore.repo=1",
-      "--plaintext", "fp-dr:restore.allowOverwrite=true",
-      "--plaintext", "fp-dr:restore.timeout=14400s",
-      "--non-interactive",
-    ],
-    [
-      "up", "--yes", "--skip-preview", "--message", "fp-dr: restore restore-20250901t120000z-0002",
-      "--target", "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore::primary-restore",
-      "--target", "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore$command:remote:Command::primary-restore-pgbackrest",
-      "--exec-kind", "auto.local", "--stack", "primary", "--non-interactive",
-    ],
-    ...outputCalls("primary"),
-    historyCall("primary"),
+    ...restoreRequestCalls("primary", "restore-20250901t120000z-0002"),
   ]);
   assert.equal(restored.site, site);
 
@@ -847,19 +837,7 @@ test("hardware failure, the primary's region answering: fence the old host, a re
   const dns = await engine.swapDns(site);
   assert.deepEqual(cli.take(), [
     ["stack", "select", "--stack", "secondary", "--non-interactive"],
-    ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
-    ["config", "set-all", "--stack", "secondary", "--path", "--plaintext", "fp-dr:dns.activeSite=primary", "--non-interactive"],
-    [
-      "up", "--yes", "--skip-preview", "--message", `fp-dr: point db.fp.internal at ${site}`,
-      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-primary",
-      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-secondary",
-      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:iam/rolePolicy:RolePolicy::secondary-host-role-policy",
-      // The primary record's address is read again from the primary's outputs: the replacement's.
-      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$pulumi:pulumi:StackReference::secondary-primary-stack",
-      "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
-    ],
-    ...outputCalls("secondary"),
-    historyCall("secondary"),
+    ...dnsSwapCalls("primary", site),
     ...outputCalls("primary"),
   ]);
   assert.deepEqual(dns, { address: replacementHost.privateIp, waitedMs: 10_000 });
