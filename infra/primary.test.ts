@@ -7,6 +7,7 @@
 // runbook's threshold on its severity's topic, fed by a producer that exists; no DNS here;
 // database objects through an explicit provider; outputs match the shared SiteOutputs type.
 import { before, test } from "node:test";
+import * as mocksModule from "@pulumi/pulumi/runtime/mocks";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +32,15 @@ import {
   ingressRules,
   assertBackupKeysGuarded,
 } from "./testing/invariants";
+
+/** ignoreChanges of each resource, as the program registers it (the mock runtime drops options). */
+const ignoreChanges = new Map<string, string[]>();
+const monitor = (mocksModule as unknown as { MockMonitor: { prototype: { registerResource(req: { getName(): string; getIgnorechangesList(): string[] }, cb: unknown): Promise<void> } } }).MockMonitor.prototype;
+const register = monitor.registerResource;
+monitor.registerResource = function (req, cb) {
+  ignoreChanges.set(req.getName(), req.getIgnorechangesList());
+  return register.call(this, req, cb);
+};
 
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.primary.yaml"), testSecrets);
 const h = installMocks({ stack: "primary", config, secretKeys });
@@ -269,6 +279,10 @@ test("a config change reaches the running host through SSM: the spec in a parame
   assert.equal(association.inputs.name, document.inputs.name);
   assert.deepEqual(association.inputs.targets, [{ key: "InstanceIds", values: [instance.id] }]);
   assert.deepEqual(association.inputs.parameters, { specParameter: "/fp-dr-production/primary/host-spec", configVersion: hostConfigVersion(spec) });
+
+  // A new user data would stop and start the database host (and cloud-init would not run it
+  // again); the host keeps the one it booted with.
+  assert.deepEqual(ignoreChanges.get("primary-host-instance"), ["ami", "userDataBase64"]);
 
   const read = hostPolicyOf(h).Statement.find((s) => s.Sid === "ReadHostSpec");
   assert.deepEqual(read, { Sid: "ReadHostSpec", Effect: "Allow", Action: "ssm:GetParameter", Resource: `arn:aws:ssm:eu-central-1:${testAccountId}:parameter/fp-dr-production/primary/host-spec` });
