@@ -5,7 +5,8 @@
 // isolation group and everything it had (nothing of it is deleted or replaced); until the
 // replacement is reachable nothing bound to the site's host moves; once it is, readiness, the
 // restore, the host-apply association, the alarms and the outputs (instanceId, privateIp) are
-// the replacement's, and the outputs name it.
+// the replacement's, and the outputs name it; a later fence (another request) isolates the
+// replacement too.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -15,15 +16,17 @@ import { configFromStackFile, installMocks, ofType, settle, testSecrets, type Ha
 const stackFile = join(__dirname, "..", "Pulumi.primary.yaml");
 const fence = { mode: "isolate", requestId: "fence-20250901t120000z-0001" };
 const restore = { requestId: "restore-20250901t120000z-0002", mode: "standby", repo: 1, allowOverwrite: true };
-type Name = "fenced" | "declared" | "reachable";
+type Name = "fenced" | "declared" | "reachable" | "refenced";
 const runs = {} as Record<Name, { h: Harness; outputs: SiteOutputs }>;
 
 before(async () => {
   const { program } = await import("./program");
   const cases: [Name, Record<string, unknown>][] = [
     ["fenced", { "fp-dr:fence": fence, "fp-dr:restore": restore }],
-    ["declared", { "fp-dr:fence": fence, "fp-dr:restore": restore, "fp-dr:replacement": { id: "kx3j2" } }],
-    ["reachable", { "fp-dr:fence": fence, "fp-dr:restore": restore, "fp-dr:replacement": { id: "kx3j2", reachable: true } }],
+    ["declared", { "fp-dr:fence": fence, "fp-dr:restore": restore, "fp-dr:replacement": { id: "kx3j2", oldHostFence: fence.requestId } }],
+    ["reachable", { "fp-dr:fence": fence, "fp-dr:restore": restore, "fp-dr:replacement": { id: "kx3j2", reachable: true, oldHostFence: fence.requestId } }],
+    // A later failover fences the site again: another request.
+    ["refenced", { "fp-dr:fence": { mode: "isolate", requestId: "fence-20251001t120000z-0007" }, "fp-dr:restore": restore, "fp-dr:replacement": { id: "kx3j2", reachable: true, oldHostFence: fence.requestId } }],
   ];
   for (const [name, overrides] of cases) {
     const { config, secretKeys } = configFromStackFile(stackFile, testSecrets, overrides);
@@ -77,4 +80,13 @@ test("until the replacement is reachable nothing bound to the site's host moves;
   assert.equal(runs.reachable.outputs.privateIp, runs.reachable.outputs.replacement!.privateIp);
   assert.equal(runs.reachable.outputs.replacement!.reachable, true);
   assert.deepEqual(runs.reachable.outputs.fence, fence, "the fence is still reported: it stays on the old host");
+});
+
+test("the fence the old host was failed away with stays on it; a later fence isolates the replacement too", () => {
+  for (const name of ["declared", "reachable"] as const) {
+    assert.deepEqual(instance(runs[name].h, "primary-replacement-instance").inputs.vpcSecurityGroupIds, [group(runs[name].h, "-database")], name);
+  }
+  const { h } = runs.refenced;
+  for (const host of ["primary-host-instance", "primary-replacement-instance"]) assert.deepEqual(instance(h, host).inputs.vpcSecurityGroupIds, [group(h, "-isolation")], host);
+  assert.equal((instance(h, "primary-replacement-instance").inputs.tags as Record<string, string>)["fp-dr:fenced-by"], "fence-20251001t120000z-0007");
 });

@@ -173,6 +173,8 @@ export class Site extends pulumi.ComponentResource {
     //     data volume (restored from the repository); a fence stays on the old host. Once the
     //     automation reaches it, everything bound to "the site's host" below is bound to it.
     const replacementRequest = plan.role === "primary" ? cfg.replacement : undefined;
+    // The fence the old host was failed away with stays there; a later one fences the new host too.
+    const replacementFence = plan.fence && plan.fence.requestId !== replacementRequest?.oldHostFence ? plan.fence : undefined;
     const replacement = replacementRequest
       ? new PostgresHost(
           n("replacement"),
@@ -180,7 +182,8 @@ export class Site extends pulumi.ComponentResource {
             ...hostArgs,
             subnetId: network.privateSubnetIds[1],
             availabilityZone: network.availabilityZones[1],
-            securityGroupIds: [network.databaseSecurityGroupId],
+            securityGroupIds: replacementFence ? [network.isolationSecurityGroupId] : [network.databaseSecurityGroupId],
+            fence: replacementFence,
             roleName: hostRoleName(plan.environment, `${plan.site}-replacement`),
           },
           { parent: this, dependsOn: repository ? [repository] : [] },

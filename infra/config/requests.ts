@@ -108,6 +108,11 @@ export const replacement = z
     id: z.string().regex(/^[a-z0-9]{1,20}$/, "lowercase letters and digits"),
     /** The automation reaches the new host: the site's host-bound resources move to it. Default false. */
     reachable: z.boolean().default(false),
+    /**
+     * The fence request in force on the old host when the replacement was declared: it stays
+     * on the old host only. A later fence (another request) fences the replacement as well.
+     */
+    oldHostFence: requestId.optional(),
   })
   .strict();
 
@@ -188,7 +193,7 @@ const fieldOrder: { [K in Kind]: (keyof z.input<(typeof schemas)[K]>)[] } = {
   fence: ["mode", "requestId"],
   drill: ["id", "expiresAt", "instanceType"],
   promote: ["requestId", "waitSeconds"],
-  replacement: ["id", "reachable"],
+  replacement: ["id", "reachable", "oldHostFence"],
 };
 
 /**

@@ -809,17 +809,17 @@ test("hardware failure, the primary's region answering: fence the old host, a re
   assert.deepEqual(cli.take(), [
     ["config", "--show-secrets", "--json", "--stack", "primary", "--non-interactive"],
     ["config", "rm-all", "--stack", "primary", "fp-dr:replacement", "--non-interactive"],
-    ["config", "set-all", "--stack", "primary", "--path", "--plaintext", "fp-dr:replacement.id=kx3j2", "--plaintext", "fp-dr:replacement.reachable=false", "--non-interactive"],
+    ["config", "set-all", "--stack", "primary", "--path", "--plaintext", "fp-dr:replacement.id=kx3j2", "--plaintext", "fp-dr:replacement.reachable=false", "--plaintext", "fp-dr:replacement.oldHostFence=fence-20250901t120000z-0001", "--non-interactive"],
     ["up", "--yes", "--skip-preview", "--message", "fp-dr: replacement host kx3j2 (host)", "--exec-kind", "auto.local", "--stack", "primary", "--non-interactive"],
     ...outputCalls("primary"),
     historyCall("primary"),
-    ["config", "set-all", "--stack", "primary", "--path", "--plaintext", "fp-dr:replacement.id=kx3j2", "--plaintext", "fp-dr:replacement.reachable=true", "--non-interactive"],
+    ["config", "set-all", "--stack", "primary", "--path", "--plaintext", "fp-dr:replacement.id=kx3j2", "--plaintext", "fp-dr:replacement.reachable=true", "--plaintext", "fp-dr:replacement.oldHostFence=fence-20250901t120000z-0001", "--non-interactive"],
     ["up", "--yes", "--skip-preview", "--message", "fp-dr: bring up replacement-kx3j2", "--exec-kind", "auto.local", "--stack", "primary", "--non-interactive"],
     ...outputCalls("primary"),
     historyCall("primary"),
   ]);
   // The decision is in the control document, so an operator's `pulumi up` keeps the new host.
-  assert.deepEqual((await controlDoc(w.store)).stacks.primary?.replacement, { id: "kx3j2", reachable: true });
+  assert.deepEqual((await controlDoc(w.store)).stacks.primary?.replacement, { id: "kx3j2", reachable: true, oldHostFence: "fence-20250901t120000z-0001" });
   assert.deepEqual({ site: ep.site, address: ep.address }, { site, address: replacementHost.privateIp });
 
   // Restore from the site's own region's repository (repo1), on the replacement.
@@ -850,4 +850,12 @@ test("hardware failure, the primary's region answering: fence the old host, a re
   // The old host's path closed before the new one's opened; every SQL step on the replacement.
   const reached = `access.open ${site} ${replacementHost.instanceId} ssh:2222 pg:15432`;
   assert.deepEqual(log, ["region.probe eu-central-1", "access.close primary", reached, reached, reached, `db.waitForRecovery ${site} standby 127.0.0.1:15432 as fp_admin`, reached, `db.promote ${site}`]);
+
+  // A later failover fences the site again: the replacement's instance is updated too.
+  await engine.fence("primary");
+  const up = cli.take().find((a) => a[0] === "up")!;
+  assert.deepEqual(up.filter((_, i) => up[i - 1] === "--target"), [
+    "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:ec2/instance:Instance::primary-host-instance",
+    "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:ec2/instance:Instance::primary-replacement-instance",
+  ]);
 });

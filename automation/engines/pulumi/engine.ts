@@ -57,7 +57,7 @@ import {
   type SiteConnectionConfig,
 } from "./stack-config";
 import type { RawOutputs, StackOps, StoredConfig } from "./stack-ops";
-import { activeSiteUrns, fenceUrns, primaryStackReferenceUrn, restoreUrns } from "./urns";
+import { activeSiteUrns, fenceUrns, primaryStackReferenceUrn, replacementInstanceUrn, restoreUrns } from "./urns";
 import { listDrillStacks, type DrillStack } from "./drill-stacks";
 import { backupUnit } from "../../../infra/cloud-init/systemd";
 
@@ -328,16 +328,18 @@ export class PulumiEngine implements Engine {
       const conn = connectionConfig(config);
       const ports = { ssh: conn.sshLocalPort, postgres: conn.postgresLocalPort, via: conn.via };
       const declared = configValue(config, "fp-dr:replacement") as { id?: string; reachable?: boolean } | undefined;
+      // The fence the old host was failed away with stays on it (a later fence covers both).
+      const oldHostFence = (configValue(config, "fp-dr:fence") as { requestId?: string } | undefined)?.requestId;
       // The old host's path (same local ports) is closed: everything after this reaches the new one.
       await this.access.close(siteNameInStack(config));
       if (declared?.id !== id || declared.reachable !== true) {
         // 2. Phase one: the new host alone (a request of another run's replacement is replaced whole).
         await this.ops.removeConfig(stack, ["fp-dr:replacement"]);
-        await this.ops.setConfig(stack, requestEntries("replacement", { id, reachable: false }), { path: true });
+        await this.ops.setConfig(stack, requestEntries("replacement", { id, reachable: false, oldHostFence }), { path: true });
         const first = await this.ops.up(stack, { message: `fp-dr: replacement host ${id} (host)`, onOutput: this.o.onOutput });
         await this.access.open(site, await this.outputsFor(site, first.outputs), ports);
         // 3. Phase two: the site's host-bound resources move to it (both fields: one decision).
-        await this.ops.setConfig(stack, requestEntries("replacement", { id, reachable: true }), { path: true });
+        await this.ops.setConfig(stack, requestEntries("replacement", { id, reachable: true, oldHostFence }), { path: true });
       } else {
         await this.access.open(site, await this.outputsFor(site), ports);
       }
@@ -497,7 +499,10 @@ export class PulumiEngine implements Engine {
       const name = siteNameInStack(config);
       const requestId = this.newRequestId("fence");
       await this.ops.setConfig(stack, requestEntries("fence", { mode: "isolate", requestId }), { path: true });
-      await this.ops.up(stack, { targets: fenceUrns(stack, name, "isolate"), message: `fp-dr: fence ${site} ${requestId}`, onOutput: this.o.onOutput });
+      // A site whose host was replaced: its replacement is fenced too (the old one already is).
+      const replaced = (configValue(config, "fp-dr:replacement") as { id?: string } | undefined)?.id !== undefined;
+      const targets = [...fenceUrns(stack, name, "isolate"), ...(replaced ? [replacementInstanceUrn(stack, name)] : [])];
+      await this.ops.up(stack, { targets, message: `fp-dr: fence ${site} ${requestId}`, onOutput: this.o.onOutput });
       return { site, outcome: "isolated", detail: `${region}: the host's security groups were replaced by the isolation group (request ${requestId})` };
     } catch (e) {
       const again = await this.regionProbe(region);

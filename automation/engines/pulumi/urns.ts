@@ -74,6 +74,11 @@ export function instanceUrn(stack: string, site: string): string {
   return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2Instance], `${site}-host-instance`);
 }
 
+/** A replacement host's EC2 instance ("<site>-replacement-instance", hardware failure). */
+export function replacementInstanceUrn(stack: string, site: string): string {
+  return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2Instance], `${site}-replacement-instance`);
+}
+
 /** The stopped state of a host fenced with mode "stop" ("<site>-host-state", infra PostgresHost). */
 function instanceStateUrn(stack: string, site: string): string {
   return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2InstanceState], `${site}-host-state`);
