@@ -56,6 +56,11 @@ export function hostRoleName(environment: string, site: string): string {
   return `${siteName(environment, site)}-host`;
 }
 
+/** SSM parameter holding a site host's spec (what `dr host apply` renders the host's files from). */
+export function hostSpecParameterName(environment: string, site: string): string {
+  return `/${environmentPrefix(environment)}/${site}/host-spec`;
+}
+
 /** Matches every site's host role of the environment (bucket policies deny them deletes). */
 export function hostRoleArnPattern(environment: string, accountId: string, partition = "aws"): string {
   return `arn:${partition}:iam::${accountId}:role/${environmentPrefix(environment)}-*-host`;

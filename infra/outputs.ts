@@ -65,6 +65,12 @@ export const siteOutputsSchema = z.object({
   promote: z.object({ requestId: z.string() }).optional(),
   /** The fence in force (fp-dr:fence): the host is isolated, or isolated and stopped. */
   fence: z.object({ mode: z.enum(fenceModes), requestId: z.string() }).optional(),
+  /**
+   * A replacement host after a hardware failure (fp-dr:replacement): its instance and address;
+   * once `reachable`, instanceId and privateIp above are the replacement's too (the fence stays
+   * on the old host).
+   */
+  replacement: z.object({ id: z.string(), reachable: z.boolean(), instanceId: z.string(), privateIp: z.string() }).optional(),
   incidentManager: z
     .object({
       escalationPlanArn: z.string(),

@@ -7,6 +7,7 @@
 // runbook's threshold on its severity's topic, fed by a producer that exists; no DNS here;
 // database objects through an explicit provider; outputs match the shared SiteOutputs type.
 import { before, test } from "node:test";
+import * as mocksModule from "@pulumi/pulumi/runtime/mocks";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +15,9 @@ import { monthlyCost, readmeUsage, renderCostTable } from "./cost/estimate";
 import { buildMetricData } from "./alarms/publish-metrics";
 import type { HealthMetrics } from "../automation/postgres/health-types";
 import { eventMetricCatalogue, healthMetricCatalogue } from "./alarms/metrics";
-import { cipherPassPlaceholder } from "./cloud-init/host-spec";
+import { cipherPassPlaceholder, type HostSpec } from "./cloud-init/host-spec";
+import { renderPostgresqlConf } from "./cloud-init/postgresql-conf";
+import { hostApplyDocument, hostConfigVersion } from "./host-apply";
 import { backupBucketName } from "./naming";
 import { parseSiteOutputs, type SiteOutputs } from "./outputs";
 import { configFromStackFile, iniValues, installMocks, isSecretValue, ofType, plainStrings, settle, testAccountId, testSecrets, unsecret, userDataFiles, type Registered } from "./testing/mocks";
@@ -29,6 +32,15 @@ import {
   ingressRules,
   assertBackupKeysGuarded,
 } from "./testing/invariants";
+
+/** ignoreChanges of each resource, as the program registers it (the mock runtime drops options). */
+const ignoreChanges = new Map<string, string[]>();
+const monitor = (mocksModule as unknown as { MockMonitor: { prototype: { registerResource(req: { getName(): string; getIgnorechangesList(): string[] }, cb: unknown): Promise<void> } } }).MockMonitor.prototype;
+const register = monitor.registerResource;
+monitor.registerResource = function (req, cb) {
+  ignoreChanges.set(req.getName(), req.getIgnorechangesList());
+  return register.call(this, req, cb);
+};
 
 const { config, secretKeys } = configFromStackFile(join(__dirname, "..", "Pulumi.primary.yaml"), testSecrets);
 const h = installMocks({ stack: "primary", config, secretKeys });
@@ -245,4 +257,33 @@ test("the README's monthly cost table of the primary stack is what its declared 
   const table = renderCostTable("primary", monthlyCost(h.resources, readmeUsage(true)));
   const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
   assert.ok(readme.includes(table), `README.md must hold this table (regenerate it from this test):\n${table}`);
+});
+
+test("a config change reaches the running host through SSM: the spec in a parameter, an association running dr host apply when its version changes", () => {
+  const [parameter] = ofType(h, "aws:ssm/parameter:Parameter");
+  assert.equal(parameter.inputs.name, "/fp-dr-production/primary/host-spec");
+  assert.equal(parameter.inputs.type, "String");
+  // The provider keeps a parameter's value secret in state; it holds no secret of ours.
+  const value = unsecret<string>(parameter.inputs.value);
+  const spec = JSON.parse(value) as HostSpec;
+  // The same spec the user data was rendered from, with the data volume's id.
+  assert.equal(files.get("/etc/fp-dr/postgresql.conf"), renderPostgresqlConf(spec));
+  assert.ok(!value.includes(testSecrets.repoCipherPass), "the passphrase stays out of the parameter");
+
+  const [document] = ofType(h, "aws:ssm/document:Document");
+  assert.equal(document.inputs.name, "fp-dr-production-primary-host-apply");
+  assert.equal(document.inputs.documentType, "Command");
+  assert.deepEqual(JSON.parse(String(document.inputs.content)), hostApplyDocument("eu-central-1"));
+
+  const [association] = ofType(h, "aws:ssm/association:Association");
+  assert.equal(association.inputs.name, document.inputs.name);
+  assert.deepEqual(association.inputs.targets, [{ key: "InstanceIds", values: [instance.id] }]);
+  assert.deepEqual(association.inputs.parameters, { specParameter: "/fp-dr-production/primary/host-spec", configVersion: hostConfigVersion(spec) });
+
+  // A new user data would stop and start the database host (and cloud-init would not run it
+  // again); the host keeps the one it booted with.
+  assert.deepEqual(ignoreChanges.get("primary-host-instance"), ["ami", "userDataBase64"]);
+
+  const read = hostPolicyOf(h).Statement.find((s) => s.Sid === "ReadHostSpec");
+  assert.deepEqual(read, { Sid: "ReadHostSpec", Effect: "Allow", Action: "ssm:GetParameter", Resource: `arn:aws:ssm:eu-central-1:${testAccountId}:parameter/fp-dr-production/primary/host-spec` });
 });

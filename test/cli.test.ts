@@ -142,7 +142,7 @@ describe("dr command line", () => {
     const commands = [
       ["lab", "up"], ["lab", "drill"], ["lab", "failover-demo"], ["lab", "load", "start"], ["backup", "incr"], ["backup", "list"], ["backup", "verify"],
       ["restore"], ["health"], ["analyze"], ["statistics"], ["verify"], ["bench"], ["config", "show"], ["failover"], ["drill"], ["resume"],
-      ["plan", "show"], ["status"], ["switchover"], ["reprotect"], ["report", "list"], ["report", "show"], ["check", "corruption"], ["recover", "corruption"], ["recover-table"], ["incident", "isolate"], ["incident", "preserve"], ["incident", "restore"],
+      ["plan", "show"], ["status"], ["switchover"], ["reprotect"], ["report", "list"], ["report", "show"], ["check", "corruption"], ["recover", "corruption"], ["recover-table"], ["incident", "isolate"], ["incident", "preserve"], ["incident", "restore"], ["host", "apply"],
     ];
     for (const args of commands) {
       const r = dr([...args, "--help"]);

@@ -7,6 +7,10 @@
 //     gate's "N checks passed" is the report's N/N, its RTO basis names the copy; the summary
 //     counts the steps instead of repeating them; the next drill's restore estimate comes from
 //     the drill just measured; `dr health` fits 80 columns;
+//   - `dr host apply` on a site: a dry run changes nothing; a changed setting is written, the
+//     server reloaded and the value visible in pg_settings; a second run finds nothing to do; a
+//     setting that needs a restart is reported pending (--no-restart) then restarted for; a
+//     value the server rejects is put back; pgbackrest.conf follows the config, never shown;
 //   - the offsite store killed: `dr lab status` exits 1 saying it is down, `dr health` and
 //     `dr drill` end within 15 s naming the store;
 //   - SIGTERM, SIGINT and SIGHUP stop a failover or a drill cleanly: exit 130, `interrupted: <scenario>
@@ -16,10 +20,12 @@
 //     live run holds is not removable; a drill killed -9 leaves one that `dr lab status` lists and
 //     `dr lab remove-site --yes` removes.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { objectStoreInfo } from "../automation/engines/local/object-store";
+import { stringify } from "yaml";
+import type { HostApplyResult } from "../automation/host-config/apply";
 import { processInfo } from "../automation/system/leftovers";
 import { drAsync, drChild, drOnTerminal, until } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
@@ -102,6 +108,99 @@ describe("a drill's report, the next estimate, the width of the output", () => {
     const health = await drAsync(t.dir, ["health"], { COLUMNS: "80" });
     assert.ok(health.code !== null && health.code <= 2, health.stderr);
     for (const line of health.stdout.split("\n")) assert.ok([...line].length <= 80, `wider than 80: ${line}`);
+  });
+});
+
+describe("dr host apply: a config change reaches a running site without a rebuild", () => {
+  /** A dr config file for this lab (the lab's own defaults plus `extra`), for `--config`. */
+  function configWith(name: string, extra: Record<string, unknown>): string {
+    const file = join(t.dir, `${name}.yaml`);
+    writeFileSync(file, stringify({ lab: { dir: t.dir }, ...extra }));
+    return file;
+  }
+  async function apply(config: string, ...flags: string[]) {
+    const r = await drAsync(t.dir, ["--config", config, "host", "apply", "--site", "primary", "--json", ...flags]);
+    return { ...r, result: r.code === 0 ? (JSON.parse(r.stdout) as HostApplyResult) : undefined };
+  }
+  async function setting(name: string): Promise<{ setting: string; pending_restart: boolean }> {
+    const c = await t.lab.connect("primary", "postgres");
+    try {
+      return (await c.query("select setting, pending_restart from pg_settings where name = $1", [name])).rows[0];
+    } finally {
+      await c.end();
+    }
+  }
+  const statusOf = (r: HostApplyResult, file: string) => r.files.find((f) => f.path.endsWith(`/${file}`))?.status;
+
+  test("dry run changes nothing; apply writes what changed and reloads; a second run finds nothing to do", async () => {
+    const dataDir = t.lab.layout.dataDir("primary");
+    const hostConf = join(dataDir, "fp-dr-host.conf");
+    const a = configWith("host-a", { alerts: { slowQuery: "7s" }, serverSettings: { work_mem: "8MB" } });
+    const confBefore = readFileSync(join(dataDir, "postgresql.conf"), "utf8");
+
+    const dry = await apply(a, "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(statusOf(dry.result!, "fp-dr-host.conf"), "created");
+    assert.equal(statusOf(dry.result!, "postgresql.conf"), "changed");
+    assert.equal(dry.result!.files.find((f) => f.path === t.lab.site("primary").configPath)?.status, "unchanged", "pgbackrest.conf as lab up wrote it");
+    assert.equal(dry.result!.postgres.action, "reload");
+    assert.equal(existsSync(hostConf), false, "a dry run writes nothing");
+    assert.equal(readFileSync(join(dataDir, "postgresql.conf"), "utf8"), confBefore);
+    assert.equal((await setting("work_mem")).setting, "4096", "nor reloads anything");
+
+    const applied = await apply(a);
+    assert.equal(applied.code, 0, applied.stderr);
+    const r = applied.result!;
+    assert.deepEqual(r.files.find((f) => f.path === hostConf)?.settings, ["log_min_duration_statement", "work_mem"]);
+    assert.equal(statusOf(r, "postgresql.conf"), "changed");
+    assert.equal(r.postgres.reloaded, true);
+    assert.deepEqual(r.postgres.pendingRestart, []);
+    assert.equal((await setting("log_min_duration_statement")).setting, "7000");
+    assert.equal((await setting("work_mem")).setting, "8192", "8MB, in kB");
+    const st = statSync(hostConf);
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.equal(st.uid, t.lab.user.uid, "owned by the service user");
+
+    const again = await apply(a);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(again.result!.files.every((f) => f.status === "unchanged"), JSON.stringify(again.result!.files));
+    assert.equal(again.result!.postgres.action, "none");
+    const text = await drAsync(t.dir, ["--config", a, "host", "apply", "--site", "primary"]);
+    assert.match(text.stdout, /primary: 0 of 3 files unchanged: nothing to do/);
+  });
+
+  test("a setting that needs a restart is reported pending, then restarted for; a rejected value is put back", async () => {
+    const b = configWith("host-b", { alerts: { slowQuery: "7s" }, serverSettings: { work_mem: "8MB", max_wal_senders: 12 } });
+    const held = await apply(b, "--no-restart");
+    assert.equal(held.code, 0, held.stderr);
+    assert.deepEqual(held.result!.postgres.pendingRestart, ["max_wal_senders"]);
+    assert.equal(held.result!.postgres.restarted, false);
+    assert.deepEqual(await setting("max_wal_senders"), { setting: "10", pending_restart: true });
+
+    const restarted = await apply(b);
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.ok(restarted.result!.files.every((f) => f.status === "unchanged"));
+    assert.equal(restarted.result!.postgres.restarted, true);
+    assert.deepEqual(await setting("max_wal_senders"), { setting: "12", pending_restart: false });
+
+    const hostConf = join(t.lab.layout.dataDir("primary"), "fp-dr-host.conf");
+    const good = readFileSync(hostConf, "utf8");
+    const bad = await apply(configWith("host-bad", { alerts: { slowQuery: "7s" }, serverSettings: { work_mem: "plenty", max_wal_senders: 12 } }));
+    assert.equal(bad.code, 6, bad.stdout + bad.stderr);
+    const error = JSON.parse(bad.stdout).error as { code: string; message: string };
+    assert.equal(error.code, "HOST_CONFIG_REJECTED");
+    assert.match(error.message, /^the server of primary rejected its new configuration \(.*fp-dr-host\.conf:\d+: .*work_mem.*\); the previous files are back in place and reloaded/);
+    assert.equal(readFileSync(hostConf, "utf8"), good, "the file as it was");
+    assert.equal((await setting("work_mem")).setting, "8192");
+
+    // pgBackRest's file follows the config too; its passphrases are never shown.
+    const c = await apply(configWith("host-c", { alerts: { slowQuery: "7s" }, serverSettings: { work_mem: "8MB", max_wal_senders: 12 }, pgbackrest: { processMax: 3 } }));
+    assert.equal(c.code, 0, c.stderr);
+    const pgb = c.result!.files.find((f) => f.path === t.lab.site("primary").configPath)!;
+    assert.deepEqual([pgb.status, pgb.added, pgb.removed], ["changed", 1, 1]);
+    assert.equal(c.result!.postgres.action, "none", "no server file changed: no reload");
+    assert.match(readFileSync(t.lab.site("primary").configPath, "utf8"), /^process-max=3$/m);
+    for (const secret of [t.lab.secrets.repo1CipherPass, t.lab.secrets.repo2CipherPass]) assert.ok(!c.stdout.includes(secret));
   });
 });
 

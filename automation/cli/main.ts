@@ -10,6 +10,7 @@ import { showConfig, validateConfig } from "../commands/config";
 import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
 import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
 import { leaseBreak, leaseShow, renderLease } from "../commands/lease";
+import { hostApply, renderHostApply } from "../commands/host";
 import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode, runFailure } from "../commands/recover";
 import { renderReportList, renderReportShow, reportDocument, reportList, reportShow } from "../commands/report";
 import { rehearsalFailure, renderRehearsal, rehearse } from "../commands/rehearse";
@@ -405,6 +406,16 @@ Examples:
     .description("print the steps of a recovery plan")
     .addHelpText("after", "\nExample:\n  $ dr plan show datacenter")
     .action(action(planShow, renderPlan));
+  const host = program.command("host").description("a site's host: its configuration files rendered from the config and applied");
+  host
+    .command("apply")
+    .description("render the host's files (server settings, pg_hba, pgbackrest.conf, systemd timers), write what changed, reload PostgreSQL, report")
+    .option("--site <name>", "lab site (default primary)")
+    .option("--spec <file>", "on a site's AWS host: the host spec the stack publishes (the host-apply SSM document passes it)")
+    .option("--dry-run", "show what would change; change nothing")
+    .option("--no-restart", "leave a restart a changed setting needs for later (reported)")
+    .addHelpText("after", "\nExamples:\n  $ dr host apply --site primary --dry-run\n  $ dr host apply --spec /etc/fp-dr/host-spec.json --json")
+    .action(action(hostApply, renderHostApply));
   const lease = program.command("lease").description("the environment's lease: one run at a time, across machines");
   lease
     .command("show")

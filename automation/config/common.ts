@@ -153,6 +153,31 @@ export type Invariant = z.output<typeof invariant>;
 
 export const compressTypes = ["none", "gz", "lz4", "zst", "bz2"] as const;
 
+/**
+ * Settings fp-dr itself decides (archiving, addresses, TLS, recovery, the stream): a site's
+ * extra server settings may not override them, or a config change could stop archiving or
+ * open the server to the network.
+ */
+export const managedServerSettings = [
+  "archive_mode", "archive_command", "archive_timeout", "restore_command", "recovery_target", "primary_conninfo", "primary_slot_name",
+  "listen_addresses", "port", "unix_socket_directories", "hba_file", "ident_file", "config_file", "data_directory",
+  "ssl", "ssl_cert_file", "ssl_key_file", "ssl_min_protocol_version", "password_encryption", "wal_level", "hot_standby",
+] as const;
+
+/**
+ * Extra PostgreSQL settings for every site's server (e.g. shared_buffers, work_mem), applied by
+ * `dr host apply` (a reload; a restart when the server says one is pending).
+ */
+export const serverSettings = z
+  .record(z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$/, "a PostgreSQL setting name"), z.union([z.string().regex(/^[^\n\r]*$/, "one line"), z.number(), z.boolean()]))
+  .superRefine((s, ctx) => {
+    for (const name of Object.keys(s)) {
+      if ((managedServerSettings as readonly string[]).includes(name)) ctx.addIssue({ code: "custom", path: [name], message: `${name} is set by fp-dr itself` });
+    }
+  })
+  .default({});
+export type ServerSettings = z.output<typeof serverSettings>;
+
 /** pgBackRest performance knobs (see the benchmark for how they were chosen). */
 export const pgbackrestTuning = z
   .object({

@@ -10,6 +10,7 @@ import {
   invariant,
   objectives,
   pgbackrestTuning,
+  serverSettings,
   retention,
   schedules,
 } from "./common";
@@ -265,6 +266,8 @@ export const drConfigSchema = z
     schedules,
     escalation,
     pgbackrest: pgbackrestTuning,
+    /** Extra settings of every site's PostgreSQL server (`dr host apply` brings them to the sites). */
+    serverSettings,
     verification: z
       .object({
         invariants: z.array(invariant).default([]),

@@ -22,6 +22,8 @@ export const errorCatalogue = {
   SITE_IN_USE: { class: "refused", retryable: false },
   /** A command run on a site's host (SSM Run Command) ended in failure. */
   HOST_COMMAND_FAILED: { class: "failed", retryable: false },
+  /** dr host apply: the server rejected a rendered file (put back as it was). */
+  HOST_CONFIG_REJECTED: { class: "failed", retryable: false },
   CLUSTER_START_FAILED: { class: "failed", retryable: true },
   CLUSTER_STOP_FAILED: { class: "failed", retryable: true },
   CLUSTER_RUNNING: { class: "refused", retryable: false },

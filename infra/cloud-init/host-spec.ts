@@ -1,6 +1,6 @@
 // What a PostgreSQL host is told at boot: the input of every renderer in this directory, and
 // the paths they agree on. Plain data (no Pulumi), so rendering is pure and testable.
-import type { AlertThresholds, Objectives, PgbackrestTuning, Retention, Schedules } from "../../automation/config/common";
+import type { AlertThresholds, Objectives, PgbackrestTuning, Retention, Schedules, ServerSettings } from "../../automation/config/common";
 import type { SiteRole } from "../../automation/config/schema";
 
 const pgVersion = "15";
@@ -29,6 +29,8 @@ export const hostPaths = {
   serverLog: `/var/log/postgresql/postgresql-${pgVersion}-${clusterName}.log`,
   socketDir: "/var/run/postgresql",
   drConfig: "/etc/fp-dr/dr.config.yaml",
+  /** The host spec `dr host apply` renders from, as the host-apply document last fetched it. */
+  hostSpec: "/etc/fp-dr/host-spec.json",
   bootstrap: "/usr/local/sbin/fp-dr-bootstrap",
   event: "/usr/local/sbin/fp-dr-event",
   isWriter: "/usr/local/sbin/fp-dr-is-writer",
@@ -76,6 +78,8 @@ export interface HostSpec {
   /** The alert thresholds: `dr health` judges with them, the alarms fire on them. */
   alerts: AlertThresholds;
   pgbackrest: PgbackrestTuning;
+  /** Extra server settings from the config (serverSettings), after fp-dr's own. Default none. */
+  settings?: ServerSettings;
   /**
    * The stream: the replication role may log in from the other site's VPC only (pg_hba
    * "replication" line, scram over TLS). None: no replication connection is accepted.

@@ -20,6 +20,17 @@ export function confString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** A setting's value as postgresql.conf takes it: on/off, a bare number, else quoted. */
+export function settingValue(value: string | number | boolean): string {
+  if (typeof value === "boolean") return value ? "on" : "off";
+  return typeof value === "number" ? String(value) : confString(value);
+}
+
+/** log_min_duration_statement, in milliseconds: the slow-query alert's threshold (seconds). */
+export function slowQueryLogMs(alerts: { slowQuery: number }): number {
+  return Math.round(alerts.slowQuery * 1000);
+}
+
 /** The archive_command: pgBackRest pushes each segment to every configured repository. */
 export function archiveCommand(stanza: string): string {
   return `pgbackrest --stanza=${stanza} archive-push %p`;
@@ -45,7 +56,7 @@ export function renderPostgresqlConf(spec: HostSpec): string {
     ["track_commit_timestamp", "on", "the recovery-state query and a failover's RPO read the last commit's time"],
     ["shared_preload_libraries", confString("pg_stat_statements"), "slow-query analysis"],
     ["pg_stat_statements.track", "all"],
-    ["log_min_duration_statement", `${Math.round(spec.alerts.slowQuery * 1000)}`, "milliseconds: the slow-query alert's threshold"],
+    ["log_min_duration_statement", `${slowQueryLogMs(spec.alerts)}`, "milliseconds: the slow-query alert's threshold"],
     ["log_checkpoints", "on"],
     ["log_lock_waits", "on"],
   ];
@@ -54,6 +65,8 @@ export function renderPostgresqlConf(spec: HostSpec): string {
     `# Site ${spec.site} (${spec.role}) of environment ${spec.environment}.`,
   ];
   for (const [name, value, why] of settings) lines.push(why ? `${name} = ${value}\t\t# ${why}` : `${name} = ${value}`);
+  const extra = Object.entries(spec.settings ?? {});
+  if (extra.length) lines.push("# serverSettings from the config:", ...extra.map(([name, value]) => `${name} = ${settingValue(value)}`));
   return lines.join("\n") + "\n";
 }
 

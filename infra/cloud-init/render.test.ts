@@ -284,3 +284,13 @@ test("the dr config written to the host is accepted by the real dr config schema
     assert.deepEqual(parsed.data.host, { site: spec.site, socketDir: "/var/run/postgresql", port: 5432, user: "postgres", pgbackrestConfig: "/etc/pgbackrest/pgbackrest.conf", logFile: "/var/log/postgresql/postgresql-15-main.log" });
   }
 });
+
+test("serverSettings come after fp-dr's own settings, quoted as postgresql.conf wants; fp-dr's own cannot be overridden", () => {
+  const conf = renderPostgresqlConf(sampleHostSpec({ settings: { work_mem: "64MB", max_connections: 300, jit: false } }));
+  const lines = conf.trimEnd().split("\n");
+  assert.deepEqual(lines.slice(-4), ["# serverSettings from the config:", "work_mem = '64MB'", "max_connections = 300", "jit = off"]);
+  assert.equal(renderPostgresqlConf(sampleHostSpec()).includes("serverSettings"), false, "none configured, none rendered");
+  const refused = drConfigSchema.safeParse({ serverSettings: { archive_command: "/bin/true", work_mem: "64MB" } });
+  assert.equal(refused.success, false);
+  assert.deepEqual(refused.error!.issues.map((i) => [i.path.join("."), i.message]), [["serverSettings.archive_command", "archive_command is set by fp-dr itself"]]);
+});

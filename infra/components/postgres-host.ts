@@ -57,6 +57,8 @@ export class PostgresHost extends pulumi.ComponentResource {
   readonly privateIp: pulumi.Output<string>;
   readonly roleArn: pulumi.Output<string>;
   readonly dataVolumeId: pulumi.Output<string>;
+  /** What the host's files are rendered from (user data at first boot, `dr host apply` after). */
+  readonly spec: pulumi.Output<HostSpec>;
   /** gzip+base64 cloud-config; kept secret (it describes the host's access). */
   readonly userData: pulumi.Output<string>;
 
@@ -87,9 +89,8 @@ export class PostgresHost extends pulumi.ComponentResource {
     );
     this.dataVolumeId = volume.id;
 
-    this.userData = pulumi.secret(
-      pulumi.all([pulumi.output(args.spec), volume.id]).apply(([spec, dataVolumeId]) => renderUserDataBase64({ ...(spec as Omit<HostSpec, "dataVolumeId">), dataVolumeId })),
-    );
+    this.spec = pulumi.all([pulumi.output(args.spec), volume.id]).apply(([spec, dataVolumeId]): HostSpec => ({ ...(spec as Omit<HostSpec, "dataVolumeId">), dataVolumeId }));
+    this.userData = pulumi.secret(this.spec.apply(renderUserDataBase64));
 
     const ami =
       args.amiId ??
@@ -126,8 +127,10 @@ export class PostgresHost extends pulumi.ComponentResource {
         userDataBase64: this.userData,
         tags: { Name: n("instance"), ...(args.fence ? { "fp-dr:fence-mode": args.fence.mode, "fp-dr:fenced-by": args.fence.requestId } : {}) },
       },
-      // A new Debian image must not replace the database host behind anyone's back.
-      { parent: this, ignoreChanges: ["ami"] },
+      // A new Debian image must not replace the database host behind anyone's back; a config
+      // change must not stop and start it either (a new user data does, and cloud-init would
+      // not even run it again): it reaches the host through `dr host apply` (HostConfig).
+      { parent: this, ignoreChanges: ["ami", "userDataBase64"] },
     );
     // Fenced by stopping: after the security groups changed (it depends on the instance).
     if (args.fence?.mode === "stop") {

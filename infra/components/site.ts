@@ -9,7 +9,7 @@ import { amiArchitecture } from "../ami";
 import type { HostSpec } from "../cloud-init/host-spec";
 import type { SitePlan } from "../config/resolve";
 import { schedulerCron } from "../drills/calendar";
-import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName, secretsKeyAlias, sharedStateBucketName, stateBucketName } from "../naming";
+import { alarmName, backupBucketName, childName, cipherPassSecretName, hostRoleName, hostSpecParameterName, secretsKeyAlias, sharedStateBucketName, stateBucketName } from "../naming";
 import { SharedState } from "./shared-state";
 import type { SiteOutputs } from "../outputs";
 import { hostPolicy, type HostRepositoryAccess } from "../policies/documents";
@@ -18,6 +18,7 @@ import { DatabaseObjects } from "./database-objects";
 import { DrillRunner } from "./drill-runner";
 import { Escalation } from "./escalation";
 import { FailoverDns } from "./failover-dns";
+import { HostConfig } from "./host-config";
 import { HostReady, type SshConnection } from "./host-ready";
 import { KeyTamperAlarm } from "./key-tamper-alarm";
 import { PassphraseEscrow } from "./passphrase-escrow";
@@ -105,10 +106,12 @@ export class Site extends pulumi.ComponentResource {
     // A standby reads the production repositories; it writes them (archives, backs up, expires)
     // only once it is the active site: the failover's DNS swap sets that and updates this policy.
     const writes = plan.writesRepositories;
+    // A drill's host lives for an hour and its config never changes: no host-apply wiring.
+    const hostSpecParameter = plan.role === "drill" ? undefined : { name: hostSpecParameterName(plan.environment, plan.site), region: plan.region };
     const policy = pulumi.all([accountId, partition, repo1Bucket, repo2Bucket ?? ""]).apply(([account, part, b1, b2]) => {
       const repositories: HostRepositoryAccess[] = [{ bucket: b1, region: plan.region, path: repoPath, write: writes }];
       if (offsite && b2) repositories.push({ bucket: b2, region: offsite.region, path: repoPath, write: writes });
-      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl, cipherPassSecret: cipherSecret });
+      return hostPolicy({ partition: part, accountId: account, environment: plan.environment, repositories, toolkitUrl: cfg.host.toolkitUrl, cipherPassSecret: cipherSecret, hostSpecParameter });
     });
     const clientCidrs = [...app.cidrs, ...(app.peering ? [app.peering.cidr] : []), cfg.network.vpcCidr];
     const spec: pulumi.Output<Omit<HostSpec, "dataVolumeId">> = pulumi
@@ -130,6 +133,7 @@ export class Site extends pulumi.ComponentResource {
         maintenanceSchedule: cfg.maintenanceSchedule,
         alerts: cfg.alerts,
         pgbackrest: { ...cfg.pgbackrest, archivePushQueueMax: plan.archivePushQueueMax },
+        settings: cfg.serverSettings,
         replication: plan.replication ? { role: plan.replication.role, peerCidr: plan.replication.peer.cidr } : undefined,
         clientCidrs,
         roles: { ...cfg.databaseObjects.roles, admin: cfg.access.postgres.username },
@@ -137,30 +141,60 @@ export class Site extends pulumi.ComponentResource {
         architecture: amiArchitecture(plan.instanceType),
         sshPublicKey: cfg.access.ssh.publicKey,
       }));
+    const hostArgs = {
+      spec,
+      instanceType: plan.instanceType,
+      dataVolumeGiB: cfg.host.dataVolumeGiB,
+      dataVolumeIops: cfg.host.dataVolumeIops,
+      dataVolumeThroughputMiBs: cfg.host.dataVolumeThroughputMiBs,
+      rootVolumeGiB: cfg.host.rootVolumeGiB,
+      amiId: cfg.host.amiId,
+      terminationProtection: plan.terminationProtection,
+      protect: plan.protect,
+      policy,
+      provider,
+    };
     const host = new PostgresHost(
       n("host"),
       {
-        spec,
-        instanceType: plan.instanceType,
+        ...hostArgs,
         subnetId: network.privateSubnetIds[0],
         availabilityZone: network.availabilityZones[0],
         // Fenced: the isolation group alone (no ingress, no egress); else the database group.
         securityGroupIds: plan.fence ? [network.isolationSecurityGroupId] : [network.databaseSecurityGroupId],
         fence: plan.fence,
-        dataVolumeGiB: cfg.host.dataVolumeGiB,
-        dataVolumeIops: cfg.host.dataVolumeIops,
-        dataVolumeThroughputMiBs: cfg.host.dataVolumeThroughputMiBs,
-        rootVolumeGiB: cfg.host.rootVolumeGiB,
-        amiId: cfg.host.amiId,
-        terminationProtection: plan.terminationProtection,
-        protect: plan.protect,
         roleName: hostRoleName(plan.environment, plan.site),
-        policy,
-        provider,
       },
       // The role must be able to use the key before the host first backs up.
       { parent: this, dependsOn: repository ? [repository] : [] },
     );
+
+    // 3a. Hardware failure: a replacement host in the site's other availability zone, on a new
+    //     data volume (restored from the repository); a fence stays on the old host. Once the
+    //     automation reaches it, everything bound to "the site's host" below is bound to it.
+    const replacementRequest = plan.role === "primary" ? cfg.replacement : undefined;
+    // The fence the old host was failed away with stays there; a later one fences the new host too.
+    const replacementFence = plan.fence && plan.fence.requestId !== replacementRequest?.oldHostFence ? plan.fence : undefined;
+    const replacement = replacementRequest
+      ? new PostgresHost(
+          n("replacement"),
+          {
+            ...hostArgs,
+            subnetId: network.privateSubnetIds[1],
+            availabilityZone: network.availabilityZones[1],
+            securityGroupIds: replacementFence ? [network.isolationSecurityGroupId] : [network.databaseSecurityGroupId],
+            fence: replacementFence,
+            roleName: hostRoleName(plan.environment, `${plan.site}-replacement`),
+          },
+          { parent: this, dependsOn: repository ? [repository] : [] },
+        )
+      : undefined;
+    const active = replacement && replacementRequest?.reachable ? replacement : host;
+
+    // 3b. Config changes reach the running host through SSM (dr host apply), not a reboot.
+    if (hostSpecParameter) {
+      new HostConfig(n("host-config"), { environment: plan.environment, site: plan.site, region: plan.region, spec: active.spec, instanceId: active.instanceId }, parent);
+    }
 
     // 4. Severity topics, escalation, alarms.
     let topics: SeverityTopics | undefined;
@@ -192,7 +226,7 @@ export class Site extends pulumi.ComponentResource {
           site: plan.site,
           thresholds: cfg.alerts,
           topics: topics.arns,
-          instanceId: host.instanceId,
+          instanceId: active.instanceId,
           incidentActions: escalation ? { critical: [escalation.responsePlanArns.critical], warning: [escalation.responsePlanArns.warning] } : undefined,
         },
         parent,
@@ -218,7 +252,7 @@ export class Site extends pulumi.ComponentResource {
           ttl: cfg.dns.ttl,
           activeSite: cfg.dns.activeSite,
           primaryAddress,
-          secondaryAddress: host.privateIp,
+          secondaryAddress: active.privateIp,
           primaryAlarmName: alarmName(plan.environment, offsite.site, "database-unavailable"),
           primaryAlarmRegion: offsite.region,
         },
@@ -282,12 +316,12 @@ export class Site extends pulumi.ComponentResource {
     let streamFrom: pulumi.Output<string> | undefined;
     let promote: Promote | undefined;
     if (cfg.access.hostReachable) {
-      const connection = sshConnection(plan, host.privateIp, secret(cfg.sshPrivateKey)!);
+      const connection = sshConnection(plan, active.privateIp, secret(cfg.sshPrivateKey)!);
       const ready = new HostReady(
         n("ready"),
         {
           connection,
-          instanceId: host.instanceId,
+          instanceId: active.instanceId,
           admin: plan.databaseObjects ? { role: cfg.access.postgres.username, password: secret(cfg.adminPassword)! } : undefined,
         },
         parent,
@@ -298,7 +332,7 @@ export class Site extends pulumi.ComponentResource {
           n("restore"),
           {
             connection,
-            instanceId: host.instanceId,
+            instanceId: active.instanceId,
             timeoutSeconds: timeout,
             request: { stanza: cfg.stanza, ...request },
           },
@@ -323,20 +357,20 @@ export class Site extends pulumi.ComponentResource {
               slot,
               application: plan.site,
             })),
-            triggers: [streamHost, repl.role, slot, cfg.restore.requestId, host.instanceId],
+            triggers: [streamHost, repl.role, slot, cfg.restore.requestId, active.instanceId],
           },
           { parent: this, dependsOn: restore ? [restore] : [ready] },
         );
       }
       if (cfg.promote) {
-        promote = new Promote(n("promote"), { connection, request: cfg.promote, slot: repl?.slot, instanceId: host.instanceId }, { parent: this, dependsOn: [ready] });
+        promote = new Promote(n("promote"), { connection, request: cfg.promote, slot: repl?.slot, instanceId: active.instanceId }, { parent: this, dependsOn: [ready] });
       }
       if (plan.databaseObjects) {
         const viaSsm = cfg.access.via === "ssm";
         new DatabaseObjects(
           n("database"),
           {
-            host: viaSsm ? "127.0.0.1" : host.privateIp,
+            host: viaSsm ? "127.0.0.1" : active.privateIp,
             port: viaSsm ? plan.localPorts.postgres : 5432,
             sslmode: cfg.access.postgres.sslmode,
             username: cfg.access.postgres.username,
@@ -359,8 +393,9 @@ export class Site extends pulumi.ComponentResource {
     this.outputs = pulumi
       .output({
         vpcId: network.vpcId,
-        instanceId: host.instanceId,
-        privateIp: host.privateIp,
+        instanceId: active.instanceId,
+        privateIp: active.privateIp,
+        replacementHost: replacement ? pulumi.all({ instanceId: replacement.instanceId, privateIp: replacement.privateIp }) : pulumi.output(undefined as { instanceId: string; privateIp: string } | undefined),
         dbSg: network.databaseSecurityGroupId,
         isolationSg: network.isolationSecurityGroupId,
         repo1: repoOut(repo1Bucket, plan.region, repository?.kmsKeyArn),
@@ -374,7 +409,7 @@ export class Site extends pulumi.ComponentResource {
           ? pulumi.all({ plan: escalation.escalationPlanArn, critical: escalation.responsePlanArns.critical, warning: escalation.responsePlanArns.warning })
           : pulumi.output(undefined),
       })
-      .apply(({ vpcId, instanceId, privateIp, dbSg, isolationSg, repo1, repo2, topicArns, alarmNames, dnsOut, pcx, streamFrom, im }): SiteOutputs => ({
+      .apply(({ vpcId, instanceId, privateIp, replacementHost, dbSg, isolationSg, repo1, repo2, topicArns, alarmNames, dnsOut, pcx, streamFrom, im }): SiteOutputs => ({
         environment: plan.environment,
         site: plan.site,
         role: plan.role,
@@ -405,6 +440,7 @@ export class Site extends pulumi.ComponentResource {
         ...(pcx && repl ? { replication: { peeringConnectionId: pcx, role: repl.role, slot: repl.slot, ...(streamFrom ? { primaryHost: streamFrom } : {}) } } : {}),
         ...(promote ? { promote: { requestId: promote.requestId } } : {}),
         ...(plan.fence ? { fence: { mode: plan.fence.mode, requestId: plan.fence.requestId } } : {}),
+        ...(replacementHost && replacementRequest ? { replacement: { id: replacementRequest.id, reachable: replacementRequest.reachable, instanceId: replacementHost.instanceId, privateIp: replacementHost.privateIp } } : {}),
         ...(cfg.drill && plan.role === "drill" ? { drill: { id: cfg.drill.id, expiresAt: cfg.drill.expiresAt } } : {}),
         ...(im ? { incidentManager: { escalationPlanArn: im.plan, responsePlans: { critical: im.critical, warning: im.warning } } } : {}),
       }));

@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { RawStackConfig } from "./load";
 
 /** The keys (fp-dr:<key>, dotted for nested ones) a decision may set. */
-export const decisionKeys = ["dns.activeSite", "fence", "restore", "promote", "access.hostReachable"] as const;
+export const decisionKeys = ["dns.activeSite", "fence", "restore", "promote", "access.hostReachable", "replacement"] as const;
 export type DecisionKey = (typeof decisionKeys)[number];
 
 const stackDecisions = z.partialRecord(z.enum(decisionKeys), z.unknown().nullable());

@@ -95,6 +95,27 @@ export const fence = z
   })
   .strict();
 
+/**
+ * Hardware failure (runbook §3): a replacement host for the primary site, in its region, on a
+ * new data volume in the site's other availability zone; the old host stays (fenced) as it
+ * was. Declared in two updates, as a new site is: first the host alone (`reachable` false),
+ * then — once the automation reaches it — the site's host-bound resources (readiness, restore,
+ * database objects, the host-apply association) and outputs move to it.
+ */
+export const replacement = z
+  .object({
+    /** The replacement's id (the failover's target site is replacement-<id>). */
+    id: z.string().regex(/^[a-z0-9]{1,20}$/, "lowercase letters and digits"),
+    /** The automation reaches the new host: the site's host-bound resources move to it. Default false. */
+    reachable: z.boolean().default(false),
+    /**
+     * The fence request in force on the old host when the replacement was declared: it stays
+     * on the old host only. A later fence (another request) fences the replacement as well.
+     */
+    oldHostFence: requestId.optional(),
+  })
+  .strict();
+
 export const drill = z
   .object({
     /** Drill id, also the stack name suffix (drill-<id>). */
@@ -114,8 +135,9 @@ export type RestoreRequest = z.output<typeof restoreRequest>;
 export type FenceRequest = z.output<typeof fence>;
 export type DrillRequest = z.output<typeof drill>;
 export type PromoteRequest = z.output<typeof promoteRequest>;
+export type ReplacementRequest = z.output<typeof replacement>;
 
-const schemas = { restore: restoreRequest, fence, drill, promote: promoteRequest } as const;
+const schemas = { restore: restoreRequest, fence, drill, promote: promoteRequest, replacement } as const;
 type Kind = keyof typeof schemas;
 type RequestOf<K extends Kind> = z.output<(typeof schemas)[K]>;
 
@@ -171,6 +193,7 @@ const fieldOrder: { [K in Kind]: (keyof z.input<(typeof schemas)[K]>)[] } = {
   fence: ["mode", "requestId"],
   drill: ["id", "expiresAt", "instanceType"],
   promote: ["requestId", "waitSeconds"],
+  replacement: ["id", "reachable", "oldHostFence"],
 };
 
 /**

@@ -91,6 +91,8 @@ export function crossFieldIssues(raw: Obj): RuleIssue[] {
   // A standby request may point at a primary; anything else never streams.
   if (restore && present(restore.primaryHost) && restore.mode !== "standby") add(["restore", "primaryHost"], "only a standby (mode: standby) streams from a primary");
   if (present(raw.promote) && access.hostReachable !== true) add(["promote"], "a promotion runs on the host: set access.hostReachable to true once the automation can reach it");
+  // A hardware failure replaces the primary's host in its own region; other sites are rebuilt.
+  if (present(raw.replacement) && role !== "primary") add(["replacement"], "only the primary stack declares a replacement host (hardware failure); restore another site in place");
 
   // DNS: forced to the current primary; Route 53's own failover only when opted in.
   if (dns && dns.activeSite === "auto" && dns.automaticFailover !== true) {

@@ -209,6 +209,15 @@ test("fence: mode isolate or stop with a request id; documented in the plan, def
   for (const key of ["fp-dr:fence.mode", "fp-dr:fence.requestId", "fp-dr:fence.reason"]) assert.ok(bad.some((p) => p.startsWith(`${key}: `)), `${key} missing from:\n${bad.join("\n")}`);
 });
 
+test("replacement: an id and whether it is reachable, on the primary stack only", () => {
+  const replaced = (yaml: string, body: string) => yaml + `  fp-dr:replacement:\n${body}`;
+  assert.deepEqual(problemsOf(replaced(minimalPrimary, "    id: kx3j2\n")), []);
+  assert.equal(parseStackConfig(rawFromStackFile(replaced(minimalPrimary, "    id: kx3j2\n"))).replacement?.reachable, false);
+  assert.deepEqual(problemsOf(replaced(minimalPrimary, "    id: Kx_3\n")), ["fp-dr:replacement.id: lowercase letters and digits"]);
+  const secondary = problemsOf(replaced(stackFile("secondary"), "    id: kx3j2\n"));
+  assert.ok(secondary.includes("fp-dr:replacement: only the primary stack declares a replacement host (hardware failure); restore another site in place"), secondary.join("\n"));
+});
+
 test("settings imply secrets and blocks: hostReachable needs the SSH key, managed objects need passwords, bastion needs a bastion", () => {
   const yaml = minimalPrimary.replace("    manageObjects: false\n", "    manageObjects: true\n") + "  fp-dr:access:\n    via: bastion\n    hostReachable: true\n";
   const problems = problemsOf(yaml);

@@ -12,10 +12,11 @@ import {
   pgbackrestTuning,
   retention,
   schedules,
+  serverSettings,
 } from "../../automation/config/common";
 import { siteRoles } from "../../automation/config/schema";
 import { isWorldOpen, parseCidr } from "../network/cidr";
-import { drill, fence, promoteRequest, restoreRequest } from "./requests";
+import { drill, fence, promoteRequest, replacement, restoreRequest } from "./requests";
 
 /** Names that end up in resource names and DNS labels. */
 export const identifier = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "lowercase letters, digits and dashes, starting with a letter");
@@ -374,6 +375,8 @@ export const stackConfigSchema = z
     /** Daily maintenance (vacuum, analyze) of the writer: a systemd OnCalendar expression. */
     maintenanceSchedule: z.string().min(1).default("*-*-* 02:30:00"),
     pgbackrest: pgbackrestTuning,
+    /** Extra PostgreSQL settings of the host's server (shared with the dr config). */
+    serverSettings,
     escalation,
     alerting,
     incidentManager,
@@ -389,6 +392,8 @@ export const stackConfigSchema = z
     promote: promoteRequest.optional(),
     /** Fencing of this site's host (isolation or stop); absent: the host serves normally. */
     fence: fence.optional(),
+    /** A replacement host for the primary site after a hardware failure (written by the automation). */
+    replacement: replacement.optional(),
     drill: drill.optional(),
     /**
      * Where the environment's shared state is (the lease, journals and the control state the

@@ -113,6 +113,8 @@ export function hostPolicy(args: {
   toolkitUrl?: string;
   /** The escrowed repository passphrase: read in the host's own region only. */
   cipherPassSecret?: { name: string; region: string };
+  /** The host's own spec parameter, which `dr host apply` renders from (SSM document). */
+  hostSpecParameter?: { name: string; region: string };
 }): PolicyDocument {
   const partition = args.partition ?? "aws";
   const s3 = (bucket: string) => `arn:${partition}:s3:::${bucket}`;
@@ -185,6 +187,10 @@ export function hostPolicy(args: {
       // Secrets Manager appends six random characters to a secret's ARN.
       Resource: `arn:${partition}:secretsmanager:${region}:${args.accountId}:secret:${name}-??????`,
     });
+  }
+  if (args.hostSpecParameter) {
+    const { name, region } = args.hostSpecParameter;
+    statements.push({ Sid: "ReadHostSpec", Effect: "Allow", Action: "ssm:GetParameter", Resource: `arn:${partition}:ssm:${region}:${args.accountId}:parameter/${name.replace(/^\//, "")}` });
   }
   const toolkit = args.toolkitUrl ? /^s3:\/\/([^/]+)\/(.+)$/.exec(args.toolkitUrl) : null;
   if (toolkit) {

@@ -20,6 +20,8 @@ export const secretsProvider = "awskms://alias/fp-dr-pulumi?region=eu-west-1";
 export const accountId = "123456789012";
 export const addresses: Record<string, string> = { primary: "10.20.7.42", secondary: "10.30.1.20" };
 export const drillAddress = "10.31.4.17";
+/** The primary's replacement host (hardware failure), in the primary region's other subnet. */
+export const replacementHost = { instanceId: "i-0c7d6e5f4a3b2c1d0", privateIp: "10.20.8.17" };
 
 
 /** A stack file's config as `pulumi config --show-secrets --json` reports it. */
@@ -52,6 +54,9 @@ export function fakeProgram(_stack: string, config: StoredConfig): Record<string
   const access = configValue(config, "fp-dr:access") as { hostReachable?: boolean } | undefined;
   const restore = configValue(config, "fp-dr:restore") as { requestId: string } | undefined;
   const drill = configValue(config, "fp-dr:drill") as { id: string; expiresAt: string } | undefined;
+  const replacement = role === "primary" ? (configValue(config, "fp-dr:replacement") as { id: string; reachable?: boolean } | undefined) : undefined;
+  // Once reachable, the site's instance and address are the replacement's (infra Site).
+  const active = replacement?.reachable ? replacementHost : undefined;
   const repo = (r: string) => ({ bucket: bucket(r), region: r, path: "/pgbackrest", cipher: true });
   const outputs: SiteOutputs = {
     environment: "production",
@@ -61,9 +66,9 @@ export function fakeProgram(_stack: string, config: StoredConfig): Record<string
     stanza: "fp",
     database: "financial_planning",
     vpcId: `vpc-${site}`,
-    instanceId: `i-0${site.length}f3e2d1c0b9a8765`,
-    privateIp,
-    endpoint: { host: privateIp, port: 5432 },
+    instanceId: active?.instanceId ?? `i-0${site.length}f3e2d1c0b9a8765`,
+    privateIp: active?.privateIp ?? privateIp,
+    endpoint: { host: active?.privateIp ?? privateIp, port: 5432 },
     securityGroups: { database: `sg-${site}-db`, isolation: `sg-${site}-isolation` },
     repositories: { repo1: { ...repo(region), kmsKeyArn: role === "drill" ? undefined : `arn:aws:kms:${region}:${accountId}:key/k` }, ...(offsite && role !== "drill" ? { repo2: repo(offsite.region) } : {}) },
     alarms: role === "drill" ? [] : [`fp-dr-production-${site}-database-unavailable`],
@@ -72,6 +77,7 @@ export function fakeProgram(_stack: string, config: StoredConfig): Record<string
       : {}),
     ...(restore && access?.hostReachable ? { restore: { requestId: restore.requestId, command: "bash -s" } } : {}),
     ...(drill ? { drill } : {}),
+    ...(replacement ? { replacement: { id: replacement.id, reachable: replacement.reachable === true, ...replacementHost } } : {}),
   };
   return JSON.parse(JSON.stringify(outputs)) as Record<string, unknown>;
 }

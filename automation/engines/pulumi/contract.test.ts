@@ -1,7 +1,11 @@
 // The contract of the pulumi engine with the Pulumi CLI, through the real Automation API
 // (@pulumi/pulumi 3.247 LocalWorkspace and Stack): a recording double of the CLI is passed as
 // `pulumiCommand`, a datacenter failover and a drill are driven through PulumiEngine, and the
-// exact argument lists the CLI receives are pinned. Proves: the secondary's updates never
+// exact argument lists the CLI receives are pinned, and, through a recording AWS CLI, the exact
+// SSM Run Command calls of the post-checks (datacenter and hardware) and the lines the
+// host-apply document runs. Proves: a hardware failover's replacement host is declared in the
+// primary's stack in two updates, restored from its own region's repository, and served under
+// the run's name once DNS (the primary's outputs read again) answers its new address; the secondary's updates never
 // refresh; the restore and the DNS swap are targeted at their resources' URNs; an unreachable
 // primary region is not touched at all; secret config goes with --secret; a drill is a
 // drill-<id> stack created with the configured secrets provider and is destroyed and removed
@@ -9,13 +13,14 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { DrError } from "../../core/errors";
-import type { SiteDatabase, SiteAccess } from "./access";
+import type { DnsResolver, HostCommandRunner, SiteDatabase, SiteAccess } from "./access";
 import { reapExpiredDrills } from "./drill-stacks";
 import { RecordingPulumiCli } from "./cli-double";
-import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider, storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
+import { addresses, backendUrl, drConfig, fakeProgram, replacementHost, repoRoot, secretsProvider, storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
+import { ssmRunCommand } from "./ssm-commands";
 import { PulumiEngine } from "./engine";
 import { openLocalWorkspace } from "./local-workspace";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { FileSharedStore } from "../../core/file-store";
@@ -24,6 +29,8 @@ import { prepareOwnWorkspace } from "./own-workspace";
 import { controlKey, type ControlDocument } from "../../../infra/config/control-state";
 import { drillLocalPorts } from "../../../infra/config/ports";
 import { recordedPair } from "../../commands/topology";
+import { hostApplyDocument } from "../../../infra/host-apply";
+import { buildProgram } from "../../cli/main";
 
 const drillId = "20250901t040000z";
 const drill = `drill-${drillId}`;
@@ -63,7 +70,7 @@ after(() => {
   for (const d of worlds) rmSync(d, { recursive: true, force: true });
 });
 
-async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
+async function world(opts: { primaryRegionUp: boolean; hostCommands?: HostCommandRunner; resolver?: (cli: RecordingPulumiCli) => DnsResolver }): Promise<World> {
   const cli = new RecordingPulumiCli(fakeProgram);
   cli.addStack("primary", storedConfigFromStackFile("Pulumi.primary.yaml"));
   // The secondary stack as shipped (its admin password is the one the restored cluster carries).
@@ -117,22 +124,22 @@ async function world(opts: { primaryRegionUp: boolean }): Promise<World> {
     },
     // Route 53 answers the primary until the forced record is in place, then (after two polls,
     // its TTL) the secondary.
-    resolver: async (name) => {
+    resolver: opts.resolver?.(cli) ?? (async (name) => {
       assert.equal(name, "db.fp.internal");
       const dns = cli.stacks.get("secondary")!.config["fp-dr:dns"].objectValue as { activeSite: string };
       if (dns.activeSite === "secondary" && ++swappedPolls >= 3) return [addresses.secondary];
       return [addresses.primary];
-    },
+    }),
     dnsPollMs: 5000,
     // A command on a host: the switchover's stop, token and restart (SSM or SSH in production).
-    hostCommands: async (site, outputs, argv, input) => {
+    hostCommands: opts.hostCommands ?? (async (site, outputs, argv, input) => {
       log.push(`host ${site} ${outputs.instanceId}: ${argv.join(" ")}${input === undefined ? "" : " <stdin>"}`);
       if (input !== undefined) stdin.push(input);
       if (argv.includes("stop")) stopped.add(site);
       if (argv.includes("start")) stopped.delete(site);
       if (argv[0] === "sh") return { stdout: stopped.has(site) ? "inactive\n" : "active\n" };
       return { stdout: argv.some((a) => a.endsWith("/pg_controldata")) ? controldata : "" };
-    },
+    }),
   });
   return { cli, engine, log, stdin, ownDir, store };
 }
@@ -152,6 +159,28 @@ const outputCalls = (stack: string) => [
   ["stack", "output", "--json", "--show-secrets", "--stack", stack, "--non-interactive"],
 ];
 const historyCall = (stack: string) => ["stack", "history", "--json", "--show-secrets", "--page-size", "1", "--page", "1", "--stack", stack, "--non-interactive"];
+
+/** A restore request (repo1 of the host, standby mode) replacing the old one whole, then an update of the restore command alone. */
+const restoreRequestCalls = (stack: string, requestId: string) => [
+  ["config", "rm-all", "--stack", stack, "fp-dr:restore", "--non-interactive"],
+  [
+    "config", "set-all", "--stack", stack, "--path",
+    "--plaintext", `fp-dr:restore.requestId=${requestId}`,
+    "--plaintext", "fp-dr:restore.mode=standby",
+    "--plaintext", "fp-dr:restore.repo=1",
+    "--plaintext", "fp-dr:restore.allowOverwrite=true",
+    "--plaintext", "fp-dr:restore.timeout=14400s",
+    "--non-interactive",
+  ],
+  [
+    "up", "--yes", "--skip-preview", "--message", `fp-dr: restore ${requestId}`,
+    "--target", `urn:pulumi:${stack}::fp-dr::fp-dr:site:Site$fp-dr:site:Restore::${stack}-restore`,
+    "--target", `urn:pulumi:${stack}::fp-dr::fp-dr:site:Site$fp-dr:site:Restore$command:remote:Command::${stack}-restore-pgbackrest`,
+    "--exec-kind", "auto.local", "--stack", stack, "--non-interactive",
+  ],
+  ...outputCalls(stack),
+  historyCall(stack),
+];
 
 function assertNoRefresh(calls: string[][]): void {
   for (const c of calls) assert.ok(!c.includes("--refresh") && c[0] !== "refresh", `a refresh: ${c.join(" ")}`);
@@ -189,24 +218,7 @@ test("datacenter failover with the primary region down: fence touches nothing; b
     ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
     ...outputCalls("secondary"),
     ...outputCalls("primary"),
-    ["config", "rm-all", "--stack", "secondary", "fp-dr:restore", "--non-interactive"],
-    [
-      "config", "set-all", "--stack", "secondary", "--path",
-      "--plaintext", "fp-dr:restore.requestId=restore-20250901t120000z-0001",
-      "--plaintext", "fp-dr:restore.mode=standby",
-      "--plaintext", "fp-dr:restore.repo=1",
-      "--plaintext", "fp-dr:restore.allowOverwrite=true",
-      "--plaintext", "fp-dr:restore.timeout=14400s",
-      "--non-interactive",
-    ],
-    [
-      "up", "--yes", "--skip-preview", "--message", "fp-dr: restore restore-20250901t120000z-0001",
-      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore::secondary-restore",
-      "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:Restore$command:remote:Command::secondary-restore-pgbackrest",
-      "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
-    ],
-    ...outputCalls("secondary"),
-    historyCall("secondary"),
+    ...restoreRequestCalls("secondary", "restore-20250901t120000z-0001"),
   ]);
   assert.equal(restored.repo, 2);
   assert.equal(restored.set, "newest", "without a repositories client the set is pgBackRest's choice on the host, and said so");
@@ -558,15 +570,17 @@ const promoteCalls = (stack: string, id: string) => [
   ...outputCalls(stack),
 ];
 
-const dnsSwapCalls = (to: string) => [
+const dnsSwapCalls = (to: string, replacement?: string) => [
   ["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"],
   ["config", "set-all", "--stack", "secondary", "--path", "--plaintext", `fp-dr:dns.activeSite=${to}`, "--non-interactive"],
   [
-    "up", "--yes", "--skip-preview", "--message", `fp-dr: point db.fp.internal at ${to}`,
+    "up", "--yes", "--skip-preview", "--message", `fp-dr: point db.fp.internal at ${replacement ?? to}`,
     "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-primary",
     "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:FailoverDns$aws:route53/record:Record::secondary-dns-secondary",
     // The standby's write access to the repositories follows the active site.
     "--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:iam/rolePolicy:RolePolicy::secondary-host-role-policy",
+    // A replacement host: the primary record's address is read again from the primary's outputs.
+    ...(replacement ? ["--target", "urn:pulumi:secondary::fp-dr::fp-dr:site:Site$pulumi:pulumi:StackReference::secondary-primary-stack"] : []),
     "--exec-kind", "auto.local", "--stack", "secondary", "--non-interactive",
   ],
   ...outputCalls("secondary"),
@@ -690,4 +704,158 @@ test("reprotect: the old primary's stack gets a standby request from the new pri
   assert.deepEqual(config["fp-dr:restore"].objectValue, { requestId: id, mode: "standby", repo: 2, allowOverwrite: true, primaryHost: addresses.secondary, primarySlot: "fp_standby", timeout: "14400s" });
   assert.equal(log[log.length - 1], "db.waitForRecovery primary standby 127.0.0.1:15432 as fp_admin");
   assertNoRefresh(cli.calls.map((c) => c.args));
+});
+
+test("a host config change runs exactly this on the host through SSM Run Command (the host-apply document the association starts)", () => {
+  const doc = hostApplyDocument("eu-central-1") as { schemaVersion: string; mainSteps: { action: string; inputs: { runCommand: string[] } }[] };
+  assert.equal(doc.schemaVersion, "2.2");
+  assert.equal(doc.mainSteps[0].action, "aws:runShellScript");
+  assert.deepEqual(doc.mainSteps[0].inputs.runCommand, [
+    "set -eu",
+    'echo "fp-dr host config version {{ configVersion }}"',
+    'timeout 1800 cloud-init status --wait >/dev/null || { echo "cloud-init did not finish: see /var/log/fp-dr-bootstrap.log" >&2; exit 1; }',
+    "umask 077",
+    "aws ssm get-parameter --region 'eu-central-1' --name '{{ specParameter }}' --query Parameter.Value --output text >/etc/fp-dr/host-spec.json.new",
+    "mv -f /etc/fp-dr/host-spec.json.new /etc/fp-dr/host-spec.json",
+    "/usr/local/bin/dr --config /etc/fp-dr/dr.config.yaml host apply --spec /etc/fp-dr/host-spec.json --json",
+  ]);
+  // The last line parses as the CLI's own command, with the options it declares.
+  const apply = buildProgram().commands.find((c) => c.name() === "host")!.commands.find((c) => c.name() === "apply")!;
+  assert.deepEqual(apply.options.map((o) => o.long).filter((o) => o === "--spec"), ["--spec"]);
+});
+
+/**
+ * The AWS CLI as ssmRunCommand calls it, recorded: a script on PATH's place that appends its
+ * arguments to a log and answers send-command with a command id and get-command-invocation
+ * with Success, as `aws ssm … --output json` does.
+ */
+function recordingAwsCli(): { command: string; env: Record<string, string>; calls: () => string[][] } {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-aws-cli-"));
+  worlds.push(dir);
+  const log = join(dir, "calls.jsonl");
+  const command = join(dir, "aws");
+  writeFileSync(
+    command,
+    `#!${process.execPath}
+const a = process.argv.slice(2);
+require("node:fs").appendFileSync(process.env.FAKE_AWS_LOG, JSON.stringify(a) + "\\n");
+if (a[1] === "send-command") console.log(JSON.stringify({ Command: { CommandId: "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9", Status: "Pending" } }));
+else if (a[1] === "get-command-invocation") console.log(JSON.stringify({ Status: "Success", StandardOutputContent: "", StandardErrorContent: "" }));
+else process.exit(2);
+`,
+    { mode: 0o755 },
+  );
+  return { command, env: { FAKE_AWS_LOG: log }, calls: () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]) : []) };
+}
+
+/** What post-checks' first backup sends through SSM Run Command to a host, exactly. */
+const firstBackupSsmCalls = (site: string, region: string, instanceId: string) => [
+  [
+    "ssm", "send-command", "--region", region, "--instance-ids", instanceId, "--document-name", "AWS-RunShellScript",
+    "--comment", `fp-dr on ${site}`,
+    "--parameters", JSON.stringify({ commands: ["'sudo' 'systemctl' 'start' '--no-block' 'fp-dr-backup-full-repo1.service'"] }),
+    "--output", "json",
+  ],
+  ["ssm", "get-command-invocation", "--region", region, "--command-id", "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9", "--instance-id", instanceId, "--output", "json"],
+];
+
+test("datacenter failover, the whole sequence after the restore: open, DNS, the first write's answer, post-checks' first full backup on the new primary through SSM Run Command", async () => {
+  const aws = recordingAwsCli();
+  w = await world({ primaryRegionUp: false, hostCommands: ssmRunCommand({ command: aws.command, env: aws.env, pollMs: 1 }) });
+  const { cli, engine, log } = w;
+  assert.equal((await engine.fence("primary")).outcome, "unreachable");
+  await engine.bringUp("secondary");
+  await engine.restore({ site: "secondary", repo: 2, target: { kind: "latest" }, overwrite: true });
+  cli.take();
+  // open (SQL), swap DNS, the first write goes where the service name answers, post-checks.
+  await engine.openForWrites("secondary");
+  assert.deepEqual(cli.take(), [["config", "--show-secrets", "--json", "--stack", "secondary", "--non-interactive"], ...outputCalls("secondary")]);
+  await engine.swapDns("secondary");
+  assert.deepEqual(cli.take(), dnsSwapCalls("secondary"));
+  assert.equal(await engine.activeSite(), "secondary");
+  assert.equal((await engine.endpoint("secondary")).app.host, "127.0.0.1");
+  cli.take();
+  await engine.startBackup("secondary", "full");
+  assert.deepEqual(cli.take(), outputCalls("secondary"), "post-checks read the host's instance from its stack, nothing else");
+  assert.deepEqual(aws.calls(), firstBackupSsmCalls("secondary", "eu-west-1", "i-09f3e2d1c0b9a8765"));
+  assert.ok(log.includes("db.promote secondary"));
+});
+
+test("hardware failure, the primary's region answering: fence the old host, a replacement host in the primary's stack in two phases, restore from its own region's repository, DNS to its new address, post-checks on it through SSM Run Command", async () => {
+  const aws = recordingAwsCli();
+  const site = "replacement-kx3j2";
+  let polls = 0;
+  let swapped = false;
+  w = await world({
+    primaryRegionUp: true,
+    hostCommands: ssmRunCommand({ command: aws.command, env: aws.env, pollMs: 1 }),
+    // Route 53 answers the old host until the primary record was updated with the primary's
+    // outputs read again (the stack reference targeted), then, after its TTL, the replacement.
+    resolver: (cli) => async () => {
+      swapped ||= cli.calls.some((c) => c.args[0] === "up" && c.args.some((a) => a.endsWith("::secondary-primary-stack")));
+      return swapped && ++polls >= 3 ? [replacementHost.privateIp] : [addresses.primary];
+    },
+  });
+  const { cli, engine, log } = w;
+  cli.take();
+
+  // Fence: the old host is isolated (its region answers), as for any failover.
+  assert.equal((await engine.fence("primary")).outcome, "isolated");
+  cli.take();
+
+  // Bring up the replacement: phase one declares the host alone, the path to it is opened (the
+  // old host's closed first), phase two moves the site's host-bound resources to it.
+  const ep = await engine.bringUp(site);
+  assert.deepEqual(cli.take(), [
+    ["config", "--show-secrets", "--json", "--stack", "primary", "--non-interactive"],
+    ["config", "rm-all", "--stack", "primary", "fp-dr:replacement", "--non-interactive"],
+    ["config", "set-all", "--stack", "primary", "--path", "--plaintext", "fp-dr:replacement.id=kx3j2", "--plaintext", "fp-dr:replacement.reachable=false", "--plaintext", "fp-dr:replacement.oldHostFence=fence-20250901t120000z-0001", "--non-interactive"],
+    ["up", "--yes", "--skip-preview", "--message", "fp-dr: replacement host kx3j2 (host)", "--exec-kind", "auto.local", "--stack", "primary", "--non-interactive"],
+    ...outputCalls("primary"),
+    historyCall("primary"),
+    ["config", "set-all", "--stack", "primary", "--path", "--plaintext", "fp-dr:replacement.id=kx3j2", "--plaintext", "fp-dr:replacement.reachable=true", "--plaintext", "fp-dr:replacement.oldHostFence=fence-20250901t120000z-0001", "--non-interactive"],
+    ["up", "--yes", "--skip-preview", "--message", "fp-dr: bring up replacement-kx3j2", "--exec-kind", "auto.local", "--stack", "primary", "--non-interactive"],
+    ...outputCalls("primary"),
+    historyCall("primary"),
+  ]);
+  // The decision is in the control document, so an operator's `pulumi up` keeps the new host.
+  assert.deepEqual((await controlDoc(w.store)).stacks.primary?.replacement, { id: "kx3j2", reachable: true, oldHostFence: "fence-20250901t120000z-0001" });
+  assert.deepEqual({ site: ep.site, address: ep.address }, { site, address: replacementHost.privateIp });
+
+  // Restore from the site's own region's repository (repo1), on the replacement.
+  const restored = await engine.restore({ site, repo: 1, target: { kind: "latest" }, overwrite: true });
+  assert.deepEqual(cli.take(), [
+    ["config", "--show-secrets", "--json", "--stack", "primary", "--non-interactive"],
+    ...outputCalls("primary"),
+    ...outputCalls("primary"),
+    ...restoreRequestCalls("primary", "restore-20250901t120000z-0002"),
+  ]);
+  assert.equal(restored.site, site);
+
+  await engine.openForWrites(site);
+  assert.deepEqual(cli.take(), [["config", "--show-secrets", "--json", "--stack", "primary", "--non-interactive"], ...outputCalls("primary")]);
+  const dns = await engine.swapDns(site);
+  assert.deepEqual(cli.take(), [
+    ["stack", "select", "--stack", "secondary", "--non-interactive"],
+    ...dnsSwapCalls("primary", site),
+    ...outputCalls("primary"),
+  ]);
+  assert.deepEqual(dns, { address: replacementHost.privateIp, waitedMs: 10_000 });
+  assert.equal(await engine.activeSite(), site, "the first write goes to the replacement, by its run's name");
+  cli.take();
+
+  await engine.startBackup(site, "full");
+  assert.deepEqual(cli.take(), outputCalls("primary"));
+  assert.deepEqual(aws.calls(), firstBackupSsmCalls(site, "eu-central-1", replacementHost.instanceId));
+  // The old host's path closed before the new one's opened; every SQL step on the replacement.
+  const reached = `access.open ${site} ${replacementHost.instanceId} ssh:2222 pg:15432`;
+  assert.deepEqual(log, ["region.probe eu-central-1", "access.close primary", reached, reached, reached, `db.waitForRecovery ${site} standby 127.0.0.1:15432 as fp_admin`, reached, `db.promote ${site}`]);
+
+  // A later failover fences the site again: the replacement's instance is updated too.
+  await engine.fence("primary");
+  const up = cli.take().find((a) => a[0] === "up")!;
+  assert.deepEqual(up.filter((_, i) => up[i - 1] === "--target"), [
+    "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:ec2/instance:Instance::primary-host-instance",
+    "urn:pulumi:primary::fp-dr::fp-dr:site:Site$fp-dr:site:PostgresHost$aws:ec2/instance:Instance::primary-replacement-instance",
+  ]);
 });

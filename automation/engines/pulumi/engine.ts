@@ -4,6 +4,9 @@
 //   bringUp          select the site's stack, mark the host reachable, `up` (never refresh)
 //   restore          write a new restore request (fp-dr:restore), `up --target` its command
 //   fence            only if the old primary's region answers: fp-dr:fence, `up --target` the instance
+//   bringUp of replacement-<id> (hardware failure): fp-dr:replacement on the primary's stack,
+//                    `up` with the new host alone, the path to it, then `up` moving the site's
+//                    host-bound resources to it; the site keeps its stack, its repository and DNS
 //   swapDns          fp-dr:dns.activeSite on the stack that owns DNS, `up --target` the two
 //                    failover records and its host's permissions (write only while active),
 //                    then poll the service name's answer (bounded)
@@ -54,7 +57,7 @@ import {
   type SiteConnectionConfig,
 } from "./stack-config";
 import type { RawOutputs, StackOps, StoredConfig } from "./stack-ops";
-import { activeSiteUrns, fenceUrns, restoreUrns } from "./urns";
+import { activeSiteUrns, fenceUrns, primaryStackReferenceUrn, replacementInstanceUrn, restoreUrns } from "./urns";
 import { listDrillStacks, type DrillStack } from "./drill-stacks";
 import { backupUnit } from "../../../infra/cloud-init/systemd";
 
@@ -181,9 +184,18 @@ export class PulumiEngine implements Engine {
     return this.o.config.sites[site] ? undefined : /^drill-(.+)$/.exec(site)?.[1];
   }
 
+  /**
+   * A replacement host of the primary site (hardware failure: the plan names it
+   * replacement-<id>): declared in the primary's stack, never configured under `sites:`.
+   */
+  private replacementIdOf(site: string): string | undefined {
+    return this.o.config.sites[site] ? undefined : /^replacement-([a-z0-9]{1,20})$/.exec(site)?.[1];
+  }
+
   private roleOf(site: string): SiteRole {
     const configured = this.o.config.sites[site];
     if (configured) return configured.role;
+    if (this.replacementIdOf(site) !== undefined) return "primary";
     if (this.drillIdOf(site) !== undefined) return "drill";
     throw new DrError("SITE_UNKNOWN", `no site named ${site}`, { hint: `known sites: ${Object.keys(this.o.config.sites).join(", ")} (and drill-<id> sites)` });
   }
@@ -191,6 +203,7 @@ export class PulumiEngine implements Engine {
   private stackOf(site: string): string {
     const configured = this.o.config.sites[site];
     if (configured?.stack) return configured.stack;
+    if (this.replacementIdOf(site) !== undefined) return this.stackOfRole("primary");
     const role = this.roleOf(site);
     if (role === "drill") return this.drillStack(this.drillIdOf(site) ?? site);
     return this.settings.stacks[role];
@@ -211,6 +224,23 @@ export class PulumiEngine implements Engine {
 
   private async siteOutputs(stack: string, raw?: RawOutputs): Promise<SiteOutputs> {
     return parseSiteOutputs(raw ?? (await this.ops.outputs(stack)));
+  }
+
+  /**
+   * The outputs of a site's stack as they concern `site`: a replacement host's are its
+   * stack's with the replacement's instance and address (before its host-bound resources
+   * moved to it, too). SITE_UNKNOWN while the stack does not declare it.
+   */
+  private async outputsFor(site: string, raw?: RawOutputs): Promise<SiteOutputs> {
+    const stack = this.stackOf(site);
+    const outputs = await this.siteOutputs(stack, raw);
+    const id = this.replacementIdOf(site);
+    if (id === undefined) return outputs;
+    const r = outputs.replacement;
+    if (r?.id !== id) {
+      throw new DrError("SITE_UNKNOWN", `replacement host ${id} is not declared in stack ${stack}${r ? ` (it declares ${r.id})` : ""}`, { hint: "the hardware failover's bring-up step declares it: dr resume the run" });
+    }
+    return { ...outputs, instanceId: r.instanceId, privateIp: r.privateIp, endpoint: { host: r.privateIp, port: outputs.endpoint.port } };
   }
 
   /** SiteEndpoint through the access path, with the credentials from the site's stack config. */
@@ -240,7 +270,7 @@ export class PulumiEngine implements Engine {
   async endpoint(site: string): Promise<SiteEndpoint> {
     const stack = this.stackOf(site);
     const config = await this.ops.getAllConfig(stack);
-    return this.endpointFrom(site, await this.siteOutputs(stack), connectionConfig(config));
+    return this.endpointFrom(site, await this.outputsFor(site), connectionConfig(config));
   }
 
   async probe(site: string): Promise<SiteProbe> {
@@ -263,6 +293,8 @@ export class PulumiEngine implements Engine {
    */
   async bringUp(site: string): Promise<SiteEndpoint> {
     const stack = this.stackOf(site);
+    const replacement = this.replacementIdOf(site);
+    if (replacement !== undefined) return this.bringUpReplacement(site, replacement, stack);
     try {
       // 1. The site's stack (it exists ahead of any outage; a missing one is an error).
       const config = await this.selectedConfig(stack);
@@ -277,6 +309,42 @@ export class PulumiEngine implements Engine {
       // 4. The update itself; the secondary region only, nothing is refreshed.
       const up = await this.ops.up(stack, { message: `fp-dr: bring up ${site}`, onOutput: this.o.onOutput });
       return await this.endpointFrom(site, await this.siteOutputs(stack, up.outputs), conn);
+    } catch (e) {
+      throw withContext(`bringing up ${site} (stack ${stack})`, e);
+    }
+  }
+
+  /**
+   * Hardware failure: a replacement host for the primary site in its own stack, in the two
+   * phases of a new host (infra's fp-dr:replacement): the host alone, the path to it, then the
+   * site's host-bound resources (readiness, database objects, restore, the host-apply
+   * association) moved to it. The old host keeps its fence; nothing is refreshed. A resumed
+   * run whose replacement is already reachable only reopens the path and updates again.
+   */
+  private async bringUpReplacement(site: string, id: string, stack: string): Promise<SiteEndpoint> {
+    try {
+      // 1. The primary's stack, its config and the replacement it already declares, if any.
+      const config = await this.selectedConfig(stack);
+      const conn = connectionConfig(config);
+      const ports = { ssh: conn.sshLocalPort, postgres: conn.postgresLocalPort, via: conn.via };
+      const declared = configValue(config, "fp-dr:replacement") as { id?: string; reachable?: boolean } | undefined;
+      // The fence the old host was failed away with stays on it (a later fence covers both).
+      const oldHostFence = (configValue(config, "fp-dr:fence") as { requestId?: string } | undefined)?.requestId;
+      // The old host's path (same local ports) is closed: everything after this reaches the new one.
+      await this.access.close(siteNameInStack(config));
+      if (declared?.id !== id || declared.reachable !== true) {
+        // 2. Phase one: the new host alone (a request of another run's replacement is replaced whole).
+        await this.ops.removeConfig(stack, ["fp-dr:replacement"]);
+        await this.ops.setConfig(stack, requestEntries("replacement", { id, reachable: false, oldHostFence }), { path: true });
+        const first = await this.ops.up(stack, { message: `fp-dr: replacement host ${id} (host)`, onOutput: this.o.onOutput });
+        await this.access.open(site, await this.outputsFor(site, first.outputs), ports);
+        // 3. Phase two: the site's host-bound resources move to it (both fields: one decision).
+        await this.ops.setConfig(stack, requestEntries("replacement", { id, reachable: true, oldHostFence }), { path: true });
+      } else {
+        await this.access.open(site, await this.outputsFor(site), ports);
+      }
+      const up = await this.ops.up(stack, { message: `fp-dr: bring up ${site}`, onOutput: this.o.onOutput });
+      return await this.endpointFrom(site, await this.outputsFor(site, up.outputs), conn);
     } catch (e) {
       throw withContext(`bringing up ${site} (stack ${stack})`, e);
     }
@@ -310,9 +378,12 @@ export class PulumiEngine implements Engine {
 
   async planRestore(req: EngineRestoreRequest): Promise<RestorePlan> {
     const pgb = await this.pgbackrest(`planning the restore into ${req.site}`);
-    const stack = this.stackOf(req.site);
-    const outputs = await this.siteOutputs(stack);
-    const probe = await this.probe(req.site);
+    const outputs = await this.outputsFor(req.site).catch((e: unknown) => {
+      // A replacement host is planned for before the bring-up step declares it: nothing there yet.
+      if (this.replacementIdOf(req.site) !== undefined && e instanceof DrError && e.code === "SITE_UNKNOWN") return undefined;
+      throw e;
+    });
+    const probe = outputs ? await this.probe(req.site) : undefined;
     const active = this.roleOf(req.site) === "drill" ? undefined : await this.activeSite().catch(() => undefined);
     return planRestore({
       pgb,
@@ -320,10 +391,10 @@ export class PulumiEngine implements Engine {
         name: req.site,
         kind: "site",
         dataDir: hostPaths.dataDir,
-        address: outputs.endpoint.host,
-        port: outputs.endpoint.port,
+        address: outputs?.endpoint.host ?? "(a new host)",
+        port: outputs?.endpoint.port ?? 5432,
         // Not reachable from here says nothing about the host's disk: count it as holding data.
-        state: probe.reachable ? "running" : "stopped",
+        state: !outputs ? "empty" : probe?.reachable ? "running" : "stopped",
         serving: active === req.site,
       },
       request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite },
@@ -356,7 +427,7 @@ export class PulumiEngine implements Engine {
       // 2. The stack, its config (site name, credentials) and where the repository is for its host.
       const config = await this.selectedConfig(stack);
       const site = siteNameInStack(config);
-      const repo = await this.hostRepo(req.repo, await this.siteOutputs(stack));
+      const repo = await this.hostRepo(req.repo, await this.outputsFor(req.site));
       // 3. A new request: the old one is removed whole so none of its fields survive.
       await this.ops.removeConfig(stack, ["fp-dr:restore"]);
       const requestId = this.newRequestId("restore");
@@ -371,7 +442,7 @@ export class PulumiEngine implements Engine {
       const restoreFilesMs = this.now().getTime() - started;
       // 5. Recovery, watched over SQL (Pulumi only knows that the command exited 0): paused at
       //    the target, or a standby caught up with the archive; read-only either way.
-      const ep = await this.endpointFrom(req.site, await this.siteOutputs(stack, up.outputs), connectionConfig(config));
+      const ep = await this.endpointFrom(req.site, await this.outputsFor(req.site, up.outputs), connectionConfig(config));
       const recovered = await this.database.waitForRecovery(ep, { mode: target.mode, timeoutMs: this.settings.restoreTimeout * 1000 });
       return {
         site: req.site,
@@ -428,7 +499,10 @@ export class PulumiEngine implements Engine {
       const name = siteNameInStack(config);
       const requestId = this.newRequestId("fence");
       await this.ops.setConfig(stack, requestEntries("fence", { mode: "isolate", requestId }), { path: true });
-      await this.ops.up(stack, { targets: fenceUrns(stack, name, "isolate"), message: `fp-dr: fence ${site} ${requestId}`, onOutput: this.o.onOutput });
+      // A site whose host was replaced: its replacement is fenced too (the old one already is).
+      const replaced = (configValue(config, "fp-dr:replacement") as { id?: string } | undefined)?.id !== undefined;
+      const targets = [...fenceUrns(stack, name, "isolate"), ...(replaced ? [replacementInstanceUrn(stack, name)] : [])];
+      await this.ops.up(stack, { targets, message: `fp-dr: fence ${site} ${requestId}`, onOutput: this.o.onOutput });
       return { site, outcome: "isolated", detail: `${region}: the host's security groups were replaced by the isolation group (request ${requestId})` };
     } catch (e) {
       const again = await this.regionProbe(region);
@@ -451,9 +525,12 @@ export class PulumiEngine implements Engine {
       const serviceName = (configValue(config, "fp-dr:dns") as { serviceName?: string } | undefined)?.serviceName ?? this.o.config.serviceName;
       // 2. Force the answer to the site, and update the two records only.
       await this.ops.setConfig(stack, { "fp-dr:dns.activeSite": { value: role } }, { path: true });
-      const up = await this.ops.up(stack, { targets: activeSiteUrns(stack, siteNameInStack(config)), message: `fp-dr: point ${serviceName} at ${site}`, onOutput: this.o.onOutput });
+      // A replacement host has a new address: the primary's stack outputs are read again.
+      const dnsStackName = siteNameInStack(config);
+      const targets = [...activeSiteUrns(stack, dnsStackName), ...(this.replacementIdOf(site) !== undefined ? [primaryStackReferenceUrn(stack, dnsStackName)] : [])];
+      const up = await this.ops.up(stack, { targets, message: `fp-dr: point ${serviceName} at ${site}`, onOutput: this.o.onOutput });
       // 3. The address it must answer: the site's host (a targeted update leaves it as it was).
-      const target = this.stackOf(site) === stack ? await this.siteOutputs(stack, up.outputs) : await this.siteOutputs(this.stackOf(site));
+      const target = this.stackOf(site) === stack ? await this.siteOutputs(stack, up.outputs) : await this.outputsFor(site);
       return await this.waitForAnswer(serviceName, target.privateIp);
     } catch (e) {
       throw withContext(`pointing the service name at ${site}`, e);
@@ -488,7 +565,10 @@ export class PulumiEngine implements Engine {
     for (const [name, s] of Object.entries(this.o.config.sites)) {
       if (s.role === "drill") continue;
       const outputs = await this.siteOutputs(this.stackOf(name)).catch(() => undefined);
-      if (outputs && answer.every((a) => a === outputs.privateIp)) return name;
+      if (!outputs || !answer.every((a) => a === outputs.privateIp)) continue;
+      // The site's replacement host serves under its own name (the run's target site).
+      const r = outputs.replacement;
+      return r?.reachable && r.privateIp === outputs.privateIp ? `replacement-${r.id}` : name;
     }
     return undefined;
   }
@@ -568,7 +648,7 @@ export class PulumiEngine implements Engine {
         hint: `run \`sudo systemctl start ${backupUnit(type, 1)}\` on the host (SSM), or give the pulumi engine a host command runner`,
       });
     }
-    const outputs = await this.siteOutputs(this.stackOf(site));
+    const outputs = await this.outputsFor(site);
     // The host's own region's repository (repo1): reachable even when the other region is down.
     await this.o.hostCommands(site, outputs, ["sudo", "systemctl", "start", "--no-block", backupUnit(type, 1)]);
     return {};

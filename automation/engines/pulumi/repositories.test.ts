@@ -8,7 +8,8 @@
 //   real — the same code path, from `openPulumiEngine` (Automation API on a recording double of
 //     the Pulumi CLI: there is no Pulumi CLI here) to pgBackRest 2.45 reading the lab's S3 store
 //     over TLS with its CA: catalog lists the lab's backup set and WAL, verify passes,
-//     planRestore (the failover's assess pre-flight) picks the newest set; repo1 "in the failed
+//     planRestore (the failover's assess pre-flight) picks the newest set, also into a hardware
+//     failover's replacement host not declared yet (a new, empty host); repo1 "in the failed
 //     region" does not hold up repo2; the file is 0600 in a 0700 directory of the user pgBackRest
 //     runs as; a refused key leaves no secret in the error or in pgBackRest's own log
 import assert from "node:assert/strict";
@@ -402,6 +403,16 @@ describe("against the lab's S3 store over TLS (real pgBackRest 2.45)", () => {
     const plan = await engine.planRestore({ site: "secondary", repo: 2, target: { kind: "latest" }, overwrite: true });
     assert.equal(plan.set.label, cat.sets[cat.sets.length - 1].label);
     assert.ok(plan.checks.every((c) => c.ok), JSON.stringify(plan.checks));
+  });
+
+  test("a hardware failover's assess plans onto a replacement host the primary's stack does not declare yet: a new, empty host, nothing overwritten", async () => {
+    const plan = await engine.planRestore({ site: "replacement-kx3j2", repo: 2, target: { kind: "latest" }, overwrite: true });
+    assert.deepEqual(
+      { address: plan.destination.address, state: plan.destination.state, serving: plan.destination.serving, willOverwrite: plan.destination.willOverwrite },
+      { address: "(a new host)", state: "empty", serving: false, willOverwrite: false },
+    );
+    assert.ok(plan.checks.every((c) => c.ok), JSON.stringify(plan.checks));
+    await assert.rejects(engine.endpoint("replacement-kx3j2"), (e: unknown) => e instanceof DrError && e.code === "SITE_UNKNOWN" && /replacement host kx3j2 is not declared in stack primary/.test(e.message));
   });
 
   test("readCatalog and verifyRepositories on the client: the set, the WAL, verify ok, archive continuous", async () => {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import * as mocksModule from "@pulumi/pulumi/runtime/mocks";
 import * as settingsModule from "@pulumi/pulumi/runtime/settings";
 import { configFromStackFile, installMocks, settle, standbySecrets } from "../../../infra/testing/mocks";
-import { activeSiteUrns, dnsRecordUrns, fenceUrns, instanceUrn, promoteUrns, restoreUrns, streamUrns } from "./urns";
+import { activeSiteUrns, dnsRecordUrns, fenceUrns, instanceUrn, primaryStackReferenceUrn, promoteUrns, restoreUrns, streamUrns } from "./urns";
 
 interface MockMonitorLike {
   getRegisteredResources(): Map<string, unknown>;
@@ -41,10 +41,10 @@ before(async () => {
   urns = [...settings.getMonitor().getRegisteredResources().keys()];
 });
 
-test("the program registers the URNs the engine targets (DNS records, restore and promote commands, the stream settings, host instance, its stopped state)", () => {
+test("the program registers the URNs the engine targets (DNS records, restore and promote commands, the stream settings, host instance, its stopped state, the reference to the primary's outputs)", () => {
   assert.ok(urns.length > 40, `only ${urns.length} resources registered`);
   assert.deepEqual(fenceUrns("secondary", "secondary", "isolate"), [instanceUrn("secondary", "secondary")]);
-  for (const u of [...activeSiteUrns("secondary", "secondary"), ...dnsRecordUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), ...fenceUrns("secondary", "secondary", "stop"), ...promoteUrns("secondary", "secondary"), ...streamUrns("secondary", "secondary")]) {
+  for (const u of [...activeSiteUrns("secondary", "secondary"), ...dnsRecordUrns("secondary", "secondary"), ...restoreUrns("secondary", "secondary"), ...fenceUrns("secondary", "secondary", "stop"), ...promoteUrns("secondary", "secondary"), ...streamUrns("secondary", "secondary"), primaryStackReferenceUrn("secondary", "secondary")]) {
     assert.ok(urns.includes(u), `${u} is not a resource of the program; near misses:\n  ${urns.filter((x) => x.endsWith(u.split("::").pop()!)).join("\n  ")}`);
   }
 });

@@ -21,6 +21,7 @@ export const resourceTypes = {
   ec2Instance: "aws:ec2/instance:Instance",
   ec2InstanceState: "aws:ec2transitgateway/instanceState:InstanceState",
   iamRolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  stackReference: "pulumi:pulumi:StackReference",
 } as const;
 
 /**
@@ -52,6 +53,14 @@ export function activeSiteUrns(stack: string, site: string): string[] {
 }
 
 /**
+ * The secondary stack's reference to the primary's outputs ("<site>-primary-stack"): read again
+ * when the primary's host was replaced, so the primary record gets its new address.
+ */
+export function primaryStackReferenceUrn(stack: string, site: string): string {
+  return urn(stack, [resourceTypes.site, resourceTypes.stackReference], `${site}-primary-stack`);
+}
+
+/**
  * The restore: the Restore component ("<site>-restore", new on a drill site, so it is targeted
  * too) and its remote.Command ("<site>-restore-pgbackrest"), which re-runs when the request changes.
  */
@@ -63,6 +72,11 @@ export function restoreUrns(stack: string, site: string): string[] {
 /** The PostgreSQL host's EC2 instance ("<site>-host-instance"): fencing swaps its security groups. */
 export function instanceUrn(stack: string, site: string): string {
   return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2Instance], `${site}-host-instance`);
+}
+
+/** A replacement host's EC2 instance ("<site>-replacement-instance", hardware failure). */
+export function replacementInstanceUrn(stack: string, site: string): string {
+  return urn(stack, [resourceTypes.site, resourceTypes.postgresHost, resourceTypes.ec2Instance], `${site}-replacement-instance`);
 }
 
 /** The stopped state of a host fenced with mode "stop" ("<site>-host-state", infra PostgresHost). */
