@@ -3,8 +3,6 @@
 // people. Failures: one line, a hint line, a stable code, a non-zero exit.
 import { drillDestroy, drillList, drillReap, reapExitCode, renderDrillList, renderReap } from "../commands/drill-stacks";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
 import { showConfig, validateConfig } from "../commands/config";
 import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
@@ -27,6 +25,7 @@ import { switchover } from "../commands/switchover";
 import { reprotect } from "../commands/reprotect";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
 import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
+import { packageVersion } from "../system/package-root";
 
 function positiveNumber(v: string): number {
   const n = Number(v);
@@ -43,15 +42,6 @@ function repoChoice(v: string): 1 | 2 | "all" {
 function repoNumber(v: string): 1 | 2 {
   if (v === "1" || v === "2") return Number(v) as 1 | 2;
   throw new InvalidArgumentError("must be 1 (primary region) or 2 (offsite)");
-}
-
-/** The package's version (package.json two levels up, from the sources and from the compiled copy alike). */
-function toolVersion(): string {
-  for (const dir of [join(__dirname, "..", ".."), join(__dirname, "..", "..", "..")]) {
-    const file = join(dir, "package.json");
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-  }
-  return "unknown";
 }
 
 let exitCode = 0;
@@ -97,7 +87,7 @@ export function buildProgram(): Command {
     .option("-v, --verbose", "more detail, stack traces on failure")
     .option("-q, --quiet", "only the result, warnings and errors: no step lines")
     .option("--no-color", "no colour (also when NO_COLOR is set)")
-    .version(toolVersion(), "-V, --version", "print the version of dr")
+    .version(packageVersion(), "-V, --version", "print the version of dr")
     .exitOverride()
     // the global options are listed in every subcommand's help, where an operator looks
     .configureHelp({ showGlobalOptions: true })
