@@ -4,7 +4,7 @@
 //
 // The build records a digest of every source before it compiles (dist/sources.json, so a file
 // edited while tsc runs counts as changed). At start a source whose mtime is not newer than that
-// record is taken as unchanged (one stat each, a few ms in all); a newer one is hashed and must
+// record is taken as unchanged (one stat each: about 8 ms of CPU in all); a newer one is hashed and must
 // match. Hashing, not only mtimes, because npm extracts an installed package with the time of
 // extraction as every file's mtime (pacote's noMtime), in tarball order: sources written after
 // the record would otherwise turn every installed host back to tsx.
