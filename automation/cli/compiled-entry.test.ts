@@ -11,7 +11,7 @@ import { after, before, test } from "node:test";
 const checkout = join(__dirname, "..", "..");
 const copy = mkdtempSync("/tmp/fp-dr-build-test-");
 const DR = join(copy, "automation", "cli", "dr.cjs");
-// Preloaded into dr: says at exit which code it loaded (the compiled copy, tsx, the AWS SDK).
+// Preloaded into dr: says at exit which code it loaded (the compiled copy, tsx, command modules).
 const PROBE = join(copy, "probe.cjs");
 
 before(() => {
@@ -20,7 +20,7 @@ before(() => {
   symlinkSync(realpathSync(join(checkout, "node_modules")), join(copy, "node_modules"));
   writeFileSync(
     PROBE,
-    `process.on("exit", () => { const m = Object.keys(require.cache); process.stderr.write("PROBE " + JSON.stringify({ dist: m.some((f) => f.includes("/dist/automation/")), tsx: m.some((f) => f.includes("/node_modules/tsx/")), aws: m.some((f) => f.includes("/@aws-sdk/")) }) + "\\n"); });\n`,
+    `process.on("exit", () => { const m = Object.keys(require.cache); process.stderr.write("PROBE " + JSON.stringify({ dist: m.some((f) => f.includes("/dist/automation/")), tsx: m.some((f) => f.includes("/node_modules/tsx/")), commands: m.some((f) => f.includes("/automation/commands/")) }) + "\\n"); });\n`,
   );
   const built = spawnSync("npm", ["run", "build"], { cwd: copy, encoding: "utf8", timeout: 300_000 });
   assert.equal(built.status, 0, `npm run build failed:\n${built.stdout}\n${built.stderr}`);
@@ -31,7 +31,7 @@ after(() => rmSync(copy, { recursive: true, force: true }));
 interface Probe {
   dist: boolean;
   tsx: boolean;
-  aws: boolean;
+  commands: boolean;
 }
 
 /** CPU time of the children this process has waited for (/proc/self/stat cutime + cstime, 10 ms ticks). */
@@ -68,17 +68,26 @@ test("npm run build emits the compiled entry and a record of every source, no te
   assert.equal(recorded.filter((f) => f.endsWith(".test.ts")).length, 0);
 });
 
-test("dr --version and --help print the same compiled and from source; the compiled path loads neither tsx nor the AWS SDK", () => {
+test("dr --version and --help print the same compiled and from source; the compiled path loads no tsx, neither loads a command module", () => {
   for (const args of [["--version"], ["--help"]]) {
     const compiled = dr(args, "compiled");
     const source = dr(args, "source");
-    assert.deepEqual(compiled.probe, { dist: true, tsx: false, aws: false }, `dr ${args.join(" ")} compiled`);
-    assert.deepEqual(source.probe, { dist: false, tsx: true, aws: false }, `dr ${args.join(" ")} from source`);
+    assert.deepEqual(compiled.probe, { dist: true, tsx: false, commands: false }, `dr ${args.join(" ")} compiled`);
+    assert.deepEqual(source.probe, { dist: false, tsx: true, commands: false }, `dr ${args.join(" ")} from source`);
     assert.equal(compiled.code, 0);
     assert.equal(compiled.code, source.code);
     assert.equal(compiled.stdout, source.stdout);
   }
   assert.equal(dr(["--version"], "compiled").stdout.trim(), (JSON.parse(readFileSync(join(copy, "package.json"), "utf8")) as { version: string }).version);
+});
+
+test("a command runs from the compiled copy as from source, loading its module when it runs", () => {
+  const compiled = dr(["plan", "show", "drill"], "compiled");
+  const source = dr(["plan", "show", "drill"], "source");
+  assert.deepEqual(compiled.probe, { dist: true, tsx: false, commands: true });
+  assert.equal(compiled.code, 0);
+  assert.match(compiled.stdout, /monthly DR drill/);
+  assert.equal(compiled.stdout, source.stdout);
 });
 
 test("a source edited, added or removed after the build sends dr to the sources; a touch alone does not", () => {
@@ -91,7 +100,7 @@ test("a source edited, added or removed after the build sends dr to the sources;
   assert.equal(chosen(), "compiled");
   appendFileSync(file, "// edited after the build\n");
   assert.equal(chosen(), "source");
-  assert.deepEqual(dr(["--version"], "compiled").probe, { dist: false, tsx: true, aws: false }, "dr.cjs ran the build after an edit");
+  assert.deepEqual(dr(["--version"], "compiled").probe, { dist: false, tsx: true, commands: false }, "dr.cjs ran the build after an edit");
   writeFileSync(file, original);
   assert.equal(chosen(), "compiled");
   const added = join(copy, "infra", "added-after-build.ts");

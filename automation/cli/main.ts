@@ -1,31 +1,34 @@
 // The `dr` command line: parsing only. Each command calls one exported function from
 // automation/commands with its dependencies; the result is printed as JSON (--json) or for
 // people. Failures: one line, a hint line, a stable code, a non-zero exit.
-import { drillDestroy, drillList, drillReap, reapExitCode, renderDrillList, renderReap } from "../commands/drill-stacks";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
-import { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
-import { showConfig, validateConfig } from "../commands/config";
-import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
-import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
-import { leaseBreak, leaseShow, renderLease } from "../commands/lease";
-import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } from "../commands/recover";
-import { renderReportList, renderReportShow, reportList, reportShow } from "../commands/report";
-import { renderRehearsal, rehearse } from "../commands/rehearse";
-import { incidentExitCode, incidentIsolate, incidentPreserve, incidentRestore, renderIncidentAction } from "../commands/incident";
-import { recoverTable, renderRecoverTable } from "../commands/recover-table";
-import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../commands/corruption";
-import { renderRestore, restore } from "../commands/restore";
-import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
-import { benchCommand, renderBench } from "../bench/command";
-import { renderVerifySite, verifySite } from "../commands/verify";
 import { clipLongWords } from "../core/clip";
 import { completionScript } from "./completion";
-import { renderStatus, status, statusExitCode } from "../commands/status";
-import { switchover } from "../commands/switchover";
-import { reprotect } from "../commands/reprotect";
 import { DrError, errorCatalogue, withContext } from "../core/errors";
-import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
+import type { Deps, GlobalOptions } from "../commands/deps";
 import { packageVersion } from "../system/package-root";
+import { lazyFunctions } from "./lazy";
+
+const { drillDestroy, drillList, drillReap, reapExitCode, renderDrillList, renderReap } = lazyFunctions(() => require("../commands/drill-stacks") as typeof import("../commands/drill-stacks"));
+const { backup, backupList, backupManifest, backupVerify, renderListing, renderManifest, renderTaken, renderVerify } = lazyFunctions(() => require("../commands/backup") as typeof import("../commands/backup"));
+const { showConfig, validateConfig } = lazyFunctions(() => require("../commands/config") as typeof import("../commands/config"));
+const { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } = lazyFunctions(() => require("../commands/lab") as typeof import("../commands/lab"));
+const { demoExitCode, failoverDemo, labDrill, renderDemo } = lazyFunctions(() => require("../commands/lab-runs") as typeof import("../commands/lab-runs"));
+const { leaseBreak, leaseShow, renderLease } = lazyFunctions(() => require("../commands/lease") as typeof import("../commands/lease"));
+const { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode } = lazyFunctions(() => require("../commands/recover") as typeof import("../commands/recover"));
+const { renderReportList, renderReportShow, reportList, reportShow } = lazyFunctions(() => require("../commands/report") as typeof import("../commands/report"));
+const { renderRehearsal, rehearse } = lazyFunctions(() => require("../commands/rehearse") as typeof import("../commands/rehearse"));
+const { incidentExitCode, incidentIsolate, incidentPreserve, incidentRestore, renderIncidentAction } = lazyFunctions(() => require("../commands/incident") as typeof import("../commands/incident"));
+const { recoverTable, renderRecoverTable } = lazyFunctions(() => require("../commands/recover-table") as typeof import("../commands/recover-table"));
+const { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } = lazyFunctions(() => require("../commands/corruption") as typeof import("../commands/corruption"));
+const { renderRestore, restore } = lazyFunctions(() => require("../commands/restore") as typeof import("../commands/restore"));
+const { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } = lazyFunctions(() => require("../commands/health") as typeof import("../commands/health"));
+const { benchCommand, renderBench } = lazyFunctions(() => require("../bench/command") as typeof import("../bench/command"));
+const { renderVerifySite, verifySite } = lazyFunctions(() => require("../commands/verify") as typeof import("../commands/verify"));
+const { renderStatus, status, statusExitCode } = lazyFunctions(() => require("../commands/status") as typeof import("../commands/status"));
+const { switchover } = lazyFunctions(() => require("../commands/switchover") as typeof import("../commands/switchover"));
+const { reprotect } = lazyFunctions(() => require("../commands/reprotect") as typeof import("../commands/reprotect"));
+const { makeDeps, makeOutput } = lazyFunctions(() => require("../commands/deps") as typeof import("../commands/deps"));
 
 function positiveNumber(v: string): number {
   const n = Number(v);
