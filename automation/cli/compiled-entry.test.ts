@@ -16,7 +16,7 @@ const PROBE = join(copy, "probe.cjs");
 
 before(() => {
   for (const dir of ["automation", "infra"]) cpSync(join(checkout, dir), join(copy, dir), { recursive: true, filter: (f) => !f.endsWith(".test.ts") });
-  for (const file of ["package.json", "tsconfig.json", "tsconfig.build.json"]) cpSync(join(checkout, file), join(copy, file));
+  for (const file of ["package.json", "tsconfig.json", "tsconfig.build.json", ".gitignore"]) cpSync(join(checkout, file), join(copy, file));
   symlinkSync(realpathSync(join(checkout, "node_modules")), join(copy, "node_modules"));
   writeFileSync(
     PROBE,
@@ -66,6 +66,14 @@ test("npm run build emits the compiled entry and a record of every source, no te
   const recorded = Object.keys((JSON.parse(readFileSync(join(copy, "dist", "sources.json"), "utf8")) as { files: Record<string, string> }).files);
   assert.ok(recorded.includes("automation/cli/main.ts") && recorded.includes("infra/index.ts"));
   assert.equal(recorded.filter((f) => f.endsWith(".test.ts")).length, 0);
+});
+
+test("npm pack ships the git-ignored dist/ beside the sources, without tests", () => {
+  const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: copy, encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const files = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
+  for (const f of ["dist/automation/cli/main.js", "dist/sources.json", "automation/cli/dr.cjs", "automation/cli/compiled-entry.cjs", "automation/cli/main.ts"]) assert.ok(files.includes(f), `${f} is packed`);
+  assert.deepEqual(files.filter((f) => f.endsWith(".test.ts")), []);
 });
 
 test("dr --version and --help print the same compiled and from source; the compiled path loads no tsx, neither loads a command module", () => {
