@@ -41,8 +41,8 @@ function childrenCpuMs(): number {
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
-function dr(args: string[], from: "compiled" | "source") {
-  const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: "100", FP_DR_LAB_DIR: join(copy, "no-lab") };
+function dr(args: string[], from: "compiled" | "source", extraEnv: Record<string, string> = {}) {
+  const env: NodeJS.ProcessEnv = { ...process.env, COLUMNS: "100", FP_DR_LAB_DIR: join(copy, "no-lab"), ...extraEnv };
   delete env.FP_DR_FROM_SOURCE;
   if (from === "source") env.FP_DR_FROM_SOURCE = "1";
   const [started, cpuBefore] = [process.hrtime.bigint(), childrenCpuMs()];
@@ -51,7 +51,7 @@ function dr(args: string[], from: "compiled" | "source") {
   const cpuMs = childrenCpuMs() - cpuBefore;
   const line = /^PROBE (.*)$/m.exec(r.stderr);
   assert.ok(line, `no probe line from dr ${args.join(" ")}:\n${r.stderr}`);
-  return { code: r.status, stdout: r.stdout, probe: JSON.parse(line[1]) as Probe, ms, cpuMs };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, probe: JSON.parse(line[1]) as Probe, ms, cpuMs };
 }
 
 /** Which code dr.cjs would choose in the copy (its own check, run here: a dr start per case is slow). */
@@ -96,6 +96,17 @@ test("a command runs from the compiled copy as from source, loading its module w
   assert.equal(compiled.code, 0);
   assert.match(compiled.stdout, /monthly DR drill/);
   assert.equal(compiled.stdout, source.stdout);
+});
+
+test("modules loaded on demand resolve compiled and from source: an S3 shared store is opened and found unreachable", () => {
+  // tsx's CommonJS hook, which dr.cjs uses, does not resolve a dynamic import() of a .ts path
+  const config = join(copy, "dr.config.yaml");
+  writeFileSync(config, "shared:\n  bucket: fp-dr-shared-test\n  region: eu-west-1\n  endpoint: http://127.0.0.1:9\n");
+  const env = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
+  for (const from of ["compiled", "source"] as const) {
+    const r = dr(["-c", config, "lease", "show"], from, env);
+    assert.match(r.stderr, /^error\[STORE_UNREACHABLE\]: the shared store s3:\/\/fp-dr-shared-test\//m, `${from}: ${r.stderr}`);
+  }
 });
 
 test("a source edited, added or removed after the build sends dr to the sources; a touch alone does not", () => {

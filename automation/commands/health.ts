@@ -64,8 +64,10 @@ export async function healthCommand(deps: Deps, opts: { site?: string; publish?:
       throw new DrError("CONFIG_INVALID", `no AWS region for site ${name} to publish metrics to`, { hint: `set sites.${name}.region in the config, or AWS_REGION` });
     }
     try {
-      // Loaded here, not at the top: the AWS SDK is most of what every `dr` start would load.
-      const [{ CloudWatchClient }, { publishHealth }] = await Promise.all([import("@aws-sdk/client-cloudwatch"), import("../../infra/alarms/publish-metrics")]);
+      // Loaded here, not at the top: the AWS SDK is most of what every `dr` start would load
+      // (require, not import(): see core/shared-store-open.ts).
+      const { CloudWatchClient } = require("@aws-sdk/client-cloudwatch") as typeof import("@aws-sdk/client-cloudwatch");
+      const { publishHealth } = require("../../infra/alarms/publish-metrics") as typeof import("../../infra/alarms/publish-metrics");
       const sent = await publishHealth(report, new CloudWatchClient({ region }), { environment: deps.config.environment });
       report.published = { metrics: sent.MetricData?.length ?? 0, namespace: sent.Namespace };
     } catch (e) {
