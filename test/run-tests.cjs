@@ -28,5 +28,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const args = ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=1", ...files];
-const res = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
+// Tests prove the sources: a dr they start never runs a dist/ build that happens to be current.
+const env = { ...process.env, FP_DR_FROM_SOURCE: process.env.FP_DR_FROM_SOURCE ?? "1" };
+const res = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env });
 process.exit(res.status ?? 1);

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// The `dr` command. TypeScript sources run through tsx, so there is no build step between a
-// checkout and a working CLI (that matters on a rebuilt host at 3 a.m.).
-require("tsx/cjs");
-const cli = require("./main.ts");
+// The `dr` command. A packed toolkit carries compiled JavaScript (dist/, built by prepack), which
+// starts without transpiling anything; a checkout runs the TypeScript through tsx, so there is no
+// build step between an edit and a working CLI (that matters on a rebuilt host at 3 a.m.). A build
+// runs only while it matches the sources (compiled-entry.cjs). FP_DR_FROM_SOURCE=1 forces tsx.
+const { compiledEntry } = require("./compiled-entry.cjs");
+
+const compiled = process.env.FP_DR_FROM_SOURCE === "1" ? undefined : compiledEntry();
+if (compiled === undefined) require("tsx/cjs");
+const cli = require(compiled ?? "./main.ts");
 cli.main(process.argv).then((code) => {
   process.exitCode = code;
   // Interrupted: what the signal cut short may still hold a socket or a timer; the run has said

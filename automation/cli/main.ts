@@ -1,36 +1,38 @@
 // The `dr` command line: parsing only. Each command calls one exported function from
 // automation/commands with its dependencies; the result is printed as JSON (--json) or for
 // people. Failures: one line, a hint line, a stable code, a non-zero exit.
-import { drillDestroy, drillList, drillReap, reapFailure, renderDrillList, renderReap } from "../commands/drill-stacks";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { backup, backupList, backupListFailure, backupManifest, backupVerify, backupVerifyFailure, renderListing, renderManifest, renderTaken, renderVerify } from "../commands/backup";
-import { showConfig, validateConfig } from "../commands/config";
-import { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } from "../commands/lab";
-import { demoExitCode, failoverDemo, labDrill, renderDemo } from "../commands/lab-runs";
-import { leaseBreak, leaseShow, renderLease } from "../commands/lease";
-import { hostApply, renderHostApply } from "../commands/host";
-import { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode, runFailure } from "../commands/recover";
-import { renderReportList, renderReportShow, reportDocument, reportList, reportShow } from "../commands/report";
-import { rehearsalFailure, renderRehearsal, rehearse } from "../commands/rehearse";
-import { incidentFailure, incidentIsolate, incidentPreserve, incidentRestore, renderIncidentAction } from "../commands/incident";
-import { recoverTable, renderRecoverTable } from "../commands/recover-table";
-import { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } from "../commands/corruption";
-import { renderRestore, restore } from "../commands/restore";
-import { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } from "../commands/health";
-import { benchCommand, renderBench } from "../bench/command";
-import { renderVerifySite, verifyFailure, verifySite } from "../commands/verify";
 import { clipLongWords } from "../core/clip";
 import { completionScript } from "./completion";
-import { renderStatus, status, statusExitCode } from "../commands/status";
-import { switchover } from "../commands/switchover";
-import { reprotect } from "../commands/reprotect";
 import { DrError, exitFor, withContext } from "../core/errors";
 import { exitStatusHelp } from "../core/exit-table";
-import { makeDeps, makeOutput, type Deps, type GlobalOptions } from "../commands/deps";
+import type { Deps, GlobalOptions } from "../commands/deps";
+import { packageVersion } from "../system/package-root";
+import { lazyFunctions } from "./lazy";
 import { installSignalHandlers } from "./signals";
 export { interruptedBy } from "../core/interrupt";
+
+const { drillDestroy, drillList, drillReap, reapFailure, renderDrillList, renderReap } = lazyFunctions(() => require("../commands/drill-stacks") as typeof import("../commands/drill-stacks"));
+const { backup, backupList, backupListFailure, backupManifest, backupVerify, backupVerifyFailure, renderListing, renderManifest, renderTaken, renderVerify } = lazyFunctions(() => require("../commands/backup") as typeof import("../commands/backup"));
+const { showConfig, validateConfig } = lazyFunctions(() => require("../commands/config") as typeof import("../commands/config"));
+const { labDown, labLoadStart, labLoadStop, labRemoveSite, labStatus, labUp, labStatusExitCode, renderLabStatus, renderLabUp } = lazyFunctions(() => require("../commands/lab") as typeof import("../commands/lab"));
+const { demoExitCode, failoverDemo, labDrill, renderDemo } = lazyFunctions(() => require("../commands/lab-runs") as typeof import("../commands/lab-runs"));
+const { leaseBreak, leaseShow, renderLease } = lazyFunctions(() => require("../commands/lease") as typeof import("../commands/lease"));
+const { hostApply, renderHostApply } = lazyFunctions(() => require("../commands/host") as typeof import("../commands/host"));
+const { drill, failover, planShow, renderPlan, renderRun, resume, runExitCode, runFailure } = lazyFunctions(() => require("../commands/recover") as typeof import("../commands/recover"));
+const { renderReportList, renderReportShow, reportDocument, reportList, reportShow } = lazyFunctions(() => require("../commands/report") as typeof import("../commands/report"));
+const { rehearsalFailure, renderRehearsal, rehearse } = lazyFunctions(() => require("../commands/rehearse") as typeof import("../commands/rehearse"));
+const { incidentFailure, incidentIsolate, incidentPreserve, incidentRestore, renderIncidentAction } = lazyFunctions(() => require("../commands/incident") as typeof import("../commands/incident"));
+const { recoverTable, renderRecoverTable } = lazyFunctions(() => require("../commands/recover-table") as typeof import("../commands/recover-table"));
+const { checkCorruption, corruptionExitCode, corruptionRunExitCode, recoverCorruption, renderCorruptionReport, renderCorruptionRun } = lazyFunctions(() => require("../commands/corruption") as typeof import("../commands/corruption"));
+const { renderRestore, restore } = lazyFunctions(() => require("../commands/restore") as typeof import("../commands/restore"));
+const { analyzeCommand, healthCommand, renderAnalyze, renderHealth, renderStatistics, statisticsCommand, healthExitCode } = lazyFunctions(() => require("../commands/health") as typeof import("../commands/health"));
+const { benchCommand, renderBench } = lazyFunctions(() => require("../bench/command") as typeof import("../bench/command"));
+const { renderVerifySite, verifyFailure, verifySite } = lazyFunctions(() => require("../commands/verify") as typeof import("../commands/verify"));
+const { renderStatus, status, statusExitCode } = lazyFunctions(() => require("../commands/status") as typeof import("../commands/status"));
+const { switchover } = lazyFunctions(() => require("../commands/switchover") as typeof import("../commands/switchover"));
+const { reprotect } = lazyFunctions(() => require("../commands/reprotect") as typeof import("../commands/reprotect"));
+const { makeDeps, makeOutput } = lazyFunctions(() => require("../commands/deps") as typeof import("../commands/deps"));
 
 /** "lab drill", "backup full": the command as typed, without `dr`. */
 function commandPath(cmd: Command): string {
@@ -38,7 +40,6 @@ function commandPath(cmd: Command): string {
   for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
   return names.join(" ");
 }
-import { Output } from "../core/output";
 
 function positiveNumber(v: string): number {
   const n = Number(v);
@@ -55,15 +56,6 @@ function repoChoice(v: string): 1 | 2 | "all" {
 function repoNumber(v: string): 1 | 2 {
   if (v === "1" || v === "2") return Number(v) as 1 | 2;
   throw new InvalidArgumentError("must be 1 (primary region) or 2 (offsite)");
-}
-
-/** The package's version (package.json two levels up, from the sources and from the compiled copy alike). */
-function toolVersion(): string {
-  for (const dir of [join(__dirname, "..", ".."), join(__dirname, "..", "..", "..")]) {
-    const file = join(dir, "package.json");
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
-  }
-  return "unknown";
 }
 
 let exitCode = 0;
@@ -128,7 +120,7 @@ export function buildProgram(): Command {
     .option("-v, --verbose", "more detail, stack traces on failure")
     .option("-q, --quiet", "only the result, warnings and errors: no step lines")
     .option("--no-color", "no colour (also when NO_COLOR is set)")
-    .version(toolVersion(), "-V, --version", "print the version of dr")
+    .version(packageVersion(), "-V, --version", "print the version of dr")
     .exitOverride()
     // the global options are listed in every subcommand's help, where an operator looks
     .configureHelp({ showGlobalOptions: true })
@@ -498,7 +490,7 @@ export async function main(argv: string[]): Promise<number> {
     // --json asked for one document: the failure envelope, as every other failure
     if (argv.includes("--json")) {
       const message = ((e as Error).message ?? "").replace(/^error: /, "").split("\n")[0];
-      new Output({ json: true }).failure(new DrError("USAGE", message, { hint }));
+      makeOutput({ json: true }).failure(new DrError("USAGE", message, { hint }));
     }
     return exitFor("USAGE");
   }

@@ -4,7 +4,6 @@
 // the runbook's alert severities; the exit status is the worst of them (0 ok, 1 warning, 2 critical).
 // On the lab it also looks across sites: a fenced site that runs, or a second writable primary
 // (split brain), is critical whichever site was asked about.
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { formatBytes, formatMs, table } from "../core/output";
@@ -14,7 +13,6 @@ import { toBackupSet, unreadableRepos, type BackupSet } from "../pgbackrest/info
 import { analyze, type AnalyzeReport } from "../postgres/analyze";
 import { checkHealth } from "../postgres/health";
 import { worstOf, type HealthFinding, type HealthReport } from "../postgres/health-types";
-import { publishHealth } from "../../infra/alarms/publish-metrics";
 import { updateStatistics, type StatisticsReport } from "../postgres/statistics";
 import { verdictExit } from "../core/exit-status";
 
@@ -75,6 +73,10 @@ export async function healthCommand(deps: Deps, opts: { site?: string; publish?:
       throw new DrError("CONFIG_INVALID", `no AWS region for site ${name} to publish metrics to`, { hint: `set sites.${name}.region in the config, or AWS_REGION` });
     }
     try {
+      // Loaded here, not at the top: the AWS SDK is most of what every `dr` start would load
+      // (require, not import(): see core/shared-store-open.ts).
+      const { CloudWatchClient } = require("@aws-sdk/client-cloudwatch") as typeof import("@aws-sdk/client-cloudwatch");
+      const { publishHealth } = require("../../infra/alarms/publish-metrics") as typeof import("../../infra/alarms/publish-metrics");
       const sent = await publishHealth(report, new CloudWatchClient({ region }), { environment: deps.config.environment });
       report.published = { metrics: sent.MetricData?.length ?? 0, namespace: sent.Namespace };
     } catch (e) {

@@ -13,7 +13,9 @@ import { openSharedStore } from "../core/shared-store-open";
 export async function engineFor(deps: Deps): Promise<Engine> {
   if (deps.config.engine === "pulumi") {
     // Loaded only here: the Pulumi SDK and the AWS clients cost every other command ~0.9 s.
-    const { openPulumiEngine } = await import("../engines/pulumi/open");
+    // require, not import(): from the sources dr runs under tsx's CommonJS hook, where a dynamic
+    // import() of a .ts path does not resolve.
+    const { openPulumiEngine } = require("../engines/pulumi/open") as typeof import("../engines/pulumi/open");
     return openPulumiEngine(deps.config, { onOutput: (line) => deps.out.debug(line), onAccess: (line) => deps.out.info(line) });
   }
   return new LocalEngine(() => Lab.open(deps.config), deps.out);

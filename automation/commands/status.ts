@@ -26,9 +26,10 @@ const DRILL_MAX_AGE_SECONDS = 35 * 86400;
 
 export async function status(deps: Deps, engine?: Engine): Promise<DrStatus> {
   const now = new Date();
-  // The AWS side is loaded only when asked for (the Pulumi SDK costs every other command time).
+  // The AWS side is loaded only when asked for (the Pulumi SDK costs every other command time;
+  // require, not import(): see core/shared-store-open.ts).
   const observed =
-    deps.config.engine === "local" ? await observeLab(deps, now) : await (await import("./status-pulumi")).observePulumi(deps.config, engine ?? (await engineFor(deps)), now);
+    deps.config.engine === "local" ? await observeLab(deps, now) : await (require("./status-pulumi") as typeof import("./status-pulumi")).observePulumi(deps.config, engine ?? (await engineFor(deps)), now);
   return judge(deps.config, observed, now);
 }
 

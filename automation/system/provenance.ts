@@ -3,13 +3,10 @@
 // year later must say which code and which tools produced it. Every probe is bounded and
 // optional: a missing tool leaves its field out, it never stops a run.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
-import { join } from "node:path";
 import type { Provenance } from "../core/run-record";
 import { pgBin } from "./exec";
-
-const ROOT = join(__dirname, "..", "..");
+import { packageRoot, packageVersion } from "./package-root";
 
 function firstLine(cmd: string, args: string[], cwd?: string): string | undefined {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 3000, stdio: ["ignore", "pipe", "ignore"] });
@@ -20,11 +17,11 @@ let cached: Provenance | undefined;
 
 export function provenance(): Provenance {
   if (cached) return cached;
-  const head = firstLine("git", ["rev-parse", "--short=12", "HEAD"], ROOT);
-  const dirty = head && firstLine("git", ["status", "--porcelain", "--untracked-files=no"], ROOT);
+  const head = firstLine("git", ["rev-parse", "--short=12", "HEAD"], packageRoot);
+  const dirty = head && firstLine("git", ["status", "--porcelain", "--untracked-files=no"], packageRoot);
   cached = {
     operator: `${userInfo().username}@${hostname()}`,
-    toolVersion: (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version,
+    toolVersion: packageVersion(),
     commit: head ? `${head}${dirty ? "-dirty" : ""}` : undefined,
     // "postgres (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)" → "15.14 (Debian 15.14-0+deb12u1)"
     postgres: firstLine(pgBin("postgres"), ["--version"])?.replace(/^postgres \(PostgreSQL\) /, ""),

@@ -12,7 +12,8 @@ export async function openControlStore(location: unknown): Promise<SharedStore |
   if (location === undefined) return undefined;
   const loc = sharedStateLocation.parse(location);
   if (loc.dir) return new FileSharedStore(loc.dir);
-  const { S3SharedStore } = await import("../../automation/core/s3-store");
+  // require, not import(): see automation/core/shared-store-open.ts
+  const { S3SharedStore } = require("../../automation/core/s3-store") as typeof import("../../automation/core/s3-store");
   return new S3SharedStore({ bucket: loc.bucket!, region: loc.region!, prefix: loc.prefix });
 }
 

@@ -4,7 +4,7 @@
 // readiness signal with a bound; stopping is SIGTERM, a bounded wait, then SIGKILL.
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DrError } from "../../core/errors";
 import { redact } from "../../core/redact";
@@ -14,7 +14,7 @@ export interface DaemonSpec {
   name: string;
   /** Directory that holds the pid and log files (created if missing). */
   dir: string;
-  /** The TypeScript (or JavaScript) entry point, run with `node --import tsx`. */
+  /** The entry point: a .ts file runs with `node --import tsx`, a compiled .js one with plain node. */
   script: string;
   /** Arguments after the script (never secrets: they show in `ps`). */
   args?: string[];
@@ -38,6 +38,12 @@ export interface DaemonStatus {
   stale?: boolean;
 }
 
+/**
+ * The daemon script `name` beside `moduleFile` (the caller's __filename), in the caller's own form:
+ * the .ts source when running from the sources, the compiled .js when running from dist/.
+ */
+export const scriptBeside = (moduleFile: string, name: string): string => join(dirname(moduleFile), `${name}${extname(moduleFile)}`);
+
 export const pidFileOf = (dir: string, name: string): string => join(dir, `${name}.pid`);
 export const logFileOf = (dir: string, name: string): string => join(dir, `${name}.log`);
 
@@ -60,7 +66,8 @@ export async function startDaemon(spec: DaemonSpec): Promise<{ pid: number }> {
     const log = openSync(logFileOf(spec.dir, spec.name), "a");
     try {
       writeFileSync(log, `--- ${new Date().toISOString()} starting ${spec.name}\n`);
-      const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), "--import", tsxLoader(), script, ...(spec.args ?? [])], {
+      const loader = script.endsWith(".ts") ? ["--import", tsxLoader()] : [];
+      const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), ...loader, script, ...(spec.args ?? [])], {
         detached: true,
         stdio: ["ignore", log, log],
         cwd: spec.dir,

@@ -1,5 +1,5 @@
 // The lab DNS server process (started by dns.ts through daemon.ts):
-//   node --import tsx dns-daemon.ts <dir> <port|0> <address>
+//   node [--import tsx] dns-daemon.ts|.js <dir> <port|0> <address>
 // Serves the A records of <dir>/zone.json over UDP and TCP on the same port, authoritatively:
 // NXDOMAIN for names it does not know, an empty answer for other types of a known name. The
 // zone is re-read when the file changes (checked on each query: a swap is seen at once). Its

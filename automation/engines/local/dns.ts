@@ -11,7 +11,7 @@ import { isIPv4 } from "node:net";
 import { join } from "node:path";
 import { z } from "zod";
 import { DrError } from "../../core/errors";
-import { daemonStatus, startDaemon, stopDaemon } from "./daemon";
+import { daemonStatus, scriptBeside, startDaemon, stopDaemon } from "./daemon";
 
 const DAEMON = "dns";
 const STATE_FILE = "dns.json";
@@ -89,7 +89,7 @@ export async function startDns(opts: DnsOptions): Promise<DnsInfo> {
   const { pid } = await startDaemon({
     name: DAEMON,
     dir,
-    script: join(__dirname, "dns-daemon.ts"),
+    script: scriptBeside(__filename, "dns-daemon"),
     args: [dir, String(port), DNS_HOST],
     timeoutMs: opts.timeoutMs,
     errorCode: "DNS_FAILED",

@@ -1,7 +1,8 @@
 // Proves: s3rver and dns2 are the lab's alone. They are optional dependencies that hosts do not
 // install (cloud-init: npm install --omit=optional), so nothing a host runs may load them: the
 // `dr` command line and every command module load without either; only the lab's two daemons
-// (separate processes) require them.
+// (separate processes) require them. The AWS SDK is not loaded by any command module either: only
+// the code that calls AWS loads it, when it runs (it was most of every `dr` start).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -10,12 +11,12 @@ import { test } from "node:test";
 
 const ROOT = join(__dirname, "..", "..", "..");
 
-test("the command line and the commands load without s3rver or dns2; package.json keeps them optional", () => {
+test("the command line and the commands load without s3rver, dns2 or the AWS SDK; package.json keeps the first two optional", () => {
   const probe = `
     require("tsx/cjs");
     require("./automation/cli/main.ts").buildProgram();
     for (const f of require("node:fs").readdirSync("automation/commands")) if (f.endsWith(".ts") && !f.endsWith(".test.ts")) require("./automation/commands/" + f);
-    console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /node_modules\\/(s3rver|dns2)\\//.test(k))));`;
+    console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /node_modules\\/(s3rver|dns2|@aws-sdk)\\//.test(k))));`;
   const r = spawnSync(process.execPath, ["-e", probe], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), []);

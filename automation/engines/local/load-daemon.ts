@@ -1,5 +1,5 @@
 // The lab's write load (started by load.ts through daemon.ts):
-//   node --import tsx load-daemon.ts <lab-dir>
+//   node [--import tsx] load-daemon.ts|.js <lab-dir>
 // Like the application: resolves the service name through the lab's DNS, connects as the app
 // role, and every `interval` ms commits one heartbeat row (and a ledger-like write). Every
 // commit the server acknowledged is appended to <lab>/load/acks.log as "<id> <iso time>", so a

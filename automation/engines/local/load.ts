@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "pg";
-import { daemonStatus, startDaemon, stopDaemon } from "./daemon";
+import { daemonStatus, scriptBeside, startDaemon, stopDaemon } from "./daemon";
 import type { LabLayout } from "./layout";
 import type { LabSecrets } from "./secrets";
 import type { LabState } from "./state";
@@ -40,7 +40,7 @@ export async function startLoad(lab: Lab, opts: { intervalMs?: number; fresh?: b
   return startDaemon({
     name: NAME,
     dir,
-    script: join(__dirname, "load-daemon.ts"),
+    script: scriptBeside(__filename, "load-daemon"),
     args: [lab.layout.root],
     // Ready once it has committed through the service name.
     readyCheck: () => readAcks(lab).length > before,

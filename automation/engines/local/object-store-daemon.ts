@@ -1,5 +1,5 @@
 // The object store process (started by object-store.ts through daemon.ts):
-//   node --import tsx object-store-daemon.ts <dir>/object-store.json
+//   node [--import tsx] object-store-daemon.ts|.js <dir>/object-store.json
 // Reads its settings from the state file (never from argv: it holds the secret key), serves
 // s3rver over HTTPS, creates the bucket, then records its pid and actual port in the same file.
 // SIGTERM / SIGINT close the listener and every open connection, then exit 0.

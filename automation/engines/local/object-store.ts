@@ -16,7 +16,7 @@ import { DrError } from "../../core/errors";
 import { registerSecret } from "../../core/redact";
 import { run } from "../../system/exec";
 import { serviceUser, type ServiceUser } from "../../system/service-user";
-import { daemonStatus, logFileOf, startDaemon, stopDaemon } from "./daemon";
+import { daemonStatus, logFileOf, scriptBeside, startDaemon, stopDaemon } from "./daemon";
 import { ensureLabCertificates } from "./tls";
 
 /**
@@ -161,7 +161,7 @@ export async function startObjectStore(opts: ObjectStoreOptions): Promise<Object
   const { pid } = await startDaemon({
     name: DAEMON,
     dir,
-    script: join(__dirname, "object-store-daemon.ts"),
+    script: scriptBeside(__filename, "object-store-daemon"),
     args: [join(dir, STATE_FILE)],
     // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only has in
     // its legacy provider; without it every truncated listing (more than max-keys objects,

@@ -20,6 +20,7 @@ import {
 } from "@pulumi/pulumi/automation";
 import { DrError, withContext } from "../../core/errors";
 import { redact, registerSecret } from "../../core/redact";
+import { packageRoot } from "../../system/package-root";
 import type { ConfigEntries, RawOutputs, StackOps, StoredConfig, UpOutcome, UpRequest } from "./stack-ops";
 
 /**
@@ -56,9 +57,9 @@ export interface LocalWorkspaceOptions {
   envVars?: Record<string, string>;
 }
 
-/** automation/engines/pulumi → the repository root. */
+/** The toolkit's own directory (it holds Pulumi.yaml). */
 export function defaultWorkDir(): string {
-  return resolve(__dirname, "..", "..", "..");
+  return packageRoot;
 }
 
 /**
