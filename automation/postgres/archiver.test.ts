@@ -106,12 +106,14 @@ describe("archive wait", () => {
     scratch.cluster.writeSettings({ archive_command: `sleep 0.4 && cp %p ${archive}/%f` }, "fp-dr-archive.conf");
     await c.query("select pg_reload_conf()");
     try {
+      const before = (await archiverState(c)).archivedCount;
       await queueSegments(12);
       const said: string[] = [];
       const r = await shipBacklog(c, { stallMs: 2000, pollMs: 100, say: (t) => said.push(t) });
-      assert.ok(r.shipped >= 12, `shipped ${r.shipped}`);
+      // The archiver may ship the first segments while the others are still being queued.
+      assert.ok(r.shipped > 0 && (await archiverState(c)).archivedCount - before >= 12, `shipped ${r.shipped} while waiting, ${(await archiverState(c)).archivedCount - before} in all`);
       assert.ok(r.waitedMs > 2000, `it waited past the stall bound while the archiver progressed (${r.waitedMs} ms)`);
-      assert.match(said[0], /^\d+ WAL files queued for the archive; 0 shipped so far$/);
+      assert.match(said[0], /^\d+ WAL files queued for the archive; \d+ shipped so far$/);
       assert.equal((await c.query("select count(*)::int n from pg_ls_archive_statusdir() where name like '%.ready'")).rows[0].n, 0);
     } finally {
       scratch.cluster.writeSettings({ archive_command: `test ! -e ${storeDown} && cp %p ${archive}/%f` }, "fp-dr-archive.conf");
@@ -132,6 +134,7 @@ describe("archive wait", () => {
     // Back up: the queue drains (the nudge wakes the sleeping archiver).
     const r = await shipBacklog(c, { stallMs: 15_000, pollMs: 100 });
     assert.ok(r.shipped >= 3, `shipped ${r.shipped}`);
+    assert.equal((await c.query("select count(*)::int n from pg_ls_archive_statusdir() where name like '%.ready'")).rows[0].n, 0);
   });
 
   it("a store that stays down: not archived, the failure named, only a few extra segments", async () => {
