@@ -250,6 +250,7 @@ test("the standby streams: peering requested to the primary's VPC, route and 543
   assert.match(files.get("/etc/fp-dr/pg_hba.conf")!, /^hostssl\s+replication\s+fp_replication\s+10\.20\.0\.0\/16\s+scram-sha-256$/m);
   assert.doesNotMatch(files.get("/etc/fp-dr/pg_hba.conf")!, /replication\s+\S+\s+(?!10\.20\.0\.0\/16)\S+\s+scram/, "replication from nowhere else");
   assert.match(files.get("/etc/fp-dr/postgresql.conf")!, /^track_commit_timestamp = on/m, "the recovery-state query reads the last commit time");
+  assert.match(files.get("/etc/fp-dr/postgresql.conf")!, /^wal_retrieve_retry_interval = '1s'/m, "the standby asks the archive for the next segment every second");
   assert.equal(iniValues(files.get("/etc/fp-dr/pgbackrest.conf.staged")!).get("archive-push-queue-max"), "20GiB", "this site can become primary: its archive queue is bounded");
   const stream = ofType(h, "command:remote:Command").filter((c) => c.name === "secondary-stream-conninfo");
   assert.equal(stream.length, 1);

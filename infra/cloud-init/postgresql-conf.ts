@@ -53,6 +53,7 @@ export function renderPostgresqlConf(spec: HostSpec): string {
     ["archive_timeout", `${archiveTimeoutSeconds(spec.objectives)}`, "seconds: half the smallest RPO objective"],
     ["max_wal_senders", "10"],
     ["hot_standby", "on", "a standby answers read-only queries (verification, health)"],
+    ["wal_retrieve_retry_interval", confString("1s"), "a standby replaying from the archive asks for the next segment every second, not every 5 s (the default): its lag and a promotion's catch-up"],
     ["track_commit_timestamp", "on", "the recovery-state query and a failover's RPO read the last commit's time"],
     ["shared_preload_libraries", confString("pg_stat_statements"), "slow-query analysis"],
     ["pg_stat_statements.track", "all"],
