@@ -303,7 +303,9 @@ describe("interruptions", () => {
     // A stop-before fault stopped the process itself: the signal waits until it is continued.
     if (fault.startsWith("stop-before:")) run.child.kill("SIGCONT");
     const r = await run.result;
-    return { ...r, run: JSON.parse(r.stdout) as { runId: string; status: string; error?: { code: string; message: string }; steps: { id: string; status: string; detail?: string }[] } };
+    // A run that did not succeed prints the failure envelope, the run record under `result`.
+    const doc = JSON.parse(r.stdout) as { result?: unknown };
+    return { ...r, run: (doc.result ?? doc) as { runId: string; status: string; error?: { code: string; message: string }; steps: { id: string; status: string; detail?: string }[] } };
   }
 
   /** Everything left running or locked in the lab by a drill site or a restore. */
@@ -367,7 +369,8 @@ describe("interruptions", () => {
     held.child.kill("SIGINT");
     held.child.kill("SIGCONT");
     const drill = await held.result;
-    const run = JSON.parse(drill.stdout);
+    const doc = JSON.parse(drill.stdout);
+    const run = doc.result ?? doc;
     assert.equal(drill.code, 130, drill.stderr);
     assert.match(drill.stderr, new RegExp(`^interrupted: drill run ${run.runId} at step verify$`, "m"));
     assert.equal(run.error.message, "interrupted by SIGHUP at step verify");
