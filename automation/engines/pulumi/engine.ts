@@ -142,7 +142,6 @@ export class PulumiEngine implements Engine {
       snapshotTimeoutMs: o.snapshotTimeoutMs ?? 15 * 60_000,
       snapshotPollMs: o.snapshotPollMs ?? 15_000,
       now: this.now,
-      sleep: this.sleep,
       stackOf: (site) => this.stackOf(site),
       selectedConfig: (stack) => this.selectedConfig(stack),
       siteOutputs: (stack) => this.siteOutputs(stack),
