@@ -6,6 +6,7 @@ import type { Output } from "../core/output";
 import type { Pgbackrest } from "../pgbackrest/client";
 import type { BackupSet } from "../pgbackrest/info";
 import type { BackupType } from "../pgbackrest/options";
+import { pollUntil } from "../core/poll";
 
 export interface TakeBackupOptions {
   type: BackupType;
@@ -48,18 +49,20 @@ export async function takeBackup(pgb: Pgbackrest, out: Output, opts: TakeBackupO
 /** Polls `info` while `work` runs and feeds the bytes-done figure to the progress display. */
 async function withProgress<T>(pgb: Pgbackrest, repo: 1 | 2, out: Output, label: string, work: () => Promise<T>): Promise<T> {
   let stop = false;
-  const poll = (async () => {
-    while (!stop) {
-      await new Promise((r) => setTimeout(r, 1000));
-      if (stop) break;
+  // Ends when the work does (no bound of its own: the backup has its timeouts).
+  const poll = pollUntil(
+    async () => {
+      if (stop) return true;
       try {
         const lock = (await pgb.info({ repo })).status.lock?.backup;
         if (lock?.held && lock.size) out.progress(lock["size-cplt"] ?? 0, lock.size, label);
       } catch {
         // progress is best effort; the backup itself reports failures
       }
-    }
-  })();
+      return undefined;
+    },
+    { what: "the backup to end", timeoutMs: Infinity, intervalMs: 1000, delayFirst: true },
+  );
   try {
     return await work();
   } finally {

@@ -3,16 +3,16 @@
 // starting refuses connections; that is not yet usable, not a failure).
 import type { Client } from "pg";
 import { DrError } from "../core/errors";
+import { pollUntil } from "../core/poll";
 
 /** What the first query asks: a real read of a business table, cheap at any scale. */
 export const FIRST_QUERY = "select count(*)::int as n from app.households";
 
 export async function untilUsable(connect: () => Promise<Client>, timeoutMs = 60_000): Promise<{ ms: number; households: number }> {
   const started = performance.now();
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
+  // A refused connection or a failed query is "not yet"; the last one is reported at the bound.
+  return pollUntil(
+    async () => {
       const c = await connect();
       try {
         const r = await c.query<{ n: number }>(FIRST_QUERY);
@@ -20,15 +20,17 @@ export async function untilUsable(connect: () => Promise<Client>, timeoutMs = 60
       } finally {
         await c.end().catch(() => undefined);
       }
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new DrError("TIMEOUT", `no successful query within ${Math.round(timeoutMs / 1000)}s: ${last instanceof Error ? last.message : String(last)}`, {
-        hint: "read the restored cluster's server log",
-        cause: last,
-      });
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    },
+    {
+      what: "a successful query",
+      timeoutMs,
+      intervalMs: 100,
+      probeErrors: "retry",
+      onTimeout: ({ error }) =>
+        new DrError("TIMEOUT", `no successful query within ${Math.round(timeoutMs / 1000)}s: ${error instanceof Error ? error.message : String(error)}`, {
+          hint: "read the restored cluster's server log",
+          cause: error,
+        }),
+    },
+  );
 }

@@ -11,6 +11,7 @@
 import { rmSync } from "node:fs";
 import { DrError } from "../core/errors";
 import { inspectFile, snapshotFile, writeFileAtomic, type FileChange, type ManagedFile } from "./managed-file";
+import { pollUntil } from "../core/poll";
 
 /** The site's PostgreSQL server, as the host apply needs it. */
 export interface HostServer {
@@ -53,8 +54,6 @@ export interface HostApplyResult {
   };
   systemd: { daemonReload: boolean; started: string[]; restarted: string[] };
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Timers to start (new) and to restart (changed) once systemd has read the units again. */
 function timerActions(changes: FileChange[]): { started: string[]; restarted: string[] } {
@@ -135,13 +134,12 @@ async function reloadAndWait(server: HostServer, timeoutMs: number): Promise<voi
   const loaded = "select pg_conf_load_time()";
   const before = (await server.query(loaded)).trim();
   await server.query("select pg_reload_conf()");
-  const started = Date.now();
-  for (let wait = 20; (await server.query(loaded)).trim() === before; wait = Math.min(wait * 2, 500)) {
-    if (Date.now() - started > timeoutMs) {
-      throw new DrError("TIMEOUT", `the server did not read its configuration files within ${Math.round(timeoutMs / 1000)} s of a reload`, { hint: "read the server log; the files are written, a restart applies them" });
-    }
-    await sleep(wait);
-  }
+  await pollUntil(async () => (await server.query(loaded)).trim() !== before || undefined, {
+    what: "the server to read its configuration files",
+    timeoutMs,
+    intervalMs: (n) => Math.min(20 * 2 ** n, 500),
+    onTimeout: () => new DrError("TIMEOUT", `the server did not read its configuration files within ${Math.round(timeoutMs / 1000)} s of a reload`, { hint: "read the server log; the files are written, a restart applies them" }),
+  });
 }
 
 /** Lines of the server's configuration files it could not apply ("file:line: error"). */

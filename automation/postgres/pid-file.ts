@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DrError } from "../core/errors";
+import { pollUntil } from "../core/poll";
 
 export type PidFileState =
   | { kind: "none" }
@@ -86,13 +87,9 @@ export async function clearStalePidFile(dataDir: string, graceMs = 10_000): Prom
     throw new DrError("CLUSTER_RUNNING", `postgresql is running in ${dataDir} (postmaster pid ${state.pid})`, { hint: "stop the cluster (or fence the site) first" });
   }
   // Backends of a postmaster killed a moment ago notice its death and exit on their own.
-  const deadline = Date.now() + graceMs;
-  let workers = processesIn(dataDir);
-  while (workers.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    workers = processesIn(dataDir);
-  }
-  if (workers.length > 0) {
+  let workers: number[] = [];
+  const gone = await pollUntil(async () => ((workers = processesIn(dataDir)).length === 0 || undefined), { what: "the stale postmaster's backends to exit", timeoutMs: graceMs, intervalMs: 200, giveUp: "return" });
+  if (!gone) {
     throw new DrError("CLUSTER_RUNNING", `postmaster.pid in ${dataDir} is stale (${state.why}) but processes ${workers.join(", ")} still work in the directory`, {
       hint: `those outlived a killed postmaster by ${Math.round(graceMs / 1000)}s; end them (they may still write) and try again`,
     });

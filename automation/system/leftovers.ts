@@ -5,6 +5,7 @@
 // The postmaster and the processes it started are the data directory's rightful writers.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { basename } from "node:path";
+import { pollUntil } from "../core/poll";
 
 export interface ProcessInfo {
   pid: number;
@@ -143,10 +144,7 @@ export async function endProcesses(procs: ProcessInfo[], graceMs = 5000): Promis
       }
     }
   };
-  const waitGone = async (ms: number) => {
-    const deadline = Date.now() + ms;
-    while (procs.some(same) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  };
+  const waitGone = (ms: number) => pollUntil(async () => !procs.some(same) || undefined, { what: "the leftover processes to exit", timeoutMs: ms, intervalMs: 50, giveUp: "return" });
   signal("SIGTERM");
   signal("SIGCONT");
   await waitGone(graceMs);

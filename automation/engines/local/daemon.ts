@@ -8,6 +8,7 @@ import { dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DrError } from "../../core/errors";
 import { redact } from "../../core/redact";
+import { pollUntil } from "../../core/poll";
 
 export interface DaemonSpec {
   /** Short name: the pid and log files are `<dir>/<name>.pid` and `<dir>/<name>.log`. */
@@ -88,31 +89,38 @@ export async function startDaemon(spec: DaemonSpec): Promise<{ pid: number }> {
   }
 
   // Poll the real signal until it passes, the child dies, or the bound runs out.
-  const deadline = Date.now() + timeoutMs;
   let lastError = "";
-  for (;;) {
-    if (exited === undefined && !isAlive(pid)) exited = "is gone";
-    if (exited !== undefined) {
-      rmSync(pidFileOf(spec.dir, spec.name), { force: true });
-      throw new DrError(code, `${spec.name} ${exited} before it was ready${tailFor(spec.dir, spec.name)}`, {
-        hint: `read ${logFileOf(spec.dir, spec.name)}`,
-        details: { daemon: spec.name, pid },
-      });
-    }
-    try {
-      if (await spec.readyCheck(pid)) return { pid };
-    } catch (e) {
-      lastError = (e as Error).message;
-    }
-    if (Date.now() > deadline) {
-      await stopDaemon(spec.dir, spec.name);
-      throw new DrError(code, `${spec.name} was not ready after ${Math.round(timeoutMs / 1000)}s${lastError ? ` (${lastError})` : ""}${tailFor(spec.dir, spec.name)}`, {
-        hint: `read ${logFileOf(spec.dir, spec.name)}`,
-        details: { daemon: spec.name, pid },
-      });
-    }
-    await sleep(100);
-  }
+  return pollUntil(
+    async () => {
+      if (exited === undefined && !isAlive(pid)) exited = "is gone";
+      if (exited !== undefined) {
+        rmSync(pidFileOf(spec.dir, spec.name), { force: true });
+        throw new DrError(code, `${spec.name} ${exited} before it was ready${tailFor(spec.dir, spec.name)}`, {
+          hint: `read ${logFileOf(spec.dir, spec.name)}`,
+          details: { daemon: spec.name, pid },
+        });
+      }
+      // A ready check that throws is "not yet"; its message goes in the timeout's.
+      try {
+        if (await spec.readyCheck(pid)) return { pid };
+      } catch (e) {
+        lastError = (e as Error).message;
+      }
+      return undefined;
+    },
+    {
+      what: `${spec.name} to be ready`,
+      timeoutMs,
+      intervalMs: 100,
+      onTimeout: async () => {
+        await stopDaemon(spec.dir, spec.name);
+        return new DrError(code, `${spec.name} was not ready after ${Math.round(timeoutMs / 1000)}s${lastError ? ` (${lastError})` : ""}${tailFor(spec.dir, spec.name)}`, {
+          hint: `read ${logFileOf(spec.dir, spec.name)}`,
+          details: { daemon: spec.name, pid },
+        });
+      },
+    },
+  );
 }
 
 /**
@@ -127,14 +135,12 @@ export async function stopDaemon(dir: string, name: string, graceMs = 10_000): P
     return;
   }
   const pid = status.pid;
+  // Gone within the bound, or undefined: the caller escalates.
+  const goneWithin = (ms: number) => pollUntil(async () => !isAlive(pid) || undefined, { what: `${name} (pid ${pid}) to exit`, timeoutMs: ms, intervalMs: 50, giveUp: "return" });
   signal(pid, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
-  if (isAlive(pid)) {
+  if (!(await goneWithin(graceMs))) {
     signal(pid, "SIGKILL");
-    const killDeadline = Date.now() + 5_000;
-    while (isAlive(pid) && Date.now() < killDeadline) await sleep(50);
-    if (isAlive(pid)) {
+    if (!(await goneWithin(5_000))) {
       throw new DrError("INTERNAL", `${name} (pid ${pid}) survived SIGKILL`, { hint: `inspect the process with ps -p ${pid}` });
     }
   }
@@ -216,6 +222,3 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

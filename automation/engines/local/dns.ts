@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { DrError } from "../../core/errors";
 import { daemonStatus, scriptBeside, startDaemon, stopDaemon } from "./daemon";
+import { pollUntil } from "../../core/poll";
 
 const DAEMON = "dns";
 const STATE_FILE = "dns.json";
@@ -203,25 +204,30 @@ export async function waitForAnswer(
 ): Promise<{ address: string; waitedMs: number }> {
   const started = Date.now();
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const intervalMs = opts.intervalMs ?? 100;
   let last = "no answer yet";
-  for (;;) {
-    const left = timeoutMs - (Date.now() - started);
-    try {
-      const addresses = await resolveAddresses(name, { ...opts, timeoutMs: Math.max(200, Math.min(2_000, left)) });
-      if (addresses.length === 1 && addresses[0] === expected) return { address: expected, waitedMs: Date.now() - started };
-      last = `answer ${addresses.join(", ")}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    if (Date.now() - started >= timeoutMs) {
-      throw new DrError("DNS_FAILED", `${name} did not answer ${expected} within ${(timeoutMs / 1000).toFixed(1)}s (last: ${last})`, {
-        details: { name, expected, last, reason: "timeout" },
-        hint: "check that the zone was written (setRecord) and the lab dns server is running (dr lab status)",
-      });
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return pollUntil(
+    async ({ elapsedMs }) => {
+      // Each query is bounded by what is left of the wait (at least 200 ms, at most 2 s).
+      try {
+        const addresses = await resolveAddresses(name, { ...opts, timeoutMs: Math.max(200, Math.min(2_000, timeoutMs - elapsedMs)) });
+        if (addresses.length === 1 && addresses[0] === expected) return { address: expected, waitedMs: Date.now() - started };
+        last = `answer ${addresses.join(", ")}`;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      return undefined;
+    },
+    {
+      what: `${name} to answer ${expected}`,
+      timeoutMs,
+      intervalMs: opts.intervalMs ?? 100,
+      onTimeout: () =>
+        new DrError("DNS_FAILED", `${name} did not answer ${expected} within ${(timeoutMs / 1000).toFixed(1)}s (last: ${last})`, {
+          details: { name, expected, last, reason: "timeout" },
+          hint: "check that the zone was written (setRecord) and the lab dns server is running (dr lab status)",
+        }),
+    },
+  );
 }
 
 function dnsError(name: string, server: string, e: NodeJS.ErrnoException): DrError {

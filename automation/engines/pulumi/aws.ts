@@ -50,7 +50,7 @@ export function sdkClients(): AwsClients {
 }
 
 /** The EC2 command classes, loaded when preserve first needs them. */
-export async function ec2Commands(): Promise<Pick<typeof import("@aws-sdk/client-ec2"), "CreateSnapshotsCommand" | "DescribeSnapshotsCommand">> {
+export async function ec2Commands(): Promise<Pick<typeof import("@aws-sdk/client-ec2"), "CreateSnapshotsCommand" | "DescribeSnapshotsCommand" | "waitUntilSnapshotCompleted">> {
   return import("@aws-sdk/client-ec2");
 }
 

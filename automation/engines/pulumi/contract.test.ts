@@ -293,6 +293,16 @@ test("fencing a primary whose region answers: the fence request, then an update 
   ]);
 });
 
+test("a DNS answer that never moves ends the swap with DNS_FAILED at pulumi.dnsTimeout (5 min on the injected clock, polled every 5 s), naming the last answer", async () => {
+  let polls = 0;
+  w = await world({ primaryRegionUp: true, resolver: () => async () => (++polls, [addresses.primary]) });
+  await assert.rejects(
+    w.engine.swapDns("secondary"),
+    (e: unknown) => e instanceof DrError && e.code === "DNS_FAILED" && new RegExp(`db\\.fp\\.internal still answers ${addresses.primary.replace(/\./g, "\\.")} after 300 s, not ${addresses.secondary.replace(/\./g, "\\.")}`).test(e.message),
+  );
+  assert.equal(polls, 300 / 5 + 1, "at once, then every 5 s up to the bound");
+});
+
 test("fencing never throws when the region stops answering during the update", async () => {
   w = await world({ primaryRegionUp: true });
   let probes = 0;

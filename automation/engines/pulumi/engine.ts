@@ -60,6 +60,7 @@ import type { RawOutputs, StackOps, StoredConfig } from "./stack-ops";
 import { activeSiteUrns, fenceUrns, primaryStackReferenceUrn, replacementInstanceUrn, restoreUrns } from "./urns";
 import { listDrillStacks, type DrillStack } from "./drill-stacks";
 import { backupUnit } from "../../../infra/cloud-init/systemd";
+import { pollUntil } from "../../core/poll";
 
 /** The parts of the dr config the engine reads. */
 export type PulumiEngineConfig = Pick<DrConfig, "sites" | "serviceName" | "pulumi">;
@@ -141,7 +142,6 @@ export class PulumiEngine implements Engine {
       snapshotTimeoutMs: o.snapshotTimeoutMs ?? 15 * 60_000,
       snapshotPollMs: o.snapshotPollMs ?? 15_000,
       now: this.now,
-      sleep: this.sleep,
       stackOf: (site) => this.stackOf(site),
       selectedConfig: (stack) => this.selectedConfig(stack),
       siteOutputs: (stack) => this.siteOutputs(stack),
@@ -540,23 +540,28 @@ export class PulumiEngine implements Engine {
   /** Polls the real answer until it is `address` only, within pulumi.dnsTimeout. */
   private async waitForAnswer(name: string, address: string): Promise<{ address: string; waitedMs: number }> {
     const start = this.now().getTime();
-    const bound = this.settings.dnsTimeout * 1000;
     let last: string[] = [];
-    for (;;) {
-      try {
-        last = await this.resolver(name);
-      } catch (e) {
-        last = [`(${(e as Error).message})`];
-      }
-      const waitedMs = this.now().getTime() - start;
-      if (last.length > 0 && last.every((a) => a === address)) return { address, waitedMs };
-      if (waitedMs >= bound) {
-        throw new DrError("DNS_FAILED", `${name} still answers ${last.join(", ") || "nothing"} after ${Math.round(waitedMs / 1000)} s, not ${address}`, {
-          hint: "the records were updated; check Route 53 (the hosted zone and TTL) and the resolver this machine uses (it must see the private zone)",
-        });
-      }
-      await this.sleep(this.o.dnsPollMs ?? 5000);
-    }
+    return pollUntil(
+      async () => {
+        try {
+          last = await this.resolver(name);
+        } catch (e) {
+          last = [`(${(e as Error).message})`];
+        }
+        return last.length > 0 && last.every((a) => a === address) ? { address, waitedMs: this.now().getTime() - start } : undefined;
+      },
+      {
+        what: `${name} to answer ${address}`,
+        timeoutMs: this.settings.dnsTimeout * 1000,
+        intervalMs: this.o.dnsPollMs ?? 5000,
+        now: () => this.now().getTime(),
+        sleep: this.sleep,
+        onTimeout: ({ waitedMs }) =>
+          new DrError("DNS_FAILED", `${name} still answers ${last.join(", ") || "nothing"} after ${Math.round(waitedMs / 1000)} s, not ${address}`, {
+            hint: "the records were updated; check Route 53 (the hosted zone and TTL) and the resolver this machine uses (it must see the private zone)",
+          }),
+      },
+    );
   }
 
   async activeSite(): Promise<string | undefined> {

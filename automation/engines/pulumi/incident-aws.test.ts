@@ -5,7 +5,7 @@
 // cluster (TLS on, as the engine connects with sslmode require) reached through the engine's
 // own SQL path, with the stacks behind the real Automation API and the recording CLI double.
 // No password (old or new) may appear in any result or error.
-import { after, afterEach, before, beforeEach, test } from "node:test";
+import { after, afterEach, before, beforeEach, mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -83,6 +83,27 @@ async function engineWith(opts: { aws: AwsClients; access?: SiteAccess; secondar
   return { cli, engine };
 }
 
+/**
+ * The SDK's snapshot waiter sleeps on setTimeout and bounds itself by Date.now: both run on
+ * virtual time here, advanced a second per turn of the event loop while `run` works, so the
+ * polls land at their exact times without the test waiting for them.
+ */
+async function onVirtualTime<T>(run: () => Promise<T>): Promise<T> {
+  mock.timers.enable({ apis: ["setTimeout", "Date"], now: T0 });
+  let done = false;
+  const result = run().finally(() => (done = true));
+  result.catch(() => undefined); // awaited below; a failure is not unhandled meanwhile
+  try {
+    while (!done) {
+      await new Promise((r) => setImmediate(r));
+      mock.timers.tick(1000);
+    }
+    return await result;
+  } finally {
+    mock.timers.reset();
+  }
+}
+
 let incidentDir: string;
 beforeEach(() => {
   incidentDir = mkdtempSync(join(tmpdir(), "fp-dr-incident-aws-"));
@@ -100,19 +121,21 @@ const snap = (id: string, volumeId: string, size: number, state: string, progres
 test("preserve: one multi-volume CreateSnapshots of the host (tags pinned), DescribeSnapshots until completed, the record is evidence with its SHA-256", async () => {
   const sent: Sent[] = [];
   let polls = 0;
+  const polledAt: number[] = [];
   const aws = fakeAws(sent, {
     ec2: (command) => {
       if (command instanceof CreateSnapshotsCommand) return { Snapshots: [snap("snap-0root", "vol-0root", 16, "pending", "0%"), snap("snap-0data", "vol-0data", 500, "pending", "0%")] };
       if (command instanceof DescribeSnapshotsCommand) {
         if (command.input.Filters) return { Snapshots: [] };
         polls++;
+        polledAt.push(Date.now());
         return { Snapshots: [snap("snap-0root", "vol-0root", 16, "completed", "100%"), snap("snap-0data", "vol-0data", 500, polls < 2 ? "pending" : "completed", polls < 2 ? "40%" : "100%")] };
       }
       throw new Error("unexpected");
     },
   });
   const { engine } = await engineWith({ aws });
-  const result = await engine.preserve("primary", { id: incident, dir: incidentDir });
+  const result = await onVirtualTime(() => engine.preserve("primary", { id: incident, dir: incidentDir }));
 
   assert.deepEqual(sent, [
     {
@@ -149,7 +172,9 @@ test("preserve: one multi-volume CreateSnapshots of the host (tags pinned), Desc
   assert.equal(result.files, 2);
   assert.equal(result.bytes, 516 * 1024 ** 3);
   assert.equal(result.startedAt, new Date(T0).toISOString());
-  assert.equal(result.finishedAt, new Date(T0 + 20_000).toISOString());
+  // The SDK waiter polls at once, then every snapshotPollMs (10 s), on its own timers.
+  assert.deepEqual(polledAt.map((at) => at - polledAt[0]), [0, 10_000]);
+  assert.equal(result.finishedAt, new Date(T0).toISOString(), "the engine's injected clock");
   // The custody record lists the record file; its digest is of the bytes on disk.
   assert.equal(result.manifests.length, 1);
   const [m] = result.manifests;
@@ -170,12 +195,26 @@ test("preserve: snapshots not completed within the bound are returned as pending
     },
   });
   const { engine } = await engineWith({ aws, snapshotTimeoutMs: 30_000 });
-  const result = await engine.preserve("primary", { id: incident, dir: incidentDir });
-  assert.deepEqual(sent.map((s) => s.command), ["DescribeSnapshotsCommand", "DescribeSnapshotsCommand", "DescribeSnapshotsCommand", "DescribeSnapshotsCommand"], "no CreateSnapshots; three polls in 30 s at 10 s");
+  const result = await onVirtualTime(() => engine.preserve("primary", { id: incident, dir: incidentDir }));
+  assert.deepEqual(sent.map((s) => s.command), ["DescribeSnapshotsCommand", "DescribeSnapshotsCommand", "DescribeSnapshotsCommand", "DescribeSnapshotsCommand", "DescribeSnapshotsCommand"], "no CreateSnapshots; four polls in 30 s: at once, then every 10 s");
   assert.deepEqual(sent[1].input, { SnapshotIds: ["snap-0old"] }, "the failed one is not reused");
   assert.equal(result.location, "EBS snapshots in eu-central-1: snap-0old (pending: snap-0old)");
   assert.match(result.method, /taken by an earlier attempt/);
   assert.match(result.consistency, /snap-0old pending 55%.*aws ec2 wait snapshot-completed --region eu-central-1 --snapshot-ids snap-0old/);
+});
+
+test("preserve: DescribeSnapshots failing until the bound (the waiter retries it) fails the step with that error", async () => {
+  const sent: Sent[] = [];
+  const aws = fakeAws(sent, {
+    ec2: (command) => {
+      if (command instanceof CreateSnapshotsCommand) return { Snapshots: [snap("snap-0data", "vol-0data", 500, "pending", "0%")] };
+      if (command instanceof DescribeSnapshotsCommand && command.input.Filters) return { Snapshots: [] };
+      throw new Error("UnauthorizedOperation: you are not authorized to perform ec2:DescribeSnapshots");
+    },
+  });
+  const { engine } = await engineWith({ aws, snapshotTimeoutMs: 30_000 });
+  await assert.rejects(onVirtualTime(() => engine.preserve("primary", { id: incident, dir: incidentDir })), (e: unknown) => /preserving primary/.test((e as Error).message) && /ec2:DescribeSnapshots/.test((e as Error).message));
+  assert.equal(sent.filter((x) => x.command === "DescribeSnapshotsCommand").length, 1 + 4, "the lookup of earlier ones, then four tries in 30 s");
 });
 
 test("preserve: a snapshot in error fails the step, naming it", async () => {
@@ -187,7 +226,7 @@ test("preserve: a snapshot in error fails the step, naming it", async () => {
     },
   });
   const { engine } = await engineWith({ aws });
-  await assert.rejects(engine.preserve("primary", { id: incident, dir: incidentDir }), (e: unknown) => e instanceof DrError && /snap-0data \(vol-0data\) failed: internal error/.test(e.message) && /preserving primary/.test(e.message));
+  await assert.rejects(onVirtualTime(() => engine.preserve("primary", { id: incident, dir: incidentDir })), (e: unknown) => e instanceof DrError && /snap-0data \(vol-0data\) failed: internal error/.test(e.message) && /preserving primary/.test(e.message));
 });
 
 // ---- repository access --------------------------------------------------------------------

@@ -19,6 +19,7 @@ import { terminateOtherSessions } from "../../incident/sessions";
 import type { CredentialRotation, IncidentContext, IsolationResult, PreservationResult, TerminatedSession } from "../../incident/types";
 import { connect } from "../../postgres/client";
 import type { FenceResult, SiteEndpoint } from "../engine";
+import type { DescribeSnapshotsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { ec2Commands, iamCommands, revokeOlderSessionsPolicy, type AwsClients, type Ec2Api } from "./aws";
 import { compactTime, configValue, connectionConfig, storedSecret, type SiteConnectionConfig } from "./stack-config";
 import type { ConfigEntries, StackOps, StoredConfig } from "./stack-ops";
@@ -30,9 +31,9 @@ export interface PulumiIncidentParts {
   /** Who acts (the snapshots' fp-dr:taken-by tag). */
   actor: string;
   snapshotTimeoutMs: number;
+  /** The snapshot wait's steady interval (the SDK waiter's own timers: not injectable). */
   snapshotPollMs: number;
   now: () => Date;
-  sleep: (ms: number) => Promise<void>;
   stackOf(site: string): string;
   /** Selects the stack and reads its whole config (secrets included). */
   selectedConfig(stack: string): Promise<StoredConfig>;
@@ -49,7 +50,6 @@ export class PulumiIncident {
   private readonly snapshotTimeoutMs: number;
   private readonly snapshotPollMs: number;
   private readonly now: () => Date;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly stackOf: PulumiIncidentParts["stackOf"];
   private readonly selectedConfig: PulumiIncidentParts["selectedConfig"];
   private readonly siteOutputs: PulumiIncidentParts["siteOutputs"];
@@ -57,7 +57,7 @@ export class PulumiIncident {
   private readonly fenceStack: PulumiIncidentParts["fenceStack"];
 
   constructor(p: PulumiIncidentParts) {
-    ({ ops: this.ops, aws: this.aws, actor: this.actor, snapshotTimeoutMs: this.snapshotTimeoutMs, snapshotPollMs: this.snapshotPollMs, now: this.now, sleep: this.sleep } = p);
+    ({ ops: this.ops, aws: this.aws, actor: this.actor, snapshotTimeoutMs: this.snapshotTimeoutMs, snapshotPollMs: this.snapshotPollMs, now: this.now } = p);
     ({ stackOf: this.stackOf, selectedConfig: this.selectedConfig, siteOutputs: this.siteOutputs, endpointFrom: this.endpointFrom, fenceStack: this.fenceStack } = p);
   }
 
@@ -191,21 +191,41 @@ export class PulumiIncident {
     }
   }
 
-  /** DescribeSnapshots of the ids until none is pending, or the bound passes. */
+  /**
+   * The SDK's SnapshotCompleted waiter (DescribeSnapshots until every one is completed, any is in
+   * error, or snapshotTimeoutMs passes), at a steady snapshotPollMs (its jitter spans
+   * minDelay..maxDelay, both set to it). The waiter only says how it ended, so the answers are
+   * read on their way through: the last one is what the record shows (pending ones as pending).
+   */
   private async waitForSnapshots(ec2: Ec2Api, snapshots: SnapshotView[]): Promise<SnapshotView[]> {
-    const start = this.now().getTime();
+    if (snapshots.every((x) => x.state === "completed" || x.state === "error")) return snapshots;
+    const { waitUntilSnapshotCompleted } = await ec2Commands();
     let current = snapshots;
-    for (;;) {
-      if (current.every((x) => x.state === "completed" || x.state === "error")) return current;
-      if (this.now().getTime() - start >= this.snapshotTimeoutMs) return current;
-      await this.sleep(this.snapshotPollMs);
-      const { DescribeSnapshotsCommand } = await ec2Commands();
-      const described = (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: current.map((x) => x.snapshotId) }))).Snapshots ?? [];
-      current = current.map((x) => {
-        const d = described.find((y) => y.SnapshotId === x.snapshotId);
-        return d ? snapshotView(d) : x;
-      });
-    }
+    let failed: unknown;
+    const reading = {
+      send: async (command: DescribeSnapshotsCommand) => {
+        try {
+          const out = await ec2.send(command);
+          failed = undefined;
+          current = current.map((x) => {
+            const d = out.Snapshots?.find((y) => y.SnapshotId === x.snapshotId);
+            return d ? snapshotView(d) : x;
+          });
+          return out;
+        } catch (e) {
+          failed = e;
+          throw e;
+        }
+      },
+    };
+    const everyS = this.snapshotPollMs / 1000;
+    await waitUntilSnapshotCompleted(
+      { client: reading as unknown as EC2Client, minDelay: everyS, maxDelay: everyS, maxWaitTime: this.snapshotTimeoutMs / 1000 },
+      { SnapshotIds: snapshots.map((x) => x.snapshotId) },
+    ).catch(() => undefined); // a snapshot in error or the bound: `current` says which
+    // The waiter retries a failed DescribeSnapshots; one still failing at the end is the answer.
+    if (failed !== undefined) throw failed;
+    return current;
   }
 
   /**

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { DrError } from "../../core/errors";
 import type { DbAddress, SiteAccess } from "./access";
+import { pollUntil } from "../../core/poll";
 
 export interface OpenedForward {
   site: string;
@@ -81,21 +82,26 @@ export function ssmPortForwardAccess(opts: SsmPortForwardOptions = {}): SsmPortF
     child.once("error", (e) => (spawnError = e));
     const entry = { info: { site, instanceId, region, localPort, remotePort, pid: child.pid }, child, stderr };
     // Poll the real signal: the local port accepts a connection (bounded).
-    const started = Date.now();
-    for (;;) {
-      if (spawnError) throw new DrError("DEPENDENCY_MISSING", `cannot start ${command} for the ssm port forward to ${site}: ${spawnError.message}`, { hint: "install the AWS CLI v2 and its session-manager plugin, or set access.via to bastion" });
-      if (exited !== undefined) {
-        throw new DrError("SITE_UNREACHABLE", `the ssm port forward to ${site} (${instanceId}:${remotePort}) ended (exit ${exited}): ${stderr.join("").trim().split("\n").pop() ?? ""}`, {
-          hint: "check the instance is registered with Systems Manager (its agent and the ssm endpoints) and your credentials allow ssm:StartSession",
-        });
-      }
-      if (await accepts(localPort)) break;
-      if (Date.now() - started > bound) {
-        await stop(child);
-        throw new DrError("SITE_UNREACHABLE", `the ssm port forward to ${site} (${instanceId}:${remotePort}) did not open 127.0.0.1:${localPort} within ${Math.round(bound / 1000)} s`, { hint: "is another process holding that local port? are the ssm endpoints reachable from the instance?" });
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await pollUntil(
+      async () => {
+        if (spawnError) throw new DrError("DEPENDENCY_MISSING", `cannot start ${command} for the ssm port forward to ${site}: ${spawnError.message}`, { hint: "install the AWS CLI v2 and its session-manager plugin, or set access.via to bastion" });
+        if (exited !== undefined) {
+          throw new DrError("SITE_UNREACHABLE", `the ssm port forward to ${site} (${instanceId}:${remotePort}) ended (exit ${exited}): ${stderr.join("").trim().split("\n").pop() ?? ""}`, {
+            hint: "check the instance is registered with Systems Manager (its agent and the ssm endpoints) and your credentials allow ssm:StartSession",
+          });
+        }
+        return (await accepts(localPort)) || undefined;
+      },
+      {
+        what: `the ssm port forward to ${site} to open 127.0.0.1:${localPort}`,
+        timeoutMs: bound,
+        intervalMs: 200,
+        onTimeout: async () => {
+          await stop(child);
+          return new DrError("SITE_UNREACHABLE", `the ssm port forward to ${site} (${instanceId}:${remotePort}) did not open 127.0.0.1:${localPort} within ${Math.round(bound / 1000)} s`, { hint: "is another process holding that local port? are the ssm endpoints reachable from the instance?" });
+        },
+      },
+    );
     return entry;
   }
 

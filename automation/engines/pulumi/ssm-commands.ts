@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { DrError } from "../../core/errors";
 import type { HostCommandRunner } from "./access";
+import { pollUntil } from "../../core/poll";
 
 export interface SsmRunCommandOptions {
   /** The AWS CLI. Default "aws". */
@@ -47,24 +48,30 @@ export function ssmRunCommand(opts: SsmRunCommandOptions = {}): HostCommandRunne
       throw new DrError("SITE_UNREACHABLE", `ssm send-command to ${site} (${outputs.instanceId}) failed: ${sent.stderr.trim().split("\n").pop() ?? ""}`, { hint: "is the instance registered with Systems Manager, and may these credentials ssm:SendCommand?" });
     }
     const commandId = (JSON.parse(sent.stdout) as { Command: { CommandId: string } }).Command.CommandId;
-    const started = Date.now();
-    for (;;) {
-      await new Promise((r) => setTimeout(r, pollMs));
-      const r = await aws(command, ["ssm", "get-command-invocation", ...where, "--command-id", commandId, "--instance-id", outputs.instanceId, "--output", "json"], opts.env);
-      // Right after sending, the invocation may not exist yet: that is "pending".
-      const status = r.code === 0 ? (JSON.parse(r.stdout) as { Status: string; StandardOutputContent?: string; StandardErrorContent?: string }) : undefined;
-      if (r.code !== 0 && !/InvocationDoesNotExist/.test(r.stderr)) {
-        throw new DrError("SITE_UNREACHABLE", `ssm get-command-invocation for ${site} failed: ${r.stderr.trim().split("\n").pop() ?? ""}`, { hint: "check the credentials allow ssm:GetCommandInvocation" });
-      }
-      if (status && status.Status === "Success") return { stdout: status.StandardOutputContent ?? "" };
-      if (status && !running.has(status.Status)) {
-        throw new DrError("HOST_COMMAND_FAILED", `\`${argv.join(" ")}\` on ${site} ended ${status.Status}: ${(status.StandardErrorContent ?? "").trim().split("\n").pop() ?? ""}`, {
-          hint: `see the command ${commandId} in Systems Manager (Run Command history) for its full output`,
-        });
-      }
-      if (Date.now() - started > bound) {
-        throw new DrError("TIMEOUT", `\`${argv.join(" ")}\` on ${site} did not end within ${Math.round(bound / 1000)} s (command ${commandId})`, { hint: "it may still be running: look at Run Command's history before running it again" });
-      }
-    }
+    // The command cannot have ended at once: the first look comes after one pause.
+    return pollUntil(
+      async () => {
+        const r = await aws(command, ["ssm", "get-command-invocation", ...where, "--command-id", commandId, "--instance-id", outputs.instanceId, "--output", "json"], opts.env);
+        // Right after sending, the invocation may not exist yet: that is "pending".
+        const status = r.code === 0 ? (JSON.parse(r.stdout) as { Status: string; StandardOutputContent?: string; StandardErrorContent?: string }) : undefined;
+        if (r.code !== 0 && !/InvocationDoesNotExist/.test(r.stderr)) {
+          throw new DrError("SITE_UNREACHABLE", `ssm get-command-invocation for ${site} failed: ${r.stderr.trim().split("\n").pop() ?? ""}`, { hint: "check the credentials allow ssm:GetCommandInvocation" });
+        }
+        if (status && status.Status === "Success") return { stdout: status.StandardOutputContent ?? "" };
+        if (status && !running.has(status.Status)) {
+          throw new DrError("HOST_COMMAND_FAILED", `\`${argv.join(" ")}\` on ${site} ended ${status.Status}: ${(status.StandardErrorContent ?? "").trim().split("\n").pop() ?? ""}`, {
+            hint: `see the command ${commandId} in Systems Manager (Run Command history) for its full output`,
+          });
+        }
+        return undefined;
+      },
+      {
+        what: `\`${argv.join(" ")}\` on ${site} to end`,
+        timeoutMs: bound,
+        intervalMs: pollMs,
+        delayFirst: true,
+        onTimeout: () => new DrError("TIMEOUT", `\`${argv.join(" ")}\` on ${site} did not end within ${Math.round(bound / 1000)} s (command ${commandId})`, { hint: "it may still be running: look at Run Command's history before running it again" }),
+      },
+    );
   };
 }

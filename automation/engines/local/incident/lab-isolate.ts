@@ -19,6 +19,7 @@ import { pushWrittenWal } from "../../../incident/push-wal";
 import { writeEvidence } from "../../../incident/evidence";
 import { OTHER_SESSIONS as OTHERS, SESSION_COLUMNS, TERMINATE_SQL } from "../../../incident/sessions";
 import { ISOLATION_HEADER, isolatedFor } from "../markers";
+import { pollUntil } from "../../../core/poll";
 
 export function isolatedHba(serviceUser: string, incidentId: string, at: string, original: string): string {
   return [
@@ -104,21 +105,26 @@ export async function isolateLabSite(lab: Lab, siteName: string, incident: Incid
 
     // 5. Terminate every other session until none is left and a new connection is refused.
     const terminated: TerminatedSession[] = [];
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const killed = await c.rows<TerminatedSession & { ok: boolean }>(TERMINATE_SQL);
-      terminated.push(...killed.map(({ ok: _ok, ...s }) => s));
-      const refused = await connectionRefused(lab, siteName);
-      const left = Number(await c.query(`select count(*) from pg_stat_activity where ${OTHERS}`));
-      const archiving = await c.query("select current_setting('archive_command')");
-      if (refused.refused && left === 0 && archiving === "") break;
-      if (Date.now() > deadline) {
-        throw new DrError("TIMEOUT", `${siteName} is not isolated after 15s (${refused.refused ? "" : `a new connection was accepted; `}${left} sessions left; archive_command ${archiving === "" ? "off" : "still set"})`, {
-          hint: "stop the server (pg_ctl stop -m immediate) to cut it off, then preserve its files cold",
-        });
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    let state = { refused: false, left: 0, archiving: "" };
+    await pollUntil(
+      async () => {
+        const killed = await c.rows<TerminatedSession & { ok: boolean }>(TERMINATE_SQL);
+        terminated.push(...killed.map(({ ok: _ok, ...s }) => s));
+        const refused = (await connectionRefused(lab, siteName)).refused;
+        const left = Number(await c.query(`select count(*) from pg_stat_activity where ${OTHERS}`));
+        state = { refused, left, archiving: await c.query("select current_setting('archive_command')") };
+        return (refused && left === 0 && state.archiving === "") || undefined;
+      },
+      {
+        what: `${siteName} to be isolated`,
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        onTimeout: () =>
+          new DrError("TIMEOUT", `${siteName} is not isolated after 15s (${state.refused ? "" : `a new connection was accepted; `}${state.left} sessions left; archive_command ${state.archiving === "" ? "off" : "still set"})`, {
+            hint: "stop the server (pg_ctl stop -m immediate) to cut it off, then preserve its files cold",
+          }),
+      },
+    );
     if (terminated.length) evidence.push(writeEvidence(incident.dir, `${evidenceDir}/terminated-${at.replace(/[:.]/g, "")}.json`, JSON.stringify(terminated, null, 2) + "\n"));
     const archiver = before.archiver as { last_archived_wal?: string | null } | undefined;
     return {
