@@ -8,11 +8,14 @@ import { DrError } from "../../core/errors";
 
 /** What the probe needs of a store: where it is, its CA, its bucket and the key that opens it. */
 export interface ObjectStoreProbeTarget {
+  /** The S3 endpoint name (repo-s3-endpoint); the server certificate is issued for it. */
   endpoint: string;
+  /** The address to connect to instead of resolving the endpoint (repo-storage-host). */
   host: string;
   port: number;
   bucket: string;
   region: string;
+  /** The lab CA certificate (repo-storage-ca-file), readable by the service user. */
   caFile: string;
   accessKey: string;
   secretKey: string;

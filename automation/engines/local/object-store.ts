@@ -16,7 +16,7 @@ import { registerSecret } from "../../core/redact";
 import { run } from "../../system/exec";
 import { serviceUser, type ServiceUser } from "../../system/service-user";
 import { daemonStatus, logFileOf, scriptBeside, startDaemon, stopDaemon } from "./daemon";
-import { probeObjectStore } from "./object-store-probe";
+import { probeObjectStore, type ObjectStoreProbeTarget } from "./object-store-probe";
 import { ensureLabCertificates } from "./tls";
 
 export { probeObjectStore };
@@ -63,18 +63,8 @@ export interface ObjectStoreOptions {
   timeoutMs?: number;
 }
 
-export interface ObjectStoreInfo {
-  /** The S3 endpoint name (repo-s3-endpoint); the server certificate is issued for it. */
-  endpoint: string;
-  /** The address to connect to instead of resolving the endpoint (repo-storage-host). */
-  host: string;
-  port: number;
-  bucket: string;
-  region: string;
-  /** The lab CA certificate (repo-storage-ca-file), readable by the service user. */
-  caFile: string;
-  accessKey: string;
-  secretKey: string;
+/** Where the store is and the key that opens it (the probe's target), plus what pgBackRest needs. */
+export interface ObjectStoreInfo extends ObjectStoreProbeTarget {
   uriStyle: "path";
   pid: number;
 }
