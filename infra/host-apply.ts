@@ -5,7 +5,7 @@
 // HostConfig component declares it, the tests pin it.
 import { createHash } from "node:crypto";
 import { hostPaths, type HostSpec } from "./cloud-init/host-spec";
-import { shellQuote } from "./cloud-init/scripts";
+import { shellQuote } from "../automation/core/shell-words";
 
 /** The spec as the parameter holds it (and `dr host apply --spec` reads it). */
 export function hostSpecJson(spec: HostSpec): string {

@@ -4,7 +4,6 @@
 // when it wins by more than the noise margin; the tables print what the numbers say.
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { shellQuote } from "./runbook";
 import { NOISE_MARGIN, ratio, recommend, withRatios } from "./ratios";
 import { benchTableRows, formatBufferSize, formatRatio, tuneRestoreRows } from "./table";
 import type { BenchMeasurement, TuneRestoreRow, TuneSetting } from "./types";
@@ -98,12 +97,5 @@ describe("bench: tables", () => {
     assert.equal(cells[4][5], "1× (floor)");
     const tuned = tuneRestoreRows([{ compressType: "zst", processMax: 4, bufferSize: 262144, repo: 2, set: "s", wallMs: 5000, filesMs: 4000, recoveryMs: 900, firstQueryMs: 100, timeVsFloor: 2.5, runs: [5000, 4500, 6000] }]);
     assert.deepEqual(tuned[0], ["zst", "4", "256KiB", "repo2", "4s", "5s", "3: 4.5s–6s", "", "2.5×", ""]);
-  });
-
-  it("quotes shell words only when needed", () => {
-    assert.equal(shellQuote("/tmp/fp-dr-bench-1/bench/runbook.sql.gz"), "/tmp/fp-dr-bench-1/bench/runbook.sql.gz");
-    assert.equal(shellQuote("ON_ERROR_STOP=1"), "ON_ERROR_STOP=1");
-    assert.equal(shellQuote("a b"), "'a b'");
-    assert.equal(shellQuote("it's"), `'it'\\''s'`);
   });
 });

@@ -7,7 +7,7 @@ import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Lab } from "../engines/local/lab";
 import { run } from "../system/exec";
-import { shellQuote } from "./runbook";
+import { shellQuote } from "../core/shell-words";
 
 /** Bytes of every regular file under `dir` (symlinks not followed). */
 export function treeBytes(dir: string): number {

@@ -2,16 +2,12 @@
 // back up; `gunzip -c file | psql` into a fresh, empty database to restore. Real pipelines, run
 // as the service user through bash with pipefail, so a failure anywhere in the pipe fails it.
 import { statSync } from "node:fs";
+import { shellLine, shellQuote } from "../core/shell-words";
 import type { Lab } from "../engines/local/lab";
 import { siteServerSettings, type LabSite } from "../engines/local/site";
 import { pgBin, run } from "../system/exec";
 import { databaseBytes } from "./bench-lab";
 import { untilUsable } from "./usable";
-
-/** Quotes one word for bash. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./=:@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** psql / pg_dump connection arguments for a lab site: its Unix socket, as the service user (peer). */
 function socketArgs(site: LabSite, database: string): string[] {
@@ -20,13 +16,13 @@ function socketArgs(site: LabSite, database: string): string[] {
 
 /** The backup pipeline's shell text (exported for tests). */
 export function dumpPipeline(site: LabSite, database: string, file: string): string {
-  const dump = [pgBin("pg_dump"), ...socketArgs(site, database)].map(shellQuote).join(" ");
+  const dump = shellLine([pgBin("pg_dump"), ...socketArgs(site, database)]);
   return `set -o pipefail; ${dump} | gzip > ${shellQuote(file)}`;
 }
 
 /** The restore pipeline's shell text (exported for tests). */
 export function loadPipeline(site: LabSite, database: string, file: string): string {
-  const psql = [pgBin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", ...socketArgs(site, database)].map(shellQuote).join(" ");
+  const psql = shellLine([pgBin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", ...socketArgs(site, database)]);
   return `set -o pipefail; gunzip -c ${shellQuote(file)} | ${psql} > /dev/null`;
 }
 

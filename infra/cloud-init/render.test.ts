@@ -13,6 +13,7 @@ import { tempDir } from "../../test/harness/temp-dir";
 import { parse } from "yaml";
 import { objectives as objectivesSchema } from "../../automation/config/common";
 import { drConfigSchema } from "../../automation/config/schema";
+import { shellQuote } from "../../automation/core/shell-words";
 import { sampleHostSpec } from "../testing/sample-host-spec";
 import { cipherPassPlaceholder, hostPaths } from "./host-spec";
 import { renderPgbackrestConf } from "./pgbackrest-conf";
@@ -208,8 +209,8 @@ test("the scripts are valid bash and the event script only publishes catalogue e
     assert.equal(r.status, 0, `${name}: ${r.stderr}`);
   }
   const event = renderEventScript(spec);
-  assert.match(event, /--namespace 'FpDr'/);
-  assert.match(event, /--dimensions 'Environment=production,Site=primary'/);
+  assert.match(event, /--namespace FpDr /);
+  assert.ok(event.includes(` --dimensions ${shellQuote("Environment=production,Site=primary")}\n`), event);
   const r = spawnSync("bash", ["-c", event.replace(/^exec aws[\s\S]*$/m, "echo ok"), "fp-dr-event", "DropTables"], { encoding: "utf8" });
   assert.equal(r.status, 2);
   const boot = renderBootstrap(spec);
@@ -248,12 +249,12 @@ test("the bootstrap installs the current Node.js LTS (24) for dr from NodeSource
 test("the passphrase is in no file of the user data: the bootstrap reads it from its region's copy of the escrow", () => {
   const spec = sampleHostSpec({ site: "secondary", role: "secondary", region: "eu-west-1", cipherPassSecret: { name: "fp-dr/production/repository-cipher-pass", region: "eu-west-1" } });
   const files = renderFiles(spec);
-  assert.deepEqual(files.filter((f) => f.content.includes(cipherPassPlaceholder)).map((f) => [f.path, f.permissions]), [
+  assert.deepEqual(files.filter((f) => f.content.includes(cipherPassPlaceholder) || f.content.includes(shellQuote(cipherPassPlaceholder))).map((f) => [f.path, f.permissions]), [
     [hostPaths.pgbackrestConfStaged, "0600"],
     [hostPaths.installPgbackrestConf, "0700"],
   ]);
   const boot = renderBootstrap(spec);
-  assert.match(boot, /aws secretsmanager get-secret-value --region 'eu-west-1' --secret-id 'fp-dr\/production\/repository-cipher-pass' --query SecretString --output text/);
+  assert.match(boot, /aws secretsmanager get-secret-value --region eu-west-1 --secret-id fp-dr\/production\/repository-cipher-pass --query SecretString --output text/);
   assert.match(boot, new RegExp(`\\| ${hostPaths.installPgbackrestConf} ${hostPaths.pgbackrestConfStaged} ${hostPaths.pgbackrestConf} postgres`));
   assert.doesNotMatch(boot, /echo "\$pass"|set -x/);
 });

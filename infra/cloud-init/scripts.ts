@@ -2,14 +2,10 @@
 // PostgreSQL 15 and pgBackRest, create or adopt the cluster, create the stanza on the primary,
 // start the timers), the event publisher behind the information alerts, and the writer check
 // the backup units use. Bash, checked with `bash -n` by the tests.
+import { shellQuote } from "../../automation/core/shell-words";
 import { eventMetricCatalogue, metricNamespace, siteDimensions } from "../alarms/metrics";
 import { cipherPassPlaceholder, hostPaths, type HostSpec } from "./host-spec";
 import { renderUnits } from "./systemd";
-
-/** Single-quotes a word for bash. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'"'"'`)}'`;
-}
 
 /** The NVMe device of an EBS volume on Nitro instances: stable, unlike /dev/nvme1n1. */
 export function dataDevicePath(volumeId: string): string {

@@ -207,8 +207,11 @@ export class Lab {
 
   /** Fails fast (STORE_UNREACHABLE) when a repository's storage is down; pgBackRest would retry for minutes. */
   async probeRepo(repo: 1 | 2): Promise<void> {
-    if (repo === 2) await probeObjectStore(this.state.objectStore);
-    else if (!existsSync(this.layout.repo1Dir)) {
+    // The key is read now, not from this.secrets: an incident's rotation replaces it mid-run.
+    if (repo === 2) {
+      const { s3AccessKey, s3SecretKey } = loadSecrets(this.layout.secretsFile);
+      await probeObjectStore({ ...this.state.objectStore, accessKey: s3AccessKey, secretKey: s3SecretKey });
+    } else if (!existsSync(this.layout.repo1Dir)) {
       throw new DrError("STORE_UNREACHABLE", `repo1 directory ${this.layout.repo1Dir} is missing`, { hint: "run `dr lab up` to recreate the lab" });
     }
   }

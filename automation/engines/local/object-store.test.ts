@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
-import { createServer } from "node:net";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster } from "../../postgres/cluster";
@@ -197,6 +197,7 @@ describe("lab object store", () => {
     const res = await pgbackrest(["--repo=1", "repo-ls"], { PGBACKREST_REPO1_S3_KEY: "NOT-A-LAB-KEY" }, [39]);
     assert.equal(res.code, 39);
     assert.match(res.stdout + res.stderr, /403/);
+    await assert.rejects(probeObjectStore({ ...info, accessKey: "NOT-A-LAB-KEY" }), (e) => isDrError(e, "STORE_UNREACHABLE") && e.details?.reason === "http" && e.details?.status === 403);
   });
 
   it("accepts custom credentials (and then refuses S3RVER); pgBackRest's deprecated repo-s3-host/-port/-ca-file spellings work too", async () => {
@@ -231,6 +232,19 @@ describe("lab object store", () => {
     const refused = await run("pgbackrest", [`--config=${conf2}`, "--repo=1", "repo-ls"], { as: user, timeoutMs: 30_000, okCodes: [39], env: { PGBACKREST_REPO1_S3_KEY: "S3RVER" } });
     assert.equal(refused.code, 39);
     await stopObjectStore(dir2);
+  });
+
+  it("names a missing bucket, and gives up on a store that accepts but never answers within its bound", async () => {
+    await assert.rejects(probeObjectStore({ ...info, bucket: "no-such-bucket" }), (e) => isDrError(e, "STORE_UNREACHABLE") && e.details?.reason === "no-bucket" && /bucket no-such-bucket does not exist/.test(e.message));
+    const silent = createServer(() => undefined); // takes the connection, never says a word
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const started = Date.now();
+    try {
+      await assert.rejects(probeObjectStore({ ...info, port: (silent.address() as AddressInfo).port }, 500), (e) => isDrError(e, "STORE_UNREACHABLE") && e.details?.reason === "timeout");
+    } finally {
+      silent.close();
+    }
+    assert.ok(Date.now() - started < 3_000, `${Date.now() - started} ms`);
   });
 
   it("fails the probe with STORE_UNREACHABLE once stopped; stop is idempotent; restart keeps port and data", async () => {

@@ -10,14 +10,16 @@
 // id is checked, never the secret. The AWS buckets (infra/, backup repository component) do
 // enforce all of this; tests of "the host cannot delete backups" belong to the AWS engine.
 import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, chmodSync, mkdirSync } from "node:fs";
-import { request } from "node:https";
 import { join, relative, sep } from "node:path";
 import { DrError } from "../../core/errors";
 import { registerSecret } from "../../core/redact";
 import { run } from "../../system/exec";
 import { serviceUser, type ServiceUser } from "../../system/service-user";
 import { daemonStatus, logFileOf, scriptBeside, startDaemon, stopDaemon } from "./daemon";
+import { probeObjectStore, type ObjectStoreProbeTarget } from "./object-store-probe";
 import { ensureLabCertificates } from "./tls";
+
+export { probeObjectStore };
 
 /**
  * The credentials s3rver accepts out of the box: its built-in account registers exactly one
@@ -61,18 +63,8 @@ export interface ObjectStoreOptions {
   timeoutMs?: number;
 }
 
-export interface ObjectStoreInfo {
-  /** The S3 endpoint name (repo-s3-endpoint); the server certificate is issued for it. */
-  endpoint: string;
-  /** The address to connect to instead of resolving the endpoint (repo-storage-host). */
-  host: string;
-  port: number;
-  bucket: string;
-  region: string;
-  /** The lab CA certificate (repo-storage-ca-file), readable by the service user. */
-  caFile: string;
-  accessKey: string;
-  secretKey: string;
+/** Where the store is and the key that opens it (the probe's target), plus what pgBackRest needs. */
+export interface ObjectStoreInfo extends ObjectStoreProbeTarget {
   uriStyle: "path";
   pid: number;
 }
@@ -193,68 +185,6 @@ export function objectStoreInfo(dir: string): (Omit<ObjectStoreInfo, "pid"> & { 
   registerSecret(s.secretKey);
   const { dataDir: _d, certFile: _c, keyFile: _k, verbose: _v, ...info } = s;
   return { ...info, pid: running ? s.pid : undefined, running };
-}
-
-/**
- * Proves the store answers: an HTTPS request to the bucket over the configured host and port,
- * with the certificate verified against the lab CA for the endpoint name. Throws
- * STORE_UNREACHABLE (with a hint) when it is down, the TLS check fails or the bucket is missing.
- */
-export async function probeObjectStore(info: Pick<ObjectStoreInfo, "endpoint" | "host" | "port" | "bucket" | "caFile">, timeoutMs = 5_000): Promise<void> {
-  const where = `${info.endpoint} (${info.host}:${info.port})`;
-  let ca: Buffer;
-  try {
-    ca = readFileSync(info.caFile);
-  } catch (e) {
-    throw new DrError("STORE_UNREACHABLE", `cannot read the object store ca file ${info.caFile}`, { cause: e, hint: "start the lab (dr lab up) to create it" });
-  }
-  const status = await new Promise<{ status: number; body: string }>((resolvePromise, reject) => {
-    const req = request(
-      {
-        host: info.host,
-        port: info.port,
-        method: "GET",
-        path: `/${encodeURIComponent(info.bucket)}?list-type=2&max-keys=1`,
-        servername: info.endpoint,
-        headers: { host: `${info.endpoint}:${info.port}` },
-        ca,
-        rejectUnauthorized: true,
-        timeout: timeoutMs,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })));
-    req.on("error", reject);
-    req.end();
-  }).catch((e: NodeJS.ErrnoException) => {
-    const refused = e.code === "ECONNREFUSED";
-    const tls = typeof e.code === "string" && /CERT|SSL|TLS|SELF_SIGNED|ALTNAME|UNABLE_TO/.test(e.code);
-    throw new DrError("STORE_UNREACHABLE", `object store ${where} ${refused ? "refused the connection" : tls ? `failed tls verification (${e.code})` : `did not answer: ${e.message}`}`, {
-      cause: e,
-      details: { endpoint: info.endpoint, host: info.host, port: info.port, reason: refused ? "refused" : tls ? "tls" : e.code ?? "error" },
-      hint: tls
-        ? `the store's certificate does not verify against ${info.caFile}; restart the object store (dr lab down, dr lab up) to remake it`
-        : "the offsite object store is down: start it with `dr lab up` (its log is object-store.log in the store directory)",
-    });
-  });
-  if (status.status === 404) {
-    throw new DrError("STORE_UNREACHABLE", `object store ${where} answers but bucket ${info.bucket} does not exist`, {
-      details: { endpoint: info.endpoint, bucket: info.bucket, reason: "no-bucket" },
-      hint: "restart the object store (dr lab down, dr lab up): it creates the bucket at start",
-    });
-  }
-  if (status.status !== 200) {
-    throw new DrError("STORE_UNREACHABLE", `object store ${where} answered http ${status.status}`, {
-      details: { endpoint: info.endpoint, status: status.status, reason: "http" },
-      hint: "read object-store.log in the object store directory",
-    });
-  }
 }
 
 /**

@@ -725,7 +725,7 @@ test("a host config change runs exactly this on the host through SSM Run Command
     'echo "fp-dr host config version {{ configVersion }}"',
     'timeout 1800 cloud-init status --wait >/dev/null || { echo "cloud-init did not finish: see /var/log/fp-dr-bootstrap.log" >&2; exit 1; }',
     "umask 077",
-    "aws ssm get-parameter --region 'eu-central-1' --name '{{ specParameter }}' --query Parameter.Value --output text >/etc/fp-dr/host-spec.json.new",
+    "aws ssm get-parameter --region eu-central-1 --name '{{ specParameter }}' --query Parameter.Value --output text >/etc/fp-dr/host-spec.json.new",
     "mv -f /etc/fp-dr/host-spec.json.new /etc/fp-dr/host-spec.json",
     "/usr/local/bin/dr --config /etc/fp-dr/dr.config.yaml host apply --spec /etc/fp-dr/host-spec.json --json",
   ]);
@@ -763,7 +763,7 @@ const firstBackupSsmCalls = (site: string, region: string, instanceId: string) =
   [
     "ssm", "send-command", "--region", region, "--instance-ids", instanceId, "--document-name", "AWS-RunShellScript",
     "--comment", `fp-dr on ${site}`,
-    "--parameters", JSON.stringify({ commands: ["'sudo' 'systemctl' 'start' '--no-block' 'fp-dr-backup-full-repo1.service'"] }),
+    "--parameters", JSON.stringify({ commands: ["sudo systemctl start --no-block fp-dr-backup-full-repo1.service"] }),
     "--output", "json",
   ],
   ["ssm", "get-command-invocation", "--region", region, "--command-id", "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9", "--instance-id", instanceId, "--output", "json"],

@@ -4,6 +4,7 @@
 // its output, or fails with the host's own error text.
 import { spawn } from "node:child_process";
 import { DrError } from "../../core/errors";
+import { shellLine } from "../../core/shell-words";
 import type { HostCommandRunner } from "./access";
 import { pollUntil } from "../../core/poll";
 
@@ -16,9 +17,6 @@ export interface SsmRunCommandOptions {
   /** Longest wait for the command to end. Default 10 minutes. */
   timeoutMs?: number;
 }
-
-/** Single-quotes a word for the host's shell. */
-const quote = (w: string) => `'${w.replace(/'/g, `'"'"'`)}'`;
 
 function aws(command: string, args: string[], env: NodeJS.ProcessEnv | undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -41,7 +39,7 @@ export function ssmRunCommand(opts: SsmRunCommandOptions = {}): HostCommandRunne
   const pollMs = opts.pollMs ?? 2000;
   const bound = opts.timeoutMs ?? 600_000;
   return async (site, outputs, argv) => {
-    const line = argv.map(quote).join(" ");
+    const line = shellLine(argv);
     const where = ["--region", outputs.region];
     const sent = await aws(command, ["ssm", "send-command", ...where, "--instance-ids", outputs.instanceId, "--document-name", "AWS-RunShellScript", "--comment", `fp-dr on ${site}`.slice(0, 100), "--parameters", JSON.stringify({ commands: [line] }), "--output", "json"], opts.env);
     if (sent.code !== 0) {
