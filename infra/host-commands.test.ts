@@ -142,7 +142,7 @@ test("the warm standby's restore script is pinned: a changed script re-runs the 
   // script restores the warm standby again on the next `pulumi up` of the secondary: do it only
   // deliberately, then update the digest.
   const script = restoreScript({ stanza: "fp", requestId: "standby-2025-09-01", mode: "standby", repo: 1, allowOverwrite: false });
-  assert.equal(createHash("sha256").update(script).digest("hex"), "7ea19f16e5e3125513d741e9c168f019e02bd6055d5ea7f305e9586211ddedef", script);
+  assert.equal(createHash("sha256").update(script).digest("hex"), "2face50c93a9901cbdaa07c61fa9cdbd9d5f2c4a33e24037d77bc6f454718440", script);
 });
 
 test("the admin password travels only inside a quoted heredoc, SQL-escaped", () => {

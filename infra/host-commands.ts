@@ -4,7 +4,8 @@
 // `bash -s` so no quoting layer stands between the script and the shell; `bash -n` checks
 // them in the tests.
 import { hostPaths } from "./cloud-init/host-spec";
-import { shellLine, shellQuote } from "../automation/core/shell-words";
+// Deployed quoting: these scripts are Command inputs (see shellQuoteDeployed).
+import { shellQuoteDeployed as shellQuote } from "../automation/core/shell-words";
 import { formatTargetTime, targetArgs } from "../automation/pgbackrest/options";
 import { pointInTime, targetOfRequest, type RestoreRequest } from "./config/requests";
 
@@ -40,7 +41,7 @@ export function restoreArguments(r: RestoreRequestSpec): string[] {
  * user databases unless the request says so: the automation fences a site before restoring.
  */
 export function restoreScript(r: RestoreRequestSpec): string {
-  const argv = shellLine(restoreArguments(r));
+  const argv = restoreArguments(r).map(shellQuote).join(" ");
   return `set -euo pipefail
 request=${shellQuote(r.requestId)}
 echo "fp-dr restore request $request: start"

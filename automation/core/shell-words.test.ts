@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import test from "node:test";
-import { shellLine, shellQuote } from "./shell-words";
+import { shellLine, shellQuote, shellQuoteDeployed } from "./shell-words";
 
 const hostile = [
   "it's",
@@ -40,6 +40,7 @@ for (const shell of ["bash", "sh"]) {
   test(`hostile words come back byte for byte through ${shell} -c`, () => {
     for (const word of hostile) {
       assert.deepEqual(argvFrom(shell, shellQuote(word)), [word], `${JSON.stringify(word)} quoted as ${shellQuote(word)}`);
+      assert.deepEqual(argvFrom(shell, shellQuoteDeployed(word)), [word], `${JSON.stringify(word)} quoted as ${shellQuoteDeployed(word)}`);
     }
     assert.deepEqual(argvFrom(shell, shellLine(hostile)), hostile);
     assert.throws(() => execFileSync("test", ["-e", "/tmp/fp-dr-shell-words-pwned"]), "nothing was executed");

@@ -14,3 +14,13 @@ export function shellQuote(word: string): string {
 export function shellLine(argv: readonly string[]): string {
   return quote([...argv]);
 }
+
+/**
+ * One word in single quotes, always: the form the scripts Pulumi runs on the hosts were deployed
+ * with (infra/host-commands.ts). Their bytes are the Command resources' inputs, so a change of
+ * quoting alone would re-run them on the next `pulumi up`: restore the warm standby again, or run
+ * a promotion's command again. They keep this form byte for byte; the round-trip test covers it.
+ */
+export function shellQuoteDeployed(word: string): string {
+  return `'${word.replace(/'/g, `'"'"'`)}'`;
+}
