@@ -284,8 +284,11 @@ export const drConfigSchema = z
       .object({
         /** Where every file of the lab lives; default /var/lib/fp-dr/lab as root, else ~/.local/state/fp-dr/lab. */
         dir: z.string().optional(),
-        /** Sample database scale: 1 ≈ 50 MB, 20 ≈ 1 GB, 200 ≈ 10 GB. */
-        scale: z.number().min(0.01).max(400).default(1),
+        /**
+         * Sample database scale: 1 ≈ 50 MB, 20 ≈ 1 GB, 200 ≈ 10 GB, the largest the lab advertises
+         * and builds (15 min with the standby on a 2-core machine, `dr lab up --scale 200`).
+         */
+        scale: z.number().min(0.01).max(200).default(1),
         /** OS user that runs server processes when dr runs as root. */
         serviceUser: z.string().default("postgres"),
         /** Loopback addresses of the sites; DNS answers with one of them. */
