@@ -11,7 +11,6 @@ import { table } from "../core/output";
 import { awsHostTarget } from "../engines/host/host-files";
 import { labHostTarget } from "../engines/local/host-files";
 import { Lab } from "../engines/local/lab";
-import { readEscrowedPassphrase } from "../engines/pulumi/passphrase-escrow";
 import { applyHostConfig, type HostApplyResult, type HostTarget } from "../host-config/apply";
 import { serviceUser } from "../system/service-user";
 
@@ -45,7 +44,9 @@ function readSpec(deps: Deps, file: string, site?: string): HostSpec {
 async function awsTarget(deps: Deps, opts: HostApplyOptions): Promise<HostTarget> {
   const spec = readSpec(deps, opts.spec!, opts.site);
   const h = deps.config.host;
-  const passphrase = spec.cipherPassSecret ? process.env.FP_DR_REPO_CIPHER_PASS || (await readEscrowedPassphrase({ secretName: spec.cipherPassSecret.name, regions: [spec.cipherPassSecret.region] })) : undefined;
+  // The AWS SDK is loaded only here, when a host reads its escrowed passphrase: every other `dr` start skips it.
+  const escrow = () => (require("../engines/pulumi/passphrase-escrow") as typeof import("../engines/pulumi/passphrase-escrow")).readEscrowedPassphrase;
+  const passphrase = spec.cipherPassSecret ? process.env.FP_DR_REPO_CIPHER_PASS || (await escrow()({ secretName: spec.cipherPassSecret.name, regions: [spec.cipherPassSecret.region] })) : undefined;
   if (passphrase) registerSecret(passphrase);
   return awsHostTarget(spec, { passphrase, user: serviceUser(h?.user ?? "postgres"), socketDir: h?.socketDir ?? "/var/run/postgresql", port: h?.port ?? 5432 });
 }
