@@ -179,7 +179,7 @@ test("every alarm's metric has a producer: dr health --publish, a systemd event,
       assert.deepEqual(a.inputs.dimensions, { InstanceId: instance.id });
     } else if (metric in eventMetricCatalogue) {
       assert.ok(units.some(([, c]) => c.includes(`fp-dr-event ${metric}`)), `${metric}: no unit publishes it`);
-      assert.match(files.get("/usr/local/sbin/fp-dr-event")!, /--namespace 'FpDr'[\s\S]*Environment=production,Site=primary/);
+      assert.match(files.get("/usr/local/sbin/fp-dr-event")!, /--namespace FpDr[\s\S]*Environment\\=production\\,Site\\=primary/);
     } else {
       assert.equal(published.Namespace, a.inputs.namespace);
       const datum = published.MetricData?.find((d) => d.MetricName === metric);
@@ -250,7 +250,7 @@ test("the repository passphrase is escrowed in Secrets Manager, replicated to th
   assert.equal(unsecret(version.inputs.secretString), testSecrets.repoCipherPass);
   const read = hostPolicyOf(h).Statement.find((s) => s.Action === "secretsmanager:GetSecretValue");
   assert.equal(read?.Resource, `arn:aws:secretsmanager:eu-central-1:${testAccountId}:secret:fp-dr/production/repository-cipher-pass-??????`);
-  assert.match(files.get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region 'eu-central-1' --secret-id 'fp-dr\/production\/repository-cipher-pass'/);
+  assert.match(files.get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region eu-central-1 --secret-id fp-dr\/production\/repository-cipher-pass /);
 });
 
 test("the README's monthly cost table of the primary stack is what its declared resources cost", () => {

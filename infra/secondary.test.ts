@@ -188,7 +188,7 @@ test("the standby reads the escrowed passphrase from the replica in its own regi
   assert.equal(ofType(h, "aws:secretsmanager/secret:Secret").length, 0, "the primary stack owns the escrow");
   const read = hostPolicyOf(h).Statement.find((s) => s.Action === "secretsmanager:GetSecretValue");
   assert.equal(read?.Resource, `arn:aws:secretsmanager:eu-west-1:${testAccountId}:secret:fp-dr/production/repository-cipher-pass-??????`);
-  assert.match(userDataFiles(instance).get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region 'eu-west-1'/);
+  assert.match(userDataFiles(instance).get("/usr/local/sbin/fp-dr-bootstrap")!, /get-secret-value --region eu-west-1 /);
 });
 
 test("the README's monthly cost table of the secondary stack is what its declared resources cost", () => {
