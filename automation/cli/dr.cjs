@@ -5,6 +5,17 @@
 // runs only while it matches the sources (compiled-entry.cjs). FP_DR_FROM_SOURCE=1 forces tsx.
 const { compiledEntry } = require("./compiled-entry.cjs");
 
+// `dr --help | head`, `dr lab drill | head`: the reader went away. What is still to be written
+// is dropped, quietly, and the command goes on to its own end (a recovery run must not stop half
+// way because nobody reads it any more: its journal and report still say everything), instead
+// of dying on an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e;
+    stream.write = () => true;
+  });
+}
+
 const compiled = process.env.FP_DR_FROM_SOURCE === "1" ? undefined : compiledEntry();
 if (compiled === undefined) require("tsx/cjs");
 const cli = require(compiled ?? "./main.ts");

@@ -29,6 +29,12 @@ test("every subcommand's help lists --json, --config, --verbose", () => {
   }
 });
 
+test("dr --help into a reader that stops after one line (| head -1) ends quietly, not with an EPIPE stack trace", () => {
+  const r = spawnSync("bash", ["-c", `"${process.execPath}" "${DR}" --help | head -1 >/dev/null; echo "status \${PIPESTATUS[0]}" >&2`], { encoding: "utf8", timeout: 60_000 });
+  assert.doesNotMatch(r.stderr, /EPIPE|Unhandled 'error' event/, r.stderr);
+  assert.match(r.stderr, /^status 0$/m);
+});
+
 test("a usage error reads error[USAGE]: one line, then a hint line", () => {
   const r = dr(["backup", "full", "--repo", "7"]);
   const lines = r.stderr.trim().split("\n");
