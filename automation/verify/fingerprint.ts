@@ -108,11 +108,13 @@ interface PartialSum {
  * in the snapshot is in a block that existed when it was taken, but the size is read now.
  */
 async function blockRanges(client: ClientBase, tables: { schema: string; table: string }[], sessions: Sessions): Promise<BlockRange[]> {
-  const blocks = new Map<string, number>();
-  for (const t of tables) {
-    const r = await client.query<{ n: string }>(`select pg_relation_size(${quoteLiteral(`${quoteIdent(t.schema)}.${quoteIdent(t.table)}`)}::regclass) / current_setting('block_size')::int as n`);
-    blocks.set(`${t.schema}.${t.table}`, Number(r.rows[0].n));
-  }
+  // Every table's size in one round trip, not one query per table.
+  const names = tables.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`);
+  const r = await client.query<{ n: string }>(
+    "select pg_relation_size(name::regclass) / current_setting('block_size')::int as n from unnest($1::text[]) with ordinality as t(name, i) order by i",
+    [names],
+  );
+  const blocks = new Map(tables.map((t, i) => [`${t.schema}.${t.table}`, Number(r.rows[i].n)]));
   const total = [...blocks.values()].reduce((a, b) => a + b, 0);
   const per = Math.max(128, Math.ceil(total / (4 * Math.max(1, sessions.parallel ?? availableParallelism()))));
   const out: BlockRange[] = [];
