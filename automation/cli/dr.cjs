@@ -16,6 +16,12 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// The AWS SDK warns once per process, on stderr, that its releases from 2027 on will need Node 22.
+// That is for whoever upgrades the toolkit's dependencies (package.json's engines say what runs
+// it), not for an operator in the middle of a failover: seven lines of it between the steps of
+// `dr lab up` or `dr failover` read like a fault. Whoever wants it back sets the variable to false.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 const compiled = process.env.FP_DR_FROM_SOURCE === "1" ? undefined : compiledEntry();
 if (compiled === undefined) require("tsx/cjs");
 const cli = require(compiled ?? "./main.ts");
