@@ -3,13 +3,15 @@
 // program from the control document, although the operator's checked-in stack files say
 // otherwise (no fence, activeSite primary). Without fp-dr:sharedState the declaration alone
 // applies. The document holds decisions only: a secret key is refused before it is written.
+// A switchover in flight recorded there makes every update but the run's own refuse.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileSharedStore } from "../automation/core/file-store";
-import { changedDocument, controlKey, overlayControl } from "./config/control-state";
+import { changedDocument, controlKey, overlayControl, withSwitchover } from "./config/control-state";
+import { DrError } from "../automation/core/errors";
 import { parseSiteOutputs } from "./outputs";
 import { configFromStackFile, installMocks, ofType, settle, standbySecrets, testSecrets, type Harness } from "./testing/mocks";
 
@@ -74,4 +76,59 @@ test("a removed decision (null) lets the declaration's own value apply again", (
   assert.deepEqual(over.values, { dns: { activeSite: "secondary", zoneId: "Z1" } });
   assert.deepEqual(raw.values.dns, { activeSite: "primary", zoneId: "Z1" }, "the declaration itself is not changed");
   assert.equal(overlayControl(raw, doc, "primary"), raw, "another stack's decisions do not apply");
+});
+
+test("during a switchover in flight an operator's `pulumi up` refuses, naming the run and `dr resume`; the run's own update and any update after it ended declare as usual", async () => {
+  const inFlight = join(dir, "switchover");
+  const store = new FileSharedStore(inFlight);
+  const runId = "switchover-20261206t031500z-0001";
+  const by = { by: `run ${runId}`, runId, epoch: 4 };
+  let doc = withSwitchover(undefined, "production", { runId, epoch: 4, from: "primary", to: "secondary", phase: "token", token: { lsn: "0/9000028", timeline: 1 }, startedAt: "2026-12-06T03:15:00.000Z" }, by);
+  // The run's promote request, written during the switchover, keeps it recorded.
+  doc = changedDocument(doc, "production", "secondary", { promote: { requestId: "promote-20261206t031501z-0002", waitSeconds: 60 } }, by);
+  assert.equal(doc.switchover?.token?.lsn, "0/9000028");
+  assert.ok(await store.create(controlKey("production"), JSON.stringify(doc)));
+  const { program } = await import("./program");
+  const up = async (stack: "primary" | "secondary") => {
+    const file = join(__dirname, "..", `Pulumi.${stack}.yaml`);
+    const { config, secretKeys } = configFromStackFile(file, stack === "primary" ? testSecrets : standbySecrets, { "fp-dr:sharedState": { dir: inFlight } });
+    const h = installMocks({ stack, config, secretKeys, stackOutputs: { "acme/fp-dr/primary": { privateIp: primaryAddress, role: "primary", vpcId: "vpc-0a1b2c3d4e5f60718" } } });
+    return { h, outputs: await settle(await program()) };
+  };
+  const saved = process.env.FP_DR_RUN_ID;
+  try {
+    delete process.env.FP_DR_RUN_ID;
+    for (const stack of ["primary", "secondary"] as const) {
+      await assert.rejects(up(stack), (e: unknown) => {
+        assert.ok(e instanceof DrError && e.code === "SWITCHOVER_IN_FLIGHT", String(e));
+        assert.equal(e.message, `switchover ${runId} from primary to secondary is in flight (step token, demotion token 0/9000028 on timeline 1, started 2026-12-06T03:15:00.000Z): an update now could undo it`);
+        assert.match(e.hint!, new RegExp(`\`dr resume ${runId}\` finishes it`));
+        return true;
+      });
+    }
+    // Another run (a stale environment variable) is not this one.
+    process.env.FP_DR_RUN_ID = "failover-20261206t031500z-0009";
+    await assert.rejects(up("secondary"), /is in flight/);
+    // The switchover's own update (dr's process carries its run id to the program).
+    process.env.FP_DR_RUN_ID = runId;
+    const own = await up("secondary");
+    assert.ok(ofType(own.h, "command:remote:Command").some((c) => c.name.endsWith("-pg-promote")), "the run's promote request is declared");
+  } finally {
+    if (saved === undefined) delete process.env.FP_DR_RUN_ID;
+    else process.env.FP_DR_RUN_ID = saved;
+  }
+  // Ended (set to null): everyone's update declares again.
+  const cur = await store.get(controlKey("production"));
+  assert.ok(await store.replace(controlKey("production"), JSON.stringify(withSwitchover(doc, "production", null, by)), cur!.etag));
+  delete process.env.FP_DR_RUN_ID;
+  const after = await up("primary");
+  assert.ok(ofType(after.h, "aws:ec2/instance:Instance").length === 1);
+  if (saved !== undefined) process.env.FP_DR_RUN_ID = saved;
+});
+
+test("the switchover record holds its run, sites, step and token only: a secret or an unknown field is refused", () => {
+  const base = { runId: "switchover-x", from: "primary", to: "secondary", phase: "demote", startedAt: "2026-12-06T03:15:00.000Z" } as const;
+  for (const bad of [{ ...base, replicationPassword: "z".repeat(24) }, { ...base, token: { lsn: "0/1", timeline: 1, password: "p" } }, { ...base, phase: "anything" }]) {
+    assert.throws(() => withSwitchover(undefined, "production", bad as never, { by: "t" }));
+  }
 });

@@ -73,6 +73,8 @@ export const errorCatalogue = {
   RUN_LOCKED: { class: "locked", retryable: true },
   /** This run's lease was broken or taken over (its epoch is stale): it must not act any more. */
   LEASE_LOST: { class: "locked", retryable: false },
+  /** A switchover is in flight (the control document holds it): only its own run may update the stacks. */
+  SWITCHOVER_IN_FLIGHT: { class: "locked", retryable: false },
   RUN_UNKNOWN: { class: "usage", retryable: false },
   RUN_FINISHED: { class: "refused", retryable: false },
   GATE_FAILED: { class: "gate", retryable: false },

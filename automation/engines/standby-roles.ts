@@ -2,6 +2,8 @@
 // drive directly (pulumi: through stack requests and commands on the hosts). The lab's plans
 // act on the lab's clusters themselves; an engine that offers these is used instead.
 import type { DemotionToken } from "../postgres/controldata";
+import type { SwitchoverRecord } from "../../infra/config/control-state";
+export type { SwitchoverRecord };
 
 export interface StandbyRoles {
   /**
@@ -19,6 +21,14 @@ export interface StandbyRoles {
   isStopped(site: string): Promise<boolean>;
   /** The shutdown checkpoint of the stopped site (pg_controldata on its host). */
   shutdownToken(site: string): Promise<DemotionToken>;
+  /**
+   * Keeps the switchover in flight where every update of the stacks reads it (pulumi: the
+   * environment's control document, whose program then refuses any update but the run's own);
+   * null when it ended.
+   */
+  recordSwitchover?(switchover: SwitchoverRecord | null): Promise<void>;
+  /** The switchover in flight as recorded there, if any. */
+  recordedSwitchover?(): Promise<SwitchoverRecord | undefined>;
   /** Start the cleanly stopped old primary again as a standby of `primary`, without a rebuild. */
   restartAsStandby(site: string, primary: string): Promise<{ detail: string }>;
   /**

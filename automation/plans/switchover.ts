@@ -4,6 +4,9 @@
 // standby replays past exactly that point, then is promoted; DNS follows; the old primary comes
 // back as a standby of the new one without a rebuild. On an engine with standbyRoles (pulumi)
 // the host's shutdown, token, promotion and restart go through it; on the lab, through the lab.
+// There, from the shutdown until the old primary follows, the switchover is kept in the
+// environment's control document (its step and the token once read): every `pulumi up` but
+// the run's own refuses meanwhile, and a resume from another machine reads the token back.
 import { formatDuration } from "../config/common";
 import { DrError } from "../core/errors";
 import type { Plan, Step, StepContext } from "./plan";
@@ -15,6 +18,7 @@ import { facts, type Facts } from "./facts";
 import { firstWriteStep, swapDnsStep } from "./failover-steps";
 import { reportStep } from "./report-step";
 import { newestCommitPresent } from "./restore-steps";
+import type { SwitchoverRecord } from "../engines/standby-roles";
 
 interface SwitchoverFacts extends Facts {
   precheck?: { lagBytes: number; lagSeconds: number; source?: string };
@@ -28,6 +32,45 @@ const sf = (ctx: StepContext) => facts(ctx) as SwitchoverFacts;
 const lab = (ctx: StepContext) => Lab.open(ctx.config);
 const roles = (ctx: StepContext) => ctx.engine.standbyRoles;
 const admin = async (ctx: StepContext, site: string) => (await ctx.engine.endpoint(site)).admin;
+/**
+ * Records the switchover in flight at `phase` (where the engine keeps it): the token once read
+ * stays until a new shutdown; the start is the first record's.
+ */
+async function track(ctx: StepContext, phase: SwitchoverRecord["phase"], token?: SwitchoverRecord["token"]): Promise<void> {
+  const r = roles(ctx);
+  if (!r?.recordSwitchover) return;
+  const f = sf(ctx);
+  const cur = await r.recordedSwitchover?.();
+  const same = cur?.runId === ctx.record.runId ? cur : undefined;
+  await r.recordSwitchover({
+    runId: ctx.record.runId,
+    epoch: ctx.record.facts.leaseEpoch as number | undefined,
+    from: f.sourceSite!,
+    to: f.targetSite!,
+    phase,
+    token: phase === "shutdown" ? undefined : (token ?? same?.token),
+    startedAt: same?.startedAt ?? new Date().toISOString(),
+  });
+}
+
+/**
+ * The old primary may follow the new one without a rebuild only while it is still stopped at
+ * the demotion token (the new timeline forks after it). The token as recorded (a resume on
+ * another machine reads it back from the control document), else the journal's.
+ */
+async function stillAtToken(ctx: StepContext): Promise<void> {
+  const f = sf(ctx);
+  const r = roles(ctx)!;
+  const token = (await r.recordedSwitchover?.())?.token ?? f.token;
+  if (!token || !(await r.isStopped(f.sourceSite!))) return;
+  const now = await r.shutdownToken(f.sourceSite!);
+  if (now.lsn !== token.lsn || now.timeline !== token.timeline) {
+    throw new DrError("STANDBY_UNUSABLE", `${f.sourceSite} is no longer stopped at the demotion token ${token.lsn} (its checkpoint is ${now.lsn} on timeline ${now.timeline}): it ran since the switchover stopped it`, {
+      hint: `it cannot follow ${f.targetSite} without a rebuild: \`dr reprotect\` rebuilds it as a standby of the new primary`,
+    });
+  }
+}
+
 /** How long the standby may take to replay the token: it streamed everything before the shutdown. */
 const TOKEN_TIMEOUT_MS = 60_000;
 
@@ -78,6 +121,8 @@ const shutdownStep: Step = {
   },
   async run(ctx) {
     const f = sf(ctx);
+    // Recorded before anything stops: from here an update of the stacks waits for this run.
+    await track(ctx, "shutdown");
     // fast: sessions are ended, the shutdown checkpoint is written, and the walsenders send it
     // all to the connected standby before the server exits.
     if (roles(ctx)) await roles(ctx)!.stopCleanly(f.sourceSite!);
@@ -98,6 +143,7 @@ const tokenStep: Step = {
   async run(ctx) {
     const f = sf(ctx);
     f.token = roles(ctx) ? await roles(ctx)!.shutdownToken(f.sourceSite!) : await shutdownToken(lab(ctx), f.sourceSite!);
+    await track(ctx, "token", f.token);
     const started = Date.now();
     // Replayed past the token: pg_last_wal_replay_lsn is the end of the last record replayed,
     // so it is beyond the shutdown checkpoint record only once that record was replayed.
@@ -124,6 +170,7 @@ const promoteTargetStep: Step = {
   async run(ctx) {
     const f = sf(ctx);
     if (!f.verified) throw new DrError("GATE_FAILED", "refusing to promote before the standby replayed the demotion token", { hint: "the token step must pass first" });
+    await track(ctx, "promote");
     // The lab records the new pair; on AWS the DNS stack's activeSite (set by the next step) does.
     const detail = roles(ctx)
       ? (await roles(ctx)!.promote(f.targetSite!)).detail
@@ -147,8 +194,15 @@ const demoteStep: Step = {
   },
   async run(ctx) {
     const f = sf(ctx);
-    if (roles(ctx)) await roles(ctx)!.restartAsStandby(f.sourceSite!, f.targetSite!);
+    if (roles(ctx)) {
+      await stillAtToken(ctx);
+      await track(ctx, "demote");
+      await roles(ctx)!.restartAsStandby(f.sourceSite!, f.targetSite!);
+    }
     const s = roles(ctx) ? await readRecoveryState(await admin(ctx, f.sourceSite!)) : await restartAsStandby(lab(ctx), f.sourceSite!, f.targetSite!);
+    // The roles are settled: updates of the stacks are free again. Before the step counts as
+    // done, so a failed write is retried by a resume.
+    await roles(ctx)?.recordSwitchover?.(null);
     f.demoted = { source: s.source, timeline: s.timeline, replayLsn: s.replayLsn };
     return { detail: `${f.sourceSite} is a standby of ${f.targetSite} via ${s.source}, timeline ${s.timeline}` };
   },

@@ -17,6 +17,28 @@ export type DecisionKey = (typeof decisionKeys)[number];
 
 const stackDecisions = z.partialRecord(z.enum(decisionKeys), z.unknown().nullable());
 
+/**
+ * A switchover in flight (automation/plans/switchover.ts on the pulumi engine): from its clean
+ * shutdown of the primary until the old primary follows the new one. While it is here, the
+ * program refuses every update but the run's own (./switchover-guard.ts). The demotion token is
+ * an LSN and a timeline: nothing secret.
+ */
+export const switchoverRecord = z
+  .object({
+    runId: z.string().min(1),
+    /** The run's lease epoch when it last wrote this. */
+    epoch: z.number().int().optional(),
+    from: z.string().min(1),
+    to: z.string().min(1),
+    /** The step under way: the primary stopping, the token read, the promotion (and DNS), the old primary following. */
+    phase: z.enum(["shutdown", "token", "promote", "demote"]),
+    /** The old primary's shutdown checkpoint, once read: the point the standby replayed past. */
+    token: z.object({ lsn: z.string().regex(/^[0-9A-F]+\/[0-9A-F]+$/i), timeline: z.number().int().min(1) }).strict().optional(),
+    startedAt: z.string(),
+  })
+  .strict();
+export type SwitchoverRecord = z.infer<typeof switchoverRecord>;
+
 export const controlDocument = z
   .object({
     environment: z.string().min(1),
@@ -27,6 +49,8 @@ export const controlDocument = z
     updatedBy: z.object({ by: z.string(), runId: z.string().optional(), epoch: z.number().int().optional() }).strict(),
     /** Per stack name: each decision's stored value; null means removed (the declaration's own value, if any, applies). */
     stacks: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/), stackDecisions),
+    /** The switchover in flight; null (or absent) when none is. */
+    switchover: switchoverRecord.nullable().optional(),
   })
   .strict();
 export type ControlDocument = z.infer<typeof controlDocument>;
@@ -69,5 +93,11 @@ export function changedDocument(
   if (unknown.length) throw new Error(`not decision keys, refused in the control state: ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
   const stacks = structuredClone(cur?.stacks ?? {});
   stacks[stack] = { ...(stacks[stack] ?? {}), ...changes };
-  return controlDocument.parse({ environment, version: (cur?.version ?? 0) + 1, updatedAt: now.toISOString(), updatedBy: by, stacks });
+  // A decision taken during a switchover (its promote request, its DNS answer) keeps it recorded.
+  return controlDocument.parse({ environment, version: (cur?.version ?? 0) + 1, updatedAt: now.toISOString(), updatedBy: by, stacks, switchover: cur?.switchover });
+}
+
+/** The document with the switchover in flight set (null: ended), one version up. */
+export function withSwitchover(cur: ControlDocument | undefined, environment: string, switchover: SwitchoverRecord | null, by: ControlDocument["updatedBy"], now = new Date()): ControlDocument {
+  return controlDocument.parse({ environment, version: (cur?.version ?? 0) + 1, updatedAt: now.toISOString(), updatedBy: by, stacks: structuredClone(cur?.stacks ?? {}), switchover });
 }

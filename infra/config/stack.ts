@@ -6,6 +6,7 @@ import { parseStackConfig, rawFromConfigMap } from "./load";
 import type { StackConfig } from "./schema";
 import { overlayControl } from "./control-state";
 import { openControlStore, readControlDocument } from "./control-read";
+import { refuseDuringSwitchover } from "./switchover-guard";
 
 /** Pulumi's runtime knows which keys are secrets; the function is not in its typings. */
 function isSecretKey(key: string): boolean {
@@ -24,5 +25,7 @@ export async function loadStackConfig(): Promise<StackConfig> {
   const raw = rawFromConfigMap(pulumi.runtime.allConfig(), isSecretKey);
   const environment = typeof raw.values.environment === "string" ? raw.values.environment : "production";
   const control = await readControlDocument(await openControlStore(raw.values.sharedState), environment);
+  // The automation's own updates run the program with its run id in the environment (plans/runner.ts).
+  refuseDuringSwitchover(control, process.env.FP_DR_RUN_ID);
   return parseStackConfig(overlayControl(raw, control, pulumi.getStack()), `Pulumi.${pulumi.getStack()}.yaml${control ? ` with control state v${control.version}` : ""}`);
 }

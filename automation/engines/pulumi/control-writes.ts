@@ -7,7 +7,7 @@
 // everything else (a rotated password included) is passed through to the stack config alone.
 import { storedForm } from "../../../infra/config/requests";
 import { readControlVersion } from "../../../infra/config/control-read";
-import { changedDocument, controlKey, decisionKeys, type ControlDocument, type DecisionKey } from "../../../infra/config/control-state";
+import { changedDocument, controlKey, decisionKeys, withSwitchover, type ControlDocument, type DecisionKey, type SwitchoverRecord } from "../../../infra/config/control-state";
 import { DrError } from "../../core/errors";
 import type { SharedStore } from "../../core/shared-store";
 import type { ConfigEntries, StackOps, StoredConfig } from "./stack-ops";
@@ -48,18 +48,32 @@ export class ControlState {
 
   /** Records `changes` for `stack`; re-read and re-applied when another writer got there first. */
   async record(stack: string, changes: Partial<Record<DecisionKey, unknown>>): Promise<ControlDocument> {
+    return this.change((doc, by) => changedDocument(doc, this.environment, stack, changes, by), "the decision");
+  }
+
+  /** Records the switchover in flight (null: it ended), by the same conditional write. */
+  async recordSwitchover(switchover: SwitchoverRecord | null): Promise<ControlDocument> {
+    return this.change((doc, by) => withSwitchover(doc, this.environment, switchover, by), "the switchover");
+  }
+
+  /** The switchover in flight, if the document holds one. */
+  async switchover(): Promise<SwitchoverRecord | undefined> {
+    return (await this.read()).doc?.switchover ?? undefined;
+  }
+
+  private async change(next: (doc: ControlDocument | undefined, by: ControlDocument["updatedBy"]) => ControlDocument, what: string): Promise<ControlDocument> {
     const runId = process.env.FP_DR_RUN_ID;
     const epoch = process.env.FP_DR_EPOCH ? Number(process.env.FP_DR_EPOCH) : undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       const { doc, etag } = await this.read();
-      const next = changedDocument(doc, this.environment, stack, changes, { by: runId ? `run ${runId}` : "dr", runId, epoch });
-      const body = JSON.stringify(next, null, 2);
+      const changed = next(doc, { by: runId ? `run ${runId}` : "dr", runId, epoch });
+      const body = JSON.stringify(changed, null, 2);
       const w = etag ? await this.store.replace(controlKey(this.environment), body, etag) : await this.store.create(controlKey(this.environment), body);
-      if (w) return next;
+      if (w) return changed;
       // Another writer got there first: read again after a short, jittered pause.
       await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
     }
-    throw new DrError("STORE_UNREACHABLE", `could not record the decision in ${controlKey(this.environment)}: it kept changing under other writers`, {
+    throw new DrError("STORE_UNREACHABLE", `could not record ${what} in ${controlKey(this.environment)}: it kept changing under other writers`, {
       hint: "`dr lease show`: another run may be acting on this environment; nothing was changed on the stacks",
     });
   }

@@ -57,6 +57,7 @@ import {
   type SiteConnectionConfig,
 } from "./stack-config";
 import type { RawOutputs, StackOps, StoredConfig } from "./stack-ops";
+import type { ControlState } from "./control-writes";
 import { activeSiteUrns, fenceUrns, primaryStackReferenceUrn, replacementInstanceUrn, restoreUrns } from "./urns";
 import { listDrillStacks, type DrillStack } from "./drill-stacks";
 import { backupUnit } from "../../../infra/cloud-init/systemd";
@@ -67,6 +68,8 @@ export type PulumiEngineConfig = Pick<DrConfig, "sites" | "serviceName" | "pulum
 
 export interface PulumiEngineOptions {
   ops: StackOps;
+  /** The environment's control document, where a switchover in flight is kept. Default: none (nothing recorded). */
+  control?: ControlState;
   config: PulumiEngineConfig;
   /** Network path to the hosts. Default: their private addresses (only inside the VPC). */
   access?: SiteAccess;
@@ -150,6 +153,7 @@ export class PulumiEngine implements Engine {
     });
     this.standbyRoles = new PulumiStandbyRoles({
       ops: this.ops,
+      control: o.control,
       database: this.database,
       hostCommands: o.hostCommands,
       stackOf: (site) => this.stackOf(site),

@@ -30,7 +30,8 @@ export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineO
   // environment's control document first, where every `pulumi up` reads them.
   const workDir = prepareOwnWorkspace(p.workDir ?? defaultWorkDir(), pulumiWorkspaceDir(config));
   const local = await openLocalWorkspace({ workDir, command: p.command, backendUrl: p.backendUrl, secretsProvider: p.secretsProvider, pulumiCommand, envVars });
-  const ops = withControlState(local, new ControlState(await openSharedStore(config), config.environment));
+  const control = new ControlState(await openSharedStore(config), config.environment);
+  const ops = withControlState(local, control);
   // Without pgbackrest here the engine's pre-flight refuses honestly (DEPENDENCY_MISSING).
   const repositories = engine.repositories ?? (p.repositories.enabled && onPath("pgbackrest") ? pulumiRepositories({ ops, config }) : undefined);
   // Sites with access.via=ssm are reached through Session Manager port forwards, opened on first
@@ -41,5 +42,5 @@ export async function openPulumiEngine(config: DrConfig, opts: OpenPulumiEngineO
   // Commands on a host (the post-checks' first backup) through SSM Run Command.
   const hostCommands = engine.hostCommands ?? ssmRunCommand();
   // takeNotes is set here, not in the engine: only the default access reports what it opened.
-  return Object.assign(new PulumiEngine({ ...engine, access, hostCommands, repositories, ops, config }), { takeNotes: () => opened.splice(0) });
+  return Object.assign(new PulumiEngine({ ...engine, access, hostCommands, repositories, ops, control, config }), { takeNotes: () => opened.splice(0) });
 }

@@ -23,12 +23,16 @@ import type { StandbyRoles } from "../standby-roles";
 import type { HostCommandRunner, SiteDatabase } from "./access";
 import { configValue, siteNameInStack, storedSecret } from "./stack-config";
 import type { StackOps, StoredConfig } from "./stack-ops";
+import type { ControlState } from "./control-writes";
+import type { SwitchoverRecord } from "../../../infra/config/control-state";
 import { fenceUrns, promoteUrns, restoreUrns, streamUrns } from "./urns";
 
 const cluster = `postgresql@${hostPaths.pgVersion}-${hostPaths.clusterName}`;
 
 export interface PulumiStandbyRolesDeps {
   ops: StackOps;
+  /** The environment's control document (where a switchover in flight is kept). Default: none, nothing is recorded. */
+  control?: ControlState;
   database: SiteDatabase;
   hostCommands?: HostCommandRunner;
   stackOf(site: string): string;
@@ -116,6 +120,14 @@ export class PulumiStandbyRoles implements StandbyRoles {
     const outputs = await this.d.siteOutputs(this.d.stackOf(site));
     const r = await this.host(`reading the shutdown checkpoint of ${site}`)(site, outputs, ["sudo", "-u", "postgres", `${hostPaths.pgBin}/pg_controldata`, hostPaths.dataDir]);
     return demotionToken(r.stdout, site);
+  }
+
+  async recordSwitchover(switchover: SwitchoverRecord | null): Promise<void> {
+    await this.d.control?.recordSwitchover(switchover);
+  }
+
+  async recordedSwitchover(): Promise<SwitchoverRecord | undefined> {
+    return this.d.control?.switchover();
   }
 
   async restartAsStandby(site: string, primary: string): Promise<{ detail: string }> {
