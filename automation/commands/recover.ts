@@ -116,8 +116,8 @@ export async function drill(deps: Deps, opts: RecoverOptions = {}): Promise<RunR
   return finishRun(deps, record);
 }
 
-export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; force?: boolean } = {}): Promise<RunRecord> {
-  const rdeps = await runnerDepsFor(deps);
+export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; force?: boolean } = {}, engine?: Engine): Promise<RunRecord> {
+  const rdeps = await runnerDepsFor(deps, engine);
   const record = await resumeRun(
     runId,
     (r) => {

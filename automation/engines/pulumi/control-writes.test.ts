@@ -88,3 +88,28 @@ test("decisionsIn: path entries become whole stored values; other keys are not d
 function walk(d: string): string[] {
   return readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [readFileSync(join(d, n), "utf8")]));
 }
+
+test("the switchover in flight: recorded with the run and its epoch, kept by the decision writes made during it, and removed (null) at its end", async () => {
+  const store = new FileSharedStore(join(dir, "c"));
+  const control = new ControlState(store, "production");
+  const ops = withControlState(recordingOps(), control);
+  const runId = "switchover-20261206t031500z-0001";
+  process.env.FP_DR_RUN_ID = runId;
+  process.env.FP_DR_EPOCH = "9";
+  try {
+    const s = { runId, epoch: 9, from: "primary", to: "secondary", phase: "token" as const, token: { lsn: "0/9000028", timeline: 1 }, startedAt: "2026-12-06T03:15:00.000Z" };
+    await control.recordSwitchover(s);
+    await ops.setConfig("secondary", { "fp-dr:promote.requestId": { value: "promote-1" } }, { path: true });
+    assert.deepEqual(await control.switchover(), s, "the promote request's write kept it");
+    const during = JSON.parse((await store.get("control/production.json"))!.body);
+    assert.deepEqual([during.version, during.updatedBy.epoch, during.stacks.secondary.promote], [2, 9, { requestId: "promote-1" }]);
+    await control.recordSwitchover(null);
+  } finally {
+    delete process.env.FP_DR_RUN_ID;
+    delete process.env.FP_DR_EPOCH;
+  }
+  const ended = JSON.parse((await store.get("control/production.json"))!.body);
+  assert.equal(ended.switchover, null);
+  assert.equal(ended.version, 3);
+  assert.equal(await control.switchover(), undefined);
+});

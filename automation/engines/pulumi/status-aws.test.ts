@@ -8,7 +8,10 @@
 // that cannot be read from here are reported unreachable (a warning, not a guess); a service
 // name answering the standby and a standby that is gone are critical. Then the promote SQL the
 // host's promote command runs (infra/host-commands.ts) promotes the real standby and creates
-// the slot the old primary will stream through, and is a no-op when run again.
+// the slot the old primary will stream through, and is a no-op when run again. Before that, a
+// switchover over both: its demotion token is held in the control document while it is in
+// flight (a promotion that fails leaves it there), and a resume from another machine's
+// workspace and journal reads it back, finishes, and removes it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chownSync, writeFileSync } from "node:fs";
@@ -29,6 +32,15 @@ import { RecordingPulumiCli } from "./cli-double";
 import { addresses, backendUrl, drConfig, fakeProgram, repoRoot, secretsProvider, storedConfigFromStackFile, testSecrets } from "./contract-fixtures";
 import { PulumiEngine } from "./engine";
 import { openLocalWorkspace } from "./local-workspace";
+import type { HostCommandRunner } from "./access";
+import { ControlState, withControlState } from "./control-writes";
+import { prepareOwnWorkspace } from "./own-workspace";
+import { switchover } from "../../commands/switchover";
+import { resume } from "../../commands/recover";
+import { DrError } from "../../core/errors";
+import { FileSharedStore } from "../../core/file-store";
+import { controlKey, type ControlDocument } from "../../../infra/config/control-state";
+import { refuseDuringSwitchover } from "../../../infra/config/switchover-guard";
 
 let primary: ScratchCluster;
 let standby: Cluster;
@@ -60,7 +72,7 @@ before(async () => {
     env: { PGPASSWORD: primary.password },
     timeoutMs: 120_000,
   });
-  standby.writeSettings({ port: spec.port, listen_addresses: "127.0.0.1", unix_socket_directories: spec.runDir }, "fp-dr.conf");
+  standby.writeSettings({ port: spec.port, listen_addresses: "127.0.0.1", unix_socket_directories: spec.runDir, track_commit_timestamp: true }, "fp-dr.conf");
   const own = (path: string, content: string) => {
     writeFileSync(path, content, { mode: 0o600 });
     if (spec.user.switched) chownSync(path, spec.user.uid, spec.user.gid);
@@ -175,6 +187,95 @@ test("dr reprotect on AWS refuses a site that answers as a writable primary, and
   assert.equal(run.status, "failed");
   assert.equal(run.error?.code, "SITE_WRITABLE");
   assert.equal(cli.calls.filter((x) => x.args[0] === "up" || (x.args[0] === "config" && x.args[1] !== "--show-secrets")).length, 0, "no stack was changed");
+});
+
+test("dr switchover on AWS: the control document holds the switchover and its demotion token while it is in flight; a resume on another machine reads the token back, finishes, and removes it", async () => {
+  const state = join(primary.dir, "switchover-state");
+  const shared = join(state, "shared");
+  const store = new FileSharedStore(shared);
+  const clusters: Record<string, Cluster> = { primary: primary.cluster, secondary: standby };
+  const psql = (c: Cluster, sql: string, database = "postgres") =>
+    run(pgBin("psql"), ["-h", c.spec.runDir, "-p", String(c.spec.port), "-d", database, "-XAtq", "-v", "ON_ERROR_STOP=1"], { as: c.spec.user, input: sql, timeoutMs: 120_000 });
+  // The application's database and the heartbeat the first write goes to (what infra declares).
+  await psql(primary.cluster, `create role fp_app login password '${testSecrets.appPassword}'; create database financial_planning owner fp_app;`);
+  await psql(primary.cluster, "create schema fp_dr authorization fp_app; create table fp_dr.heartbeat (at timestamptz, writer text); alter table fp_dr.heartbeat owner to fp_app;", "financial_planning");
+  // The Pulumi backend: an update of the promote command runs it on the host, as the real command does.
+  const cli = new RecordingPulumiCli(fakeProgram);
+  const up = cli.run.bind(cli);
+  cli.run = async (args, cwd, env, onOutput) => {
+    const r = await up(args, cwd, env, onOutput);
+    if (args[0] === "up" && args.some((a) => a.startsWith("fp-dr: promote secondary"))) await psql(standby, promoteSql({ waitSeconds: 60, slot: "fp_standby" }));
+    return r;
+  };
+  // The hosts' commands (SSM Run Command on AWS) on the real clusters.
+  const hostCommands: HostCommandRunner = async (site, _outputs, argv) => {
+    const c = clusters[site];
+    const line = argv.join(" ");
+    if (argv[0] === "sh") return { stdout: c.state() === "running" ? "active\n" : "inactive\n" };
+    if (line.includes("systemctl stop")) await c.stop("fast");
+    else if (line.includes("systemctl start")) await c.start();
+    else if (line.endsWith("/pg_controldata /var/lib/postgresql/15/main")) return { stdout: (await run(pgBin("pg_controldata"), ["-D", c.spec.dataDir], { as: c.spec.user, timeoutMs: 30_000 })).stdout };
+    else if (line.includes("touch")) writeFileSync(join(c.spec.dataDir, "standby.signal"), "");
+    else if (argv[0] === "bash") {
+      // The stream script: the passfile and the settings pointing at the new primary.
+      const stream = { primaryHost: "127.0.0.1", port: standby.spec.port, role: "fp_replication", password: testSecrets.replicationPassword, slot: "fp_standby", application: "primary", passfile: join(state, "to-secondary.pgpass") };
+      writeFileSync(stream.passfile, `${replicationPassLine(stream)}\n`, { mode: 0o600 });
+      if (c.spec.user.switched) chownSync(stream.passfile, c.spec.user.uid, c.spec.user.gid);
+      await psql(c, standbyStreamSql(stream));
+    }
+    return { stdout: "" };
+  };
+  cli.addStack("primary", storedConfigFromStackFile("Pulumi.primary.yaml"));
+  // The application's password, which the first write through the service name logs in with.
+  cli.addStack("secondary", { ...storedConfigFromStackFile("Pulumi.secondary.yaml"), "fp-dr:appPassword": { value: testSecrets.appPassword, secret: true } });
+  /** An operator's machine: its own workspace and journal; the backend, the hosts and the shared store are the same. */
+  const machine = async (name: string) => {
+    const control = new ControlState(store, "production");
+    const ops = withControlState(await openLocalWorkspace({ workDir: prepareOwnWorkspace(repoRoot, join(state, name, "workspace")), pulumiCommand: cli, backendUrl, secretsProvider }), control);
+    const engine = new PulumiEngine({
+      ops,
+      control,
+      config: drConfig(),
+      access: { open: async (site) => ({ host: "127.0.0.1", port: clusters[site].spec.port }), close: async () => {} },
+      resolver: async () => [(cli.stacks.get("secondary")!.config["fp-dr:dns"].objectValue as { activeSite: string }).activeSite === "secondary" ? addresses.secondary : addresses.primary],
+      regionProbe: async () => ({ reachable: true, detail: "answered" }),
+      hostCommands,
+      dnsPollMs: 50,
+    });
+    const c = config();
+    const runConfig = { ...c, pulumi: { ...c.pulumi, journalDir: join(state, name, "journal") }, shared: { ...c.shared, dir: shared } } as DrConfig;
+    return { engine, deps: { config: runConfig, out: new Output({ json: true, quiet: true }) } as Deps };
+  };
+  // Machine A: stopped cleanly, token read and replayed; the promotion fails.
+  const a = await machine("a");
+  process.env.FP_DR_FAULT = "fail-in:promote";
+  let first;
+  try {
+    first = await switchover(a.deps, { yes: true, to: "secondary" }, a.engine);
+  } finally {
+    delete process.env.FP_DR_FAULT;
+  }
+  assert.equal(first.status, "failed");
+  assert.deepEqual(first.steps.slice(0, 4).map((s) => [s.id, s.status]), [["pre-check", "done"], ["shutdown", "done"], ["token", "done"], ["promote", "failed"]]);
+  const token = (first.facts as { token: { lsn: string; timeline: number } }).token;
+  const doc = JSON.parse((await store.get(controlKey("production")))!.body) as ControlDocument;
+  const { startedAt, ...held } = doc.switchover!;
+  assert.deepEqual(held, { runId: first.runId, epoch: first.facts.leaseEpoch, from: "primary", to: "secondary", phase: "token", token });
+  assert.ok(Date.parse(startedAt) <= Date.parse(first.steps[1].finishedAt!));
+  // Meanwhile an operator's update is refused (the program's rule; infra/control-state.test.ts runs it).
+  assert.throws(() => refuseDuringSwitchover(doc, undefined), (e: unknown) => e instanceof DrError && e.code === "SWITCHOVER_IN_FLIGHT" && e.hint!.includes(`dr resume ${first.runId}`));
+  // Machine B resumes: the old primary is still stopped at the token the document holds, so it follows without a rebuild.
+  const b = await machine("b");
+  const done = await resume(b.deps, first.runId, { yes: true }, b.engine);
+  assert.equal(done.status, "succeeded", done.error?.message);
+  assert.deepEqual(done.steps.map((s) => [s.id, s.status]), [["pre-check", "done"], ["shutdown", "done"], ["token", "done"], ["promote", "done"], ["swap-dns", "done"], ["first-write", "done"], ["demote", "done"], ["report", "done"]]);
+  const ended = JSON.parse((await store.get(controlKey("production")))!.body) as ControlDocument;
+  assert.equal(ended.switchover, null, "removed once the old primary follows");
+  assert.equal(ended.updatedBy.runId, first.runId);
+  assert.deepEqual(ended.stacks.secondary["dns.activeSite"], "secondary");
+  refuseDuringSwitchover(ended, undefined);
+  // Restarted as a standby (without a rebuild), not as a second primary.
+  assert.equal((await readRecoveryState(primary.cluster.connection("postgres"))).role, "standby");
 });
 
 test("the host's promote SQL promotes the real standby, creates the slot for the other site, and is a no-op the second time", async () => {
