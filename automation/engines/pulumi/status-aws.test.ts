@@ -11,7 +11,8 @@
 // the slot the old primary will stream through, and is a no-op when run again. Before that, a
 // switchover over both: its demotion token is held in the control document while it is in
 // flight (a promotion that fails leaves it there), and a resume from another machine's
-// workspace and journal reads it back, finishes, and removes it.
+// workspace and journal reads it back, finishes, and removes it; the old primary then streams
+// from the new one through the slot the promotion created.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chownSync, writeFileSync } from "node:fs";
@@ -189,27 +190,36 @@ test("dr reprotect on AWS refuses a site that answers as a writable primary, and
   assert.equal(cli.calls.filter((x) => x.args[0] === "up" || (x.args[0] === "config" && x.args[1] !== "--show-secrets")).length, 0, "no stack was changed");
 });
 
-test("dr switchover on AWS: the control document holds the switchover and its demotion token while it is in flight; a resume on another machine reads the token back, finishes, and removes it", async () => {
+/** `make`'s result, made on the first call. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}
+
+/**
+ * The switchover tests' AWS, shared by them in order: the Pulumi backend (an update of a promote
+ * command runs it on that site's host, as the real command does), the hosts' commands (SSM Run
+ * Command on AWS) on the real clusters, the shared store, and operators' machines with their
+ * own workspace and journal.
+ */
+const switchoverRig = once(async () => {
   const state = join(primary.dir, "switchover-state");
   const shared = join(state, "shared");
   const store = new FileSharedStore(shared);
   const clusters: Record<string, Cluster> = { primary: primary.cluster, secondary: standby };
   const psql = (c: Cluster, sql: string, database = "postgres") =>
     run(pgBin("psql"), ["-h", c.spec.runDir, "-p", String(c.spec.port), "-d", database, "-XAtq", "-v", "ON_ERROR_STOP=1"], { as: c.spec.user, input: sql, timeoutMs: 120_000 });
-  // The application's database and the heartbeat the first write goes to (what infra declares).
-  await psql(primary.cluster, `create role fp_app login password '${testSecrets.appPassword}'; create database financial_planning owner fp_app;`);
-  await psql(primary.cluster, "create schema fp_dr authorization fp_app; create table fp_dr.heartbeat (at timestamptz, writer text); alter table fp_dr.heartbeat owner to fp_app;", "financial_planning");
-  // The Pulumi backend: an update of the promote command runs it on the host, as the real command does.
   const cli = new RecordingPulumiCli(fakeProgram);
   const up = cli.run.bind(cli);
   cli.run = async (args, cwd, env, onOutput) => {
     const r = await up(args, cwd, env, onOutput);
-    if (args[0] === "up" && args.some((a) => a.startsWith("fp-dr: promote secondary"))) await psql(standby, promoteSql({ waitSeconds: 60, slot: "fp_standby" }));
+    const promoted = args.map((a) => /^fp-dr: promote (primary|secondary)\b/.exec(a)?.[1]).find(Boolean);
+    if (args[0] === "up" && promoted) await psql(clusters[promoted], promoteSql({ waitSeconds: 60, slot: "fp_standby" }));
     return r;
   };
-  // The hosts' commands (SSM Run Command on AWS) on the real clusters.
   const hostCommands: HostCommandRunner = async (site, _outputs, argv) => {
     const c = clusters[site];
+    const other = clusters[site === "primary" ? "secondary" : "primary"];
     const line = argv.join(" ");
     if (argv[0] === "sh") return { stdout: c.state() === "running" ? "active\n" : "inactive\n" };
     if (line.includes("systemctl stop")) await c.stop("fast");
@@ -217,17 +227,22 @@ test("dr switchover on AWS: the control document holds the switchover and its de
     else if (line.endsWith("/pg_controldata /var/lib/postgresql/15/main")) return { stdout: (await run(pgBin("pg_controldata"), ["-D", c.spec.dataDir], { as: c.spec.user, timeoutMs: 30_000 })).stdout };
     else if (line.includes("touch")) writeFileSync(join(c.spec.dataDir, "standby.signal"), "");
     else if (argv[0] === "bash") {
-      // The stream script: the passfile and the settings pointing at the new primary.
-      const stream = { primaryHost: "127.0.0.1", port: standby.spec.port, role: "fp_replication", password: testSecrets.replicationPassword, slot: "fp_standby", application: "primary", passfile: join(state, "to-secondary.pgpass") };
+      // The stream script: the passfile and the settings pointing at the new primary. The
+      // passfile must be where the server's OS user can read it, as the host's is (postgres's
+      // own 0600 file under its data mount): not under `state`, whose first directory an
+      // operator's private workspace (0700, root's) creates, where libpq cannot stat it and
+      // so connects with no password at all ("fe_sendauth: no password supplied").
+      const stream = { primaryHost: "127.0.0.1", port: other.spec.port, role: "fp_replication", password: testSecrets.replicationPassword, slot: "fp_standby", application: site, passfile: join(primary.dir, `${site}-stream.pgpass`) };
       writeFileSync(stream.passfile, `${replicationPassLine(stream)}\n`, { mode: 0o600 });
       if (c.spec.user.switched) chownSync(stream.passfile, c.spec.user.uid, c.spec.user.gid);
       await psql(c, standbyStreamSql(stream));
     }
     return { stdout: "" };
   };
-  cli.addStack("primary", storedConfigFromStackFile("Pulumi.primary.yaml"));
   // The application's password, which the first write through the service name logs in with.
-  cli.addStack("secondary", { ...storedConfigFromStackFile("Pulumi.secondary.yaml"), "fp-dr:appPassword": { value: testSecrets.appPassword, secret: true } });
+  const app = { "fp-dr:appPassword": { value: testSecrets.appPassword, secret: true } };
+  cli.addStack("primary", { ...storedConfigFromStackFile("Pulumi.primary.yaml"), ...app });
+  cli.addStack("secondary", { ...storedConfigFromStackFile("Pulumi.secondary.yaml"), ...app });
   /** An operator's machine: its own workspace and journal; the backend, the hosts and the shared store are the same. */
   const machine = async (name: string) => {
     const control = new ControlState(store, "production");
@@ -246,6 +261,15 @@ test("dr switchover on AWS: the control document holds the switchover and its de
     const runConfig = { ...c, pulumi: { ...c.pulumi, journalDir: join(state, name, "journal") }, shared: { ...c.shared, dir: shared } } as DrConfig;
     return { engine, deps: { config: runConfig, out: new Output({ json: true, quiet: true }) } as Deps };
   };
+  const controlDoc = async () => JSON.parse((await store.get(controlKey("production")))!.body) as ControlDocument;
+  return { psql, cli, machine, controlDoc };
+});
+
+test("dr switchover on AWS: the control document holds the switchover and its demotion token while it is in flight; a resume on another machine reads the token back, finishes, and removes it; the old primary then streams from the new one", async () => {
+  const { psql, machine, controlDoc } = await switchoverRig();
+  // The application's database and the heartbeat the first write goes to (what infra declares).
+  await psql(primary.cluster, `create role fp_app login password '${testSecrets.appPassword}'; create database financial_planning owner fp_app;`);
+  await psql(primary.cluster, "create schema fp_dr authorization fp_app; create table fp_dr.heartbeat (at timestamptz, writer text); alter table fp_dr.heartbeat owner to fp_app;", "financial_planning");
   // Machine A: stopped cleanly, token read and replayed; the promotion fails.
   const a = await machine("a");
   process.env.FP_DR_FAULT = "fail-in:promote";
@@ -258,7 +282,7 @@ test("dr switchover on AWS: the control document holds the switchover and its de
   assert.equal(first.status, "failed");
   assert.deepEqual(first.steps.slice(0, 4).map((s) => [s.id, s.status]), [["pre-check", "done"], ["shutdown", "done"], ["token", "done"], ["promote", "failed"]]);
   const token = (first.facts as { token: { lsn: string; timeline: number } }).token;
-  const doc = JSON.parse((await store.get(controlKey("production")))!.body) as ControlDocument;
+  const doc = await controlDoc();
   const { startedAt, ...held } = doc.switchover!;
   assert.deepEqual(held, { runId: first.runId, epoch: first.facts.leaseEpoch, from: "primary", to: "secondary", phase: "token", token });
   assert.ok(Date.parse(startedAt) <= Date.parse(first.steps[1].finishedAt!));
@@ -269,13 +293,19 @@ test("dr switchover on AWS: the control document holds the switchover and its de
   const done = await resume(b.deps, first.runId, { yes: true }, b.engine);
   assert.equal(done.status, "succeeded", done.error?.message);
   assert.deepEqual(done.steps.map((s) => [s.id, s.status]), [["pre-check", "done"], ["shutdown", "done"], ["token", "done"], ["promote", "done"], ["swap-dns", "done"], ["first-write", "done"], ["demote", "done"], ["report", "done"]]);
-  const ended = JSON.parse((await store.get(controlKey("production")))!.body) as ControlDocument;
+  const ended = await controlDoc();
   assert.equal(ended.switchover, null, "removed once the old primary follows");
   assert.equal(ended.updatedBy.runId, first.runId);
   assert.deepEqual(ended.stacks.secondary["dns.activeSite"], "secondary");
   refuseDuringSwitchover(ended, undefined);
-  // Restarted as a standby (without a rebuild), not as a second primary.
-  assert.equal((await readRecoveryState(primary.cluster.connection("postgres"))).role, "standby");
+  // Restarted as a standby (without a rebuild) that streams from the new primary through the
+  // slot the promotion created, on the new timeline.
+  const followed = await waitForState(primary.cluster.connection("postgres"), "the old primary streaming from the new one", (r) => r.source === "stream", 30_000, 100);
+  assert.equal(followed.role, "standby");
+  await withClient(standby.connection("postgres"), async (c) => {
+    assert.deepEqual((await c.query("select usename, application_name, state from pg_stat_replication")).rows, [{ usename: "fp_replication", application_name: "primary", state: "streaming" }]);
+    assert.deepEqual((await c.query("select slot_name, active from pg_replication_slots")).rows, [{ slot_name: "fp_standby", active: true }]);
+  });
 });
 
 test("the host's promote SQL promotes the real standby, creates the slot for the other site, and is a no-op the second time", async () => {
