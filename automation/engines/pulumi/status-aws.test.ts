@@ -12,10 +12,12 @@
 // switchover over both: its demotion token is held in the control document while it is in
 // flight (a promotion that fails leaves it there), and a resume from another machine's
 // workspace and journal reads it back, finishes, and removes it; the old primary then streams
-// from the new one through the slot the promotion created.
+// from the new one through the slot the promotion created. A switchover back whose old primary
+// ran after its clean shutdown is refused at the restart as a standby (STANDBY_UNUSABLE): its
+// checkpoint no longer equals the recorded token, so it could only follow after a rebuild.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { chownSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promoteSql, replicationPassLine, standbyStreamSql } from "../../../infra/host-commands";
 import { reprotect } from "../../commands/reprotect";
@@ -306,6 +308,47 @@ test("dr switchover on AWS: the control document holds the switchover and its de
     assert.deepEqual((await c.query("select usename, application_name, state from pg_stat_replication")).rows, [{ usename: "fp_replication", application_name: "primary", state: "streaming" }]);
     assert.deepEqual((await c.query("select slot_name, active from pg_replication_slots")).rows, [{ slot_name: "fp_standby", active: true }]);
   });
+});
+
+test("dr resume of a switchover refuses to restart the old primary as a standby once its shutdown checkpoint moved away from the recorded demotion token, and changes nothing", async () => {
+  const { cli, machine, controlDoc } = await switchoverRig();
+  // Back again (secondary to primary, the pair the previous test left); it stops before the old primary follows.
+  const c = await machine("c");
+  process.env.FP_DR_FAULT = "fail-in:demote";
+  let first;
+  try {
+    first = await switchover(c.deps, { yes: true, to: "primary" }, c.engine);
+  } finally {
+    delete process.env.FP_DR_FAULT;
+  }
+  assert.equal(first.status, "failed", first.error?.message);
+  assert.deepEqual(first.steps.slice(0, 7).map((s) => [s.id, s.status]), [["pre-check", "done"], ["shutdown", "done"], ["token", "done"], ["promote", "done"], ["swap-dns", "done"], ["first-write", "done"], ["demote", "failed"]]);
+  const token = (first.facts as { token: { lsn: string; timeline: number } }).token;
+  assert.equal((await controlDoc()).switchover?.token?.lsn, token.lsn);
+  // Someone starts the old primary once (as a primary: no standby.signal) and stops it: its shutdown checkpoint moves.
+  assert.equal(standby.state(), "stopped");
+  await standby.start();
+  await standby.stop("fast");
+  const moved = await run(pgBin("pg_controldata"), ["-D", standby.spec.dataDir], { as: standby.spec.user, timeoutMs: 30_000 });
+  assert.doesNotMatch(moved.stdout, new RegExp(`Latest checkpoint location:\\s+${token.lsn}\\n`));
+  // Another machine resumes: refused, naming the token, the new checkpoint and `dr reprotect`.
+  const before = { doc: await controlDoc(), calls: cli.calls.length };
+  const d = await machine("d");
+  const refused = await resume(d.deps, first.runId, { yes: true }, d.engine);
+  assert.equal(refused.status, "failed");
+  assert.equal(refused.error?.code, "STANDBY_UNUSABLE");
+  assert.match(refused.error!.message, new RegExp(`^secondary is no longer stopped at the demotion token ${token.lsn} \\(its checkpoint is [0-9A-F]+/[0-9A-F]+ on timeline ${token.timeline}\\): it ran since the switchover stopped it$`));
+  assert.match(refused.error!.hint!, /`dr reprotect` rebuilds it as a standby of the new primary/);
+  // Nothing changed: the old primary is still stopped, not made a standby; the switchover is still
+  // recorded as it was (stack updates still wait for it); no stack was touched.
+  assert.equal(standby.state(), "stopped");
+  assert.equal(existsSync(join(standby.spec.dataDir, "standby.signal")), false);
+  assert.deepEqual(await controlDoc(), before.doc);
+  assert.equal(cli.calls.slice(before.calls).filter((x) => x.args[0] === "up" || (x.args[0] === "config" && x.args[1] !== "--show-secrets" && x.args[1] !== "get")).length, 0);
+  // The new primary goes on taking writes.
+  assert.equal((await readRecoveryState(primary.cluster.connection("postgres"))).role, "primary");
+  // The next test runs the promote SQL on this server again (a primary already: a no-op).
+  await standby.start();
 });
 
 test("the host's promote SQL promotes the real standby, creates the slot for the other site, and is a no-op the second time", async () => {
