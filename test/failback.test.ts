@@ -9,6 +9,7 @@
 //     says (the new primary, its standby; a fenced site stays stopped);
 //   - incident credential rotation rotates the replication role and the standby's passfile: the
 //     stream comes back with the new secret;
+//   - a switchover resumed after someone ran its stopped primary again refuses to promote;
 //   - reprotect refuses an unfenced site that still accepts writes, changing nothing (last: it
 //     leaves a second timeline in the shared archive).
 import assert from "node:assert/strict";
@@ -158,6 +159,37 @@ describe("after the roles moved", () => {
     await bringUpLab(t.config);
     assert.deepEqual(await roles(), [["secondary", "primary", undefined], ["primary", "standby", "stream"]]);
     assert.equal((await switchover(t.deps(), { to: "primary", yes: true })).status, "succeeded");
+    assert.deepEqual(await roles(), [["primary", "primary", undefined], ["secondary", "standby", "stream"]]);
+  });
+});
+
+describe("a switchover resumed after its stopped primary ran again", () => {
+  test("refuses to promote (the old primary may hold writes the standby never received) and changes nothing", async () => {
+    assert.deepEqual(await roles(), [["primary", "primary", undefined], ["secondary", "standby", "stream"]]);
+    const env = { FP_DR_CONFIG: configFile };
+    const failed = await drAsync(t.dir, ["switchover", "--to", "secondary", "--yes", "--json"], { ...env, FP_DR_FAULT: "fail-in:promote" });
+    assert.notEqual(failed.code, 0, failed.stderr);
+    const runId = (JSON.parse(failed.stdout) as { runId: string }).runId;
+    // Someone starts the old primary again (it comes up writable: a clean shutdown, no signal
+    // file) and it takes a write.
+    await t.lab.site("primary").cluster.start();
+    await t.lab.site("primary").cluster.psql("create table public.after_the_token (id int); drop table public.after_the_token");
+    const running = await drAsync(t.dir, ["resume", runId, "--json"], env);
+    assert.equal(running.code, 6, running.stderr);
+    const errorOf = (r: { stdout: string }) => (JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } }).error;
+    assert.equal(errorOf(running).code, "STANDBY_UNUSABLE");
+    assert.match(errorOf(running).message, /^primary runs again since the switchover stopped it at the demotion token/);
+    await t.lab.site("primary").cluster.stop("fast");
+    const moved = await drAsync(t.dir, ["resume", runId, "--json"], env);
+    assert.equal(moved.code, 6, moved.stderr);
+    assert.match(errorOf(moved).message, /^primary is no longer stopped at the demotion token \S+ \(its checkpoint is/);
+    assert.match(errorOf(moved).hint, /^nothing was promoted/);
+    const s = await standbyState(t.lab);
+    assert.equal(s.role, "standby", "the standby was not promoted");
+    assert.equal(await t.lab.activeSite(), "primary", "DNS did not move");
+    // Back to the pair the later tests expect: the recorded primary started again, its standby
+    // streaming from it.
+    await bringUpLab(t.config);
     assert.deepEqual(await roles(), [["primary", "primary", undefined], ["secondary", "standby", "stream"]]);
   });
 });

@@ -55,18 +55,31 @@ async function track(ctx: StepContext, phase: SwitchoverRecord["phase"], token?:
 
 /**
  * The old primary may follow the new one without a rebuild only while it is still stopped at
- * the demotion token (the new timeline forks after it). The token as recorded (a resume on
+ * the demotion token (the new timeline forks after it), and, before the promotion, that it
+ * did not run since (the standby caught up with it there). The token as recorded (a resume on
  * another machine reads it back from the control document), else the journal's.
  */
-async function stillAtToken(ctx: StepContext): Promise<void> {
+async function stillAtToken(ctx: StepContext, before: "promote" | "demote"): Promise<void> {
   const f = sf(ctx);
-  const r = roles(ctx)!;
-  const token = (await r.recordedSwitchover?.())?.token ?? f.token;
-  if (!token || !(await r.isStopped(f.sourceSite!))) return;
-  const now = await r.shutdownToken(f.sourceSite!);
+  const r = roles(ctx);
+  const token = (r ? (await r.recordedSwitchover?.())?.token : undefined) ?? f.token;
+  if (!token) return;
+  const stopped = r ? await r.isStopped(f.sourceSite!) : lab(ctx).site(f.sourceSite!).cluster.state() !== "running";
+  if (!stopped) {
+    // Before the demotion, a running source is the demotion's own start that a killed run left
+    // behind (it then reads as a standby). Before the promotion it is someone's restart: it may
+    // have taken writes the standby never received, and a promotion now would split the history.
+    if (before === "demote") return;
+    throw new DrError("STANDBY_UNUSABLE", `${f.sourceSite} runs again since the switchover stopped it at the demotion token ${token.lsn}: it may have taken writes ${f.targetSite} never received`, {
+      hint: `nothing was promoted; stop ${f.sourceSite} and compare its WAL with ${f.targetSite}'s, or start it as the primary again and run a new switchover`,
+    });
+  }
+  const now = r ? await r.shutdownToken(f.sourceSite!) : await shutdownToken(lab(ctx), f.sourceSite!);
   if (now.lsn !== token.lsn || now.timeline !== token.timeline) {
     throw new DrError("STANDBY_UNUSABLE", `${f.sourceSite} is no longer stopped at the demotion token ${token.lsn} (its checkpoint is ${now.lsn} on timeline ${now.timeline}): it ran since the switchover stopped it`, {
-      hint: `it cannot follow ${f.targetSite} without a rebuild: \`dr reprotect\` rebuilds it as a standby of the new primary`,
+      hint: before === "promote"
+        ? `nothing was promoted: ${f.sourceSite} may hold writes ${f.targetSite} never received; start it as the primary again and run a new switchover`
+        : `it cannot follow ${f.targetSite} without a rebuild: \`dr reprotect\` rebuilds it as a standby of the new primary`,
     });
   }
 }
@@ -170,6 +183,9 @@ const promoteTargetStep: Step = {
   async run(ctx) {
     const f = sf(ctx);
     if (!f.verified) throw new DrError("GATE_FAILED", "refusing to promote before the standby replayed the demotion token", { hint: "the token step must pass first" });
+    // A resume may come long after the token was read: the old primary must still be where the
+    // standby caught up with it, stopped at the token.
+    await stillAtToken(ctx, "promote");
     await track(ctx, "promote");
     // The lab records the new pair; on AWS the DNS stack's activeSite (set by the next step) does.
     const detail = roles(ctx)
@@ -194,8 +210,8 @@ const demoteStep: Step = {
   },
   async run(ctx) {
     const f = sf(ctx);
+    await stillAtToken(ctx, "demote");
     if (roles(ctx)) {
-      await stillAtToken(ctx);
       await track(ctx, "demote");
       await roles(ctx)!.restartAsStandby(f.sourceSite!, f.targetSite!);
     }
