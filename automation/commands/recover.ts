@@ -16,7 +16,7 @@ import { choosePath, promoteFailoverPlan, promotes } from "../plans/promote-fail
 import { recordedPair } from "./topology";
 import { writeReports } from "../report/store";
 import { shareReports } from "../report/shared";
-import { openSharedStore } from "../core/shared-store-open";
+import { sharedStoreFor } from "./shared-store";
 import { reportsDir } from "../core/state-dirs";
 import { runnerDepsFor } from "./run-context";
 
@@ -52,7 +52,7 @@ export async function finishRun(deps: Deps, record: RunRecord): Promise<RunRecor
   const paths = writeReports(record, reportsDir(deps.config));
   (record.facts as { reports?: unknown }).reports = paths;
   // Beside the journal in the shared store, for the other operators' `dr report list`.
-  await openSharedStore(deps.config)
+  await sharedStoreFor(deps.config)
     .then((store) => shareReports(store, deps.config.environment, record.runId, paths))
     .catch((e: unknown) => deps.out.warn(`the report was not copied to the shared store: ${(e as Error).message}`));
   if (record.status === "failed") deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
