@@ -38,24 +38,24 @@ export class RoutedSharedStore implements SharedStore {
     return `${docs} in ${this.parts.documents.where}, the rest in ${this.parts.conditional.where}`;
   }
 
-  get(key: string): Promise<StoredDocument | undefined> {
+  async get(key: string): Promise<StoredDocument | undefined> {
     return this.of(key).get(key);
   }
 
   /** Conditional: refused for a document key, whose store would overwrite instead of losing the race. */
-  create(key: string, body: string): Promise<{ etag: string } | undefined> {
+  async create(key: string, body: string): Promise<{ etag: string } | undefined> {
     return this.conditional(key).create(key, body);
   }
 
-  replace(key: string, body: string, etag: string): Promise<{ etag: string } | undefined> {
+  async replace(key: string, body: string, etag: string): Promise<{ etag: string } | undefined> {
     return this.conditional(key).replace(key, body, etag);
   }
 
-  put(key: string, body: string): Promise<{ etag: string }> {
+  async put(key: string, body: string): Promise<{ etag: string }> {
     return this.of(key).put(key, body);
   }
 
-  list(prefix: string): Promise<string[]> {
+  async list(prefix: string): Promise<string[]> {
     return this.of(prefix).list(prefix);
   }
 

@@ -173,7 +173,7 @@ describe("lab object store", () => {
     assert.ok(await shared.create("lease/lab.json", '{"epoch":1}'));
     assert.equal(await shared.create("lease/lab.json", '{"epoch":2}'), undefined, "the second create loses");
     assert.equal(readFileSync(join(root, "shared", "lease", "lab.json"), "utf8"), '{"epoch":1}');
-    assert.throws(() => shared.create("runs/lab/drill-1.json", "{}"), /conditional write to runs\/lab\/drill-1\.json in s3:\/\/fp-dr-shared\/fp-dr\/, which cannot honour it/);
+    await assert.rejects(shared.create("runs/lab/drill-1.json", "{}"), /conditional write to runs\/lab\/drill-1\.json in s3:\/\/fp-dr-shared\/fp-dr\/, which cannot honour it/);
   });
 
   it("serves real pgBackRest over verified TLS: stanza-create, check, full backup, repo-ls, repo-get", async () => {
