@@ -246,6 +246,13 @@ test("two operators start a failover at once: exactly one proceeds, the other fa
   docs.push(...inStore.values());
   assert.ok(docs.length >= 8, `lease, journals and reports are in the shared store (${docs.length} documents)`);
   for (const s of secrets) assert.ok(!docs.some((d) => d.includes(s)), `a secret is in the shared store (…${s.slice(-4)})`);
+
+  // A machine without the run's report reads it from the object store: `dr report list` fetches it.
+  rmSync(join(t.dir, "reports", won.runId), { recursive: true });
+  const listed = drSync(t.dir, ["report", "list", "--json"]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok((JSON.parse(listed.stdout) as { reports: { runId: string }[] }).reports.some((r) => r.runId === won.runId), "listed from the shared store");
+  assert.equal(readFileSync(join(t.dir, "reports", won.runId, "report.json"), "utf8"), inStore.get(`runs/lab/${won.runId}/report.json`));
 });
 
 test("a run whose lease was broken and taken by another run is refused at its next step and changes nothing", async () => {

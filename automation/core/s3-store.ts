@@ -84,7 +84,7 @@ export class S3SharedStore implements SharedStore {
   }
 
   private failed(what: string, e: unknown): DrError {
-    return new DrError("STORE_UNREACHABLE", `the shared store ${this.where} did not answer ${what}: ${(e as Error).name ?? "error"} (${statusOf(e) ?? "no status"})`, {
+    return new DrError("STORE_UNREACHABLE", `the shared store ${this.where} did not answer ${what}: ${(e as { code?: string }).code ?? (e as Error).name ?? "error"} (${statusOf(e) ?? "no status"})`, {
       hint: this.o.unreachableHint ?? "check the bucket, the credentials and the network path to the secondary region; nothing was changed",
       cause: e,
     });

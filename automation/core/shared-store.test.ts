@@ -166,3 +166,10 @@ test("s3 store: a store that stops answering fails within its bound, naming the 
     await stalled.stop();
   }
 });
+
+test("s3 store: a store that refuses connections is named with the socket's error, in well under its bound", async () => {
+  const store = new S3SharedStore({ bucket: "fp-dr-shared", region: "us-west-2", prefix: "fp-dr/", endpoint: "http://127.0.0.1:9", timeoutMs: 3_000, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" } });
+  const started = Date.now();
+  await assert.rejects(store.put("runs/lab/drill-1.json", "{}"), /^DrError: the shared store s3:\/\/fp-dr-shared\/fp-dr\/ did not answer writing runs\/lab\/drill-1\.json: ECONNREFUSED \(no status\)$/);
+  assert.ok(Date.now() - started < 2_000, `${Date.now() - started} ms`);
+});
