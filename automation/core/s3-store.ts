@@ -38,8 +38,6 @@ export interface S3StoreOptions {
   tls?: { ca: string | Buffer; servername: string };
   /** What to check when it does not answer. Default: the bucket, the credentials, the path to the secondary region. */
   unreachableHint?: string;
-  /** Attempts per call, the first included. Default 3. */
-  maxAttempts?: number;
 }
 
 interface Credentials {
@@ -65,7 +63,7 @@ export class S3SharedStore implements SharedStore {
       endpoint: o.endpoint,
       forcePathStyle: o.endpoint !== undefined,
       credentials: typeof o.credentials === "function" ? freshEachRequest(o.credentials) : o.credentials,
-      maxAttempts: o.maxAttempts ?? 3,
+      maxAttempts: 3,
       ...(o.tls ? { requestHandler: { httpsAgent: new Agent({ ca: o.tls.ca, servername: o.tls.servername }) } } : {}),
     });
   }

@@ -174,6 +174,14 @@ describe("lab object store", () => {
     assert.equal(await shared.create("lease/lab.json", '{"epoch":2}'), undefined, "the second create loses");
     assert.equal(readFileSync(join(root, "shared", "lease", "lab.json"), "utf8"), '{"epoch":1}');
     await assert.rejects(shared.create("runs/lab/drill-1.json", "{}"), /conditional write to runs\/lab\/drill-1\.json in s3:\/\/fp-dr-shared\/fp-dr\/, which cannot honour it/);
+    // An incident rotates the store's key mid-run (same port): the open store writes with the new key.
+    await startObjectStore({ dir: storeDir, port: info.port, accessKey: "FPDRLABROTATEDKEY1", secretKey: "rotated-secret-not-checked" });
+    try {
+      await shared.put("runs/lab/drill-1/report.md", "# report");
+      assert.deepEqual(await shared.list("runs/lab/"), ["runs/lab/drill-1.json", "runs/lab/drill-1/report.md"]);
+    } finally {
+      info = await startObjectStore({ dir: storeDir, port: info.port, accessKey: OBJECT_STORE_ACCESS_KEY, secretKey: OBJECT_STORE_SECRET_KEY });
+    }
   });
 
   it("serves real pgBackRest over verified TLS: stanza-create, check, full backup, repo-ls, repo-get", async () => {
