@@ -12,7 +12,7 @@ import { sharedStoreFor } from "./shared-store";
 import { verdictExit } from "../core/exit-status";
 
 export interface LabUpResult {
-  status: LabStatus;
+  status: LabStatus & { sharedStore: string };
   steps: { label: string; durationMs: number }[];
   totalMs: number;
 }
@@ -25,7 +25,7 @@ export async function labUp(deps: Deps, opts: { scale?: number; skipBackup?: boo
     step: (label) => deps.out.step(label),
     onProgress: (done, total, label) => deps.out.progress(done, total, label),
   });
-  const status = await lab.status();
+  const status = { ...(await lab.status()), sharedStore: (await sharedStoreFor(deps.config)).where };
   return { status, steps: deps.out.steps.map((s) => ({ label: s.label, durationMs: s.durationMs })), totalMs: Date.now() - started };
 }
 

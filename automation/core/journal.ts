@@ -33,6 +33,11 @@ export class Journal {
     return this;
   }
 
+  /** The shared store did not take the last copy tried (after the final flush: the run's end is not there). */
+  get copyFailing(): boolean {
+    return this.copyFailed && this.unsent.size > 0;
+  }
+
   get sharedStore(): SharedStore | undefined {
     return this.shared?.store;
   }
