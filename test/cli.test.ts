@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { sampleInvariants } from "../automation/verify/invariants";
 import { drSync } from "./harness/cli";
 import { startTestLab, type TestLab } from "./harness/lab";
+import { LAB_SHARED_BUCKET } from "../automation/engines/local/object-store";
 
 let t: TestLab;
 const transcripts: string[] = [];
@@ -167,6 +168,10 @@ describe("dr command line", () => {
       }
     };
     walk(t.dir);
+    // The runs' shared documents are objects in the lab's store (its data is skipped above).
+    const sharedBucket = join(t.dir, "objectstore", "data", LAB_SHARED_BUCKET);
+    walk(sharedBucket);
+    assert.ok(logs.some((l) => l.startsWith(join(sharedBucket, "fp-dr", "runs", "lab", "drill-"))), "the failed drill's journal copy and report were read");
     assert.ok(logs.length >= 3, `expected server, pgBackRest and daemon logs, found ${logs.length}`);
     const everything = [...transcripts, ...logs, ...t.captured].join("\n");
     for (const s of secrets) assert.ok(!everything.includes(s), `a secret leaked (…${s.slice(-4)})`);

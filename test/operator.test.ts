@@ -28,7 +28,7 @@ import { stringify } from "yaml";
 import type { HostApplyResult } from "../automation/host-config/apply";
 import { processInfo } from "../automation/system/leftovers";
 import { drAsync, drChild, drOnTerminal, until } from "./harness/cli";
-import { startTestLab, type TestLab } from "./harness/lab";
+import { sharedDocuments, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
 
@@ -228,6 +228,7 @@ async function deadStoreChecks(store: { endpoint: string }) {
   const status = await drAsync(t.dir, ["lab", "status"]);
   assert.equal(status.code, 1, status.stdout + status.stderr);
   assert.match(status.stdout, /DOWN: offsite object store/);
+  assert.match(status.stdout, new RegExp(`shared store: runs/ in s3://fp-dr-shared/fp-dr/, the rest in ${t.dir}/shared`));
 
   let started = Date.now();
   const health = await drAsync(t.dir, ["health", "--json"]);
@@ -247,7 +248,22 @@ async function deadStoreChecks(store: { endpoint: string }) {
   const run = JSON.parse(drill.stdout);
   assert.equal(run.error?.code ?? run.error, "STORE_UNREACHABLE", drill.stdout);
   assert.match(JSON.stringify(run.error), new RegExp(store.endpoint.replace(/\./g, "\\.")));
-  console.log(`store killed: dr health ${healthMs} ms, dr drill ${drillMs} ms`);
+  // Its journal copies (in the dead store) failed once, said once; the run did not wait per step.
+  const journal = JSON.parse(readFileSync(join(t.dir, "journal", `${run.runId}.json`), "utf8")) as { notes: string[] };
+  const notCopied = journal.notes.filter((n) => n.startsWith("journal not copied to the shared store"));
+  assert.equal(notCopied.length, 1, journal.notes.join("\n"));
+  assert.match(notCopied[0], /the shared store s3:\/\/fp-dr-shared\/fp-dr\/ did not answer writing runs\/lab\/drill-.*: ECONNREFUSED/);
+  // The reports of the runs are still listed (from this machine), the store's silence said.
+  started = Date.now();
+  const list = await drAsync(t.dir, ["report", "list", "--json"]);
+  const listMs = Date.now() - started;
+  assert.equal(list.code, 0, list.stderr);
+  assert.ok(JSON.parse(list.stdout).reports.some((r: { runId: string }) => r.runId === run.runId));
+  assert.ok(listMs < 10_000, `report list took ${listMs} ms`);
+  const said = await drAsync(t.dir, ["report", "list"]);
+  assert.equal(said.code, 0, said.stderr);
+  assert.match(said.stderr, /warning: runs in the shared store not read: the shared store s3:\/\/fp-dr-shared\/fp-dr\/ did not answer listing runs\/lab\/: ECONNREFUSED/);
+  console.log(`store killed: dr health ${healthMs} ms, dr drill ${drillMs} ms, dr report list ${listMs} ms`);
   await deadStoreCommands(store);
 }
 
@@ -331,7 +347,7 @@ describe("interruptions", () => {
     const journal = JSON.parse(readFileSync(join(t.dir, "journal", `${runId}.json`), "utf8"));
     assert.equal(journal.status, status);
     assert.equal(journal.error?.code, "INTERRUPTED");
-    const shared = JSON.parse(readFileSync(join(t.dir, "shared", "runs", t.config.environment, `${runId}.json`), "utf8"));
+    const shared = JSON.parse(sharedDocuments(t).get(`runs/${t.config.environment}/${runId}.json`) ?? "{}");
     assert.equal(shared.status, status, "the shared store's copy says so too");
     assert.equal((await reportList()).find((s) => s.runId === runId)?.status, status, "listed by dr report list");
     const lease = JSON.parse(readFileSync(join(t.dir, "shared", "lease", `${t.config.environment}.json`), "utf8"));

@@ -4,8 +4,9 @@
 // through the service name; finished steps are not redone. The first is resumed as another
 // operator would: another working directory and HOME, and without the local journal (another
 // machine), from the copy in the shared store, taking the dead holder's lease with a new epoch.
+// (On the lab the journal copies and reports are in its object store, the lease in its directory.)
 // Two operators starting `dr failover` at once: exactly one proceeds, the other fails at once
-// naming the holder; nothing secret lands in the shared store.
+// naming the holder; nothing secret lands in the shared store (lease, journal copies, reports).
 // And a run killed while its pgBackRest restore is still copying (stopped with SIGSTOP, as a
 // long copy looks): a second restore into that target is refused with nothing changed, opening
 // it is refused, and `dr resume` ends the leftover copy before it restores, so the new primary's
@@ -24,7 +25,7 @@ import { LocalEngine } from "../automation/engines/local/engine";
 import { readRestoreLock, restoreLockPath } from "../automation/restore/target-lock";
 import { isRestoreInto, processInfo } from "../automation/system/leftovers";
 import { DR_CLI, drAsync, drSync } from "./harness/cli";
-import { startTestLab, type TestLab } from "./harness/lab";
+import { sharedDocuments, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
 
@@ -57,7 +58,9 @@ function killAndResume(fault: string, from: string, to: string, opts: { fromAnot
   const other = elsewhere("b");
   if (opts.fromAnotherMachine) {
     // That machine has no local journal of the run: only the shared store's copy.
-    assert.ok(existsSync(join(t.dir, "shared", "runs", "lab", `${runId}.json`)), "the journal was copied to the shared store");
+    // On the lab that copy is in its object store (the lease stays in the lab directory's files).
+    assert.ok(sharedDocuments(t).has(`runs/lab/${runId}.json`), "the journal was copied to the shared store");
+    assert.ok(!existsSync(join(t.dir, "shared", "runs")), "no journal copy in the lab directory");
     rmSync(join(t.dir, "journal", `${runId}.json`));
   }
   const resumed = opts.fromAnotherMachine ? drSync(t.dir, ["resume", runId, "--json"], other.env, 300_000, other.cwd) : drSync(t.dir, ["resume", runId, "--json"]);
@@ -238,8 +241,18 @@ test("two operators start a failover at once: exactly one proceeds, the other fa
     for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : docs.push(readFileSync(join(d, e.name), "utf8"));
   };
   walk(join(t.dir, "shared"));
+  const inStore = sharedDocuments(t);
+  assert.ok(inStore.has(`runs/lab/${won.runId}.json`) && inStore.has(`runs/lab/${won.runId}/report.json`), "the run's journal and report are in the lab's object store");
+  docs.push(...inStore.values());
   assert.ok(docs.length >= 8, `lease, journals and reports are in the shared store (${docs.length} documents)`);
   for (const s of secrets) assert.ok(!docs.some((d) => d.includes(s)), `a secret is in the shared store (…${s.slice(-4)})`);
+
+  // A machine without the run's report reads it from the object store: `dr report list` fetches it.
+  rmSync(join(t.dir, "reports", won.runId), { recursive: true });
+  const listed = drSync(t.dir, ["report", "list", "--json"]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok((JSON.parse(listed.stdout) as { reports: { runId: string }[] }).reports.some((r) => r.runId === won.runId), "listed from the shared store");
+  assert.equal(readFileSync(join(t.dir, "reports", won.runId, "report.json"), "utf8"), inStore.get(`runs/lab/${won.runId}/report.json`));
 });
 
 test("a run whose lease was broken and taken by another run is refused at its next step and changes nothing", async () => {

@@ -92,7 +92,7 @@ export async function recoverCorruption(deps: Deps, opts: RecoverCorruptionOptio
   const facts: CorruptionFacts = { sourceSite: source, targetSite: target, repo, reindexRequested: opts.reindex === true };
   const record = await startRun(corruptionPlan, rdeps, options, facts as Record<string, unknown>);
   if (fallback) record.notes.push(fallback);
-  return finishRun(deps, record);
+  return finishRun(deps, record, rdeps);
 }
 
 export function renderCorruptionRun(r: RunRecord): string {

@@ -188,7 +188,7 @@ export async function incidentRestore(deps: Deps, opts: IncidentOptions = {}): P
   const incident: SecurityIncident = { id: ref.id, dir: ref.dir, site: ref.site, incidentTime: ref.incidentTime, marginSeconds, targetTime };
   const facts: Partial<IncidentFacts> = { sourceSite: ref.site, targetSite, repo: 2, incident };
   const record = await startRun(securityPlan, rdeps, options, facts as Record<string, unknown>);
-  return finishRun(deps, record);
+  return finishRun(deps, record, rdeps);
 }
 
 export function renderIncidentAction(r: IncidentActionResult): string {

@@ -8,10 +8,11 @@ import { readAcks, startLoad, stopLoad } from "../engines/local/load";
 import { confirmOrRefuse } from "./incident";
 import { liveRunHolder, leftoverSites, refuseSiteInUse } from "./leftover-sites";
 import { terminalConfirm } from "./run-context";
+import { sharedStoreFor } from "./shared-store";
 import { verdictExit } from "../core/exit-status";
 
 export interface LabUpResult {
-  status: LabStatus;
+  status: LabStatus & { sharedStore: string };
   steps: { label: string; durationMs: number }[];
   totalMs: number;
 }
@@ -24,13 +25,15 @@ export async function labUp(deps: Deps, opts: { scale?: number; skipBackup?: boo
     step: (label) => deps.out.step(label),
     onProgress: (done, total, label) => deps.out.progress(done, total, label),
   });
-  const status = await lab.status();
+  const status = { ...(await lab.status()), sharedStore: (await sharedStoreFor(deps.config)).where };
   return { status, steps: deps.out.steps.map((s) => ({ label: s.label, durationMs: s.durationMs })), totalMs: Date.now() - started };
 }
 
 export interface LabStatusResult extends LabStatus {
   /** Drill sites no live run holds: left by a run that died before its clean-up (`dr lab remove-site`). */
   leftovers: string[];
+  /** Where the runs' shared documents, the lease and the control state are (commands/shared-store.ts). */
+  sharedStore: string;
 }
 
 export async function labStatus(deps: Deps): Promise<LabStatusResult> {
@@ -41,7 +44,7 @@ export async function labStatus(deps: Deps): Promise<LabStatusResult> {
     (h) => ({ ok: true as const, h }),
     () => ({ ok: false as const }),
   );
-  return { ...status, leftovers: holder.ok ? leftoverSites(lab, holder.h) : [] };
+  return { ...status, leftovers: holder.ok ? leftoverSites(lab, holder.h) : [], sharedStore: (await sharedStoreFor(deps.config)).where };
 }
 
 export async function labDown(deps: Deps, opts: { purge?: boolean } = {}): Promise<{ dir: string; purged: boolean }> {
@@ -93,13 +96,14 @@ export function labServicesDown(s: LabStatus): string[] {
   ];
 }
 
-export function renderLabStatus(s: LabStatus & { leftovers?: string[] }): string {
+export function renderLabStatus(s: LabStatus & { leftovers?: string[]; sharedStore?: string }): string {
   const rows = s.sites.map((x) => [x.name, x.role, `${x.address}:${x.port}`, x.state + (x.restore ? ` (run ${x.restore.mark.runId})` : "") + (x.fenced ? " (FENCED)" : ""), x.inRecovery === undefined ? "" : x.inRecovery ? "in recovery" : "primary", x.serves ? "←" : ""]);
   return [
     `lab ${s.dir}: ${s.up ? "up" : "down"}`,
     table(["site", "role", "address", "cluster", "mode", s.serviceName], rows),
     `DNS ${s.serviceName} → ${s.answer ?? "(no answer)"}${s.activeSite ? ` (${s.activeSite})` : ""}; DNS server ${s.dns.running ? `up on port ${s.dns.port}` : "down"}`,
     `offsite object store ${s.objectStore.running ? `up at ${s.objectStore.endpoint}` : "down"}`,
+    ...(s.sharedStore ? [`shared store: ${s.sharedStore}`] : []),
     `write load ${s.load.running ? "running" : "stopped"} (${s.load.acknowledged} commits acknowledged)`,
     ...(s.leftovers?.length ? [`leftover drill sites (no live run holds them): ${s.leftovers.join(", ")} — \`dr lab remove-site <name> --yes\` removes one`] : []),
     ...s.alerts.map((a) => `${a.severity.toUpperCase()}: ${a.message}`),

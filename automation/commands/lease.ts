@@ -4,7 +4,7 @@
 import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { breakLease, describeHolder, leaseFree, readLease, type LeaseDoc } from "../core/lease";
-import { openSharedStore } from "../core/shared-store-open";
+import { sharedStoreFor } from "./shared-store";
 
 export interface LeaseView {
   environment: string;
@@ -14,7 +14,7 @@ export interface LeaseView {
 }
 
 export async function leaseShow(deps: Deps): Promise<LeaseView> {
-  const store = await openSharedStore(deps.config);
+  const store = await sharedStoreFor(deps.config);
   const cur = await readLease(store, deps.config.environment);
   const base = { environment: deps.config.environment, store: store.where };
   if (!cur) return { ...base, state: "none" };
@@ -27,7 +27,7 @@ export async function leaseBreak(deps: Deps, opts: { yes?: boolean }): Promise<L
       hint: "check with `dr lease show` that the holder's machine is gone, then pass --yes",
     });
   }
-  const store = await openSharedStore(deps.config);
+  const store = await sharedStoreFor(deps.config);
   const broken = await breakLease(store, deps.config.environment);
   return { environment: deps.config.environment, store: store.where, state: broken ? "free" : "none", lease: broken };
 }

@@ -7,7 +7,7 @@
 import type { DrConfig } from "../config/schema";
 import { DrError } from "../core/errors";
 import { leaseFree, readLease } from "../core/lease";
-import { openSharedStore } from "../core/shared-store-open";
+import { sharedStoreFor } from "./shared-store";
 import { journalFor } from "../core/state-dirs";
 import type { Lab } from "../engines/local/lab";
 
@@ -19,7 +19,7 @@ export interface SiteHolder {
 
 /** The live run (its lease is held) and the sites it holds, or undefined when no run is live. */
 export async function liveRunHolder(config: DrConfig): Promise<SiteHolder | undefined> {
-  const store = await openSharedStore(config);
+  const store = await sharedStoreFor(config);
   const cur = await readLease(store, config.environment);
   if (!cur || leaseFree(cur.doc)) return undefined;
   const record = await journalFor(config)

@@ -87,7 +87,7 @@ export async function recoverTable(deps: Deps, opts: RecoverTableOptions): Promi
   const kept = request.apply && !options.dryRun ? await findKeptCopy(rdeps.engine, journalFor(deps.config), request, point) : undefined;
   if (kept) Object.assign(facts, kept.facts);
   const record = await startRun(deletionPlan, rdeps, options, facts as Record<string, unknown>, kept?.note ? [kept.note] : []);
-  return finishRun(deps, record);
+  return finishRun(deps, record, rdeps);
 }
 
 /** The diff first (what the operator came for), then the run as every recovery shows it. */

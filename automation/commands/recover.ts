@@ -9,14 +9,13 @@ import { parseInstant } from "../core/instant";
 import { table } from "../core/output";
 import type { RunOptions } from "../plans/plan";
 import { isPreview, type RunRecord, type RunScenario } from "../core/run-record";
-import { resumable, resumeRun, startRun } from "../plans/runner";
+import { resumable, resumeRun, startRun, type RunnerDeps } from "../plans/runner";
 import type { Engine } from "../engines/engine";
 import { describePlan, planFor, plannedScenarios } from "../plans";
 import { choosePath, promoteFailoverPlan, promotes } from "../plans/promote-failover";
 import { recordedPair } from "./topology";
 import { writeReports } from "../report/store";
 import { shareReports } from "../report/shared";
-import { openSharedStore } from "../core/shared-store-open";
 import { reportsDir } from "../core/state-dirs";
 import { runnerDepsFor } from "./run-context";
 
@@ -43,7 +42,7 @@ export function runOptions(o: RecoverOptions): RunOptions {
  * The end of every recovery command's run: a dry run gets its estimated RTO (the plan's step
  * estimates, the restore's from its plan); a real one its reports, and a warning if it failed.
  */
-export async function finishRun(deps: Deps, record: RunRecord): Promise<RunRecord> {
+export async function finishRun(deps: Deps, record: RunRecord, rdeps: Pick<RunnerDeps, "journal" | "store">): Promise<RunRecord> {
   if (record.dryRun) {
     const f = record.facts as { restoreEstimateSeconds?: number; estimatedRtoSeconds?: number };
     f.estimatedRtoSeconds = planOfRun(record).steps.reduce((n, s) => n + (s.id === "restore" && f.restoreEstimateSeconds !== undefined ? f.restoreEstimateSeconds : s.estimateSeconds ?? 0), 0);
@@ -51,10 +50,13 @@ export async function finishRun(deps: Deps, record: RunRecord): Promise<RunRecor
   }
   const paths = writeReports(record, reportsDir(deps.config));
   (record.facts as { reports?: unknown }).reports = paths;
-  // Beside the journal in the shared store, for the other operators' `dr report list`.
-  await openSharedStore(deps.config)
-    .then((store) => shareReports(store, deps.config.environment, record.runId, paths))
-    .catch((e: unknown) => deps.out.warn(`the report was not copied to the shared store: ${(e as Error).message}`));
+  // Beside the journal in the shared store, for the other operators' `dr report list`; not tried
+  // when that store has just failed to take the run's final journal (it would cost another wait).
+  if (rdeps.journal.copyFailing) deps.out.warn(`the report was not copied to the shared store ${rdeps.store.where}: it did not take the run's journal either`);
+  else
+    await shareReports(rdeps.store, deps.config.environment, record.runId, paths).catch((e: unknown) =>
+      deps.out.warn(`the report was not copied to the shared store: ${(e as Error).message}`),
+    );
   if (record.status === "failed") deps.out.warn(`run ${record.runId} failed: ${record.error?.message}`);
   if (record.status === "cancelled") deps.out.warn(`run ${record.runId} cancelled: ${record.error?.message}`);
   return record;
@@ -82,7 +84,7 @@ export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "d
   const facts: Record<string, unknown> = { sourceSite: pair.source, path: choice.path, pathReason: choice.why };
   if (choice.path === "promote") {
     const record = await startRun(promoteFailoverPlan(opts.scenario), rdeps, options, { ...facts, targetSite: pair.target, repo: 2 });
-    return finishRun(deps, record);
+    return finishRun(deps, record, rdeps);
   }
   let repo: 1 | 2 = opts.scenario === "datacenter" ? 2 : 1;
   if (opts.scenario === "datacenter") {
@@ -99,7 +101,7 @@ export async function failover(deps: Deps, opts: RecoverOptions & { scenario: "d
   const record = await startRun(planFor(opts.scenario), rdeps, options, facts);
   record.notes.push(`restore path: ${choice.why}`);
   if (facts.repoFallback) record.notes.push(String(facts.repoFallback));
-  return finishRun(deps, record);
+  return finishRun(deps, record, rdeps);
 }
 
 /** The plan a run follows: a failover that chose promotion continues on that plan. */
@@ -113,7 +115,7 @@ export async function drill(deps: Deps, opts: RecoverOptions = {}): Promise<RunR
   const drillId = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "").toLowerCase();
   // The drill never touches DNS or the primary's data; it runs unattended (monthly timer).
   const record = await startRun(planFor("drill"), rdeps, { ...runOptions(opts), yes: true }, { sourceSite: source, drillId, repo: 2 });
-  return finishRun(deps, record);
+  return finishRun(deps, record, rdeps);
 }
 
 export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; force?: boolean } = {}, engine?: Engine): Promise<RunRecord> {
@@ -128,7 +130,7 @@ export async function resume(deps: Deps, runId: string, opts: { yes?: boolean; f
     },
     rdeps,
   );
-  return finishRun(deps, record);
+  return finishRun(deps, record, rdeps);
 }
 
 export async function planShow(_deps: Deps, scenario: string): Promise<ReturnType<typeof describePlan>> {

@@ -12,7 +12,7 @@ import { redactedRecord } from "../report/redacted";
 import { renderMarkdown } from "../report/markdown";
 import { listReports, loadReport, reportPaths, safeRunId, type ReportSummary } from "../report/store";
 import { pullSharedReports } from "../report/shared";
-import { openSharedStore } from "../core/shared-store-open";
+import { sharedStoreFor } from "./shared-store";
 
 export type ReportFormat = "md" | "json" | "html";
 
@@ -25,7 +25,7 @@ export interface ReportListResult {
 
 /** Runs finished on other machines are in the shared store: fetched first, then read alike. */
 async function pullShared(deps: Deps, dir: string): Promise<void> {
-  await openSharedStore(deps.config)
+  await sharedStoreFor(deps.config)
     .then((store) => pullSharedReports(store, deps.config.environment, dir))
     .catch((e: unknown) => deps.out.warn(`runs in the shared store not read: ${(e as Error).message}`));
 }

@@ -18,5 +18,5 @@ export async function reprotect(deps: Deps, opts: Pick<RecoverOptions, "dryRun" 
   if (site === pair.source) throw new DrError("USAGE", `${site} is the primary: there is nothing to reprotect it from`, { hint: `reprotect the other site, ${pair.target}` });
   if (site !== pair.target) throw new DrError("USAGE", `${site} is not a site of the pair (${pair.source}, ${pair.target})`, { hint: "`dr status` shows the sites" });
   const record = await startRun(reprotectPlan, rdeps, runOptions(opts), { sourceSite: pair.source, targetSite: site });
-  return finishRun(deps, record);
+  return finishRun(deps, record, rdeps);
 }

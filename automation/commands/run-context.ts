@@ -8,7 +8,7 @@ import type { Engine } from "../engines/engine";
 import { Lab } from "../engines/local/lab";
 import { LocalEngine } from "../engines/local/engine";
 import { journalFor } from "../core/state-dirs";
-import { openSharedStore } from "../core/shared-store-open";
+import { sharedStoreFor } from "./shared-store";
 
 export async function engineFor(deps: Deps): Promise<Engine> {
   if (deps.config.engine === "pulumi") {
@@ -36,7 +36,7 @@ export function terminalConfirm(): ((q: string) => Promise<boolean>) | undefined
 
 export async function runnerDepsFor(deps: Deps, engine?: Engine): Promise<RunnerDeps> {
   engine ??= await engineFor(deps);
-  const store = await openSharedStore(deps.config);
+  const store = await sharedStoreFor(deps.config);
   return {
     engine,
     config: deps.config,

@@ -19,5 +19,5 @@ export async function switchover(deps: Deps, opts: Pick<RecoverOptions, "dryRun"
     throw new DrError("STANDBY_UNUSABLE", `${opts.to} is not the standby of ${pair.source}${pair.targetFenced ? " (it is fenced)" : ""}`, { hint: "`dr status` shows the roles" });
   }
   const record = await startRun(switchoverPlan, rdeps, runOptions(opts), { sourceSite: pair.source, targetSite: pair.target });
-  return finishRun(deps, record);
+  return finishRun(deps, record, rdeps);
 }

@@ -323,7 +323,8 @@ export const drConfigSchema = z
      * The shared store where runs coordinate across machines: the lease (one run at a time per
      * environment), the journal of every run, its reports. With `bucket`, an S3 bucket (the
      * secondary stack declares it, in the secondary region); else a directory: `dir`, default
-     * `<state root>/shared` (the lab's directory on the lab).
+     * `<state root>/shared`. On the lab without `bucket` and `dir`, the runs' documents go to the
+     * lab's object store and the lease and control state to `<lab>/shared` (commands/shared-store.ts).
      */
     shared: z
       .object({

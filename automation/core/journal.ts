@@ -2,6 +2,8 @@
 // killed at any point (kill -9 included) can be resumed from exactly what it had finished.
 // Shared (`share`), every save is also copied to the shared store (`runs/<environment>/<run-id>.json`),
 // so that `dr resume` works from any machine with access, not only from the one that died.
+// A store that stops answering costs the run one bounded wait, not one per save: after the first
+// copy that fails, saves are kept locally only, and the last one is copied once at the run's end.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, fsyncSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { DrError, isDrError } from "./errors";
@@ -18,6 +20,10 @@ export class Journal {
   /** Uploads in order; the runner waits for them at every step boundary (`flush`). */
   private uploads: Promise<void> = Promise.resolve();
   private uploadError?: Error;
+  /** Set by the first copy that failed: later saves are not copied until the final flush. */
+  private copyFailed = false;
+  /** The newest save of each run not copied since (the final flush copies it). */
+  private readonly unsent = new Map<string, string>();
 
   constructor(readonly dir: string) {}
 
@@ -25,6 +31,11 @@ export class Journal {
   share(store: SharedStore, environment: string): this {
     this.shared = { store, environment };
     return this;
+  }
+
+  /** The shared store did not take the last copy tried (after the final flush: the run's end is not there). */
+  get copyFailing(): boolean {
+    return this.copyFailed && this.unsent.size > 0;
   }
 
   get sharedStore(): SharedStore | undefined {
@@ -43,12 +54,14 @@ export class Journal {
     const body = JSON.stringify(redactValue(record), null, 2) + "\n";
     if (this.shared) {
       const { store, environment } = this.shared;
-      this.uploads = this.uploads.then(() => store.put(sharedRunKey(environment, record.runId), body)).then(
-        () => undefined,
-        (e: unknown) => {
+      const key = sharedRunKey(environment, record.runId);
+      this.uploads = this.uploads
+        .then(() => (this.copyFailed ? void this.unsent.set(key, body) : store.put(key, body).then(() => void this.unsent.delete(key))))
+        .catch((e: unknown) => {
           this.uploadError = e as Error;
-        },
-      );
+          this.copyFailed = true;
+          this.unsent.set(key, body);
+        });
     }
     writeFileSync(tmp, body);
     const fd = openSync(tmp, "r");
@@ -60,9 +73,24 @@ export class Journal {
     renameSync(tmp, path);
   }
 
-  /** Waits for the copies to the shared store; throws if one failed (the local journal has it). */
-  async flush(): Promise<void> {
+  /**
+   * Waits for the copies to the shared store; throws if one failed (the local journal has it).
+   * `final` (the run's end): what was not copied since a failure is tried once more.
+   */
+  async flush(opts: { final?: boolean } = {}): Promise<void> {
     await this.uploads;
+    if (opts.final && this.copyFailed && this.shared) {
+      const { store } = this.shared;
+      for (const [key, body] of [...this.unsent]) {
+        try {
+          await store.put(key, body);
+          this.unsent.delete(key);
+        } catch (e) {
+          this.uploadError ??= e as Error;
+          break;
+        }
+      }
+    }
     const e = this.uploadError;
     this.uploadError = undefined;
     if (e) throw isDrError(e) ? e : new DrError("STORE_UNREACHABLE", `could not copy the journal to the shared store: ${e.message}`, { hint: "the run's local journal is complete; check the shared store", cause: e });

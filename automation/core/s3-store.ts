@@ -5,6 +5,9 @@
 //   replace  PutObject with If-Match: <etag>     412 when it changed, 404 when it is gone
 // A 409 ConditionalRequestConflict (two conditional writes racing) is a lost race as well.
 // Every call is bounded (request timeout, bounded retries by the SDK).
+// The lab's own store (engines/local/shared-store.ts) is reached by this same class, over TLS
+// verified against the lab CA, for the documents only: it ignores both conditions.
+import { Agent } from "node:https";
 import {
   GetObjectCommand,
   ListObjectsV2Command,
@@ -26,8 +29,25 @@ export interface S3StoreOptions {
   endpoint?: string;
   /** Per-request bound. Default 10 s. */
   timeoutMs?: number;
-  /** Credentials for a double; the SDK's default chain otherwise. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Credentials for a double or the lab (a function is asked before every request: the lab's key
+   * can be rotated mid-run); the SDK's default chain otherwise.
+   */
+  credentials?: Credentials | (() => Promise<Credentials>);
+  /** A private CA and the name its certificate is issued for (the lab's store on loopback). */
+  tls?: { ca: string | Buffer; servername: string };
+  /** What to check when it does not answer. Default: the bucket, the credentials, the path to the secondary region. */
+  unreachableHint?: string;
+}
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** The SDK keeps credentials until they near their expiration: expiring now, they are asked for again. */
+function freshEachRequest(get: () => Promise<Credentials>) {
+  return async () => ({ ...(await get()), expiration: new Date() });
 }
 
 function statusOf(e: unknown): number | undefined {
@@ -42,8 +62,9 @@ export class S3SharedStore implements SharedStore {
       region: o.region,
       endpoint: o.endpoint,
       forcePathStyle: o.endpoint !== undefined,
-      credentials: o.credentials,
+      credentials: typeof o.credentials === "function" ? freshEachRequest(o.credentials) : o.credentials,
       maxAttempts: 3,
+      ...(o.tls ? { requestHandler: { httpsAgent: new Agent({ ca: o.tls.ca, servername: o.tls.servername }) } } : {}),
     });
   }
 
@@ -61,8 +82,8 @@ export class S3SharedStore implements SharedStore {
   }
 
   private failed(what: string, e: unknown): DrError {
-    return new DrError("STORE_UNREACHABLE", `the shared store ${this.where} did not answer ${what}: ${(e as Error).name ?? "error"} (${statusOf(e) ?? "no status"})`, {
-      hint: "check the bucket, the credentials and the network path to the secondary region; nothing was changed",
+    return new DrError("STORE_UNREACHABLE", `the shared store ${this.where} did not answer ${what}: ${(e as { code?: string }).code ?? (e as Error).name ?? "error"} (${statusOf(e) ?? "no status"})`, {
+      hint: this.o.unreachableHint ?? "check the bucket, the credentials and the network path to the secondary region; nothing was changed",
       cause: e,
     });
   }

@@ -4,14 +4,19 @@
 //   - many writers racing on the same key in the same millisecond: exactly one wins
 //     (file store: separate processes; S3: concurrent requests to a conditional-write double);
 //   - keys that could escape the root or name object properties are refused;
-//   - the S3 store's exact requests (method, key, conditional and encryption headers) are pinned.
+//   - the S3 store's exact requests (method, key, conditional and encryption headers) are pinned;
+//   - a store routed by prefix (the lab's: documents in an object store, the rest in files) keeps
+//     all of the above, sends each key where it belongs, opens the documents' store only when a
+//     document is touched, and refuses a conditional write to a document.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test, { after, before, describe } from "node:test";
+import { existsSync } from "node:fs";
 import { FileSharedStore } from "./file-store";
+import { RoutedSharedStore } from "./routed-store";
 import { S3Double } from "./s3-double";
 import { S3SharedStore } from "./s3-store";
 import type { SharedStore } from "./shared-store";
@@ -33,7 +38,20 @@ const s3 = (prefix = "fp-dr/", kmsKeyId?: string) =>
 const stores: [string, () => SharedStore][] = [
   ["file", () => new FileSharedStore(join(dir, "files"))],
   ["s3", () => s3()],
+  ["routed", () => routed().store],
 ];
+
+/** The lab's arrangement over a directory and the S3 double; says when the documents' store was opened. */
+function routed(sub = "routed") {
+  let opened = 0;
+  const docs = s3(`${sub}/`);
+  const store = new RoutedSharedStore({
+    conditional: new FileSharedStore(join(dir, sub)),
+    documents: { where: docs.where, open: () => (opened++, docs) },
+    documentPrefixes: ["runs"],
+  });
+  return { store, opened: () => opened };
+}
 
 for (const [name, make] of stores) {
   describe(`${name} store`, () => {
@@ -78,6 +96,21 @@ for (const [name, make] of stores) {
     });
   });
 }
+
+test("routed store: documents to the object store, the rest to files, the object store opened only for documents", async () => {
+  const { store, opened } = routed("routing");
+  assert.equal(store.where, `runs/ in s3://fp-dr-shared/routing/, the rest in ${join(dir, "routing")}`);
+  assert.ok(await store.create("lease/lab.json", "{}"));
+  assert.ok(await store.get("control/lab.json").then(() => true));
+  assert.equal(opened(), 0, "the lease and control state never open the documents' store");
+  assert.ok(existsSync(join(dir, "routing", "lease", "lab.json")));
+  await store.put("runs/lab/drill-1.json", "{}");
+  assert.equal(opened(), 1);
+  assert.ok(double.objects.has("fp-dr-shared/routing/runs/lab/drill-1.json"));
+  assert.ok(!existsSync(join(dir, "routing", "runs")), "no document in the directory");
+  await assert.rejects(store.create("runs/lab/drill-2.json", "{}"), /conditional write to runs\/lab\/drill-2\.json in s3:\/\/fp-dr-shared\/routing\/, which cannot honour it/);
+  await assert.rejects(store.replace("runs/lab/drill-1.json", "{}", "x"), /which cannot honour it/);
+});
 
 test("file store: separate processes racing to create one key: exactly one wins", async () => {
   const root = join(dir, "procs");
@@ -132,4 +165,11 @@ test("s3 store: a store that stops answering fails within its bound, naming the 
   } finally {
     await stalled.stop();
   }
+});
+
+test("s3 store: a store that refuses connections is named with the socket's error, in well under its bound", async () => {
+  const store = new S3SharedStore({ bucket: "fp-dr-shared", region: "us-west-2", prefix: "fp-dr/", endpoint: "http://127.0.0.1:9", timeoutMs: 3_000, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" } });
+  const started = Date.now();
+  await assert.rejects(store.put("runs/lab/drill-1.json", "{}"), /^DrError: the shared store s3:\/\/fp-dr-shared\/fp-dr\/ did not answer writing runs\/lab\/drill-1\.json: ECONNREFUSED \(no status\)$/);
+  assert.ok(Date.now() - started < 2_000, `${Date.now() - started} ms`);
 });

@@ -1,5 +1,6 @@
 // Where runs keep their state, for both engines, in one place:
-//   journal    <root>/journal/<run-id>.json (copied to the shared store: <root>/shared unless shared.bucket)
+//   journal    <root>/journal/<run-id>.json (copied to the shared store: shared.bucket, else on the lab its
+//              object store, else <root>/shared)
 //   reports    reports.dir, else <root>/reports
 //   incidents  <root>/incidents/<id>/ (chain of custody, evidence)
 // <root> is the lab directory on the local engine (lab.dir, else a per-user state dir). On the

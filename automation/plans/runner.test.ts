@@ -8,7 +8,11 @@
 //     goes past it and is recorded; destructive steps need --yes or a confirmation;
 //   - only retryable errors are retried;
 //   - a stop signal mid-step ends the step's child, records the run interrupted at that step,
-//     runs the clean-up, frees the lease; resume finishes the run.
+//     runs the clean-up, frees the lease; resume finishes the run;
+//   - a shared store that stops answering (the lab's arrangement: journal copies in an object
+//     store, the lease in files) costs the run one bounded wait, not one per step; it is said once,
+//     and the final journal is copied once the store answers again; a store still silent at the
+//     end costs one more wait for the final journal and none for the reports.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -20,11 +24,14 @@ import { parseConfig } from "../core/load-config";
 import { DrError } from "../core/errors";
 import { Journal } from "../core/journal";
 import { FileSharedStore } from "../core/file-store";
+import { RoutedSharedStore } from "../core/routed-store";
+import { S3Double } from "../core/s3-double";
+import { S3SharedStore } from "../core/s3-store";
 import { breakLease, leaseKey, readLease } from "../core/lease";
 import { Output } from "../core/output";
 import type { Plan, Step } from "./plan";
 import { newRecord, resumable, resumeRun, startRun } from "./runner";
-import { renderRun } from "../commands/recover";
+import { finishRun, renderRun } from "../commands/recover";
 import { datacenterPlan, drillPlan } from "./index";
 import type { Engine } from "../engines/engine";
 import { deliverInterrupt } from "../core/interrupt";
@@ -454,6 +461,79 @@ test("a stop signal mid-step: the child it runs is ended, the run is interrupted
     assert.equal(resumed.status, "succeeded");
     assert.deepEqual(ran, ["a", "b", "clean", "b", "c", "clean"]);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a shared store that stops answering costs a run one bounded wait, not one per step; the final journal is copied once it answers", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-dead-store-"));
+  const double = new S3Double();
+  const endpoint = await double.start();
+  try {
+    const boundMs = 500;
+    const documents = new S3SharedStore({ bucket: "fp-dr-shared", region: "us-east-1", prefix: "fp-dr/", endpoint, timeoutMs: boundMs, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" } });
+    const store = new RoutedSharedStore({ conditional: new FileSharedStore(join(dir, "shared")), documents: { where: documents.where, open: () => documents }, documentPrefixes: ["runs"] });
+    const deps = { ...inProcessDeps(dir), store, journal: new Journal(join(dir, "journal")).share(store, "lab") };
+    double.stallMs = 5_000;
+    const steps = Array.from({ length: 10 }, (_, i): Step => ({ id: `s${i}`, name: `s${i}`, run: async () => undefined }));
+    // The store answers again during the last step: only the final copy can land.
+    steps[9].run = async () => void (double.stallMs = 0);
+    const started = Date.now();
+    const r = await startRun({ scenario: "drill", title: "t", runbook: "t", steps }, deps, opts);
+    const ms = Date.now() - started;
+    assert.equal(r.status, "succeeded");
+    // Each of the 12 saves waiting its bound would take 6 s.
+    assert.ok(ms < 3 * boundMs, `one bounded wait (${ms} ms for 10 steps)`);
+    const notes = r.notes.filter((n) => n.startsWith("journal not copied to the shared store"));
+    assert.equal(notes.length, 1, r.notes.join("\n"));
+    assert.match(notes[0], /s3:\/\/fp-dr-shared\/fp-dr\//);
+    const copy = double.objects.get(`fp-dr-shared/fp-dr/runs/lab/${r.runId}.json`);
+    assert.ok(copy, "the final journal was copied");
+    assert.equal(JSON.parse(copy.body).status, "succeeded");
+    assert.deepEqual(JSON.parse(copy.body), JSON.parse(readFileSync(join(dir, "journal", `${r.runId}.json`), "utf8")), "the copy is the final journal");
+    assert.ok((await readLease(store, "lab"))?.doc.released, "the lease (in files) is released");
+    console.log(`10 steps with the shared store stalled: the run took ${ms} ms (bound ${boundMs} ms per copy)`);
+  } finally {
+    await double.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function capture(into: string[]): Writable {
+  return new Writable({
+    write(chunk, _enc, cb) {
+      into.push(String(chunk));
+      cb();
+    },
+  });
+}
+
+test("a shared store silent to the end: the run's end waits once for the final journal, and not again for its reports", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-dr-silent-store-"));
+  const double = new S3Double();
+  const endpoint = await double.start();
+  try {
+    const boundMs = 500;
+    const documents = new S3SharedStore({ bucket: "fp-dr-shared", region: "us-east-1", prefix: "fp-dr/", endpoint, timeoutMs: boundMs, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" } });
+    const store = new RoutedSharedStore({ conditional: new FileSharedStore(join(dir, "shared")), documents: { where: documents.where, open: () => documents }, documentPrefixes: ["runs"] });
+    const deps = { ...inProcessDeps(dir), store, journal: new Journal(join(dir, "journal")).share(store, "lab") };
+    double.stallMs = 5_000;
+    const steps = Array.from({ length: 10 }, (_, i): Step => ({ id: `s${i}`, name: `s${i}`, run: async () => undefined }));
+    const started = Date.now();
+    const r = await startRun({ scenario: "drill", title: "t", runbook: "t", steps }, deps, opts);
+    const runMs = Date.now() - started;
+    const said: string[] = [];
+    await finishRun({ config: deps.config, out: new Output({ json: false, stdout: capture(said), stderr: capture(said) }) }, r, deps);
+    const finishMs = Date.now() - started - runMs;
+    assert.equal(r.status, "succeeded");
+    assert.ok(runMs < 3 * boundMs, `the first copy and the final one: ${runMs} ms`);
+    assert.ok(finishMs < boundMs, `the reports did not wait for the store (${finishMs} ms)`);
+    assert.match(said.join(""), /warning: the report was not copied to the shared store runs\/ in s3:\/\/fp-dr-shared\/fp-dr\/, the rest in .*: it did not take the run's journal either/);
+    assert.ok(existsSync(join(dir, "reports", r.runId, "report.json")), "the local report is written");
+    assert.equal(r.notes.filter((n) => n.startsWith("journal not copied to the shared store")).length, 1);
+    console.log(`10 steps with the shared store silent to the end: the run took ${runMs} ms, its reports ${finishMs} ms (bound ${boundMs} ms per copy)`);
+  } finally {
+    await double.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -128,8 +128,9 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
   };
   // The shared copy of the journal: a store that stops answering is said, not fatal (the local
   // journal is whole, and the lease check before the next step decides whether to go on).
-  const flushed = () =>
-    journal.flush().catch((e: unknown) => {
+  // After a copy fails, the next ones wait for nothing: only the final flush tries once more.
+  const flushed = (final = false) =>
+    journal.flush({ final }).catch((e: unknown) => {
       if (!record.notes.includes(`journal not copied to the shared store: ${(e as Error).message}`)) ctx.note(`journal not copied to the shared store: ${(e as Error).message}`);
     });
   save();
@@ -227,7 +228,7 @@ async function execute(plan: Plan, record: RunRecord, deps: RunnerDeps): Promise
     }
     if (!options.dryRun) measure(record);
     save();
-    await flushed();
+    await flushed(true);
     await lease?.release().catch(() => undefined);
     if (record.status === "interrupted") out.interrupted(`${record.scenario} run ${record.runId} at step ${interruptedAt}`, record.error?.hint);
   }

@@ -12,6 +12,7 @@ import type { DrConfig, DrConfigInput } from "../../automation/config/schema";
 import { Output } from "../../automation/core/output";
 import { Lab } from "../../automation/engines/local/lab";
 import { bringUpLab } from "../../automation/engines/local/lab-up";
+import { LAB_SHARED_BUCKET, listStoredObjects } from "../../automation/engines/local/object-store";
 import { archiveThrough, describeArchiveWait } from "../../automation/postgres/archiver";
 
 export interface TestLab {
@@ -105,4 +106,15 @@ function archiveEvidence(lab: Lab, site: string): string {
     `--- server log (archive lines):\n${tail(cluster.logFile, 20, /archiv|pgbackrest|ERROR|FATAL/i)}`,
     ...(existsSync(logDir) ? readdirSync(logDir).filter((f) => /archive/.test(f)).map((f) => `--- ${f}\n${tail(join(logDir, f))}`) : []),
   ].join("\n");
+}
+
+/**
+ * The lab's shared documents (journal copies, reports: `runs/…`) as its object store keeps them
+ * on disk, keyed as the shared store names them; `under` narrows to a prefix, e.g. "runs/lab/".
+ */
+export function sharedDocuments(t: TestLab, under = "runs/"): Map<string, string> {
+  const prefix = t.config.shared.prefix;
+  const docs = new Map<string, string>();
+  for (const o of listStoredObjects(t.lab.layout.objectStoreDir, LAB_SHARED_BUCKET, `${prefix}${under}`)) docs.set(o.key.slice(prefix.length), readFileSync(o.path, "utf8"));
+  return docs;
 }

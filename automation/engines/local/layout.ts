@@ -8,7 +8,8 @@
 //   <lab>/sites/<site>/pgbackrest.conf
 //   <lab>/repos/primary-region     the primary region's repository (pgBackRest repo1)
 //   <lab>/pgbackrest/{log,lock,spool}
-//   <lab>/objectstore              the offsite S3 store (repo2): data, TLS, pid, log
+//   <lab>/objectstore              the offsite S3 store (repo2) and the shared documents' bucket: data, TLS, pid, log
+//   <lab>/shared                   the shared store's lease and control state (engines/local/shared-store.ts)
 //   <lab>/dns                      the lab's DNS server: zone, pid, log
 //   <lab>/scratch/<id>             throwaway clusters (restore elsewhere, table recovery)
 //   <lab>/journal, <lab>/reports, <lab>/incidents   runs (paths in core/state-dirs.ts)

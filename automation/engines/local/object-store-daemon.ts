@@ -1,7 +1,7 @@
 // The object store process (started by object-store.ts through daemon.ts):
 //   node [--import tsx] object-store-daemon.ts|.js <dir>/object-store.json
 // Reads its settings from the state file (never from argv: it holds the secret key), serves
-// s3rver over HTTPS, creates the bucket, then records its pid and actual port in the same file.
+// s3rver over HTTPS, creates the buckets (the repository's, the shared documents'), then records its pid and actual port in the same file.
 // SIGTERM / SIGINT close the listener and every open connection, then exit 0.
 import { createCipheriv } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     // Path-style only: with virtual hosts on, s3rver would read the endpoint name as a bucket.
     vhostBuckets: false,
     serviceEndpoint: state.endpoint,
-    configureBuckets: [{ name: state.bucket }],
+    configureBuckets: [state.bucket, ...(state.sharedBucket ? [state.sharedBucket] : [])].map((name) => ({ name })),
   });
   const address = await server.run();
   const started = { ...state, port: address.port, pid: process.pid };

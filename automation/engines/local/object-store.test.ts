@@ -2,6 +2,9 @@
 // with TLS verification on: stanza-create, check (archive-push), a full backup, repo-ls and
 // repo-get all go through it; a wrong CA and an unknown access key are refused; the stored
 // object files can be found on disk; a stopped store fails the probe with STORE_UNREACHABLE.
+// It also holds the lab's shared documents (a bucket of their own, reached by the S3 store class
+// used on AWS), and it ignores If-None-Match and If-Match on PUT: pinned here, since that is why
+// the lab's lease and control state stay in files (shared-store.ts).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
@@ -27,10 +30,15 @@ import {
   type ObjectStoreInfo,
 } from "./object-store";
 import { ensureLabCertificates } from "./tls";
+import { parseConfig } from "../../core/load-config";
+import { S3SharedStore } from "../../core/s3-store";
+import { LAB_SHARED_BUCKET } from "./object-store";
+import { openLabSharedStore } from "./shared-store";
 
 const user = serviceUser();
 const root = mkdtempSync(join(tmpdir(), "fp-dr-s3-"));
-const storeDir = join(root, "store");
+// Where a lab at `root` keeps it (LabLayout), so the lab's shared store can be opened on it.
+const storeDir = join(root, "objectstore");
 const pgDir = join(root, "pg");
 const conf = join(root, "pgbackrest.conf");
 const stanza = "lab";
@@ -125,6 +133,55 @@ describe("lab object store", () => {
     assert.equal(state?.pid, info.pid);
     // The CA is readable by the service user (pgBackRest reads it as that user).
     await run("test", ["-r", info.caFile], { as: user });
+  });
+
+  it("ignores If-None-Match: * and If-Match on PUT: a lost race would overwrite (if this fails, the store honours them)", async () => {
+    const raw = new S3SharedStore({
+      bucket: LAB_SHARED_BUCKET,
+      prefix: "conditions/",
+      region: info.region,
+      endpoint: `https://${info.host}:${info.port}`,
+      tls: { ca: readFileSync(info.caFile), servername: info.endpoint },
+      credentials: { accessKeyId: info.accessKey, secretAccessKey: info.secretKey },
+    });
+    const first = await raw.create("lease/lab.json", '{"epoch":1}');
+    assert.ok(first);
+    // On AWS the second create is a 412 (undefined) and the first body stays.
+    assert.ok(await raw.create("lease/lab.json", '{"epoch":2}'), "s3rver honours If-None-Match now: the lab's lease could move to its object store");
+    assert.equal((await raw.get("lease/lab.json"))?.body, '{"epoch":2}', "the second create overwrote the first");
+    // On AWS a replace on an etag that was never the object's is a 412 (undefined).
+    assert.ok(await raw.replace("lease/lab.json", '{"epoch":3}', '"00000000000000000000000000000000"'), "s3rver honours If-Match now");
+    assert.equal((await raw.get("lease/lab.json"))?.body, '{"epoch":3}', "a replace on a wrong etag overwrote");
+  });
+
+  it("holds the lab's shared documents in their own bucket; the lease stays in the lab directory's files", async () => {
+    const shared = openLabSharedStore(parseConfig({ lab: { dir: root } }));
+    assert.equal(shared.where, `runs/ in s3://${LAB_SHARED_BUCKET}/fp-dr/, the rest in ${join(root, "shared")}`);
+    const journal = JSON.stringify({ runId: "drill-1", steps: Array.from({ length: 20 }, (_, i) => ({ id: `step-${i}`, status: "done" })) });
+    const started = process.hrtime.bigint();
+    await shared.put("runs/lab/drill-1.json", journal);
+    const firstMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const again = process.hrtime.bigint();
+    await shared.put("runs/lab/drill-1.json", journal);
+    const nextMs = Number(process.hrtime.bigint() - again) / 1e6;
+    console.log(`a journal copy to the lab's object store: ${firstMs.toFixed(0)} ms the first (client and TLS set up), ${nextMs.toFixed(1)} ms the next`);
+    assert.deepEqual(listStoredObjects(storeDir, LAB_SHARED_BUCKET, "fp-dr/runs/").map((o) => o.key), ["fp-dr/runs/lab/drill-1.json"]);
+    assert.equal((await shared.get("runs/lab/drill-1.json"))?.body, journal);
+    assert.deepEqual(await shared.list("runs/lab/"), ["runs/lab/drill-1.json"]);
+    assert.ok(!existsSync(join(root, "shared", "runs")), "no document in the directory");
+    // The lease: a file, created once; a conditional write to a document is refused.
+    assert.ok(await shared.create("lease/lab.json", '{"epoch":1}'));
+    assert.equal(await shared.create("lease/lab.json", '{"epoch":2}'), undefined, "the second create loses");
+    assert.equal(readFileSync(join(root, "shared", "lease", "lab.json"), "utf8"), '{"epoch":1}');
+    await assert.rejects(shared.create("runs/lab/drill-1.json", "{}"), /conditional write to runs\/lab\/drill-1\.json in s3:\/\/fp-dr-shared\/fp-dr\/, which cannot honour it/);
+    // An incident rotates the store's key mid-run (same port): the open store writes with the new key.
+    await startObjectStore({ dir: storeDir, port: info.port, accessKey: "FPDRLABROTATEDKEY1", secretKey: "rotated-secret-not-checked" });
+    try {
+      await shared.put("runs/lab/drill-1/report.md", "# report");
+      assert.deepEqual(await shared.list("runs/lab/"), ["runs/lab/drill-1.json", "runs/lab/drill-1/report.md"]);
+    } finally {
+      info = await startObjectStore({ dir: storeDir, port: info.port, accessKey: OBJECT_STORE_ACCESS_KEY, secretKey: OBJECT_STORE_SECRET_KEY });
+    }
   });
 
   it("serves real pgBackRest over verified TLS: stanza-create, check, full backup, repo-ls, repo-get", async () => {

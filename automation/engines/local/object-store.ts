@@ -37,6 +37,8 @@ export const OBJECT_STORE_SECRET_KEY = LAB_S3_DEFAULT_CREDENTIALS.secretKey;
 export const LAB_S3_ENDPOINT = "s3.lab.fp.internal";
 export const LAB_S3_HOST = "127.0.0.1";
 export const LAB_S3_DEFAULT_BUCKET = "fp-dr-offsite";
+/** The bucket of the lab's shared documents (journal copies, reports: ./shared-store.ts), beside the repository's. */
+export const LAB_SHARED_BUCKET = "fp-dr-shared";
 export const LAB_S3_REGION = "us-east-1";
 
 const DAEMON = "object-store";
@@ -71,6 +73,8 @@ export interface ObjectStoreInfo extends ObjectStoreProbeTarget {
 
 export interface ObjectStoreState extends Omit<ObjectStoreInfo, "pid"> {
   pid?: number;
+  /** Created at start beside `bucket` (absent in a store started before it existed). */
+  sharedBucket?: string;
   dataDir: string;
   certFile: string;
   keyFile: string;
@@ -108,6 +112,7 @@ export async function startObjectStore(opts: ObjectStoreOptions): Promise<Object
   const status = daemonStatus(dir, DAEMON);
   if (status.running && status.pid !== undefined && previous && previous.pid === status.pid && previous.port > 0) {
     const same =
+      previous.sharedBucket === LAB_SHARED_BUCKET &&
       (opts.bucket === undefined || opts.bucket === previous.bucket) &&
       (opts.port === undefined || opts.port === 0 || opts.port === previous.port) &&
       (opts.accessKey === undefined || opts.accessKey === previous.accessKey) &&
@@ -121,6 +126,7 @@ export async function startObjectStore(opts: ObjectStoreOptions): Promise<Object
     await stopDaemon(dir, DAEMON); // asked for other settings: restart with them
   }
 
+  // (a store started before the shared documents' bucket existed is restarted to create it)
   // 1. certificates: CA at <dir>/ca.crt, server cert for the endpoint name and 127.0.0.1.
   //    pgBackRest 2.45 checks the certificate against repo-storage-host (not the endpoint) and
   //    only against DNS-type names, so "127.0.0.1" is also in the certificate as a DNS name.
@@ -136,6 +142,7 @@ export async function startObjectStore(opts: ObjectStoreOptions): Promise<Object
     host: LAB_S3_HOST,
     port: opts.port ?? previous?.port ?? 0,
     bucket: opts.bucket ?? previous?.bucket ?? LAB_S3_DEFAULT_BUCKET,
+    sharedBucket: LAB_SHARED_BUCKET,
     region: LAB_S3_REGION,
     caFile: certs.caFile,
     accessKey,
@@ -177,7 +184,7 @@ export async function stopObjectStore(dir: string): Promise<void> {
 }
 
 /** What the store's state file says, plus whether its daemon is alive; undefined if never started. */
-export function objectStoreInfo(dir: string): (Omit<ObjectStoreInfo, "pid"> & { pid?: number; running: boolean }) | undefined {
+export function objectStoreInfo(dir: string): (Omit<ObjectStoreInfo, "pid"> & { sharedBucket?: string; pid?: number; running: boolean }) | undefined {
   const s = readState(dir);
   if (!s) return undefined;
   const status = daemonStatus(dir, DAEMON);
