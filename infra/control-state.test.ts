@@ -78,7 +78,7 @@ test("a removed decision (null) lets the declaration's own value apply again", (
   assert.equal(overlayControl(raw, doc, "primary"), raw, "another stack's decisions do not apply");
 });
 
-test("during a switchover in flight an operator's `pulumi up` refuses, naming the run and `dr resume`; the run's own update and any update after it ended declare as usual", async () => {
+test("during a switchover in flight an operator's `pulumi up` refuses, naming the run and `dr resume`; the run's own update, a later run's (newer lease epoch) and any update after it ended declare as usual", async () => {
   const inFlight = join(dir, "switchover");
   const store = new FileSharedStore(inFlight);
   const runId = "switchover-20261206t031500z-0001";
@@ -106,9 +106,18 @@ test("during a switchover in flight an operator's `pulumi up` refuses, naming th
         return true;
       });
     }
-    // Another run (a stale environment variable) is not this one.
+    // Another run (a stale environment variable) is not this one; nor is one whose lease epoch
+    // is not newer than the switchover's.
     process.env.FP_DR_RUN_ID = "failover-20261206t031500z-0009";
     await assert.rejects(up("secondary"), /is in flight/);
+    process.env.FP_DR_EPOCH = "4";
+    await assert.rejects(up("secondary"), /is in flight/);
+    // A later run holding the lease with a newer epoch (a failover during an outage, the
+    // reprotect the switchover's hint names) goes through: the switchover's run no longer acts.
+    process.env.FP_DR_EPOCH = "5";
+    const later = await up("secondary");
+    assert.ok(ofType(later.h, "aws:route53/record:Record").length > 0, "the later run's update declares");
+    delete process.env.FP_DR_EPOCH;
     // The switchover's own update (dr's process carries its run id to the program).
     process.env.FP_DR_RUN_ID = runId;
     const own = await up("secondary");
@@ -116,7 +125,16 @@ test("during a switchover in flight an operator's `pulumi up` refuses, naming th
   } finally {
     if (saved === undefined) delete process.env.FP_DR_RUN_ID;
     else process.env.FP_DR_RUN_ID = saved;
+    delete process.env.FP_DR_EPOCH;
   }
+  // The switchover's own decisions keep the record, and so do a run's with an epoch not newer;
+  // the first decision of a later run (newer epoch) ends it.
+  const mine = changedDocument(doc, "production", "secondary", { "dns.activeSite": "secondary" }, by);
+  assert.equal(mine.switchover?.runId, runId);
+  const stale = changedDocument(doc, "production", "primary", { fence: { mode: "stop", requestId: "fence-1" } }, { by: "run failover-y", runId: "failover-y", epoch: 4 });
+  assert.equal(stale.switchover?.runId, runId);
+  const later = changedDocument(doc, "production", "primary", { fence: { mode: "stop", requestId: "fence-1" } }, { by: "run failover-y", runId: "failover-y", epoch: 5 });
+  assert.equal(later.switchover, null);
   // Ended (set to null): everyone's update declares again.
   const cur = await store.get(controlKey("production"));
   assert.ok(await store.replace(controlKey("production"), JSON.stringify(withSwitchover(doc, "production", null, by)), cur!.etag));

@@ -39,6 +39,14 @@ export const switchoverRecord = z
   .strict();
 export type SwitchoverRecord = z.infer<typeof switchoverRecord>;
 
+/**
+ * A dr run (run id and lease epoch) newer than the one that recorded the switchover: holding the
+ * environment's lease, it proves the switchover's run no longer acts (./switchover-guard.ts).
+ */
+export function supersedes(runId: string | undefined, epoch: number | undefined, s: { runId: string; epoch?: number }): boolean {
+  return runId !== undefined && runId !== s.runId && epoch !== undefined && (s.epoch === undefined || epoch > s.epoch);
+}
+
 export const controlDocument = z
   .object({
     environment: z.string().min(1),
@@ -93,8 +101,10 @@ export function changedDocument(
   if (unknown.length) throw new Error(`not decision keys, refused in the control state: ${unknown.map((k) => JSON.stringify(k)).join(", ")}`);
   const stacks = structuredClone(cur?.stacks ?? {});
   stacks[stack] = { ...(stacks[stack] ?? {}), ...changes };
-  // A decision taken during a switchover (its promote request, its DNS answer) keeps it recorded.
-  return controlDocument.parse({ environment, version: (cur?.version ?? 0) + 1, updatedAt: now.toISOString(), updatedBy: by, stacks, switchover: cur?.switchover });
+  // A decision taken during a switchover (its promote request, its DNS answer) keeps it recorded;
+  // one by a later run holding a newer lease epoch ends it: that run took the environment over.
+  const switchover = cur?.switchover && supersedes(by.runId, by.epoch, cur.switchover) ? null : cur?.switchover;
+  return controlDocument.parse({ environment, version: (cur?.version ?? 0) + 1, updatedAt: now.toISOString(), updatedBy: by, stacks, switchover });
 }
 
 /** The document with the switchover in flight set (null: ended), one version up. */

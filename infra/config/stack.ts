@@ -26,6 +26,6 @@ export async function loadStackConfig(): Promise<StackConfig> {
   const environment = typeof raw.values.environment === "string" ? raw.values.environment : "production";
   const control = await readControlDocument(await openControlStore(raw.values.sharedState), environment);
   // The automation's own updates run the program with its run id in the environment (plans/runner.ts).
-  refuseDuringSwitchover(control, process.env.FP_DR_RUN_ID);
+  refuseDuringSwitchover(control, process.env.FP_DR_RUN_ID, process.env.FP_DR_EPOCH ? Number(process.env.FP_DR_EPOCH) : undefined);
   return parseStackConfig(overlayControl(raw, control, pulumi.getStack()), `Pulumi.${pulumi.getStack()}.yaml${control ? ` with control state v${control.version}` : ""}`);
 }
