@@ -26,7 +26,7 @@ export async function openProofSite(deps: Deps, primary: SiteAccess): Promise<Op
     name: standby?.name ?? primary.name,
     client,
     open: () => connect(target, "dr-proofs"),
-    why: standby ? `the warm standby ${standby.name}, streaming` : `the primary ${primary.name} (no streaming standby)`,
+    why: standby ? `${standby.name}, the warm standby (streaming)` : `${primary.name}, the primary (no streaming standby)`,
     close: () => client.end().catch(() => undefined),
   };
 }

@@ -32,8 +32,9 @@ export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep):
       const c = await lab.connect("primary");
       try {
         // No standby yet (it is bootstrapped from this backup): the proofs run on the primary.
+        done = step("prove the data on the primary (amcheck, orphans, invariants) and record the manifest");
         const { proofs } = await recordManifestWithProofs(c, "before the first full backup", { name: "primary", client: c, open: () => lab.connect("primary") }, { invariants: invariantsFor(lab.config), amcheck: lab.config.verification.amcheck, parallel: lab.config.verification.parallel });
-        if (!proofs.ok) step(`warning: the proofs taken with the first backup FAILED (recorded with it): ${describeProof(proofs)}`)();
+        done(`${proofs.ok ? "" : "warning: FAILED (recorded with the backup): "}${describeProof(proofs)}`);
       } finally {
         await c.end();
       }
