@@ -162,6 +162,10 @@ describe("datacenter failover under continuous writes", () => {
     assert.match(checks.find((c) => /orphaned rows/.test(c.name))!.detail, /^recorded: passed at backup time/);
     for (const name of ["pgBackRest checked every restored file's checksum", "replay reached its target", "read the proofs recorded with the backup"]) assert.ok(checks.some((c) => c.name === name && c.ok), name);
     assert.equal(await btIndexChecks("secondary"), 0, "no bt_index_check ran on the restored copy");
+    // Every second of the gate is under a name (the checks' times overlap where they ran in parallel).
+    const gateMs = run.steps.find((s) => s.id === "verify")!.durationMs!;
+    const named = checks.reduce((n, c) => n + c.durationMs, 0);
+    assert.ok(named >= gateMs - 150, `named ${named} ms of the gate's ${gateMs} ms: ${checks.map((c) => `${c.name} ${c.durationMs}`).join("; ")}`);
 
     // RPO: bounded by archive_timeout (10 s in the lab) plus the async push.
     const rpo = run.measurements.rpo;
