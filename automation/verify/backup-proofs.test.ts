@@ -80,6 +80,24 @@ describe("proofs taken with a backup", () => {
     assert.ok((await btCalls()) > before);
   });
 
+  it("the gate's invariants run over its sessions, in their given order, and their wall time is reported once", async () => {
+    const slow = (name: string) => ({ name, sql: "select 0 from pg_sleep(0.4)", expect: 0 });
+    const invariants = ["a", "b", "c", "d"].map(slow);
+    const opened: Client[] = [];
+    const open = async () => {
+      const s = new Client(scratch.connection());
+      await s.connect();
+      opened.push(s);
+      return s;
+    };
+    const r = await verifyDatabase(c, { kind: "manifest" }, { invariants, amcheck: false, proofs: policy, sessions: { parallel: 2, open } });
+    const ran = r.checks.filter((x) => x.kind === "invariant");
+    assert.deepEqual(ran.map((x) => [x.name, x.ok]), invariants.map((i) => [`invariant: ${i.name}`, true]));
+    assert.equal(opened.length, 1, "one extra session");
+    const sum = ran.reduce((n, x) => n + x.durationMs, 0);
+    assert.ok(r.invariantsWallMs! < sum * 0.75, `wall ${r.invariantsWallMs} ms against ${sum} ms of checks`);
+  });
+
   it("an index disagreeing with its heap fails the proof (recorded), and the gate then runs amcheck on the copy", async () => {
     // An index over a function declared immutable that then changes: real index/heap disagreement.
     await c.query("create function app.f(numeric) returns numeric immutable language sql as 'select $1'");
