@@ -248,6 +248,8 @@ describe("security incident on the lab", () => {
     assert.ok(run.notes.some((n) => n.includes(tampered) && /failed pgBackRest verify/.test(n)), "the run says so");
     assert.ok(renderMarkdown(run).includes(tampered), "and so does the report");
     assert.equal(run.measurements.rpo.pass, true);
+    // The clean set's backup recorded passing proofs; after an incident they are not trusted: amcheck ran on the copy.
+    assert.match(run.verification!.checks.find((c) => /^amcheck/.test(c.name))!.detail, /^run on the copy \(after a security incident the source's own proofs are not trusted\)/);
 
     const c = await t.lab.connect(f.targetSite!);
     const phases = (await c.query<{ phase: string; n: number }>("select phase, count(*)::int n from public.incident_marks group by phase order by phase")).rows;

@@ -14,8 +14,13 @@
 //     critical by `dr health` and `dr lab status`; with its standby.signal removed (two
 //     writable primaries) both report split brain and exit non-zero, and none of its WAL
 //     reaches the shared repositories (it stays in its pg_wal);
+//   - the datacenter failover's gate shows amcheck and the orphan check from the proofs the
+//     backup recorded (no bt_index_check runs on the copy), beside pgBackRest's per-file
+//     checksums and the replay's end;
 //   - a hardware failover (after the datacenter one) restores the site's own repository into
-//     a replacement host, which then serves the service name.
+//     a replacement host, which then serves the service name; its backup was taken with an
+//     index disagreeing with its heap: the proof failed (the backup warned, and was taken), so
+//     the gate ran amcheck on the copy.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -30,9 +35,20 @@ import { invariantsFor } from "../automation/verify/invariants";
 import { SOURCE_VIOLATION, verifyDatabase } from "../automation/verify/checks";
 import { drAsync } from "./harness/cli";
 import { tamperWithBackupSet } from "./harness/damage";
-import { startTestLab, type TestLab } from "./harness/lab";
+import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
+
+/** bt_index_check calls a site's server has run since it started (pg_stat_statements is preloaded on every lab site). */
+async function btIndexChecks(site: string): Promise<number> {
+  const c = await t.lab.connect(site);
+  try {
+    await c.query("create extension if not exists pg_stat_statements");
+    return Number((await c.query("select coalesce(sum(calls), 0) n from pg_stat_statements where query like '%bt_index_check%'")).rows[0].n);
+  } finally {
+    await c.end();
+  }
+}
 
 before(async () => {
   t = await startTestLab();
@@ -115,6 +131,8 @@ describe("datacenter failover under continuous writes", () => {
     // Two sets offsite: the full from `lab up` and a newer incremental, which we tamper with.
     const taken = await backup(t.deps(), { type: "incr", repo: 2, reason: "before the outage" });
     tampered = taken.backups[0].set.label;
+    // The proofs ran with the backup (no standby in this lab: on the primary) and passed.
+    assert.deepEqual([taken.proofs.ok, taken.proofs.site, taken.proofs.checks.map((x) => x.kind).join(",")], [true, "primary", "amcheck,orphans"]);
     tamperWithBackupSet(t.lab, tampered);
 
     // Longer than archive_timeout, so the load's WAL has been archived at least once.
@@ -138,6 +156,16 @@ describe("datacenter failover under continuous writes", () => {
     assert.ok(!run.notes.some((n) => /verification of .* failed/.test(n)), `no fallback for the gate: ${run.notes.join(" | ")}`);
     const reportJson = readFileSync((run.facts as { reports: { json: string } }).reports.json, "utf8");
     assert.ok(reportJson.includes(SOURCE_VIOLATION), "recorded in the run report");
+    // amcheck and the orphans come from the proofs recorded with the backup: shown, not re-run.
+    const checks = run.verification!.checks;
+    assert.match(checks.find((c) => /^amcheck/.test(c.name))!.detail, /^recorded: passed at backup time on primary \(primary\) \d+[sm].* ago, covering up to [0-9A-F]+\/[0-9A-F]+/);
+    assert.match(checks.find((c) => /orphaned rows/.test(c.name))!.detail, /^recorded: passed at backup time/);
+    for (const name of ["pgBackRest checked every restored file's checksum", "replay reached its target", "read the proofs recorded with the backup"]) assert.ok(checks.some((c) => c.name === name && c.ok), name);
+    assert.equal(await btIndexChecks("secondary"), 0, "no bt_index_check ran on the restored copy");
+    // Every second of the gate is under a name (the checks' times overlap where they ran in parallel).
+    const gateMs = run.steps.find((s) => s.id === "verify")!.durationMs!;
+    const named = checks.reduce((n, c) => n + c.durationMs, 0);
+    assert.ok(named >= gateMs - 150, `named ${named} ms of the gate's ${gateMs} ms: ${checks.map((c) => `${c.name} ${c.durationMs}`).join("; ")}`);
 
     // RPO: bounded by archive_timeout (10 s in the lab) plus the async push.
     const rpo = run.measurements.rpo;
@@ -273,6 +301,22 @@ describe("datacenter failover under continuous writes", () => {
 
 describe("hardware failover", () => {
   test("a replacement host is brought up, restored from the site's own repository and serves the service name", async () => {
+    // An index at the source that disagrees with its heap (an "immutable" function changed under
+    // it) before the backup: the backup's proof fails, loudly, and the backup is still taken.
+    const src = await t.lab.connect("secondary");
+    await src.query("create function app.f(numeric) returns numeric immutable language sql as 'select $1'");
+    await src.query("create index accounts_f on app.accounts (app.f(balance))");
+    await src.query("create or replace function app.f(numeric) returns numeric immutable language sql as 'select $1 + 1'");
+    const taken = await backup(t.deps(), { type: "full", repo: 1, reason: "with a corrupt index" });
+    assert.equal(taken.proofs.ok, false);
+    assert.match(taken.proofs.checks.find((x) => x.kind === "amcheck")!.detail, /1 corrupt: app\.accounts_f/);
+    assert.equal(taken.backups.length, 1, "backed up all the same");
+    assert.ok(t.captured.join("").includes("the proofs taken with this backup FAILED"), "the backup warns");
+    // The index is rebuilt away after the backup: the copy replays that, its proof stays failed.
+    await src.query("drop index app.accounts_f");
+    await src.end();
+    await archiveNow(t.lab, "secondary");
+
     const run = await failover(t.deps(), { scenario: "hardware", yes: true });
     assert.equal(run.status, "succeeded", JSON.stringify(run.error));
     const f = run.facts as { targetSite: string; repo: number };
@@ -280,5 +324,8 @@ describe("hardware failover", () => {
     assert.equal(f.repo, 1);
     assert.equal(await t.lab.activeSite(), f.targetSite);
     assert.ok(run.steps.every((s) => s.status === "done"), run.steps.map((s) => `${s.id}:${s.status}`).join(" "));
+    // The failed proof is not shown: amcheck ran on the copy, and says why.
+    assert.match(run.verification!.checks.find((c) => /^amcheck/.test(c.name))!.detail, /^run on the copy \(the amcheck proof FAILED at backup time on secondary/);
+    assert.ok((await btIndexChecks(f.targetSite)) > 0, "bt_index_check ran on the restored copy");
   });
 });

@@ -18,6 +18,8 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { backupManifest } from "../automation/commands/backup";
+import { lsnBytes } from "../automation/backups/archive";
 import { drill, failover } from "../automation/commands/recover";
 import { reprotect } from "../automation/commands/reprotect";
 import { status, statusExitCode, type DrStatus } from "../automation/commands/status";
@@ -84,6 +86,11 @@ describe("warm standby", () => {
     assert.match(auto, /restore_command = 'pgbackrest .*--repo=2 archive-get/, "archive-get from the offsite repository");
     const lsn = await writeAndSwitch(lab);
     await waitUntilReplayed(lab.site("secondary").cluster.connection("postgres"), lsn, 10_000);
+    // The proofs a backup records run on the streaming standby, and cover the data it replayed.
+    const m = await backupManifest(t.deps(), { reason: "proofs on the standby" });
+    assert.deepEqual([m.proofs.ok, m.proofs.site, m.proofs.role], [true, "secondary", "standby"], JSON.stringify(m.proofs));
+    assert.ok(lsnBytes(m.proofs.coversLsn) >= lsnBytes(lsn), `covers ${m.proofs.coversLsn} ≥ ${lsn}`);
+    assert.deepEqual(m.proofs.checks.map((x) => [x.kind, x.ok]), [["amcheck", true], ["orphans", true]]);
     // Running `dr lab up` again on a lab with a standby changes nothing and keeps it streaming.
     await bringUpLab(t.config);
     assert.equal((await standbyState(t.lab)).source, "stream");
@@ -123,6 +130,9 @@ describe("warm standby", () => {
       await archiveNow(lab);
       const s = await waitUntilReplayed(standby, lsn, 30_000);
       assert.equal(s.source, "archive", "replayed without a stream");
+      // Not streaming: the proofs run on the primary.
+      const m = await backupManifest(t.deps(), { reason: "proofs without a stream" });
+      assert.deepEqual([m.proofs.ok, m.proofs.site, m.proofs.role], [true, "primary", "primary"]);
     } finally {
       await cutStream(lab, false);
     }

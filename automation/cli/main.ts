@@ -109,7 +109,8 @@ function recoveryOptions(c: Command): Command {
   return c
     .option("--dry-run", "walk the plan's checks, print what would happen and the estimated RTO; change nothing")
     .option("--yes", "do not ask before destructive steps")
-    .option("--force", "go past a failed verification gate (loud; recorded in the report)");
+    .option("--force", "go past a failed verification gate (loud; recorded in the report)")
+    .option("--full-gate", "run amcheck and the orphan check on the restored copy even when passing proofs were recorded with the backup");
 }
 
 export function buildProgram(): Command {

@@ -8,7 +8,10 @@ import { listBackups, type BackupListing } from "../backups/list";
 import { takeBackup, type TakenBackup } from "../backups/take";
 import { verifyRepositories, type RepoVerifyReport } from "../backups/verify";
 import type { BackupType } from "../pgbackrest/options";
-import { recordManifest } from "../verify/manifest";
+import type { Manifest } from "../verify/manifest";
+import { describeProof, recordManifestWithProofs, type BackupProof } from "../verify/backup-proofs";
+import { openProofSite } from "./proof-site";
+import type { SiteAccess } from "../engines/host/this-host";
 import { siteAccess } from "./site-access";
 import { invariantsFor } from "../verify/invariants";
 import { DrError } from "../core/errors";
@@ -19,13 +22,31 @@ function reposOf(choice: RepoChoice | undefined): (1 | 2)[] {
   return choice === undefined || choice === "all" ? [1, 2] : [choice];
 }
 
-export async function backup(deps: Deps, opts: { type: BackupType; repo?: RepoChoice; reason?: string }): Promise<{ site: string; backups: TakenBackup[] }> {
+export async function backup(deps: Deps, opts: { type: BackupType; repo?: RepoChoice; reason?: string }): Promise<{ site: string; backups: TakenBackup[]; proofs: BackupProof }> {
   const site = await siteAccess(deps);
   for (const repo of reposOf(opts.repo)) await site.probeRepo?.(repo);
-  // The manifest travels inside the backup: what a failover verifies against when the source is gone.
-  await deps.out.timed("record the verification manifest (schema, row counts)", () => recordManifest(site.connection, `before ${opts.type} backup`, invariantsFor(deps.config)));
+  // The manifest and the proofs travel inside the backup: what a failover verifies against when the source is gone.
+  const { proofs } = await recordWithProofs(deps, site, `before ${opts.type} backup`);
   const backups = await takeBackup(site.pgbackrest, deps.out, { type: opts.type, repos: reposOf(opts.repo), reason: opts.reason });
-  return { site: site.name, backups };
+  return { site: site.name, backups, proofs };
+}
+
+/**
+ * The proofs (amcheck, orphans, invariants) on the streaming standby or the primary, then the
+ * manifest with them. A failed proof is loud but does not stop the backup: a backup of damaged
+ * data is still the newest copy of everything else, and a restore of it runs the checks again.
+ */
+async function recordWithProofs(deps: Deps, site: SiteAccess, label: string): Promise<{ manifest: Manifest; proofs: BackupProof }> {
+  const at = await openProofSite(deps, site);
+  try {
+    const r = await deps.out.timed(`prove the data on ${at.why} and record the manifest (schema, row counts, proofs)`, () =>
+      recordManifestWithProofs(site.connection, label, at, { invariants: invariantsFor(deps.config), amcheck: deps.config.verification.amcheck, parallel: deps.config.verification.parallel }),
+    );
+    if (!r.proofs.ok) deps.out.warn(`the proofs taken with this backup FAILED (recorded with it; a restore of it runs the checks on the copy): ${describeProof(r.proofs)}`);
+    return r;
+  } finally {
+    await at.close();
+  }
 }
 
 export interface ManifestRecorded {
@@ -35,6 +56,7 @@ export interface ManifestRecorded {
   schemaObjects: number;
   tables: number;
   rows: number;
+  proofs: BackupProof;
 }
 
 /**
@@ -44,12 +66,12 @@ export interface ManifestRecorded {
  */
 export async function backupManifest(deps: Deps, opts: { reason?: string } = {}): Promise<ManifestRecorded> {
   const site = await siteAccess(deps);
-  const m = await deps.out.timed(`record the verification manifest on ${site.name}`, () => recordManifest(site.connection, opts.reason ?? "before a backup", invariantsFor(deps.config)));
-  return { site: site.name, takenAt: m.takenAt, label: m.label, schemaObjects: m.schema.length, tables: Object.keys(m.tables).length, rows: Object.values(m.tables).reduce((n, r) => n + r, 0) };
+  const { manifest: m, proofs } = await recordWithProofs(deps, site, opts.reason ?? "before a backup");
+  return { site: site.name, takenAt: m.takenAt, label: m.label, schemaObjects: m.schema.length, tables: Object.keys(m.tables).length, rows: Object.values(m.tables).reduce((n, r) => n + r, 0), proofs };
 }
 
 export function renderManifest(r: ManifestRecorded): string {
-  return `${r.site}: manifest "${r.label}" at ${r.takenAt}: ${r.schemaObjects} schema objects, ${r.tables} tables, ${r.rows} rows`;
+  return `${r.site}: manifest "${r.label}" at ${r.takenAt}: ${r.schemaObjects} schema objects, ${r.tables} tables, ${r.rows} rows\nproofs: ${describeProof(r.proofs)}`;
 }
 
 export async function backupList(deps: Deps, opts: { repo?: RepoChoice } = {}): Promise<BackupListing> {
@@ -62,8 +84,8 @@ export async function backupVerify(deps: Deps, opts: { repo?: RepoChoice; set?: 
   return deps.out.timed("verify repositories (checksums, WAL continuity)", () => verifyRepositories(site.pgbackrest, { repos: reposOf(opts.repo), set: opts.set, probe: site.probeRepo }));
 }
 
-export function renderTaken(r: { site: string; backups: TakenBackup[] }): string {
-  return table(
+export function renderTaken(r: { site: string; backups: TakenBackup[]; proofs?: BackupProof }): string {
+  return (r.proofs ? `proofs: ${describeProof(r.proofs)}\n` : "") + table(
     ["repo", "set", "type", "size", "in repo", "took"],
     r.backups.map((b) => [`repo${b.repo}`, b.set.label, b.set.type, formatBytes(b.set.size), formatBytes(b.set.repoSize), formatMs(b.durationMs)]),
   );

@@ -23,6 +23,7 @@ export interface RecoverOptions {
   dryRun?: boolean;
   yes?: boolean;
   force?: boolean;
+  fullGate?: boolean;
   targetTime?: string;
   outageAt?: string;
 }
@@ -33,6 +34,7 @@ export function runOptions(o: RecoverOptions): RunOptions {
     dryRun: o.dryRun === true,
     yes: o.yes === true,
     force: o.force === true,
+    fullGate: o.fullGate === true,
     targetTime: o.targetTime === undefined ? undefined : parseInstant("--target-time", o.targetTime),
     outageAt: o.outageAt === undefined ? undefined : parseInstant("--outage-at", o.outageAt, { code: "USAGE", notInFuture: "give the time the outage began (or leave it out: now)" }),
   };

@@ -275,6 +275,12 @@ export const drConfigSchema = z
         amcheck: z.boolean().default(true),
         /** Sessions the gate's per-index checks spread over (default: the host's core count). */
         parallel: z.number().int().min(1).max(64).optional(),
+        /**
+         * How old the proofs taken with a backup (amcheck, orphans) may be for a restore-path
+         * failover's gate to show them instead of running them on the copy. Default 26h (a day's
+         * backup plus slack); 0 runs them on the copy every time.
+         */
+        proofMaxAge: duration.default(26 * 3600),
       })
       .strict()
       .prefault({}),

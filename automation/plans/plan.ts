@@ -13,6 +13,8 @@ export interface RunOptions {
   yes: boolean;
   /** Go past a failed verification gate (loud, recorded). */
   force: boolean;
+  /** Run every structural check on a restored copy, also where passing proofs were recorded with the backup. */
+  fullGate?: boolean;
   /** Point in time to restore to (default: the end of the archived WAL). */
   targetTime?: string;
   /** When the outage began (RPO is measured against it); default: the declaration. */

@@ -2,7 +2,7 @@
 // took. Its own file because both the live checks and the manifest comparison produce it.
 export interface CheckResult {
   name: string;
-  kind: "content" | "schema" | "amcheck" | "orphans" | "invariant" | "roundtrip";
+  kind: "content" | "schema" | "amcheck" | "orphans" | "invariant" | "roundtrip" | "proof" | "restore";
   ok: boolean;
   detail: string;
   durationMs: number;

@@ -16,6 +16,8 @@ import { quoteIdent } from "../postgres/client";
 import { compareWithManifest, invariantValue, MANIFEST_CHECK_NAME, newestManifest } from "./manifest";
 import { appSchemas, schemaSignature } from "./schema-signature";
 import { eachOnSessions, type Sessions } from "./parallel";
+import type { BackupProof, ProofCheck } from "./backup-proofs";
+import { proofDecision, recordedDetail, type ProofPolicy } from "./proof-decision";
 
 export interface VerifyOptions {
   /** Schemas whose tables are compared (default: every non-system schema). */
@@ -24,6 +26,11 @@ export interface VerifyOptions {
   amcheck?: boolean;
   /** Extra sessions for the per-index and per-table checks (amcheck, row checksums), spread over the cores. */
   sessions?: Sessions;
+  /**
+   * With the source gone (reference "manifest"): show the proofs recorded with the backup for
+   * amcheck and the orphans instead of running them on the copy, within this policy.
+   */
+  proofs?: Omit<ProofPolicy, "now">;
 }
 
 async function timed(name: string, kind: CheckResult["kind"], fn: () => Promise<Omit<CheckResult, "name" | "kind" | "durationMs">>): Promise<CheckResult> {
@@ -136,20 +143,33 @@ export const SOURCE_VIOLATION = "violated at the source, not a restore defect";
 /** Why a violated invariant is the source's own data; undefined when that is not known. */
 export type SourceVerdict = (inv: Invariant) => Promise<string | undefined>;
 
-export async function invariantChecks(c: ClientBase, invariants: Invariant[], atSource?: SourceVerdict): Promise<CheckResult[]> {
-  const out: CheckResult[] = [];
-  for (const inv of invariants) {
-    out.push(
-      await timed(`invariant: ${inv.name}`, "invariant", async () => {
-        const got = await invariantValue(c, inv);
-        if (got === String(inv.expect)) return { ok: true, detail: `holds (${got})` };
-        const detail = `expected ${String(inv.expect)}, got ${String(got)}`;
-        const why = await atSource?.(inv);
-        return why ? { ok: true, warning: true, detail: `${detail}: ${SOURCE_VIOLATION} (${why})` } : { ok: false, detail };
-      }),
-    );
-  }
+/** Each invariant, spread over the sessions when there are several (results in the given order). */
+export async function invariantChecks(c: ClientBase, invariants: Invariant[], atSource?: SourceVerdict, sessions: Sessions = {}): Promise<CheckResult[]> {
+  const out: CheckResult[] = new Array(invariants.length);
+  await eachOnSessions(c, invariants.map((inv, i) => ({ inv, i })), sessions, async (s, { inv, i }) => {
+    out[i] = await timed(`invariant: ${inv.name}`, "invariant", async () => {
+      const got = await invariantValue(s, inv);
+      if (got === String(inv.expect)) return { ok: true, detail: `holds (${got})` };
+      const detail = `expected ${String(inv.expect)}, got ${String(got)}`;
+      const why = await atSource?.(inv);
+      return why ? { ok: true, warning: true, detail: `${detail}: ${SOURCE_VIOLATION} (${why})` } : { ok: false, detail };
+    });
+  });
   return out;
+}
+
+export const PROOFS_READ_NAME = "read the proofs recorded with the backup";
+
+/**
+ * A structural check that the proof recorded at backup time may stand for: shown (no time on
+ * the copy) when the policy allows, else run on the copy with the reason in its detail.
+ */
+async function provenOrRun(kind: ProofCheck["kind"], proof: BackupProof | undefined, policy: VerifyOptions["proofs"], run: () => Promise<CheckResult>): Promise<CheckResult> {
+  if (!policy) return run();
+  const u = proofDecision(proof, kind, { ...policy, now: Date.now() });
+  if (u.use) return { name: u.check.name, kind, ok: true, detail: recordedDetail(u), durationMs: 0 };
+  const r = await run();
+  return { ...r, detail: `run on the copy (${u.why}): ${r.detail}` };
 }
 
 /**
@@ -193,6 +213,8 @@ export interface VerifyReport {
   ok: boolean;
   checks: CheckResult[];
   durationMs: number;
+  /** The invariants' wall time: they overlap on several sessions, so their durations add up to more. */
+  invariantsWallMs?: number;
 }
 
 /** What the restored copy is compared with: a live source, or what was recorded at the target. */
@@ -218,10 +240,25 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   } else if (ref.kind === "manifest") {
     checks.push(await timed(MANIFEST_CHECK_NAME, "schema", () => compareWithManifest(restored, schemas)));
   }
-  if (opts.amcheck !== false) checks.push(await amcheckIndexes(restored, schemas, opts.sessions));
-  checks.push(await foreignKeyOrphans(restored, schemas));
+  // The proofs travel in the backup: reading them is a sub-check of its own (it takes time too).
+  const policy = ref.kind === "manifest" ? opts.proofs : undefined;
+  let proof: BackupProof | undefined;
+  if (policy) {
+    checks.push(
+      await timed(PROOFS_READ_NAME, "proof", async () => {
+        proof = (await newestManifest(restored))?.proofs;
+        if (!proof) return { ok: true, detail: "none recorded: amcheck and orphans run on the copy" };
+        const verdict = proof.error ? `could not run (${proof.error})` : proof.ok ? "passed" : `FAILED (${proof.checks.filter((x) => !x.ok).map((x) => x.kind).join(", ")})`;
+        return { ok: true, detail: `taken ${proof.startedAt} on ${proof.site} (${proof.role}): ${verdict}` };
+      }),
+    );
+  }
+  if (opts.amcheck !== false) checks.push(await provenOrRun("amcheck", proof, policy, () => amcheckIndexes(restored, schemas, opts.sessions)));
+  checks.push(await provenOrRun("orphans", proof, policy, () => foreignKeyOrphans(restored, schemas)));
   const contentEqual = checks.some((c) => c.kind === "content" && c.ok);
-  checks.push(...(await invariantChecks(restored, opts.invariants ?? [], sourceVerdict(ref, restored, contentEqual))));
+  const invariantsStarted = Date.now();
+  checks.push(...(await invariantChecks(restored, opts.invariants ?? [], sourceVerdict(ref, restored, contentEqual), opts.sessions)));
+  const invariantsWallMs = Date.now() - invariantsStarted;
   if (opts.roundTrip) checks.push(await writeReadRoundTrip(restored));
-  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t };
+  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs };
 }

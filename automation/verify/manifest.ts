@@ -13,6 +13,7 @@ import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
 import { withClient, type DbTarget } from "../postgres/client";
 import type { CheckResult } from "./check-result";
+import type { BackupProof } from "./backup-proofs";
 import { APP_SCHEMAS_PREDICATE, appSchemas, SCHEMA_SIGNATURE_SQL, schemaSignature } from "./schema-signature";
 
 export interface Manifest {
@@ -22,6 +23,8 @@ export interface Manifest {
   tables: Record<string, number>;
   /** The invariants as the source had them when the manifest was taken (absent: not recorded). */
   invariants?: InvariantAtSource[];
+  /** The structural proofs taken with this backup (absent: none recorded, e.g. a manifest of v3). */
+  proofs?: BackupProof;
 }
 
 /** One invariant evaluated on the source: the value it gave, or why it could not run. */
@@ -38,7 +41,7 @@ const APP_SCHEMAS = `array(select nspname::text from pg_namespace where ${APP_SC
  * Installed once per version, not before every backup: re-running the DDL would fire the
  * trigger on its own CREATE statements and record junk manifests. Bump it when the DDL changes.
  */
-const DDL_VERSION = "fp-dr manifest v3";
+const DDL_VERSION = "fp-dr manifest v4";
 
 const DDL = `create schema if not exists fp_dr;
   create table if not exists fp_dr.backup_manifest (
@@ -48,6 +51,7 @@ const DDL = `create schema if not exists fp_dr;
     schema_signature text[] not null,
     table_rows jsonb not null);
   alter table fp_dr.backup_manifest add column if not exists source_invariants jsonb;
+  alter table fp_dr.backup_manifest add column if not exists proofs jsonb;
   create or replace function fp_dr.schema_signature(text[]) returns text[] language sql stable
     as $fn$ select coalesce(array_agg(line order by line), '{}') from (${SCHEMA_SIGNATURE_SQL}) x $fn$;
   -- security definer: the application's migrations (run as its own role) must never fail for
@@ -61,10 +65,12 @@ const DDL = `create schema if not exists fp_dr;
        and not exists (select 1 from pg_event_trigger_ddl_commands() where coalesce(schema_name, '') not like 'pg_temp%') then
       return;
     end if;
-    insert into fp_dr.backup_manifest (label, schema_signature, table_rows, source_invariants)
+    -- The proofs go along: they cover the data up to their WAL position, and this DDL is WAL
+    -- after it like any other write (the gate says how far they reach).
+    insert into fp_dr.backup_manifest (label, schema_signature, table_rows, source_invariants, proofs)
     select 'after ' || tg_tag, fp_dr.schema_signature(${APP_SCHEMAS}),
-           coalesce(last.table_rows, '{}'), last.source_invariants
-      from (select 1) one left join (select table_rows, source_invariants from fp_dr.backup_manifest order by id desc limit 1) last on true;
+           coalesce(last.table_rows, '{}'), last.source_invariants, last.proofs
+      from (select 1) one left join (select table_rows, source_invariants, proofs from fp_dr.backup_manifest order by id desc limit 1) last on true;
   exception when others then
     raise warning 'fp-dr: could not record the schema manifest: %', sqlerrm;
   end $fn$;
@@ -115,7 +121,7 @@ async function invariantsAtSource(c: ClientBase, invariants: Invariant[]): Promi
  * backup"). `target` is an open client (left open) or the settings to connect with.
  * `invariants`: those in force, evaluated here and recorded with the manifest.
  */
-export async function recordManifest(target: DbTarget, label: string, invariants: Invariant[] = []): Promise<Manifest> {
+export async function recordManifest(target: DbTarget, label: string, invariants: Invariant[] = [], proofs?: BackupProof): Promise<Manifest> {
   return withClient(
     target,
     async (c) => {
@@ -124,14 +130,16 @@ export async function recordManifest(target: DbTarget, label: string, invariants
       const schemas = await appSchemas(c);
       const schema = await schemaSignature(c, schemas);
       const tables = await exactCounts(c, schemas);
-      const atSource = await invariantsAtSource(c, invariants);
-      const r = await c.query("insert into fp_dr.backup_manifest (label, schema_signature, table_rows, source_invariants) values ($1, $2, $3, $4) returning taken_at", [
+      // Evaluated with the proofs where they ran (the standby, or here); here when they could not run.
+      const atSource = proofs && !proofs.error ? proofs.invariants : await invariantsAtSource(c, invariants);
+      const r = await c.query("insert into fp_dr.backup_manifest (label, schema_signature, table_rows, source_invariants, proofs) values ($1, $2, $3, $4, $5) returning taken_at", [
         label,
         schema,
         JSON.stringify(tables),
         JSON.stringify(atSource),
+        proofs === undefined ? null : JSON.stringify(proofs),
       ]);
-      return { takenAt: new Date(r.rows[0].taken_at).toISOString(), label, schema, tables, invariants: atSource };
+      return { takenAt: new Date(r.rows[0].taken_at).toISOString(), label, schema, tables, invariants: atSource, proofs };
     },
     "dr-manifest",
   );
@@ -143,10 +151,11 @@ export async function newestManifest(c: ClientBase): Promise<Manifest | undefine
   // error, never a pass of the gate.
   if ((await c.query("select to_regclass('fp_dr.backup_manifest') t")).rows[0].t === null) return undefined;
   // A manifest of version 2 has no source_invariants column: nothing recorded about them.
-  const r = await c.query("select taken_at, label, schema_signature, table_rows, to_jsonb(m) -> 'source_invariants' as invariants from fp_dr.backup_manifest m order by id desc limit 1");
+  // One of version 3 has no proofs column either: no proofs recorded.
+  const r = await c.query("select taken_at, label, schema_signature, table_rows, to_jsonb(m) -> 'source_invariants' as invariants, to_jsonb(m) -> 'proofs' as proofs from fp_dr.backup_manifest m order by id desc limit 1");
   const row = r.rows[0];
   if (!row) return undefined;
-  return { takenAt: new Date(row.taken_at).toISOString(), label: row.label, schema: row.schema_signature, tables: row.table_rows, invariants: row.invariants ?? undefined };
+  return { takenAt: new Date(row.taken_at).toISOString(), label: row.label, schema: row.schema_signature, tables: row.table_rows, invariants: row.invariants ?? undefined, proofs: row.proofs ?? undefined };
 }
 
 export const MANIFEST_CHECK_NAME = "schema and tables match the manifest recorded with the last backup";

@@ -192,6 +192,8 @@ export class LocalEngine implements Engine {
     const lab = this.lab;
     const c = await lab.connect(site);
     try {
+      // No proofs here: they are O(size) work on a primary promoted seconds ago, while the
+      // application comes back. The next backup records them; a restore before it runs the full gate.
       await recordManifest(c, `before the first ${type} backup on the new timeline`, invariantsFor(lab.config));
       // Just promoted, pg_control may still name the old timeline until the end-of-recovery
       // checkpoint completes; pgBackRest refuses such a backup ([058]). Checkpoint first.

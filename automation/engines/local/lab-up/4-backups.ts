@@ -3,7 +3,7 @@
 // are verified against). The stanza is created earlier, right after the primary starts: with it
 // missing, every segment the sample data writes queues up unarchived (about 480 at scale 80),
 // and the check then gave up behind them.
-import { recordManifest } from "../../../verify/manifest";
+import { describeProof, recordManifestWithProofs } from "../../../verify/backup-proofs";
 import { invariantsFor } from "../../../verify/invariants";
 import type { Lab, LabStep, LabUpOptions } from "../lab";
 import { ensureStanza } from "../stanza";
@@ -31,7 +31,10 @@ export async function firstBackups(lab: Lab, opts: LabUpOptions, step: LabStep):
     if (!sets.some((s) => s.type === "full")) {
       const c = await lab.connect("primary");
       try {
-        await recordManifest(c, "before the first full backup", invariantsFor(lab.config));
+        // No standby yet (it is bootstrapped from this backup): the proofs run on the primary.
+        done = step("prove the data on the primary (amcheck, orphans, invariants) and record the manifest");
+        const { proofs } = await recordManifestWithProofs(c, "before the first full backup", { name: "primary", client: c, open: () => lab.connect("primary") }, { invariants: invariantsFor(lab.config), amcheck: lab.config.verification.amcheck, parallel: lab.config.verification.parallel });
+        done(`${proofs.ok ? "" : "warning: FAILED (recorded with the backup): "}${describeProof(proofs)}`);
       } finally {
         await c.end();
       }

@@ -1,0 +1,24 @@
+// Proves which runs may show the proofs recorded with a backup at their gate: a datacenter or
+// hardware failover by restore, unless --full-gate; incidents, corruption recoveries and drills
+// always check the copy itself, and say why.
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import type { RunScenario } from "../core/run-record";
+import { runOptions } from "../commands/recover";
+import { fullGateReason } from "./restore-steps";
+
+const ctx = (scenario: RunScenario, fullGate = false) => ({ options: runOptions({ fullGate }), record: { scenario } as never });
+
+describe("the full gate", () => {
+  it("a failover by restore may show the recorded proofs; --full-gate runs them on the copy", () => {
+    assert.equal(fullGateReason(ctx("datacenter")), undefined);
+    assert.equal(fullGateReason(ctx("hardware")), undefined);
+    assert.equal(fullGateReason(ctx("datacenter", true)), "--full-gate");
+  });
+
+  it("incidents, corruption recoveries and drills check the copy itself", () => {
+    assert.match(fullGateReason(ctx("security"))!, /source's own proofs are not trusted/);
+    assert.match(fullGateReason(ctx("corruption"))!, /checks the copy itself/);
+    assert.match(fullGateReason(ctx("drill"))!, /drill checks the copy itself/);
+  });
+});

@@ -1,0 +1,113 @@
+// Proofs taken with each backup: what proves the data itself, not a restore of it (amcheck of
+// every btree index, no foreign-key orphans, the invariants' values). They cost time in
+// proportion to the database, so they run ahead of any outage, on the warm standby when it
+// streams (read-only checks work in recovery) or else on the primary, and are recorded with the
+// manifest inside the database: they travel in the backup to wherever it is restored. A
+// restore-path gate then shows them (with their age and the WAL position they cover) instead of
+// running them again on the copy; what proves the restore itself still runs there.
+import type { ClientBase } from "pg";
+import type { Invariant } from "../config/common";
+import type { CheckResult } from "./check-result";
+import { amcheckIndexes, foreignKeyOrphans } from "./checks";
+import { invariantValue, recordManifest, type InvariantAtSource, type Manifest } from "./manifest";
+import type { DbTarget } from "../postgres/client";
+import type { Sessions } from "./parallel";
+import { appSchemas } from "./schema-signature";
+
+/** One structural check as it ran at backup time. */
+export interface ProofCheck {
+  kind: "amcheck" | "orphans";
+  name: string;
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+}
+
+/** The proofs recorded with one manifest. */
+export interface BackupProof {
+  ok: boolean;
+  /** Where they ran, and in which role (a standby's data is the primary's, replayed). */
+  site: string;
+  role: "standby" | "primary";
+  startedAt: string;
+  durationMs: number;
+  /** Everything committed up to this WAL position / time is covered (taken when the checks began). */
+  coversLsn: string;
+  coversTime: string;
+  checks: ProofCheck[];
+  /** The invariants' values where the proofs ran (recorded with the manifest as the source's). */
+  invariants: InvariantAtSource[];
+  /** When the checks themselves could not run (the site unreachable): nothing is proven. */
+  error?: string;
+}
+
+/** Where the coverage starts: replay position on a standby, the current WAL position on a primary. */
+const COVERAGE_SQL = `select pg_is_in_recovery() as standby,
+  (case when pg_is_in_recovery() then pg_last_wal_replay_lsn() else pg_current_wal_lsn() end)::text as lsn,
+  case when pg_is_in_recovery() then coalesce(pg_last_xact_replay_timestamp(), now()) else now() end as at`;
+
+/**
+ * Runs the proofs on `c` (a standby or the primary). Never throws: a check that cannot run is a
+ * failed proof, and a failed proof is recorded, not a reason to skip the backup.
+ */
+export async function takeProofs(c: ClientBase, site: string, opts: { invariants?: Invariant[]; sessions?: Sessions; amcheck?: boolean } = {}): Promise<BackupProof> {
+  const t = Date.now();
+  const startedAt = new Date(t).toISOString();
+  try {
+    const where = (await c.query(COVERAGE_SQL)).rows[0];
+    const schemas = await appSchemas(c);
+    const results: CheckResult[] = [];
+    if (opts.amcheck !== false) results.push(await amcheckIndexes(c, schemas, opts.sessions));
+    results.push(await foreignKeyOrphans(c, schemas));
+    const invariants: InvariantAtSource[] = [];
+    for (const inv of opts.invariants ?? []) {
+      try {
+        const got = await invariantValue(c, inv);
+        invariants.push({ name: inv.name, holds: got === String(inv.expect), got: got ?? undefined });
+      } catch (e) {
+        invariants.push({ name: inv.name, holds: false, error: (e as Error).message.split("\n")[0] });
+      }
+    }
+    const checks = results.map((r) => ({ kind: r.kind as ProofCheck["kind"], name: r.name, ok: r.ok, detail: r.detail, durationMs: r.durationMs }));
+    return {
+      ok: checks.every((x) => x.ok),
+      site,
+      role: where.standby ? "standby" : "primary",
+      startedAt,
+      durationMs: Date.now() - t,
+      coversLsn: where.lsn,
+      coversTime: new Date(where.at).toISOString(),
+      checks,
+      invariants,
+    };
+  } catch (e) {
+    return { ok: false, site, role: "primary", startedAt, durationMs: Date.now() - t, coversLsn: "0/0", coversTime: startedAt, checks: [], invariants: [], error: (e as Error).message.split("\n")[0] };
+  }
+}
+
+/** One line for the backup's output: what was proven, where, and how long it took. */
+export function describeProof(p: BackupProof): string {
+  if (p.error) return `the proofs could not run on ${p.site}: ${p.error}`;
+  const failed = p.checks.filter((c) => !c.ok);
+  const what = p.checks.map((c) => `${c.kind} ${c.ok ? "passed" : "FAILED"} (${c.detail})`).join(", ");
+  return `${failed.length ? "FAILED" : "passed"} on ${p.site} (${p.role}) covering up to ${p.coversLsn} (${p.coversTime}) in ${(p.durationMs / 1000).toFixed(1)}s: ${what}`;
+}
+
+/** Where the proofs run: a client to that site's database, and how to open more sessions there. */
+export interface ProofSite {
+  name: string;
+  client: ClientBase;
+  open?: () => Promise<ClientBase & { end(): Promise<void> }>;
+}
+
+/**
+ * Before a backup: the proofs on `at` (the streaming standby, else the primary itself), then the
+ * manifest with them on the primary, so that both are inside the backup. A failed proof is
+ * recorded as failed and returned for the caller to warn about; the backup goes ahead (a backup
+ * of damaged data is still the newest copy of everything else).
+ */
+export async function recordManifestWithProofs(primary: DbTarget, label: string, at: ProofSite, opts: { invariants?: Invariant[]; amcheck?: boolean; parallel?: number } = {}): Promise<{ manifest: Manifest; proofs: BackupProof }> {
+  const proofs = await takeProofs(at.client, at.name, { invariants: opts.invariants, amcheck: opts.amcheck, sessions: { parallel: opts.parallel, open: at.open } });
+  const manifest = await recordManifest(primary, label, opts.invariants, proofs);
+  return { manifest, proofs };
+}
