@@ -94,7 +94,10 @@ export async function compareSchema(restored: ClientBase, source: ClientBase | s
 /** amcheck's bt_index_check on every btree index of the user schemas (works on a standby). */
 export async function amcheckIndexes(c: ClientBase, schemas: string[], sessions: Sessions = {}): Promise<CheckResult> {
   return timed("amcheck: every btree index is structurally sound", "amcheck", async () => {
-    await c.query("create extension if not exists amcheck").catch(() => undefined);
+    // Created only where missing: even a CREATE ... IF NOT EXISTS that skips fires the manifest's
+    // DDL trigger, which would add a manifest row at every gate.
+    const has = (await c.query("select 1 from pg_extension where extname = 'amcheck'")).rowCount! > 0;
+    if (!has) await c.query("create extension amcheck").catch(() => undefined);
     const idx = await c.query<{ oid: number; name: string }>(
       `select i.indexrelid::int as oid, format('%I.%I', n.nspname, ic.relname) as name
          from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_namespace n on n.oid = ic.relnamespace join pg_am am on am.oid = ic.relam

@@ -43,6 +43,14 @@ describe("verification manifest", () => {
     assert.equal((await newestManifest(c))?.label, "before incr backup");
   });
 
+  it("the gate's amcheck records no manifest: it creates the extension only where it is missing", async () => {
+    await amcheckIndexes(c, ["public"]);
+    const before = await rows();
+    await amcheckIndexes(c, ["public"]);
+    await amcheckIndexes(c, ["public"]);
+    assert.equal(await rows(), before, "a skipped CREATE EXTENSION IF NOT EXISTS would fire the DDL trigger at every gate");
+  });
+
   it("temporary tables record nothing; a real schema change records a new manifest", async () => {
     const before = await rows();
     await c.query("create temp table scratch_work (x int)");
