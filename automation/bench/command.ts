@@ -4,7 +4,7 @@
 import type { Deps } from "../commands/deps";
 import { formatBytes, formatMs, table } from "../core/output";
 import { runBench, type BenchOptions } from "./run";
-import { RUNS_HEAD, runOf, SIDE_BY_SIDE_HEAD, sideBySideRows, runStepRows, runSummaryRows, STEPS_HEAD, SWEEP_RTO_HEAD, sweepGrowth, sweepRtoRows, sweepStepHead, sweepStepRows } from "./run-table";
+import { floorRatios, RUNS_HEAD, runOf, SIDE_BY_SIDE_HEAD, sideBySideRows, runStepRows, runSummaryRows, STEPS_HEAD, SWEEP_RTO_HEAD, sweepGrowth, sweepRtoRows, sweepStepHead, sweepStepRows } from "./run-table";
 import { runSweep } from "./sweep";
 import { BENCH_HEAD, benchTableRows, formatBufferSize, TUNE_BACKUP_HEAD, TUNE_RESTORE_HEAD, tuneBackupRows, tuneRestoreRows } from "./table";
 import { describeSetting } from "./tune";
@@ -40,6 +40,8 @@ function renderRuns(r: BenchResult): string[] {
   const promote = runOf(r, "failover-promote");
   const restore = runOf(r, "failover-restore");
   if (promote && restore) lines.push("", "datacenter failover, the same database: by promotion beside by restore (RTO per step)", table(SIDE_BY_SIDE_HEAD, sideBySideRows(promote, restore)));
+  const floor = floorRatios(r);
+  if (floor.length) lines.push("", "the restore path against the physical floor (a raw copy of the data directory plus the WAL the run replayed)", ...floor.map((x) => `  ${x}`));
   for (const run of r.runs) lines.push("", `${run.label} (run ${run.runId}${run.pathReason ? `; ${run.pathReason}` : ""})`, table(STEPS_HEAD, runStepRows(run)));
   return lines;
 }

@@ -7,6 +7,7 @@
 //   primary's site: promotion and restore side by side on the same database.
 import { rmSync } from "node:fs";
 import type { Deps } from "../commands/deps";
+import { backup } from "../commands/backup";
 import { drill, failover } from "../commands/recover";
 import { switchover } from "../commands/switchover";
 import { verifySite } from "../commands/verify";
@@ -89,7 +90,12 @@ export async function endToEnd(bench: Deps, lab: Lab): Promise<EndToEnd> {
     runs.push(benchRun(p, { id: "failover-promote", label: "dr failover datacenter by promotion", commits: { acknowledged: lostP.acknowledged, lost: lostP.lost.length } }));
 
     // 7. The same failover by restore, on the same database: the secondary (now primary) killed,
-    //    the old primary's fenced site restored from the offsite repository.
+    //    the old primary's fenced site restored from the offsite repository. First the backup the
+    //    schedule would have taken by then (the failover's own first backup on the new timeline
+    //    carries no proofs): its proofs (amcheck, orphans, invariants) are what the restore-path
+    //    gate then shows instead of repeating them on the copy.
+    const scheduled = await measure(() => out.timed("scheduled backup with its proofs: dr backup incr --repo 2 (off the RTO)", () => backup(bench, { type: "incr", repo: 2 })));
+    rows.push({ id: "backup-proofs", label: "scheduled incremental backup with its proofs (off the RTO)", kind: "backup", method: "pgbackrest", wallMs: scheduled.wallMs, peakRssBytes: scheduled.peakRssBytes, detail: scheduled.value.proofs.ok ? `proofs passed on ${scheduled.value.proofs.site} (${scheduled.value.proofs.role}) in ${formatMs(scheduled.value.proofs.durationMs)}` : "proofs FAILED" });
     await sleep((lab.state.archiveTimeoutSeconds + 3) * 1000);
     outageAt = kill(lab, "secondary");
     const r = succeeded("failover by restore", await out.timed("end to end: dr failover --scenario datacenter --from-backup (secondary killed; restore)", () => failover(bench, { scenario: "datacenter", yes: true, outageAt, fromBackup: true })));

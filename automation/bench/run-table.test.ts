@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { RunRecord, StepRecord } from "../core/run-record";
 import { benchRun } from "./runs";
-import { mergeOrder, runStepRows, runSummaryRows, sideBySideRows, sweepGrowth, sweepRtoRows, sweepStepRows } from "./run-table";
+import { floorRatios, mergeOrder, runStepRows, runSummaryRows, sideBySideRows, sweepGrowth, sweepRtoRows, sweepStepRows } from "./run-table";
 import { writeDowntimeMs } from "./standby-figures";
 import type { BenchResult, BenchRun } from "./types";
 
@@ -140,5 +140,21 @@ describe("bench: a --scales sweep", () => {
     assert.match(lines[1], /^restore RTO at scale 80 ÷ at scale 1: 16× /);
     assert.match(lines[2], /^drill RTO .*not measured/);
     assert.deepEqual(sweepGrowth([sweep[0]]), []);
+  });
+
+  it("sets each restore-path run against the floor: the raw copy plus the WAL that run replayed (goals 2× and 2.5×)", () => {
+    const r = result(20, 1, 1, 6, 4000);
+    r.rows = [{ id: "raw-copy", label: "raw copy", kind: "copy", method: "raw", wallMs: 2_500 }];
+    const restoreStep = (replay: number) => [{ id: "restore", name: "restore step", status: "done", durationMs: 4000, inRto: true, sub: [{ name: "files", ms: 3000 }, { name: "replay", ms: replay }] }];
+    r.runs = [
+      { ...r.runs[2], rtoSeconds: 6, steps: restoreStep(500) },
+      { id: "drill", label: "drill", runId: "drill-1", scenario: "drill", status: "succeeded", rtoSeconds: 9, steps: restoreStep(1_000) },
+    ];
+    assert.deepEqual(floorRatios(r), [
+      "failover by restore: RTO 6s against raw copy 2.5s + its WAL replay 500ms = 3s: 2.0× (goal ≤ 2×: met)",
+      "drill: RTO 9s against raw copy 2.5s + its WAL replay 1s = 3.5s: 2.6× (goal ≤ 2.5×: not met)",
+    ]);
+    r.rows = [];
+    assert.deepEqual(floorRatios(r), [], "without the raw copy there is no floor");
   });
 });
