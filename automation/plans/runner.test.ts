@@ -465,17 +465,26 @@ test("a stop signal mid-step: the child it runs is ended, the run is interrupted
   }
 });
 
+/**
+ * The lab's routed shared store with its documents in an S3 double that stalls every request
+ * (the lease stays in files), a 500 ms bound per request, and a run of ten empty steps.
+ */
+function stalledDocumentsStore(dir: string, double: S3Double, endpoint: string) {
+  const boundMs = 500;
+  const documents = new S3SharedStore({ bucket: "fp-dr-shared", region: "us-east-1", prefix: "fp-dr/", endpoint, timeoutMs: boundMs, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" } });
+  const store = new RoutedSharedStore({ conditional: new FileSharedStore(join(dir, "shared")), documents: { where: documents.where, open: () => documents }, documentPrefixes: ["runs"] });
+  const deps = { ...inProcessDeps(dir), store, journal: new Journal(join(dir, "journal")).share(store, "lab") };
+  double.stallMs = 5_000;
+  const steps = Array.from({ length: 10 }, (_, i): Step => ({ id: `s${i}`, name: `s${i}`, run: async () => undefined }));
+  return { boundMs, store, deps, steps };
+}
+
 test("a shared store that stops answering costs a run one bounded wait, not one per step; the final journal is copied once it answers", async () => {
   const dir = mkdtempSync(join(tmpdir(), "fp-dr-dead-store-"));
   const double = new S3Double();
   const endpoint = await double.start();
   try {
-    const boundMs = 500;
-    const documents = new S3SharedStore({ bucket: "fp-dr-shared", region: "us-east-1", prefix: "fp-dr/", endpoint, timeoutMs: boundMs, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" } });
-    const store = new RoutedSharedStore({ conditional: new FileSharedStore(join(dir, "shared")), documents: { where: documents.where, open: () => documents }, documentPrefixes: ["runs"] });
-    const deps = { ...inProcessDeps(dir), store, journal: new Journal(join(dir, "journal")).share(store, "lab") };
-    double.stallMs = 5_000;
-    const steps = Array.from({ length: 10 }, (_, i): Step => ({ id: `s${i}`, name: `s${i}`, run: async () => undefined }));
+    const { boundMs, store, deps, steps } = stalledDocumentsStore(dir, double, endpoint);
     // The store answers again during the last step: only the final copy can land.
     steps[9].run = async () => void (double.stallMs = 0);
     const started = Date.now();
@@ -513,12 +522,7 @@ test("a shared store silent to the end: the run's end waits once for the final j
   const double = new S3Double();
   const endpoint = await double.start();
   try {
-    const boundMs = 500;
-    const documents = new S3SharedStore({ bucket: "fp-dr-shared", region: "us-east-1", prefix: "fp-dr/", endpoint, timeoutMs: boundMs, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "test-secret" } });
-    const store = new RoutedSharedStore({ conditional: new FileSharedStore(join(dir, "shared")), documents: { where: documents.where, open: () => documents }, documentPrefixes: ["runs"] });
-    const deps = { ...inProcessDeps(dir), store, journal: new Journal(join(dir, "journal")).share(store, "lab") };
-    double.stallMs = 5_000;
-    const steps = Array.from({ length: 10 }, (_, i): Step => ({ id: `s${i}`, name: `s${i}`, run: async () => undefined }));
+    const { boundMs, deps, steps } = stalledDocumentsStore(dir, double, endpoint);
     const started = Date.now();
     const r = await startRun({ scenario: "drill", title: "t", runbook: "t", steps }, deps, opts);
     const runMs = Date.now() - started;

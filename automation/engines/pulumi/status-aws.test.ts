@@ -267,6 +267,16 @@ const switchoverRig = once(async () => {
   return { psql, cli, machine, controlDoc };
 });
 
+/** A switchover on the pulumi engine from `m`'s machine whose step `step` fails (FP_DR_FAULT=fail-in). */
+async function switchoverFailingIn(step: string, m: { deps: Parameters<typeof switchover>[0]; engine: Parameters<typeof switchover>[2] }, to: string) {
+  process.env.FP_DR_FAULT = `fail-in:${step}`;
+  try {
+    return await switchover(m.deps, { yes: true, to }, m.engine);
+  } finally {
+    delete process.env.FP_DR_FAULT;
+  }
+}
+
 test("dr switchover on AWS: the control document holds the switchover and its demotion token while it is in flight; a resume on another machine reads the token back, finishes, and removes it; the old primary then streams from the new one", async () => {
   const { psql, machine, controlDoc } = await switchoverRig();
   // The application's database and the heartbeat the first write goes to (what infra declares).
@@ -274,13 +284,7 @@ test("dr switchover on AWS: the control document holds the switchover and its de
   await psql(primary.cluster, "create schema fp_dr authorization fp_app; create table fp_dr.heartbeat (at timestamptz, writer text); alter table fp_dr.heartbeat owner to fp_app;", "financial_planning");
   // Machine A: stopped cleanly, token read and replayed; the promotion fails.
   const a = await machine("a");
-  process.env.FP_DR_FAULT = "fail-in:promote";
-  let first;
-  try {
-    first = await switchover(a.deps, { yes: true, to: "secondary" }, a.engine);
-  } finally {
-    delete process.env.FP_DR_FAULT;
-  }
+  const first = await switchoverFailingIn("promote", a, "secondary");
   assert.equal(first.status, "failed");
   assert.deepEqual(first.steps.slice(0, 4).map((s) => [s.id, s.status]), [["pre-check", "done"], ["shutdown", "done"], ["token", "done"], ["promote", "failed"]]);
   const token = (first.facts as { token: { lsn: string; timeline: number } }).token;
@@ -314,13 +318,7 @@ test("dr resume of a switchover refuses to restart the old primary as a standby 
   const { cli, machine, controlDoc } = await switchoverRig();
   // Back again (secondary to primary, the pair the previous test left); it stops before the old primary follows.
   const c = await machine("c");
-  process.env.FP_DR_FAULT = "fail-in:demote";
-  let first;
-  try {
-    first = await switchover(c.deps, { yes: true, to: "primary" }, c.engine);
-  } finally {
-    delete process.env.FP_DR_FAULT;
-  }
+  const first = await switchoverFailingIn("demote", c, "primary");
   assert.equal(first.status, "failed", first.error?.message);
   assert.deepEqual(first.steps.slice(0, 7).map((s) => [s.id, s.status]), [["pre-check", "done"], ["shutdown", "done"], ["token", "done"], ["promote", "done"], ["swap-dns", "done"], ["first-write", "done"], ["demote", "failed"]]);
   const token = (first.facts as { token: { lsn: string; timeline: number } }).token;
