@@ -14,6 +14,8 @@
 //     critical by `dr health` and `dr lab status`; with its standby.signal removed (two
 //     writable primaries) both report split brain and exit non-zero, and none of its WAL
 //     reaches the shared repositories (it stays in its pg_wal);
+//   - the first backup a failover takes carries what its gate proved (the recorded proof it showed,
+//     or the checks it ran on the copy);
 //   - the datacenter failover's gate shows amcheck and the orphan check from the proofs the
 //     backup recorded (no bt_index_check runs on the copy), beside pgBackRest's per-file
 //     checksums and the replay's end;
@@ -32,6 +34,7 @@ import { readAcks, startLoad, stopLoad } from "../automation/engines/local/load"
 import { FENCE_MARKER } from "../automation/engines/local/markers";
 import { run as runCommand } from "../automation/system/exec";
 import { invariantsFor } from "../automation/verify/invariants";
+import { newestManifest } from "../automation/verify/manifest";
 import { SOURCE_VIOLATION, verifyDatabase } from "../automation/verify/checks";
 import { drAsync } from "./harness/cli";
 import { tamperWithBackupSet } from "./harness/damage";
@@ -39,11 +42,22 @@ import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
 let t: TestLab;
 
+/** The newest verification manifest a site's database holds. */
+async function newestManifestOf(site: string) {
+  const c = await t.lab.connect(site);
+  try {
+    return await newestManifest(c);
+  } finally {
+    await c.end();
+  }
+}
+
 /** bt_index_check calls a site's server has run since it started (pg_stat_statements is preloaded on every lab site). */
 async function btIndexChecks(site: string): Promise<number> {
   const c = await t.lab.connect(site);
   try {
-    await c.query("create extension if not exists pg_stat_statements");
+    // Created only where missing: even a skipped CREATE EXTENSION fires the manifest's DDL trigger.
+    if ((await c.query("select 1 from pg_extension where extname = 'pg_stat_statements'")).rowCount === 0) await c.query("create extension pg_stat_statements");
     return Number((await c.query("select coalesce(sum(calls), 0) n from pg_stat_statements where query like '%bt_index_check%'")).rows[0].n);
   } finally {
     await c.end();
@@ -162,6 +176,13 @@ describe("datacenter failover under continuous writes", () => {
     assert.match(checks.find((c) => /orphaned rows/.test(c.name))!.detail, /^recorded: passed at backup time/);
     for (const name of ["pgBackRest checked every restored file's checksum", "replay reached its target", "read the proofs recorded with the backup"]) assert.ok(checks.some((c) => c.name === name && c.ok), name);
     assert.equal(await btIndexChecks("secondary"), 0, "no bt_index_check ran on the restored copy");
+    // The first backup on the new timeline carries the proof the gate stood on, so a restore of
+    // it before the next scheduled backup shows it too (its invariants are evaluated anew).
+    const carried = await newestManifestOf("secondary");
+    assert.equal(carried?.label, "before the first full backup on the new timeline");
+    assert.deepEqual([carried?.proofs?.ok, carried?.proofs?.site, carried?.proofs?.checks.map((x) => x.kind).join(",")], [true, "primary", "amcheck,orphans"]);
+    assert.ok(Date.parse(carried!.proofs!.startedAt) < Date.parse(run.declaredAt), "the backup-time proof, carried as it was");
+    assert.ok(carried!.invariants!.length > 0, "the invariants evaluated on the new primary");
     // Every second of the gate is under a name (the checks' times overlap where they ran in parallel).
     const gateMs = run.steps.find((s) => s.id === "verify")!.durationMs!;
     const named = checks.reduce((n, c) => n + c.durationMs, 0);
@@ -327,5 +348,10 @@ describe("hardware failover", () => {
     // The failed proof is not shown: amcheck ran on the copy, and says why.
     assert.match(run.verification!.checks.find((c) => /^amcheck/.test(c.name))!.detail, /^run on the copy \(the amcheck proof FAILED at backup time on secondary/);
     assert.ok((await btIndexChecks(f.targetSite)) > 0, "bt_index_check ran on the restored copy");
+    // What the gate ran on the copy is the proof of the first backup taken of it.
+    const handed = await newestManifestOf(f.targetSite);
+    assert.equal(handed?.label, "before the first full backup on the new timeline");
+    assert.deepEqual([handed?.proofs?.ok, handed?.proofs?.site, handed?.proofs?.role, handed?.proofs?.checks.map((x) => x.kind).join(",")], [true, f.targetSite, "standby", "amcheck,orphans"]);
+    assert.ok(Date.parse(handed!.proofs!.startedAt) >= Date.parse(run.declaredAt), "taken by this run's gate");
   });
 });

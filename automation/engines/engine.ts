@@ -2,6 +2,7 @@
 // the local lab and a datacenter failover on AWS differ only in the engine passed in.
 //   local  — the lab: real clusters, S3 store and DNS on this machine
 //   pulumi — the AWS sites through the Automation API (LocalWorkspace on this repo's project)
+import type { BackupProof } from "../verify/backup-proofs";
 import type { ClientConfig } from "pg";
 import type { RestoreTarget } from "../pgbackrest/options";
 import type { ArchivedCommit } from "../backups/archived-commits";
@@ -114,7 +115,12 @@ export interface Engine {
   /** Removes the drill site and everything it owns; idempotent. */
   destroyDrillSite(id: string): Promise<void>;
   /** Starts a full backup on the site (first backup of a new timeline); resolves when started or done. */
-  startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }>;
+  /**
+   * A backup of `site` (a failover's first on the new timeline). `proofs`: what the failover's
+   * gate proved about the data, recorded with the manifest where the engine writes it (the lab);
+   * a host's own backup unit takes its proofs itself (`dr backup manifest`).
+   */
+  startBackup(site: string, type: "full" | "incr", proofs?: BackupProof): Promise<{ label?: string }>;
   /**
    * Security incident, ISOLATE: cut the site off without destroying evidence: no new connection
    * is accepted, live sessions are terminated, nothing leaves it for the repositories, and the

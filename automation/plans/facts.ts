@@ -1,6 +1,7 @@
 // The facts recovery steps hand to each other through the journal (so a resumed run knows
 // what the killed one had found). Typed accessors over StepContext.facts.
 import type { FenceResult } from "../engines/engine";
+import type { BackupProof } from "../verify/backup-proofs";
 import type { TableFingerprint } from "../verify/fingerprint";
 import type { StepContext } from "./plan";
 import type { RecoveryPoint } from "./recovery-point";
@@ -28,6 +29,8 @@ export interface Facts {
   /** The drill's restore point; its fingerprints arrive at the gate (read while the copy is restored). */
   restorePoint?: { name: string; lsn: string; at: string; lastCommitAt?: string; schema: string[]; fingerprints?: Record<string, TableFingerprint[]> };
   verified?: boolean;
+  /** What the restore path's gate proved about the data (amcheck, orphans), for the first backup of it. */
+  gateProof?: BackupProof;
   opened?: boolean;
   dns?: { address: string; waitedMs: number };
   firstWriteAt?: string;

@@ -157,7 +157,7 @@ export const postChecksStep: Step = {
     }));
     const health = await checkHealth({ site: f.targetSite!, connection: ep.admin, thresholds: ctx.config.alerts, expectRole: "primary" });
     // A full backup proves archiving works on the new timeline (it waits for its WAL).
-    const backup = await ctx.engine.startBackup(f.targetSite!, "full");
+    const backup = await ctx.engine.startBackup(f.targetSite!, "full", f.gateProof);
     f.firstBackup = backup.label;
     const bad = health.findings.filter((x) => x.severity === "critical").map((x) => x.message);
     if (bad.length) ctx.note(`health after failover: ${bad.join("; ")}`);

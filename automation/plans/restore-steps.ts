@@ -11,6 +11,7 @@ import { connect, withClient } from "../postgres/client";
 import type { Step, StepContext } from "./plan";
 import type { RestoreTarget } from "../pgbackrest/options";
 import { verifyDatabase, type Reference } from "../verify/checks";
+import { coverageOf, proofFromGate } from "../verify/backup-proofs";
 import { gateOptions } from "../verify/invariants";
 import { facts } from "./facts";
 import { sourceFingerprints } from "./source-fingerprints";
@@ -255,7 +256,11 @@ export const verifyStep: Step = {
     const ref: Reference = f.restorePoint?.fingerprints ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
     const started = Date.now();
     const proofs = { maxAgeSeconds: ctx.config.verification.proofMaxAge, fullGate: fullGateReason(ctx) };
-    const report = await withClient(ep.admin, (c) => verifyDatabase(c, ref, { ...gateOptions(ctx.config, () => connect(ep.admin)), proofs }));
+    let coverage = { lsn: "0/0", at: new Date(started).toISOString() };
+    const report = await withClient(ep.admin, async (c) => {
+      coverage = await coverageOf(c);
+      return verifyDatabase(c, ref, { ...gateOptions(ctx.config, () => connect(ep.admin)), proofs });
+    });
     // What proves the restore itself was done by the restore step; shown here with the gate.
     report.checks.unshift(...restoreProofs(ctx));
     // Every second of the gate under a name: what no check accounts for (connecting, sessions).
@@ -271,6 +276,10 @@ export const verifyStep: Step = {
     for (const w of warned) ctx.note(`${w.name}: ${w.detail}`);
     if (report.ok) {
       f.verified = true;
+      // What the gate proved about the data itself goes with the first backup taken of it (the
+      // failover's post-checks), so that a restore of that backup before the next scheduled one
+      // shows it instead of running amcheck and the orphan check on its copy again.
+      f.gateProof = proofFromGate(report, f.targetSite!, { startedAt: new Date(started).toISOString(), coverage });
       return { detail: `${report.checks.length} checks passed${warned.length ? `, ${warned.length} with a warning (violated at the source)` : ""}${waited}` };
     }
     const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);

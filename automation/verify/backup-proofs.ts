@@ -85,6 +85,43 @@ export async function takeProofs(c: ClientBase, site: string, opts: { invariants
   }
 }
 
+/** The WAL position and time a site's data is at now: what checks run on it from here cover. */
+export async function coverageOf(c: ClientBase): Promise<{ standby: boolean; lsn: string; at: string }> {
+  const where = (await c.query(COVERAGE_SQL)).rows[0];
+  return { standby: where.standby, lsn: where.lsn, at: new Date(where.at).toISOString() };
+}
+
+/**
+ * What a restore-path gate proved about the data itself, as the proof of the first backup taken
+ * of it (a failover's post-checks): the recorded proof it showed, carried as it is; or the
+ * amcheck and orphan checks it ran on the copy, covering where the copy stood then. Undefined
+ * when it proved neither whole (a check disabled, or one shown and the other run).
+ */
+export function proofFromGate(
+  report: { checks: CheckResult[]; recordedProof?: BackupProof },
+  site: string,
+  gate: { startedAt: string; coverage: { lsn: string; at: string } },
+): BackupProof | undefined {
+  // The invariants are left to the manifest, which evaluates them on the new primary itself: a
+  // carried proof's values describe older data, and the gate's were the copy's before it opened.
+  if (report.recordedProof) return { ...report.recordedProof, invariants: [] };
+  const ran = (["amcheck", "orphans"] as const).map((kind) => report.checks.find((c) => c.kind === kind));
+  if (ran.some((c) => c === undefined)) return undefined;
+  const checks = ran.map((c) => ({ kind: c!.kind as ProofCheck["kind"], name: c!.name, ok: c!.ok, detail: c!.detail, durationMs: c!.durationMs }));
+  return {
+    ok: checks.every((c) => c.ok),
+    site,
+    // The copy was still in recovery when the gate read it: the data the backup's WAL continues.
+    role: "standby",
+    startedAt: gate.startedAt,
+    durationMs: checks.reduce((a, c) => a + c.durationMs, 0),
+    coversLsn: gate.coverage.lsn,
+    coversTime: gate.coverage.at,
+    checks,
+    invariants: [],
+  };
+}
+
 /** One line for the backup's output: what was proven, where, and how long it took. */
 export function describeProof(p: BackupProof): string {
   if (p.error) return `the proofs could not run on ${p.site}: ${p.error}`;

@@ -167,10 +167,13 @@ export const PROOFS_READ_NAME = "read the proofs recorded with the backup";
  * A structural check that the proof recorded at backup time may stand for: shown (no time on
  * the copy) when the policy allows, else run on the copy with the reason in its detail.
  */
-async function provenOrRun(kind: ProofCheck["kind"], proof: BackupProof | undefined, policy: VerifyOptions["proofs"], run: () => Promise<CheckResult>): Promise<CheckResult> {
+async function provenOrRun(kind: ProofCheck["kind"], proof: BackupProof | undefined, policy: VerifyOptions["proofs"], run: () => Promise<CheckResult>, shown?: Set<string>): Promise<CheckResult> {
   if (!policy) return run();
   const u = proofDecision(proof, kind, { ...policy, now: Date.now() });
-  if (u.use) return { name: u.check.name, kind, ok: true, detail: recordedDetail(u), durationMs: 0 };
+  if (u.use) {
+    shown?.add(kind);
+    return { name: u.check.name, kind, ok: true, detail: recordedDetail(u), durationMs: 0 };
+  }
   const r = await run();
   return { ...r, detail: `run on the copy (${u.why}): ${r.detail}` };
 }
@@ -218,6 +221,11 @@ export interface VerifyReport {
   durationMs: number;
   /** The invariants' wall time: they overlap on several sessions, so their durations add up to more. */
   invariantsWallMs?: number;
+  /**
+   * With the source gone: the recorded proof the gate showed for both amcheck and orphans, when
+   * it stood on one (then nothing structural ran on the copy).
+   */
+  recordedProof?: BackupProof;
 }
 
 /** What the restored copy is compared with: a live source, or what was recorded at the target. */
@@ -256,12 +264,14 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
       }),
     );
   }
-  if (opts.amcheck !== false) checks.push(await provenOrRun("amcheck", proof, policy, () => amcheckIndexes(restored, schemas, opts.sessions)));
-  checks.push(await provenOrRun("orphans", proof, policy, () => foreignKeyOrphans(restored, schemas)));
+  const shown = new Set<string>();
+  if (opts.amcheck !== false) checks.push(await provenOrRun("amcheck", proof, policy, () => amcheckIndexes(restored, schemas, opts.sessions), shown));
+  checks.push(await provenOrRun("orphans", proof, policy, () => foreignKeyOrphans(restored, schemas), shown));
   const contentEqual = checks.some((c) => c.kind === "content" && c.ok);
   const invariantsStarted = Date.now();
   checks.push(...(await invariantChecks(restored, opts.invariants ?? [], sourceVerdict(ref, restored, contentEqual), opts.sessions)));
   const invariantsWallMs = Date.now() - invariantsStarted;
   if (opts.roundTrip) checks.push(await writeReadRoundTrip(restored));
-  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs };
+  const recordedProof = proof && shown.has("orphans") && (shown.has("amcheck") || opts.amcheck === false) ? proof : undefined;
+  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs, recordedProof };
 }

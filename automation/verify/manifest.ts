@@ -130,8 +130,9 @@ export async function recordManifest(target: DbTarget, label: string, invariants
       const schemas = await appSchemas(c);
       const schema = await schemaSignature(c, schemas);
       const tables = await exactCounts(c, schemas);
-      // Evaluated with the proofs where they ran (the standby, or here); here when they could not run.
-      const atSource = proofs && !proofs.error ? proofs.invariants : await invariantsAtSource(c, invariants);
+      // Evaluated with the proofs where they ran (the standby, or here); here when they could not
+      // run or carry none (a proof a failover's gate handed on: verify/backup-proofs.ts proofFromGate).
+      const atSource = proofs && !proofs.error && proofs.invariants.length > 0 ? proofs.invariants : await invariantsAtSource(c, invariants);
       const r = await c.query("insert into fp_dr.backup_manifest (label, schema_signature, table_rows, source_invariants, proofs) values ($1, $2, $3, $4, $5) returning taken_at", [
         label,
         schema,

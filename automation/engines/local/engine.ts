@@ -13,6 +13,7 @@ import { lastArchivedCommit, type ArchivedCommit } from "../../backups/archived-
 import type { ArchivedSegment } from "../../backups/archive";
 import { verifyRepositories } from "../../backups/verify";
 import { planRestore, type RestorePlan } from "../../restore/plan";
+import type { BackupProof } from "../../verify/backup-proofs";
 import { recordManifest } from "../../verify/manifest";
 import { invariantsFor } from "../../verify/invariants";
 import { executeRestore, openForWrites } from "../../restore/run";
@@ -188,13 +189,15 @@ export class LocalEngine implements Engine {
     if (siteEntry(lab.state.sites, `drill-${id}`)) await lab.removeSite(`drill-${id}`);
   }
 
-  async startBackup(site: string, type: "full" | "incr"): Promise<{ label?: string }> {
+  async startBackup(site: string, type: "full" | "incr", proofs?: BackupProof): Promise<{ label?: string }> {
     const lab = this.lab;
     const c = await lab.connect(site);
     try {
-      // No proofs here: they are O(size) work on a primary promoted seconds ago, while the
-      // application comes back. The next backup records them; a restore before it runs the full gate.
-      await recordManifest(c, `before the first ${type} backup on the new timeline`, invariantsFor(lab.config));
+      // No proofs taken here: they are O(size) work on a primary promoted seconds ago, while the
+      // application comes back. What the failover's gate proved is handed on instead (when it
+      // proved it: a promotion's gate does not); without it, a restore of this backup before the
+      // next scheduled one runs amcheck and the orphan check on its copy.
+      await recordManifest(c, `before the first ${type} backup on the new timeline`, invariantsFor(lab.config), proofs);
       // Just promoted, pg_control may still name the old timeline until the end-of-recovery
       // checkpoint completes; pgBackRest refuses such a backup ([058]). Checkpoint first.
       await c.query("checkpoint");
