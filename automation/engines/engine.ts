@@ -2,7 +2,7 @@
 // the local lab and a datacenter failover on AWS differ only in the engine passed in.
 //   local  — the lab: real clusters, S3 store and DNS on this machine
 //   pulumi — the AWS sites through the Automation API (LocalWorkspace on this repo's project)
-import type { BackupProof } from "../verify/backup-proofs";
+import type { BackupProof } from "../verify/proof";
 import type { ClientConfig } from "pg";
 import type { RestoreTarget } from "../pgbackrest/options";
 import type { ArchivedCommit } from "../backups/archived-commits";

@@ -1,7 +1,7 @@
 // The facts recovery steps hand to each other through the journal (so a resumed run knows
 // what the killed one had found). Typed accessors over StepContext.facts.
 import type { FenceResult } from "../engines/engine";
-import type { BackupProof } from "../verify/backup-proofs";
+import type { BackupProof } from "../verify/proof";
 import type { TableFingerprint } from "../verify/fingerprint";
 import type { StepContext } from "./plan";
 import type { RecoveryPoint } from "./recovery-point";

@@ -9,37 +9,13 @@ import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
 import type { CheckResult } from "./check-result";
 import { amcheckIndexes, foreignKeyOrphans } from "./checks";
-import { invariantValue, recordManifest, type InvariantAtSource, type Manifest } from "./manifest";
+import { invariantValue, recordManifest, type Manifest } from "./manifest";
+import type { BackupProof, InvariantAtSource, ProofCheck } from "./proof";
+
+export type { BackupProof, ProofCheck } from "./proof";
 import type { DbTarget } from "../postgres/client";
 import type { Sessions } from "./parallel";
 import { appSchemas } from "./schema-signature";
-
-/** One structural check as it ran at backup time. */
-export interface ProofCheck {
-  kind: "amcheck" | "orphans";
-  name: string;
-  ok: boolean;
-  detail: string;
-  durationMs: number;
-}
-
-/** The proofs recorded with one manifest. */
-export interface BackupProof {
-  ok: boolean;
-  /** Where they ran, and in which role (a standby's data is the primary's, replayed). */
-  site: string;
-  role: "standby" | "primary";
-  startedAt: string;
-  durationMs: number;
-  /** Everything committed up to this WAL position / time is covered (taken when the checks began). */
-  coversLsn: string;
-  coversTime: string;
-  checks: ProofCheck[];
-  /** The invariants' values where the proofs ran (recorded with the manifest as the source's). */
-  invariants: InvariantAtSource[];
-  /** When the checks themselves could not run (the site unreachable): nothing is proven. */
-  error?: string;
-}
 
 /** Where the coverage starts: replay position on a standby, the current WAL position on a primary. */
 const COVERAGE_SQL = `select pg_is_in_recovery() as standby,

@@ -16,7 +16,7 @@ import { quoteIdent } from "../postgres/client";
 import { compareWithManifest, invariantValue, MANIFEST_CHECK_NAME, newestManifest } from "./manifest";
 import { appSchemas, schemaSignature } from "./schema-signature";
 import { eachOnSessions, type Sessions } from "./parallel";
-import type { BackupProof, ProofCheck } from "./backup-proofs";
+import type { BackupProof, ProofCheck } from "./proof";
 import { proofDecision, recordedDetail, type ProofPolicy } from "./proof-decision";
 
 export interface VerifyOptions {

@@ -13,7 +13,9 @@ import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
 import { withClient, type DbTarget } from "../postgres/client";
 import type { CheckResult } from "./check-result";
-import type { BackupProof } from "./backup-proofs";
+import type { BackupProof, InvariantAtSource } from "./proof";
+
+export type { InvariantAtSource } from "./proof";
 import { APP_SCHEMAS_PREDICATE, appSchemas, SCHEMA_SIGNATURE_SQL, schemaSignature } from "./schema-signature";
 
 export interface Manifest {
@@ -25,14 +27,6 @@ export interface Manifest {
   invariants?: InvariantAtSource[];
   /** The structural proofs taken with this backup (absent: none recorded, e.g. a manifest of v3). */
   proofs?: BackupProof;
-}
-
-/** One invariant evaluated on the source: the value it gave, or why it could not run. */
-export interface InvariantAtSource {
-  name: string;
-  holds: boolean;
-  got?: string;
-  error?: string;
 }
 
 const APP_SCHEMAS = `array(select nspname::text from pg_namespace where ${APP_SCHEMAS_PREDICATE})`;

@@ -3,7 +3,7 @@
 // asked for; every other case runs the check and says why.
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import type { BackupProof } from "./backup-proofs";
+import type { BackupProof } from "./proof";
 import { formatAge, proofDecision, recordedDetail } from "./proof-decision";
 
 const now = Date.parse("2026-12-06T12:00:00Z");

@@ -2,7 +2,7 @@
 // amcheck and the orphan check on the copy again: only a passing proof of that check, no older
 // than the configured bound, and only when nothing asks for the full gate. Anything else (no
 // proof, a failed one, one too old) runs the check on the copy, and says why.
-import type { BackupProof, ProofCheck } from "./backup-proofs";
+import type { BackupProof, ProofCheck } from "./proof";
 
 export type ProofUse = { use: true; check: ProofCheck; proof: BackupProof; ageSeconds: number } | { use: false; why: string };
 

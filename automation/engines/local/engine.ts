@@ -13,7 +13,7 @@ import { lastArchivedCommit, type ArchivedCommit } from "../../backups/archived-
 import type { ArchivedSegment } from "../../backups/archive";
 import { verifyRepositories } from "../../backups/verify";
 import { planRestore, type RestorePlan } from "../../restore/plan";
-import type { BackupProof } from "../../verify/backup-proofs";
+import type { BackupProof } from "../../verify/proof";
 import { recordManifest } from "../../verify/manifest";
 import { invariantsFor } from "../../verify/invariants";
 import { executeRestore, openForWrites } from "../../restore/run";
