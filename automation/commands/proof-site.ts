@@ -7,7 +7,7 @@ import type { SiteAccess } from "../engines/host/this-host";
 import { hostSite } from "../engines/host/this-host";
 import { Lab } from "../engines/local/lab";
 import { STANDBY_SITE } from "../engines/local/standby";
-import { connect, withClient } from "../postgres/client";
+import { connect, hasExtension, withClient } from "../postgres/client";
 import { readRecoveryState } from "../postgres/recovery-state";
 import { pollUntil } from "../core/poll";
 import type { ProofSite } from "../verify/backup-proofs";
@@ -40,7 +40,7 @@ async function streamingStandby(deps: Deps, primary: SiteAccess): Promise<{ name
   if (state?.role !== "standby" || state.source !== "stream") return undefined;
   const connection = s.cluster.connection(lab.state.database);
   // amcheck cannot be created on a standby: created on the primary, it arrives with the stream.
-  const has = await withClient(connection, async (c) => (await c.query("select 1 from pg_extension where extname = 'amcheck'")).rowCount === 1);
+  const has = await withClient(connection, (c) => hasExtension(c, "amcheck"));
   if (!has) {
     const lsn = await withClient(primary.connection, async (c) => {
       await c.query("create extension if not exists amcheck");

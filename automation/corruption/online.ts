@@ -14,7 +14,7 @@
 // Pages already in shared buffers are checked as they are in memory: a damaged file under a
 // cached clean page is found once the page is read again (after a restart, or offline).
 import type { ClientBase, ClientConfig } from "pg";
-import { errorText, withClient } from "../postgres/client";
+import { errorText, hasExtension, withClient } from "../postgres/client";
 import { checkFileLengths, describeShort } from "./file-length";
 import { interpretServerError, parseRelationFile } from "./messages";
 import { severityOf, type CorruptionFinding, type NotChecked, type RelationKind } from "./report";
@@ -244,7 +244,7 @@ async function checkHeap(c: ClientBase, database: string, r: Rel, maxBlocks: num
 
 /** amcheck where it is missing (as pg_amcheck --install-missing); impossible on a standby. */
 async function ensureAmcheck(c: ClientBase, readOnly: boolean): Promise<boolean> {
-  const has = (await c.query("select 1 from pg_extension where extname = 'amcheck'")).rowCount! > 0;
+  const has = await hasExtension(c, "amcheck");
   if (has || readOnly) return has;
   await c.query("create extension if not exists amcheck");
   return true;

@@ -89,3 +89,8 @@ export function quoteLiteral(value: string): string {
   // node-postgres's own quoting: doubles quotes, and writes E'…' when there is a backslash
   return escapeLiteral(value).trimStart();
 }
+
+/** Whether `name` is installed in the connected database (CREATE EXTENSION IF NOT EXISTS is not a test: it fires DDL triggers). */
+export async function hasExtension(c: ClientBase, name: string): Promise<boolean> {
+  return ((await c.query("select 1 from pg_extension where extname = $1", [name])).rowCount ?? 0) > 0;
+}

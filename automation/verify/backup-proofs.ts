@@ -11,11 +11,11 @@ import type { CheckResult } from "./check-result";
 import { amcheckIndexes, foreignKeyOrphans } from "./checks";
 import { invariantValue, recordManifest, type Manifest } from "./manifest";
 import type { BackupProof, InvariantAtSource, ProofCheck } from "./proof";
-
-export type { BackupProof, ProofCheck } from "./proof";
 import type { DbTarget } from "../postgres/client";
 import type { Sessions } from "./parallel";
 import { appSchemas } from "./schema-signature";
+
+export type { BackupProof, ProofCheck } from "./proof";
 
 /** Where the coverage starts: replay position on a standby, the current WAL position on a primary. */
 const COVERAGE_SQL = `select pg_is_in_recovery() as standby,
@@ -30,7 +30,7 @@ export async function takeProofs(c: ClientBase, site: string, opts: { invariants
   const t = Date.now();
   const startedAt = new Date(t).toISOString();
   try {
-    const where = (await c.query(COVERAGE_SQL)).rows[0];
+    const where = await coverageOf(c);
     const schemas = await appSchemas(c);
     const results: CheckResult[] = [];
     if (opts.amcheck !== false) results.push(await amcheckIndexes(c, schemas, opts.sessions));
@@ -44,7 +44,7 @@ export async function takeProofs(c: ClientBase, site: string, opts: { invariants
         invariants.push({ name: inv.name, holds: false, error: (e as Error).message.split("\n")[0] });
       }
     }
-    const checks = results.map((r) => ({ kind: r.kind as ProofCheck["kind"], name: r.name, ok: r.ok, detail: r.detail, durationMs: r.durationMs }));
+    const checks = results.map(asProofCheck);
     return {
       ok: checks.every((x) => x.ok),
       site,
@@ -52,13 +52,18 @@ export async function takeProofs(c: ClientBase, site: string, opts: { invariants
       startedAt,
       durationMs: Date.now() - t,
       coversLsn: where.lsn,
-      coversTime: new Date(where.at).toISOString(),
+      coversTime: where.at,
       checks,
       invariants,
     };
   } catch (e) {
     return { ok: false, site, role: "primary", startedAt, durationMs: Date.now() - t, coversLsn: "0/0", coversTime: startedAt, checks: [], invariants: [], error: (e as Error).message.split("\n")[0] };
   }
+}
+
+/** A structural check's result as a proof records it. */
+function asProofCheck(r: CheckResult): ProofCheck {
+  return { kind: r.kind as ProofCheck["kind"], name: r.name, ok: r.ok, detail: r.detail, durationMs: r.durationMs };
 }
 
 /** The WAL position and time a site's data is at now: what checks run on it from here cover. */
@@ -83,7 +88,7 @@ export function proofFromGate(
   if (report.recordedProof) return { ...report.recordedProof, invariants: [] };
   const ran = (["amcheck", "orphans"] as const).map((kind) => report.checks.find((c) => c.kind === kind));
   if (ran.some((c) => c === undefined)) return undefined;
-  const checks = ran.map((c) => ({ kind: c!.kind as ProofCheck["kind"], name: c!.name, ok: c!.ok, detail: c!.detail, durationMs: c!.durationMs }));
+  const checks = ran.map((c) => asProofCheck(c!));
   return {
     ok: checks.every((c) => c.ok),
     site,

@@ -12,7 +12,7 @@ import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
 import type { CheckResult } from "./check-result";
 import { fingerprintSnapshot, type TableFingerprint } from "./fingerprint";
-import { quoteIdent } from "../postgres/client";
+import { hasExtension, quoteIdent } from "../postgres/client";
 import { compareWithManifest, invariantValue, MANIFEST_CHECK_NAME, newestManifest } from "./manifest";
 import { appSchemas, schemaSignature } from "./schema-signature";
 import { eachOnSessions, type Sessions } from "./parallel";
@@ -96,8 +96,7 @@ export async function amcheckIndexes(c: ClientBase, schemas: string[], sessions:
   return timed("amcheck: every btree index is structurally sound", "amcheck", async () => {
     // Created only where missing: even a CREATE ... IF NOT EXISTS that skips fires the manifest's
     // DDL trigger, which would add a manifest row at every gate.
-    const has = (await c.query("select 1 from pg_extension where extname = 'amcheck'")).rowCount! > 0;
-    if (!has) await c.query("create extension amcheck").catch(() => undefined);
+    if (!(await hasExtension(c, "amcheck"))) await c.query("create extension amcheck").catch(() => undefined);
     const idx = await c.query<{ oid: number; name: string }>(
       `select i.indexrelid::int as oid, format('%I.%I', n.nspname, ic.relname) as name
          from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_namespace n on n.oid = ic.relnamespace join pg_am am on am.oid = ic.relam
