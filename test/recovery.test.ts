@@ -36,6 +36,7 @@ import { run as runCommand } from "../automation/system/exec";
 import { invariantsFor } from "../automation/verify/invariants";
 import { newestManifest } from "../automation/verify/manifest";
 import { SOURCE_VIOLATION, verifyDatabase } from "../automation/verify/checks";
+import { AUDIT_PREFIX } from "../automation/plans/drill-steps";
 import { drAsync } from "./harness/cli";
 import { tamperWithBackupSet } from "./harness/damage";
 import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
@@ -111,6 +112,45 @@ describe("drills", () => {
     assert.equal(winner.measurements.rto.pass, true);
     assert.ok(winner.verification.ok);
     assert.ok(winner.verification.checks.some((c: { name: string; ok: boolean }) => /at the restore point/.test(c.name) && c.ok), "exact comparison at the restore point");
+    // The gate is the failover's: amcheck and orphans shown from the backup's passing proof; the
+    // audit runs both on the copy after the first write (outside the RTO) and agrees.
+    const checks = winner.verification.checks as { name: string; ok: boolean; detail: string }[];
+    const inGate = checks.filter((c) => !c.name.startsWith(AUDIT_PREFIX));
+    assert.ok(inGate.some((c) => /amcheck/.test(c.name) && /recorded|proof/.test(c.detail) && !/run on the copy/.test(c.detail)), JSON.stringify(inGate));
+    const audited = checks.filter((c) => c.name.startsWith(AUDIT_PREFIX));
+    assert.deepEqual(audited.map((c) => [/amcheck/.test(c.name) ? "amcheck" : /orphan/.test(c.name) ? "orphans" : c.name, c.ok]), [["amcheck", true], ["orphans", true]]);
+    const audit = winner.steps.find((s: { id: string }) => s.id === "audit");
+    assert.equal(audit.status, "done");
+    assert.ok(Date.parse(audit.startedAt) >= Date.parse(winner.facts.firstWriteAt), "the audit starts after the first write: outside the RTO");
+  });
+
+  test("an orphan the backup's proof never saw is found by the drill's audit, after the RTO, and fails the drill", async () => {
+    // A foreign key the built-in invariants do not cover, and a child row without its parent
+    // written with the key's triggers off (session_replication_role = replica): the orphan
+    // exists only after the backup, whose proof passed. The gate shows that proof (as a
+    // failover by restore would); the audit on the copy finds the orphan.
+    const src = await t.lab.connect("primary");
+    try {
+      await src.query("create table app.audit_parent (id int primary key); create table app.audit_child (parent int references app.audit_parent)");
+      await src.query("set session_replication_role = replica; insert into app.audit_child values (42); reset session_replication_role");
+      const r = await drAsync(t.dir, ["drill", "--json"]);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(r.code, 9, r.stdout + r.stderr);
+      assert.equal(doc.error.code, "GATE_FAILED");
+      assert.match(doc.error.message, /audit/);
+      const run = doc.result;
+      const step = (id: string) => run.steps.find((s: { id: string }) => s.id === id);
+      assert.deepEqual([step("verify").status, step("open").status, step("audit").status, step("destroy").status], ["done", "done", "failed", "done"]);
+      assert.ok(run.measurements.rto.achieved > 0, "the RTO was measured before the audit");
+      assert.equal(run.verification.ok, false);
+      const orphans = run.verification.checks.find((c: { name: string }) => c.name.startsWith(AUDIT_PREFIX) && /orphan/.test(c.name));
+      assert.equal(orphans?.ok, false, JSON.stringify(run.verification.checks));
+      assert.match(orphans.detail, /1 orphaned row/);
+      assert.equal(t.lab.state.sites[run.facts.targetSite], undefined, "the drill site is gone");
+    } finally {
+      await src.query("drop table if exists app.audit_child, app.audit_parent");
+      await src.end();
+    }
   });
 
   test("a drill that fails in the middle still destroys its site", async () => {

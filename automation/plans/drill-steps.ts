@@ -3,10 +3,12 @@
 // destruction whatever happened. The drill never touches the primary's data or DNS.
 import { DrError } from "../core/errors";
 import { requireArchived } from "../postgres/archiver";
-import { shortCalls, withClient } from "../postgres/client";
+import { connect, shortCalls, withClient } from "../postgres/client";
 import type { Step } from "./plan";
 import { fingerprintSnapshot } from "../verify/fingerprint";
-import { writeReadRoundTrip } from "../verify/checks";
+import { amcheckIndexes, foreignKeyOrphans, setGateWorkMem, writeReadRoundTrip } from "../verify/checks";
+import type { CheckResult } from "../verify/check-result";
+import { gateOptions } from "../verify/invariants";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";
 import { beginWithShareLock } from "./share-lock";
@@ -104,6 +106,64 @@ export const drillOpenStep: Step = {
     return { detail: rt.detail };
   },
 };
+
+/**
+ * The drill's audit, after its RTO: what the gate took from the proofs recorded with the backup
+ * (amcheck of every btree index, the orphan check), run on the copy itself and held against
+ * them. A failover by restore trusts those proofs to open sooner; the monthly drill is where
+ * they are checked, so a proof that lied fails the drill. What the gate already ran on the
+ * copy (no proof, a failed or too old one) is not run twice.
+ */
+export const drillAuditStep: Step = {
+  id: "audit",
+  name: "audit the drill copy after the RTO: amcheck and orphans on the copy against the backup's proofs",
+  estimateSeconds: 20,
+  async done(ctx) {
+    return facts(ctx).audited === true;
+  },
+  async explain() {
+    return "amcheck and the orphan check on the copy wherever the gate showed the backup's proof instead";
+  },
+  async run(ctx) {
+    const f = facts(ctx);
+    const shown = f.proofShown ?? [];
+    if (shown.length === 0) {
+      f.audited = true;
+      return { detail: "nothing to audit: the gate ran amcheck and the orphan check on the copy" };
+    }
+    const ep = await ctx.engine.endpoint(f.targetSite!);
+    const results = await withClient(ep.admin, async (c) => {
+      const schemas = await appSchemas(c);
+      const { sessions, workMem } = gateOptions(ctx.config, () => connect(ep.admin));
+      await setGateWorkMem(c, workMem);
+      const out: CheckResult[] = [];
+      if (shown.includes("amcheck")) out.push(await amcheckIndexes(c, schemas, sessions));
+      if (shown.includes("orphans")) out.push(await foreignKeyOrphans(c, schemas));
+      return out;
+    });
+    const audited = results.map((r) => ({
+      name: `${AUDIT_PREFIX}${r.name}`,
+      ok: r.ok,
+      detail: r.ok ? `${r.detail}; agrees with the proof recorded with the backup` : `${r.detail}; the proof recorded with the backup said it passed`,
+      durationMs: r.durationMs,
+    }));
+    // The report's verification lists the audit under the gate's checks (and fails with it).
+    const v = (ctx.record.verification ??= { ok: true, checks: [] });
+    v.checks.push(...audited);
+    const failed = audited.filter((c) => !c.ok);
+    if (failed.length > 0) {
+      v.ok = false;
+      throw new DrError("GATE_FAILED", `the drill's audit contradicts the proofs recorded with the backup: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`, {
+        hint: "until the cause is found, run restore-path failovers with --full-gate (they would have trusted these proofs); `dr check corruption` on the primary and `dr backup verify` look for it",
+      });
+    }
+    f.audited = true;
+    return { detail: audited.map((c) => `${c.name.slice(AUDIT_PREFIX.length)}: ${c.detail}`).join("; ") };
+  },
+};
+
+/** How the audit's checks are named in the report, beside the gate's. */
+export const AUDIT_PREFIX = "audit after the RTO: ";
 
 export const destroyDrillSiteStep: Step = {
   id: "destroy",

@@ -29,6 +29,10 @@ export interface Facts {
   /** The drill's restore point; its fingerprints arrive at the gate (read while the copy is restored). */
   restorePoint?: { name: string; lsn: string; at: string; lastCommitAt?: string; schema: string[]; fingerprints?: Record<string, TableFingerprint[]> };
   verified?: boolean;
+  /** The structural checks the gate showed from the backup's proof instead of running them on the copy (a drill's audit runs them). */
+  proofShown?: ("amcheck" | "orphans")[];
+  /** A drill's audit after its RTO ran and agreed with the proofs. */
+  audited?: boolean;
   /** What the restore path's gate proved about the data (amcheck, orphans), for the first backup of it. */
   gateProof?: BackupProof;
   opened?: boolean;

@@ -1,7 +1,7 @@
 // The recovery plans, as the runbook tells them. `dr plan show <scenario>` prints these.
 import type { Plan, Step } from "./plan";
 import type { RunScenario } from "../core/run-record";
-import { createDrillSiteStep, destroyDrillSiteStep, drillOpenStep, restorePointStep } from "./drill-steps";
+import { createDrillSiteStep, destroyDrillSiteStep, drillAuditStep, drillOpenStep, restorePointStep } from "./drill-steps";
 import { assessStep, bringUpStep, fenceStep, firstWriteStep, openStep, postChecksStep, swapDnsStep } from "./failover-steps";
 import { corruptionPlan } from "./corruption";
 import { deletionPlan } from "./deletion";
@@ -32,7 +32,7 @@ export const drillPlan: Plan = {
   scenario: "drill",
   title: "monthly DR drill: restore the offsite backup into a throwaway site, verify, measure, destroy",
   runbook: "Testing and Validation: Monthly Disaster Recovery Test",
-  steps: [restorePointStep, createDrillSiteStep, restoreStep, verifyStep, drillOpenStep, destroyDrillSiteStep, reportStep],
+  steps: [restorePointStep, createDrillSiteStep, restoreStep, verifyStep, drillOpenStep, drillAuditStep, destroyDrillSiteStep, reportStep],
   // destroy-drill-site always runs, so a failed drill has nothing left to resume against.
   notResumableAfterFailure: { why: "its site was destroyed", hint: "start a new drill: `dr drill`" },
 };

@@ -190,8 +190,10 @@ export function fullGateReason(ctx: Pick<StepContext, "options" | "record">): st
     case "corruption":
       return "a corruption recovery checks the copy itself";
     case "drill":
-      // Nobody waits on a drill: it audits the whole chain, the recorded proofs included.
-      return "a drill checks the copy itself";
+      // A drill's gate is the one a failover by restore would wait for (so its RTO is the one the
+      // failover would have); what that gate takes from the proofs, the drill's audit then runs
+      // on the copy after its RTO and holds against them (drill-steps.ts).
+      return undefined;
     default:
       return `a ${ctx.record.scenario} run checks the copy itself`;
   }
@@ -237,7 +239,7 @@ export const verifyStep: Step = {
   },
   async explain(ctx) {
     return facts(ctx).restorePoint
-      ? "compare with the source's fingerprints at the restore point, amcheck, orphans, invariants"
+      ? "compare with the source's fingerprints at the restore point, invariants; amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge (the audit after the RTO runs them on the copy), else on the copy"
       : fullGateReason(ctx)
         ? `the manifest recorded with the last backup (schema, tables), amcheck, orphans, invariants on the copy (the source is gone; ${fullGateReason(ctx)})`
         : "pgBackRest's per-file checksums, replay to the target, the manifest recorded with the last backup (schema, tables), invariants; amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge, else on the copy (the source is gone)";
@@ -276,6 +278,7 @@ export const verifyStep: Step = {
     for (const w of warned) ctx.note(`${w.name}: ${w.detail}`);
     if (report.ok) {
       f.verified = true;
+      f.proofShown = report.shownFromProof;
       // What the gate proved about the data itself goes with the first backup taken of it (the
       // failover's post-checks), so that a restore of that backup before the next scheduled one
       // shows it instead of running amcheck and the orphan check on its copy again.

@@ -31,6 +31,13 @@ export interface VerifyOptions {
    * amcheck and the orphans instead of running them on the copy, within this policy.
    */
   proofs?: Omit<ProofPolicy, "now">;
+  /** work_mem for this session and every extra one (verification.workMem). */
+  workMem?: string;
+}
+
+/** The gate's memory per sort or hash on one of its sessions (a session setting: gone with it). */
+export async function setGateWorkMem(c: ClientBase, workMem: string | undefined): Promise<void> {
+  if (workMem) await c.query("select set_config('work_mem', $1, false)", [workMem]);
 }
 
 async function timed(name: string, kind: CheckResult["kind"], fn: () => Promise<Omit<CheckResult, "name" | "kind" | "durationMs">>): Promise<CheckResult> {
@@ -225,6 +232,8 @@ export interface VerifyReport {
    * it stood on one (then nothing structural ran on the copy).
    */
   recordedProof?: BackupProof;
+  /** The structural checks the gate showed from the recorded proof instead of running them on the copy. */
+  shownFromProof: ProofCheck["kind"][];
 }
 
 /** What the restored copy is compared with: a live source, or what was recorded at the target. */
@@ -239,6 +248,7 @@ export type Reference =
 export async function verifyDatabase(restored: ClientBase, source: ClientBase | Reference | undefined, opts: VerifyOptions & { roundTrip?: boolean } = {}): Promise<VerifyReport> {
   const t = Date.now();
   const ref: Reference = source === undefined ? { kind: "none" } : "kind" in source ? source : { kind: "source", client: source };
+  await setGateWorkMem(restored, opts.workMem);
   const schemas = opts.schemas ?? (await appSchemas(ref.kind === "source" ? ref.client : restored));
   const checks: CheckResult[] = [];
   if (ref.kind === "source") {
@@ -251,7 +261,9 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
     checks.push(await timed(MANIFEST_CHECK_NAME, "schema", () => compareWithManifest(restored, schemas)));
   }
   // The proofs travel in the backup: reading them is a sub-check of its own (it takes time too).
-  const policy = ref.kind === "manifest" ? opts.proofs : undefined;
+  // A live source is compared directly; with the source gone (manifest) or compared at a
+  // recorded point (a drill, which audits the proofs after its RTO), the policy decides.
+  const policy = ref.kind === "manifest" || ref.kind === "recorded" ? opts.proofs : undefined;
   let proof: BackupProof | undefined;
   if (policy) {
     checks.push(
@@ -272,5 +284,5 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   const invariantsWallMs = Date.now() - invariantsStarted;
   if (opts.roundTrip) checks.push(await writeReadRoundTrip(restored));
   const recordedProof = proof && shown.has("orphans") && (shown.has("amcheck") || opts.amcheck === false) ? proof : undefined;
-  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs, recordedProof };
+  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs, recordedProof, shownFromProof: [...shown] as ProofCheck["kind"][] };
 }

@@ -4,7 +4,7 @@
 import type { Invariant } from "../config/common";
 import type { DrConfig } from "../config/schema";
 import type { Sessions } from "./parallel";
-import type { VerifyOptions } from "./checks";
+import { setGateWorkMem, type VerifyOptions } from "./checks";
 
 const orphan = (name: string, child: string, fk: string, parent: string, pk: string): Invariant => ({
   name,
@@ -63,5 +63,11 @@ export function invariantsFor(config: DrConfig): Invariant[] {
 
 /** The gate's options from the configuration; `open` adds sessions so per-index checks use every core. */
 export function gateOptions(config: DrConfig, open?: Sessions["open"]): VerifyOptions {
-  return { invariants: invariantsFor(config), amcheck: config.verification.amcheck, sessions: { parallel: config.verification.parallel, open } };
+  const workMem = config.verification.workMem;
+  const withMemory: Sessions["open"] = open && (async () => {
+    const c = await open();
+    await setGateWorkMem(c, workMem);
+    return c;
+  });
+  return { invariants: invariantsFor(config), amcheck: config.verification.amcheck, workMem, sessions: { parallel: config.verification.parallel, open: withMemory } };
 }
