@@ -9,6 +9,8 @@ import { Client } from "pg";
 import { startScratchCluster, type ScratchCluster } from "../postgres/scratch";
 import { amcheckIndexes, SOURCE_VIOLATION, verifyDatabase } from "./checks";
 import { fingerprintSnapshot } from "./fingerprint";
+import { gateOptions } from "./invariants";
+import { drConfigSchema } from "../config/schema";
 import { compareWithManifest, newestManifest, recordManifest } from "./manifest";
 
 describe("verification manifest", () => {
@@ -66,6 +68,35 @@ describe("verification manifest", () => {
     assert.equal(m?.label, "after ALTER TABLE");
     assert.ok(m?.schema.some((line) => line.includes("note")), "the new manifest holds the new column");
     assert.equal((await compareWithManifest(c)).ok, true);
+  });
+
+  it("the gate's manifest check reads no table's rows, and names a table the copy lacks", async () => {
+    await c.query("create table public.side (x int)");
+    await recordManifest(c, "before a backup");
+    // This session's own counters reach the shared statistics once it is idle after a flush request.
+    const scans = async () => {
+      await c.query("select pg_stat_force_next_flush()");
+      await new Promise((r) => setTimeout(r, 50));
+      await c.query("select pg_stat_clear_snapshot()");
+      return Number((await c.query("select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) n from pg_stat_user_tables where schemaname = 'public'")).rows[0].n);
+    };
+    const before = await scans();
+    assert.ok(before > 0, "the manifest's own counts at the source show up (the measure works)");
+    assert.equal((await compareWithManifest(c)).ok, true);
+    assert.equal(await scans(), before, "no table was scanned (presence comes from the catalog)");
+    // Dropped without the DDL trigger recording it: the manifest still lists the table.
+    await c.query("alter event trigger fp_dr_manifest_on_ddl disable");
+    try {
+      await c.query("drop table public.side");
+      const r = await compareWithManifest(c);
+      assert.equal(r.ok, false);
+      assert.match(r.detail, /1 tables absent/);
+      assert.ok(r.findings?.some((f) => f === "absent table: public.side"), JSON.stringify(r.findings));
+    } finally {
+      await c.query("alter event trigger fp_dr_manifest_on_ddl enable");
+      await c.query("drop table if exists public.side");
+      await recordManifest(c, "after the test");
+    }
   });
 
   it("an error reading the manifest is an error, not 'no manifest'", async () => {
@@ -171,6 +202,22 @@ describe("invariants recorded with the manifest", () => {
     assert.match(ok.detail, /6 btree indexes checked .* on 3 sessions/);
     const left = await c.query("select count(*)::int n from pg_stat_activity where application_name = 'gate-extra'");
     assert.equal(left.rows[0].n, 0, "extra sessions closed");
+  });
+
+  it("the gate's sessions, the first and every extra one, run with verification.workMem", async () => {
+    const config = drConfigSchema.parse({ verification: { workMem: "77MB" } });
+    const opts = gateOptions(config, async () => {
+      const x = new Client(scratch.connection());
+      await x.connect();
+      return x;
+    });
+    // Two invariants on two sessions, each reporting its session's work_mem.
+    const first = Number((await c.query("select pg_backend_pid() p")).rows[0].p);
+    const memory = (name: string) => ({ name, sql: `select current_setting('work_mem') || ' on ' || (pg_backend_pid() = ${first})::text`, expect: "77MB on true" });
+    const r = await verifyDatabase(c, { kind: "none" }, { ...opts, amcheck: false, invariants: [memory("first session"), { ...memory("extra session"), expect: "77MB on false" }], sessions: { ...opts.sessions, parallel: 2 } });
+    const got = r.checks.filter((x) => x.kind === "invariant").map((x) => [x.name, x.ok, x.detail]);
+    assert.deepEqual(got, [["invariant: first session", true, "holds (77MB on true)"], ["invariant: extra session", true, "holds (77MB on false)"]]);
+    await c.query("reset work_mem");
   });
 
   it("row checksums spread over extra sessions read every table at the first session's snapshot", async () => {

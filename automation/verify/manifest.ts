@@ -75,14 +75,19 @@ const DDL = `create schema if not exists fp_dr;
     end if;
   end $do$`;
 
-async function exactCounts(c: ClientBase, schemas: string[]): Promise<Record<string, number>> {
+/** The tables of `schemas` (partitions under their parent), quoted and qualified, from the catalog. */
+async function tablesOf(c: ClientBase, schemas: string[]): Promise<string[]> {
   const tables = await c.query<{ t: string }>(
     `select format('%I.%I', n.nspname, c.relname) t from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind in ('r','p') and not c.relispartition and n.nspname = any($1) order by 1`,
     [schemas],
   );
+  return tables.rows.map((r) => r.t);
+}
+
+async function exactCounts(c: ClientBase, schemas: string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const { t } of tables.rows) out[t] = Number((await c.query(`select count(*) n from ${t}`)).rows[0].n);
+  for (const t of await tablesOf(c, schemas)) out[t] = Number((await c.query(`select count(*) n from ${t}`)).rows[0].n);
   return out;
 }
 
@@ -170,17 +175,17 @@ export async function compareWithManifest(restored: ClientBase, schemas?: string
   const schema = await schemaSignature(restored, schemas);
   const missing = m.schema.filter((x) => !schema.includes(x));
   const extra = schema.filter((x) => !m.schema.includes(x));
-  const counts = await exactCounts(restored, schemas);
-  const absent = Object.keys(m.tables).filter((k) => counts[k] === undefined);
-  const moved = Object.entries(m.tables)
-    .filter(([k, n]) => counts[k] !== undefined && counts[k] !== n)
-    .map(([k, n]) => ({ table: k, atBackup: n, restored: counts[k] }));
+  // Presence from the catalog, not by counting rows: the counts move legitimately with the WAL
+  // replayed after the backup, so they proved nothing, and counting the ledger cost the gate
+  // 1.5 s at 3.4 GiB. The rows themselves are the invariants' and the proofs' business.
+  const present = new Set(await tablesOf(restored, schemas));
+  const absent = Object.keys(m.tables).filter((k) => !present.has(k));
   const ok = missing.length + extra.length + absent.length === 0;
   return {
     ok,
     detail: ok
-      ? `manifest "${m.label}" of ${m.takenAt}: schema identical, ${Object.keys(m.tables).length} tables present${moved.length ? `; ${moved.length} tables changed size since (WAL replayed after the backup)` : ""}`
+      ? `manifest "${m.label}" of ${m.takenAt}: schema identical, ${Object.keys(m.tables).length} tables present`
       : `manifest "${m.label}": ${missing.length} schema items missing, ${extra.length} unexpected, ${absent.length} tables absent`,
-    findings: [...missing.map((x) => `missing: ${x}`), ...extra.map((x) => `unexpected: ${x}`), ...absent.map((x) => `absent table: ${x}`), ...moved],
+    findings: [...missing.map((x) => `missing: ${x}`), ...extra.map((x) => `unexpected: ${x}`), ...absent.map((x) => `absent table: ${x}`)],
   };
 }
