@@ -7,6 +7,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { RunRecord, StepRecord } from "../core/run-record";
 import { benchRun } from "./runs";
+import { AUDIT_PREFIX } from "../plans/drill-steps";
 import { floorRatios, mergeOrder, runStepRows, runSummaryRows, sideBySideRows, sweepGrowth, sweepRtoRows, sweepStepRows } from "./run-table";
 import { writeDowntimeMs } from "./standby-figures";
 import type { BenchResult, BenchRun } from "./types";
@@ -75,6 +76,21 @@ describe("bench: runs kept from their records", () => {
     assert.deepEqual(cells[1], ["restore step", "20s", "yes", "12s files\n5s replay\n1.5s plan, stop, start and open\n500ms newest commit the copy holds\n1s unaccounted", "restore detail"]);
     assert.equal(cells[4][2], "");
     assert.deepEqual(runSummaryRows([r])[0], ["by restore", "restore", "30.00s", "4.20s", "500ms", "3 of 120", "", "datacenter-r1"]);
+  });
+
+  it("a drill's audit checks are the audit step's parts, outside the RTO, not the gate's", () => {
+    const drill: RunRecord = {
+      ...restoreRecord,
+      runId: "drill-d1",
+      scenario: "drill",
+      steps: [step("restore", 1, 21), step("verify", 21, 29), step("open", 29, 30.01), step("audit", 30.01, 38), step("destroy", 38, 39)],
+      verification: { ok: true, checks: [{ name: "row checksums", ok: true, detail: "", durationMs: 6000 }, { name: `${AUDIT_PREFIX}amcheck`, ok: true, detail: "", durationMs: 7000 }, { name: `${AUDIT_PREFIX}orphans`, ok: true, detail: "", durationMs: 900 }] },
+    };
+    const r = benchRun(drill, { id: "drill", label: "drill" });
+    const byId = Object.fromEntries(r.steps.map((s) => [s.id, s]));
+    assert.deepEqual(byId.verify.sub, [{ name: "row checksums", ms: 6000 }]);
+    assert.deepEqual(byId.audit.sub, [{ name: "amcheck", ms: 7000 }, { name: "orphans", ms: 900 }]);
+    assert.deepEqual([byId.verify.inRto, byId.audit.inRto], [true, false]);
   });
 
   it("puts no step in the RTO of a run that never wrote", () => {

@@ -2,13 +2,19 @@
 // journals and reports, so the steps and their parts are copied out here. Pure.
 import type { RunRecord } from "../core/run-record";
 import type { BenchRun, BenchStep } from "./types";
+import { AUDIT_PREFIX, drillAuditStep } from "../plans/drill-steps";
+
+const AUDIT_STEP_ID = drillAuditStep.id;
 
 /** The step whose record the gate's checks belong to (restore path: verify; promotion: gate). */
 const GATE_STEPS = new Set(["verify", "gate"]);
 
 /** The named parts of a step that the run recorded beside it. */
 function subSteps(record: RunRecord, stepId: string, durationMs: number | undefined): BenchStep["sub"] {
-  if (GATE_STEPS.has(stepId) && record.verification) return record.verification.checks.map((c) => ({ name: c.name, ms: c.durationMs }));
+  // A drill's audit (after its RTO) adds its checks to the same list: they belong to its own step.
+  const audit = (c: { name: string }) => c.name.startsWith(AUDIT_PREFIX);
+  if (GATE_STEPS.has(stepId) && record.verification) return record.verification.checks.filter((c) => !audit(c)).map((c) => ({ name: c.name, ms: c.durationMs }));
+  if (stepId === AUDIT_STEP_ID && record.verification) return record.verification.checks.filter(audit).map((c) => ({ name: c.name.slice(AUDIT_PREFIX.length), ms: c.durationMs }));
   const restore = (record.facts as { restore?: { filesMs: number; recoveryMs: number; parts?: Record<string, number> } }).restore;
   if (stepId === "restore" && restore) {
     const parts = [
