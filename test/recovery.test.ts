@@ -117,6 +117,10 @@ describe("drills", () => {
     const checks = winner.verification.checks as { name: string; ok: boolean; detail: string }[];
     const inGate = checks.filter((c) => !c.name.startsWith(AUDIT_PREFIX));
     assert.ok(inGate.some((c) => /amcheck/.test(c.name) && /recorded|proof/.test(c.detail) && !/run on the copy/.test(c.detail)), JSON.stringify(inGate));
+    // The invariants were evaluated on the source at the restore point, during the restore: the
+    // copy's rows equal the source's there, so none ran on the copy.
+    const invariants = inGate.filter((c) => c.name.startsWith("invariant: "));
+    assert.ok(invariants.length > 0 && invariants.every((c) => /at the source's restore point/.test(c.detail)), JSON.stringify(invariants));
     const audited = checks.filter((c) => c.name.startsWith(AUDIT_PREFIX));
     assert.deepEqual(audited.map((c) => [/amcheck/.test(c.name) ? "amcheck" : /orphan/.test(c.name) ? "orphans" : c.name, c.ok]), [["amcheck", true], ["orphans", true]]);
     const audit = winner.steps.find((s: { id: string }) => s.id === "audit");

@@ -8,11 +8,13 @@ import type { Step } from "./plan";
 import { fingerprintSnapshot } from "../verify/fingerprint";
 import { amcheckIndexes, foreignKeyOrphans, setGateWorkMem, writeReadRoundTrip } from "../verify/checks";
 import type { CheckResult } from "../verify/check-result";
-import { gateOptions } from "../verify/invariants";
+import { gateOptions, invariantsFor } from "../verify/invariants";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";
 import { beginWithShareLock } from "./share-lock";
-import { readingFingerprints } from "./source-fingerprints";
+import { readingFingerprints, type SourceAtPoint } from "./source-fingerprints";
+import { invariantsAtSource } from "../verify/manifest";
+import type { InvariantAtSource } from "../verify/proof";
 
 
 /**
@@ -20,8 +22,9 @@ import { readingFingerprints } from "./source-fingerprints";
  * lock on the user tables (milliseconds: writers wait, readers do not; never more than its
  * lock_timeout when a long transaction is in the way) makes the restore point
  * and an exported snapshot coincide; a second session imports the snapshot (which releases the
- * lock) and reads the fingerprints from it while the primary carries on and the next steps
- * restore the copy (source-fingerprints.ts; the gate waits for them). The WAL is switched and
+ * lock) and reads the fingerprints from it, then evaluates the invariants there, while the
+ * primary carries on and the next steps restore the copy (source-fingerprints.ts; the gate
+ * waits for them). The WAL is switched and
  * archived, so the point is offsite.
  */
 export const restorePointStep: Step = {
@@ -54,7 +57,22 @@ export const restorePointStep: Step = {
       // goes on in the background: this step ends once the snapshot is imported.
       let imported!: () => void;
       const importedNow = new Promise<void>((res) => (imported = res));
-      const prints = withClient(ep.admin, (b) => fingerprintSnapshot(b, schemas, { snapshot: String(snapshot), afterImport: () => a.query("commit").then(imported) }));
+      const invariants = invariantsFor(ctx.config);
+      const prints = withClient(ep.admin, async (b): Promise<SourceAtPoint> => {
+        let atPoint: InvariantAtSource[] = [];
+        let invariantsMs = 0;
+        const fingerprints = await fingerprintSnapshot(b, schemas, {
+          snapshot: String(snapshot),
+          afterImport: () => a.query("commit").then(imported),
+          // Same snapshot: what holds of these rows holds of a copy whose rows equal them.
+          atSnapshot: async (s) => {
+            const t = Date.now();
+            atPoint = await invariantsAtSource(s, invariants);
+            invariantsMs = Date.now() - t;
+          },
+        });
+        return { prints: fingerprints, invariants: atPoint, invariantsMs };
+      });
       readingFingerprints(ctx.record.runId, prints);
       await Promise.race([importedNow, prints]);
       const schema = await schemaSignature(a, schemas);

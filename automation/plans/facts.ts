@@ -1,7 +1,7 @@
 // The facts recovery steps hand to each other through the journal (so a resumed run knows
 // what the killed one had found). Typed accessors over StepContext.facts.
 import type { FenceResult } from "../engines/engine";
-import type { BackupProof } from "../verify/proof";
+import type { BackupProof, InvariantAtSource } from "../verify/proof";
 import type { TableFingerprint } from "../verify/fingerprint";
 import type { StepContext } from "./plan";
 import type { RecoveryPoint } from "./recovery-point";
@@ -27,7 +27,17 @@ export interface Facts {
   excludedSets?: string[];
   restore?: { set: string; repo: number; replayLsn?: string; lastCommitAt?: string; filesMs: number; recoveryMs: number; bytes?: number; /** The step's other measured parts, by name (ms). */ parts?: Record<string, number> };
   /** The drill's restore point; its fingerprints arrive at the gate (read while the copy is restored). */
-  restorePoint?: { name: string; lsn: string; at: string; lastCommitAt?: string; schema: string[]; fingerprints?: Record<string, TableFingerprint[]> };
+  restorePoint?: {
+    name: string;
+    lsn: string;
+    at: string;
+    lastCommitAt?: string;
+    schema: string[];
+    fingerprints?: Record<string, TableFingerprint[]>;
+    /** The invariants evaluated at the same snapshot as the fingerprints, and how long they took there. */
+    invariants?: InvariantAtSource[];
+    invariantsMs?: number;
+  };
   verified?: boolean;
   /** The structural checks the gate showed from the backup's proof instead of running them on the copy (a drill's audit runs them). */
   proofShown?: ("amcheck" | "orphans")[];

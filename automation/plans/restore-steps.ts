@@ -239,7 +239,7 @@ export const verifyStep: Step = {
   },
   async explain(ctx) {
     return facts(ctx).restorePoint
-      ? "compare with the source's fingerprints at the restore point, invariants; amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge (the audit after the RTO runs them on the copy), else on the copy"
+      ? "compare with the source's fingerprints at the restore point (the invariants evaluated there hold of a copy whose rows equal them); amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge (the audit after the RTO runs them on the copy), else on the copy"
       : fullGateReason(ctx)
         ? `the manifest recorded with the last backup (schema, tables), amcheck, orphans, invariants on the copy (the source is gone; ${fullGateReason(ctx)})`
         : "pgBackRest's per-file checksums, replay to the target, the manifest recorded with the last backup (schema, tables), invariants; amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge, else on the copy (the source is gone)";
@@ -251,11 +251,15 @@ export const verifyStep: Step = {
     if (f.restorePoint && !f.restorePoint.fingerprints) {
       // A drill: the source's fingerprints were read while the copy was restored.
       const read = await sourceFingerprints(ctx.record.runId);
-      f.restorePoint.fingerprints = read.prints;
-      if (read.prints) waited = `; the source's fingerprints (read during the restore) were ready after ${formatMs(read.waitedMs)} more`;
+      f.restorePoint.fingerprints = read.prints?.prints;
+      f.restorePoint.invariants = read.prints?.invariants;
+      f.restorePoint.invariantsMs = read.prints?.invariantsMs;
+      if (read.prints) waited = `; the source's fingerprints and invariants (read during the restore) were ready after ${formatMs(read.waitedMs)} more`;
       else ctx.note("the source's fingerprints at the restore point were read by the process that was stopped: the copy is checked against the backup's manifest instead");
     }
-    const ref: Reference = f.restorePoint?.fingerprints ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints } : { kind: "manifest" };
+    const ref: Reference = f.restorePoint?.fingerprints
+      ? { kind: "recorded", schema: f.restorePoint.schema, fingerprints: f.restorePoint.fingerprints, invariants: f.restorePoint.invariants, invariantsMs: f.restorePoint.invariantsMs }
+      : { kind: "manifest" };
     const started = Date.now();
     const proofs = { maxAgeSeconds: ctx.config.verification.proofMaxAge, fullGate: fullGateReason(ctx) };
     let coverage = { lsn: "0/0", at: new Date(started).toISOString() };

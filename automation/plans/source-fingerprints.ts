@@ -3,20 +3,29 @@
 // restore could start, on a machine with a core to spare). The reading belongs to the process
 // that took the restore point; the gate waits for it. A run resumed in another process has lost
 // it (the snapshot died with its session): its gate checks against the backup's manifest, and
-// says so.
+// says so. The invariants are evaluated in the same snapshot after the fingerprints: a copy whose
+// rows equal the source's there gives the same answers, so the gate need not run them again.
 import type { TableFingerprint } from "../verify/fingerprint";
+import type { InvariantAtSource } from "../verify/proof";
 
-type Prints = Record<string, TableFingerprint[]>;
-const reading = new Map<string, Promise<Prints>>();
+/** What was read of the source at the restore point. */
+export interface SourceAtPoint {
+  prints: Record<string, TableFingerprint[]>;
+  /** The invariants in force, evaluated at the same snapshot. */
+  invariants: InvariantAtSource[];
+  /** How long the invariants took there (the source's time, not the gate's). */
+  invariantsMs: number;
+}
+const reading = new Map<string, Promise<SourceAtPoint>>();
 
-/** Keeps the reading of `runId`'s source fingerprints; a failure surfaces at the gate, not as an unhandled rejection. */
-export function readingFingerprints(runId: string, prints: Promise<Prints>): void {
+/** Keeps the reading of `runId`'s source at its restore point; a failure surfaces at the gate, not as an unhandled rejection. */
+export function readingFingerprints(runId: string, prints: Promise<SourceAtPoint>): void {
   prints.catch(() => undefined);
   reading.set(runId, prints);
 }
 
-/** The source fingerprints of `runId` once read (waiting for them), or undefined when this process never read them. */
-export async function sourceFingerprints(runId: string): Promise<{ prints?: Prints; waitedMs: number }> {
+/** What was read of the source of `runId` (waiting for it), or nothing when this process never read it. */
+export async function sourceFingerprints(runId: string): Promise<{ prints?: SourceAtPoint; waitedMs: number }> {
   const started = Date.now();
   const p = reading.get(runId);
   if (!p) return { waitedMs: 0 };

@@ -16,7 +16,7 @@ import { hasExtension, quoteIdent } from "../postgres/client";
 import { compareWithManifest, invariantValue, MANIFEST_CHECK_NAME, newestManifest } from "./manifest";
 import { appSchemas, schemaSignature } from "./schema-signature";
 import { eachOnSessions, type Sessions } from "./parallel";
-import type { BackupProof, ProofCheck } from "./proof";
+import type { BackupProof, InvariantAtSource, ProofCheck } from "./proof";
 import { proofDecision, recordedDetail, type ProofPolicy } from "./proof-decision";
 
 export interface VerifyOptions {
@@ -167,6 +167,16 @@ export async function invariantChecks(c: ClientBase, invariants: Invariant[], at
   return out;
 }
 
+/**
+ * An invariant evaluated on the source at the restore point, shown for a copy whose every row
+ * equals the source's there (no time on the copy). One the source broke warns, as on the copy.
+ */
+function invariantAtPoint(inv: Invariant, there: InvariantAtSource, tookMs: number | undefined): CheckResult {
+  const where = `at the source's restore point (read during the restore${tookMs === undefined ? "" : `, ${tookMs} ms there for all`}); the copy's rows equal the source's there`;
+  if (there.holds) return { name: `invariant: ${inv.name}`, kind: "invariant", ok: true, detail: `holds (${there.got ?? "null"}) ${where}`, durationMs: 0 };
+  return { name: `invariant: ${inv.name}`, kind: "invariant", ok: true, warning: true, detail: `expected ${String(inv.expect)}, got ${String(there.got)} ${where}: ${SOURCE_VIOLATION}`, durationMs: 0 };
+}
+
 export const PROOFS_READ_NAME = "read the proofs recorded with the backup";
 
 /**
@@ -239,7 +249,14 @@ export interface VerifyReport {
 /** What the restored copy is compared with: a live source, or what was recorded at the target. */
 export type Reference =
   | { kind: "source"; client: ClientBase }
-  | { kind: "recorded"; schema: string[]; fingerprints: Record<string, TableFingerprint[]> }
+  | {
+      kind: "recorded";
+      schema: string[];
+      fingerprints: Record<string, TableFingerprint[]>;
+      /** The invariants evaluated on the source at the same snapshot, and how long that took there. */
+      invariants?: InvariantAtSource[];
+      invariantsMs?: number;
+    }
   /** The source is gone: the manifest written into the database before the last backup. */
   | { kind: "manifest" }
   | { kind: "none" };
@@ -279,9 +296,18 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   if (opts.amcheck !== false) checks.push(await provenOrRun("amcheck", proof, policy, () => amcheckIndexes(restored, schemas, opts.sessions), shown));
   checks.push(await provenOrRun("orphans", proof, policy, () => foreignKeyOrphans(restored, schemas), shown));
   const contentEqual = checks.some((c) => c.kind === "content" && c.ok);
+  // Rows equal to the source's at the point where the invariants were evaluated give the same
+  // answers: those are shown from there; only the rest run on the copy.
+  const atPoint = ref.kind === "recorded" && contentEqual ? ref.invariants ?? [] : [];
+  const shownAtPoint = (inv: Invariant) => atPoint.find((x) => x.name === inv.name && x.error === undefined);
+  const onCopy = (opts.invariants ?? []).filter((inv) => !shownAtPoint(inv));
   const invariantsStarted = Date.now();
-  checks.push(...(await invariantChecks(restored, opts.invariants ?? [], sourceVerdict(ref, restored, contentEqual), opts.sessions)));
+  const ran = await invariantChecks(restored, onCopy, sourceVerdict(ref, restored, contentEqual), opts.sessions);
   const invariantsWallMs = Date.now() - invariantsStarted;
+  for (const inv of opts.invariants ?? []) {
+    const there = shownAtPoint(inv);
+    checks.push(there ? invariantAtPoint(inv, there, ref.kind === "recorded" ? ref.invariantsMs : undefined) : ran.shift()!);
+  }
   if (opts.roundTrip) checks.push(await writeReadRoundTrip(restored));
   const recordedProof = proof && shown.has("orphans") && (shown.has("amcheck") || opts.amcheck === false) ? proof : undefined;
   return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs, recordedProof, shownFromProof: [...shown] as ProofCheck["kind"][] };

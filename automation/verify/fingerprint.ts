@@ -58,6 +58,8 @@ export async function fingerprintSnapshot(
     afterImport?: () => Promise<unknown>;
     /** Extra sessions: block ranges are scanned in parallel, each session at the same point. */
     sessions?: Sessions;
+    /** Runs on this session at the same snapshot once the tables are read, before it ends (a drill's invariants at its restore point). */
+    atSnapshot?: (c: ClientBase) => Promise<unknown>;
   } = {},
 ): Promise<Record<string, TableFingerprint[]>> {
   try {
@@ -88,6 +90,7 @@ export async function fingerprintSnapshot(
     }
     const result: Record<string, TableFingerprint[]> = Object.fromEntries(schemas.map((s) => [s, []]));
     for (const t of tables) result[t.schema].push(fingerprintOf(t, sums.get(key(t))));
+    await opts.atSnapshot?.(client);
     await client.query("commit");
     return result;
   } catch (e) {

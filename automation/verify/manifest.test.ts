@@ -11,7 +11,8 @@ import { amcheckIndexes, SOURCE_VIOLATION, verifyDatabase } from "./checks";
 import { fingerprintSnapshot } from "./fingerprint";
 import { gateOptions } from "./invariants";
 import { drConfigSchema } from "../config/schema";
-import { compareWithManifest, newestManifest, recordManifest } from "./manifest";
+import { compareWithManifest, invariantsAtSource, newestManifest, recordManifest } from "./manifest";
+import { schemaSignature } from "./schema-signature";
 
 describe("verification manifest", () => {
   let scratch: ScratchCluster;
@@ -155,6 +156,34 @@ describe("invariants recorded with the manifest", () => {
     assert.equal(check(noEmpty.name).ok, false, "held at the source: the copy differs from it");
     assert.equal(check(noEmpty.name).warning, undefined);
     assert.equal(r.ok, false);
+  });
+
+  it("a drill's invariants evaluated at the source's restore point are shown for a copy whose rows equal it; a differing copy runs them itself", async () => {
+    await c.query("create schema drillt; create table drillt.t (id int primary key, v int not null); insert into drillt.t values (1, 1), (2, -1)");
+    const negative = { name: "no negative v", sql: "select count(*)::int from drillt.t where v < 0", expect: 0 };
+    const ids = { name: "ids positive", sql: "select count(*)::int from drillt.t where id <= 0", expect: 0 };
+    const broken = { name: "broken at the source", sql: "select count(*)::int from drillt.nowhere", expect: 0 };
+    let atPoint: Awaited<ReturnType<typeof invariantsAtSource>> = [];
+    const fingerprints = await fingerprintSnapshot(c, ["drillt"], { atSnapshot: async (s) => (atPoint = await invariantsAtSource(s, [negative, ids, broken])) });
+    const ref = { kind: "recorded" as const, schema: await schemaSignature(c, ["drillt"]), fingerprints, invariants: atPoint, invariantsMs: 7 };
+    const opts = { schemas: ["drillt"], amcheck: false, invariants: [negative, ids, broken] };
+    const equal = await verifyDatabase(c, ref, opts);
+    const byName = (r: typeof equal, n: string) => r.checks.find((x) => x.name === `invariant: ${n}`)!;
+    assert.deepEqual([negative, ids].map((i) => [byName(equal, i.name).ok, byName(equal, i.name).warning, byName(equal, i.name).durationMs]), [[true, true, 0], [true, undefined, 0]]);
+    assert.match(byName(equal, ids.name).detail, /^holds \(0\) at the source's restore point \(read during the restore, 7 ms there for all\); the copy's rows equal/);
+    assert.match(byName(equal, negative.name).detail, new RegExp(SOURCE_VIOLATION));
+    // It could not run at the source: it runs on the copy (and fails there too).
+    assert.equal(byName(equal, broken.name).ok, false);
+    assert.match(byName(equal, broken.name).detail, /check failed to run: .*does not exist/);
+    assert.deepEqual(equal.checks.filter((x) => x.kind === "invariant").map((x) => x.name), [negative, ids, broken].map((i) => `invariant: ${i.name}`), "in the configured order");
+
+    // The copy differs: nothing is taken from the source; each invariant runs on the copy.
+    await c.query("insert into drillt.t values (-3, 5)");
+    const differs = await verifyDatabase(c, ref, { ...opts, invariants: [negative, ids] });
+    assert.equal(differs.checks.find((x) => x.kind === "content")?.ok, false);
+    assert.equal(byName(differs, ids.name).ok, false);
+    assert.equal(byName(differs, ids.name).detail, "expected 0, got 1");
+    assert.doesNotMatch(byName(differs, negative.name).detail, /restore point/);
   });
 
   it("a schema change keeps the recorded invariants with the manifest it records", async () => {

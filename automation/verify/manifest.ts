@@ -102,7 +102,7 @@ export async function invariantValue(c: ClientBase, inv: Invariant): Promise<str
  * Each invariant on the source. One that cannot run is recorded as such and never stops the
  * backup: the manifest is evidence, the backup is what matters.
  */
-async function invariantsAtSource(c: ClientBase, invariants: Invariant[]): Promise<InvariantAtSource[]> {
+export async function invariantsAtSource(c: ClientBase, invariants: Invariant[]): Promise<InvariantAtSource[]> {
   const out: InvariantAtSource[] = [];
   for (const inv of invariants) {
     try {
