@@ -30,6 +30,8 @@ import { after, before, describe, test } from "node:test";
 import { backup } from "../automation/commands/backup";
 import { labStatus } from "../automation/commands/lab";
 import { failover } from "../automation/commands/recover";
+import { restore } from "../automation/commands/restore";
+import { openForWrites } from "../automation/restore/run";
 import { readAcks, startLoad, stopLoad } from "../automation/engines/local/load";
 import { FENCE_MARKER } from "../automation/engines/local/markers";
 import { run as runCommand } from "../automation/system/exec";
@@ -96,6 +98,44 @@ describe("dry runs", () => {
     assert.match(run.facts.targetSite, /^replacement-/);
     assert.match(run.steps.find((s: { id: string }) => s.id === "assess").detail, /repo1 newest set .* WAL to/);
     assert.equal(readFileSync(t.lab.layout.stateFile, "utf8"), before, "no replacement site added by a dry run");
+  });
+});
+
+describe("opening a restored copy", () => {
+  test("a copy paused at its target fetches its last segment synchronously when it opens, and keeps no restore_command once open", async () => {
+    const src = await t.lab.connect("primary");
+    try {
+      await src.query("select pg_create_restore_point('fp-dr-open-test')");
+    } finally {
+      await src.end();
+    }
+    await archiveNow(t.lab);
+    const r = await restore(t.deps(), { scratch: true, repo: 1, targetName: "fp-dr-open-test", yes: true });
+    const site = r.result!.destination;
+    try {
+      const cluster = t.lab.site(site).cluster;
+      // The gate stands between arrival and opening; here a pause of its length at least, in which the
+      // paused copy reads the reload (its pause wakes once a second).
+      await new Promise((res) => setTimeout(res, 1500));
+      const asyncLog = join(t.lab.layout.pgbackrestDir, "log", `${t.lab.config.stanza}-archive-get-async.log`);
+      const linesBefore = readFileSync(asyncLog, "utf8").split("\n").length;
+      await openForWrites(cluster, false);
+      // pgBackRest's asynchronous archive-get starts a process (logged with the copy's pg1-path) for a
+      // segment no longer queued: 0.46 s. None may start for this copy once it began to open.
+      const after = readFileSync(asyncLog, "utf8").split("\n").slice(linesBefore - 1);
+      const started = after.filter((l) => /archive-get:async command begin/.test(l) && l.includes(`--pg1-path=${cluster.spec.dataDir}`));
+      assert.deepEqual(started, [], "the end of recovery went through the synchronous archive-get");
+      assert.ok(/restored log file .* from archive/.test(readFileSync(cluster.logFile, "utf8").split("pausing at the end of recovery")[1] ?? ""), "the last segment was fetched again at the end (what the switch is for)");
+      const c = await t.lab.connect(site, "postgres");
+      try {
+        assert.equal((await c.query("select pg_is_in_recovery() r")).rows[0].r, false);
+        assert.equal((await c.query("select setting from pg_settings where name = 'restore_command'")).rows[0].setting, "", "reset once open");
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await t.lab.removeSite(site);
+    }
   });
 });
 

@@ -13,6 +13,8 @@ import { refuseForeignWriters, takeRestoreLock, type HeldRestoreLock } from "./t
 import { restoreFiles } from "./files";
 import { newRunId } from "../core/run-id";
 import type { RestoreDestinationHandle } from "./destination";
+import { quoteLiteral, withClient, type DbTarget } from "../postgres/client";
+import { synchronousArchiveGet } from "../pgbackrest/restore-command";
 
 export interface RestoreResult {
   destination: string;
@@ -71,6 +73,8 @@ async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle
     await waitForRecovery(plan, cluster, opts.recoveryTimeoutMs ?? Math.max(120_000, plan.estimate.seconds * 20_000));
   });
   const recoveryMs = Date.now() - recoveryStarted;
+  // Paused at its target: the fetches left (when it opens) go synchronously (openForWrites).
+  if (plan.target.kind !== "latest") await fetchSynchronously(cluster.connection("postgres"));
 
   let openMs: number | undefined;
   if (plan.open) {
@@ -114,12 +118,47 @@ async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: n
   });
 }
 
-/** Ends recovery: resume from a pause at the target, or promote a standby. */
+/**
+ * Ends recovery: resume from a pause at the target, or promote a standby. The last fetches of
+ * recovery (the segment it ended in, the next timeline's history) should go through pgBackRest's
+ * synchronous archive-get (../pgbackrest/restore-command.ts: 0.08 s instead of 0.46 s): a copy
+ * paused at its target was switched when it got there (restoreLocked), a standby is switched
+ * here. Once open, the copy's restore_command is reset: only a server in recovery uses it, and
+ * whatever makes this server a standby again writes its own.
+ */
 export async function openForWrites(cluster: Cluster, standby: boolean): Promise<void> {
   refuseForeignWriters(cluster.spec.dataDir, cluster.postmasterPid(), `open ${cluster.spec.dataDir} for writes`);
   const target = cluster.connection("postgres");
-  if (standby) await promote(target);
-  else await resumeAndOpen(target);
+  if (standby) {
+    // Woken by the reload between its attempts to fetch the next segment, the standby reads it
+    // before the promotion ends its recovery; if not, the fetch is only slower.
+    await fetchSynchronously(target);
+    await promote(target);
+  } else {
+    await resumeAndOpen(target);
+  }
+  await withClient(target, async (c) => {
+    await c.query("alter system reset restore_command");
+    await c.query("select pg_reload_conf()");
+  });
+}
+
+/**
+ * Switches a copy in recovery to pgBackRest's synchronous archive-get for its remaining fetches.
+ * A copy paused at its target reads the reload within a second (its pause wakes once a second),
+ * long before the gate ends, but not if the resume came first: so the switch is made on arrival.
+ */
+export async function fetchSynchronously(target: DbTarget): Promise<void> {
+  const current = await withClient(target, async (c) => String((await c.query("select current_setting('restore_command') rc")).rows[0].rc));
+  const synchronous = synchronousArchiveGet(current);
+  if (synchronous) await setRestoreCommand(target, synchronous);
+}
+
+async function setRestoreCommand(target: DbTarget, command: string): Promise<void> {
+  await withClient(target, async (c) => {
+    await c.query(`alter system set restore_command = ${quoteLiteral(command)}`);
+    await c.query("select pg_reload_conf()");
+  });
 }
 
 function lastLogLine(cluster: Cluster): string {

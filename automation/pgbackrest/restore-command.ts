@@ -1,0 +1,18 @@
+// The restore_command a restored copy runs, in its synchronous form for the moment it opens.
+//
+// When recovery ends, PostgreSQL fetches the segment it ended in once more (the new timeline
+// starts from it) and asks for the next timeline's history. pgBackRest's asynchronous
+// archive-get, which prefetches segments while replay runs, answers such a one-off request for
+// a segment no longer in its queue by starting its background process and polling for the file:
+// 0.46 s on the lab for one segment, against 0.08 s for the same segment fetched synchronously.
+
+const ARCHIVE_GET = / archive-get /;
+
+/**
+ * `command` with pgBackRest's archive-get made synchronous (`--no-archive-async`), or undefined
+ * when it is not pgBackRest's archive-get or already synchronous.
+ */
+export function synchronousArchiveGet(command: string): string | undefined {
+  if (!/^\s*\S*pgbackrest\s/.test(command) || !ARCHIVE_GET.test(command) || /--no-archive-async\b|--archive-async=n\b/.test(command)) return undefined;
+  return command.replace(ARCHIVE_GET, " --no-archive-async archive-get ");
+}
