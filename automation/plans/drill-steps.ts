@@ -134,7 +134,7 @@ export const drillOpenStep: Step = {
  */
 export const drillAuditStep: Step = {
   id: "audit",
-  name: "audit the drill copy after the RTO: amcheck and orphans on the copy against the backup's proofs",
+  name: "audit the copy after the RTO: amcheck and orphans against the backup's proof",
   estimateSeconds: 20,
   async done(ctx) {
     return facts(ctx).audited === true;
@@ -176,7 +176,7 @@ export const drillAuditStep: Step = {
       });
     }
     f.audited = true;
-    return { detail: audited.map((c) => `${c.name.slice(AUDIT_PREFIX.length)}: ${c.detail}`).join("; ") };
+    return { detail: `${results.map((r) => `${r.kind} (${r.detail})`).join(" and ")} agree with the proof recorded with the backup` };
   },
 };
 
