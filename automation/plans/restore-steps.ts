@@ -34,7 +34,6 @@ export function targetOf(ctx: StepContext): RestoreTarget {
   return { kind: "latest" };
 }
 
-
 /** Newest usable set of the repository that has not been passed over. */
 async function candidateSet(ctx: StepContext): Promise<string> {
   const f = facts(ctx);
