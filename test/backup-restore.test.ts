@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { backup, backupList, backupVerify, renderVerify } from "../automation/commands/backup";
 import { FELL_BACK_EXIT } from "../automation/commands/recover";
-import { restore } from "../automation/commands/restore";
+import { renderRestore, restore } from "../automation/commands/restore";
 import { verifySite } from "../automation/commands/verify";
 import { DrError } from "../automation/core/errors";
 import { LocalEngine } from "../automation/engines/local/engine";
@@ -26,6 +26,9 @@ import { labStatus, renderLabStatus } from "../automation/commands/lab";
 import { Output } from "../automation/core/output";
 import { bringUpLab } from "../automation/engines/local/lab-up";
 import { inspectPidFile } from "../automation/postgres/pid-file";
+import { markPath } from "../automation/restore/half-restored";
+import { restoreLockPath } from "../automation/restore/target-lock";
+import { makeServiceDir } from "../automation/system/service-user";
 import { DR_CLI, drAsync } from "./harness/cli";
 import { tamperWithBackupSet } from "./harness/damage";
 import { archiveNow, capture, startTestLab, type TestLab } from "./harness/lab";
@@ -68,6 +71,12 @@ function snapshot(root: string, parts = ["sites/secondary", "repos", "objectstor
 function assertUnchanged(before: Map<string, string>, after: Map<string, string>) {
   const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
   assert.deepEqual(changed, [], "files changed");
+}
+
+/** How many times pgBackRest logged the start of `command` in the lab (its log-level-file info): evidence of what ran, not of how long. */
+function commandsBegun(command: "restore" | "verify"): number {
+  const log = join(t.dir, "pgbackrest", "log", `${t.lab.state.stanza}-${command}.log`);
+  return existsSync(log) ? readFileSync(log, "utf8").split(`${command} command begin`).length - 1 : 0;
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<DrError> {
@@ -125,7 +134,7 @@ describe("backup and restore", () => {
     assert.ok(v.ok, v.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join("\n"));
   });
 
-  test("point in time: a time between two commits returns exactly the earlier state", async () => {
+  test("point in time: a time between two commits returns exactly the earlier state; into a scratch cluster the set is read once (no pgBackRest verify)", async () => {
     const c = await t.lab.connect("primary");
     await c.query("create table if not exists public.pitr_probe (id int primary key, note text)");
     await c.query("insert into public.pitr_probe values (1, 'before')");
@@ -136,7 +145,16 @@ describe("backup and restore", () => {
     await c.end();
     await archiveNow(t.lab);
 
+    // Into a scratch cluster the set is read once: pgBackRest checks each file as it restores it,
+    // and no pgBackRest verify runs (it would read the whole set a second time first).
+    const verifies = commandsBegun("verify");
+    const restores = commandsBegun("restore");
     const r = await restore(t.deps(), { scratch: true, repo: 1, targetTime: target.toISOString() });
+    assert.equal(commandsBegun("verify"), verifies, "no pgBackRest verify ran");
+    assert.equal(commandsBegun("restore") - restores, 1, "the restore itself is logged where the verify would be");
+    assert.equal(r.setCheck.order, "read-once");
+    assert.match(r.plan.checks.find((c) => c.name === "backup set checksums")!.detail, /checked by pgBackRest file by file as it restores \(read once\); verified whole only if the restore fails/);
+    assert.match(renderRestore(r), /set checked .*read once/);
     const site = r.plan.destination.name;
     const s = await t.lab.connect(site);
     const rows = (await s.query("select id, note from public.pitr_probe order by id")).rows;
@@ -157,6 +175,9 @@ describe("backup and restore", () => {
       assert.equal(r.dryRun, true);
       assert.equal(r.result, undefined);
       assert.equal(r.plan.destination.willOverwrite, true, "the plan says what would be overwritten");
+      // A dry run verifies the whole set: the one proof of it that changes nothing.
+      assert.equal(r.setCheck.order, "verify-first");
+      assert.match(r.plan.checks.find((c) => c.name === "backup set checksums")!.detail, /all valid; verified whole before the restore/);
       assert.deepEqual(r.plan.destination.existing?.includes("PG_VERSION"), true);
       assert.ok(r.plan.estimate.bytes > 0 && r.plan.wal.segments > 0);
       assert.deepEqual(t.lab.siteNames().map((n) => t.lab.site(n).cluster.state()), states);
@@ -339,22 +360,82 @@ describe("a corrupt newest offsite set is visible", () => {
     assert.match(renderVerify(v), new RegExp(file.replace(/[./]/g, "\\$&")));
   });
 
-  test("`dr restore` of the corrupt set stops before copying, naming the set and the one to use", async () => {
-    const sitesBefore = readdirSync(join(t.dir, "sites")).sort();
-    const e = await rejectsWith(restore(t.deps(), { scratch: true, repo: 2 }), "BACKUP_INVALID", new RegExp(`backup set ${label} in repo2 failed pgBackRest verify: .*bad checksums: pg_data/`));
+  /** The file tampered with, as pgBackRest verify names it (relative to the set). */
+  const victimFile = () => victim.split(`/${label}/`)[1].replace(/\._S3rver_object$/, "");
+  const reLiteral = (x: string) => x.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  /** The lab as a failed restore could leave it: site directories, lab.json, the (stopped) secondary's files. */
+  const siteFiles = () => ({ sites: readdirSync(join(t.dir, "sites")).sort(), state: readFileSync(join(t.dir, "lab.json"), "utf8"), files: snapshot(t.dir, ["sites/secondary"]) });
+
+  test("`dr restore --scratch` of the corrupt set reads it once: the copy stops, the verify names the bad file, no scratch site is left", async () => {
+    await t.lab.site("secondary").cluster.stop();
+    const before = { ...siteFiles(), restores: commandsBegun("restore"), verifies: commandsBegun("verify") };
+    const e = await rejectsWith(
+      restore(t.deps(), { scratch: true, repo: 2 }),
+      "BACKUP_INVALID",
+      new RegExp(`backup set ${label} in repo2 failed pgBackRest verify: .*bad checksums: ${reLiteral(victimFile())}.* \\(found after its restore stopped: `),
+    );
+    assert.equal(e.exitCode, 6, "exit code of BACKUP_INVALID, as when the set was verified first");
     assert.match(e.hint!, /--set \d{8}-\d{6}F/);
-    assert.deepEqual(t.lab.siteNames().sort(), ["primary", "secondary"]);
+    assert.deepEqual(e.details?.invalidFiles, [`${victimFile()} (invalid checksum)`]);
+    // Read once: the copy began (pgBackRest checks each file as it restores it), and the one
+    // verify came after it stopped. Verifying first, there would be no restore at all.
+    assert.equal(commandsBegun("restore") - before.restores, 1, "one pgBackRest restore");
+    assert.equal(commandsBegun("verify") - before.verifies, 1, "one pgBackRest verify, after the restore stopped");
+    assert.deepEqual((await labStatus(t.deps())).sites.map((x) => x.name).sort(), ["primary", "secondary"], "no scratch site in `dr lab status`");
+    const after = siteFiles();
+    assert.deepEqual(after.sites, before.sites, "no scratch site directory left behind");
+    assert.equal(after.state, before.state, "lab.json says the same");
+    assertUnchanged(before.files, after.files);
+  });
+
+  test("`dr restore --verify-first --scratch` of the corrupt set stops before copying", async () => {
+    const restores = commandsBegun("restore");
+    const sitesBefore = readdirSync(join(t.dir, "sites")).sort();
+    const e = await rejectsWith(restore(t.deps(), { scratch: true, repo: 2, verifyFirst: true }), "BACKUP_INVALID", new RegExp(`backup set ${label} in repo2 failed pgBackRest verify: .*bad checksums: pg_data/`));
+    assert.doesNotMatch(e.message, /after its restore stopped/);
+    assert.equal(commandsBegun("restore"), restores, "no pgBackRest restore");
     assert.deepEqual(readdirSync(join(t.dir, "sites")).sort(), sitesBefore, "no scratch site left behind");
+  });
+
+  test("`dr restore` of the corrupt set into an empty data directory: the copy stops, BACKUP_INVALID, the directory is empty again", async () => {
+    const secondary = t.lab.site("secondary").cluster;
+    await secondary.stop();
+    const dataDir = t.lab.layout.dataDir("secondary");
+    const aside = join(t.dir, "secondary-data-aside");
+    renameSync(dataDir, aside);
+    try {
+      makeServiceDir(dataDir, t.lab.user, 0o700);
+      assert.equal(secondary.state(), "empty");
+      const restores = commandsBegun("restore");
+      await rejectsWith(restore(t.deps(), { to: "secondary", repo: 2 }), "BACKUP_INVALID", new RegExp(`backup set ${label} in repo2 failed pgBackRest verify: .*${reLiteral(victimFile())}.*found after its restore stopped`));
+      assert.equal(commandsBegun("restore") - restores, 1, "the set was read once: restored directly");
+      assert.deepEqual(readdirSync(dataDir), [], "no half-restored files left");
+      assert.equal(existsSync(markPath(dataDir)), false, "no half-restored mark left");
+      assert.equal(existsSync(restoreLockPath(dataDir)), false, "no restore lock left");
+      assert.equal((await labStatus(t.deps())).sites.find((x) => x.name === "secondary")?.state, "empty");
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      renameSync(aside, dataDir);
+    }
+  });
+
+  test("`dr restore --overwrite` of the corrupt set over a data directory stops before copying: the data is untouched", async () => {
+    await t.lab.site("secondary").cluster.stop();
+    const before = snapshot(t.dir, ["sites/secondary"]);
+    assert.ok([...before.keys()].some((k) => k.endsWith("/PG_VERSION")), "the secondary holds data");
+    const restores = commandsBegun("restore");
+    const e = await rejectsWith(restore(t.deps(), { to: "secondary", repo: 2, overwrite: true, yes: true }), "BACKUP_INVALID", new RegExp(`backup set ${label} in repo2 failed pgBackRest verify: .*bad checksums: ${reLiteral(victimFile())}`));
+    assert.doesNotMatch(e.message, /after its restore stopped/, "verified before the copy");
+    assert.equal(commandsBegun("restore"), restores, "no pgBackRest restore");
+    assertUnchanged(before, snapshot(t.dir, ["sites/secondary"]));
   });
 
   test("a drill that had to fall back exits with its own status and says so on its first line", async () => {
     // Each byte is read once on the way: no whole-set verify before the restore; the one verify
     // is of the damaged set, after pgBackRest's own checksums stopped its restore.
-    const verifyLog = join(t.dir, "pgbackrest", "log", "fp-verify.log");
-    const verifies = () => (existsSync(verifyLog) ? readFileSync(verifyLog, "utf8").split("verify command begin").length - 1 : 0);
-    const verifiesBefore = verifies();
+    const verifiesBefore = commandsBegun("verify");
     const r = await drAsync(t.dir, ["drill"]);
-    assert.equal(verifies() - verifiesBefore, 1, "one pgBackRest verify: of the set whose restore failed, none of the set restored");
+    assert.equal(commandsBegun("verify") - verifiesBefore, 1, "one pgBackRest verify: of the set whose restore failed, none of the set restored");
     assert.match(r.stdout, new RegExp(`backup set ${label} failed pgBackRest verify \\(.*\\) after its restore stopped \\(pgbackrest restore failed: `));
     assert.equal(r.code, FELL_BACK_EXIT, r.stdout + r.stderr);
     // Every second of the restore step named: the stopped restore and the verify are parts of it.

@@ -1,7 +1,8 @@
 // Our method, through the product's own paths: `dr backup` (takeBackup) into one repository at a
 // time, and `dr restore --to secondary` (plan, pgBackRest restore, start, wait for recovery)
 // followed by a first query. The destination is emptied first, so every restore lays down every
-// file (a delta restore over an identical copy would only compare checksums).
+// file (a delta restore over an identical copy would only compare checksums), and reads its set
+// once as `dr restore` does into any empty destination: no whole-set verify before the copy.
 import type { Deps } from "../commands/deps";
 import { takeBackup } from "../backups/take";
 import { restore, type RestoreCommandResult } from "../commands/restore";

@@ -133,7 +133,7 @@ export async function runBench(deps: Deps, opts: BenchOptions = {}): Promise<Ben
         bytes: r.result!.bytes,
         peakRssBytes: m.peakRssBytes,
         phases: { plan: Math.max(0, m.wallMs - t.totalMs - m.value.firstQueryMs), files: t.restoreFilesMs, recovery: t.recoveryMs, "first query": m.value.firstQueryMs },
-        detail: `latest: ${r.plan.chain.join(" → ")}`,
+        detail: `latest: ${r.plan.chain.join(" → ")}; set ${r.setCheck.order === "read-once" ? "read once (checked file by file as restored)" : "verified whole first"}`,
       });
       stop.check();
     }

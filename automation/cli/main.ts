@@ -255,6 +255,7 @@ ${exitStatusHelp()}`,
     .option("--overwrite", "allowed to stop the destination and restore over it (delta)")
     .option("--yes", "do not ask before restoring over a site's data (--overwrite)")
     .option("--open", "open for writes (promote) after recovery")
+    .option("--verify-first", "verify the whole set before copying it, also into an empty destination (there the set is otherwise read once: checked file by file as it is restored, verified whole only if the restore fails)")
     .addHelpText(
       "after",
       `

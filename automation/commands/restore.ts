@@ -1,6 +1,8 @@
 // `dr restore`: latest, a given set, or a point in time, to a named site or a scratch cluster,
 // optionally one database only. Plans first (every check that can fail, fails here), prints
-// the plan on --dry-run, otherwise carries it out and waits for recovery.
+// the plan on --dry-run, otherwise carries it out and waits for recovery. The backup set is read
+// once where the destination holds no data, else verified whole before it is copied
+// (restore/verify-set.ts says why).
 import type { Deps } from "./deps";
 import { DrError } from "../core/errors";
 import { checkInjectedFailure } from "../core/faults";
@@ -13,7 +15,8 @@ import { checkSiteName } from "../engines/local/site-name";
 import { planRestore, type RestorePlan } from "../restore/plan";
 import { executeRestore, type RestoreResult } from "../restore/run";
 import { freeBytesAt } from "../restore/disk-space";
-import { verifyChosenSet } from "../restore/verify-set";
+import { chooseSetCheck, readOnceCheck, verifyChosenSet, type SetCheck } from "../restore/verify-set";
+import { restoreReadingOnce } from "../restore/read-once";
 import { restoreRate } from "../restore/rate";
 import { journalFor } from "../core/state-dirs";
 import { confirmOrRefuse } from "./incident";
@@ -38,11 +41,15 @@ export interface RestoreCommandOptions {
   open?: boolean;
   /** Do not ask before overwriting a site's data directory. */
   yes?: boolean;
+  /** Verify the whole set before copying, also into a destination that holds no data (there it is read once by default). */
+  verifyFirst?: boolean;
 }
 
 export interface RestoreCommandResult {
   dryRun: boolean;
   plan: RestorePlan;
+  /** The order the set was proved sound in: verified whole first, or checked file by file as it was restored. */
+  setCheck: SetCheck;
   result?: RestoreResult;
 }
 
@@ -94,19 +101,26 @@ export async function restore(deps: Deps, opts: RestoreCommandOptions): Promise<
       rate: restoreRate(journalFor(deps.config).list()),
     }),
   );
-  plan.checks.push(await deps.out.timed(`verify backup set ${plan.set.label} (checksum of every file)`, () => verifyChosenSet(source.pgbackrest, plan)));
-  if (opts.dryRun) return { dryRun: true, plan };
+  const setCheck = chooseSetCheck(plan, opts);
+  if (setCheck.order === "verify-first") plan.checks.push(await deps.out.timed(`verify backup set ${plan.set.label} (checksum of every file)`, () => verifyChosenSet(source.pgbackrest, plan, setCheck.why)));
+  else plan.checks.push(readOnceCheck(plan));
+  if (opts.dryRun) return { dryRun: true, plan, setCheck };
   if (plan.destination.willOverwrite) {
     await confirmOrRefuse(deps, `restore over ${plan.destination.name} (${plan.destination.existing?.length ?? 0} entries in ${plan.destination.dataDir}${plan.destination.willStop ? "; it is stopped first" : ""})`, opts.yes, terminalConfirm());
   }
 
   const runId = newRunId("restore");
-  if (!opts.scratch) return { dryRun: false, plan, result: await executeRestore(plan, labRestoreHandle(lab, siteName), deps.out, { runId }) };
+  const run = (at: Lab, site: string) => {
+    const handle = labRestoreHandle(at, site);
+    const copy = () => executeRestore(plan, handle, deps.out, { runId });
+    return setCheck.order === "read-once" ? restoreReadingOnce(source.pgbackrest, plan, handle.cluster, deps.out, copy) : copy();
+  };
+  if (!opts.scratch) return { dryRun: false, plan, setCheck, result: await run(lab, siteName) };
   // A scratch site exists only for this restore: a failed one is removed, not left behind.
   const name = lab.addSite(scratchName!, "scratch").name;
   try {
     checkInjectedFailure("restore-scratch");
-    return { dryRun: false, plan, result: await executeRestore(plan, labRestoreHandle(Lab.open(deps.config), name), deps.out, { runId }) };
+    return { dryRun: false, plan, setCheck, result: await run(Lab.open(deps.config), name) };
   } catch (e) {
     await Lab.open(deps.config).removeSite(name).catch((r: Error) => deps.out.warn(`could not remove the scratch site ${name}: ${r.message}`));
     throw e;
@@ -129,6 +143,7 @@ export function renderRestore(r: RestoreCommandResult): string {
         ["estimate", p.estimate.basis],
         ["size", `${formatBytes(p.estimate.bytes)}; needs ${formatBytes(p.estimate.diskBytes)} of disk with the WAL it replays`],
         ["opens for writes", p.open ? "yes (promote after recovery)" : "no (stays read-only; --open to promote)"],
+        ["set checked", r.setCheck.order === "read-once" ? `read once: file by file as it is restored (${r.setCheck.why})` : `verified whole before the restore (${r.setCheck.why})`],
       ],
     ),
   ];

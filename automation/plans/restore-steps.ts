@@ -6,7 +6,7 @@
 // for the next older one (plus WAL to the same target), restored with --delta over what the
 // failed attempt left, and the run says so. A restored copy that fails the gate is passed over
 // the same way. After a security incident the set is verified whole before (tampering).
-import { DrError, isDrError, type ErrorCode } from "../core/errors";
+import { DrError, isDrError } from "../core/errors";
 import { connect, withClient } from "../postgres/client";
 import type { Step, StepContext } from "./plan";
 import type { RestoreTarget } from "../pgbackrest/options";
@@ -19,6 +19,7 @@ import { formatBytes, formatMs } from "../core/output";
 import type { CheckResult } from "../verify/check-result";
 import { journalFor } from "../core/state-dirs";
 import { restoreEstimate, restoreRate, type RestoreRate } from "../restore/rate";
+import { SET_READ_FAILURES } from "../restore/verify-set";
 
 
 /**
@@ -32,9 +33,6 @@ export function targetOf(ctx: StepContext): RestoreTarget {
   if (ctx.options.targetTime) return { kind: "time", time: new Date(ctx.options.targetTime) };
   return { kind: "latest" };
 }
-
-/** How a restore fails when a file of the set cannot be read back as it was stored. */
-const SET_READ_FAILURES = new Set<ErrorCode>(["RESTORE_FAILED", "BACKUP_INVALID", "BACKUP_UNKNOWN", "PGBACKREST_FAILED"]);
 
 /** Newest usable set of the repository that has not been passed over. */
 async function candidateSet(ctx: StepContext): Promise<string> {
