@@ -2,6 +2,8 @@
 // over TLS). Proves, in order:
 //   - backup → restore to the secondary from the offsite store → same data as the source
 //   - PITR to a time between two commits returns exactly the earlier state
+//   - PITR to a time after the newest archived commit (nothing archived after it but non-commit
+//     records) restores to the end of the archive, which is the same state, and the plan says why
 //   - --dry-run changes nothing (files and clusters untouched)
 //   - bad inputs stop before anything is touched: unknown set, target before the window or in
 //     the future, a WAL gap, the object store down
@@ -161,6 +163,56 @@ describe("backup and restore", () => {
     await s.end();
     assert.deepEqual(rows, [{ id: 1, note: "before" }]);
     await t.lab.removeSite(site);
+  });
+
+  test("a target time after the newest commit, with only non-commit WAL archived after it (no write load): the plan restores to the end of the archive and says why; the opened copy holds that commit", async () => {
+    const c = await t.lab.connect("primary");
+    // No commit but ours while the window is open: autovacuum's analyze commits too.
+    await c.query("alter system set autovacuum = off");
+    await c.query("select pg_reload_conf()");
+    try {
+      await c.query("create table if not exists public.idle_probe (id int primary key, note text)");
+      const before = (await c.query("select clock_timestamp() as t")).rows[0].t as Date;
+      await c.query("insert into public.idle_probe values (1, 'newest commit')");
+      await new Promise((r) => setTimeout(r, 1100));
+      const target = (await c.query("select clock_timestamp() as t")).rows[0].t as Date;
+      await new Promise((r) => setTimeout(r, 1100));
+      // Archived after the target, with no commit: a restore point and the WAL switch.
+      await c.query("select pg_create_restore_point('fp-dr-idle-probe')");
+      await archiveNow(t.lab);
+      const sites = t.lab.siteNames().sort();
+
+      // The plan decides it before anything is touched: a dry run says the same.
+      const planned = Date.now();
+      const dry = await restore(t.deps(), { scratch: true, repo: 1, targetTime: target.toISOString(), open: true, dryRun: true });
+      console.log(`plan with the archived-commit scan (and the set's verify of the dry run): ${Date.now() - planned} ms`);
+      assert.deepEqual(t.lab.siteNames().sort(), sites, "the dry run registered no site");
+      const point = dry.plan.recoveryPoint!;
+      assert.equal(point.kind, "end-of-archive", point.why);
+      const last = Date.parse(point.lastArchivedCommitAt!);
+      assert.ok(last >= before.getTime() && last < target.getTime(), `newest archived commit ${point.lastArchivedCommitAt}: ours, before the target ${target.toISOString()}`);
+      assert.equal(dry.plan.targetSpec.kind, "lsn", "stops right after that commit: never replays what is archived later");
+      const printed = renderRestore(dry);
+      assert.match(printed, new RegExp(`✓ target: the end of the archived WAL: its newest commit \\(${point.lastArchivedCommitAt}, LSN [0-9A-F]+/[0-9A-F]+\\), the same state as time ${target.toISOString()}`));
+      assert.match(printed, /✓ recovery point: the archived WAL holds no commit after the recovery point .*nothing was committed between the two, so the end of the archived WAL \(\w+\) is the same state/);
+
+      // Before: a time target, recovery ran off the end of the archive, RESTORE_FAILED after the copy.
+      const r = await restore(t.deps(), { scratch: true, repo: 1, targetTime: target.toISOString(), open: true });
+      assert.equal(r.plan.recoveryPoint?.kind, "end-of-archive");
+      assert.equal(r.result?.inRecovery, false, "open for writes");
+      // (to the millisecond: pg_waldump's microseconds and node-postgres's round apart)
+      assert.ok(r.result?.lastCommitAt && Math.abs(Date.parse(r.result.lastCommitAt) - last) <= 1, `the result reports the real end, the newest archived commit ${point.lastArchivedCommitAt}: ${r.result?.lastCommitAt}`);
+      const site = r.plan.destination.name;
+      const s = await t.lab.connect(site);
+      const rows = (await s.query("select id, note from public.idle_probe order by id")).rows;
+      await s.end();
+      assert.deepEqual(rows, [{ id: 1, note: "newest commit" }]);
+      await t.lab.removeSite(site);
+    } finally {
+      await c.query("alter system reset autovacuum");
+      await c.query("select pg_reload_conf()");
+      await c.end();
+    }
   });
 
   test("--dry-run prints the plan and changes nothing", async () => {

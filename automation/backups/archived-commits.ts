@@ -79,8 +79,10 @@ export async function lastArchivedCommit(
     for (const s of candidates) {
       scanned.push(s.name);
       const file = join(dir, s.name);
-      // archive-get reads pg_control under pg1-path to pick the archive of this database.
-      await pgb.exec([`--repo=${repo}`, ...(opts.pgPath ? [`--pg1-path=${opts.pgPath}`] : []), "archive-get", s.name, file]);
+      // archive-get reads pg_control under pg1-path to pick the archive of this database. One
+      // segment at a time, synchronously: the asynchronous one would start a background process
+      // prefetching into the spool of the site whose configuration this is.
+      await pgb.exec([`--repo=${repo}`, ...(opts.pgPath ? [`--pg1-path=${opts.pgPath}`] : []), "--no-archive-async", "archive-get", s.name, file]);
       const ends = parseTransactionEnds(await waldump(file)).filter((e) => e.kind === "commit" && (!opts.upToLsn || compareLsn(e.lsn, opts.upToLsn) <= 0));
       rmSync(file, { force: true });
       const commit = ends[ends.length - 1];

@@ -147,7 +147,7 @@ export function renderRestore(r: RestoreCommandResult): string {
       ],
     ),
   ];
-  lines.push(...p.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.name}: ${c.detail}`));
+  lines.push(...p.checks.map((c) => `${!c.ok ? "✗" : c.warning ? "!" : "✓"} ${c.name}: ${c.detail}`));
   if (r.result) {
     const t = r.result.timings;
     lines.push(

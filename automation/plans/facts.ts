@@ -4,7 +4,7 @@ import type { FenceResult } from "../engines/engine";
 import type { BackupProof, InvariantAtSource } from "../verify/proof";
 import type { TableFingerprint } from "../verify/fingerprint";
 import type { StepContext } from "./plan";
-import type { RecoveryPoint } from "./recovery-point";
+import type { RecoveryPoint } from "../restore/recovery-point";
 
 export interface Facts {
   /** Site that held the primary role when the run was declared. */

@@ -10,7 +10,7 @@ import type { CredentialRotation, IsolationResult } from "../incident/types";
 import { describeIsolation, describePreservation, describeRepositoryRotation, isolateSite, preserveSite, reusedDetail, rotateDatabase, rotateRepository, type IncidentRef } from "./incident-actions";
 import { actor, appendCustody, checkChain, lastEntry, readCustody, CUSTODY_FILE, type CustodyAction } from "../incident/custody";
 import { facts, type Facts } from "./facts";
-import { chooseRecoveryPoint, type RecoveryPoint } from "./recovery-point";
+import { chooseRecoveryPoint, type RecoveryPoint } from "../restore/recovery-point";
 
 /** The incident a security run recovers from (id, directory, compromised site) and its recovery point. */
 export interface SecurityIncident extends IncidentRef {

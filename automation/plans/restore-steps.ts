@@ -24,7 +24,7 @@ import { SET_READ_FAILURES } from "../restore/verify-set";
 
 /**
  * The restore target of this run: a named restore point (drills), a time, or the end of WAL
- * (also for a time that no archived commit lies beyond: recovery-point.ts).
+ * (also for a time that no archived commit lies beyond: ../restore/recovery-point.ts).
  */
 export function targetOf(ctx: StepContext): RestoreTarget {
   const f = facts(ctx);

@@ -11,6 +11,9 @@ import type { ClusterState } from "../postgres/cluster";
 import { lsnBytes, lsnSegment, segmentName, segmentNumber } from "../backups/archive";
 import { readCatalog, walGapsFor, type RepoCatalog } from "../backups/catalog";
 import { findRestorePoint, type FoundRestorePoint } from "../backups/restore-points";
+import { lastArchivedCommit, type ArchivedCommit } from "../backups/archived-commits";
+import type { ArchivedSegment } from "../backups/archive";
+import { chooseRecoveryPoint, endOfArchiveTarget, type RecoveryPoint } from "./recovery-point";
 import { bytesNeeded } from "./disk-space";
 import { restoreEstimate, restoreRate, type RestoreRate } from "./rate";
 
@@ -45,6 +48,8 @@ export interface PlanCheck {
   name: string;
   ok: boolean;
   detail: string;
+  /** Passed, with a risk the plan cannot rule out (said in detail). */
+  warning?: boolean;
 }
 
 export interface RestorePlan {
@@ -53,8 +58,10 @@ export interface RestorePlan {
   /** The set and the sets it depends on (diff/incr reference earlier ones), oldest first. */
   chain: string[];
   target: { kind: RestoreTarget["kind"]; value?: string; description: string };
-  /** The target exactly as requested (what pgBackRest is given). */
+  /** The target pgBackRest is given: as requested, but for a time no archived commit lies beyond (recoveryPoint). */
   targetSpec: RestoreTarget;
+  /** For a time target: stop at it, or at the end of the archived WAL when no commit after it is archived, and why. */
+  recoveryPoint?: RecoveryPoint;
   wal: { from: string; to: string; segments: number };
   destination: RestoreDestination & { willStop: boolean; willOverwrite: boolean };
   databases?: string[];
@@ -75,6 +82,8 @@ export interface PlanInputs {
   rate?: RestoreRate;
   /** The caller can pick the repository (`dr restore --repo`); a failover cannot. */
   repoChoosable?: boolean;
+  /** Reads the newest commit in these archived segments (an engine's lastArchivedCommit); default: through `pgb`. */
+  archivedCommit?: (segments: ArchivedSegment[]) => Promise<ArchivedCommit>;
 }
 
 export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
@@ -123,7 +132,9 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
   }
 
   // 4. The target lies inside the restorable window.
-  const target = describeTarget(request.target);
+  let target = describeTarget(request.target);
+  let targetSpec = request.target;
+  let recoveryPoint: RecoveryPoint | undefined;
   if (request.target.kind === "time") {
     const t = request.target.time;
     if (t.getTime() > now.getTime()) {
@@ -148,11 +159,21 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
       });
     }
   }
+  // A time target is reached only at a commit after it: without one archived, stop at the end of the archive.
+  if (request.target.kind === "time") {
+    const stop = await recoveryStop(inputs, cat, set, request.target.time);
+    recoveryPoint = stop.point;
+    if (stop.end) {
+      targetSpec = stop.end.target;
+      target = { ...describeTarget(stop.end.target), description: `${stop.end.description}, the same state as time ${request.target.time.toISOString()}` };
+    }
+  }
   const where = point ? ` at LSN ${point.lsn} (segment ${point.segment})` : located && "unverified" in located ? ` (not looked up: ${located.unverified})` : "";
   checks.push({ name: "target", ok: true, detail: target.description + where });
+  if (recoveryPoint) checks.push({ name: "recovery point", ok: true, detail: recoveryPoint.why, ...(recoveryPoint.kind === "time" && !recoveryPoint.lastArchivedCommitAt ? { warning: true } : {}) });
 
   // 5. The WAL from the set to the target is all there, without a gap.
-  const endSegment = (point ? lsnSegment(point.lsn) : endSegmentFor(request.target, cat)) ?? segmentNumber(set.walStop ?? set.walStart ?? "000000010000000000000000").number;
+  const endSegment = (point ? lsnSegment(point.lsn) : endSegmentFor(targetSpec, cat)) ?? segmentNumber(set.walStop ?? set.walStart ?? "000000010000000000000000").number;
   const gaps = walGapsFor(cat, set, endSegment);
   if (gaps.length > 0) {
     const g = gaps[0];
@@ -190,7 +211,8 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     set,
     chain: chainOf(set, cat.sets),
     target,
-    targetSpec: request.target,
+    targetSpec,
+    recoveryPoint,
     wal: { from: walFrom, to: walTo, segments: walSegments },
     destination: { ...dest, willStop: dest.state === "running", willOverwrite: dest.state === "running" || dest.state === "stopped" },
     databases: request.databases,
@@ -240,12 +262,35 @@ function chooseSet(sets: BackupSet[], request: RestoreRequest, cat: RepoCatalog,
 function endSegmentFor(target: RestoreTarget, cat: RepoCatalog): number | undefined {
   const last = cat.segments.length ? cat.segments[cat.segments.length - 1].number : undefined;
   if (target.kind === "lsn") return lsnSegment(target.lsn);
+  // The end of the backup: its own WAL (the caller's fallback).
+  if (target.kind === "immediate") return undefined;
   if (target.kind === "time") {
     // The first segment archived at or after the target holds WAL up to it.
     const after = cat.segments.find((s) => s.archivedAt >= target.time);
     return after?.number ?? last;
   }
   return last;
+}
+
+/**
+ * Where a time-targeted restore from `set` stops (recovery-point.ts): the archived WAL the set
+ * replays is read newest segment first until a commit turns up. A commit after the target:
+ * the target stands. None after it: `end` is the stop the plan carries out instead. The scan
+ * could not tell (or the archive could not be read from here): the target stands, with a warning.
+ */
+async function recoveryStop(inputs: PlanInputs, cat: RepoCatalog, set: BackupSet, time: Date): Promise<{ point: RecoveryPoint; end?: ReturnType<typeof endOfArchiveTarget> }> {
+  const from = set.walStart ? segmentNumber(set.walStart).number : 0;
+  const replayed = cat.segments.filter((s) => s.number >= from);
+  const read = inputs.archivedCommit ?? ((segments: ArchivedSegment[]) => lastArchivedCommit(inputs.pgb, inputs.request.repo, segments));
+  let archived: ArchivedCommit;
+  try {
+    archived = await read(replayed);
+  } catch (e) {
+    if (!(e instanceof DrError)) throw e;
+    return { point: { kind: "time", why: `the archived WAL could not be read (${e.message.split("\n")[0]}): replay to ${time.toISOString()}, which fails if the archive holds no commit after it` } };
+  }
+  const point = chooseRecoveryPoint(time.toISOString(), archived);
+  return point.kind === "end-of-archive" ? { point, end: endOfArchiveTarget(archived, set) } : { point };
 }
 
 function chainOf(set: BackupSet, all: BackupSet[]): string[] {

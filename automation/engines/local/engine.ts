@@ -136,6 +136,8 @@ export class LocalEngine implements Engine {
       destination: await labDestination(lab, req.site),
       request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite, databases: req.databases },
       rate: req.rate,
+      // Read with a site's pg_control wherever one is left (the reader's own may be gone).
+      archivedCommit: (segments) => this.lastArchivedCommit(req.repo, segments),
     });
   }
 

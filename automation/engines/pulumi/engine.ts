@@ -424,9 +424,10 @@ export class PulumiEngine implements Engine {
   async restore(req: EngineRestoreRequest): Promise<EngineRestoreResult> {
     const stack = this.stackOf(req.site);
     try {
-      const target = requestForTarget(req.target);
-      // 1. Pre-flight when the repositories are readable from here: the set that will be used.
+      // 1. Pre-flight when the repositories are readable from here: the set that will be used,
+      //    and where a time target stops (the end of the archive when no commit after it is archived).
       const plan = this.o.repositories ? await this.planRestore(req) : undefined;
+      const target = requestForTarget(plan?.targetSpec ?? req.target);
       const set = req.set ?? plan?.set.label;
       // 2. The stack, its config (site name, credentials) and where the repository is for its host.
       const config = await this.selectedConfig(stack);
