@@ -146,6 +146,7 @@ test("repo1 is this region's bucket and repo2 the secondary region's bucket, bot
   assert.equal(conf.get("repo1-cipher-pass"), cipherPassPlaceholder);
   assert.equal(conf.get("repo2-cipher-pass"), cipherPassPlaceholder);
   assert.equal(conf.get("process-max"), "4");
+  for (const n of [1, 2]) assert.equal(conf.get(`repo${n}-bundle`), "y", `repo${n} bundles small files`);
   const pg = iniValues(files.get("/etc/fp-dr/postgresql.conf")!);
   assert.equal(pg.get("archive_command"), "'pgbackrest --stanza=fp archive-push %p'");
   assert.equal(pg.get("archive_timeout"), "450");

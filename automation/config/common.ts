@@ -187,6 +187,15 @@ export const pgbackrestTuning = z
     /** Buffer size in bytes, one of pgBackRest's allowed sizes. */
     bufferSize: z.number().int().min(16384).default(1048576),
     archiveAsync: z.boolean().default(true),
+    /**
+     * Bundle small files into larger repository objects (repoN-bundle=y, for every repository):
+     * files under 2MiB (about 1 300 of a 1 GB database's files, most of a few KiB) are stored
+     * together in ~20MiB objects, so a backup and a restore make a few dozen requests to S3
+     * instead of thousands. A backup-time option: sets taken without it restore as before.
+     * Default on (measured on the lab's store at 918 MB: 63 objects read instead of 4 041, the
+     * restore 4.6 s instead of 6.8 s).
+     */
+    repoBundle: z.boolean().default(true),
     archivePushQueueMax: z.string().optional(),
     /**
      * How long a repository read or write may make no progress before pgBackRest gives up on it

@@ -71,11 +71,13 @@ function line(key: string, value: Value): string | undefined {
   return `${key}=${v}`;
 }
 
-function repoLines(r: RepoSpec): string[] {
+function repoLines(r: RepoSpec, t: PgbackrestTuning): string[] {
   const p = `repo${r.index}`;
   const out: (string | undefined)[] = [
     line(`${p}-type`, r.type),
     line(`${p}-path`, r.path),
+    // Small files go into bundle objects: a few dozen S3 requests per backup and restore, not thousands.
+    line(`${p}-bundle`, t.repoBundle ? true : undefined),
     line(`${p}-retention-full`, r.retentionFull),
     line(`${p}-retention-diff`, r.retentionDiff),
     line(`${p}-cipher-type`, r.cipherPass ? "aes-256-cbc" : undefined),
@@ -114,7 +116,7 @@ export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
   }
   const archiveAsync = spec.archiveAsync ?? t.archiveAsync;
   const global = [
-    ...spec.repos.flatMap(repoLines),
+    ...spec.repos.flatMap((r) => repoLines(r, t)),
     line("process-max", t.processMax),
     line("compress-type", t.compressType),
     line("compress-level", t.compressLevel),

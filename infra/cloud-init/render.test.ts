@@ -11,7 +11,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../../test/harness/temp-dir";
 import { parse } from "yaml";
-import { objectives as objectivesSchema } from "../../automation/config/common";
+import { objectives as objectivesSchema, pgbackrestTuning } from "../../automation/config/common";
 import { drConfigSchema } from "../../automation/config/schema";
 import { shellQuote } from "../../automation/core/shell-words";
 import { sampleHostSpec } from "../testing/sample-host-spec";
@@ -101,6 +101,13 @@ test("pgbackrest.conf: repo1 is this region's bucket, repo2 the other region's, 
   assert.equal(conf.get("expire-auto"), "n");
   assert.equal(conf.get("archive-async"), "y");
   assert.equal(conf.get("pg1-path"), hostPaths.dataDir);
+});
+
+test("pgbackrest.conf bundles small files in both repositories, unless pgbackrest.repoBundle is off", () => {
+  const on = settings(renderPgbackrestConf(sampleHostSpec()), "=");
+  for (const n of [1, 2]) assert.equal(on.get(`repo${n}-bundle`), "y", `repo${n}`);
+  const off = settings(renderPgbackrestConf(sampleHostSpec({ pgbackrest: pgbackrestTuning.parse({ repoBundle: false }) })), "=");
+  assert.ok(![...off.keys()].some((k) => k.endsWith("-bundle")), [...off.keys()].join(" "));
 });
 
 test("a drill's pgbackrest.conf reads one repository and pushes nothing", () => {

@@ -22,9 +22,14 @@ export function invertInPage(file: string, block: number): void {
   invertBytes(file, block * 8192 + 4000);
 }
 
-/** Flips bytes in the largest stored file of a backup set in the lab's S3 store; returns its path. */
+/**
+ * Flips bytes in the largest stored object of a backup set's files in the lab's S3 store (a
+ * file of its own under pg_data/, or a bundle/ object holding small ones); returns its path.
+ * pgBackRest's verify names the damaged file by its pg_data/ path either way.
+ */
 export function tamperWithBackupSet(lab: Lab, label: string): string {
-  const objects = listStoredObjects(lab.layout.objectStoreDir, lab.state.objectStore.bucket, `pgbackrest/backup/${lab.state.stanza}/${label}/pg_data/`);
+  const set = `pgbackrest/backup/${lab.state.stanza}/${label}/`;
+  const objects = ["pg_data/", "bundle/"].flatMap((under) => listStoredObjects(lab.layout.objectStoreDir, lab.state.objectStore.bucket, `${set}${under}`));
   const victim = objects.filter((o) => o.size > 64).sort((x, y) => y.size - x.size)[0];
   if (!victim) throw new Error(`backup set ${label} has no files in the store`);
   invertBytes(victim.path, 16, Math.min(32, victim.size - 16));

@@ -1,7 +1,8 @@
 // Proves the lab's offsite store is one the real pgBackRest (2.45, as the service user) can use
 // with TLS verification on: stanza-create, check (archive-push), a full backup, repo-ls and
 // repo-get all go through it; a wrong CA and an unknown access key are refused; the stored
-// object files can be found on disk; a stopped store fails the probe with STORE_UNREACHABLE.
+// object files can be found on disk (small files of a set inside bundle objects, a large
+// relation on its own); a stopped store fails the probe with STORE_UNREACHABLE.
 // It also holds the lab's shared documents (a bucket of their own, reached by the S3 store class
 // used on AWS), and it ignores If-None-Match and If-Match on PUT: pinned here, since that is why
 // the lab's lease and control state stay in files (shared-store.ts).
@@ -45,6 +46,8 @@ const stanza = "lab";
 let cluster: Cluster | undefined;
 let info: ObjectStoreInfo;
 let started2: string | undefined;
+/** The data directory's path of a relation too large to be bundled (base/<db>/<file>). */
+let bigFile = "";
 
 function pgbackrest(args: string[], env: Record<string, string> = {}, okCodes: number[] = []): Promise<RunResult> {
   return run("pgbackrest", [`--config=${conf}`, "--log-level-console=warn", "--log-level-stderr=off", ...args], { as: user, env, okCodes, timeoutMs: 60_000 });
@@ -96,6 +99,8 @@ before(async () => {
     `lock-path=${join(pgDir, "lock")}`,
     "start-fast=y",
     "compress-type=lz4",
+    // As in every pgbackrest.conf fp-dr writes: small files bundled, large ones stored on their own.
+    "repo1-bundle=y",
     `[${stanza}]`,
     `pg1-path=${cluster.spec.dataDir}`,
     `pg1-port=${port}`,
@@ -185,6 +190,9 @@ describe("lab object store", () => {
   });
 
   it("serves real pgBackRest over verified TLS: stanza-create, check, full backup, repo-ls, repo-get", async () => {
+    // A relation above the 2 MiB bundle limit (~3.5 MB), so one file of the set is an object of its own.
+    await cluster!.psql("create table big as select g, md5(g::text) h from generate_series(1, 60000) g");
+    bigFile = (await cluster!.psql("select pg_relation_filepath('big')")).stdout.trim();
     await pgbackrest([`--stanza=${stanza}`, "stanza-create"]);
     await pgbackrest([`--stanza=${stanza}`, "check"]);
     await pgbackrest([`--stanza=${stanza}`, "--type=full", "backup"]);
@@ -203,18 +211,23 @@ describe("lab object store", () => {
     assert.ok(existsSync(file), file);
     assert.equal(readFileSync(file, "utf8"), got.stdout);
     const stored = listStoredObjects(storeDir, info.bucket, `test/backup/${stanza}/`);
-    assert.ok(stored.some((o) => o.key.endsWith("/pg_data/PG_VERSION.lz4")), stored.map((o) => o.key).join("\n"));
+    // Small files (PG_VERSION, the catalogs) are inside bundle objects; the large relation is on its own.
+    const keys = stored.map((o) => o.key).join("\n");
+    assert.ok(stored.some((o) => /\/\d{8}-\d{6}F\/bundle\/\d+$/.test(o.key)), keys);
+    assert.ok(!stored.some((o) => o.key.endsWith("/pg_data/PG_VERSION.lz4")), keys);
+    assert.ok(stored.some((o) => o.key.endsWith(`/pg_data/${bigFile}.lz4`)), `${bigFile}\n${keys}`);
     assert.ok(listStoredObjects(storeDir, info.bucket, `test/archive/${stanza}/`).some((o) => /\/[0-9A-F]{24}-[0-9a-f]{40}\.lz4$/.test(o.key)));
     for (const o of stored) assert.equal(objectStorePathOf(storeDir, info.bucket, o.key), o.path);
   });
 
   it("pages long listings (ListObjectsV2 continuation tokens work) and pgBackRest verify passes", async () => {
-    // pgBackRest lists 1000 keys per page; s3rver's tokens need DES (legacy provider).
+    // pgBackRest lists 1000 keys per page; s3rver's tokens need DES (legacy provider). Pages of
+    // 10: a bundled set is a few dozen objects.
     const keys: string[] = [];
     let token: string | undefined;
     let pages = 0;
     do {
-      const q = `list-type=2&max-keys=100&prefix=test/${token ? `&continuation-token=${encodeURIComponent(token)}` : ""}`;
+      const q = `list-type=2&max-keys=10&prefix=test/${token ? `&continuation-token=${encodeURIComponent(token)}` : ""}`;
       const body = await httpsGet(`/${info.bucket}?${q}`);
       keys.push(...[...body.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]));
       token = /<NextContinuationToken>([^<]+)<\/NextContinuationToken>/.exec(body)?.[1];
@@ -227,14 +240,14 @@ describe("lab object store", () => {
   });
 
   it("locates the live bytes of a stored object: flipping one makes pgBackRest verify report it", async () => {
-    const victim = listStoredObjects(storeDir, info.bucket, `test/backup/${stanza}/`).find((o) => o.key.endsWith("/pg_data/global/pg_control.lz4"));
+    const victim = listStoredObjects(storeDir, info.bucket, `test/backup/${stanza}/`).find((o) => o.key.endsWith(`/pg_data/${bigFile}.lz4`));
     assert.ok(victim);
     const bytes = readFileSync(victim.path);
     bytes[bytes.length >> 1] ^= 0xff;
     writeFileSync(victim.path, bytes);
     // Note: pgBackRest 2.45 verify exits 0 even then; the verdict is in its output.
     const res = await run("pgbackrest", [`--config=${conf}`, `--stanza=${stanza}`, "--log-level-console=info", "verify"], { as: user, timeoutMs: 60_000 });
-    assert.match(res.stdout, /invalid checksum '[^']*\/pg_data\/global\/pg_control\.lz4'/);
+    assert.match(res.stdout, new RegExp(`invalid checksum '[^']*/pg_data/${bigFile}\\.lz4'`));
     assert.match(res.stdout, /status: error/);
     bytes[bytes.length >> 1] ^= 0xff;
     writeFileSync(victim.path, bytes);

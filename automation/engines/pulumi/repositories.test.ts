@@ -118,6 +118,9 @@ describe("pgbackrest.conf for the AWS sites (pure)", () => {
       "lock-path": "/run/fp-dr-test/lock",
       "expire-auto": "n",
       "io-timeout": "20",
+      // The hosts' repository options: small files bundled.
+      "repo1-bundle": "y",
+      "repo2-bundle": "y",
     };
     for (const [k, v] of Object.entries(expected)) assert.equal(c.get(k), v, k);
     // The offsite bucket is the secondary region's own.
