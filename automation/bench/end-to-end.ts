@@ -56,7 +56,10 @@ export async function endToEnd(bench: Deps, lab: Lab): Promise<EndToEnd> {
 
   await out.timed("start the write load through the service name", () => startLoad(lab, { fresh: true }));
   try {
-    // 2. The monthly drill: restore point → throwaway site → verified, writable copy.
+    // 2. The monthly drill: restore point → throwaway site → verified, writable copy. First the
+    //    backup the schedule would have taken (its proofs on the streaming standby): the drill's
+    //    gate shows them as a failover by restore would, and its audit runs them on the copy.
+    await scheduledBackup(bench, rows, "backup-proofs-drill", "before the drill");
     const d = succeeded("drill", await out.timed("end to end: dr drill", () => drill(bench, {})));
     runs.push(benchRun(d, { id: "drill", label: "dr drill: restore point → verified, writable copy" }));
 
@@ -94,8 +97,7 @@ export async function endToEnd(bench: Deps, lab: Lab): Promise<EndToEnd> {
     //    schedule would have taken by then (the failover's own first backup on the new timeline
     //    carries no proofs): its proofs (amcheck, orphans, invariants) are what the restore-path
     //    gate then shows instead of repeating them on the copy.
-    const scheduled = await measure(() => out.timed("scheduled backup with its proofs: dr backup incr --repo 2 (off the RTO)", () => backup(bench, { type: "incr", repo: 2 })));
-    rows.push({ id: "backup-proofs", label: "scheduled incremental backup with its proofs (off the RTO)", kind: "backup", method: "pgbackrest", wallMs: scheduled.wallMs, peakRssBytes: scheduled.peakRssBytes, detail: scheduled.value.proofs.ok ? `proofs passed on ${scheduled.value.proofs.site} (${scheduled.value.proofs.role}) in ${formatMs(scheduled.value.proofs.durationMs)}` : "proofs FAILED" });
+    await scheduledBackup(bench, rows, "backup-proofs", "before the failover by restore");
     await sleep((lab.state.archiveTimeoutSeconds + 3) * 1000);
     outageAt = kill(lab, "secondary");
     const r = succeeded("failover by restore", await out.timed("end to end: dr failover --scenario datacenter --from-backup (secondary killed; restore)", () => failover(bench, { scenario: "datacenter", yes: true, outageAt, fromBackup: true })));
@@ -107,6 +109,13 @@ export async function endToEnd(bench: Deps, lab: Lab): Promise<EndToEnd> {
   } finally {
     await stopLoad(Lab.open(bench.config)).catch(() => undefined);
   }
+}
+
+/** The incremental backup the schedule takes, with its proofs (off every RTO), as a row of the result. */
+async function scheduledBackup(bench: Deps, rows: BenchMeasurement[], id: string, when: string): Promise<void> {
+  const m = await measure(() => bench.out.timed(`scheduled backup with its proofs: dr backup incr --repo 2 (${when}, off the RTO)`, () => backup(bench, { type: "incr", repo: 2 })));
+  const p = m.value.proofs;
+  rows.push({ id, label: `scheduled incremental backup with its proofs (${when}, off the RTO)`, kind: "backup", method: "pgbackrest", wallMs: m.wallMs, peakRssBytes: m.peakRssBytes, detail: p.ok ? `proofs passed on ${p.site} (${p.role}) in ${formatMs(p.durationMs)}` : "proofs FAILED" });
 }
 
 /** SIGKILL to a site's postmaster; the outage's time. */
