@@ -12,8 +12,7 @@ import { gateOptions, invariantsFor } from "../verify/invariants";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";
 import { beginWithShareLock } from "./share-lock";
-import { readingFingerprints, type SourceAtPoint } from "./source-fingerprints";
-import { invariantsAtSource } from "../verify/manifest";
+import { invariantsOnOneCore, readingFingerprints, type SourceAtPoint } from "./source-fingerprints";
 import type { InvariantAtSource } from "../verify/proof";
 
 
@@ -67,7 +66,7 @@ export const restorePointStep: Step = {
           // Same snapshot: what holds of these rows holds of a copy whose rows equal them.
           atSnapshot: async (s) => {
             const t = Date.now();
-            atPoint = await invariantsAtSource(s, invariants);
+            atPoint = await invariantsOnOneCore(s, invariants);
             invariantsMs = Date.now() - t;
           },
         });

@@ -6,6 +6,9 @@
 // says so. The invariants are evaluated in the same snapshot after the fingerprints: a copy whose
 // rows equal the source's there gives the same answers, so the gate need not run them again.
 import type { TableFingerprint } from "../verify/fingerprint";
+import type { ClientBase } from "pg";
+import type { Invariant } from "../config/common";
+import { invariantsAtSource } from "../verify/manifest";
 import type { InvariantAtSource } from "../verify/proof";
 
 /** What was read of the source at the restore point. */
@@ -34,4 +37,14 @@ export async function sourceFingerprints(runId: string): Promise<{ prints?: Sour
   } finally {
     reading.delete(runId);
   }
+}
+
+/**
+ * The invariants at the source, inside the reading's transaction, on one core of the live
+ * primary as the fingerprints take: no parallel workers for their scans (a drill must not load
+ * production, and on a shared host they would slow the restore they run beside).
+ */
+export async function invariantsOnOneCore(c: ClientBase, invariants: Invariant[]): Promise<InvariantAtSource[]> {
+  await c.query("set local max_parallel_workers_per_gather = 0");
+  return invariantsAtSource(c, invariants);
 }
