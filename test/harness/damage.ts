@@ -23,13 +23,13 @@ export function invertInPage(file: string, block: number): void {
 }
 
 /**
- * Flips bytes in the largest stored object of a backup set's files in the lab's S3 store (a
- * file of its own under pg_data/, or a bundle/ object holding small ones); returns its path.
- * pgBackRest's verify names the damaged file by its pg_data/ path either way.
+ * Flips bytes in the largest stored file of a backup set in the lab's S3 store; returns its path.
+ * Only files stored on their own (under pg_data/) are candidates, so the path names the file
+ * pgBackRest's verify reports: with repoN-bundle=y, files over the 2 MiB bundle limit (and
+ * backup_label) stay objects of their own, the small ones are inside bundle/ objects.
  */
 export function tamperWithBackupSet(lab: Lab, label: string): string {
-  const set = `pgbackrest/backup/${lab.state.stanza}/${label}/`;
-  const objects = ["pg_data/", "bundle/"].flatMap((under) => listStoredObjects(lab.layout.objectStoreDir, lab.state.objectStore.bucket, `${set}${under}`));
+  const objects = listStoredObjects(lab.layout.objectStoreDir, lab.state.objectStore.bucket, `pgbackrest/backup/${lab.state.stanza}/${label}/pg_data/`);
   const victim = objects.filter((o) => o.size > 64).sort((x, y) => y.size - x.size)[0];
   if (!victim) throw new Error(`backup set ${label} has no files in the store`);
   invertBytes(victim.path, 16, Math.min(32, victim.size - 16));
