@@ -1,7 +1,7 @@
 // Carrying out a restore plan: stop the destination if the plan allows, let pgBackRest lay
 // down the files, start the cluster, wait for recovery by polling the server itself, and open
 // for writes only when asked. Each phase is timed through the Output's steps.
-import { DrError } from "../core/errors";
+import { DrError, isDrError } from "../core/errors";
 import { checkFault } from "../core/faults";
 import { checkStopFault } from "../system/stop-fault";
 import { caughtUp, promote, readRecoveryState, resumeAndOpen, waitForState, type RecoveryState } from "../postgres/recovery-state";
@@ -68,10 +68,12 @@ async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle
   cluster.writeSettings({ wal_retrieve_retry_interval: "200ms", ...handle.serverSettings() });
 
   const recoveryStarted = Date.now();
-  await out.timed(`start ${plan.destination.name} and replay WAL to ${plan.target.description}`, async () => {
-    await cluster.start(600);
-    await waitForRecovery(plan, cluster, opts.recoveryTimeoutMs ?? Math.max(120_000, plan.estimate.seconds * 20_000));
-  });
+  await out.timed(`start ${plan.destination.name} and replay WAL to ${plan.target.description}`, () =>
+    whileStoreAnswers(handle, plan.repo, async () => {
+      await cluster.start(600);
+      await waitForRecovery(plan, cluster, opts.recoveryTimeoutMs ?? Math.max(120_000, plan.estimate.seconds * 20_000));
+    }),
+  );
   const recoveryMs = Date.now() - recoveryStarted;
   // Paused at its target: the fetches left (when it opens) go synchronously (openForWrites).
   if (plan.target.kind !== "latest") await fetchSynchronously(cluster.connection("postgres"));
@@ -116,6 +118,49 @@ async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: n
     },
     hint: `the cluster is still replaying; check ${cluster.logFile} and run again with a larger --timeout`,
   });
+}
+
+/** How often a starting copy's store is probed. */
+const STORE_PROBE_EVERY_MS = 3000;
+
+/**
+ * Runs the start and replay of a restored copy while its repository's store answers. The copy
+ * fetches its WAL from that store; one that stops answering once the files are down (a hung
+ * host: no error, no answer) would hold pg_ctl for its whole 600 s. Probed every few seconds; a
+ * store that does not answer twice in a row stops the copy and ends the restore naming the store.
+ */
+async function whileStoreAnswers(handle: RestoreDestinationHandle, repo: 1 | 2, work: () => Promise<void>): Promise<void> {
+  const probe = handle.probeRepo;
+  if (!probe) return work();
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  let missed = 0;
+  let storeGone = false;
+  const gone = new Promise<never>((_, reject) => {
+    const tick = async () => {
+      const failed = await probe(repo).then(() => undefined, (e: unknown) => e);
+      if (done) return;
+      // Twice in a row: one slow answer from a busy store is not a dead one.
+      missed = isDrError(failed, "STORE_UNREACHABLE") ? missed + 1 : 0;
+      if (isDrError(failed, "STORE_UNREACHABLE") && missed >= 2) {
+        done = true;
+        storeGone = true;
+        await handle.cluster.stop("immediate").catch(() => undefined);
+        reject(new DrError("STORE_UNREACHABLE", `the restored copy was fetching WAL from repo${repo} to start, and ${failed.message}`, { hint: `${failed.hint ?? "bring the store back"}; then restore again with --overwrite (the files are down: a delta restore rewrites little)` }));
+        return;
+      }
+      timer = setTimeout(tick, STORE_PROBE_EVERY_MS);
+    };
+    timer = setTimeout(tick, STORE_PROBE_EVERY_MS);
+  });
+  // Once the store is declared gone, the start's own failure (the copy was stopped) is not the news.
+  const running = work().catch((e: unknown) => (storeGone ? gone : Promise.reject(e)));
+  try {
+    await Promise.race([running, gone]);
+  } finally {
+    done = true;
+    clearTimeout(timer);
+  }
 }
 
 /**
