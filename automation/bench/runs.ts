@@ -4,8 +4,6 @@ import type { RunRecord } from "../core/run-record";
 import type { BenchRun, BenchStep } from "./types";
 import { AUDIT_PREFIX, drillAuditStep } from "../plans/drill-steps";
 
-const AUDIT_STEP_ID = drillAuditStep.id;
-
 /** The step whose record the gate's checks belong to (restore path: verify; promotion: gate). */
 const GATE_STEPS = new Set(["verify", "gate"]);
 
@@ -14,7 +12,7 @@ function subSteps(record: RunRecord, stepId: string, durationMs: number | undefi
   // A drill's audit (after its RTO) adds its checks to the same list: they belong to its own step.
   const audit = (c: { name: string }) => c.name.startsWith(AUDIT_PREFIX);
   if (GATE_STEPS.has(stepId) && record.verification) return record.verification.checks.filter((c) => !audit(c)).map((c) => ({ name: c.name, ms: c.durationMs }));
-  if (stepId === AUDIT_STEP_ID && record.verification) return record.verification.checks.filter(audit).map((c) => ({ name: c.name.slice(AUDIT_PREFIX.length), ms: c.durationMs }));
+  if (stepId === drillAuditStep.id && record.verification) return record.verification.checks.filter(audit).map((c) => ({ name: c.name.slice(AUDIT_PREFIX.length), ms: c.durationMs }));
   const restore = (record.facts as { restore?: { filesMs: number; recoveryMs: number; parts?: Record<string, number> } }).restore;
   if (stepId === "restore" && restore) {
     const parts = [

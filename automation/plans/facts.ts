@@ -1,7 +1,7 @@
 // The facts recovery steps hand to each other through the journal (so a resumed run knows
 // what the killed one had found). Typed accessors over StepContext.facts.
 import type { FenceResult } from "../engines/engine";
-import type { BackupProof, InvariantAtSource } from "../verify/proof";
+import type { BackupProof, InvariantAtSource, ProofCheck } from "../verify/proof";
 import type { TableFingerprint } from "../verify/fingerprint";
 import type { StepContext } from "./plan";
 import type { RecoveryPoint } from "../restore/recovery-point";
@@ -40,7 +40,7 @@ export interface Facts {
   };
   verified?: boolean;
   /** The structural checks the gate showed from the backup's proof instead of running them on the copy (a drill's audit runs them). */
-  proofShown?: ("amcheck" | "orphans")[];
+  proofShown?: ProofCheck["kind"][];
   /** A drill's audit after its RTO ran and agreed with the proofs. */
   audited?: boolean;
   /** What the restore path's gate proved about the data (amcheck, orphans), for the first backup of it. */

@@ -150,6 +150,13 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
         hint: "WAL after that point has not reached this repository; choose an earlier time or wait for archiving (`dr health`)",
       });
     }
+    // Reached only at a commit after it: without one archived, stop at the end of the archive.
+    const stop = await recoveryStop(inputs, cat, set, t);
+    recoveryPoint = stop.point;
+    if (stop.end) {
+      targetSpec = stop.end.target;
+      target = { ...describeTarget(stop.end.target), description: `${stop.end.description}, the same state as time ${t.toISOString()}` };
+    }
   }
   if (request.target.kind === "lsn") {
     const last = cat.segments[cat.segments.length - 1];
@@ -157,15 +164,6 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
       throw new DrError("TARGET_IN_FUTURE", `target LSN ${request.target.lsn} is beyond the newest archived WAL (${last?.name ?? "none"}) in repo${request.repo}`, {
         hint: "WAL after that point has not reached this repository; choose an earlier LSN or wait for archiving (`dr backup list` shows the newest segment)",
       });
-    }
-  }
-  // A time target is reached only at a commit after it: without one archived, stop at the end of the archive.
-  if (request.target.kind === "time") {
-    const stop = await recoveryStop(inputs, cat, set, request.target.time);
-    recoveryPoint = stop.point;
-    if (stop.end) {
-      targetSpec = stop.end.target;
-      target = { ...describeTarget(stop.end.target), description: `${stop.end.description}, the same state as time ${request.target.time.toISOString()}` };
     }
   }
   const where = point ? ` at LSN ${point.lsn} (segment ${point.segment})` : located && "unverified" in located ? ` (not looked up: ${located.unverified})` : "";

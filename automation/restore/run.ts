@@ -13,6 +13,7 @@ import { refuseForeignWriters, takeRestoreLock, type HeldRestoreLock } from "./t
 import { restoreFiles } from "./files";
 import { newRunId } from "../core/run-id";
 import type { RestoreDestinationHandle } from "./destination";
+import type { ClientBase } from "pg";
 import { quoteLiteral, withClient, type DbTarget } from "../postgres/client";
 import { synchronousArchiveGet } from "../pgbackrest/restore-command";
 
@@ -142,7 +143,7 @@ async function whileStoreAnswers(handle: RestoreDestinationHandle, repo: 1 | 2, 
       if (done) return;
       // Twice in a row: one slow answer from a busy store is not a dead one.
       missed = isDrError(failed, "STORE_UNREACHABLE") ? missed + 1 : 0;
-      if (isDrError(failed, "STORE_UNREACHABLE") && missed >= 2) {
+      if (missed >= 2 && isDrError(failed)) {
         done = true;
         storeGone = true;
         await handle.cluster.stop("immediate").catch(() => undefined);
@@ -182,10 +183,7 @@ export async function openForWrites(cluster: Cluster, standby: boolean): Promise
   } else {
     await resumeAndOpen(target);
   }
-  await withClient(target, async (c) => {
-    await c.query("alter system reset restore_command");
-    await c.query("select pg_reload_conf()");
-  });
+  await withClient(target, (c) => alterRestoreCommand(c, undefined));
 }
 
 /**
@@ -194,16 +192,16 @@ export async function openForWrites(cluster: Cluster, standby: boolean): Promise
  * long before the gate ends, but not if the resume came first: so the switch is made on arrival.
  */
 export async function fetchSynchronously(target: DbTarget): Promise<void> {
-  const current = await withClient(target, async (c) => String((await c.query("select current_setting('restore_command') rc")).rows[0].rc));
-  const synchronous = synchronousArchiveGet(current);
-  if (synchronous) await setRestoreCommand(target, synchronous);
+  await withClient(target, async (c) => {
+    const synchronous = synchronousArchiveGet(String((await c.query("select current_setting('restore_command') rc")).rows[0].rc));
+    if (synchronous) await alterRestoreCommand(c, synchronous);
+  });
 }
 
-async function setRestoreCommand(target: DbTarget, command: string): Promise<void> {
-  await withClient(target, async (c) => {
-    await c.query(`alter system set restore_command = ${quoteLiteral(command)}`);
-    await c.query("select pg_reload_conf()");
-  });
+/** restore_command in postgresql.auto.conf (where pgBackRest's restore wrote it), or reset there; then a reload. */
+async function alterRestoreCommand(c: ClientBase, command: string | undefined): Promise<void> {
+  await c.query(command === undefined ? "alter system reset restore_command" : `alter system set restore_command = ${quoteLiteral(command)}`);
+  await c.query("select pg_reload_conf()");
 }
 
 function lastLogLine(cluster: Cluster): string {

@@ -183,7 +183,7 @@ export const PROOFS_READ_NAME = "read the proofs recorded with the backup";
  * A structural check that the proof recorded at backup time may stand for: shown (no time on
  * the copy) when the policy allows, else run on the copy with the reason in its detail.
  */
-async function provenOrRun(kind: ProofCheck["kind"], proof: BackupProof | undefined, policy: VerifyOptions["proofs"], run: () => Promise<CheckResult>, shown?: Set<string>): Promise<CheckResult> {
+async function provenOrRun(kind: ProofCheck["kind"], proof: BackupProof | undefined, policy: VerifyOptions["proofs"], run: () => Promise<CheckResult>, shown?: Set<ProofCheck["kind"]>): Promise<CheckResult> {
   if (!policy) return run();
   const u = proofDecision(proof, kind, { ...policy, now: Date.now() });
   if (u.use) {
@@ -292,7 +292,7 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
       }),
     );
   }
-  const shown = new Set<string>();
+  const shown = new Set<ProofCheck["kind"]>();
   if (opts.amcheck !== false) checks.push(await provenOrRun("amcheck", proof, policy, () => amcheckIndexes(restored, schemas, opts.sessions), shown));
   checks.push(await provenOrRun("orphans", proof, policy, () => foreignKeyOrphans(restored, schemas), shown));
   const contentEqual = checks.some((c) => c.kind === "content" && c.ok);
@@ -310,5 +310,5 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   }
   if (opts.roundTrip) checks.push(await writeReadRoundTrip(restored));
   const recordedProof = proof && shown.has("orphans") && (shown.has("amcheck") || opts.amcheck === false) ? proof : undefined;
-  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs, recordedProof, shownFromProof: [...shown] as ProofCheck["kind"][] };
+  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs, recordedProof, shownFromProof: [...shown] };
 }
