@@ -16,6 +16,7 @@ import { formatMs } from "../core/output";
 import type { RunRecord } from "../core/run-record";
 import { Lab } from "../engines/local/lab";
 import { missingAcks, readAcks, startLoad, stopLoad, type Ack } from "../engines/local/load";
+import { applyChurn } from "../engines/local/sample-data";
 import { ensureStandby } from "../engines/local/standby";
 import { benchRun } from "./runs";
 import { measure } from "./sampler";
@@ -98,6 +99,21 @@ export async function endToEnd(bench: Deps, lab: Lab): Promise<EndToEnd> {
     //    carries no proofs): its proofs (amcheck, orphans, invariants) are what the restore-path
     //    gate then shows instead of repeating them on the copy.
     await scheduledBackup(bench, rows, "backup-proofs", "before the failover by restore");
+    // The business goes on after that backup: 1 % of the rows change (entries posted with their
+    // balances, holdings revalued, a few households removed). The restore replays it, and the
+    // gate's incremental invariants read what it wrote; with the heartbeat alone they read nothing.
+    await out.timed(
+      "the business writes on after that backup: 1 % of the rows change",
+      async () => {
+        const c = await lab.connect("secondary");
+        try {
+          return await applyChurn(c, 0.01, { actor: "fp-dr bench" });
+        } finally {
+          await c.end();
+        }
+      },
+      (s) => `${s.ledgerInserted} ledger entries posted, ${s.updated.accounts} accounts updated, ${s.householdsDeleted} households removed`,
+    );
     await sleep((lab.state.archiveTimeoutSeconds + 3) * 1000);
     outageAt = kill(lab, "secondary");
     const r = succeeded("failover by restore", await out.timed("end to end: dr failover --scenario datacenter --from-backup (secondary killed; restore)", () => failover(bench, { scenario: "datacenter", yes: true, outageAt, fromBackup: true })));

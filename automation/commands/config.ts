@@ -12,7 +12,10 @@ export async function showConfig(deps: Deps): Promise<{ source: string; config: 
   // As YAML comments, so that the output stays a configuration file one can load.
   const listed = [
     `# invariants in force (the gate, and every manifest at backup time): ${inForce.invariants.length}, ${inForce.origin}`,
-    ...inForce.invariants.map((i) => `#   - ${i.name} (expect ${String(i.expect)}): ${i.sql.replace(/\s+/g, " ")}`),
+    ...inForce.invariants.flatMap((i) => [
+      `#   - ${i.name} (expect ${String(i.expect)}): ${i.sql.replace(/\s+/g, " ")}`,
+      ...(i.since ? [`#     since the backup's proofs (restore-path gates): ${i.since.sql.replace(/\s+/g, " ")}`] : []),
+    ]),
   ];
   return { source, config: deps.config, invariantsInForce: inForce, yaml: `# source: ${source}\n${stringify(deps.config)}${listed.join("\n")}\n` };
 }

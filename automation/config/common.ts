@@ -147,6 +147,19 @@ export const invariant = z
     sql: z.string().min(1),
     expect: z.union([z.string(), z.number(), z.boolean()]).default(0),
     database: z.string().optional(),
+    /**
+     * The same check over what changed since a point where the whole check held, for an
+     * invariant whose whole form reads a large table (ledger sums): `$1` is the oldest
+     * transaction id (64-bit, as txid_current() gives it) the snapshot the whole check held in
+     * had not seen finish, so the query must cover every row written by transactions from `$1`
+     * on (the sample finds them in its audit log). Restore-path gates run it instead of the
+     * whole check when the backup's proofs recorded that the whole check held; `--full-gate`
+     * and the proofs' own checks run the whole check.
+     */
+    since: z
+      .object({ sql: z.string().min(1).refine((s) => /\$1(?![0-9])/.test(s), { message: "must use $1, the oldest transaction the whole check had not seen finish" }) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type Invariant = z.output<typeof invariant>;

@@ -108,3 +108,13 @@ test("an objective of zero is refused", () => {
     );
   }
 });
+
+test("an invariant's incremental form must take the transaction it starts from as $1", () => {
+  const inv = (since: string) => ({ verification: { invariants: [{ name: "sums", sql: "select 0", since: { sql: since } }] } });
+  assert.throws(
+    () => parseConfig(inv("select count(*) from app.audit_log where xid >= $10")),
+    (e: unknown) => e instanceof DrError && ((e.details?.problems ?? []) as string[]).some((p) => /^verification\.invariants\.0\.since\.sql: must use \$1/.test(p)),
+  );
+  const ok = parseConfig(inv("select count(*) from app.audit_log where xid >= $1::bigint"));
+  assert.match(ok.verification.invariants[0].since?.sql ?? "", /\$1::bigint/);
+});

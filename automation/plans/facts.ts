@@ -41,6 +41,8 @@ export interface Facts {
   verified?: boolean;
   /** The structural checks the gate showed from the backup's proof instead of running them on the copy (a drill's audit runs them). */
   proofShown?: ProofCheck["kind"][];
+  /** The invariants the gate checked only over what was written since the backup's proofs (a drill's audit runs them whole). */
+  checkedSince?: string[];
   /** A drill's audit after its RTO ran and agreed with the proofs. */
   audited?: boolean;
   /** What the restore path's gate proved about the data (amcheck, orphans), for the first backup of it. */

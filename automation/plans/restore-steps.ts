@@ -281,6 +281,7 @@ export const verifyStep: Step = {
     if (report.ok) {
       f.verified = true;
       f.proofShown = report.shownFromProof;
+      f.checkedSince = report.checkedSince;
       // What the gate proved about the data itself goes with the first backup taken of it (the
       // failover's post-checks), so that a restore of that backup before the next scheduled one
       // shows it instead of running amcheck and the orphan check on its copy again.

@@ -9,8 +9,8 @@ import type { ClientBase } from "pg";
 import type { Invariant } from "../config/common";
 import type { CheckResult } from "./check-result";
 import { amcheckIndexes, foreignKeyOrphans } from "./checks";
-import { invariantValue, recordManifest, type Manifest } from "./manifest";
-import type { BackupProof, InvariantAtSource, ProofCheck } from "./proof";
+import { invariantsAtSource, recordManifest, type Manifest } from "./manifest";
+import type { BackupProof, ProofCheck } from "./proof";
 import type { DbTarget } from "../postgres/client";
 import type { Sessions } from "./parallel";
 import { appSchemas } from "./schema-signature";
@@ -35,15 +35,9 @@ export async function takeProofs(c: ClientBase, site: string, opts: { invariants
     const results: CheckResult[] = [];
     if (opts.amcheck !== false) results.push(await amcheckIndexes(c, schemas, opts.sessions));
     results.push(await foreignKeyOrphans(c, schemas));
-    const invariants: InvariantAtSource[] = [];
-    for (const inv of opts.invariants ?? []) {
-      try {
-        const got = await invariantValue(c, inv);
-        invariants.push({ name: inv.name, holds: got === String(inv.expect), got: got ?? undefined });
-      } catch (e) {
-        invariants.push({ name: inv.name, holds: false, error: (e as Error).message.split("\n")[0] });
-      }
-    }
+    // With the transaction each incremental one held before: a restore-path gate then checks
+    // only what was written since (verify/checks.ts).
+    const invariants = await invariantsAtSource(c, opts.invariants ?? [], { recordXid: true });
     const checks = results.map(asProofCheck);
     return {
       ok: checks.every((x) => x.ok),

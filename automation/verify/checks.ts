@@ -17,7 +17,7 @@ import { compareWithManifest, invariantValue, MANIFEST_CHECK_NAME, newestManifes
 import { appSchemas, schemaSignature } from "./schema-signature";
 import { eachOnSessions, type Sessions } from "./parallel";
 import type { BackupProof, InvariantAtSource, ProofCheck } from "./proof";
-import { proofDecision, recordedDetail, type ProofPolicy } from "./proof-decision";
+import { proofDecision, recordedDetail, sinceDecision, sinceDetail, type ProofPolicy, type SinceUse } from "./proof-decision";
 
 export interface VerifyOptions {
   /** Schemas whose tables are compared (default: every non-system schema). */
@@ -152,14 +152,20 @@ export const SOURCE_VIOLATION = "violated at the source, not a restore defect";
 /** Why a violated invariant is the source's own data; undefined when that is not known. */
 export type SourceVerdict = (inv: Invariant) => Promise<string | undefined>;
 
+/** For an invariant with an incremental form: whether the gate checks only what was written since the proofs. */
+export type SinceChoice = (inv: Invariant) => SinceUse | undefined;
+
 /** Each invariant, spread over the sessions when there are several (results in the given order). */
-export async function invariantChecks(c: ClientBase, invariants: Invariant[], atSource?: SourceVerdict, sessions: Sessions = {}): Promise<CheckResult[]> {
+export async function invariantChecks(c: ClientBase, invariants: Invariant[], atSource?: SourceVerdict, sessions: Sessions = {}, since?: SinceChoice): Promise<CheckResult[]> {
   const out: CheckResult[] = new Array(invariants.length);
   await eachOnSessions(c, invariants.map((inv, i) => ({ inv, i })), sessions, async (s, { inv, i }) => {
     out[i] = await timed(`invariant: ${inv.name}`, "invariant", async () => {
-      const got = await invariantValue(s, inv);
-      if (got === String(inv.expect)) return { ok: true, detail: `holds (${got})` };
-      const detail = `expected ${String(inv.expect)}, got ${String(got)}`;
+      const u = inv.since ? since?.(inv) : undefined;
+      const got = await invariantValue(s, inv, u?.use ? u.fromXid : undefined);
+      // Which form ran, and why not the incremental one when it could have.
+      const form = u === undefined ? "" : u.use ? ` on the rows ${sinceDetail(u)}` : ` (whole check: ${u.why})`;
+      if (got === String(inv.expect)) return { ok: true, detail: `holds (${got})${form}` };
+      const detail = `expected ${String(inv.expect)}, got ${String(got)}${form}`;
       const why = await atSource?.(inv);
       return why ? { ok: true, warning: true, detail: `${detail}: ${SOURCE_VIOLATION} (${why})` } : { ok: false, detail };
     });
@@ -244,6 +250,8 @@ export interface VerifyReport {
   recordedProof?: BackupProof;
   /** The structural checks the gate showed from the recorded proof instead of running them on the copy. */
   shownFromProof: ProofCheck["kind"][];
+  /** The invariants checked only over what was written since the proofs (their whole form held there). */
+  checkedSince: string[];
 }
 
 /** What the restored copy is compared with: a live source, or what was recorded at the target. */
@@ -302,7 +310,10 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   const shownAtPoint = (inv: Invariant) => atPoint.find((x) => x.name === inv.name && x.error === undefined);
   const onCopy = (opts.invariants ?? []).filter((inv) => !shownAtPoint(inv));
   const invariantsStarted = Date.now();
-  const ran = await invariantChecks(restored, onCopy, sourceVerdict(ref, restored, contentEqual), opts.sessions);
+  // What changed since the proofs, for an invariant whose whole form held there; decided under the
+  // same policy as the structural proofs (the full gate runs every whole check).
+  const decided = new Map(policy ? onCopy.filter((inv) => inv.since).map((inv) => [inv.name, sinceDecision(proof, inv.name, { ...policy, now: Date.now() })] as const) : []);
+  const ran = await invariantChecks(restored, onCopy, sourceVerdict(ref, restored, contentEqual), opts.sessions, (inv) => decided.get(inv.name));
   const invariantsWallMs = Date.now() - invariantsStarted;
   for (const inv of opts.invariants ?? []) {
     const there = shownAtPoint(inv);
@@ -310,5 +321,6 @@ export async function verifyDatabase(restored: ClientBase, source: ClientBase | 
   }
   if (opts.roundTrip) checks.push(await writeReadRoundTrip(restored));
   const recordedProof = proof && shown.has("orphans") && (shown.has("amcheck") || opts.amcheck === false) ? proof : undefined;
-  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs, recordedProof, shownFromProof: [...shown] };
+  const checkedSince = [...decided].filter(([, u]) => u.use).map(([name]) => name);
+  return { ok: checks.every((c) => c.ok), checks, durationMs: Date.now() - t, invariantsWallMs, recordedProof, shownFromProof: [...shown], checkedSince };
 }

@@ -4,7 +4,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { BackupProof } from "./proof";
-import { formatAge, proofDecision, recordedDetail } from "./proof-decision";
+import { formatAge, proofDecision, recordedDetail, sinceDecision, sinceDetail } from "./proof-decision";
 
 const now = Date.parse("2026-12-06T12:00:00Z");
 const proof = (over: Partial<BackupProof> = {}, amcheckOk = true): BackupProof => ({
@@ -49,6 +49,21 @@ describe("recorded proofs at the gate", () => {
   it("the full gate, asked for or configured (bound 0), always runs on the copy", () => {
     assert.deepEqual(proofDecision(proof(), "amcheck", { ...policy, fullGate: "--full-gate" }), { use: false, why: "--full-gate" });
     assert.match((proofDecision(proof(), "amcheck", { ...policy, maxAgeSeconds: 0 }) as { why: string }).why, /proofMaxAge is 0/);
+  });
+
+  it("an incremental invariant starts from the transaction its whole check held before, under the same policy", () => {
+    const held = proof({ invariants: [{ name: "sums", holds: true, got: "0", heldBeforeXid: "7301" }, { name: "old", holds: true, got: "0" }, { name: "broken", holds: false, got: "3" }] });
+    const d = sinceDecision(held, "sums", policy);
+    assert.equal(d.use && d.fromXid, "7301");
+    if (d.use) assert.equal(sinceDetail(d), "written by transactions from 7301 on; the whole check held with the backup's proofs on secondary (standby) 2h ago, covering up to 0/3000060");
+    // A failed amcheck proof does not bar it: the invariant's own whole check held.
+    assert.equal(sinceDecision({ ...held, ok: false }, "sums", policy).use, true);
+    assert.deepEqual(sinceDecision(held, "old", policy), { use: false, why: "the backup's proofs recorded no transaction it held before" });
+    assert.deepEqual(sinceDecision(held, "broken", policy), { use: false, why: "it did not hold with the backup's proofs (got 3)" });
+    assert.deepEqual(sinceDecision(held, "absent", policy), { use: false, why: "not evaluated with the backup's proofs" });
+    assert.deepEqual(sinceDecision(held, "sums", { ...policy, fullGate: "--full-gate" }), { use: false, why: "--full-gate" });
+    assert.match((sinceDecision(held, "sums", { ...policy, maxAgeSeconds: 3600 }) as { why: string }).why, /2h old, older than verification.proofMaxAge/);
+    assert.deepEqual(sinceDecision(undefined, "sums", policy), { use: false, why: "no proof recorded with the backup" });
   });
 
   it("ages read like durations", () => {

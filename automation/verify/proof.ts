@@ -8,6 +8,12 @@ export interface InvariantAtSource {
   holds: boolean;
   got?: string;
   error?: string;
+  /**
+   * For an invariant with an incremental form that held: the oldest transaction (txid) its
+   * snapshot had not seen finish. Every change after that snapshot was written by a transaction
+   * from there on, so a copy descended from this data needs only the incremental form from it.
+   */
+  heldBeforeXid?: string;
 }
 
 /** One structural check as it ran at backup time. */

@@ -121,6 +121,34 @@ describe("sample financial-planning database", () => {
     assert.deepEqual(await invariantViolations(a), []);
   });
 
+  it("each invariant's incremental form finds what the application broke since a transaction, as the whole form does", async () => {
+    const value = async (sql: string, params: unknown[] = []) => Number(Object.values((await b.query(sql, params)).rows[0])[0]);
+    const xid = (await b.query("select pg_snapshot_xmin(pg_current_snapshot())::text as x")).rows[0].x;
+    const incremental = sampleInvariants.filter((i) => i.since);
+    assert.ok(incremental.length >= 8, "the sums and every orphan check have one");
+    const both = async (name: string) => {
+      const inv = sampleInvariants.find((i) => i.name === name)!;
+      return [await value(inv.since!.sql, [xid]), await value(inv.sql)];
+    };
+    for (const inv of incremental) assert.deepEqual(await both(inv.name), [0, 0], inv.name);
+    await b.query("begin");
+    try {
+      // Through the application's own writes (its audit triggers on): a balance off by one, an
+      // entry for no account and an account removed under its entries (the foreign keys that
+      // would refuse both dropped, as the orphan invariants exist for databases without them).
+      await b.query("update app.accounts set balance = balance + 1 where account_id = (select min(account_id) from app.accounts)");
+      assert.deepEqual(await both("account balances equal the sum of their ledger entries"), [1, 1]);
+      await b.query("alter table app.ledger drop constraint ledger_account_fk");
+      await b.query("insert into app.ledger (account_id, posted_at, amount, kind, description, reference) values (-1, now(), 1, 'deposit', 'x', 'y')");
+      assert.deepEqual(await both("no ledger entries without an account"), [1, 1]);
+      const victim = (await b.query("select account_id, (select count(*) from app.ledger l where l.account_id = a.account_id)::int as n from app.accounts a where exists (select 1 from app.ledger l where l.account_id = a.account_id) and not exists (select 1 from app.holdings h where h.account_id = a.account_id) limit 1")).rows[0];
+      await b.query("delete from app.accounts where account_id = $1", [victim.account_id]);
+      assert.deepEqual(await both("no ledger entries without an account"), [1 + victim.n, 1 + victim.n]);
+    } finally {
+      await b.query("rollback");
+    }
+  });
+
   it("records every change in the audit log, deletes through the app path included", async () => {
     const { rows: [h] } = await a.query(`select household_id from app.households order by household_id limit 1`);
     const { rows: [dependants] } = await a.query(

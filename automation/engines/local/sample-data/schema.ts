@@ -152,6 +152,8 @@ create index goals_plan_idx on app.goals (plan_id);
 create index clients_email_idx on app.clients (lower(email));
 create index audit_log_table_action_at_idx on app.audit_log (table_name, action, at);
 create index audit_log_row_idx on app.audit_log (table_name, row_pk);
+-- what a transaction and those after it wrote: a gate's incremental invariants read it
+create index audit_log_xid_idx on app.audit_log (xid);
 `,
   },
   {
