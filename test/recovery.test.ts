@@ -151,24 +151,25 @@ describe("drills", () => {
     assert.match(loser.error.message, new RegExp(`drill run ${winner.runId}`));
     assert.equal(winner.measurements.rto.pass, true);
     assert.ok(winner.verification.ok);
-    assert.ok(winner.verification.checks.some((c: { name: string; ok: boolean }) => /at the restore point/.test(c.name) && c.ok), "exact comparison at the restore point");
-    // The gate is the failover's: amcheck and orphans shown from the backup's passing proof; the
-    // audit runs both on the copy after the first write (outside the RTO) and agrees.
+    // The gate is the failover's (the source is not compared with there): the manifest, amcheck
+    // and orphans shown from the backup's passing proof, the invariants on the copy, those with
+    // an incremental form over what was written since the backup's proofs.
     const checks = winner.verification.checks as { name: string; ok: boolean; detail: string }[];
     const inGate = checks.filter((c) => !c.name.startsWith(AUDIT_PREFIX));
+    assert.ok(inGate.some((c) => c.name === "schema and tables match the manifest recorded with the last backup" && c.ok), JSON.stringify(inGate));
+    assert.ok(!inGate.some((c) => /at the restore point/.test(c.name)), "no comparison with the source inside the RTO");
     assert.ok(inGate.some((c) => /amcheck/.test(c.name) && /recorded|proof/.test(c.detail) && !/run on the copy/.test(c.detail)), JSON.stringify(inGate));
-    // The invariants without an incremental form were evaluated on the source at the restore
-    // point, during the restore: the copy's rows equal the source's there, so none ran on the
-    // copy. Those with one read on the copy only what was written since the backup's proofs.
     const invariants = inGate.filter((c) => c.name.startsWith("invariant: "));
     const since = (c: { detail: string }) => /on the rows written by transactions from \d+ on; the whole check held with the backup's proofs/.test(c.detail);
     const incremental = invariants.filter(since).map((c) => c.name.slice("invariant: ".length));
     assert.ok(incremental.includes("account balances equal the sum of their ledger entries") && incremental.includes("no ledger entries without an account"), JSON.stringify(invariants));
-    assert.ok(invariants.every((c) => since(c) || /at the source's restore point/.test(c.detail)), JSON.stringify(invariants));
-    // The audit after the RTO runs amcheck, the orphans and those invariants whole, and agrees.
+    assert.ok(invariants.every((c) => c.ok && (since(c) || /^holds \(0\)$/.test(c.detail))), JSON.stringify(invariants));
+    // The audit after the RTO: the copy against the source at the restore point (read from its
+    // snapshot once the RTO ended), then amcheck, the orphans and the incremental invariants whole.
     const audited = checks.filter((c) => c.name.startsWith(AUDIT_PREFIX));
-    const kind = (c: { name: string }) => (/amcheck/.test(c.name) ? "amcheck" : /orphaned rows/.test(c.name) ? "orphans" : c.name.slice(AUDIT_PREFIX.length));
-    assert.deepEqual(audited.map((c) => [kind(c), c.ok]), [["amcheck", true], ["orphans", true], ...incremental.map((n) => [`invariant: ${n}`, true])]);
+    const kind = (c: { name: string }) =>
+      /fingerprints at the restore point, read since/.test(c.name) ? "source read" : /^schema/.test(c.name.slice(AUDIT_PREFIX.length)) ? "schema" : /content checksums equal the source at the restore point/.test(c.name) ? "content" : /amcheck/.test(c.name) ? "amcheck" : /orphaned rows/.test(c.name) ? "orphans" : c.name.slice(AUDIT_PREFIX.length);
+    assert.deepEqual(audited.map((c) => [kind(c), c.ok]), [["source read", true], ["schema", true], ["content", true], ["amcheck", true], ["orphans", true], ...incremental.map((n) => [`invariant: ${n}`, true])], JSON.stringify(audited.map((c) => c.name)));
     const audit = winner.steps.find((s: { id: string }) => s.id === "audit");
     assert.equal(audit.status, "done");
     assert.ok(Date.parse(audit.startedAt) >= Date.parse(winner.facts.firstWriteAt), "the audit starts after the first write: outside the RTO");
@@ -199,6 +200,32 @@ describe("drills", () => {
       assert.equal(t.lab.state.sites[run.facts.targetSite], undefined, "the drill site is gone");
     } finally {
       await src.query("drop table if exists app.audit_child, app.audit_parent");
+      await src.end();
+    }
+  });
+
+  test("rows no backup holds (an unlogged table's) pass the gate a failover would have, and fail the drill's audit against the source", async () => {
+    // Unlogged tables write no WAL: the backup and its replay bring back an empty table. Only
+    // the source can say it held rows; the drill compares with it after its RTO.
+    const src = await t.lab.connect("primary");
+    try {
+      await src.query("create unlogged table app.drill_scratch (id int primary key); insert into app.drill_scratch select generate_series(1, 10)");
+      const r = await drAsync(t.dir, ["drill", "--json"]);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(r.code, 9, r.stdout + r.stderr);
+      assert.equal(doc.error.code, "GATE_FAILED");
+      assert.match(doc.error.message, /^the drill copy differs from the source at the restore point: .*app\.drill_scratch/);
+      assert.match(doc.error.hint, /unlogged tables are in no backup/);
+      const run = doc.result;
+      const step = (id: string) => run.steps.find((s: { id: string }) => s.id === id);
+      assert.deepEqual([step("verify").status, step("open").status, step("audit").status, step("destroy").status], ["done", "done", "failed", "done"]);
+      assert.ok(run.measurements.rto.achieved > 0, "the RTO was measured before the audit");
+      const content = run.verification.checks.find((c: { name: string }) => c.name.startsWith(AUDIT_PREFIX) && /content checksums/.test(c.name));
+      assert.equal(content?.ok, false, JSON.stringify(run.verification.checks));
+      assert.match(content.detail, /1 of \d+ tables differ: app\.drill_scratch; the copy's rows differ from the source's at the restore point/);
+      assert.equal(t.lab.state.sites[run.facts.targetSite], undefined, "the drill site is gone");
+    } finally {
+      await src.query("drop table if exists app.drill_scratch");
       await src.end();
     }
   });

@@ -2,28 +2,29 @@
 // the primary with the data's fingerprints at exactly that point, a throwaway site, and its
 // destruction whatever happened. The drill never touches the primary's data or DNS.
 import { DrError } from "../core/errors";
+import { formatMs } from "../core/output";
 import { requireArchived } from "../postgres/archiver";
 import { connect, shortCalls, withClient } from "../postgres/client";
 import type { Step } from "./plan";
 import { fingerprintSnapshot } from "../verify/fingerprint";
-import { amcheckIndexes, foreignKeyOrphans, invariantChecks, setGateWorkMem, writeReadRoundTrip } from "../verify/checks";
+import { amcheckIndexes, compareSchema, compareWithRecorded, foreignKeyOrphans, invariantChecks, setGateWorkMem, writeReadRoundTrip } from "../verify/checks";
 import type { CheckResult } from "../verify/check-result";
 import { gateOptions, invariantsFor } from "../verify/invariants";
 import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";
 import { beginWithShareLock } from "./share-lock";
-import { invariantsOnOneCore, readingFingerprints, type SourceAtPoint } from "./source-fingerprints";
+import { abandonReading, invariantsOnOneCore, readingFingerprints, rtoEnded, sourceFingerprints, untilRtoEnds, type SourceAtPoint } from "./source-fingerprints";
+import { fullGateReason } from "./restore-steps";
 import type { InvariantAtSource } from "../verify/proof";
-
 
 /**
  * Takes a restore point and the fingerprints of the data at exactly that point: a brief SHARE
  * lock on the user tables (milliseconds: writers wait, readers do not; never more than its
  * lock_timeout when a long transaction is in the way) makes the restore point
  * and an exported snapshot coincide; a second session imports the snapshot (which releases the
- * lock) and reads the fingerprints from it, then evaluates the invariants there, while the
- * primary carries on and the next steps restore the copy (source-fingerprints.ts; the gate
- * waits for them). The WAL is switched and
+ * lock) and holds it while the primary carries on and the next steps restore the copy. The
+ * fingerprints are read from it once the RTO has ended, for the audit (with --full-gate: at
+ * once, with the invariants, for the gate; source-fingerprints.ts). The WAL is switched and
  * archived, so the point is offsite.
  */
 export const restorePointStep: Step = {
@@ -51,23 +52,23 @@ export const restorePointStep: Step = {
       await beginWithShareLock(a, tables);
       const r = await a.query("select pg_export_snapshot() s, pg_create_restore_point($1)::text lsn, clock_timestamp() at, (pg_last_committed_xact()).timestamp last_commit", [name]);
       const { s: snapshot, lsn, at, last_commit } = r.rows[0];
-      // A second session reads the fingerprints from the exported snapshot; the lock is
-      // released as soon as that session has imported it (its first statement). The reading
-      // goes on in the background: this step ends once the snapshot is imported.
+      // A second session imports the exported snapshot, which releases the lock (its first
+      // statement), and holds it: this step ends once it is imported. With the full gate the
+      // fingerprints are read from it at once, during the restore, for the gate; otherwise once
+      // the RTO has ended, for the audit after it (./source-fingerprints.ts).
       let imported!: () => void;
       const importedNow = new Promise<void>((res) => (imported = res));
-      // Those with an incremental form are left to the gate: on the copy it reads only what was
-      // written since the backup's proofs, where the whole form held (the audit runs it whole
-      // after the RTO); here each would read its whole table beside the restore.
-      const invariants = invariantsFor(ctx.config).filter((inv) => !inv.since);
+      const forGate = fullGateReason(ctx) !== undefined;
+      const invariants = forGate ? invariantsFor(ctx.config) : [];
       const prints = withClient(ep.admin, async (b): Promise<SourceAtPoint> => {
         let atPoint: InvariantAtSource[] = [];
         let invariantsMs = 0;
         const fingerprints = await fingerprintSnapshot(b, schemas, {
           snapshot: String(snapshot),
-          afterImport: () => a.query("commit").then(imported),
+          afterImport: () => a.query("commit").then(imported).then(() => (forGate ? undefined : untilRtoEnds(ctx.record.runId))),
           // Same snapshot: what holds of these rows holds of a copy whose rows equal them.
           atSnapshot: async (s) => {
+            if (invariants.length === 0) return;
             const t = Date.now();
             atPoint = await invariantsOnOneCore(s, invariants);
             invariantsMs = Date.now() - t;
@@ -84,7 +85,7 @@ export const restorePointStep: Step = {
     f.restorePoint = point;
     // A drill's RPO: the source's newest commit at the restore point vs the restored copy's newest.
     f.rpoReferenceAt = point.lastCommitAt ?? point.at;
-    return { detail: `${name} at ${point.lsn}; the data's fingerprints at it are read from its snapshot while the copy is restored` };
+    return { detail: `${name} at ${point.lsn}; the data's fingerprints at it are read from its snapshot ${fullGateReason(ctx) ? "while the copy is restored, for the gate" : "once the RTO has ended, for the audit"}` };
   },
 };
 
@@ -123,35 +124,46 @@ export const drillOpenStep: Step = {
     const rt = await withClient(shortCalls(ep.admin), (c) => writeReadRoundTrip(c));
     if (!rt.ok) throw new DrError("GATE_FAILED", `the opened drill copy failed the write/read round trip: ${rt.detail}`, { hint: "inspect the drill site before it is destroyed (rerun with a breakpoint)" });
     f.firstWriteAt = new Date().toISOString();
+    // The source's fingerprints at the restore point may be read now, for the audit.
+    rtoEnded(ctx.record.runId);
     return { detail: rt.detail };
   },
 };
 
 /**
- * The drill's audit, after its RTO: what the gate took from the proofs recorded with the backup
- * (amcheck of every btree index, the orphan check), run on the copy itself and held against
- * them. A failover by restore trusts those proofs to open sooner; the monthly drill is where
- * they are checked, so a proof that lied fails the drill. What the gate already ran on the
- * copy (no proof, a failed or too old one) is not run twice.
+ * The drill's audit, after its RTO: what only a drill can check, and what the gate took on trust.
+ * The copy's schema and every row against the source's at the restore point (a failover by
+ * restore has no source to compare with, so its gate does not, and the drill's RTO is the one it
+ * would have). What the gate took from the proofs recorded with the backup (amcheck of every
+ * btree index, the orphan check, the incremental invariants' whole forms), run on the copy itself
+ * and held against them: a failover by restore trusts those proofs to open sooner, the monthly
+ * drill is where they are checked, so a proof that lied fails the drill. What the gate already
+ * ran on the copy (no proof, a failed or too old one, --full-gate) is not run twice.
  */
 export const drillAuditStep: Step = {
   id: "audit",
-  name: "audit the copy after the RTO: what the gate took from the backup's proofs",
+  name: "audit the copy after the RTO: against the source at the restore point and the backup's proofs",
   estimateSeconds: 20,
   async done(ctx) {
     return facts(ctx).audited === true;
   },
   async explain() {
-    return "amcheck, the orphan check and the whole form of incremental invariants on the copy, wherever the gate stood on the backup's proofs instead";
+    return "the copy's schema and rows against the source's at the restore point (read from its snapshot once the RTO has ended), and amcheck, the orphan check and the whole form of incremental invariants wherever the gate stood on the backup's proofs instead";
   },
   async run(ctx) {
     const f = facts(ctx);
     const shown = f.proofShown ?? [];
     // Checked at the gate only over what was written since the proofs: here in their whole form.
     const sinceOnly = invariantsFor(ctx.config).filter((inv) => (f.checkedSince ?? []).includes(inv.name));
-    if (shown.length === 0 && sinceOnly.length === 0) {
+    // The source at the restore point, unless the gate compared with it (--full-gate). A run
+    // resumed in another process lost that reading with the process that took the point.
+    const point = f.restorePoint && !f.restorePoint.fingerprints ? f.restorePoint : undefined;
+    const read = point ? await sourceFingerprints(ctx.record.runId) : undefined;
+    const source = read?.prints;
+    if (point && !source) ctx.note("the source's fingerprints at the restore point were read by the process that was stopped: the drill copy was checked against the backup's manifest only");
+    if (shown.length === 0 && sinceOnly.length === 0 && !source) {
       f.audited = true;
-      return { detail: "nothing to audit: the gate ran amcheck, the orphan check and every invariant whole on the copy" };
+      return { detail: "nothing to audit: the gate compared with the source and ran amcheck, the orphan check and every invariant whole on the copy" };
     }
     const ep = await ctx.engine.endpoint(f.targetSite!);
     const results = await withClient(ep.admin, async (c) => {
@@ -159,6 +171,10 @@ export const drillAuditStep: Step = {
       const { sessions, workMem } = gateOptions(ctx.config, () => connect(ep.admin));
       await setGateWorkMem(c, workMem);
       const out: CheckResult[] = [];
+      if (source) {
+        out.push(await compareSchema(c, point!.schema, schemas));
+        out.push(await compareWithRecorded(c, source.prints, sessions));
+      }
       if (shown.includes("amcheck")) out.push(await amcheckIndexes(c, schemas, sessions));
       if (shown.includes("orphans")) out.push(await foreignKeyOrphans(c, schemas));
       out.push(...(await invariantChecks(c, sinceOnly, undefined, sessions)));
@@ -168,25 +184,42 @@ export const drillAuditStep: Step = {
       name: `${AUDIT_PREFIX}${r.name}`,
       ok: r.ok,
       detail: r.ok
-        ? `${r.detail}; agrees with the proof recorded with the backup`
-        : `${r.detail}; ${r.kind === "invariant" ? "the gate read only what was written since the backup's proofs, where it held" : "the proof recorded with the backup said it passed"}`,
+        ? `${r.detail}; ${r.kind === "schema" || r.kind === "content" ? "the copy is the source at the restore point" : "agrees with the proof recorded with the backup"}`
+        : `${r.detail}; ${auditContradicts[r.kind] ?? "the proof recorded with the backup said it passed"}`,
       durationMs: r.durationMs,
     }));
+    // The source's reading, on one core of it from the moment the RTO ended: named, as it takes time.
+    if (source) audited.unshift({ name: `${AUDIT_PREFIX}the source's fingerprints at the restore point, read since the RTO ended`, ok: true, detail: `ready ${formatMs(read!.waitedMs)} after the audit began`, durationMs: read!.waitedMs });
     // The report's verification lists the audit under the gate's checks (and fails with it).
     const v = (ctx.record.verification ??= { ok: true, checks: [] });
     v.checks.push(...audited);
     const failed = audited.filter((c) => !c.ok);
     if (failed.length > 0) {
       v.ok = false;
-      throw new DrError("GATE_FAILED", `the drill's audit contradicts the proofs recorded with the backup: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`, {
+      const listed = failed.map((c) => `${c.name}: ${c.detail}`).join("; ");
+      if (results.some((r) => !r.ok && (r.kind === "schema" || r.kind === "content"))) {
+        throw new DrError("GATE_FAILED", `the drill copy differs from the source at the restore point: ${listed}`, {
+          hint: "a restore would not bring back what the source held: check archiving (`dr health`) and the sets (`dr backup verify`); unlogged tables are in no backup",
+        });
+      }
+      throw new DrError("GATE_FAILED", `the drill's audit contradicts the proofs recorded with the backup: ${listed}`, {
         hint: "until the cause is found, run restore-path failovers with --full-gate (they would have trusted these proofs); `dr check corruption` on the primary and `dr backup verify` look for it",
       });
     }
     f.audited = true;
-    const structural = results.filter((r) => r.kind !== "invariant").map((r) => `${r.kind} (${r.detail})`);
+    const equal = source ? ["the copy equals the source at the restore point"] : [];
+    const proven = results.filter((r) => r.kind === "amcheck" || r.kind === "orphans").map((r) => `${r.kind} (${r.detail.split(";")[0]})`);
     const whole = sinceOnly.length ? [`${sinceOnly.length} invariant${sinceOnly.length === 1 ? "" : "s"} whole`] : [];
-    return { detail: `${[...structural, ...whole].join(" and ")} agree with the proof recorded with the backup` };
+    const agree = [...proven, ...whole];
+    return { detail: [...equal, ...(agree.length ? [`${agree.join(" and ")} agree with the proofs recorded with the backup`] : [])].join("; ") };
   },
+};
+
+/** What a failed audit check contradicts, where it is not a proof recorded with the backup. */
+const auditContradicts: Partial<Record<CheckResult["kind"], string>> = {
+  invariant: "the gate read only what was written since the backup's proofs, where it held",
+  schema: "the copy's schema differs from the source's at the restore point: the backup or its WAL does not hold what the source did",
+  content: "the copy's rows differ from the source's at the restore point: the backup or its WAL does not hold what the source did",
 };
 
 /** How the audit's checks are named in the report, beside the gate's. */
@@ -199,6 +232,8 @@ export const destroyDrillSiteStep: Step = {
   estimateSeconds: 5,
   async run(ctx) {
     const f = facts(ctx);
+    // A drill that ended before its audit gives the source's snapshot back unread.
+    abandonReading(ctx.record.runId, "the drill ended before its audit");
     if (!f.drillId) return { detail: "nothing was created" };
     await ctx.engine.destroyDrillSite(f.drillId);
     return { detail: `drill-${f.drillId} removed` };

@@ -236,9 +236,11 @@ export const verifyStep: Step = {
     return facts(ctx).verified === true;
   },
   async explain(ctx) {
-    return facts(ctx).restorePoint
-      ? "compare with the source's fingerprints at the restore point (the invariants evaluated there hold of a copy whose rows equal them); amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge (the audit after the RTO runs them on the copy), else on the copy"
-      : fullGateReason(ctx)
+    return facts(ctx).restorePoint && fullGateReason(ctx)
+      ? `compare with the source's fingerprints at the restore point (the invariants evaluated there hold of a copy whose rows equal them); amcheck and orphans on the copy (${fullGateReason(ctx)})`
+      : facts(ctx).restorePoint
+        ? "the gate a failover by restore would wait for: pgBackRest's per-file checksums, replay to the restore point, the manifest recorded with the last backup (schema, tables), invariants (incremental ones over what was written since the backup's proofs); amcheck and orphans from those proofs when they passed within verification.proofMaxAge; the audit after the RTO compares with the source at the restore point and runs what the gate took from the proofs"
+        : fullGateReason(ctx)
         ? `the manifest recorded with the last backup (schema, tables), amcheck, orphans, invariants on the copy (the source is gone; ${fullGateReason(ctx)})`
         : "pgBackRest's per-file checksums, replay to the target, the manifest recorded with the last backup (schema, tables), invariants; amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge, else on the copy (the source is gone)";
   },
@@ -246,7 +248,9 @@ export const verifyStep: Step = {
     const f = facts(ctx);
     const ep = await ctx.engine.endpoint(f.targetSite!);
     let waited = "";
-    if (f.restorePoint && !f.restorePoint.fingerprints) {
+    // A drill compares with its source here only under the full gate; otherwise its gate is the
+    // one a failover by restore would wait for, and the comparison is its audit's, after the RTO.
+    if (f.restorePoint && !f.restorePoint.fingerprints && fullGateReason(ctx)) {
       // A drill: the source's fingerprints were read while the copy was restored.
       const read = await sourceFingerprints(ctx.record.runId);
       f.restorePoint.fingerprints = read.prints?.prints;
