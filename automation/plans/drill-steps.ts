@@ -13,6 +13,7 @@ import { appSchemas, schemaSignature } from "../verify/schema-signature";
 import { facts } from "./facts";
 import { beginWithShareLock } from "./share-lock";
 import { invariantsOnOneCore, readingFingerprints, type SourceAtPoint } from "./source-fingerprints";
+import { awaitingArchive, stopAwaitingArchive } from "./restore-point-archived";
 import type { InvariantAtSource } from "../verify/proof";
 
 
@@ -23,8 +24,8 @@ import type { InvariantAtSource } from "../verify/proof";
  * and an exported snapshot coincide; a second session imports the snapshot (which releases the
  * lock) and reads the fingerprints from it, then evaluates the invariants there, while the
  * primary carries on and the next steps restore the copy (source-fingerprints.ts; the gate
- * waits for them). The WAL is switched and
- * archived, so the point is offsite.
+ * waits for them). The WAL is switched and archived, so the point is offsite, also while the
+ * copy is restored (restore-point-archived.ts; the restore waits for it before the copy starts).
  */
 export const restorePointStep: Step = {
   id: "restore-point",
@@ -74,14 +75,16 @@ export const restorePointStep: Step = {
       });
       readingFingerprints(ctx.record.runId, prints);
       await Promise.race([importedNow, prints]);
+      // The point's WAL reaches the archive while the copy's files are laid down: the restore
+      // awaits it before it starts the copy (restore-point-archived.ts), not this step.
+      awaitingArchive(ctx.record.runId, (signal) => withClient(ep.admin, (w) => requireArchived(w, "the restore point's WAL", { through: String(lsn), signal })));
       const schema = await schemaSignature(a, schemas);
-      await requireArchived(a, "the restore point's WAL", { through: String(lsn) });
       return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, schema };
     });
     f.restorePoint = point;
     // A drill's RPO: the source's newest commit at the restore point vs the restored copy's newest.
     f.rpoReferenceAt = point.lastCommitAt ?? point.at;
-    return { detail: `${name} at ${point.lsn}; the data's fingerprints at it are read from its snapshot while the copy is restored` };
+    return { detail: `${name} at ${point.lsn}; the data's fingerprints at it are read from its snapshot, and its WAL archived, while the copy is restored` };
   },
 };
 
@@ -189,6 +192,8 @@ export const destroyDrillSiteStep: Step = {
   estimateSeconds: 5,
   async run(ctx) {
     const f = facts(ctx);
+    // A drill that failed before its restore leaves no wait for the restore point's WAL behind.
+    stopAwaitingArchive(ctx.record.runId);
     if (!f.drillId) return { detail: "nothing was created" };
     await ctx.engine.destroyDrillSite(f.drillId);
     return { detail: `drill-${f.drillId} removed` };
