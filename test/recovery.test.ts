@@ -2,6 +2,10 @@
 // store, DNS, a write load through the service name). Proves:
 //   - two concurrent drills: exactly one proceeds, the other fails fast naming the holder;
 //   - a drill that fails in the middle still destroys its site;
+//   - a drill's restore-point step ends before the point's WAL is archived; the restore waits for
+//     it once the files are down, before it starts the copy; a WAL that never arrives fails the
+//     drill with the restore-point step's old error (ARCHIVE_FAILED, same message and hint), the
+//     copy never started;
 //   - a datacenter failover under continuous writes with a tampered newest backup: the set
 //     fails verification and is passed over for the previous one plus WAL (stated in the
 //     run), the RPO stays within the archive settings, no acknowledged commit older than the
@@ -39,6 +43,7 @@ import { invariantsFor } from "../automation/verify/invariants";
 import { newestManifest } from "../automation/verify/manifest";
 import { SOURCE_VIOLATION, verifyDatabase } from "../automation/verify/checks";
 import { AUDIT_PREFIX } from "../automation/plans/drill-steps";
+import { quoteLiteral } from "../automation/postgres/client";
 import { drAsync } from "./harness/cli";
 import { tamperWithBackupSet } from "./harness/damage";
 import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
@@ -245,6 +250,63 @@ describe("drills", () => {
     assert.equal(t.lab.state.sites[drillSite], undefined, "the drill site is gone from the lab");
     const status = await labStatus(t.deps());
     assert.deepEqual(status.sites.map((s) => s.name).sort(), ["primary", "secondary"]);
+  });
+
+  /** Runs `fn` with the primary's archive_command replaced by `command(current)`; restored and drained after. */
+  async function withArchiveCommand<T>(command: (current: string) => string, fn: () => Promise<T>): Promise<T> {
+    const c = await t.lab.connect("primary");
+    try {
+      const current = String((await c.query("select current_setting('archive_command') a")).rows[0].a);
+      await c.query(`alter system set archive_command = ${quoteLiteral(command(current))}`);
+      await c.query("select pg_reload_conf()");
+      return await fn();
+    } finally {
+      await c.query("alter system reset archive_command");
+      await c.query("select pg_reload_conf()");
+      await c.end();
+      await archiveNow(t.lab);
+    }
+  }
+
+  test("the restore point's WAL reaches the archive while the files are laid down: the step ends before it, the copy starts after it", async () => {
+    // Every push takes 8 s more: the restore point's segment is archived long after its step
+    // would have ended, and after the set's files are down.
+    const doc = await withArchiveCommand(
+      (current) => `sleep 8; ${current}`,
+      async () => {
+        const r = await drAsync(t.dir, ["drill", "--json"]);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        return JSON.parse(r.stdout);
+      },
+    );
+    const point = doc.steps.find((s: { id: string }) => s.id === "restore-point");
+    assert.ok(point.durationMs < 5_000, `the restore-point step did not wait for the archive: ${point.durationMs} ms`);
+    const parts = doc.facts.restore.parts as Record<string, number>;
+    const waited = parts["the restore point's WAL reaching the archive, after the files"];
+    assert.ok(waited > 500, `the restore waited for the WAL once the files were down, before it started the copy: ${JSON.stringify(parts)}`);
+    assert.equal(doc.status, "succeeded");
+    assert.ok(doc.verification.checks.some((c: { name: string; ok: boolean }) => /at the restore point/.test(c.name) && c.ok), "the copy reached the restore point");
+  });
+
+  test("a restore point whose WAL never reaches the archive fails the drill as before, and the copy is never started", async () => {
+    const r = await withArchiveCommand(
+      () => "exit 1",
+      () => drAsync(t.dir, ["drill", "--json"]),
+    );
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.error.code, "ARCHIVE_FAILED", r.stdout + r.stderr);
+    assert.match(doc.error.message, /^the restore point's WAL: [0-9A-F]{24} not archived after 6\d s \(last archived .*, \d+ failure\(s\) while waiting; last failure \S+ at /);
+    assert.equal(doc.error.hint, "check archiving on the primary (`dr health`)");
+    const run = doc.result;
+    const step = (id: string) => run.steps.find((s: { id: string }) => s.id === id);
+    assert.deepEqual([step("restore-point").status, step("restore").status, step("verify").status, step("destroy").status], ["done", "failed", "skipped", "done"]);
+    // The files were laid down, the wait failed, and nothing was started over them.
+    const steps = doc.steps as { label: string; ok: boolean }[];
+    const seen = JSON.stringify(steps.map((s) => [s.label, s.ok]));
+    assert.ok(steps.some((s) => /^restore \S+ from repo\d into drill-/.test(s.label) && s.ok), seen);
+    assert.ok(steps.some((s) => /^wait for the WAL of restore point /.test(s.label) && !s.ok), seen);
+    assert.ok(!steps.some((s) => /^start drill-/.test(s.label)), seen);
+    assert.equal(t.lab.state.sites[run.facts.targetSite], undefined, "the drill site is gone");
   });
 });
 

@@ -8,7 +8,7 @@ import type { RestoreTarget } from "../pgbackrest/options";
 import type { ArchivedCommit } from "../backups/archived-commits";
 import type { ArchivedSegment } from "../backups/archive";
 import type { RepoCatalog } from "../backups/catalog";
-import type { RestorePlan } from "../restore/plan";
+import type { ArrivingWal, RestorePlan } from "../restore/plan";
 import type { RestoreRate } from "../restore/rate";
 import type { CredentialRotation, IncidentContext, IsolationResult, PreservationResult } from "../incident/types";
 import type { StandbyRoles } from "./standby-roles";
@@ -61,6 +61,8 @@ export interface EngineRestoreRequest {
   runId?: string;
   /** This environment's measured restore rate, for the plan's estimate (default: conservative). */
   rate?: RestoreRate;
+  /** A named target's WAL still on its way to the archive: awaited before the restored copy starts. */
+  arriving?: ArrivingWal;
 }
 
 export interface EngineRestoreResult {
@@ -69,7 +71,8 @@ export interface EngineRestoreResult {
   repo: number;
   replayLsn?: string;
   lastCommitAt?: string;
-  timings: { restoreFilesMs: number; recoveryMs: number };
+  /** walWaitMs: waited after the files for the target's WAL on its way to the archive (`arriving`). */
+  timings: { restoreFilesMs: number; walWaitMs?: number; recoveryMs: number };
   /** What the file copy restored (the set's size), when the engine knows it: the history of restore rates. */
   bytes?: number;
   /** Leftover processes of an earlier, killed restore that were ended before this one began. */

@@ -15,6 +15,7 @@ import { facts } from "./facts";
 import { beginWithShareLock } from "./share-lock";
 import { abandonReading, invariantsOnOneCore, readingFingerprints, rtoEnded, sourceFingerprints, untilRtoEnds, type SourceAtPoint } from "./source-fingerprints";
 import { fullGateReason } from "./restore-steps";
+import { awaitingArchive, stopAwaitingArchive } from "./restore-point-archived";
 import type { InvariantAtSource } from "../verify/proof";
 
 /**
@@ -25,7 +26,8 @@ import type { InvariantAtSource } from "../verify/proof";
  * lock) and holds it while the primary carries on and the next steps restore the copy. The
  * fingerprints are read from it once the RTO has ended, for the audit (with --full-gate: at
  * once, with the invariants, for the gate; source-fingerprints.ts). The WAL is switched and
- * archived, so the point is offsite.
+ * archived, so the point is offsite, also while the copy is restored (restore-point-archived.ts;
+ * the restore waits for it before the copy starts).
  */
 export const restorePointStep: Step = {
   id: "restore-point",
@@ -78,14 +80,16 @@ export const restorePointStep: Step = {
       });
       readingFingerprints(ctx.record.runId, prints);
       await Promise.race([importedNow, prints]);
+      // The point's WAL reaches the archive while the copy's files are laid down: the restore
+      // awaits it before it starts the copy (restore-point-archived.ts), not this step.
+      awaitingArchive(ctx.record.runId, (signal) => withClient(ep.admin, (w) => requireArchived(w, "the restore point's WAL", { through: String(lsn), signal })));
       const schema = await schemaSignature(a, schemas);
-      await requireArchived(a, "the restore point's WAL", { through: String(lsn) });
       return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, schema };
     });
     f.restorePoint = point;
     // A drill's RPO: the source's newest commit at the restore point vs the restored copy's newest.
     f.rpoReferenceAt = point.lastCommitAt ?? point.at;
-    return { detail: `${name} at ${point.lsn}; the data's fingerprints at it are read from its snapshot ${fullGateReason(ctx) ? "while the copy is restored, for the gate" : "once the RTO has ended, for the audit"}` };
+    return { detail: `${name} at ${point.lsn}; its WAL archived while the copy is restored; the data's fingerprints at it read from its snapshot ${fullGateReason(ctx) ? "while the copy is restored, for the gate" : "once the RTO has ended, for the audit"}` };
   },
 };
 
@@ -232,8 +236,10 @@ export const destroyDrillSiteStep: Step = {
   estimateSeconds: 5,
   async run(ctx) {
     const f = facts(ctx);
-    // A drill that ended before its audit gives the source's snapshot back unread.
+    // A drill that ended before its audit gives the source's snapshot back unread, and one that
+    // failed before its restore leaves no wait for the restore point's WAL behind.
     abandonReading(ctx.record.runId, "the drill ended before its audit");
+    stopAwaitingArchive(ctx.record.runId);
     if (!f.drillId) return { detail: "nothing was created" };
     await ctx.engine.destroyDrillSite(f.drillId);
     return { detail: `drill-${f.drillId} removed` };

@@ -15,6 +15,7 @@ import { coverageOf, proofFromGate } from "../verify/backup-proofs";
 import { gateOptions } from "../verify/invariants";
 import { facts } from "./facts";
 import { sourceFingerprints } from "./source-fingerprints";
+import { restorePointArchived } from "./restore-point-archived";
 import { formatBytes, formatMs } from "../core/output";
 import type { CheckResult } from "../verify/check-result";
 import { journalFor } from "../core/state-dirs";
@@ -119,6 +120,13 @@ export const restoreStep: Step = {
         parts[name] = (parts[name] ?? 0) + Date.now() - t;
       }
     };
+    // A drill's restore point may still be on its way to the archive: the restore lays the files
+    // down meanwhile and awaits it before it starts the copy (restore-point-archived.ts).
+    const wait = f.restorePoint ? restorePointArchived(ctx.record.runId) : undefined;
+    // The runner retries a step that failed with ARCHIVE_FAILED: a wait that has failed fails
+    // the retry at once (the same error), without laying the files down again for nothing.
+    if (wait?.failed) throw wait.failed.error;
+    const arriving = wait && f.restorePoint ? { lsn: f.restorePoint.lsn, archived: wait.archived } : undefined;
     for (;;) {
       const set = await candidateSet(ctx);
       if (verifyFirst) {
@@ -132,7 +140,7 @@ export const restoreStep: Step = {
       let r: Awaited<ReturnType<typeof ctx.engine.restore>>;
       const called = Date.now();
       try {
-        r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId, rate: measuredRate(ctx) });
+        r = await ctx.engine.restore({ site: f.targetSite!, repo: f.repo!, set, target: targetOf(ctx), overwrite: true, runId: ctx.record.runId, rate: measuredRate(ctx), arriving });
       } catch (e) {
         parts[`restore of ${set} that stopped`] = Date.now() - called;
         if (!isDrError(e) || !SET_READ_FAILURES.has(e.code)) throw e;
@@ -145,7 +153,9 @@ export const restoreStep: Step = {
       }
       // Already printed by the restore; kept in the run record for the report.
       for (const line of r.ended ?? []) ctx.record.notes.push(`before restoring into ${f.targetSite}: ${line}`);
-      parts["plan, stop, start and open"] = Math.max(0, Date.now() - called - r.timings.restoreFilesMs - r.timings.recoveryMs);
+      const walWaitMs = r.timings.walWaitMs ?? 0;
+      if (arriving) parts["the restore point's WAL reaching the archive, after the files"] = (parts["the restore point's WAL reaching the archive, after the files"] ?? 0) + walWaitMs;
+      parts["plan, stop, start and open"] = Math.max(0, Date.now() - called - r.timings.restoreFilesMs - walWaitMs - r.timings.recoveryMs);
       f.restoredLastCommitAt = await part("newest commit the copy holds", async () => (await newestCommitPresent(ctx, f.targetSite!, r.lastCommitAt)) ?? (await lastCommitInWal(ctx, r.replayLsn)));
       f.restore = { set: r.set, repo: r.repo, replayLsn: r.replayLsn, lastCommitAt: r.lastCommitAt, filesMs: r.timings.restoreFilesMs, recoveryMs: r.timings.recoveryMs, bytes: r.bytes, parts };
       f.verified = undefined;

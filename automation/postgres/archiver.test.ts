@@ -2,7 +2,8 @@
 // fail: a healthy archiver is waited for; one that failed and went to sleep (PostgreSQL then
 // waits up to 60 s before retrying) is woken as soon as the store is back, well inside a
 // timeout shorter than that sleep; a store that stays down ends in a clear "not archived" with
-// the failure named, after only a bounded number of extra segments.
+// the failure named, after only a bounded number of extra segments; a wait given up by its
+// signal ends at once.
 import { strict as assert } from "node:assert";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -153,5 +154,22 @@ describe("archive wait", () => {
     } finally {
       rmSync(storeDown, { force: true });
     }
+  });
+
+  it("a wait given up (its signal aborted) ends within a poll, not at its timeout", async () => {
+    writeFileSync(storeDown, "");
+    try {
+      await c.query("select txid_current()");
+      const stop = new AbortController();
+      setTimeout(() => stop.abort(), 300);
+      const w = await archiveThrough(c, { timeoutMs: 30_000, signal: stop.signal });
+      assert.equal(w.archived, false);
+      assert.ok(w.waitedMs < 2_000, `ended ${w.waitedMs} ms after it began`);
+    } finally {
+      rmSync(storeDown, { force: true });
+    }
+    // The store is back: the queue drains (the next test starts from an empty one).
+    const after = await archiveThrough(c, { timeoutMs: 90_000 });
+    assert.equal(after.archived, true, describeArchiveWait(after));
   });
 });

@@ -56,11 +56,12 @@ export async function archiverState(c: ClientBase): Promise<ArchiverState> {
 /**
  * Ends the current WAL segment and waits until it (and with it everything committed so far, or
  * up to `through` if given) is archived. `commitFirst` writes an empty commit first, so that a
- * replay to a time just before now has a commit record after it to stop at.
+ * replay to a time just before now has a commit record after it to stop at. `signal` gives the
+ * wait up (archived: false) within one poll: a drill over before its restore needed the WAL.
  */
 export async function archiveThrough(
   c: ClientBase,
-  opts: { through?: string; commitFirst?: boolean; timeoutMs?: number } = {},
+  opts: { through?: string; commitFirst?: boolean; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<ArchiveWait> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();
@@ -88,7 +89,7 @@ export async function archiveThrough(
   };
   for (;;) {
     if (await archivedThrough(c, segment)) return result(true);
-    if (Date.now() - started >= timeoutMs) return result(false);
+    if (Date.now() - started >= timeoutMs || opts.signal?.aborted) return result(false);
     const now = Date.now();
     if (state.failedCount !== failuresAt.count) failuresAt = { count: state.failedCount, since: now };
     const asleepAfterFailing = state.failedCount > nudgedAt.count && now - failuresAt.since >= QUIET_MS;

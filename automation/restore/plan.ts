@@ -42,6 +42,19 @@ export interface RestoreRequest {
   overwrite?: boolean;
   /** Open for writes (promote) once recovery reached the target. */
   open?: boolean;
+  /** A named target whose WAL is still on its way to the archive (a drill's restore point). */
+  arriving?: ArrivingWal;
+}
+
+/**
+ * A named target's WAL still on its way to the archive (a drill's restore point, taken a moment
+ * ago): where the point is, read where it was taken, and the wait for its WAL. The plan places
+ * the point from here instead of reading it from the archive; the restore lays the files down
+ * meanwhile and awaits `archived` before it starts the copy, whose failure fails the restore.
+ */
+export interface ArrivingWal {
+  lsn: string;
+  archived: Promise<void>;
 }
 
 export interface PlanCheck {
@@ -71,6 +84,8 @@ export interface RestorePlan {
   checks: PlanCheck[];
   /** Stream position the replay must reach for a "latest" restore. */
   endSegment: number;
+  /** The target's WAL on its way to the archive: awaited before the copy starts. */
+  arriving?: ArrivingWal;
 }
 
 export interface PlanInputs {
@@ -119,8 +134,16 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     throw new DrError("BACKUP_NONE", `repo${request.repo} holds no usable backup`, { hint: "take one with `dr backup full`" });
   }
 
-  // 3. A named target must be in the archived WAL: find it (its position picks the set).
-  const located = request.target.kind === "name" ? await locateRestorePoint(pgb, request.repo, cat, usable, request.target.name) : undefined;
+  // 3. A named target must be in the archived WAL: find it (its position picks the set). One
+  //    whose WAL is still on its way is placed where it was taken (its WAL is awaited later).
+  const arriving = request.target.kind === "name" ? request.arriving : undefined;
+  const timeline = cat.segments[cat.segments.length - 1]?.timeline ?? 1;
+  const located =
+    request.target.kind !== "name"
+      ? undefined
+      : arriving
+        ? { name: request.target.name, lsn: arriving.lsn, segment: segmentName(timeline, lsnSegment(arriving.lsn)) }
+        : await locateRestorePoint(pgb, request.repo, cat, usable, request.target.name);
   const point = located && "lsn" in located ? located : undefined;
   // The backup set: the one asked for, or the newest that can reach the target.
   const set = chooseSet(usable, request, cat, now, point?.lsn);
@@ -166,7 +189,7 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
       });
     }
   }
-  const where = point ? ` at LSN ${point.lsn} (segment ${point.segment})` : located && "unverified" in located ? ` (not looked up: ${located.unverified})` : "";
+  const where = arriving && point ? ` at LSN ${point.lsn} (segment ${point.segment}, on its way to the archive: awaited before the copy starts)` : point ? ` at LSN ${point.lsn} (segment ${point.segment})` : located && "unverified" in located ? ` (not looked up: ${located.unverified})` : "";
   checks.push({ name: "target", ok: true, detail: target.description + where });
   if (recoveryPoint) checks.push({ name: "recovery point", ok: true, detail: recoveryPoint.why, ...(recoveryPoint.kind === "time" && !recoveryPoint.lastArchivedCommitAt ? { warning: true } : {}) });
 
@@ -182,8 +205,11 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     });
   }
   const walFrom = set.walStart ?? "";
-  const walTo = request.target.kind === "latest" ? cat.walMax ?? "" : segmentName(cat.segments[cat.segments.length - 1]?.timeline ?? 1, endSegment);
-  checks.push({ name: "wal", ok: true, detail: `continuous from ${walFrom} to ${walTo}` });
+  const walTo = request.target.kind === "latest" ? cat.walMax ?? "" : segmentName(timeline, endSegment);
+  // The archiver ships segments in order: once the arriving one is archived, so is all before it.
+  const archivedTo = cat.segments[cat.segments.length - 1];
+  const onItsWay = arriving && (!archivedTo || archivedTo.number < endSegment) ? `, archived to ${archivedTo?.name ?? "none"} so far (the rest is awaited before the copy starts)` : "";
+  checks.push({ name: "wal", ok: true, detail: `continuous from ${walFrom} to ${walTo}${onItsWay}` });
 
   // 6. Only databases the set holds (pgBackRest would find out after the destination was prepared).
   if (request.databases?.length) await checkDatabases(pgb, request.repo, set, request.databases);
@@ -223,6 +249,7 @@ export async function planRestore(inputs: PlanInputs): Promise<RestorePlan> {
     },
     checks,
     endSegment,
+    ...(arriving ? { arriving } : {}),
   };
 }
 

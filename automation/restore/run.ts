@@ -27,7 +27,8 @@ export interface RestoreResult {
   lastCommitAt?: string;
   inRecovery: boolean;
   opened: boolean;
-  timings: { restoreFilesMs: number; recoveryMs: number; openMs?: number; totalMs: number };
+  /** walWaitMs: the wait, once the files were down, for the target's WAL on its way to the archive (plan.arriving). */
+  timings: { restoreFilesMs: number; walWaitMs?: number; recoveryMs: number; openMs?: number; totalMs: number };
   bytes: number;
   /** Leftover processes (of a killed restore) ended before this one started. */
   ended: string[];
@@ -62,6 +63,15 @@ async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle
   // Tests kill the process here: files laid down, recovery not started (a resume must cope).
   checkFault("during", "restore");
 
+  // A target whose WAL was still on its way to the archive (a drill's restore point): the copy
+  // replays it, so nothing starts before it is there; a wait that failed fails the restore.
+  let walWaitMs: number | undefined;
+  if (plan.arriving) {
+    const t = Date.now();
+    await out.timed(`wait for the WAL of ${plan.target.description} to reach the archive`, () => plan.arriving!.archived);
+    walWaitMs = Date.now() - t;
+  }
+
   // The files came from the source: give the cluster this destination's address and settings.
   // A copy about to be opened waits for the next WAL segment up to wal_retrieve_retry_interval
   // (default 5 s) between archive attempts; the promote that follows the end of the archive then
@@ -95,7 +105,7 @@ async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle
     lastCommitAt: state.lastReplayAt ?? undefined,
     inRecovery: state.role === "standby",
     opened: plan.open,
-    timings: { restoreFilesMs, recoveryMs, openMs, totalMs: Date.now() - started },
+    timings: { restoreFilesMs, walWaitMs, recoveryMs, openMs, totalMs: Date.now() - started },
     bytes: plan.set.size,
   };
 }

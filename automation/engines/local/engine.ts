@@ -134,7 +134,7 @@ export class LocalEngine implements Engine {
       // The repositories' reader: its pg1-path holds a cluster, which reading the archive needs.
       pgb: repositoryReader(lab),
       destination: await labDestination(lab, req.site),
-      request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite, databases: req.databases },
+      request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite, databases: req.databases, arriving: req.arriving },
       rate: req.rate,
       // Read with a site's pg_control wherever one is left (the reader's own may be gone).
       archivedCommit: (segments) => this.lastArchivedCommit(req.repo, segments),

@@ -401,7 +401,7 @@ export class PulumiEngine implements Engine {
         state: !outputs ? "empty" : probe?.reachable ? "running" : "stopped",
         serving: active === req.site,
       },
-      request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite },
+      request: { set: req.set, target: req.target, repo: req.repo, overwrite: req.overwrite, arriving: req.arriving },
       rate: req.rate,
       now: this.now(),
     });
@@ -442,6 +442,9 @@ export class PulumiEngine implements Engine {
         { path: true },
       );
       // 4. Only the restore command runs (it re-runs because its trigger, the request, changed).
+      //    The host starts the copy as soon as its files are down: a target's WAL still on its
+      //    way to the archive is awaited first (no overlap here, unlike the lab's restore).
+      if (req.arriving) await req.arriving.archived;
       const started = this.now().getTime();
       const up = await this.ops.up(stack, { targets: restoreUrns(stack, site), message: `fp-dr: restore ${requestId}`, onOutput: this.o.onOutput });
       const restoreFilesMs = this.now().getTime() - started;
