@@ -161,7 +161,7 @@ export const drillAuditStep: Step = {
     const sinceOnly = invariantsFor(ctx.config).filter((inv) => (f.checkedSince ?? []).includes(inv.name));
     // The source at the restore point, unless the gate compared with it (--full-gate). A run
     // resumed in another process lost that reading with the process that took the point.
-    const point = f.restorePoint && !f.restorePoint.fingerprints ? f.restorePoint : undefined;
+    const point = f.restorePoint && !fullGateReason(ctx) ? f.restorePoint : undefined;
     const read = point ? await sourceFingerprints(ctx.record.runId) : undefined;
     const source = read?.prints;
     if (point && !source) ctx.note("the source's fingerprints at the restore point were read by the process that was stopped: the drill copy was checked against the backup's manifest only");

@@ -232,8 +232,9 @@ function restoreProofs(ctx: StepContext): CheckResult[] {
 }
 
 /**
- * The gate. Against the source at the restore point when it was recorded (drills: exact),
- * otherwise the structural checks (amcheck, orphans, invariants). An invariant the source had
+ * The gate. Against the source at the restore point when it was recorded (drills under
+ * --full-gate: exact; a drill's audit compares otherwise, after its RTO), else the structural
+ * checks (amcheck, orphans, invariants). An invariant the source had
  * already broken (recorded with the manifest) warns and passes. A failure sends the run back
  * to the restore with the next older set while there is one; then it stops, unless --force.
  */

@@ -201,8 +201,8 @@ export async function openForWrites(cluster: Cluster, standby: boolean): Promise
  * A copy paused at its target reads the reload only when its pause wakes, once a second: a
  * resume ends the pause without reading it. So the switch is made on arrival, and a gate shorter
  * than that second (a drill's, 0.3 s at 896 MiB) still opens with the asynchronous form, 0.4 to
- * 0.5 s slower; a promotion would wait out the same second, and a resume right after a
- * pause-and-resume to wake it could let recovery end before the gate had passed.
+ * 0.5 s slower. A promotion would wait out the same second, and waking the pause with a resume
+ * and a pause at once could let recovery end before the gate has passed.
  */
 export async function fetchSynchronously(target: DbTarget): Promise<void> {
   await withClient(target, async (c) => {
