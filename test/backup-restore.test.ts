@@ -491,7 +491,7 @@ describe("a corrupt newest offsite set is visible", () => {
     assert.match(r.stdout, new RegExp(`backup set ${label} failed pgBackRest verify \\(.*\\) after its restore stopped \\(pgbackrest restore failed: `));
     assert.equal(r.code, FELL_BACK_EXIT, r.stdout + r.stderr);
     // Every second of the restore step named: the stopped restore and the verify are parts of it.
-    assert.match(r.stdout + r.stderr, new RegExp(`replay ${D}, restore of ${label} that stopped ${D}, pgBackRest verify of ${label} ${D}, plan, stop, start and open ${D}, newest commit the copy holds`));
+    assert.match(r.stdout + r.stderr, new RegExp(`replay ${D}, restore of ${label} that stopped ${D}, pgBackRest verify of ${label} ${D}, the restore point's WAL reaching the archive, after the files ${D}, plan, stop, start and open ${D}, newest commit the copy holds`));
     const first = r.stdout.split("\n")[0];
     assert.match(first, new RegExp(`^drill drill-\\S+ FELL BACK: backup set ${label} failed pgBackRest verify \\(.*pg_data/.*\\); restored \\S+ instead`));
     assert.match(r.stdout, /drill run .*: SUCCEEDED/);
