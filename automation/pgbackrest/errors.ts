@@ -30,7 +30,16 @@ const byPgbackrestCode: Record<number, Mapping> = {
   105: { code: "STORE_UNREACHABLE", hint: "the object store refused the credentials" },
 };
 
+/**
+ * A crypto error (95) while writing to a repository is the encryption of what was being
+ * written, not a repository that cannot be decrypted: a backup that hit one was told "wrong
+ * cipher passphrase or tampered files" (seen once, "unable to flush", on a first full backup).
+ */
+const writing = new Set(["backup", "archive-push", "stanza-create", "stanza-upgrade"]);
+const encryptionFailed: Mapping = { code: "BACKUP_FAILED", hint: "pgBackRest's encryption of what it was writing failed; run it again, and if it repeats read the pgBackRest log (the repository itself is not in question)" };
+
 export function mapPgbackrestError(exitCode: number, command: string): Mapping {
+  if (exitCode === 95 && writing.has(command)) return encryptionFailed;
   return (
     byPgbackrestCode[exitCode] ?? {
       code: command === "backup" ? "BACKUP_FAILED" : command === "restore" ? "RESTORE_FAILED" : "PGBACKREST_FAILED",
