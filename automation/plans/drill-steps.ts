@@ -46,6 +46,7 @@ export const restorePointStep: Step = {
     await ctx.engine.catalog(f.repo!);
     const ep = await ctx.engine.endpoint(f.sourceSite!);
     const name = `fp-dr-${ctx.record.runId}`;
+    const forGate = fullGateReason(ctx) !== undefined;
     const point = await withClient(ep.admin, async (a) => {
       const schemas = await appSchemas(a);
       const tables = (await a.query<{ t: string }>(`select format('%I.%I', n.nspname, c.relname) t from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r','p') and n.nspname = any($1)`, [schemas])).rows.map((r) => r.t);
@@ -60,7 +61,6 @@ export const restorePointStep: Step = {
       // the RTO has ended, for the audit after it (./source-fingerprints.ts).
       let imported!: () => void;
       const importedNow = new Promise<void>((res) => (imported = res));
-      const forGate = fullGateReason(ctx) !== undefined;
       const invariants = forGate ? invariantsFor(ctx.config) : [];
       const prints = withClient(ep.admin, async (b): Promise<SourceAtPoint> => {
         let atPoint: InvariantAtSource[] = [];
@@ -89,7 +89,7 @@ export const restorePointStep: Step = {
     f.restorePoint = point;
     // A drill's RPO: the source's newest commit at the restore point vs the restored copy's newest.
     f.rpoReferenceAt = point.lastCommitAt ?? point.at;
-    return { detail: `${name} at ${point.lsn}; its WAL archived while the copy is restored; the data's fingerprints at it read from its snapshot ${fullGateReason(ctx) ? "while the copy is restored, for the gate" : "once the RTO has ended, for the audit"}` };
+    return { detail: `${name} at ${point.lsn}; its WAL archived while the copy is restored; the data's fingerprints at it read from its snapshot ${forGate ? "while the copy is restored, for the gate" : "once the RTO has ended, for the audit"}` };
   },
 };
 

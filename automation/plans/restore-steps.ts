@@ -247,13 +247,15 @@ export const verifyStep: Step = {
     return facts(ctx).verified === true;
   },
   async explain(ctx) {
-    return facts(ctx).restorePoint && fullGateReason(ctx)
-      ? `compare with the source's fingerprints at the restore point (the invariants evaluated there hold of a copy whose rows equal them); amcheck and orphans on the copy (${fullGateReason(ctx)})`
-      : facts(ctx).restorePoint
-        ? "the gate a failover by restore would wait for: pgBackRest's per-file checksums, replay to the restore point, the manifest recorded with the last backup (schema, tables), invariants (incremental ones over what was written since the backup's proofs); amcheck and orphans from those proofs when they passed within verification.proofMaxAge; the audit after the RTO compares with the source at the restore point and runs what the gate took from the proofs"
-        : fullGateReason(ctx)
-        ? `the manifest recorded with the last backup (schema, tables), amcheck, orphans, invariants on the copy (the source is gone; ${fullGateReason(ctx)})`
-        : "pgBackRest's per-file checksums, replay to the target, the manifest recorded with the last backup (schema, tables), invariants; amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge, else on the copy (the source is gone)";
+    const full = fullGateReason(ctx);
+    if (facts(ctx).restorePoint) {
+      return full
+        ? `compare with the source's fingerprints at the restore point (the invariants evaluated there hold of a copy whose rows equal them); amcheck and orphans on the copy (${full})`
+        : "the gate a failover by restore would wait for: pgBackRest's per-file checksums, replay to the restore point, the manifest recorded with the last backup (schema, tables), invariants (incremental ones over what was written since the backup's proofs); amcheck and orphans from those proofs when they passed within verification.proofMaxAge; the audit after the RTO compares with the source at the restore point and runs what the gate took from the proofs";
+    }
+    return full
+      ? `the manifest recorded with the last backup (schema, tables), amcheck, orphans, invariants on the copy (the source is gone; ${full})`
+      : "pgBackRest's per-file checksums, replay to the target, the manifest recorded with the last backup (schema, tables), invariants; amcheck and orphans from the proofs recorded with the backup when they passed within verification.proofMaxAge, else on the copy (the source is gone)";
   },
   async run(ctx) {
     const f = facts(ctx);

@@ -160,7 +160,7 @@ export async function invariantChecks(c: ClientBase, invariants: Invariant[], at
   const out: CheckResult[] = new Array(invariants.length);
   await eachOnSessions(c, invariants.map((inv, i) => ({ inv, i })), sessions, async (s, { inv, i }) => {
     out[i] = await timed(`invariant: ${inv.name}`, "invariant", async () => {
-      const u = inv.since ? since?.(inv) : undefined;
+      const u = since?.(inv);
       const got = await invariantValue(s, inv, u?.use ? u.fromXid : undefined);
       // Which form ran, and why not the incremental one when it could have.
       const form = u === undefined ? "" : u.use ? ` on the rows ${sinceDetail(u)}` : ` (whole check: ${u.why})`;
