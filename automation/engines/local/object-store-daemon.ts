@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "n
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:https";
 import type { ObjectStoreState } from "./object-store";
+import { readInLargeChunks } from "./object-store-reads";
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
@@ -47,6 +48,9 @@ FilesystemStore.prototype.listObjects = function listObjects(this: { getBucketPa
     listingPrefixPath = undefined;
   }
 };
+
+// Objects are read in 1 MiB chunks, not 64 KiB ones (object-store-reads.ts).
+readInLargeChunks(require("fs-extra") as Parameters<typeof readInLargeChunks>[0]);
 
 // s3rver ships no type declarations; these are the parts we use.
 const S3rver = require("s3rver") as S3rverClass;
