@@ -145,7 +145,9 @@ test("repo1 is this region's bucket and repo2 the secondary region's bucket, bot
   // Not the passphrase: the bootstrap puts in the one it reads from Secrets Manager.
   assert.equal(conf.get("repo1-cipher-pass"), cipherPassPlaceholder);
   assert.equal(conf.get("repo2-cipher-pass"), cipherPassPlaceholder);
-  assert.equal(conf.get("process-max"), "4");
+  const text = files.get("/etc/fp-dr/pgbackrest.conf.staged")!;
+  assert.equal(iniValues(text, "global").get("process-max"), "4");
+  assert.equal(iniValues(text, "global:restore").get("process-max"), "8", "a restore runs twice the workers");
   for (const n of [1, 2]) assert.equal(conf.get(`repo${n}-bundle`), "y", `repo${n} bundles small files`);
   const pg = iniValues(files.get("/etc/fp-dr/postgresql.conf")!);
   assert.equal(pg.get("archive_command"), "'pgbackrest --stanza=fp archive-push %p'");

@@ -1,6 +1,11 @@
 // Proves: the rendered pgbackrest.conf asks every repository to bundle small files
 // (repoN-bundle=y) when pgbackrest.repoBundle is on, its default, and says nothing about
-// bundling when it is off (pgBackRest's own default: one object per file).
+// bundling when it is off (pgBackRest's own default: one object per file); and that a restore
+// runs with its own worker count, read by pgBackRest itself.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import test from "node:test";
 import { pgbackrestTuning } from "../config/common";
@@ -32,4 +37,21 @@ test("every repository bundles small files by default", () => {
 test("with repoBundle off no repository is told to bundle", () => {
   const text = renderPgbackrestConf(spec(pgbackrestTuning.parse({ repoBundle: false })));
   assert.doesNotMatch(text, /bundle/);
+});
+
+test("a restore runs twice processMax workers unless restoreProcessMax says otherwise; pgBackRest reads it for restores only", () => {
+  for (const [tuning, backup, restore] of [[{}, 2, 4], [{ processMax: 3 }, 3, 6], [{ processMax: 40 }, 40, 64], [{ processMax: 2, restoreProcessMax: 3 }, 2, 3]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), "fp-dr-conf-"));
+    try {
+      const file = join(dir, "pgbackrest.conf");
+      writeFileSync(file, renderPgbackrestConf(spec(pgbackrestTuning.parse(tuning))), { mode: 0o600 });
+      // pgBackRest's own help prints the value each command would run with.
+      const current = (command: string) => /^current: (\d+)$/m.exec(execFileSync("pgbackrest", [`--config=${file}`, "--stanza=fp", "help", command, "process-max"], { encoding: "utf8" }))?.[1];
+      assert.equal(current("backup"), String(backup), JSON.stringify(tuning));
+      assert.equal(current("restore"), String(restore), JSON.stringify(tuning));
+      assert.equal(current("archive-get"), String(backup), JSON.stringify(tuning));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });

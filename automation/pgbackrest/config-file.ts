@@ -145,7 +145,14 @@ export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
     line("pg1-socket-path", spec.pgSocketPath),
     line("pg1-user", spec.pgUser),
   ].filter((x): x is string => x !== undefined);
-  return [spec.header ?? "# written by fp-dr; edits are overwritten", "[global]", ...global, "", `[${spec.stanza}]`, ...stanza, ""].join("\n");
+  // A restore's own worker count (see restoreProcessMax): a section pgBackRest reads for restores only.
+  const restore = [line("process-max", restoreProcessMax(t))];
+  return [spec.header ?? "# written by fp-dr; edits are overwritten", "[global]", ...global, "", "[global:restore]", ...restore, "", `[${spec.stanza}]`, ...stanza, ""].join("\n");
+}
+
+/** The restore's worker count: the configured one, or twice processMax (at most 64). */
+export function restoreProcessMax(t: PgbackrestTuning): number {
+  return t.restoreProcessMax ?? Math.min(64, 2 * t.processMax);
 }
 
 /** The archive_command / restore_command for postgresql.conf that go with this file. */

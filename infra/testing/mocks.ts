@@ -200,12 +200,15 @@ export function userDataFiles(instance: Registered): Map<string, string> {
   return new Map(doc.write_files.map((f) => [f.path, f.content]));
 }
 
-/** "key=value" lines of an ini-style file. */
-export function iniValues(text: string): Map<string, string> {
+/** "key=value" lines of an ini-style file (of one [section] when named; otherwise the last of each key wins). */
+export function iniValues(text: string, section?: string): Map<string, string> {
   const out = new Map<string, string>();
+  let current: string | undefined;
   for (const line of text.split("\n")) {
+    const header = /^\[([^\]]+)\]$/.exec(line.trim());
+    if (header) current = header[1];
     const m = /^([A-Za-z0-9_.-]+)\s*=\s*(.*?)(\s+#.*)?$/.exec(line.trim());
-    if (m) out.set(m[1], m[2]);
+    if (m && (section === undefined || section === current)) out.set(m[1], m[2]);
   }
   return out;
 }
