@@ -35,7 +35,7 @@ import { backup } from "../automation/commands/backup";
 import { labStatus } from "../automation/commands/lab";
 import { failover } from "../automation/commands/recover";
 import { restore } from "../automation/commands/restore";
-import { openForWrites } from "../automation/restore/run";
+import { SHORT_REPLAY_SEGMENTS, openForWrites } from "../automation/restore/run";
 import { readAcks, startLoad, stopLoad } from "../automation/engines/local/load";
 import { FENCE_MARKER } from "../automation/engines/local/markers";
 import { run as runCommand } from "../automation/system/exec";
@@ -107,37 +107,81 @@ describe("dry runs", () => {
 });
 
 describe("opening a restored copy", () => {
-  test("a copy paused at its target fetches its last segment synchronously when it opens, and keeps no restore_command once open", async () => {
+  /** Lines of pgBackRest's asynchronous archive-get log that started a fetch process for `dataDir` (none when there is no log). */
+  function asyncFetchesFor(dataDir: string, fromLine = 0): string[] {
+    const file = join(t.lab.layout.pgbackrestDir, "log", `${t.lab.config.stanza}-archive-get-async.log`);
+    const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(fromLine) : [];
+    return lines.filter((l) => /archive-get:async command begin/.test(l) && l.includes(`--pg1-path=${dataDir}`));
+  }
+  function asyncLogLines(): number {
+    const file = join(t.lab.layout.pgbackrestDir, "log", `${t.lab.config.stanza}-archive-get-async.log`);
+    return existsSync(file) ? readFileSync(file, "utf8").split("\n").length - 1 : 0;
+  }
+
+  /** A restore point `name` on the primary after `segments` WAL switches, archived; then a scratch restore to it from repo1, paused there. */
+  async function restoreToPointAfter(name: string, segments: number) {
     const src = await t.lab.connect("primary");
     try {
-      await src.query("select pg_create_restore_point('fp-dr-open-test')");
+      for (let i = 0; i < segments; i++) {
+        await src.query("select txid_current()");
+        await src.query("select pg_switch_wal()");
+      }
+      await src.query(`select pg_create_restore_point(${quoteLiteral(name)})`);
     } finally {
       await src.end();
     }
     await archiveNow(t.lab);
-    const r = await restore(t.deps(), { scratch: true, repo: 1, targetName: "fp-dr-open-test", yes: true });
+    return restore(t.deps(), { scratch: true, repo: 1, targetName: name, yes: true });
+  }
+
+  async function assertOpenWithoutRestoreCommand(site: string, dataDir: string, logFile: string): Promise<void> {
+    assert.ok(/restored log file .* from archive/.test(readFileSync(logFile, "utf8").split("pausing at the end of recovery")[1] ?? ""), "the last segment was fetched again at the end (what the switch is for)");
+    const c = await t.lab.connect(site, "postgres");
+    try {
+      assert.equal((await c.query("select pg_is_in_recovery() r")).rows[0].r, false);
+      assert.equal((await c.query("select setting from pg_settings where name = 'restore_command'")).rows[0].setting, "", "reset once open");
+    } finally {
+      await c.end();
+    }
+    assert.doesNotMatch(readFileSync(join(dataDir, "postgresql.auto.conf"), "utf8"), /restore_command/);
+  }
+
+  test("a copy with a few segments to replay (a drill's) fetches them synchronously from the start, and keeps no restore_command once open", async () => {
+    // A backup just before: whatever the earlier tests wrote, only its own WAL and the point's remain to replay.
+    await backup(t.deps(), { type: "incr", repo: 1, reason: "just before a short replay" });
+    const linesBefore = asyncLogLines();
+    const r = await restoreToPointAfter("fp-dr-open-short", 0);
     const site = r.result!.destination;
     try {
+      assert.ok(r.plan.wal.segments <= SHORT_REPLAY_SEGMENTS, `${r.plan.wal.segments} segments to replay`);
       const cluster = t.lab.site(site).cluster;
+      // Before the copy started, pgBackRest's restore_command was made synchronous where it wrote it.
+      assert.match(readFileSync(join(cluster.spec.dataDir, "postgresql.auto.conf"), "utf8"), /^restore_command = '.* --no-archive-async archive-get %f "%p"'$/m);
+      await openForWrites(cluster, false);
+      // pgBackRest's asynchronous archive-get would have started a process (logged with the copy's
+      // pg1-path): 0.4 s to start, and again for the fetch at the open. None started for this copy.
+      assert.deepEqual(asyncFetchesFor(cluster.spec.dataDir, linesBefore), [], "every fetch went through the synchronous archive-get");
+      await assertOpenWithoutRestoreCommand(site, cluster.spec.dataDir, cluster.logFile);
+    } finally {
+      await t.lab.removeSite(site);
+    }
+  });
+
+  test("a copy with many segments to replay prefetches them asynchronously, then fetches its last segment synchronously when it opens", async () => {
+    const r = await restoreToPointAfter("fp-dr-open-long", SHORT_REPLAY_SEGMENTS + 2);
+    const site = r.result!.destination;
+    try {
+      assert.ok(r.plan.wal.segments > SHORT_REPLAY_SEGMENTS, `${r.plan.wal.segments} segments to replay`);
+      const cluster = t.lab.site(site).cluster;
+      assert.ok(asyncFetchesFor(cluster.spec.dataDir).length > 0, "the replay prefetched asynchronously");
       // The gate stands between arrival and opening; here a pause of its length at least, in which the
       // paused copy reads the reload (its pause wakes once a second).
       await new Promise((res) => setTimeout(res, 1500));
-      const asyncLog = join(t.lab.layout.pgbackrestDir, "log", `${t.lab.config.stanza}-archive-get-async.log`);
-      const linesBefore = readFileSync(asyncLog, "utf8").split("\n").length;
+      const linesBefore = asyncLogLines();
       await openForWrites(cluster, false);
-      // pgBackRest's asynchronous archive-get starts a process (logged with the copy's pg1-path) for a
-      // segment no longer queued: 0.46 s. None may start for this copy once it began to open.
-      const after = readFileSync(asyncLog, "utf8").split("\n").slice(linesBefore - 1);
-      const started = after.filter((l) => /archive-get:async command begin/.test(l) && l.includes(`--pg1-path=${cluster.spec.dataDir}`));
-      assert.deepEqual(started, [], "the end of recovery went through the synchronous archive-get");
-      assert.ok(/restored log file .* from archive/.test(readFileSync(cluster.logFile, "utf8").split("pausing at the end of recovery")[1] ?? ""), "the last segment was fetched again at the end (what the switch is for)");
-      const c = await t.lab.connect(site, "postgres");
-      try {
-        assert.equal((await c.query("select pg_is_in_recovery() r")).rows[0].r, false);
-        assert.equal((await c.query("select setting from pg_settings where name = 'restore_command'")).rows[0].setting, "", "reset once open");
-      } finally {
-        await c.end();
-      }
+      // A segment no longer queued costs the asynchronous form 0.46 s: none may start once the copy began to open.
+      assert.deepEqual(asyncFetchesFor(cluster.spec.dataDir, linesBefore), [], "the end of recovery went through the synchronous archive-get");
+      await assertOpenWithoutRestoreCommand(site, cluster.spec.dataDir, cluster.logFile);
     } finally {
       await t.lab.removeSite(site);
     }

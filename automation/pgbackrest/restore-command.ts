@@ -16,3 +16,20 @@ export function synchronousArchiveGet(command: string): string | undefined {
   if (!/^\s*\S*pgbackrest\s/.test(command) || !ARCHIVE_GET.test(command) || /--no-archive-async\b|--archive-async=n\b/.test(command)) return undefined;
   return command.replace(ARCHIVE_GET, " --no-archive-async archive-get ");
 }
+
+/**
+ * postgresql.auto.conf's text with its restore_command made synchronous (synchronousArchiveGet),
+ * or undefined when there is nothing to change. The value is edited as written, quoted: the
+ * option added holds no quote, so the file's own escaping stays valid whichever form it uses.
+ */
+export function synchronousAutoConf(text: string): string | undefined {
+  let changed = false;
+  const lines = text.split("\n").map((l) => {
+    const m = /^(\s*restore_command\s*=\s*')(.*)('\s*(#.*)?)$/.exec(l);
+    const synchronous = m ? synchronousArchiveGet(m[2]) : undefined;
+    if (!m || synchronous === undefined) return l;
+    changed = true;
+    return `${m[1]}${synchronous}${m[3]}`;
+  });
+  return changed ? lines.join("\n") : undefined;
+}
