@@ -200,9 +200,11 @@ describe("dr host apply: a config change reaches a running site without a rebuil
     const c = await apply(configWith("host-c", { alerts: { slowQuery: "7s" }, serverSettings: { work_mem: "8MB", max_wal_senders: 12 }, pgbackrest: { processMax: 3 } }));
     assert.equal(c.code, 0, c.stderr);
     const pgb = c.result!.files.find((f) => f.path === t.lab.site("primary").configPath)!;
-    assert.deepEqual([pgb.status, pgb.added, pgb.removed], ["changed", 1, 1]);
+    // process-max, and the restore's own (twice it) with it.
+    assert.deepEqual([pgb.status, pgb.added, pgb.removed], ["changed", 2, 2]);
     assert.equal(c.result!.postgres.action, "none", "no server file changed: no reload");
     assert.match(readFileSync(t.lab.site("primary").configPath, "utf8"), /^process-max=3$/m);
+    assert.match(readFileSync(t.lab.site("primary").configPath, "utf8"), /^\[global:restore\]\nprocess-max=6$/m);
     for (const secret of [t.lab.secrets.repo1CipherPass, t.lab.secrets.repo2CipherPass]) assert.ok(!c.stdout.includes(secret));
   });
 });

@@ -16,7 +16,7 @@ import type { RestoreDestinationHandle } from "./destination";
 import type { ClientBase } from "pg";
 import { quoteLiteral, withClient, type DbTarget } from "../postgres/client";
 import { synchronousArchiveGet, synchronousAutoConf } from "../pgbackrest/restore-command";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface RestoreResult {
@@ -215,6 +215,8 @@ function fetchesFewSegments(plan: RestorePlan): boolean {
 /** Before the copy starts: the restore_command pgBackRest wrote into postgresql.auto.conf, made synchronous. */
 function fetchSynchronouslyFromTheStart(dataDir: string): void {
   const file = join(dataDir, "postgresql.auto.conf");
+  // pgBackRest writes the file on every restore to a target; without it there is nothing to change.
+  if (!existsSync(file)) return;
   const synchronous = synchronousAutoConf(readFileSync(file, "utf8"));
   // Written in place: the file keeps its owner (the service user) and mode.
   if (synchronous !== undefined) writeFileSync(file, synchronous);
