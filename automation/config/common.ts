@@ -199,8 +199,9 @@ export const pgbackrestTuning = z
      * Worker processes of a restore (pgBackRest's process-max for the restore command only).
      * Default twice processMax, at most 64: each worker waits on its file's sync to disk and on
      * the store's answers, so more workers than cores keep the cores busy (measured at 3.4 GiB
-     * on the lab's 2 cores: 10.0 s instead of 11.0 s from the S3 repository, 6.0 to 6.6 s instead
-     * of 6.9 to 9.6 s from the posix one). Backups keep processMax: they share the primary's cores.
+     * on the lab's 2 cores: 6.0 to 6.6 s instead of 6.9 to 9.6 s from the posix repository; from
+     * the S3 one, which the lab's store on the same cores bounds, 8.3 to 9.1 s against 8.6 to
+     * 9.1 s). Backups keep processMax: they share the primary's cores.
      */
     restoreProcessMax: z.number().int().min(1).max(64).optional(),
     compressType: z.enum(compressTypes).default("lz4"),
