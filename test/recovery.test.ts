@@ -107,15 +107,17 @@ describe("dry runs", () => {
 });
 
 describe("opening a restored copy", () => {
-  /** Lines of pgBackRest's asynchronous archive-get log that started a fetch process for `dataDir` (none when there is no log). */
-  function asyncFetchesFor(dataDir: string, fromLine = 0): string[] {
+  /** pgBackRest's asynchronous archive-get log, by line (none before its first fetch). */
+  function asyncLog(): string[] {
     const file = join(t.lab.layout.pgbackrestDir, "log", `${t.lab.config.stanza}-archive-get-async.log`);
-    const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n").slice(fromLine) : [];
-    return lines.filter((l) => /archive-get:async command begin/.test(l) && l.includes(`--pg1-path=${dataDir}`));
+    return existsSync(file) ? readFileSync(file, "utf8").split("\n") : [];
+  }
+  /** Lines of that log from `fromLine` on that started a fetch process for `dataDir`. */
+  function asyncFetchesFor(dataDir: string, fromLine = 0): string[] {
+    return asyncLog().slice(fromLine).filter((l) => /archive-get:async command begin/.test(l) && l.includes(`--pg1-path=${dataDir}`));
   }
   function asyncLogLines(): number {
-    const file = join(t.lab.layout.pgbackrestDir, "log", `${t.lab.config.stanza}-archive-get-async.log`);
-    return existsSync(file) ? readFileSync(file, "utf8").split("\n").length - 1 : 0;
+    return Math.max(0, asyncLog().length - 1);
   }
 
   /** A restore point `name` on the primary after `segments` WAL switches, archived; then a scratch restore to it from repo1, paused there. */

@@ -151,7 +151,7 @@ export function renderPgbackrestConf(spec: PgbackrestConfigSpec): string {
 }
 
 /** The restore's worker count: the configured one, or twice processMax (at most 64). */
-export function restoreProcessMax(t: PgbackrestTuning): number {
+function restoreProcessMax(t: PgbackrestTuning): number {
   return t.restoreProcessMax ?? Math.min(64, 2 * t.processMax);
 }
 

@@ -1,4 +1,5 @@
-// The restore_command a restored copy runs, in its synchronous form for the moment it opens.
+// The restore_command a restored copy runs, in its synchronous form for the moment it opens (or,
+// for a short replay, from the start: ../restore/run.ts).
 //
 // When recovery ends, PostgreSQL fetches the segment it ended in once more (the new timeline
 // starts from it) and asks for the next timeline's history. pgBackRest's asynchronous
@@ -23,13 +24,9 @@ export function synchronousArchiveGet(command: string): string | undefined {
  * option added holds no quote, so the file's own escaping stays valid whichever form it uses.
  */
 export function synchronousAutoConf(text: string): string | undefined {
-  let changed = false;
-  const lines = text.split("\n").map((l) => {
-    const m = /^(\s*restore_command\s*=\s*')(.*)('\s*(#.*)?)$/.exec(l);
-    const synchronous = m ? synchronousArchiveGet(m[2]) : undefined;
-    if (!m || synchronous === undefined) return l;
-    changed = true;
-    return `${m[1]}${synchronous}${m[3]}`;
+  const edited = text.replace(/^(\s*restore_command\s*=\s*')(.*)('\s*(#.*)?)$/gm, (line, head: string, value: string, tail: string) => {
+    const synchronous = synchronousArchiveGet(value);
+    return synchronous === undefined ? line : `${head}${synchronous}${tail}`;
   });
-  return changed ? lines.join("\n") : undefined;
+  return edited === text ? undefined : edited;
 }

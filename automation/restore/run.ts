@@ -79,7 +79,8 @@ async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle
   // (default 5 s) between archive attempts; the promote that follows the end of the archive then
   // stalled up to 5 s (3 of 7 trials). 200 ms keeps the open as quick as a standby's promotion.
   cluster.writeSettings({ wal_retrieve_retry_interval: "200ms", ...handle.serverSettings() });
-  if (fetchesFewSegments(plan)) fetchSynchronouslyFromTheStart(cluster.spec.dataDir);
+  const synchronousFromTheStart = fetchesFewSegments(plan);
+  if (synchronousFromTheStart) fetchSynchronouslyFromTheStart(cluster.spec.dataDir);
 
   const recoveryStarted = Date.now();
   await out.timed(`start ${plan.destination.name} and replay WAL to ${plan.target.description}`, () =>
@@ -89,9 +90,9 @@ async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle
     }),
   );
   const recoveryMs = Date.now() - recoveryStarted;
-  // Paused at its target: the fetches left (when it opens) go synchronously (openForWrites); after
-  // a short replay they already do.
-  if (plan.target.kind !== "latest") await fetchSynchronously(cluster.connection("postgres"));
+  // Paused at its target: the fetches left (when it opens) go synchronously (openForWrites). After
+  // a short replay they already do: no session on the way to the open to find that out.
+  if (plan.target.kind !== "latest" && !synchronousFromTheStart) await fetchSynchronously(cluster.connection("postgres"));
 
   let openMs: number | undefined;
   if (plan.open) {
