@@ -1,6 +1,9 @@
 // Scenario: recovery plans end to end on the local engine (real clusters, pgBackRest, the S3
 // store, DNS, a write load through the service name). Proves:
-//   - two concurrent drills: exactly one proceeds, the other fails fast naming the holder;
+//   - two concurrent drills: exactly one proceeds, the other fails fast naming the holder; the
+//     drill's RTO counts from its restore point (the outage it simulates), not its declaration;
+//   - a restored copy whose recovery target was not in effect (postgresql.auto.conf edited once
+//     the files were down) replays past it and opens: the restore stops it and fails;
 //   - a drill that fails in the middle still destroys its site;
 //   - a drill's restore-point step ends before the point's WAL is archived; the restore waits for
 //     it once the files are down, before it starts the copy; a WAL that never arrives fails the
@@ -44,7 +47,8 @@ import { newestManifest } from "../automation/verify/manifest";
 import { SOURCE_VIOLATION, verifyDatabase } from "../automation/verify/checks";
 import { AUDIT_PREFIX } from "../automation/plans/drill-steps";
 import { quoteLiteral } from "../automation/postgres/client";
-import { drAsync } from "./harness/cli";
+import { drAsync, drChild, until } from "./harness/cli";
+import { processInfo } from "../automation/system/leftovers";
 import { tamperWithBackupSet } from "./harness/damage";
 import { archiveNow, startTestLab, type TestLab } from "./harness/lab";
 
@@ -169,6 +173,49 @@ describe("opening a restored copy", () => {
     }
   });
 
+  test("a copy whose recovery target is not in effect (postgresql.auto.conf edited once the files are down) is stopped and fails the restore, never left open past the target", async () => {
+    const name = "fp-dr-lost-target";
+    const src = await t.lab.connect("primary");
+    try {
+      await src.query(`select pg_create_restore_point(${quoteLiteral(name)})`);
+      // Written after the point: a copy that replays past the point would hold it.
+      await src.query("create table app.after_lost_target (id int)");
+      await src.query("select pg_switch_wal()");
+    } finally {
+      await src.end();
+    }
+    await archiveNow(t.lab);
+    const before = new Set(Object.keys(t.lab.state.sites));
+    const mark = join(t.dir, "fault-lost-target.mark");
+    const run = drChild(t.dir, ["restore", "--scratch", "--repo", "1", "--target-name", name, "--yes", "--json"], { FP_DR_FAULT: "pause-during:restore", FP_DR_FAULT_MARK: mark });
+    let site: string | undefined;
+    try {
+      await until("the restore paused with its files down", () => existsSync(mark) && processInfo(run.child.pid!)?.state === "T", 120_000);
+      site = Object.keys(t.lab.state.sites).find((s) => !before.has(s));
+      assert.ok(site, "the scratch site exists");
+      const cluster = t.lab.site(site).cluster;
+      const autoConf = join(cluster.spec.dataDir, "postgresql.auto.conf");
+      const text = readFileSync(autoConf, "utf8");
+      assert.match(text, /^recovery_target_name = /m);
+      writeFileSync(autoConf, text.replace(/^recovery_target.*$/gm, ""));
+      run.child.kill("SIGCONT");
+      const r = await run.result;
+      assert.notEqual(r.code, 0, r.stdout + r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.error.code, "RESTORE_FAILED", r.stdout);
+      assert.match(doc.error.message, new RegExp(`^${site} ended recovery at \\S+ without pausing at restore point "${name}": its recovery target was not in effect, so it may hold changes from after it; the copy is stopped`));
+      assert.match(doc.error.hint, /^restore again with --overwrite/);
+      assert.notEqual(cluster.state(), "running", "the copy that replayed past its target is stopped");
+    } finally {
+      run.child.kill("SIGCONT");
+      await run.result;
+      // A failed scratch restore removes its site itself.
+      if (site && t.lab.state.sites[site]) await t.lab.removeSite(site);
+      const c = await t.lab.connect("primary");
+      await c.query("drop table if exists app.after_lost_target").finally(() => c.end());
+    }
+  });
+
   test("a copy with many segments to replay prefetches them asynchronously, then fetches its last segment synchronously when it opens", async () => {
     const r = await restoreToPointAfter("fp-dr-open-long", SHORT_REPLAY_SEGMENTS + 2);
     const site = r.result!.destination;
@@ -201,6 +248,12 @@ describe("drills", () => {
     assert.equal(loser.error.code, "RUN_LOCKED");
     assert.match(loser.error.message, new RegExp(`drill run ${winner.runId}`));
     assert.equal(winner.measurements.rto.pass, true);
+    // The RTO counts from the restore point, the outage the drill simulates (as its RPO does),
+    // not from the declaration: the store's probe and the lock before the point are preparation.
+    const point = winner.steps.find((s: { id: string }) => s.id === "restore-point");
+    assert.ok(Date.parse(winner.outageAt) > Date.parse(point.startedAt) && Date.parse(winner.outageAt) <= Date.parse(point.finishedAt), `outage ${winner.outageAt} inside the restore point's step ${point.startedAt}..${point.finishedAt}`);
+    assert.equal(winner.measurements.rto.achieved, (Date.parse(winner.facts.firstWriteAt) - Date.parse(winner.outageAt)) / 1000);
+    assert.match(winner.measurements.rto.basis, /^the restore point/);
     assert.ok(winner.verification.ok);
     // The gate is the failover's (the source is not compared with there): the manifest, amcheck
     // and orphans shown from the backup's passing proof, the invariants on the copy, those with

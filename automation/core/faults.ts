@@ -5,6 +5,8 @@
 //              | fail-in:<step-id>   (the step throws, as a failed command would)
 //              | stop-before:<step-id> (the process stops itself with SIGSTOP, as a laptop that
 //                                       sleeps or a stalled VM; the test continues it with SIGCONT)
+//              | pause-during:<step-id> (the same at the step's "during" point, so that a test can
+//                                       change what the step left before it goes on)
 // (stop-during:<what>, which freezes a child process, is system/stop-fault.ts.)
 import { writeFileSync } from "node:fs";
 import { DrError } from "./errors";
@@ -12,7 +14,7 @@ import { DrError } from "./errors";
 export function checkFault(when: "before" | "after" | "during", stepId: string): void {
   const spec = process.env.FP_DR_FAULT;
   if (!spec) return;
-  if (when === "before" && spec === `stop-before:${stepId}`) {
+  if ((when === "before" && spec === `stop-before:${stepId}`) || (when === "during" && spec === `pause-during:${stepId}`)) {
     if (process.env.FP_DR_FAULT_MARK) writeFileSync(process.env.FP_DR_FAULT_MARK, `${spec}\n`);
     process.kill(process.pid, "SIGSTOP");
     return;

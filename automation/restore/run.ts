@@ -123,7 +123,7 @@ async function restoreLocked(plan: RestorePlan, handle: RestoreDestinationHandle
 async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: number): Promise<void> {
   const end = plan.target.kind === "latest" ? segmentStartLsn(plan.endSegment) : undefined;
   const reached = (s: RecoveryState) => (end !== undefined ? caughtUp(s, end) : s.paused || s.role === "primary");
-  await waitForState(cluster.connection("postgres"), `recovery reaching ${plan.target.description}`, reached, timeoutMs, {
+  const state = await waitForState(cluster.connection("postgres"), `recovery reaching ${plan.target.description}`, reached, timeoutMs, {
     pollMs: 250,
     check: () => {
       if (cluster.state() !== "running") {
@@ -134,6 +134,16 @@ async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: n
     },
     hint: `the cluster is still replaying; check ${cluster.logFile} and run again with a larger --timeout`,
   });
+  // pgBackRest writes the target with recovery_target_action = 'pause': a copy that came out of
+  // recovery on its own never stopped at the target (its settings were not in effect: an edited
+  // or half-written postgresql.auto.conf) and replayed all the archive holds, past what the
+  // restore was for (past a deletion, say), and now takes writes. It is stopped, never used.
+  if (end === undefined && state.role === "primary") {
+    await cluster.stop("fast");
+    throw new DrError("RESTORE_FAILED", `${plan.destination.name} ended recovery at ${state.replayLsn} without pausing at ${plan.target.description}: its recovery target was not in effect, so it may hold changes from after it; the copy is stopped`, {
+      hint: `restore again with --overwrite (pgBackRest writes the target into postgresql.auto.conf again); read ${cluster.logFile}`,
+    });
+  }
 }
 
 /** How often a starting copy's store is probed. */
