@@ -53,6 +53,9 @@ export const restorePointStep: Step = {
       // Bounded by lock_timeout and retried a few times: a long transaction on production must
       // not make every writer queue behind this request (./share-lock.ts).
       await beginWithShareLock(a, tables);
+      // The drill's outage: the instant the point is asked for (this host's clock, as the first
+      // write's). What came before it (the store's probe, the lock) is the drill's preparation.
+      const requestedAt = new Date();
       const r = await a.query("select pg_export_snapshot() s, pg_create_restore_point($1)::text lsn, clock_timestamp() at, (pg_last_committed_xact()).timestamp last_commit", [name]);
       const { s: snapshot, lsn, at, last_commit } = r.rows[0];
       // A second session imports the exported snapshot, which releases the lock (its first
@@ -84,9 +87,13 @@ export const restorePointStep: Step = {
       // awaits it before it starts the copy (restore-point-archived.ts), not this step.
       awaitingArchive(ctx.record.runId, (signal) => withClient(ep.admin, (w) => requireArchived(w, "the restore point's WAL", { through: String(lsn), signal })));
       const schema = await schemaSignature(a, schemas);
-      return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, schema };
+      return { name, lsn, at: new Date(at).toISOString(), lastCommitAt: last_commit ? new Date(last_commit).toISOString() : undefined, schema, requestedAt };
     });
-    f.restorePoint = point;
+    const { requestedAt, ...restorePoint } = point;
+    f.restorePoint = restorePoint;
+    // A drill measures from its restore point, the outage it simulates (RPO against it below):
+    // RTO = the point asked for → the first write to the copy.
+    ctx.record.outageAt = requestedAt.toISOString();
     // A drill's RPO: the source's newest commit at the restore point vs the restored copy's newest.
     f.rpoReferenceAt = point.lastCommitAt ?? point.at;
     return { detail: `${name} at ${point.lsn}; its WAL archived while the copy is restored; the data's fingerprints at it read from its snapshot ${forGate ? "while the copy is restored, for the gate" : "once the RTO has ended, for the audit"}` };

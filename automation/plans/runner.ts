@@ -55,7 +55,7 @@ export function newRecord(plan: Plan, deps: RunnerDeps, options: RunOptions, now
     facts: {},
     measurements: {
       // A drill never touches the service name: its RTO ends at the first write to its copy.
-      rto: { objective: obj.rto, basis: `${options.outageAt ? "outage" : "declaration"} → first successful write ${plan.scenario === "drill" ? "to the restored copy (the drill site)" : "through the service name"}` },
+      rto: { objective: obj.rto, basis: plan.scenario === "drill" ? "the restore point (the outage a drill simulates) → first successful write to the restored copy (the drill site)" : `${options.outageAt ? "outage" : "declaration"} → first successful write through the service name` },
       rpo: { objective: obj.rpo, basis: "outage time → newest committed transaction present after restore" },
     },
     notes: [],
