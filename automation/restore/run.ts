@@ -139,8 +139,11 @@ async function waitForRecovery(plan: RestorePlan, cluster: Cluster, timeoutMs: n
   // or half-written postgresql.auto.conf) and replayed all the archive holds, past what the
   // restore was for (past a deletion, say), and now takes writes. It is stopped, never used.
   if (end === undefined && state.role === "primary") {
-    await cluster.stop("fast");
-    throw new DrError("RESTORE_FAILED", `${plan.destination.name} ended recovery at ${state.replayLsn} without pausing at ${plan.target.description}: its recovery target was not in effect, so it may hold changes from after it; the copy is stopped`, {
+    const stopped = await cluster.stop("fast").then(
+      () => "the copy is stopped",
+      (e: unknown) => `and it could not be stopped (${(e as Error).message}): stop it before anything uses it`,
+    );
+    throw new DrError("RESTORE_FAILED", `${plan.destination.name} ended recovery at ${state.replayLsn} without pausing at ${plan.target.description}: its recovery target was not in effect, so it may hold changes from after it; ${stopped}`, {
       hint: `restore again with --overwrite (pgBackRest writes the target into postgresql.auto.conf again); read ${cluster.logFile}`,
     });
   }
