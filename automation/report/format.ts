@@ -83,6 +83,9 @@ export function measurementLine(m: Measurement): string {
 /** The outage's start relative to the declaration, in words ("at declaration", "3m before"). */
 export function outageRelation(record: RunRecord): string {
   const o = offsetOf(record, record.outageAt);
+  // A drill's outage is the restore point it takes once declared (its RTO and RPO count from
+  // it): named, with the exact offset, never rounded to "at declaration".
+  if (record.scenario === "drill" && o !== undefined && o > 0) return `the drill's restore point, ${formatSeconds(o)} after declaration`;
   if (o === undefined || Math.abs(o) < 0.5) return "at declaration";
   return o < 0 ? `${formatSeconds(-o)} before declaration` : `${formatSeconds(o)} after declaration`;
 }
