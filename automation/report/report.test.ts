@@ -54,6 +54,10 @@ test("markdown: title with scenario, run id and verdict; every step; RTO/RPO wit
   assert.match(md, /\*\*RPO\*\* achieved 1.4s, objective 1h — PASS/);
   assert.match(md, /\| 5 \| restore the latest offsite backup \| \+9.6s \| 38.4s \| done \| 1 \|/, "start offset and duration");
   assert.match(md, /declared \| 2025-03-14 03:12:00Z/);
+  // A drill's outage is its restore point, asked for once declared: named, with the exact
+  // offset, never rounded to "at declaration".
+  const pointed = { ...drill, outageAt: new Date(Date.parse(drill.declaredAt) + 160).toISOString() };
+  assert.match(renderMarkdown(pointed), /outage began \| 2025-03-14 03:12:00Z \(the drill's restore point, 160ms after declaration\)/);
   assert.match(md, /\*\*PASSED\*\* \(7 checks\)/);
   for (const c of drill.verification!.checks) assert.ok(md.includes(c.name), c.name);
   assert.doesNotMatch(md, /FORCED/);
@@ -266,7 +270,9 @@ test("dr report list|show: reports dir from config, else <lab dir>/reports; huma
   assert.equal(JSON.parse(renderReportShow(json)).runId, "drill-20250314t031200z-7a3f");
   await assert.rejects(() => reportShow(deps, "drill-missing", {}), (e: unknown) => e instanceof DrError && e.code === "REPORT_UNKNOWN");
 
-  const empty = await reportList({ config: parseConfig({ reports: { dir: join(dir, "none") } }), out: c.out }, {});
+  // Its own lab dir too: without one the config names the default lab, whose shared store (up
+  // after `npm run drill`, the README's first command) holds that lab's real reports.
+  const empty = await reportList({ config: parseConfig({ lab: { dir: labDir }, reports: { dir: join(dir, "none") } }), out: c.out }, {});
   assert.match(renderReportList(empty), /^no reports in /);
 });
 
