@@ -3,26 +3,20 @@
 // scale-80 run: the benchmark listened on process.on directly, the entry point's handler saw
 // nobody subscribed and exited at once, and the lab stayed behind with its servers running.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { errorCatalogue } from "../automation/core/errors";
 import { exitOf } from "../automation/core/exit-status";
+import { allProcesses } from "../automation/system/leftovers";
 import { drChild, until } from "./harness/cli";
 
 /** Pids whose command line names `dir` (a server's -D, the store's state file, ...). */
 function processesUnder(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, "utf8").includes(dir)) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
+  return allProcesses()
+    .filter((p) => p.argv.some((a) => a.includes(dir)))
+    .map((p) => p.pid);
 }
 
 test("a signal while the benchmark's lab runs stops the benchmark and removes its lab", { timeout: 300_000 }, async () => {
